@@ -1,0 +1,273 @@
+"""The cryptography under the vault: passphrase stretching, key wrapping, object sealing.
+
+Key hierarchy:
+    passphrase --Argon2id(params stored in the vault)--> key-encryption key (KEK)
+    KEK --AEAD--> wraps a random 256-bit vault key
+    vault key --HKDF-SHA256(per-object random salt, purpose label)--> per-object key
+
+Changing the passphrase re-wraps the vault key only; objects are never rewritten.
+
+Sealed object layout (all integers big-endian):
+    magic "RFLOBJ" | version u16 | algorithm u8 | flags u8 | chunk_size u32 |
+    object id 16B | HKDF salt 32B | nonce prefix 7B                        = header, 69 bytes
+    then ciphertext chunks of chunk_size + 16 bytes (the last may be shorter).
+Chunk i is sealed with nonce = prefix | i (u32) | last-flag (u8) and the whole header as
+associated data, so a flipped bit, a truncation, a reordered or dropped chunk, or a header
+from another object all fail authentication (the STREAM construction).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from reflect.errors import VaultCorrupted, VaultTooNew
+
+KEY_SIZE = 32
+TAG_SIZE = 16
+
+# Argon2id bounds. Below the floor a stolen vault is too cheap to brute-force; far above
+# the ceiling, a tampered key file could make opening take hours or exhaust memory.
+KDF_MIN_MEMORY_KIB = 64 * 1024
+KDF_MIN_ITERATIONS = 3
+KDF_MAX_MEMORY_KIB = 4 * 1024 * 1024
+KDF_MAX_ITERATIONS = 64
+KDF_MAX_LANES = 16
+KDF_TARGET_SECONDS = 0.75
+KDF_TUNE_MAX_MEMORY_KIB = 256 * 1024
+
+OBJECT_MAGIC = b"RFLOBJ"
+OBJECT_VERSION = 1
+ALG_AES_256_GCM = 1
+ALG_CHACHA20_POLY1305 = 2
+_ALGORITHMS: dict[int, type[AESGCM] | type[ChaCha20Poly1305]] = {
+    ALG_AES_256_GCM: AESGCM,
+    ALG_CHACHA20_POLY1305: ChaCha20Poly1305,
+}
+DEFAULT_CHUNK_SIZE = 64 * 1024
+_HEADER = struct.Struct(">6sHBBI16s32s7s")
+HEADER_SIZE = _HEADER.size
+OBJECT_ID_SIZE = 16
+
+
+@dataclass(frozen=True, slots=True)
+class KdfParams:
+    memory_kib: int
+    iterations: int
+    lanes: int
+    salt: bytes
+
+    def check_bounds(self) -> None:
+        if (
+            self.memory_kib < KDF_MIN_MEMORY_KIB
+            or self.iterations < KDF_MIN_ITERATIONS
+            or len(self.salt) < 16
+        ):
+            raise VaultCorrupted(
+                "This vault's key settings are weaker than reflect allows; "
+                "its key file may have been tampered with.",
+                title="Unsafe vault settings",
+            )
+        if (
+            self.memory_kib > KDF_MAX_MEMORY_KIB
+            or self.iterations > KDF_MAX_ITERATIONS
+            or not 1 <= self.lanes <= KDF_MAX_LANES
+        ):
+            raise VaultCorrupted(
+                "This vault's key settings are far beyond anything reflect creates; "
+                "its key file may have been tampered with.",
+                title="Unsafe vault settings",
+            )
+
+    def derive(self, passphrase: bytes) -> bytes:
+        self.check_bounds()
+        return Argon2id(
+            salt=self.salt,
+            length=KEY_SIZE,
+            iterations=self.iterations,
+            lanes=self.lanes,
+            memory_cost=self.memory_kib,
+        ).derive(passphrase)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "algorithm": "argon2id",
+            "memory_kib": self.memory_kib,
+            "iterations": self.iterations,
+            "lanes": self.lanes,
+            "salt": self.salt.hex(),
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> KdfParams:
+        if d.get("algorithm") != "argon2id":
+            raise VaultTooNew(
+                "This vault uses a key algorithm this version of reflect doesn't know."
+            )
+        return cls(
+            int(d["memory_kib"]), int(d["iterations"]), int(d["lanes"]), bytes.fromhex(d["salt"])
+        )
+
+
+def floor_kdf_params() -> KdfParams:
+    """The weakest settings reflect accepts. For tests and fixtures, never chosen at init."""
+    return KdfParams(KDF_MIN_MEMORY_KIB, KDF_MIN_ITERATIONS, 1, os.urandom(16))
+
+
+def tune_kdf_params(target_seconds: float = KDF_TARGET_SECONDS) -> KdfParams:
+    """Pick Argon2id settings that take about `target_seconds` on this machine.
+
+    Memory is raised first (it is what makes GPU guessing expensive), then passes.
+    """
+    base = floor_kdf_params()
+    started = time.perf_counter()
+    base.derive(b"calibration")
+    elapsed = max(time.perf_counter() - started, 1e-3)
+    factor = target_seconds / elapsed
+    memory = KDF_MIN_MEMORY_KIB
+    while factor >= 2 and memory * 2 <= KDF_TUNE_MAX_MEMORY_KIB:
+        memory *= 2
+        factor /= 2
+    iterations = max(KDF_MIN_ITERATIONS, round(KDF_MIN_ITERATIONS * factor))
+    iterations = min(iterations, KDF_MAX_ITERATIONS)
+    return KdfParams(memory, iterations, 1, os.urandom(16))
+
+
+def wrap_key(kek: bytes, vault_key: bytes, associated: bytes) -> tuple[bytes, bytes]:
+    nonce = os.urandom(12)
+    return nonce, AESGCM(kek).encrypt(nonce, vault_key, associated)
+
+
+def unwrap_key(kek: bytes, nonce: bytes, wrapped: bytes, associated: bytes) -> bytes | None:
+    """The vault key, or None when the passphrase (hence the KEK) is wrong."""
+    try:
+        return AESGCM(kek).decrypt(nonce, wrapped, associated)
+    except InvalidTag:
+        return None
+
+
+def derive_object_key(vault_key: bytes, salt: bytes, purpose: str) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(),
+        length=KEY_SIZE,
+        salt=salt,
+        info=b"reflect/v1/object/" + purpose.encode(),
+    ).derive(vault_key)
+
+
+def new_object_id() -> bytes:
+    return os.urandom(OBJECT_ID_SIZE)
+
+
+def _chunk_nonce(prefix: bytes, index: int, last: bool) -> bytes:
+    return prefix + struct.pack(">IB", index, 1 if last else 0)
+
+
+def _chunks(data: bytes | Iterable[bytes], size: int) -> Iterator[bytes]:
+    """Re-block any stream of byte strings into pieces of exactly `size` (the last shorter)."""
+    if isinstance(data, bytes):
+        for i in range(0, len(data), size):
+            yield data[i : i + size]
+        return
+    buffer = bytearray()
+    for piece in data:
+        buffer += piece
+        while len(buffer) >= size:
+            yield bytes(buffer[:size])
+            del buffer[:size]
+    if buffer:
+        yield bytes(buffer)
+
+
+def seal(
+    vault_key: bytes,
+    purpose: str,
+    object_id: bytes,
+    data: bytes | Iterable[bytes],
+    *,
+    algorithm: int = ALG_AES_256_GCM,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Iterator[bytes]:
+    """Encrypt `data` as a sealed object, yielding the file's bytes piece by piece."""
+    salt = os.urandom(32)
+    prefix = os.urandom(7)
+    header = _HEADER.pack(
+        OBJECT_MAGIC, OBJECT_VERSION, algorithm, 0, chunk_size, object_id, salt, prefix
+    )
+    aead = _ALGORITHMS[algorithm](derive_object_key(vault_key, salt, purpose))
+    yield header
+    pending: bytes | None = None
+    index = 0
+    for chunk in _chunks(data, chunk_size):
+        if pending is not None:
+            yield aead.encrypt(_chunk_nonce(prefix, index, False), pending, header)
+            index += 1
+        pending = chunk
+    # An empty object is still one (empty) final chunk, so truncation to the header fails.
+    yield aead.encrypt(_chunk_nonce(prefix, index, True), pending or b"", header)
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectHeader:
+    raw: bytes
+    version: int
+    algorithm: int
+    chunk_size: int
+    object_id: bytes
+    salt: bytes
+    nonce_prefix: bytes
+
+
+def read_header(blob: bytes, what: str) -> ObjectHeader:
+    if len(blob) < HEADER_SIZE or blob[:6] != OBJECT_MAGIC:
+        raise VaultCorrupted(f"{what} is not a reflect vault object (damaged or replaced).")
+    _magic, version, algorithm, _flags, chunk_size, object_id, salt, prefix = _HEADER.unpack_from(
+        blob
+    )
+    if version > OBJECT_VERSION:
+        raise VaultTooNew(
+            f"{what} was written by a newer version of reflect; update reflect to read it."
+        )
+    if algorithm not in _ALGORITHMS or not 1024 <= chunk_size <= 64 * 1024 * 1024:
+        raise VaultCorrupted(f"{what} has a damaged header.")
+    return ObjectHeader(blob[:HEADER_SIZE], version, algorithm, chunk_size, object_id, salt, prefix)
+
+
+def open_sealed(
+    vault_key: bytes, purpose: str, blob: bytes, *, expected_id: bytes, what: str
+) -> bytes:
+    """Decrypt a whole sealed object; any tampering raises VaultCorrupted."""
+    header = read_header(blob, what)
+    if header.object_id != expected_id:
+        raise VaultCorrupted(f"{what} holds a different object than expected (files swapped?).")
+    aead = _ALGORITHMS[header.algorithm](derive_object_key(vault_key, header.salt, purpose))
+    step = header.chunk_size + TAG_SIZE
+    body = memoryview(blob)[HEADER_SIZE:]
+    if len(body) < TAG_SIZE:
+        raise VaultCorrupted(f"{what} is truncated.")
+    out = bytearray()
+    index = 0
+    pos = 0
+    while True:
+        piece = bytes(body[pos : pos + step])
+        last = pos + step >= len(body)
+        try:
+            out += aead.decrypt(_chunk_nonce(header.nonce_prefix, index, last), piece, header.raw)
+        except InvalidTag:
+            raise VaultCorrupted(
+                f"{what} failed its integrity check (damaged, truncated or altered)."
+            ) from None
+        if last:
+            return bytes(out)
+        pos += step
+        index += 1

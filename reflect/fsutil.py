@@ -1,0 +1,76 @@
+"""Crash-safe file writes and private permissions.
+
+A write is: temp file in the same folder, fsync, rename over the target, fsync the folder.
+A crash at any instant leaves either the old file or the new one, never a torn mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+TEMP_PREFIX = ".tmp-"
+
+
+def private_umask() -> None:
+    """Make every file this process creates readable by its owner only."""
+    os.umask(0o077)
+
+
+def disable_core_dumps() -> None:
+    """A core dump of an unlocked process would hold keys and decrypted sessions."""
+    try:
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    except (ImportError, ValueError, OSError):  # not on this platform; nothing to do
+        pass
+
+
+def ensure_private_dir(path: Path) -> None:
+    path.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+    os.chmod(path, DIR_MODE)
+
+
+def fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # some platforms can't open directories; rename is still atomic there
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_writer(target: Path) -> Iterator[BinaryIO]:
+    """Yield a file to write; on clean exit it replaces `target` atomically and durably."""
+    tmp = target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    fsync_dir(target.parent)
+
+
+def atomic_write(target: Path, chunks: bytes | Iterable[bytes]) -> None:
+    with atomic_writer(target) as f:
+        if isinstance(chunks, bytes):
+            f.write(chunks)
+        else:
+            for chunk in chunks:
+                f.write(chunk)

@@ -1,0 +1,269 @@
+"""Importing transcript files into the vault: find, parse, date, deduplicate, store.
+
+Each file is parsed, indexed and committed in its own transaction, so an interruption
+(Ctrl-C, SIGKILL, a full disk) loses at most the file in flight, and running the same
+import again simply skips what is already there (content hash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reflect.errors import ReflectError, TranscriptError
+from reflect.formats import (
+    MAX_TEXT_BYTES,
+    SUPPORTED_EXTENSIONS,
+    date_from_filename,
+    parse_transcript,
+)
+from reflect.session import Session, build_text
+from reflect.store import SessionStore
+from reflect.transcript import ParsedTranscript, Turn
+
+# A .docx is a zip of XML around the text; allow it more room than plain text.
+MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
+
+# Builds a session's index record (chunks + embeddings) before it is committed.
+Indexer = Callable[[Session], bytes | None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    date: dt.date | None = None
+    me: str | None = None
+    replace: bool = False
+    title: str | None = None
+
+
+@dataclass(slots=True)
+class FileResult:
+    path: str
+    status: str  # "imported" | "replaced" | "duplicate" | "failed"
+    session_id: str | None = None
+    title: str | None = None
+    turns: int = 0
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "status": self.status,
+            "session_id": self.session_id,
+            "title": self.title,
+            "turns": self.turns,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProgress:
+    """A progress tick. Bursts of these may be coalesced: only the newest matters."""
+
+    files_done: int
+    files_total: int
+    turns_done: int
+    elapsed: float
+    current: str | None = None
+
+    can_replace = True
+
+
+@dataclass(slots=True)
+class ImportReport:
+    results: list[FileResult] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # files in folders we can't read
+
+    def count(self, status: str) -> int:
+        return sum(1 for r in self.results if r.status == status)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    def summary(self) -> str:
+        parts = [f"{self.count('imported')} imported"]
+        if self.count("replaced"):
+            parts.append(f"{self.count('replaced')} replaced")
+        if self.count("duplicate"):
+            parts.append(f"{self.count('duplicate')} already in the vault")
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped (not transcripts)")
+        return ", ".join(parts)
+
+
+def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult], list[str]]:
+    """Files to import (folders walked recursively, hidden files ignored), plus problems."""
+    files: list[Path] = []
+    problems: list[FileResult] = []
+    skipped: list[str] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path)
+                if any(part.startswith(".") for part in rel.parts) or not child.is_file():
+                    continue
+                if child.suffix.lower() in SUPPORTED_EXTENSIONS:
+                    files.append(child)
+                else:
+                    skipped.append(str(child))
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            problems.append(FileResult(str(path), "failed", reason="not a regular file"))
+        else:
+            problems.append(FileResult(str(path), "failed", reason="no such file or folder"))
+    return files, problems, skipped
+
+
+def content_hash(turns: Sequence[Turn]) -> str:
+    """Identity of what was said, independent of the file's encoding or format quirks."""
+    canonical = json.dumps(
+        [[t.speaker, t.text, t.start, t.end] for t in turns],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+_DATE_IN_NAME = re.compile(r"(19|20)\d{2}[-_. ]?\d{2}[-_. ]?\d{2}")
+
+
+def title_from_filename(name: str) -> str:
+    stem = Path(name).stem
+    stem = _DATE_IN_NAME.sub(" ", stem)
+    stem = re.sub(r"[_\-.]+", " ", stem)
+    stem = re.sub(r"\s+", " ", stem).strip()
+    return stem[:1].upper() + stem[1:] if stem else ""
+
+
+def choose_date(
+    options: ImportOptions, path: Path, parsed: ParsedTranscript
+) -> tuple[dt.date, str]:
+    if options.date is not None:
+        return options.date, "option"
+    from_name = date_from_filename(path.name)
+    if from_name is not None:
+        return from_name, "filename"
+    if parsed.date is not None:
+        return parsed.date, "file"
+    return dt.date.fromtimestamp(path.stat().st_mtime), "modified"
+
+
+def read_file(path: Path) -> bytes:
+    limit = MAX_DOCX_BYTES if path.suffix.lower() == ".docx" else MAX_TEXT_BYTES
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise TranscriptError(
+                path.name,
+                f"the file is {size / 1e6:.0f} MB; reflect takes at most {limit // 10**6} MB",
+            )
+        with path.open("rb") as f:
+            return f.read(limit + 1)
+    except PermissionError:
+        raise TranscriptError(path.name, "reflect isn't allowed to read this file") from None
+    except OSError as e:
+        raise TranscriptError(path.name, f"can't read the file ({e.strerror or e})") from None
+
+
+def build_session(
+    store: SessionStore,
+    path: Path,
+    parsed: ParsedTranscript,
+    options: ImportOptions,
+    session_id: str,
+) -> Session:
+    date, date_source = choose_date(options, path, parsed)
+    text, turns = build_text(parsed.turns)
+    title = (
+        options.title
+        or parsed.title
+        or title_from_filename(path.name)
+        or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
+    )
+    return Session(
+        id=session_id,
+        title=title,
+        date=date,
+        date_source=date_source,
+        source_file=path.name,
+        content_hash=content_hash(parsed.turns),
+        imported_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        format=parsed.format,
+        text=text,
+        turns=turns,
+    )
+
+
+def import_file(
+    store: SessionStore, path: Path, options: ImportOptions, indexer: Indexer | None
+) -> FileResult:
+    display = str(path)
+    try:
+        parsed = parse_transcript(read_file(path), path.name)
+    except TranscriptError as e:
+        return FileResult(display, "failed", reason=e.reason)
+    digest = content_hash(parsed.turns)
+    existing = store.find_by_hash(digest)
+    if existing is not None:
+        return FileResult(display, "duplicate", existing.id, existing.title, len(parsed.turns))
+    replace_id = None
+    if options.replace:
+        same_name = [s for s in store.catalog() if s.source_file == path.name]
+        if same_name:
+            replace_id = same_name[-1].id
+    session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
+    record = indexer(session) if indexer else None
+    store.add(session, record, replace=replace_id)
+    status = "replaced" if replace_id else "imported"
+    return FileResult(display, status, session.id, session.title, len(session.turns))
+
+
+def import_paths(
+    store: SessionStore,
+    paths: Sequence[Path],
+    options: ImportOptions = ImportOptions(),
+    *,
+    indexer: Indexer | None = None,
+    progress: Callable[[ImportProgress], None] | None = None,
+) -> ImportReport:
+    files, problems, skipped = discover(paths)
+    report = ImportReport(results=list(problems), skipped=skipped)
+    if options.date is not None and len(files) > 1:
+        # One date for many sessions is almost always a mistake; refuse before writing anything.
+        raise ReflectError(
+            "--date sets the date of one session; import several files without it "
+            "(dates come from their names or contents) or one at a time.",
+            title="Can't do that",
+        )
+    started = time.monotonic()
+    turns_done = 0
+    for done, path in enumerate(files):
+        if progress:
+            progress(
+                ImportProgress(done, len(files), turns_done, time.monotonic() - started, path.name)
+            )
+        result = import_file(store, path, options, indexer)
+        turns_done += result.turns
+        report.results.append(result)
+    if progress:
+        progress(ImportProgress(len(files), len(files), turns_done, time.monotonic() - started))
+    if options.me:
+        set_me(store, options.me)
+    return report
+
+
+def set_me(store: SessionStore, label: str) -> None:
+    settings = store.settings()
+    if label not in settings.me:
+        settings.me.append(label)
+        store.save_settings(settings)

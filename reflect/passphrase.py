@@ -1,0 +1,93 @@
+"""Getting the passphrase from the person (no echo) or, for scripts, as restic does.
+
+Order: REFLECT_PASSPHRASE_FILE (a file holding it), REFLECT_PASSPHRASE, then an interactive
+prompt. Without a terminal and without either variable, a clear error instead of a hang.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from reflect.errors import PassphraseUnavailable, UsageError
+
+MIN_LENGTH = 8
+
+
+def read_passphrase_file(path: str | os.PathLike[str]) -> str:
+    try:
+        text = Path(path).expanduser().read_text(encoding="utf-8")
+    except OSError as e:
+        raise PassphraseUnavailable(
+            f"Can't read the passphrase file {path}: {e.strerror}."
+        ) from None
+    except UnicodeDecodeError:
+        raise PassphraseUnavailable(f"The passphrase file {path} isn't UTF-8 text.") from None
+    # Editors add a final newline; it is never part of the passphrase.
+    text = text.removesuffix("\n").removesuffix("\r")
+    if not text:
+        raise PassphraseUnavailable(f"The passphrase file {path} is empty.")
+    return text
+
+
+def from_environment() -> str | None:
+    file = os.environ.get("REFLECT_PASSPHRASE_FILE")
+    if file:
+        return read_passphrase_file(file)
+    value = os.environ.get("REFLECT_PASSPHRASE")
+    return value or None
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def ask_existing(prompt: str = "Passphrase: ") -> str:
+    found = from_environment()
+    if found is not None:
+        return found
+    if not _interactive():
+        raise PassphraseUnavailable(
+            "No passphrase given. Type it in a terminal, or set REFLECT_PASSPHRASE_FILE "
+            "(a file holding it) or REFLECT_PASSPHRASE."
+        )
+    return getpass.getpass(prompt)
+
+
+def strength_hint(passphrase: str) -> str | None:
+    """A gentle hint for weak passphrases; None when it looks fine."""
+    if len(passphrase) < MIN_LENGTH:
+        return f"Use at least {MIN_LENGTH} characters."
+    if len(passphrase) < 14 and len(set(passphrase)) < 6:
+        return "This is easy to guess. A few unrelated words make a strong, memorable passphrase."
+    if len(passphrase) < 12:
+        return "Fine, but longer is stronger: a few unrelated words are easy to remember."
+    return None
+
+
+def ask_new(prompt: str = "New passphrase: ", *, file: str | None = None) -> str:
+    """A new passphrase: from `file`, the environment, or typed twice."""
+    if file:
+        value = read_passphrase_file(file)
+    else:
+        env = from_environment()
+        if env is not None:
+            value = env
+        elif not _interactive():
+            raise PassphraseUnavailable(
+                "No new passphrase given. Type it in a terminal, or pass a file holding it."
+            )
+        else:
+            value = getpass.getpass(prompt)
+            if len(value) < MIN_LENGTH:
+                raise UsageError(f"The passphrase needs at least {MIN_LENGTH} characters.")
+            hint = strength_hint(value)
+            if hint:
+                print(hint, file=sys.stderr)
+            if getpass.getpass("Type it again: ") != value:
+                raise UsageError("The two passphrases don't match. Nothing was changed.")
+    if len(value) < MIN_LENGTH:
+        raise UsageError(f"The passphrase needs at least {MIN_LENGTH} characters.")
+    return value

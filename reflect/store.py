@@ -1,0 +1,207 @@
+"""Sessions, their catalog and the user's settings, kept as objects in the vault.
+
+Vault names:
+    catalog              summary of every session (what `reflect sessions` lists)
+    session/<id>         one session: canonical text, turns, offsets
+    index/<id>           that session's chunks and embeddings (see reflect.index_record)
+    settings             the user's choices (their own speaker label, model...)
+
+A session, its index record and the catalog change in one transaction, so a session is
+stored whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from reflect.errors import SessionNotFound, UsageError
+from reflect.session import Session
+from reflect.vault import Transaction, Vault
+
+CATALOG = "catalog"
+SETTINGS = "settings"
+SESSION_PREFIX = "session/"
+INDEX_PREFIX = "index/"
+
+
+@dataclass(slots=True)
+class SessionSummary:
+    id: str
+    title: str
+    date: str  # YYYY-MM-DD
+    date_source: str
+    source_file: str
+    speakers: list[str]
+    turns: int
+    content_hash: str
+    imported_at: str
+    format: str
+
+    @classmethod
+    def of(cls, s: Session) -> SessionSummary:
+        return cls(
+            s.id,
+            s.title,
+            s.date.isoformat(),
+            s.date_source,
+            s.source_file,
+            s.speakers,
+            len(s.turns),
+            s.content_hash,
+            s.imported_at,
+            s.format,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def day(self) -> dt.date:
+        return dt.date.fromisoformat(self.date)
+
+
+@dataclass(slots=True)
+class Settings:
+    me: list[str] = field(default_factory=list)
+    model: str | None = None
+    embedding_model: str | None = None
+    crisis_region: str | None = None
+    idle_lock_minutes: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Settings:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def _load_json(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"))
+
+
+def _dump_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class SessionStore:
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def catalog(self) -> list[SessionSummary]:
+        if CATALOG not in self.vault:
+            return []
+        rows = _load_json(self.vault.get(CATALOG))
+        summaries = [SessionSummary(**row) for row in rows]
+        return sorted(summaries, key=lambda s: (s.date, s.imported_at, s.id))
+
+    def get(self, session_id: str) -> Session:
+        try:
+            return Session.from_dict(_load_json(self.vault.get(SESSION_PREFIX + session_id)))
+        except KeyError:
+            raise SessionNotFound(f"There is no session with id {session_id}.") from None
+
+    def index_record(self, session_id: str) -> bytes | None:
+        name = INDEX_PREFIX + session_id
+        return self.vault.get(name) if name in self.vault else None
+
+    def resolve(self, reference: str) -> SessionSummary:
+        """A session by id, unique id prefix, list number (1 = oldest) or exact title."""
+        catalog = self.catalog()
+        ref = reference.strip()
+        if ref.isdigit() and 1 <= int(ref) <= len(catalog) and len(ref) < 4:
+            return catalog[int(ref) - 1]
+        exact = [s for s in catalog if s.id == ref]
+        if exact:
+            return exact[0]
+        by_prefix = [s for s in catalog if s.id.startswith(ref)] if len(ref) >= 3 else []
+        by_title = [s for s in catalog if s.title.casefold() == ref.casefold()]
+        matches = by_prefix or by_title
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise UsageError(
+                f"More than one session matches {reference!r}; use its id (see `reflect sessions`)."
+            )
+        raise SessionNotFound(
+            f"No session matches {reference!r}. `reflect sessions` lists them with their ids."
+        )
+
+    def settings(self) -> Settings:
+        if SETTINGS not in self.vault:
+            return Settings()
+        return Settings.from_dict(_load_json(self.vault.get(SETTINGS)))
+
+    def find_by_hash(self, content_hash: str) -> SessionSummary | None:
+        return next((s for s in self.catalog() if s.content_hash == content_hash), None)
+
+    # ---- writing -------------------------------------------------------------------------
+
+    def new_session_id(self) -> str:
+        taken = {s.id for s in self.catalog()}
+        while True:
+            candidate = secrets.token_hex(4)
+            if candidate not in taken:
+                return candidate
+
+    @staticmethod
+    def _write_catalog(tx: Transaction, summaries: Iterable[SessionSummary]) -> None:
+        tx.put(CATALOG, _dump_json([s.to_dict() for s in summaries]), purpose="catalog")
+
+    @staticmethod
+    def _read_catalog(tx: Transaction) -> dict[str, SessionSummary]:
+        if CATALOG not in tx:
+            return {}
+        return {row["id"]: SessionSummary(**row) for row in _load_json(tx.get(CATALOG))}
+
+    def add(
+        self, session: Session, index_record: bytes | None, *, replace: str | None = None
+    ) -> None:
+        """Store a session (and its index record) atomically; optionally replacing another."""
+        with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            if replace is not None:
+                catalog.pop(replace, None)
+                tx.delete(SESSION_PREFIX + replace)
+                tx.delete(INDEX_PREFIX + replace)
+            tx.put(SESSION_PREFIX + session.id, _dump_json(session.to_dict()), purpose="session")
+            if index_record is not None:
+                tx.put(INDEX_PREFIX + session.id, index_record, purpose="index")
+            catalog[session.id] = SessionSummary.of(session)
+            self._write_catalog(tx, catalog.values())
+
+    def put_index_record(self, session_id: str, record: bytes) -> None:
+        with self.vault.transaction() as tx:
+            tx.put(INDEX_PREFIX + session_id, record, purpose="index")
+
+    def update(self, session: Session) -> None:
+        """Rewrite a session's own fields (title, date) and its catalog row."""
+        with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            if session.id not in catalog:
+                raise SessionNotFound(f"There is no session with id {session.id}.")
+            tx.put(SESSION_PREFIX + session.id, _dump_json(session.to_dict()), purpose="session")
+            catalog[session.id] = SessionSummary.of(session)
+            self._write_catalog(tx, catalog.values())
+
+    def remove(self, session_id: str) -> None:
+        with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            if catalog.pop(session_id, None) is None:
+                raise SessionNotFound(f"There is no session with id {session_id}.")
+            for name in tx.names(f"{SESSION_PREFIX}{session_id}") + tx.names(
+                f"{INDEX_PREFIX}{session_id}"
+            ):
+                tx.delete(name)
+            self._write_catalog(tx, catalog.values())
+
+    def save_settings(self, settings: Settings) -> None:
+        self.vault.put(SETTINGS, _dump_json(settings.to_dict()), purpose="settings")

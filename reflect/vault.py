@@ -1,0 +1,540 @@
+"""The encrypted vault: a folder that holds everything reflect knows, sealed.
+
+Layout of a vault folder:
+    reflect-vault.json   format version, Argon2id settings, the wrapped vault key
+    manifest             sealed: generation counter and name -> object entry map
+    objects/<random id>  sealed objects (file names are random: never titles or dates)
+    lock                 advisory lock held by the one process writing at a time
+
+Writes are copy-on-write: a transaction seals new object files, then replaces the manifest
+atomically, then deletes the objects it superseded. A crash at any instant leaves the old
+manifest (whose objects are all still there) or the new one. Files the manifest doesn't
+name are debris of an interrupted write and are swept by the next writer.
+
+The manifest records each object's SHA-256 and the generation that wrote it, so a deleted
+object, two swapped files or one object rolled back to an older copy are all noticed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reflect import crypto
+from reflect.errors import (
+    VaultCorrupted,
+    VaultError,
+    VaultExists,
+    VaultLocked,
+    VaultNotFound,
+    VaultTooNew,
+    WrongPassphrase,
+)
+from reflect.fsutil import TEMP_PREFIX, atomic_write, ensure_private_dir, fsync_dir
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks; reflect is single-writer there by convention
+    fcntl = None  # type: ignore[assignment]
+
+FORMAT_VERSION = 1
+KEY_FILE = "reflect-vault.json"
+MANIFEST_FILE = "manifest"
+OBJECTS_DIR = "objects"
+LOCK_FILE = "lock"
+_MANIFEST_PURPOSE = "manifest"
+_MANIFEST_ID = b"\x00" * crypto.OBJECT_ID_SIZE
+_OWN_ENTRIES = {KEY_FILE, MANIFEST_FILE, OBJECTS_DIR, LOCK_FILE}
+
+
+def normalize_passphrase(passphrase: str) -> bytes:
+    """NFC first: the same passphrase typed on two keyboards may differ in composition."""
+    return unicodedata.normalize("NFC", passphrase).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectEntry:
+    object_id: str
+    purpose: str
+    sha256: str
+    size: int
+    generation: int
+
+
+@dataclass(slots=True)
+class Manifest:
+    vault_id: str
+    generation: int
+    objects: dict[str, ObjectEntry] = field(default_factory=dict)
+
+    def encode(self) -> bytes:
+        return json.dumps(
+            {
+                "format": FORMAT_VERSION,
+                "vault_id": self.vault_id,
+                "generation": self.generation,
+                "objects": {
+                    name: [e.object_id, e.purpose, e.sha256, e.size, e.generation]
+                    for name, e in self.objects.items()
+                },
+            },
+            separators=(",", ":"),
+        ).encode()
+
+    @classmethod
+    def decode(cls, data: bytes) -> Manifest:
+        d = json.loads(data)
+        if d.get("format", 0) > FORMAT_VERSION:
+            raise VaultTooNew("This vault was written by a newer version of reflect.")
+        return cls(
+            vault_id=d["vault_id"],
+            generation=int(d["generation"]),
+            objects={name: ObjectEntry(*entry) for name, entry in d["objects"].items()},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VaultStatus:
+    path: Path
+    format_version: int
+    vault_id: str
+    generation: int
+    object_count: int
+    size_bytes: int
+    kdf: crypto.KdfParams
+
+
+class _KeyFile:
+    """The only unsealed file: KDF settings and the wrapped key. Holds no secrets in clear.
+
+    A checksum over the file lets reflect tell "damaged" from "wrong passphrase".
+    """
+
+    def __init__(self, vault_id: str, kdf: crypto.KdfParams, nonce: bytes, wrapped: bytes):
+        self.vault_id = vault_id
+        self.kdf = kdf
+        self.nonce = nonce
+        self.wrapped = wrapped
+
+    def associated_data(self) -> bytes:
+        return json.dumps(
+            {"format": FORMAT_VERSION, "vault_id": self.vault_id, "kdf": self.kdf.to_json()},
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+
+    def _body(self) -> dict[str, Any]:
+        return {
+            "reflect_vault": FORMAT_VERSION,
+            "vault_id": self.vault_id,
+            "kdf": self.kdf.to_json(),
+            "key_wrap": {
+                "algorithm": "aes-256-gcm",
+                "nonce": self.nonce.hex(),
+                "wrapped_key": self.wrapped.hex(),
+            },
+        }
+
+    @staticmethod
+    def _checksum(body: dict[str, Any]) -> str:
+        return hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+
+    def encode(self) -> bytes:
+        body = self._body()
+        body["checksum"] = self._checksum(body)
+        return (json.dumps(body, indent=2) + "\n").encode()
+
+    @classmethod
+    def load(cls, path: Path) -> _KeyFile:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise VaultNotFound(
+                f"There is no reflect vault in {path.parent}. Create one with `reflect init`."
+            ) from None
+        except OSError as e:
+            raise VaultError(f"Can't read the vault's key file: {e.strerror}.") from None
+        damaged = VaultCorrupted(
+            "The vault's key file is damaged, so the vault can't be opened. "
+            "Restore it from a backup (`reflect restore`)."
+        )
+        try:
+            body = json.loads(raw)
+            version = int(body["reflect_vault"])
+        except (ValueError, KeyError, TypeError):
+            raise damaged from None
+        if version > FORMAT_VERSION:
+            raise VaultTooNew(
+                f"This vault uses format {version}, made by a newer version of reflect. "
+                "Update reflect to open it."
+            )
+        checksum = body.pop("checksum", None)
+        if checksum != cls._checksum(body):
+            raise damaged
+        try:
+            wrap = body["key_wrap"]
+            if wrap["algorithm"] != "aes-256-gcm":
+                raise VaultTooNew("This vault uses a key algorithm this reflect doesn't know.")
+            return cls(
+                str(body["vault_id"]),
+                crypto.KdfParams.from_json(body["kdf"]),
+                bytes.fromhex(wrap["nonce"]),
+                bytes.fromhex(wrap["wrapped_key"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise damaged from None
+
+
+class Vault:
+    """An open (unlocked) vault. Create with `Vault.create` or `Vault.open`."""
+
+    def __init__(self, path: Path, key_file: _KeyFile, vault_key: bytes) -> None:
+        self.path = path
+        self._key_file = key_file
+        self._key: bytearray | None = bytearray(vault_key)
+        self._manifest: Manifest | None = None
+        self._manifest_stamp: tuple[int, int, int] | None = None
+        self._in_transaction = False
+
+    # ---- creating and opening -------------------------------------------------------
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return (path / KEY_FILE).is_file()
+
+    @classmethod
+    def create(cls, path: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> Vault:
+        path = Path(path)
+        if cls.exists(path):
+            raise VaultExists(f"A vault already exists in {path}; reflect won't overwrite it.")
+        if path.exists():
+            strangers = [
+                p.name
+                for p in path.iterdir()
+                if p.name not in _OWN_ENTRIES and not p.name.startswith(TEMP_PREFIX)
+            ]
+            if strangers:
+                raise VaultExists(
+                    f"{path} already holds other files; choose an empty or new folder."
+                )
+        if not passphrase:
+            raise VaultError("The passphrase can't be empty.")
+        kdf = kdf or crypto.tune_kdf_params()
+        ensure_private_dir(path)
+        ensure_private_dir(path / OBJECTS_DIR)
+        os.close(os.open(path / LOCK_FILE, os.O_WRONLY | os.O_CREAT, 0o600))
+        vault_key = secrets.token_bytes(crypto.KEY_SIZE)
+        vault_id = secrets.token_hex(16)
+        key_file = _KeyFile(vault_id, kdf, b"", b"")
+        key_file.nonce, key_file.wrapped = crypto.wrap_key(
+            kdf.derive(normalize_passphrase(passphrase)), vault_key, key_file.associated_data()
+        )
+        vault = cls(path, key_file, vault_key)
+        vault._write_manifest(Manifest(vault_id, 0))
+        # The key file goes last: its presence is what makes the folder a vault.
+        atomic_write(path / KEY_FILE, key_file.encode())
+        return vault
+
+    @classmethod
+    def open(cls, path: Path, passphrase: str) -> Vault:
+        path = Path(path)
+        key_file = _KeyFile.load(path / KEY_FILE)
+        kek = key_file.kdf.derive(normalize_passphrase(passphrase))
+        vault_key = crypto.unwrap_key(
+            kek, key_file.nonce, key_file.wrapped, key_file.associated_data()
+        )
+        if vault_key is None:
+            raise WrongPassphrase("That passphrase doesn't open this vault.")
+        vault = cls(path, key_file, vault_key)
+        vault._check_complete()
+        return vault
+
+    def _check_complete(self) -> None:
+        """Notice deleted objects at unlock rather than in the middle of a search."""
+        for _attempt in (1, 2):
+            manifest = self._current_manifest()
+            if manifest.vault_id != self._key_file.vault_id:
+                raise VaultCorrupted("The vault's manifest belongs to a different vault.")
+            try:
+                present = set(os.listdir(self.path / OBJECTS_DIR))
+            except FileNotFoundError:
+                present = set()
+            missing = [e for e in manifest.objects.values() if e.object_id not in present]
+            if not missing:
+                return
+            self._manifest = None  # a writer may have committed meanwhile; look again
+        raise VaultCorrupted(
+            f"{len(missing)} part(s) of the vault are missing (deleted, or not fully synced). "
+            "Restore it from a backup (`reflect restore`)."
+        )
+
+    def close(self) -> None:
+        """Forget the key (best effort: Python may hold copies we can't reach)."""
+        if self._key is not None:
+            for i in range(len(self._key)):
+                self._key[i] = 0
+        self._key = None
+        self._manifest = None
+
+    lock = close
+
+    @property
+    def is_open(self) -> bool:
+        return self._key is not None
+
+    @property
+    def vault_id(self) -> str:
+        return self._key_file.vault_id
+
+    def _vault_key(self) -> bytes:
+        if self._key is None:
+            raise VaultLocked("The vault is locked. Unlock it with your passphrase.")
+        return bytes(self._key)
+
+    # ---- the manifest --------------------------------------------------------------
+
+    def _manifest_path(self) -> Path:
+        return self.path / MANIFEST_FILE
+
+    def _current_manifest(self) -> Manifest:
+        """The manifest on disk, re-read only when another process has replaced it."""
+        key = self._vault_key()
+        try:
+            st = os.stat(self._manifest_path())
+        except FileNotFoundError:
+            raise VaultCorrupted(
+                "The vault's manifest is missing, so its contents can't be trusted. "
+                "Restore it from a backup (`reflect restore`)."
+            ) from None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        if self._manifest is None or stamp != self._manifest_stamp:
+            blob = self._manifest_path().read_bytes()
+            data = crypto.open_sealed(
+                key, _MANIFEST_PURPOSE, blob, expected_id=_MANIFEST_ID, what="The vault's manifest"
+            )
+            try:
+                manifest = Manifest.decode(data)
+            except (ValueError, KeyError, TypeError):
+                raise VaultCorrupted("The vault's manifest is unreadable.") from None
+            self._manifest, self._manifest_stamp = manifest, stamp
+        assert self._manifest is not None
+        return self._manifest
+
+    def _write_manifest(self, manifest: Manifest) -> None:
+        atomic_write(
+            self._manifest_path(),
+            crypto.seal(self._vault_key(), _MANIFEST_PURPOSE, _MANIFEST_ID, manifest.encode()),
+        )
+        st = os.stat(self._manifest_path())
+        self._manifest = manifest
+        self._manifest_stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    # ---- reading ---------------------------------------------------------------------
+
+    @property
+    def generation(self) -> int:
+        return self._current_manifest().generation
+
+    def names(self, prefix: str = "") -> list[str]:
+        return sorted(n for n in self._current_manifest().objects if n.startswith(prefix))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._current_manifest().objects
+
+    def get(self, name: str) -> bytes:
+        """The plaintext of object `name`; KeyError if the vault has no such object."""
+        for attempt in (1, 2):
+            entry = self._current_manifest().objects[name]
+            try:
+                return self._read_object(entry)
+            except FileNotFoundError:
+                # A writer may have replaced this object since we read the manifest.
+                self._manifest = None
+                if attempt == 2:
+                    break
+        raise VaultCorrupted(
+            "A part of the vault is missing (deleted, or not fully synced). "
+            "Restore it from a backup (`reflect restore`)."
+        )
+
+    def _object_path(self, object_id: str) -> Path:
+        return self.path / OBJECTS_DIR / object_id
+
+    def _read_object(self, entry: ObjectEntry) -> bytes:
+        blob = self._object_path(entry.object_id).read_bytes()
+        what = f"Vault object {entry.object_id[:8]}"
+        if hashlib.sha256(blob).hexdigest() != entry.sha256:
+            raise VaultCorrupted(
+                f"{what} was changed or replaced by an older copy. "
+                "Restore the vault from a backup (`reflect restore`)."
+            )
+        return crypto.open_sealed(
+            self._vault_key(),
+            entry.purpose,
+            blob,
+            expected_id=bytes.fromhex(entry.object_id),
+            what=what,
+        )
+
+    # ---- writing ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """All-or-nothing changes: either every put/delete in the block lands, or none."""
+        if self._in_transaction:
+            raise VaultError("A vault transaction is already running in this process.")
+        self._vault_key()
+        with self._writer_lock():
+            self._in_transaction = True
+            self._manifest = None  # another process may have committed while we waited
+            tx = Transaction(self, self._current_manifest())
+            try:
+                tx._sweep_debris()
+                yield tx
+                tx._commit()
+            except BaseException:
+                tx._abort()
+                raise
+            finally:
+                self._in_transaction = False
+
+    @contextlib.contextmanager
+    def _writer_lock(self) -> Iterator[None]:
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def put(self, name: str, data: bytes, *, purpose: str = "data") -> None:
+        with self.transaction() as tx:
+            tx.put(name, data, purpose=purpose)
+
+    def delete(self, name: str) -> None:
+        with self.transaction() as tx:
+            tx.delete(name)
+
+    # ---- passphrase and status ----------------------------------------------------------
+
+    def change_passphrase(
+        self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None
+    ) -> None:
+        """Re-wrap the vault key under a new passphrase. No object is rewritten."""
+        if not new_passphrase:
+            raise VaultError("The passphrase can't be empty.")
+        vault_key = self._vault_key()
+        kdf = kdf or crypto.tune_kdf_params()
+        with self._writer_lock():
+            new = _KeyFile(self.vault_id, kdf, b"", b"")
+            new.nonce, new.wrapped = crypto.wrap_key(
+                kdf.derive(normalize_passphrase(new_passphrase)), vault_key, new.associated_data()
+            )
+            atomic_write(self.path / KEY_FILE, new.encode())
+            self._key_file = new
+
+    def status(self) -> VaultStatus:
+        manifest = self._current_manifest()
+        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return VaultStatus(
+            path=self.path,
+            format_version=FORMAT_VERSION,
+            vault_id=self.vault_id,
+            generation=manifest.generation,
+            object_count=len(manifest.objects),
+            size_bytes=size,
+            kdf=self._key_file.kdf,
+        )
+
+
+class Transaction:
+    def __init__(self, vault: Vault, base: Manifest) -> None:
+        self._vault = vault
+        self._base = base
+        self._objects = dict(base.objects)
+        self._generation = base.generation + 1
+        self._written: list[str] = []  # object ids sealed by this transaction
+        self._changed = False
+
+    def put(self, name: str, data: bytes | Iterable[bytes], *, purpose: str = "data") -> None:
+        object_id = crypto.new_object_id()
+        hasher = hashlib.sha256()
+        size = 0
+
+        def counted(chunks: Iterable[bytes]) -> Iterator[bytes]:
+            nonlocal size
+            for c in chunks:
+                size += len(c)
+                yield c
+
+        def hashed(blob_pieces: Iterable[bytes]) -> Iterator[bytes]:
+            for piece in blob_pieces:
+                hasher.update(piece)
+                yield piece
+
+        source = counted([data] if isinstance(data, bytes) else data)
+        hex_id = object_id.hex()
+        self._written.append(hex_id)
+        atomic_write(
+            self._vault._object_path(hex_id),
+            hashed(crypto.seal(self._vault._vault_key(), purpose, object_id, source)),
+        )
+        self._objects[name] = ObjectEntry(
+            hex_id, purpose, hasher.hexdigest(), size, self._generation
+        )
+        self._changed = True
+
+    def delete(self, name: str) -> None:
+        if self._objects.pop(name, None) is not None:
+            self._changed = True
+
+    def get(self, name: str) -> bytes:
+        entry = self._objects[name]
+        return self._vault._read_object(entry)
+
+    def names(self, prefix: str = "") -> list[str]:
+        return sorted(n for n in self._objects if n.startswith(prefix))
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._objects
+
+    def _commit(self) -> None:
+        if not self._changed:
+            return
+        fsync_dir(self._vault.path / OBJECTS_DIR)
+        manifest = Manifest(self._base.vault_id, self._generation, self._objects)
+        self._vault._write_manifest(manifest)
+        live = {e.object_id for e in self._objects.values()}
+        for entry in self._base.objects.values():
+            if entry.object_id not in live:
+                with contextlib.suppress(FileNotFoundError):
+                    self._vault._object_path(entry.object_id).unlink()
+
+    def _abort(self) -> None:
+        for object_id in self._written:
+            with contextlib.suppress(FileNotFoundError):
+                self._vault._object_path(object_id).unlink()
+
+    def _sweep_debris(self) -> None:
+        """Delete what an interrupted writer left: temp files and objects nobody names."""
+        live = {e.object_id for e in self._base.objects.values()}
+        objects_dir = self._vault.path / OBJECTS_DIR
+        for folder in (self._vault.path, objects_dir):
+            for p in folder.iterdir():
+                if p.name.startswith(TEMP_PREFIX) or (folder == objects_dir and p.name not in live):
+                    with contextlib.suppress(FileNotFoundError):
+                        p.unlink()

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reflect import crypto
+from reflect.vault import Vault
+
+PASSPHRASE = "a quiet harbour at dawn"
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own HOME data/config/state folders; none touches the real ones.
+
+    The cache folder is left alone on purpose: it holds only the assembled bundled model.
+    """
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    for var in ("REFLECT_VAULT", "REFLECT_PASSPHRASE", "REFLECT_PASSPHRASE_FILE", "REFLECT_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vaults made through the CLI use the floor Argon2id settings instead of tuning (~0.3 s)."""
+    monkeypatch.setattr(crypto, "tune_kdf_params", lambda *a, **k: crypto.floor_kdf_params())
+
+
+@pytest.fixture
+def vault_path(tmp_path: Path) -> Path:
+    return tmp_path / "vault"
+
+
+@pytest.fixture
+def vault(vault_path: Path) -> Iterator[Vault]:
+    v = Vault.create(vault_path, PASSPHRASE, kdf=crypto.floor_kdf_params())
+    yield v
+    v.close()
+
+
+def all_files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def grep_tree(root: Path, needles: list[bytes]) -> list[Path]:
+    hits = []
+    for p in all_files(root):
+        try:
+            data = p.read_bytes()
+        except OSError:
+            continue
+        if any(n in data for n in needles):
+            hits.append(p)
+    return hits
+
+
+def tree_digest(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(all_files(root))}
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,384 @@
+"""The vault with real cryptography: round trips, tampering, passphrase change, permissions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import stat
+from pathlib import Path
+
+import pytest
+
+from reflect import crypto
+from reflect.errors import (
+    VaultCorrupted,
+    VaultExists,
+    VaultNotFound,
+    VaultTooNew,
+    WrongPassphrase,
+)
+from reflect.vault import KEY_FILE, MANIFEST_FILE, OBJECTS_DIR, Vault
+from tests.conftest import PASSPHRASE, all_files, grep_tree, tree_digest
+
+MARKER = "The lighthouse keeper hums when nobody is listening 7731"
+
+
+def object_files(path: Path) -> list[Path]:
+    return sorted((path / OBJECTS_DIR).iterdir())
+
+
+def test_round_trip_across_open(vault: Vault, vault_path: Path) -> None:
+    big = os.urandom(300_000)  # several 64 KiB chunks
+    with vault.transaction() as tx:
+        tx.put("session/a", b"first", purpose="session")
+        tx.put("blob", big, purpose="audio")
+        tx.put("empty", b"")
+    reopened = Vault.open(vault_path, PASSPHRASE)
+    assert reopened.names() == ["blob", "empty", "session/a"]
+    assert reopened.get("session/a") == b"first"
+    assert reopened.get("blob") == big
+    assert reopened.get("empty") == b""
+    assert reopened.generation == 1
+
+
+def test_put_replaces_and_delete_removes_files(vault: Vault, vault_path: Path) -> None:
+    vault.put("x", b"one")
+    vault.put("x", b"two")
+    vault.put("y", b"three")
+    vault.delete("y")
+    assert vault.get("x") == b"two"
+    assert "y" not in vault
+    assert len(object_files(vault_path)) == 1  # superseded objects are gone
+
+
+def test_aborted_transaction_changes_nothing(vault: Vault, vault_path: Path) -> None:
+    vault.put("keep", b"kept")
+    before = tree_digest(vault_path)
+    with pytest.raises(RuntimeError), vault.transaction() as tx:
+        tx.put("new", b"never committed")
+        tx.delete("keep")
+        raise RuntimeError("interrupted")
+    assert tree_digest(vault_path) == before
+    assert Vault.open(vault_path, PASSPHRASE).get("keep") == b"kept"
+
+
+def test_object_file_names_are_random_ids(vault: Vault, vault_path: Path) -> None:
+    vault.put("session/2024-03-14 Sleep and the phone", b"x")
+    names = [p.name for p in object_files(vault_path)]
+    assert all(len(n) == 32 and int(n, 16) >= 0 for n in names)
+
+
+def test_wrong_passphrase_changes_nothing(vault: Vault, vault_path: Path) -> None:
+    vault.put("x", b"secret")
+    before = tree_digest(vault_path)
+    with pytest.raises(WrongPassphrase):
+        Vault.open(vault_path, "not the passphrase")
+    assert tree_digest(vault_path) == before
+
+
+def test_missing_vault_and_existing_vault(tmp_path: Path, vault: Vault, vault_path: Path) -> None:
+    with pytest.raises(VaultNotFound):
+        Vault.open(tmp_path / "nowhere", PASSPHRASE)
+    with pytest.raises(VaultExists):
+        Vault.create(vault_path, PASSPHRASE, kdf=crypto.floor_kdf_params())
+    other = tmp_path / "occupied"
+    other.mkdir()
+    (other / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(VaultExists):
+        Vault.create(other, PASSPHRASE, kdf=crypto.floor_kdf_params())
+
+
+def test_passphrase_is_unicode_normalised(tmp_path: Path) -> None:
+    composed, decomposed = "caf\u00e9 au lait", "cafe\u0301 au lait"
+    Vault.create(tmp_path / "v", composed, kdf=crypto.floor_kdf_params())
+    assert Vault.open(tmp_path / "v", decomposed).names() == []
+
+
+# ---- tampering ----------------------------------------------------------------------------
+
+
+def flip(path: Path, offset: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def filled(vault: Vault, vault_path: Path) -> Path:
+    vault.put("small", b"hello there")
+    vault.put("large", os.urandom(200_000))
+    return vault_path
+
+
+def the_object(path: Path, name: str) -> Path:
+    v = Vault.open(path, PASSPHRASE)
+    entry = v._current_manifest().objects[name]
+    return path / OBJECTS_DIR / entry.object_id
+
+
+@pytest.mark.parametrize("offset", [0, 10, 20, 40, 68])  # magic, chunk size, id, salt, nonce
+def test_flipped_header_byte_is_detected(filled: Path, offset: int) -> None:
+    target = the_object(filled, "small")
+    flip(target, offset)
+    with pytest.raises(VaultCorrupted):
+        Vault.open(filled, PASSPHRASE).get("small")
+
+
+@pytest.mark.parametrize("offset", [crypto.HEADER_SIZE, -1, 70_000])
+def test_flipped_body_byte_is_detected(filled: Path, offset: int) -> None:
+    target = the_object(filled, "large")
+    flip(target, offset)
+    with pytest.raises(VaultCorrupted):
+        Vault.open(filled, PASSPHRASE).get("large")
+
+
+def test_body_tampering_detected_even_with_manifest_hash_bypassed(filled: Path) -> None:
+    """Defence in depth: the AEAD itself rejects a flipped byte, not only the manifest hash."""
+    v = Vault.open(filled, PASSPHRASE)
+    entry = v._current_manifest().objects["large"]
+    blob = bytearray((filled / OBJECTS_DIR / entry.object_id).read_bytes())
+    blob[crypto.HEADER_SIZE + 5] ^= 0xFF
+    with pytest.raises(VaultCorrupted):
+        crypto.open_sealed(
+            v._vault_key(),
+            "data",
+            bytes(blob),
+            expected_id=bytes.fromhex(entry.object_id),
+            what="x",
+        )
+
+
+def test_truncation_is_detected(filled: Path) -> None:
+    v = Vault.open(filled, PASSPHRASE)
+    entry = v._current_manifest().objects["large"]
+    blob = (filled / OBJECTS_DIR / entry.object_id).read_bytes()
+    step = crypto.DEFAULT_CHUNK_SIZE + crypto.TAG_SIZE
+    for cut in (len(blob) - 1, crypto.HEADER_SIZE + step, crypto.HEADER_SIZE + 2 * step, 30):
+        with pytest.raises(VaultCorrupted):
+            crypto.open_sealed(
+                v._vault_key(),
+                "data",
+                blob[:cut],
+                expected_id=bytes.fromhex(entry.object_id),
+                what="x",
+            )
+    (filled / OBJECTS_DIR / entry.object_id).write_bytes(blob[: crypto.HEADER_SIZE + step])
+    with pytest.raises(VaultCorrupted):
+        Vault.open(filled, PASSPHRASE).get("large")
+
+
+def test_reordered_chunks_are_detected(filled: Path) -> None:
+    v = Vault.open(filled, PASSPHRASE)
+    entry = v._current_manifest().objects["large"]
+    blob = (filled / OBJECTS_DIR / entry.object_id).read_bytes()
+    step = crypto.DEFAULT_CHUNK_SIZE + crypto.TAG_SIZE
+    h, c0, c1 = crypto.HEADER_SIZE, crypto.HEADER_SIZE + step, crypto.HEADER_SIZE + 2 * step
+    swapped = blob[:h] + blob[c0:c1] + blob[h:c0] + blob[c1:]
+    with pytest.raises(VaultCorrupted):
+        crypto.open_sealed(
+            v._vault_key(), "data", swapped, expected_id=bytes.fromhex(entry.object_id), what="x"
+        )
+
+
+def test_swapped_object_files_are_detected(filled: Path) -> None:
+    a, b = the_object(filled, "small"), the_object(filled, "large")
+    data_a, data_b = a.read_bytes(), b.read_bytes()
+    a.write_bytes(data_b)
+    b.write_bytes(data_a)
+    v = Vault.open(filled, PASSPHRASE)
+    for name in ("small", "large"):
+        with pytest.raises(VaultCorrupted):
+            v.get(name)
+
+
+def test_object_rolled_back_to_older_copy_is_detected(vault: Vault, vault_path: Path) -> None:
+    vault.put("notes", b"version one")
+    old = the_object(vault_path, "notes").read_bytes()
+    vault.put("notes", b"version two")
+    the_object(vault_path, "notes").write_bytes(old)
+    with pytest.raises(VaultCorrupted, match="older copy"):
+        Vault.open(vault_path, PASSPHRASE).get("notes")
+
+
+def test_deleted_object_is_noticed_at_unlock(filled: Path) -> None:
+    the_object(filled, "small").unlink()
+    with pytest.raises(VaultCorrupted, match="missing"):
+        Vault.open(filled, PASSPHRASE)
+
+
+def test_manifest_rolled_back_is_noticed(vault: Vault, vault_path: Path) -> None:
+    vault.put("a", b"1")
+    old_manifest = (vault_path / MANIFEST_FILE).read_bytes()
+    vault.put("a", b"2")
+    (vault_path / MANIFEST_FILE).write_bytes(old_manifest)
+    with pytest.raises(VaultCorrupted, match="missing"):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def test_damaged_or_missing_manifest(vault: Vault, vault_path: Path) -> None:
+    flip(vault_path / MANIFEST_FILE, 100)
+    with pytest.raises(VaultCorrupted):
+        Vault.open(vault_path, PASSPHRASE)
+    (vault_path / MANIFEST_FILE).unlink()
+    with pytest.raises(VaultCorrupted, match="manifest is missing"):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def edit_key_file(path: Path, change: object, *, fix_checksum: bool) -> None:
+    key_path = path / KEY_FILE
+    body = json.loads(key_path.read_text())
+    body.pop("checksum")
+    change(body)  # type: ignore[operator]
+    if fix_checksum:
+        body["checksum"] = hashlib.sha256(
+            json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        ).hexdigest()
+    key_path.write_text(json.dumps(body))
+
+
+def flip_wrapped_key(body: dict) -> None:  # type: ignore[type-arg]
+    wrapped = bytearray.fromhex(body["key_wrap"]["wrapped_key"])
+    wrapped[3] ^= 1
+    body["key_wrap"]["wrapped_key"] = wrapped.hex()
+
+
+def test_flipped_wrapped_key_reads_as_damaged(vault: Vault, vault_path: Path) -> None:
+    edit_key_file(vault_path, flip_wrapped_key, fix_checksum=False)
+    with pytest.raises(VaultCorrupted, match="key file is damaged"):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def test_wrapped_key_forged_with_checksum_still_refused(vault: Vault, vault_path: Path) -> None:
+    edit_key_file(vault_path, flip_wrapped_key, fix_checksum=True)
+    with pytest.raises(WrongPassphrase):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def test_truncated_key_file(vault: Vault, vault_path: Path) -> None:
+    key = vault_path / KEY_FILE
+    key.write_bytes(key.read_bytes()[:40])
+    with pytest.raises(VaultCorrupted):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("memory_kib", 8 * 1024),
+        ("iterations", 1),
+        ("memory_kib", 64 * 1024 * 1024),
+        ("iterations", 10_000),
+        ("lanes", 0),
+    ],
+)
+def test_kdf_settings_outside_bounds_are_refused(
+    vault: Vault, vault_path: Path, field: str, value: int
+) -> None:
+    edit_key_file(vault_path, lambda b: b["kdf"].__setitem__(field, value), fix_checksum=True)
+    with pytest.raises(VaultCorrupted, match="tampered"):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def test_kdf_settings_are_authenticated(vault: Vault, vault_path: Path) -> None:
+    """Raising the settings (still in bounds) with a fixed checksum breaks the key unwrap."""
+    edit_key_file(vault_path, lambda b: b["kdf"].__setitem__("iterations", 4), fix_checksum=True)
+    with pytest.raises(WrongPassphrase):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def test_newer_vault_format_is_refused(vault: Vault, vault_path: Path) -> None:
+    edit_key_file(vault_path, lambda b: b.__setitem__("reflect_vault", 2), fix_checksum=True)
+    with pytest.raises(VaultTooNew, match="newer version"):
+        Vault.open(vault_path, PASSPHRASE)
+
+
+def test_newer_object_format_is_refused(filled: Path) -> None:
+    target = the_object(filled, "small")
+    data = bytearray(target.read_bytes())
+    data[6:8] = (2).to_bytes(2, "big")
+    target.write_bytes(bytes(data))
+    with pytest.raises((VaultTooNew, VaultCorrupted)):
+        Vault.open(filled, PASSPHRASE).get("small")
+    with pytest.raises(VaultTooNew):
+        crypto.read_header(bytes(data), "x")
+
+
+# ---- passphrase change ---------------------------------------------------------------------
+
+
+def test_change_passphrase_rewraps_only_the_key(filled: Path) -> None:
+    def object_bytes() -> dict[str, bytes]:
+        digest = tree_digest(filled)
+        digest.pop(KEY_FILE)
+        digest.pop("lock", None)
+        return digest
+
+    before = object_bytes()
+    v = Vault.open(filled, PASSPHRASE)
+    v.change_passphrase("a new and longer passphrase", kdf=crypto.floor_kdf_params())
+    assert object_bytes() == before
+    with pytest.raises(WrongPassphrase):
+        Vault.open(filled, PASSPHRASE)
+    assert Vault.open(filled, "a new and longer passphrase").get("small") == b"hello there"
+
+
+# ---- permissions and plaintext -------------------------------------------------------------
+
+
+def test_files_and_folders_are_private(tmp_path: Path) -> None:
+    old = os.umask(0o022)  # even under a permissive umask
+    try:
+        path = tmp_path / "v"
+        v = Vault.create(path, PASSPHRASE, kdf=crypto.floor_kdf_params())
+        v.put("x", b"data")
+        v.change_passphrase("another passphrase", kdf=crypto.floor_kdf_params())
+    finally:
+        os.umask(old)
+    for p in [path, *path.rglob("*")]:
+        mode = stat.S_IMODE(p.stat().st_mode)
+        assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
+
+
+def test_no_plaintext_under_vault_or_tmp(vault: Vault, vault_path: Path) -> None:
+    vault.put("session/x", f"Client: {MARKER}".encode(), purpose="session")
+    vault.put("u16", MARKER.encode("utf-16-le"))
+    needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER[:24].encode()]
+    assert grep_tree(vault_path, needles) == []
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    assert [p for p in grep_tree(tmp, needles) if vault_path not in p.parents] == []
+
+
+def test_debris_from_an_interrupted_write_is_swept(vault: Vault, vault_path: Path) -> None:
+    vault.put("a", b"1")
+    (vault_path / OBJECTS_DIR / ("ab" * 16)).write_bytes(b"orphan from a killed import")
+    (vault_path / OBJECTS_DIR / ".tmp-deadbeef").write_bytes(b"half written")
+    vault.put("b", b"2")
+    names = {p.name for p in object_files(vault_path)}
+    assert "ab" * 16 not in names and ".tmp-deadbeef" not in names
+    assert len(names) == 2
+
+
+def test_closed_vault_forgets_its_key(vault: Vault) -> None:
+    vault.put("a", b"1")
+    vault.close()
+    assert not vault.is_open
+    from reflect.errors import VaultLocked
+
+    with pytest.raises(VaultLocked):
+        vault.get("a")
+
+
+def test_second_process_sees_commits(vault: Vault, vault_path: Path) -> None:
+    other = Vault.open(vault_path, PASSPHRASE)
+    assert other.names() == []
+    vault.put("from-first", b"hi")
+    assert other.get("from-first") == b"hi"
+
+
+def test_copy_of_vault_opens_elsewhere(vault: Vault, vault_path: Path, tmp_path: Path) -> None:
+    vault.put("a", b"portable")
+    shutil.copytree(vault_path, tmp_path / "copy")
+    assert Vault.open(tmp_path / "copy", PASSPHRASE).get("a") == b"portable"
+    assert len(all_files(tmp_path / "copy")) >= 3
