@@ -379,6 +379,261 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--session", metavar="SESSION", help="only this session (id, number or title)")
+    p.add_argument("--since", metavar="DATE", help='e.g. 2024-03-01, "last month", "March"')
+    p.add_argument("--until", metavar="DATE", help="up to and including this date")
+    p.add_argument("--speaker", metavar="WHO", help='"me", "therapist" or a speaker label')
+
+
+def filters_from(args: argparse.Namespace) -> Any:
+    from reflect.service import SearchFilters
+
+    return SearchFilters(
+        session=args.session, since=args.since, until=args.until, speaker=args.speaker
+    )
+
+
+def hit_to_json(hit: Any) -> dict[str, Any]:
+    return {
+        "rank": hit.rank,
+        "score": round(hit.score, 6),
+        "session_id": hit.session_id,
+        "session_title": hit.session_title,
+        "session_date": hit.session_date.isoformat(),
+        "source_file": hit.source_file,
+        "speaker": hit.speaker,
+        "start": hit.start,
+        "end": hit.end,
+        "text": hit.text,
+    }
+
+
+def citation_line(hit: Any) -> str:
+    when = format_seconds(hit.start)
+    if hit.end is not None and hit.start is not None:
+        when += f"–{format_seconds(hit.end)}"
+    parts = [f"“{hit.session_title}”", f"{hit.session_date:%d %B %Y}".lstrip("0")]
+    if hit.speaker:
+        parts.append(hit.speaker)
+    if when:
+        parts.append(when)
+    return " · ".join(parts)
+
+
+def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from reflect.excerpts import spans_in_line
+
+    console.print(Text(f"{label} ", style="bold") + Text(citation_line(hit), style="dim"))
+    me = set(service.me_labels())
+    lines = service.excerpt_lines(hit)
+    for i, line in enumerate(lines):
+        body = Text()
+        if line.speaker and (len(lines) > 1 or line.speaker != hit.speaker):
+            body.append(f"{line.speaker}: ", style="cyan" if line.speaker in me else "magenta")
+        text = Text(line.text)
+        for a, b in spans_in_line(line, hit.match_spans):
+            text.stylize("bold yellow", a, b)
+        body.append_text(text)
+        console.print(Padding(body, (0, 0, 1 if i == len(lines) - 1 else 0, 4)))
+
+
+def _load_index(service: Any) -> None:
+    with _console(stderr=True).status("Opening your sessions…", spinner="dots"):
+        service.open_index()
+
+
+def _query_lines(args: argparse.Namespace, single: str | None) -> list[str]:
+    if args.from_file:
+        try:
+            text = Path(args.from_file).expanduser().read_text(encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"Can't read {args.from_file}: {e.strerror}.") from None
+        return [line.strip() for line in text.splitlines() if line.strip()]
+    if not single:
+        raise UsageError("Say what to look for, or give --from-file FILE.")
+    return [single]
+
+
+def cmd_quotes(args: argparse.Namespace) -> int:
+    if args.from_file and not args.json:
+        raise UsageError("--from-file prints one JSON object per line; add --json.")
+    queries = _query_lines(args, args.query)
+    service = open_service(args)
+    filters = filters_from(args)
+    service.resolve_filters(filters)  # a bad filter is reported before the index loads
+    _load_index(service)
+    for query in queries:
+        result = service.quotes(query, k=args.k, filters=filters)
+        if args.json:
+            print_json(
+                {
+                    "query": query,
+                    "hits": [hit_to_json(h) for h in result.hits],
+                    "timings": result.timings,
+                }
+            )
+            continue
+        console = _console()
+        if not result.hits:
+            console.print("Nothing in your sessions matches that.")
+        for hit in result.hits:
+            render_hit(console, service, hit, f"{hit.rank}.")
+    service.lock()
+    return 0
+
+
+def answer_to_json(answer: Any) -> dict[str, Any]:
+    t = answer.timings
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "found": answer.found,
+        "citations": [{"n": n, **hit_to_json(hit)} for n, hit in answer.citations],
+        "closest": [hit_to_json(h) for h in answer.closest],
+        "unverified_quotes": answer.unverified_quotes,
+        "safety_message": answer.safety_message,
+        "model": answer.model_id,
+        "timings": {
+            "retrieval_ms": t.retrieval_ms,
+            "prompt_tokens": t.prompt_tokens,
+            "ttft_ms": t.ttft_ms,
+            "total_ms": t.total_ms,
+            "tokens_per_s": t.tokens_per_s,
+        },
+    }
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    if args.from_file and not args.json:
+        raise UsageError("--from-file prints one JSON object per line; add --json.")
+    questions = _query_lines(args, args.question)
+    service = open_service(args)
+    service.model_path = args.model
+    filters = filters_from(args)
+    service.resolve_filters(filters)
+    _load_index(service)
+    for question in questions:
+        if args.json:
+            print_json(answer_to_json(service.ask(question, filters=filters, k=args.k)))
+        else:
+            _ask_streaming(service, question, filters, args.k)
+    service.lock()
+    return 0
+
+
+def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> None:
+    from rich.panel import Panel
+
+    from reflect.answer import AnswerStarted, AnswerToken
+
+    console = _console()
+    status = _console(stderr=True).status("Thinking…", spinner="dots")
+    status.start()
+
+    def on_event(event: Any) -> None:
+        if isinstance(event, AnswerStarted):
+            if event.safety_message:
+                status.stop()
+                console.print(Panel(event.safety_message, border_style="yellow"))
+                status.start()
+        elif isinstance(event, AnswerToken):
+            status.stop()
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+
+    try:
+        answer = service.ask(question, filters=filters, k=k, on_event=on_event)
+    finally:
+        status.stop()
+    sys.stdout.write("\n\n")
+    if answer.unverified_quotes:
+        console.print("[yellow]Not found word for word in your sessions:[/yellow]")
+        for quote in answer.unverified_quotes:
+            console.print(f"  “{quote}”")
+        console.print()
+    if answer.citations:
+        for n, hit in answer.citations:
+            render_hit(console, service, hit, f"[{n}]")
+    elif answer.closest:
+        console.print("[dim]Closest matches:[/dim]")
+        for hit in answer.closest[:3]:
+            render_hit(console, service, hit, "·")
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from reflect.llm import list_models
+
+    setting = None
+    if Vault.exists(vault_dir(args)) and passphrase.from_environment() is not None:
+        service = open_service(args)
+        setting = service.settings().model
+        service.lock()
+    candidates = list_models(args.model, setting)
+    if args.json:
+        print_json(
+            [
+                {
+                    "path": c.label,
+                    "source": c.source,
+                    "size_bytes": c.size_bytes,
+                    "exists": c.exists,
+                    "selected": c.selected,
+                }
+                for c in candidates
+            ]
+        )
+        return 0
+    for c in candidates:
+        mark = "→" if c.selected else " "
+        size = f"{c.size_bytes / 1e6:,.0f} MB" if c.size_bytes else "—"
+        state = "" if c.exists else "  (missing)"
+        print(f"{mark} {c.source:<20} {size:>9}  {c.label}{state}")
+    print("\n→ marks the model reflect will use. See models/README.md to add another.")
+    return 0
+
+
+def _backup_passphrase(args: argparse.Namespace, *, new: bool) -> str:
+    if args.passphrase_file:
+        return passphrase.read_passphrase_file(args.passphrase_file)
+    if not sys.stdin.isatty():
+        raise UsageError("Give the backup's passphrase with --passphrase-file FILE.")
+    import getpass
+
+    secret = getpass.getpass("Backup passphrase: ")
+    if new:
+        if len(secret) < passphrase.MIN_LENGTH:
+            raise UsageError(f"The passphrase needs at least {passphrase.MIN_LENGTH} characters.")
+        if getpass.getpass("Type it again: ") != secret:
+            raise UsageError("The two passphrases don't match. No backup was written.")
+    return secret
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    target = Path(args.file).expanduser()
+    if target.exists() and not args.force:
+        raise UsageError(f"{target} already exists; add --force to replace it.")
+    secret = _backup_passphrase(args, new=True)
+    count = service.backup(target, secret)
+    size = target.stat().st_size
+    say(f"Backed up {count} session(s) to {target} ({size / 1e6:.1f} MB, encrypted).")
+    service.lock()
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    secret = _backup_passphrase(args, new=False)
+    report = service.restore(Path(args.file).expanduser(), secret)
+    say(f"Restored {report.restored} session(s); {report.already_present} were already here.")
+    service.lock()
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from reflect.demo import open_demo
 
@@ -466,6 +721,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--format", choices=("txt", "vtt", "md"), default="txt")
     p.add_argument("-o", "--output", metavar="FILE")
+
+    p = add("quotes", cmd_quotes, "find the exact words in your sessions")
+    p.add_argument(
+        "query",
+        nargs="?",
+        metavar="QUERY",
+        help='words or a memory; "in double quotes" for an exact phrase',
+    )
+    p.add_argument("--k", type=int, default=5, help="how many excerpts (default 5)")
+    add_filter_options(p)
+    p.add_argument("--from-file", metavar="FILE", help="one query per line (with --json)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("ask", cmd_ask, "ask about your sessions; the answer cites the exact words")
+    p.add_argument("question", nargs="?", metavar="QUESTION")
+    p.add_argument("--k", type=int, default=None, help="how many excerpts to consider")
+    add_filter_options(p)
+    p.add_argument("--model", metavar="PATH", help="a GGUF chat model to use")
+    p.add_argument("--from-file", metavar="FILE", help="one question per line (with --json)")
+    p.add_argument("--json", action="store_true")
+
+    p = add("models", cmd_models, "list the chat models reflect sees and which it will use")
+    p.add_argument("--model", metavar="PATH")
+    p.add_argument("--json", action="store_true")
+
+    p = add("backup", cmd_backup, "write the whole vault to one encrypted file")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--passphrase-file", metavar="FILE", help="the backup's own passphrase")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    p = add("restore", cmd_restore, "bring sessions back from a backup file (no duplicates)")
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--passphrase-file", metavar="FILE", help="the backup's passphrase")
 
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")
     return parser

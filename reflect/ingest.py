@@ -32,6 +32,8 @@ MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
 
 # Builds a session's index record (chunks + embeddings) before it is committed.
 Indexer = Callable[[Session], bytes | None]
+# Told about each session once it is committed (to update a live search index).
+StoredCallback = Callable[[Session, bytes | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +207,11 @@ def build_session(
 
 
 def import_file(
-    store: SessionStore, path: Path, options: ImportOptions, indexer: Indexer | None
+    store: SessionStore,
+    path: Path,
+    options: ImportOptions,
+    indexer: Indexer | None,
+    on_stored: StoredCallback | None = None,
 ) -> FileResult:
     display = str(path)
     try:
@@ -224,6 +230,8 @@ def import_file(
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
     record = indexer(session) if indexer else None
     store.add(session, record, replace=replace_id)
+    if on_stored:
+        on_stored(session, record)
     status = "replaced" if replace_id else "imported"
     return FileResult(display, status, session.id, session.title, len(session.turns))
 
@@ -234,6 +242,7 @@ def import_paths(
     options: ImportOptions = ImportOptions(),
     *,
     indexer: Indexer | None = None,
+    on_stored: StoredCallback | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
 ) -> ImportReport:
     files, problems, skipped = discover(paths)
@@ -252,7 +261,7 @@ def import_paths(
             progress(
                 ImportProgress(done, len(files), turns_done, time.monotonic() - started, path.name)
             )
-        result = import_file(store, path, options, indexer)
+        result = import_file(store, path, options, indexer, on_stored)
         turns_done += result.turns
         report.results.append(result)
     if progress:

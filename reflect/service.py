@@ -7,35 +7,239 @@ the keys and every decrypted structure.
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reflect import crypto
 from reflect.errors import UsageError
+from reflect.excerpts import ExcerptLine, excerpt_lines
+from reflect.index import Filters
 from reflect.ingest import ImportOptions, ImportProgress, ImportReport, import_paths, set_me
+from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
+from reflect.retrieval import Hit
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.vault import Vault
 
+if TYPE_CHECKING:
+    from reflect.answer import Answer, Answerer, EventCallback
+    from reflect.backup import RestoreReport
+    from reflect.llm import ChatModel
+
+ModelFactory = Callable[[], "ChatModel"]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    """Filters as a person gives them; `Reflect.resolve_filters` turns them into labels/dates.
+
+    `since`/`until` take "2024-03-14", "last month", "March"...; `speaker` takes "me",
+    "therapist" or a speaker label.
+    """
+
+    session: str | None = None
+    since: str | None = None
+    until: str | None = None
+    speaker: str | None = None
+
+
+@dataclass(slots=True)
+class QuoteResult:
+    query: str
+    hits: list[Hit]
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _default_embedder_factory() -> Any:
+    from reflect.embedding import default_embedder
+
+    return default_embedder()
+
 
 class Reflect:
-    def __init__(self, vault: Vault) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        *,
+        embedder_factory: EmbedderFactory | None = None,
+        model_factory: ModelFactory | None = None,
+    ) -> None:
         self.vault = vault
         self.store = SessionStore(vault)
+        self._embedder_factory = embedder_factory or _default_embedder_factory
+        self._model_factory = model_factory or self._default_model
+        self._model: ChatModel | None = None
+        self._model_lock = threading.Lock()
+        self._answerer: Answerer | None = None
+        self.model_path: str | None = None  # --model, for this process only
+        self._live: LiveIndex | None = None
+        self._index_loaded = threading.Event()
+        self._index_lock = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------
 
     @classmethod
-    def create(cls, path: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> Reflect:
-        return cls(Vault.create(path, passphrase, kdf=kdf))
+    def create(
+        cls,
+        path: Path,
+        passphrase: str,
+        *,
+        kdf: crypto.KdfParams | None = None,
+        embedder_factory: EmbedderFactory | None = None,
+    ) -> Reflect:
+        return cls(Vault.create(path, passphrase, kdf=kdf), embedder_factory=embedder_factory)
 
     @classmethod
-    def unlock(cls, path: Path, passphrase: str) -> Reflect:
-        return cls(Vault.open(path, passphrase))
+    def unlock(
+        cls,
+        path: Path,
+        passphrase: str,
+        *,
+        embedder_factory: EmbedderFactory | None = None,
+        model_factory: ModelFactory | None = None,
+    ) -> Reflect:
+        return cls(
+            Vault.open(path, passphrase),
+            embedder_factory=embedder_factory,
+            model_factory=model_factory,
+        )
 
     def lock(self) -> None:
+        """Drop the keys and everything decrypted: the index, the sessions it holds."""
+        self.cancel_answer()
+        if self._live is not None:
+            self._live.close()
+            self._live = None
+        self._index_loaded.clear()
+        self._answerer = None
         self.vault.close()
+
+    # ---- the search index ------------------------------------------------------------------
+
+    def _live_index(self) -> LiveIndex:
+        with self._index_lock:
+            if self._live is None:
+                self._live = LiveIndex(self.store, self._embedder_factory)
+            return self._live
+
+    def open_index(self, progress: Callable[[IndexProgress], None] | None = None) -> None:
+        """Build the in-memory index from the vault (words first, then meaning)."""
+        live = self._live_index()
+        if not self._index_loaded.is_set():
+            live.load(progress)
+            self._index_loaded.set()
+
+    def index_progress(self) -> IndexProgress:
+        return self._live_index().progress
+
+    def resolve_filters(self, filters: SearchFilters, today: dt.date | None = None) -> Filters:
+        from reflect.dates import date_range_phrase
+
+        today = today or dt.date.today()
+        session_ids = None
+        if filters.session:
+            session_ids = frozenset({self.store.resolve(filters.session).id})
+        since = date_range_phrase(filters.since, today)[0] if filters.since else None
+        until = date_range_phrase(filters.until, today)[1] if filters.until else None
+        speakers = None
+        if filters.speaker:
+            speakers = frozenset(self.speaker_labels(filters.speaker))
+        return Filters(session_ids=session_ids, since=since, until=until, speakers=speakers)
+
+    def speaker_labels(self, who: str) -> list[str]:
+        """Labels for "me", "therapist" (everyone who isn't me) or a label, any case."""
+        me = self.me_labels()
+        known = sorted({sp for s in self.sessions() for sp in s.speakers})
+        wanted = who.strip().casefold()
+        if wanted in ("me", "i", "myself", "you"):
+            if not me:
+                raise UsageError(
+                    "reflect doesn't know which speaker is you yet. "
+                    "Tell it with `reflect speakers --me LABEL`."
+                )
+            return me
+        if wanted == "therapist":
+            return [label for label in known if label not in me]
+        matches = [label for label in known if label.casefold() == wanted]
+        if not matches:
+            raise UsageError(
+                f"No speaker is called {who!r}. Known speakers: {', '.join(known) or 'none'}."
+            )
+        return matches
+
+    # ---- answers ---------------------------------------------------------------------------
+
+    def _default_model(self) -> ChatModel:
+        from reflect.llm import LlamaChatModel, resolve_model_path
+
+        path, _source = resolve_model_path(self.model_path, self.settings().model)
+        return LlamaChatModel(path)
+
+    def chat_model(self) -> ChatModel:
+        """The chat model, loaded once per process (seconds; the TUI does it in background)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = self._model_factory()
+            return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
+
+    def ask(
+        self,
+        question: str,
+        *,
+        filters: SearchFilters | None = None,
+        k: int | None = None,
+        on_event: EventCallback | None = None,
+    ) -> Answer:
+        """Answer from the sessions: excerpts first (events), then the checked answer."""
+        from reflect.answer import Answerer, AnswerSettings
+
+        resolved = self.resolve_filters(filters or SearchFilters())
+        live = self._live_index()
+        retriever = live.retriever()
+        me = self.me_labels()
+        others = [label for s in self.sessions() for label in s.speakers if label not in me]
+        answerer = Answerer(
+            retriever,
+            retriever.embedder,
+            self.chat_model,
+            me_labels=me,
+            therapist_labels=sorted(set(others)),
+            region=self.settings().crisis_region,
+            settings=AnswerSettings(k=k) if k else AnswerSettings(),
+        )
+        self._answerer = answerer
+        return answerer.ask(question, filters=resolved, on_event=on_event)
+
+    def cancel_answer(self) -> None:
+        """Stop the answer being written (safe from any thread)."""
+        if self._answerer is not None:
+            self._answerer.cancel()
+
+    def session_of(self, hit: Hit) -> Session:
+        """The session a hit came from: from memory when the index holds it."""
+        if self._live is not None and self._index_loaded.is_set():
+            return self._live.index.session(hit.session_id)
+        return self.store.get(hit.session_id)
+
+    def excerpt_lines(self, hit: Hit) -> list[ExcerptLine]:
+        return excerpt_lines(self.session_of(hit), hit.char_start, hit.char_end)
+
+    def quotes(
+        self, query: str, *, k: int = 5, filters: SearchFilters | None = None
+    ) -> QuoteResult:
+        resolved = self.resolve_filters(filters or SearchFilters())
+        started = time.perf_counter()
+        hits = self._live_index().retriever().search(query, k=k, filters=resolved)
+        elapsed = (time.perf_counter() - started) * 1000
+        return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)})
 
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None
@@ -74,7 +278,15 @@ class Reflect:
         *,
         progress: Callable[[ImportProgress], None] | None = None,
     ) -> ImportReport:
-        return import_paths(self.store, paths, options or ImportOptions(), progress=progress)
+        live = self._live_index()
+        return import_paths(
+            self.store,
+            paths,
+            options or ImportOptions(),
+            indexer=live.record_for,
+            on_stored=live.add if self._index_loaded.is_set() else None,
+            progress=progress,
+        )
 
     def rename(self, reference: str, title: str) -> Session:
         title = title.strip()
@@ -95,7 +307,19 @@ class Reflect:
     def remove(self, reference: str) -> SessionSummary:
         summary = self.store.resolve(reference)
         self.store.remove(summary.id)
+        if self._live is not None:
+            self._live.remove(summary.id)
         return summary
+
+    def backup(self, target: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> int:
+        from reflect.backup import write_backup
+
+        return write_backup(self.store, target, passphrase, kdf=kdf)
+
+    def restore(self, source: Path, passphrase: str) -> RestoreReport:
+        from reflect.backup import restore_backup
+
+        return restore_backup(self.store, source, passphrase)
 
     def settings(self) -> Settings:
         return self.store.settings()

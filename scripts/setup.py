@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import venv
@@ -66,7 +67,8 @@ def install_llama(cmake_args: list[str]) -> None:
         env = dict(os.environ)
         env["CMAKE_ARGS"] = " ".join(cmake_args)
         env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", str(os.cpu_count() or 2))
-        tmp_dir = wheel_dir.with_suffix(".tmp")
+        tmp_dir = wheel_dir.parent / (wheel_dir.name + ".partial")
+        shutil.rmtree(tmp_dir, ignore_errors=True)  # left by an interrupted build
         run(
             py,
             "-m",

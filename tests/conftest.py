@@ -32,6 +32,15 @@ def isolated_user_dirs(
     return home
 
 
+@pytest.fixture(autouse=True)
+def fake_embedder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unit tests embed with the deterministic fake; integration tests pass the real model."""
+    from reflect import service
+    from reflect.embedding import FakeEmbedder
+
+    monkeypatch.setattr(service, "_default_embedder_factory", FakeEmbedder)
+
+
 @pytest.fixture
 def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
     """Vaults made through the CLI use the floor Argon2id settings instead of tuning (~0.3 s)."""

@@ -125,8 +125,9 @@ def make_folder(root: Path, good: int) -> None:
     (root / "scan.pdf").write_bytes(b"%PDF-1.4")
 
 
-def test_folder_with_broken_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_folder_with_broken_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     folder = tmp_path / "exports"
     make_folder(folder, 197)
     path = tmp_path / "vault"
@@ -143,8 +144,14 @@ def test_folder_with_broken_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     # JSON lines for scripts: progress, one result per file, then a summary.
     assert main(["import", "--json", str(folder)]) == 1
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert events[-1] == {"event": "summary", "imported": 0, "replaced": 0, "duplicates": 197,
-                          "failed": 3, "skipped": [str(folder / "scan.pdf")]}
+    assert events[-1] == {
+        "event": "summary",
+        "imported": 0,
+        "replaced": 0,
+        "duplicates": 197,
+        "failed": 3,
+        "skipped": [str(folder / "scan.pdf")],
+    }
     assert any(e["event"] == "progress" for e in events)
 
 
@@ -159,8 +166,11 @@ def test_no_plaintext_in_vault_after_import(service: Reflect, tmp_path: Path) ->
 
 IMPORTER = """
 import sys
+import reflect.service
 from reflect.cli import main
-sys.exit(main(["import", sys.argv[1]]))
+from reflect.embedding import FakeEmbedder
+reflect.service._default_embedder_factory = FakeEmbedder
+sys.exit(main(["import", "--json", *sys.argv[1:]]))
 """
 
 
@@ -173,9 +183,22 @@ def test_sigkill_during_import_then_rerun(tmp_path: Path) -> None:
     rng = random.Random(7)
     counts = []
     for _ in range(6):
-        proc = subprocess.Popen([sys.executable, "-c", IMPORTER, str(folder)], env=env,
-                                stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.6, 1.6))
+        proc = subprocess.Popen(
+            [sys.executable, "-c", IMPORTER, str(folder)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        assert proc.stdout is not None
+        # Kill somewhere inside the import: after a random number of files, plus a random
+        # fraction of the next one.
+        target = rng.randint(1, 8)
+        for line in proc.stdout:
+            event = json.loads(line)
+            if event["event"] == "progress" and event["files_done"] >= target:
+                break
+        time.sleep(rng.uniform(0.0, 0.05))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         vault = Vault.open(path, PASSPHRASE)
@@ -188,8 +211,10 @@ def test_sigkill_during_import_then_rerun(tmp_path: Path) -> None:
         counts.append(len(catalog))
     assert counts == sorted(counts), "a session imported before a kill was lost"
     assert counts[-1] > 0, "no import ever committed before a kill; the test proved nothing"
-    done = subprocess.run([sys.executable, "-c", IMPORTER, str(folder)], env=env,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTER, str(folder)], env=env, capture_output=True, text=True
+    )
+    assert json.loads(done.stdout.splitlines()[-1])["failed"] == 3
     assert done.returncode == 1  # the 3 broken files
     final = Reflect.unlock(path, PASSPHRASE).sessions()
     assert len(final) == 60 and len({s.content_hash for s in final}) == 60

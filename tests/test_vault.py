@@ -7,6 +7,8 @@ import json
 import os
 import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -341,13 +343,30 @@ def test_files_and_folders_are_private(tmp_path: Path) -> None:
         assert mode == (0o700 if p.is_dir() else 0o600), (p, oct(mode))
 
 
-def test_no_plaintext_under_vault_or_tmp(vault: Vault, vault_path: Path) -> None:
-    vault.put("session/x", f"Client: {MARKER}".encode(), purpose="session")
-    vault.put("u16", MARKER.encode("utf-16-le"))
+WRITE_MARKER = """
+import sys
+from reflect import crypto
+from reflect.vault import Vault
+marker = sys.argv[2]
+v = Vault.create(sys.argv[1], "a quiet harbour at dawn", kdf=crypto.floor_kdf_params())
+v.put("session/x", ("Client: " + marker).encode(), purpose="session")
+v.put("u16", marker.encode("utf-16-le"))
+assert Vault.open(sys.argv[1], "a quiet harbour at dawn").get("u16") == marker.encode("utf-16-le")
+"""
+
+
+def test_no_plaintext_under_vault_or_tmp(tmp_path: Path) -> None:
+    # A process of its own, with its own empty temp folder and HOME, so that anything it
+    # leaks anywhere but the vault is found (and nothing else, like this test's source, is).
+    tmp, home = tmp_path / "tmp", tmp_path / "home"
+    tmp.mkdir()
+    home.mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp), HOME=str(home))
+    subprocess.run(
+        [sys.executable, "-c", WRITE_MARKER, str(tmp_path / "vault"), MARKER], env=env, check=True
+    )
     needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER[:24].encode()]
-    assert grep_tree(vault_path, needles) == []
-    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
-    assert [p for p in grep_tree(tmp, needles) if vault_path not in p.parents] == []
+    assert grep_tree(tmp_path, needles) == []
 
 
 def test_debris_from_an_interrupted_write_is_swept(vault: Vault, vault_path: Path) -> None:

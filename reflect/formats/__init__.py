@@ -5,12 +5,14 @@ raises `TranscriptError` with a short plain-English reason; it raises nothing el
 here writes to disk: libraries that can read paths are only given in-memory buffers.
 
 `ParsedTranscript.format` is one of: "vtt", "srt", "text", "markdown", "otter" (an Otter.ai
-style .txt/.md), "whisper-json", "json" (a list of turns), "docx".
+style .txt/.md), "whisper-json", "json" (a list of turns), "docx". A .txt file holding WebVTT
+or SubRip subtitles is read as subtitles.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import PurePath
 
@@ -45,7 +47,17 @@ def _markdown(text: str, filename: str) -> ParsedTranscript:
     return parse_text(text, filename, markdown=True)
 
 
+# Subtitles saved with a .txt name ("Download transcript" buttons do this) would otherwise
+# read as text with "-->" lines in every turn.
+_SUBRIP_START = re.compile(r"\d+[ \t]*\n[ \t]*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}[ \t]*-->")
+
+
 def _plain_text(text: str, filename: str) -> ParsedTranscript:
+    start = text.lstrip()
+    if start.startswith("WEBVTT"):
+        return parse_vtt(text, filename)
+    if _SUBRIP_START.match(start):
+        return parse_srt(text, filename)
     return parse_text(text, filename, markdown=False)
 
 

@@ -11,8 +11,9 @@ Used by the plain-text parser and inside subtitle cues. The heuristic, in full:
 - A candidate seen once is a speaker only when the file is a labelled transcript (some label
   recurs, or labelled lines are at least half of the non-empty lines), the label is shaped
   like a name (every word starts with a capital, a digit or "(": "Dr. Okafor", "Speaker 3")
-  and text follows it on the line. So a therapist who speaks once still counts, while a
-  wrapped line "and then I told her: stop" does not.
+  and speech follows it (on its line, or below it when the label stands alone). So a
+  therapist who speaks once still counts, while a wrapped line "and then I told her: stop"
+  does not.
 - A few words that introduce a remark rather than a person ("Note", "PS", "Summary"...) are
   never speakers, even when they recur: "Note: I felt..." inside a transcript stays text.
 """
@@ -58,7 +59,7 @@ _NOT_SPEAKERS = frozenset(
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A possible speaker label where it was found: did text follow it on the line?"""
+    """A possible speaker label, and whether speech follows it."""
 
     label: str
     has_text: bool
@@ -109,14 +110,14 @@ def match_label(line: str) -> LabelledLine | None:
 
 def accepted_labels(candidates: Iterable[Candidate], non_empty_lines: int) -> frozenset[str]:
     """The candidate labels that are taken as speakers (see the module docstring)."""
-    candidates = list(candidates)
-    counts = Counter(candidate.label for candidate in candidates)
+    found = list(candidates)
+    counts = Counter(candidate.label for candidate in found)
     recurring = {label for label, count in counts.items() if count >= 2}
-    if not recurring and len(candidates) * 2 < non_empty_lines:
+    if not recurring and len(found) * 2 < non_empty_lines:
         return frozenset()
     one_offs = {
         candidate.label
-        for candidate in candidates
+        for candidate in found
         if counts[candidate.label] == 1 and candidate.has_text and _looks_like_name(candidate.label)
     }
     return frozenset(recurring | one_offs)

@@ -35,7 +35,7 @@ from reflect.formats.labels import (
     parse_time,
     split_time_prefix,
 )
-from reflect.formats.turns import build_turns, clean_text
+from reflect.formats.turns import build_turns, one_line
 from reflect.transcript import ParsedTranscript, Turn
 
 _OTTER_HEADER = re.compile(rf"(?P<label>{LABEL})[ \t]+(?P<time>{TIME})")
@@ -148,10 +148,7 @@ def parse_lines(raw_lines: list[str], *, markdown: bool = False) -> TextLayout:
     otter_speakers = accepted_labels(
         (Candidate(line.otter_header[0], True) for line in lines if line.otter_header), non_empty
     )
-    label_speakers = accepted_labels(
-        (Candidate(line.label.label, bool(line.label.text)) for line in lines if line.label),
-        non_empty,
-    )
+    label_speakers = accepted_labels(_label_candidates(lines), non_empty)
     otter_headers = sum(
         1 for line in lines if line.otter_header and line.otter_header[0] in otter_speakers
     )
@@ -163,6 +160,20 @@ def parse_lines(raw_lines: list[str], *, markdown: bool = False) -> TextLayout:
         pieces = _labelled_turns(lines, label_speakers, non_empty)
         style = "labelled" if label_speakers else "unlabelled"
     return TextLayout(build_turns(pieces, joiner="\n"), style, title, date)
+
+
+def _label_candidates(lines: list[_Line]) -> list[Candidate]:
+    """Each "Speaker:" line, and whether speech follows it: on the same line, or (for a label
+    alone on its line) on the next non-empty line, when that is not a label itself."""
+    candidates: list[Candidate] = []
+    following: _Line | None = None  # the next non-empty line, walking backwards
+    for line in reversed(lines):
+        if line.label is not None:
+            speech_below = following is not None and following.label is None
+            candidates.append(Candidate(line.label.label, bool(line.label.text) or speech_below))
+        if line.text:
+            following = line
+    return candidates
 
 
 def _otter_turns(lines: list[_Line], speakers: frozenset[str]) -> list[Turn]:
@@ -217,7 +228,7 @@ def _without_markdown(lines: list[str]) -> tuple[list[str], str | None, dt.date 
         line = raw.strip()
         heading = _MARKDOWN_HEADING.fullmatch(line)
         if heading:
-            heading_text = clean_text(heading["text"] or "")
+            heading_text = one_line(heading["text"] or "")
             if title is None and heading["level"] == "#" and heading_text:
                 title = heading_text
             kept.append("")
@@ -244,6 +255,6 @@ def _without_front_matter(lines: list[str]) -> tuple[list[str], str | None, dt.d
             return lines, None, None  # not YAML key-values: a rule followed by text
         if entry is not None:
             entries[entry["key"].lower()] = entry["value"].strip().strip("\"'")
-    title = clean_text(entries.get("title", "")) or None
+    title = one_line(entries.get("title", "")) or None
     date = find_iso_date(entries.get("date", ""))
     return ["", *lines[end + 1 :]], title, date

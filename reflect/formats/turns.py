@@ -25,12 +25,16 @@ def clean_text(text: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def one_line(text: str) -> str:
+    """Text on a single line with single spaces, for names and titles."""
+    return " ".join(_CONTROL_CHARS.sub(" ", text).split())
+
+
 def clean_speaker(raw: object) -> str | None:
     """A speaker name as written, or None when there is no usable one."""
     if isinstance(raw, bool) or not isinstance(raw, str | int):
         return None
-    name = " ".join(clean_text(str(raw)).split())
-    return name or None
+    return one_line(str(raw)) or None
 
 
 def seconds(value: object) -> float | None:
@@ -54,27 +58,24 @@ def build_turns(pieces: Iterable[Turn], *, joiner: str = " ") -> list[Turn]:
     A merged turn keeps the first start and the last end. An end before its start (a damaged
     or hand-edited file) is dropped rather than guessed.
     """
-    turns: list[Turn] = []
+    groups: list[list[Turn]] = []
     for piece in pieces:
         text = clean_text(piece.text)
         if not text:
             continue
-        speaker = clean_speaker(piece.speaker)
-        start, end = seconds(piece.start), seconds(piece.end)
-        previous = turns[-1] if turns else None
-        if previous is not None and speaker is not None and previous.speaker == speaker:
-            turns[-1] = Turn(
-                speaker,
-                previous.text + joiner + text,
-                previous.start if previous.start is not None else start,
-                end if end is not None else previous.end,
-            )
+        turn = Turn(clean_speaker(piece.speaker), text, seconds(piece.start), seconds(piece.end))
+        if groups and turn.speaker is not None and groups[-1][0].speaker == turn.speaker:
+            groups[-1].append(turn)
         else:
-            turns.append(Turn(speaker, text, start, end))
-    return [_with_consistent_times(turn) for turn in turns]
+            groups.append([turn])
+    return [_merged(group, joiner) for group in groups]
 
 
-def _with_consistent_times(turn: Turn) -> Turn:
-    if turn.start is not None and turn.end is not None and turn.end < turn.start:
-        return Turn(turn.speaker, turn.text, turn.start, None)
-    return turn
+def _merged(group: list[Turn], joiner: str) -> Turn:
+    starts = [turn.start for turn in group if turn.start is not None]
+    ends = [turn.end for turn in group if turn.end is not None]
+    start = starts[0] if starts else None
+    end = ends[-1] if ends else None
+    if start is not None and end is not None and end < start:
+        end = None
+    return Turn(group[0].speaker, joiner.join(turn.text for turn in group), start, end)

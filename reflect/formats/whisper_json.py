@@ -18,7 +18,7 @@ from typing import Any
 
 from reflect.errors import TranscriptError
 from reflect.formats.filename_dates import find_iso_date
-from reflect.formats.turns import build_turns, clean_text
+from reflect.formats.turns import build_turns, clean_speaker, one_line, seconds
 from reflect.transcript import ParsedTranscript, Turn
 
 _WRONG_SHAPE = "this JSON file isn't a transcript (expected Whisper output or a list of turns)"
@@ -35,7 +35,7 @@ def parse_json(text: str, filename: str) -> ParsedTranscript:
     format_name = "json"
     if isinstance(data, dict):
         if isinstance(data.get("title"), str):
-            title = clean_text(data["title"]) or None
+            title = one_line(data["title"]) or None
         if isinstance(data.get("date"), str):
             date = find_iso_date(data["date"])
         segments, whole_text = data.get("segments"), data.get("text")
@@ -68,5 +68,10 @@ def parse_json(text: str, filename: str) -> ParsedTranscript:
 def _piece(item: Any) -> Turn | None:
     if not isinstance(item, dict) or not isinstance(item.get("text"), str):
         return None
-    # build_turns checks the speaker and times; anything odd there just becomes None.
-    return Turn(item.get("speaker"), item["text"], item.get("start"), item.get("end"))
+    # Speakers and times of any other type, negative or not finite, are just unknown.
+    return Turn(
+        clean_speaker(item.get("speaker")),
+        item["text"],
+        seconds(item.get("start")),
+        seconds(item.get("end")),
+    )

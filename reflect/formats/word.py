@@ -13,7 +13,7 @@ from docx.table import Table
 
 from reflect.errors import TranscriptError
 from reflect.formats.plaintext import parse_lines
-from reflect.formats.turns import clean_text
+from reflect.formats.turns import one_line
 from reflect.transcript import ParsedTranscript
 
 _DAMAGED = "this isn't a readable Word (.docx) file (it may be damaged)"
@@ -91,7 +91,7 @@ def _core_properties(document: Document) -> tuple[str | None, dt.date | None]:
     # Core properties are optional and free-form; damage there should not cost the session.
     try:
         properties = document.core_properties
-        title = clean_text(properties.title or "") or None
+        title = one_line(properties.title or "") or None
         created = properties.created
     except Exception:
         return None, None

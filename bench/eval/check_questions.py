@@ -1,0 +1,333 @@
+"""Validate the evaluation question sets in bench/eval/.
+
+questions_demo.jsonl (over reflect/demo/sessions/):
+  * every record has the expected fields, ids are unique, kinds and speakers are known;
+  * each answer_contains substring occurs verbatim in the raw text of the named session file
+    and in no other demo session file (so a hit identifies the session);
+  * no_answer questions have no session and no answer_contains, and none of their
+    absent_terms (case-insensitive regular expressions) matches any session file;
+  * date_filter questions carry date_from/date_to that include the session's date;
+  * the demo files are exactly what make_demo_sessions.py renders from demo_script.txt.
+
+questions_annomi.jsonl (over the AnnoMI CSV, which is not part of the repository):
+  * every referenced transcript and utterance exists, the utterances belong to that
+    transcript, and the speaker ("me" = client) matches each utterance's interlocutor;
+  * no_answer questions have no transcript and no utterances, and none of their
+    absent_terms matches any utterance in the dataset;
+  * no question or note repeats six or more consecutive words of any AnnoMI utterance
+    (the repository must not carry AnnoMI text).
+
+The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
+relative to the repository root. Without it, the AnnoMI references are not checked (a
+warning is printed) unless --require-annomi is given.
+
+    python bench/eval/check_questions.py [--require-annomi]
+
+Exit status 0 when everything checks out, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import datetime as dt
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+DEMO_DIR = REPO / "reflect" / "demo" / "sessions"
+DEMO_QUESTIONS = HERE / "questions_demo.jsonl"
+ANNOMI_QUESTIONS = HERE / "questions_annomi.jsonl"
+ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
+
+KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
+SPEAKERS = {"me", "therapist", None}
+LEAK_NGRAM = 6
+
+
+class Report:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.warnings: list[str] = []
+
+    def error(self, where: str, msg: str) -> None:
+        self.errors.append(f"{where}: {msg}")
+
+    def warn(self, where: str, msg: str) -> None:
+        self.warnings.append(f"{where}: {msg}")
+
+
+def load_jsonl(path: Path, rep: Report) -> list[dict[str, Any]]:
+    records: list[dict[str, Any]] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            rep.error(f"{path.name}:{n}", f"not JSON ({exc.msg})")
+            continue
+        if not isinstance(obj, dict):
+            rep.error(f"{path.name}:{n}", "not a JSON object")
+            continue
+        obj["_line"] = n
+        records.append(obj)
+    return records
+
+
+def common_checks(
+    q: dict[str, Any], where: str, id_prefix: str, seen: set[str], rep: Report
+) -> None:
+    qid = q.get("id")
+    if not isinstance(qid, str) or not re.fullmatch(rf"{id_prefix}\d{{2,}}", qid):
+        rep.error(where, f"id should look like {id_prefix}01, got {qid!r}")
+    elif qid in seen:
+        rep.error(where, f"duplicate id {qid}")
+    else:
+        seen.add(qid)
+    if not isinstance(q.get("question"), str) or not q["question"].strip():
+        rep.error(where, "empty question")
+    if q.get("kind") not in KINDS:
+        rep.error(where, f"unknown kind {q.get('kind')!r}")
+    if q.get("speaker", "missing") not in SPEAKERS:
+        rep.error(where, f"speaker must be 'me', 'therapist' or null, got {q.get('speaker')!r}")
+    terms = q.get("absent_terms")
+    if q.get("kind") == "no_answer":
+        if not isinstance(terms, list) or not terms:
+            rep.error(where, "no_answer question needs a non-empty absent_terms list")
+        else:
+            for t in terms:
+                try:
+                    re.compile(t)
+                except (re.error, TypeError):
+                    rep.error(where, f"absent_terms entry is not a valid regex: {t!r}")
+    elif terms:
+        rep.error(where, "absent_terms only belongs on no_answer questions")
+
+
+def compile_terms(terms: Iterable[str]) -> list[re.Pattern[str]]:
+    out = []
+    for t in terms:
+        try:
+            out.append(re.compile(t, re.IGNORECASE))
+        except (re.error, TypeError):
+            continue
+    return out
+
+
+def session_date(name: str) -> dt.date | None:
+    m = re.match(r"(\d{4}-\d{2}-\d{2})", name)
+    return dt.date.fromisoformat(m.group(1)) if m else None
+
+
+# --------------------------------------------------------------------------- demo
+
+
+def check_demo(rep: Report) -> collections.Counter[str]:
+    sys.path.insert(0, str(HERE))
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # keep bench/eval clean
+    try:
+        import make_demo_sessions as mds
+    finally:
+        sys.path.pop(0)
+        sys.dont_write_bytecode = saved
+
+    expected = mds.render_all()
+    texts: dict[str, str] = {}
+    for name, text in expected.items():
+        path = DEMO_DIR / name
+        if not path.is_file():
+            rep.error("demo", f"missing session file {path.relative_to(REPO)}")
+            continue
+        raw = path.read_bytes()
+        try:
+            texts[name] = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            rep.error("demo", f"{name} is not UTF-8")
+            continue
+        if texts[name] != text:
+            rep.error("demo", f"{name} is out of date; run bench/eval/make_demo_sessions.py")
+    extra = sorted(p.name for p in DEMO_DIR.glob("*") if p.name not in expected)
+    if extra:
+        rep.error("demo", f"unexpected files in {DEMO_DIR.relative_to(REPO)}: {extra}")
+
+    questions = load_jsonl(DEMO_QUESTIONS, rep)
+    seen: set[str] = set()
+    kinds: collections.Counter[str] = collections.Counter()
+    for q in questions:
+        where = f"{DEMO_QUESTIONS.name}:{q['_line']} {q.get('id', '?')}"
+        common_checks(q, where, "d", seen, rep)
+        kinds[str(q.get("kind"))] += 1
+        sf = q.get("session_file")
+        answers = q.get("answer_contains")
+        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
+            rep.error(where, "answer_contains must be a list of strings")
+            continue
+        if q.get("kind") == "no_answer":
+            if sf is not None:
+                rep.error(where, "no_answer question must have session_file null")
+            if answers:
+                rep.error(where, "no_answer question must have an empty answer_contains")
+            for pat in compile_terms(q.get("absent_terms") or []):
+                for name, text in texts.items():
+                    m = pat.search(text)
+                    if m:
+                        rep.error(
+                            where, f"absent term /{pat.pattern}/ found in {name}: {m.group(0)!r}"
+                        )
+            continue
+        if sf not in expected:
+            rep.error(where, f"session_file {sf!r} is not a demo session")
+            continue
+        if not answers:
+            rep.error(where, "answer_contains is empty")
+        for a in answers:
+            if not a.strip():
+                rep.error(where, "blank answer_contains entry")
+                continue
+            if sf in texts and a not in texts[sf]:
+                rep.error(where, f"not found verbatim in {sf}: {a!r}")
+            others = [n for n, t in texts.items() if n != sf and a in t]
+            if others:
+                rep.error(where, f"{a!r} also occurs in {others}; pick a substring unique to {sf}")
+        if q.get("kind") == "date_filter":
+            try:
+                lo = dt.date.fromisoformat(q["date_from"])
+                hi = dt.date.fromisoformat(q["date_to"])
+            except (KeyError, TypeError, ValueError):
+                rep.error(where, "date_filter question needs ISO date_from and date_to")
+            else:
+                d = session_date(sf)
+                if d is None or not lo <= d <= hi:
+                    rep.error(where, f"session date {d} outside {lo}..{hi}")
+    return kinds
+
+
+# --------------------------------------------------------------------------- annomi
+
+
+def annomi_csv_path() -> Path:
+    env = os.environ.get("REFLECT_ANNOMI_CSV")
+    return Path(env).expanduser() if env else ANNOMI_DEFAULT
+
+
+def words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def ngrams(tokens: list[str], n: int) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
+
+
+def check_annomi(rep: Report, require_csv: bool) -> collections.Counter[str]:
+    questions = load_jsonl(ANNOMI_QUESTIONS, rep)
+    seen: set[str] = set()
+    kinds: collections.Counter[str] = collections.Counter()
+    for q in questions:
+        where = f"{ANNOMI_QUESTIONS.name}:{q['_line']} {q.get('id', '?')}"
+        common_checks(q, where, "a", seen, rep)
+        kinds[str(q.get("kind"))] += 1
+        tid, uids = q.get("transcript_id"), q.get("utterance_ids")
+        if not isinstance(uids, list) or not all(isinstance(u, int) for u in uids):
+            rep.error(where, "utterance_ids must be a list of integers")
+        if q.get("kind") == "no_answer":
+            if tid is not None or uids:
+                rep.error(
+                    where, "no_answer question must have transcript_id null and no utterance_ids"
+                )
+        elif not isinstance(tid, int) or not uids:
+            rep.error(where, "needs an integer transcript_id and at least one utterance id")
+        if "answer_contains" in q or "utterance_text" in q:
+            rep.error(where, "AnnoMI questions reference utterances by id only, never by text")
+
+    path = annomi_csv_path()
+    if not path.is_file():
+        msg = f"AnnoMI CSV not found at {path}; references not checked"
+        if require_csv:
+            rep.error("annomi", msg)
+        else:
+            rep.warn("annomi", msg + " (set REFLECT_ANNOMI_CSV)")
+        return kinds
+
+    with path.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    utter: dict[tuple[int, int], dict[str, str]] = {}
+    for r in rows:
+        utter[(int(r["transcript_id"]), int(r["utterance_id"]))] = r
+    transcripts = {t for t, _ in utter}
+    leak_grams: set[tuple[str, ...]] = set()
+    for r in rows:
+        leak_grams |= ngrams(words(r["utterance_text"]), LEAK_NGRAM)
+
+    for q in questions:
+        where = f"{ANNOMI_QUESTIONS.name}:{q['_line']} {q.get('id', '?')}"
+        for field in ("question", "notes"):
+            shared = ngrams(words(str(q.get(field) or "")), LEAK_NGRAM) & leak_grams
+            if shared:
+                rep.error(where, f"{field} repeats AnnoMI wording: {' '.join(sorted(shared)[0])!r}")
+        if q.get("kind") == "no_answer":
+            for pat in compile_terms(q.get("absent_terms") or []):
+                hits = [k for k, r in utter.items() if pat.search(r["utterance_text"])]
+                if hits:
+                    rep.error(
+                        where,
+                        f"absent term /{pat.pattern}/ occurs in {len(hits)} "
+                        f"utterance(s), e.g. transcript {hits[0][0]} "
+                        f"utterance {hits[0][1]}",
+                    )
+            continue
+        tid = q.get("transcript_id")
+        if tid not in transcripts:
+            rep.error(where, f"transcript_id {tid!r} not in the dataset")
+            continue
+        want = {"me": "client", "therapist": "therapist"}.get(q.get("speaker") or "")
+        for u in q.get("utterance_ids") or []:
+            r = utter.get((tid, u))
+            if r is None:
+                rep.error(where, f"utterance {u} is not in transcript {tid}")
+            elif want and r["interlocutor"] != want:
+                rep.error(
+                    where,
+                    f"utterance {u} of transcript {tid} is by "
+                    f"{r['interlocutor']}, question says {q.get('speaker')}",
+                )
+    return kinds
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Validate bench/eval question sets.")
+    ap.add_argument(
+        "--require-annomi",
+        action="store_true",
+        help="fail (instead of warn) when the AnnoMI CSV is not available",
+    )
+    args = ap.parse_args(argv)
+    rep = Report()
+    demo_kinds = check_demo(rep)
+    annomi_kinds = check_annomi(rep, args.require_annomi)
+    for label, kinds in (
+        ("questions_demo.jsonl", demo_kinds),
+        ("questions_annomi.jsonl", annomi_kinds),
+    ):
+        detail = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
+        print(f"{label}: {sum(kinds.values())} questions ({detail})")
+    for w in rep.warnings:
+        print(f"warning: {w}")
+    for e in rep.errors:
+        print(f"error: {e}")
+    print("OK" if not rep.errors else f"{len(rep.errors)} error(s)")
+    return 1 if rep.errors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

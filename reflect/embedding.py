@@ -1,0 +1,250 @@
+"""Sentence embeddings: the real model, read from a local folder, and a fake one for tests.
+
+Importing this module is cheap: torch and sentence-transformers are imported only when a
+`SentenceTransformerEmbedder` first loads its model, after the Hugging Face libraries are told
+they are offline, so nothing ever reaches for the network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import unicodedata
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from reflect.errors import EmbeddingModelMissing
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+Vectors = npt.NDArray[np.float32]
+Progress = Callable[[int, int], None]
+
+_OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    # Without this, huggingface_hub may phone home about library usage.
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    # transformers draws a "Loading weights" bar on stderr, which would scribble over the TUI.
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+}
+# A generic last folder name says nothing about which model it is.
+_GENERIC_FOLDER_NAMES = frozenset({"model", "models", "data", "files", "weights"})
+_WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".onnx", ".pt")
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into float32, L2-normalised vectors of shape (n, dimension)."""
+
+    @property
+    def model_id(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Progress | None = None,
+    ) -> Vectors: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model from a local folder, on the CPU.
+
+    The model is loaded on first use (or by `load()`), so creating one is instant and the app can
+    load it in the background. `model_id` changes whenever the model's files do, so embeddings
+    stored with another model are recognised as stale.
+    """
+
+    def __init__(self, model_path: Path) -> None:
+        model_path = Path(model_path)
+        if not (model_path / "config.json").is_file():
+            raise EmbeddingModelMissing(
+                f"No embedding model was found in {model_path}; reinstall reflect."
+            )
+        self.model_path = model_path
+        self._model_id = _model_id(model_path)
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self._model_id
+
+    @property
+    def dimension(self) -> int:
+        model = self.load()
+        # Renamed in sentence-transformers 6; the old name still works but warns.
+        get_dimension = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
+        )
+        dimension = get_dimension()
+        assert dimension is not None
+        return int(dimension)
+
+    def load(self) -> SentenceTransformer:
+        with self._lock:
+            if self._model is None:
+                self._model = _load_sentence_transformer(self.model_path)
+            return self._model
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Progress | None = None,
+    ) -> Vectors:
+        model = self.load()
+
+        def encode(batch: Sequence[str]) -> Vectors:
+            vectors = model.encode(
+                list(batch),
+                batch_size=batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+            return np.asarray(vectors, dtype=np.float32)
+
+        return _embed_in_batches(texts, encode, self.dimension, batch_size, progress)
+
+
+def default_embedder() -> SentenceTransformerEmbedder:
+    """The embedding model that ships with reflect."""
+    from reflect.bundled import embedding_model_path
+
+    return SentenceTransformerEmbedder(embedding_model_path())
+
+
+class FakeEmbedder:
+    """A deterministic stand-in for tests: no model, no torch.
+
+    Each text becomes a bag of hashed features (its words, and the character trigrams of each
+    word) folded into `dimension` signed buckets, then L2-normalised. Texts sharing words or
+    word parts ("worry" / "worried") come out similar; paraphrases do not, which tests use to
+    tell lexical from semantic behaviour.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        self._dimension = dimension
+
+    @property
+    def model_id(self) -> str:
+        return f"fake-hash-{self._dimension}"
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int = 32,
+        progress: Progress | None = None,
+    ) -> Vectors:
+        def encode(batch: Sequence[str]) -> Vectors:
+            return np.stack([self._vector(text) for text in batch]) if batch else _empty(
+                self._dimension
+            )
+
+        return _embed_in_batches(texts, encode, self._dimension, batch_size, progress)
+
+    def _vector(self, text: str) -> Vectors:
+        vector = np.zeros(self._dimension, dtype=np.float32)
+        for word in _fake_words(text):
+            self._add_feature(vector, "w:" + word, 1.0)
+            padded = f"#{word}#"
+            for i in range(len(padded) - 2):
+                self._add_feature(vector, "t:" + padded[i : i + 3], 0.5)
+        norm = float(np.linalg.norm(vector))
+        if norm == 0.0:
+            # Text without words still gets a valid unit vector, so similarity stays defined.
+            self._add_feature(vector, "empty", 1.0)
+            norm = 1.0
+        return vector / norm
+
+    def _add_feature(self, vector: Vectors, feature: str, weight: float) -> None:
+        digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+        bucket = int.from_bytes(digest[:4], "little") % self._dimension
+        sign = 1.0 if digest[4] & 1 else -1.0
+        vector[bucket] += sign * weight
+
+
+def _fake_words(text: str) -> list[str]:
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return re.findall(r"\w+", folded)
+
+
+def _embed_in_batches(
+    texts: Sequence[str],
+    encode: Callable[[Sequence[str]], Vectors],
+    dimension: int,
+    batch_size: int,
+    progress: Progress | None,
+) -> Vectors:
+    """Encode in batches of similar length (less padding), reporting progress after each."""
+    total = len(texts)
+    out = _empty(dimension, total)
+    order = sorted(range(total), key=lambda i: len(texts[i]))
+    done = 0
+    if progress is not None:
+        progress(0, total)
+    for batch_start in range(0, total, max(1, batch_size)):
+        indices = order[batch_start : batch_start + batch_size]
+        out[indices] = encode([texts[i] for i in indices])
+        done += len(indices)
+        if progress is not None:
+            progress(done, total)
+    return out
+
+
+def _empty(dimension: int, rows: int = 0) -> Vectors:
+    return np.zeros((rows, dimension), dtype=np.float32)
+
+
+def _model_id(model_path: Path) -> str:
+    """Folder name plus a hash of the sizes of its config and weight files.
+
+    Sizes rather than contents: hashing ~90 MB of weights on every start would cost a second,
+    and a different model (or version of it) virtually always differs in some file's size.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(model_path.rglob("*")):
+        if path.is_file() and path.suffix in _WEIGHT_SUFFIXES and "__pycache__" not in path.parts:
+            digest.update(f"{path.relative_to(model_path).as_posix()}\0{path.stat().st_size}\n"
+                          .encode())
+    name = model_path.name
+    if name.lower() in _GENERIC_FOLDER_NAMES and model_path.parent.name:
+        name = f"{model_path.parent.name}-{name}"
+    return f"{name}-{digest.hexdigest()[:12]}"
+
+
+def _load_sentence_transformer(model_path: Path) -> SentenceTransformer:
+    for name, value in _OFFLINE_ENV.items():
+        os.environ[name] = value
+    # Tokenizers' thread pool and a later fork (subprocess) warn and may deadlock.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from sentence_transformers import SentenceTransformer
+
+    kwargs: dict[str, Any] = {"device": "cpu", "local_files_only": True}
+    try:
+        return SentenceTransformer(str(model_path), **kwargs)
+    except OSError as exc:
+        raise EmbeddingModelMissing(
+            f"The embedding model in {model_path} could not be loaded; reinstall reflect."
+        ) from exc

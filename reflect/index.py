@@ -1,0 +1,629 @@
+"""The in-memory search index over every unlocked session: words (SQLite FTS5) and meaning
+(a chromadb collection of the sessions' chunk embeddings).
+
+Nothing here touches the disk. SQLite runs in `:memory:` with its temp store in memory too
+(large sorts would otherwise spill to temp files); chromadb runs as an EphemeralClient with
+telemetry off and never embeds anything itself: it only stores vectors we give it. `close()`
+drops it all; the app calls it when the vault locks.
+
+Sessions are added in two steps, `add_lexical` then `add_vectors`, so word search works as
+soon as the vault opens while embeddings load in the background.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import sqlite3
+import threading
+import unicodedata
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from reflect.chunking import Chunk
+from reflect.embedding import Vectors
+from reflect.errors import VaultLocked
+from reflect.session import Session
+
+# Stemming makes "worried" find "worry" and "worrying", which matters more for a person
+# searching their own memories than the odd false match ("university" ~ "universe"): exact
+# phrases are verified against the raw text anyway. Porter only rewrites ASCII English
+# endings, so other languages mostly pass through; diacritics are folded before it, so "años"
+# and "anos", "Mädchen" and "madchen" find each other.
+STEMMED_TOKENIZER = "porter unicode61 remove_diacritics 2"
+PLAIN_TOKENIZER = "unicode61 remove_diacritics 2"
+
+# Caps on what a query can make the index do. A pasted 10,000-character query must stay fast:
+# its first terms decide, and the rest would only add cost.
+MAX_QUERY_TERMS = 32
+MAX_PHRASE_TERMS = 64
+
+# Left out of word queries when anything else is left, so "what did I say about my sister"
+# ranks on "sister" and does not score every chunk containing "I". English function words,
+# plus the fillers of speech ("like", "just", "yeah"), which fill transcripts and say nothing
+# about what a passage is about. Other languages' function words are merely down-weighted by
+# BM25's IDF.
+_STOPWORD_TEXT = """
+    a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves said say says tell told talk talked
+    like really actually basically yeah yes okay ok um uh hmm mm oh well know mean guess think
+    kind sort thing things stuff gonna wanna lot bit maybe get got"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+_TERM = re.compile(r"\w+")
+_HIGHLIGHT_OPEN, _HIGHLIGHT_CLOSE = "\x02", "\x03"
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What a search is restricted to. `speakers` are speaker labels as stored."""
+
+    session_ids: frozenset[str] | None = None
+    since: dt.date | None = None
+    until: dt.date | None = None
+    speakers: frozenset[str] | None = None
+
+    def allows_nothing(self) -> bool:
+        return (
+            self.session_ids == frozenset()
+            or self.speakers == frozenset()
+            or (self.since is not None and self.until is not None and self.since > self.until)
+        )
+
+
+NO_FILTERS = Filters()
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkMatch:
+    """A chunk found by one search method.
+
+    `score`: higher is better, comparable only within one method (-BM25 for words, cosine
+    similarity for vectors). `match_spans`: for phrase search, where the phrase occurs, as
+    offsets into `session.text`.
+    """
+
+    session: Session
+    chunk: Chunk
+    score: float
+    match_spans: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return (self.chunk.session_id, self.chunk.index)
+
+
+@dataclass(slots=True)
+class _IndexedSession:
+    session: Session
+    rows: dict[int, int] = field(default_factory=dict)  # chunk index -> row id
+    has_vectors: bool = False
+
+
+class SearchIndex:
+    def __init__(self, *, stemming: bool = True) -> None:
+        self._lock = threading.RLock()
+        self._db: sqlite3.Connection | None = _open_database(
+            STEMMED_TOKENIZER if stemming else PLAIN_TOKENIZER
+        )
+        self._client = _chroma_client()
+        self._collection_name = f"reflect-{uuid.uuid4().hex}"
+        self._collection: Any = self._client.create_collection(
+            name=self._collection_name,
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+        self._sessions: dict[str, _IndexedSession] = {}
+        self._chunks: dict[int, tuple[_IndexedSession, Chunk]] = {}
+        self._speaker_keys: dict[str, str] = {}
+        self._next_row = 1
+        self._vector_count = 0
+        self._dimension: int | None = None
+
+    # ---- adding and removing -------------------------------------------------------------
+
+    def add_session(self, session: Session, chunks: Sequence[Chunk], embeddings: Vectors) -> None:
+        self.add_lexical(session, chunks)
+        self.add_vectors(session.id, chunks, embeddings)
+
+    def add_lexical(self, session: Session, chunks: Sequence[Chunk]) -> None:
+        """Make `session` findable by words. Replaces any earlier version of the session."""
+        _check_chunks(session, chunks)
+        with self._lock:
+            db = self._database()
+            self.remove_session(session.id)
+            indexed = _IndexedSession(session)
+            text_rows: list[tuple[int, str]] = []
+            meta_rows: list[tuple[int, str, int]] = []
+            speaker_rows: list[tuple[int, str]] = []
+            date = _date_number(session.date)
+            for chunk in chunks:
+                row = self._next_row
+                self._next_row += 1
+                indexed.rows[chunk.index] = row
+                self._chunks[row] = (indexed, chunk)
+                text_rows.append((row, session.text[chunk.char_start : chunk.char_end]))
+                meta_rows.append((row, session.id, date))
+                speaker_rows.extend((row, s) for s in set(chunk.speakers) if s is not None)
+            with db:
+                db.executemany("INSERT INTO chunk_text(rowid, body) VALUES (?, ?)", text_rows)
+                db.executemany("INSERT INTO chunk_meta VALUES (?, ?, ?)", meta_rows)
+                db.executemany("INSERT INTO chunk_speaker VALUES (?, ?)", speaker_rows)
+            self._sessions[session.id] = indexed
+
+    def add_vectors(self, session_id: str, chunks: Sequence[Chunk], embeddings: Vectors) -> None:
+        """Make an already added session findable by meaning."""
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
+            raise ValueError(f"{len(chunks)} chunks but embeddings of shape {vectors.shape}")
+        with self._lock:
+            self._database()
+            indexed = self._sessions.get(session_id)
+            if indexed is None:
+                raise KeyError(f"session {session_id} has not been added with add_lexical")
+            if indexed.has_vectors:
+                raise ValueError(f"session {session_id} already has vectors")
+            if self._dimension is not None and vectors.shape[1] != self._dimension:
+                raise ValueError(
+                    f"embeddings of dimension {vectors.shape[1]}, index has {self._dimension}"
+                )
+            if not chunks:
+                indexed.has_vectors = True
+                return
+            ids, metadatas = [], []
+            for chunk in chunks:
+                row = indexed.rows.get(chunk.index)
+                if row is None or self._chunks[row][1] != chunk:
+                    raise ValueError("add_vectors got chunks that differ from add_lexical's")
+                ids.append(str(row))
+                metadatas.append(self._vector_metadata(indexed.session, chunk))
+            batch = self._client.get_max_batch_size()
+            for i in range(0, len(ids), batch):
+                self._collection.add(
+                    ids=ids[i : i + batch],
+                    embeddings=vectors[i : i + batch],
+                    metadatas=metadatas[i : i + batch],
+                )
+            self._dimension = int(vectors.shape[1])
+            self._vector_count += len(ids)
+            indexed.has_vectors = True
+
+    def remove_session(self, session_id: str) -> None:
+        with self._lock:
+            db = self._database()
+            indexed = self._sessions.pop(session_id, None)
+            if indexed is None:
+                return
+            rows = list(indexed.rows.values())
+            for row in rows:
+                del self._chunks[row]
+            rows_json = json.dumps(rows)
+            with db:
+                for table in ("chunk_meta", "chunk_speaker"):
+                    db.execute(
+                        f"DELETE FROM {table} WHERE row IN (SELECT value FROM json_each(?))",
+                        (rows_json,),
+                    )
+                db.execute(
+                    "DELETE FROM chunk_text WHERE rowid IN (SELECT value FROM json_each(?))",
+                    (rows_json,),
+                )
+            if indexed.has_vectors and rows:
+                self._collection.delete(ids=[str(r) for r in rows])
+                self._vector_count -= len(rows)
+
+    def close(self) -> None:
+        """Forget everything: texts, chunks, vectors. The index cannot be used afterwards."""
+        with self._lock:
+            if self._db is None:
+                return
+            self._db.close()
+            self._db = None
+            self._sessions.clear()
+            self._chunks.clear()
+            self._speaker_keys.clear()
+            self._vector_count = 0
+            try:
+                self._client.delete_collection(self._collection_name)
+            finally:
+                self._collection = None
+
+    # ---- state ---------------------------------------------------------------------------
+
+    @property
+    def session_count(self) -> int:
+        return len(self._sessions)
+
+    @property
+    def chunk_count(self) -> int:
+        return len(self._chunks)
+
+    @property
+    def vector_count(self) -> int:
+        return self._vector_count
+
+    @property
+    def vector_progress(self) -> tuple[int, int]:
+        """(sessions whose vectors are loaded, sessions in the index)."""
+        with self._lock:
+            done = sum(1 for s in self._sessions.values() if s.has_vectors)
+            return done, len(self._sessions)
+
+    @property
+    def vector_ready(self) -> bool:
+        """True when every session in the index can be found by meaning."""
+        done, total = self.vector_progress
+        return done == total
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    def session(self, session_id: str) -> Session:
+        with self._lock:
+            return self._sessions[session_id].session
+
+    def sessions(self) -> list[Session]:
+        with self._lock:
+            return [s.session for s in self._sessions.values()]
+
+    # ---- searching -----------------------------------------------------------------------
+
+    def lexical_search(
+        self, query: str, k: int, filters: Filters = NO_FILTERS
+    ) -> list[ChunkMatch]:
+        """Chunks containing the query's words (any of them), best BM25 first."""
+        match = lexical_fts_query(query)
+        if match is None or k <= 0 or filters.allows_nothing():
+            return []
+        with self._lock:
+            return [
+                self._match(row, -rank) for row, rank in self._fts_rows(match, filters, limit=k)
+            ]
+
+    def phrase_search(
+        self, phrase: str, k: int, filters: Filters = NO_FILTERS
+    ) -> list[ChunkMatch]:
+        """Chunks containing `phrase` word for word (ignoring case, accents, punctuation and
+        spacing), with the exact spans where it occurs."""
+        match = phrase_fts_query(phrase)
+        wanted = normalize_words(phrase)[0]
+        if match is None or not wanted or k <= 0 or filters.allows_nothing():
+            return []
+        found: list[ChunkMatch] = []
+        with self._lock:
+            # Stemming and the FTS phrase cap let through near-misses ("worried sick" for
+            # "worry sick"), so candidates are checked against the raw text until k are real.
+            for row, rank in self._fts_rows(match, filters, limit=None):
+                indexed, chunk = self._chunks[row]
+                spans = find_phrase(indexed.session.text, chunk.char_start, chunk.char_end, wanted)
+                if spans:
+                    found.append(ChunkMatch(indexed.session, chunk, -rank, tuple(spans)))
+                    if len(found) >= k:
+                        break
+        return found
+
+    def vector_search(
+        self, query_vector: Vectors, k: int, filters: Filters = NO_FILTERS
+    ) -> list[ChunkMatch]:
+        """Chunks nearest in meaning to `query_vector` (cosine similarity)."""
+        with self._lock:
+            self._database()
+            if k <= 0 or self._vector_count == 0 or filters.allows_nothing():
+                return []
+            if filters.speakers is not None and not any(
+                s in self._speaker_keys for s in filters.speakers
+            ):
+                return []
+            where = self._chroma_where(filters)
+            vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+            result = self._collection.query(
+                query_embeddings=vector,
+                n_results=min(k, self._vector_count),
+                where=where,
+                include=["distances"],
+            )
+            ids, distances = result["ids"][0], result["distances"][0]
+            return [
+                self._match(int(id_), 1.0 - float(distance))
+                for id_, distance in zip(ids, distances, strict=True)
+                if int(id_) in self._chunks
+            ]
+
+    def term_spans(self, query: str, session_id: str, chunk_index: int) -> list[tuple[int, int]]:
+        """Where the query's words (as word search matches them: stemmed, accents folded)
+        occur in a chunk, as offsets into the session's text. For highlighting."""
+        match = lexical_fts_query(query)
+        if match is None:
+            return []
+        with self._lock:
+            db = self._database()
+            indexed = self._sessions.get(session_id)
+            row = indexed.rows.get(chunk_index) if indexed else None
+            if row is None:
+                return []
+            found = db.execute(
+                "SELECT highlight(chunk_text, 0, ?, ?), body FROM chunk_text "
+                "WHERE chunk_text MATCH ? AND rowid = ?",
+                (_HIGHLIGHT_OPEN, _HIGHLIGHT_CLOSE, match, row),
+            ).fetchone()
+            if found is None:
+                return []
+            base = self._chunks[row][1].char_start
+            return [(base + a, base + b) for a, b in _highlight_spans(found[0], found[1])]
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _database(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise VaultLocked("The search index was closed when the vault locked; unlock it.")
+        return self._db
+
+    def _match(self, row: int, score: float) -> ChunkMatch:
+        indexed, chunk = self._chunks[row]
+        return ChunkMatch(indexed.session, chunk, score)
+
+    def _fts_rows(
+        self, match: str, filters: Filters, *, limit: int | None
+    ) -> Iterator[tuple[int, float]]:
+        db = self._database()
+        sql = "SELECT rowid, rank FROM chunk_text WHERE chunk_text MATCH ?"
+        params: list[Any] = [match]
+        conditions, condition_params = _sql_conditions(filters)
+        if conditions:
+            sql += f" AND rowid IN (SELECT row FROM chunk_meta WHERE {' AND '.join(conditions)})"
+            params.extend(condition_params)
+        sql += " ORDER BY rank"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        try:
+            rows = db.execute(sql, params).fetchall()
+        except sqlite3.OperationalError:
+            # The query is built from quoted word tokens only, so this should not happen; a
+            # search that cannot run finds nothing rather than crashing the app.
+            return iter(())
+        return iter(rows)
+
+    def _vector_metadata(self, session: Session, chunk: Chunk) -> dict[str, Any]:
+        metadata: dict[str, Any] = {
+            "session_id": session.id,
+            "date": _date_number(session.date),
+            "first_turn": chunk.first_turn,
+            "last_turn": chunk.last_turn,
+            # For reading only; filters use the flags below (one chunk has several speakers).
+            "speakers": ", ".join(s for s in chunk.speakers if s is not None),
+        }
+        for speaker in chunk.speakers:
+            if speaker is not None:
+                metadata[self._speaker_key(speaker)] = True
+        return metadata
+
+    def _speaker_key(self, speaker: str) -> str:
+        # Labels can be any text; metadata keys derived from them could clash with chromadb's
+        # operators ("$..."), so each label gets a neutral numbered key.
+        key = self._speaker_keys.get(speaker)
+        if key is None:
+            key = self._speaker_keys[speaker] = f"speaker_{len(self._speaker_keys)}"
+        return key
+
+    def _chroma_where(self, filters: Filters) -> dict[str, Any] | None:
+        """A chromadb `where` for `filters`; None when nothing is filtered."""
+        clauses: list[dict[str, Any]] = []
+        if filters.session_ids is not None:
+            clauses.append({"session_id": {"$in": sorted(filters.session_ids)}})
+        if filters.since is not None:
+            clauses.append({"date": {"$gte": _date_number(filters.since)}})
+        if filters.until is not None:
+            clauses.append({"date": {"$lte": _date_number(filters.until)}})
+        if filters.speakers is not None:
+            keys = sorted(
+                self._speaker_keys[s] for s in filters.speakers if s in self._speaker_keys
+            )
+            flags: list[dict[str, Any]] = [{key: True} for key in keys]
+            clauses.append(flags[0] if len(flags) == 1 else {"$or": flags})
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+# ---- query text ----------------------------------------------------------------------------
+
+
+def query_terms(text: str) -> list[str]:
+    """The distinct words of a query, lower-cased, in order."""
+    return list(dict.fromkeys(t.casefold() for t in _TERM.findall(text)))
+
+
+def lexical_fts_query(text: str, max_terms: int = MAX_QUERY_TERMS) -> str | None:
+    """An FTS5 MATCH expression finding chunks with any of the query's words.
+
+    Every term is a quoted string, so nothing the user typed (quotes, parentheses, NEAR, AND,
+    `*`, `:`, `^`) is ever read as FTS5 syntax.
+    """
+    terms = query_terms(text)
+    content = [t for t in terms if t not in STOPWORDS]
+    chosen = (content or terms)[:max_terms]
+    if not chosen:
+        return None
+    return " OR ".join(_quote(t) for t in chosen)
+
+
+def phrase_fts_query(text: str, max_terms: int = MAX_PHRASE_TERMS) -> str | None:
+    """An FTS5 phrase query: the words in order, adjacent. Long phrases are cut to their start,
+    which still finds every chunk containing the whole phrase."""
+    words = _TERM.findall(text)[:max_terms]
+    if not words:
+        return None
+    return _quote(" ".join(words))
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+# ---- verbatim phrase matching --------------------------------------------------------------
+
+
+@lru_cache(maxsize=4096)
+def _fold(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", ch)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def normalize_words(text: str, start: int = 0, end: int | None = None) -> tuple[str, list[int],
+                                                                              list[int]]:
+    """`text[start:end]` as its words, case and accents folded, joined by single spaces.
+
+    Also returns, for each character of the result, the offsets in `text` where it begins and
+    ends, so a match in the normalised form maps back to an exact span of the original.
+    Combining marks belong to their letter; anything else that is not a letter or digit
+    (spaces, punctuation, line breaks) only separates words.
+    """
+    end = len(text) if end is None else end
+    out: list[str] = []
+    starts: list[int] = []
+    ends: list[int] = []
+    gap = False
+    for i in range(start, end):
+        ch = text[i]
+        if ch.isalnum():
+            if gap and out:
+                out.append(" ")
+                starts.append(i)
+                ends.append(i)
+            gap = False
+            for folded in _fold(ch):
+                out.append(folded)
+                starts.append(i)
+                ends.append(i + 1)
+        elif unicodedata.category(ch).startswith("M"):
+            if ends and not gap:
+                ends[-1] = i + 1
+        else:
+            gap = True
+    return "".join(out), starts, ends
+
+
+def find_phrase(text: str, start: int, end: int, wanted: str) -> list[tuple[int, int]]:
+    """Spans of `text[start:end]` whose normalised words are `wanted` (already normalised)."""
+    haystack, starts, ends = normalize_words(text, start, end)
+    spans = []
+    pos = haystack.find(wanted)
+    while pos != -1:
+        after = pos + len(wanted)
+        whole_words = (pos == 0 or haystack[pos - 1] == " ") and (
+            after == len(haystack) or haystack[after] == " "
+        )
+        if whole_words:
+            spans.append((starts[pos], ends[after - 1]))
+        pos = haystack.find(wanted, pos + 1)
+    return spans
+
+
+def _highlight_spans(highlighted: str, body: str) -> list[tuple[int, int]]:
+    if _HIGHLIGHT_OPEN in body or _HIGHLIGHT_CLOSE in body:
+        return []  # the markers would be ambiguous; no highlighting beats wrong highlighting
+    spans = []
+    pos = 0
+    opened = 0
+    for ch in highlighted:
+        if ch == _HIGHLIGHT_OPEN:
+            opened = pos
+        elif ch == _HIGHLIGHT_CLOSE:
+            spans.append((opened, pos))
+        else:
+            pos += 1
+    return spans
+
+
+# ---- storage -------------------------------------------------------------------------------
+
+
+def _open_database(tokenizer: str) -> sqlite3.Connection:
+    db = sqlite3.connect(":memory:", check_same_thread=False)
+    db.execute("PRAGMA temp_store=MEMORY")
+    db.execute(f"CREATE VIRTUAL TABLE chunk_text USING fts5(body, tokenize='{tokenizer}')")
+    db.execute("CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER)")
+    db.execute("CREATE INDEX chunk_meta_session ON chunk_meta(session_id)")
+    db.execute("CREATE INDEX chunk_meta_date ON chunk_meta(date)")
+    db.execute(
+        "CREATE TABLE chunk_speaker(row INTEGER, speaker TEXT, PRIMARY KEY(speaker, row))"
+        " WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX chunk_speaker_row ON chunk_speaker(row)")
+    return db
+
+
+def _sql_conditions(filters: Filters) -> tuple[list[str], list[Any]]:
+    conditions: list[str] = []
+    params: list[Any] = []
+    if filters.session_ids is not None:
+        conditions.append("session_id IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(sorted(filters.session_ids)))
+    if filters.since is not None:
+        conditions.append("date >= ?")
+        params.append(_date_number(filters.since))
+    if filters.until is not None:
+        conditions.append("date <= ?")
+        params.append(_date_number(filters.until))
+    if filters.speakers is not None:
+        conditions.append(
+            "row IN (SELECT row FROM chunk_speaker WHERE speaker IN "
+            "(SELECT value FROM json_each(?)))"
+        )
+        params.append(json.dumps(sorted(filters.speakers)))
+    return conditions, params
+
+
+def _date_number(day: dt.date) -> int:
+    return day.year * 10000 + day.month * 100 + day.day
+
+
+def _check_chunks(session: Session, chunks: Sequence[Chunk]) -> None:
+    seen: set[int] = set()
+    for chunk in chunks:
+        if chunk.session_id != session.id:
+            raise ValueError(f"chunk of session {chunk.session_id} added to {session.id}")
+        if not 0 <= chunk.char_start < chunk.char_end <= len(session.text):
+            raise ValueError(f"chunk {chunk.index} lies outside the session's text")
+        if chunk.index in seen:
+            raise ValueError(f"chunk index {chunk.index} appears twice")
+        seen.add(chunk.index)
+
+
+_client_lock = threading.Lock()
+_client: Any = None
+
+
+def _chroma_client() -> Any:
+    """The process's one chromadb client: in memory, telemetry off.
+
+    Every EphemeralClient in a process shares one in-memory system anyway, and asking for a
+    second with different settings fails, so it is made once.
+    """
+    global _client
+    with _client_lock:
+        if _client is None:
+            # Read by chromadb's settings too: off even if some code path builds its own.
+            os.environ["ANONYMIZED_TELEMETRY"] = "False"
+            import chromadb
+            from chromadb.config import Settings
+
+            _client = chromadb.EphemeralClient(
+                settings=Settings(anonymized_telemetry=False, is_persistent=False)
+            )
+        return _client

@@ -1,0 +1,171 @@
+"""The vault's sessions, searchable in memory: built at unlock, updated on import and removal.
+
+Each session's chunks and embeddings are stored encrypted in the vault (`index/<id>`), so
+unlocking never re-embeds: words are searchable as soon as the sessions are decrypted, and
+meaning search follows once the stored vectors are loaded and the embedding model (needed
+for the query) is up. A session whose record is missing, damaged or made by another
+embedding model is re-embedded, with progress, and its record rewritten.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reflect.chunking import Chunk, chunk_session, embedding_text
+from reflect.embedding import Embedder, Vectors
+from reflect.errors import ReflectError
+from reflect.index import SearchIndex
+from reflect.index_record import decode_index_record, encode_index_record
+from reflect.retrieval import Retriever
+from reflect.session import Session
+from reflect.store import SessionStore
+
+EmbedderFactory = Callable[[], Embedder]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexProgress:
+    """Where the index stands. Bursts may be coalesced: only the newest matters."""
+
+    sessions: int
+    lexical_ready: bool
+    vectors_done: int
+    vectors_total: int
+    stage: str  # "words" | "loading model" | "vectors" | "embedding" | "ready"
+    elapsed: float = 0.0
+
+    can_replace = True
+
+    @property
+    def vector_ready(self) -> bool:
+        return self.stage == "ready"
+
+
+class LiveIndex:
+    def __init__(self, store: SessionStore, embedder_factory: EmbedderFactory) -> None:
+        self.store = store
+        self._embedder_factory = embedder_factory
+        self._embedder: Embedder | None = None
+        self._embedder_lock = threading.Lock()
+        self._index: SearchIndex | None = None
+        self._progress = IndexProgress(0, False, 0, 0, "words")
+
+    @property
+    def index(self) -> SearchIndex:
+        # Created on first need: chromadb takes seconds to start, and an import from the
+        # command line only needs chunks and embeddings, not a search index.
+        if self._index is None:
+            self._index = SearchIndex()
+        return self._index
+
+    @property
+    def progress(self) -> IndexProgress:
+        return self._progress
+
+    def embedder(self) -> Embedder:
+        """The embedding model, loaded on first use (a few seconds: torch is big)."""
+        with self._embedder_lock:
+            if self._embedder is None:
+                self._embedder = self._embedder_factory()
+            return self._embedder
+
+    def retriever(self) -> Retriever:
+        # Before the vectors are in, search by words only rather than half the meaning index.
+        embedder = self._embedder if self._progress.vector_ready else None
+        return Retriever(self.index, embedder)
+
+    def load(self, report: Callable[[IndexProgress], None] | None = None) -> None:
+        started = time.monotonic()
+
+        def tick(**changes: object) -> None:
+            self._progress = dataclasses.replace(
+                self._progress,
+                elapsed=time.monotonic() - started,
+                **changes,  # type: ignore[arg-type]
+            )
+            if report:
+                report(self._progress)
+
+        pending: list[tuple[Session, list[Chunk], Vectors | None, str | None]] = []
+        for summary in self.store.catalog():
+            session = self.store.get(summary.id)
+            chunks, vectors, model_id = self._stored_record(session)
+            if chunks is None:
+                chunks = chunk_session(session)
+            self.index.add_lexical(session, chunks)
+            pending.append((session, chunks, vectors, model_id))
+        tick(sessions=len(pending), lexical_ready=True, vectors_total=len(pending))
+        tick(stage="loading model")
+        embedder = self.embedder()
+        tick(stage="vectors")
+        for done, (session, chunks, vectors, model_id) in enumerate(pending, 1):
+            if vectors is None or model_id != embedder.model_id:
+                tick(stage="embedding")
+                vectors = self._embed(session, chunks)
+                self.store.put_index_record(
+                    session.id, encode_index_record(embedder.model_id, chunks, vectors)
+                )
+            self.index.add_vectors(session.id, chunks, vectors)
+            tick(vectors_done=done)
+        tick(stage="ready")
+
+    def _stored_record(
+        self, session: Session
+    ) -> tuple[list[Chunk] | None, Vectors | None, str | None]:
+        return self._decode(session, self.store.index_record(session.id))
+
+    @staticmethod
+    def _decode(
+        session: Session, data: bytes | None
+    ) -> tuple[list[Chunk] | None, Vectors | None, str | None]:
+        if data is None:
+            return None, None, None
+        try:
+            model_id, chunks, vectors = decode_index_record(data)
+        except ReflectError:
+            return None, None, None  # rebuilt from the session itself
+        # A restored session may have a new id; its record still names the old one.
+        chunks = [dataclasses.replace(c, session_id=session.id) for c in chunks]
+        if any(c.char_end > len(session.text) for c in chunks):
+            return None, None, None
+        return chunks, vectors, model_id
+
+    def _embed(self, session: Session, chunks: list[Chunk]) -> Vectors:
+        texts = [embedding_text(session, c) for c in chunks]
+        return self.embedder().embed(texts)
+
+    # ---- incremental updates ---------------------------------------------------------------
+
+    def record_for(self, session: Session) -> bytes:
+        """Chunks and embeddings for a session about to be stored (called inside import)."""
+        chunks = chunk_session(session)
+        vectors = self._embed(session, chunks)
+        return encode_index_record(self.embedder().model_id, chunks, vectors)
+
+    def add(self, session: Session, record: bytes | None) -> None:
+        chunks, vectors, _ = self._decode(session, record)
+        if chunks is None:
+            chunks = chunk_session(session)
+        self.index.remove_session(session.id)
+        self.index.add_lexical(session, chunks)
+        if vectors is not None:
+            self.index.add_vectors(session.id, chunks, vectors)
+        self._progress = dataclasses.replace(
+            self._progress,
+            sessions=self.index.session_count,
+            vectors_total=self._progress.vectors_total + 1,
+            vectors_done=self._progress.vectors_done + (1 if vectors is not None else 0),
+        )
+
+    def remove(self, session_id: str) -> None:
+        self.index.remove_session(session_id)
+
+    def close(self) -> None:
+        if self._index is not None:
+            self._index.close()
+            self._index = None
+        self._embedder = None

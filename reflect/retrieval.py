@@ -1,0 +1,272 @@
+"""Search: a query in, the exact stored words out.
+
+`Retriever.search` combines word search (BM25) and meaning search (embeddings) by reciprocal
+rank fusion, and turns the chunks found into `Hit`s: a verbatim excerpt `session.text[a:b]`,
+where it is (session, date, speaker, time) and which words to highlight. Nothing in a hit is
+generated or re-typed.
+
+A query wholly in double quotes asks for those exact words: chunks containing them verbatim
+come first, then the usual results for the same words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from reflect.chunking import is_cjk, span_times, turn_at
+from reflect.embedding import Embedder
+from reflect.index import NO_FILTERS, ChunkMatch, Filters, SearchIndex
+from reflect.session import Session
+
+__all__ = ["Filters", "Hit", "Mode", "Retriever", "expand_to_turns"]
+
+Mode = Literal["hybrid", "lexical", "vector"]
+
+DEFAULT_K_RRF = 60.0
+DEFAULT_CANDIDATES = 40
+# The model reads ~256 word pieces; a longer query only costs tokenizing time.
+MAX_QUERY_CHARS_FOR_EMBEDDING = 2000
+# About one full chunk: enough to complete a turn split in two, not to pull in a whole
+# monologue around a piece of it.
+DEFAULT_MAX_EXCERPT_CHARS = 1000
+# Verbatim matches of a quoted phrase rank above everything else; this marks them in `score`.
+EXACT_MATCH_SCORE = 1.0
+
+
+@dataclass(slots=True)
+class Hit:
+    """One search result. `text == session.text[char_start:char_end]`, always.
+
+    `score`: higher is better, comparable within one search only (fused rank score for hybrid,
+    -BM25 for lexical, cosine similarity for vector, EXACT_MATCH_SCORE for verbatim matches of
+    a quoted phrase, which also have `exact=True`). `match_spans` are offsets into `text`.
+    """
+
+    rank: int
+    score: float
+    session_id: str
+    session_title: str
+    session_date: dt.date
+    source_file: str
+    speaker: str | None
+    start: float | None
+    end: float | None
+    text: str
+    char_start: int
+    char_end: int
+    first_turn: int
+    last_turn: int
+    match_spans: list[tuple[int, int]] = field(default_factory=list)
+    exact: bool = False
+    chunk_index: int = 0
+
+
+class Retriever:
+    def __init__(
+        self,
+        index: SearchIndex,
+        embedder: Embedder | None,
+        *,
+        k_rrf: float = DEFAULT_K_RRF,
+        lexical_weight: float = 1.0,
+        vector_weight: float = 1.0,
+        candidates: int = DEFAULT_CANDIDATES,
+        max_excerpt_chars: int = DEFAULT_MAX_EXCERPT_CHARS,
+    ) -> None:
+        """`embedder` may be None (model not loaded yet): every mode then searches words."""
+        self.index = index
+        self.embedder = embedder
+        self.k_rrf = k_rrf
+        self.lexical_weight = lexical_weight
+        self.vector_weight = vector_weight
+        self.candidates = candidates
+        self.max_excerpt_chars = max_excerpt_chars
+
+    def search(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: Filters = NO_FILTERS,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        if mode not in ("hybrid", "lexical", "vector"):
+            raise ValueError(f"unknown search mode {mode!r}")
+        query = query.strip()
+        if not query or k <= 0 or self.index.chunk_count == 0 or filters.allows_nothing():
+            return []
+        phrase = quoted_phrase(query)
+        words = phrase if phrase is not None else query
+        exact = self.index.phrase_search(phrase, k, filters) if phrase is not None else []
+        seen = {m.key for m in exact}
+        ranked = [(m, EXACT_MATCH_SCORE, True) for m in exact]
+        for match, score in self._ranked(words, k, filters, mode):
+            if len(ranked) >= k:
+                break
+            if match.key not in seen:
+                seen.add(match.key)
+                ranked.append((match, score, False))
+        return [
+            self._hit(rank, match, score, words, filters, exact=is_exact)
+            for rank, (match, score, is_exact) in enumerate(ranked[:k], start=1)
+        ]
+
+    def _ranked(
+        self, query: str, k: int, filters: Filters, mode: Mode
+    ) -> list[tuple[ChunkMatch, float]]:
+        # Twice k: a quoted search drops the chunks already listed as verbatim matches.
+        pool = max(2 * k, self.candidates)
+        if mode == "lexical" or self.embedder is None or self.index.vector_count == 0:
+            # Until vectors are loaded every mode searches words: something beats nothing.
+            return [(m, m.score) for m in self.index.lexical_search(query, pool, filters)]
+        query_vector = self.embedder.embed([query[:MAX_QUERY_CHARS_FOR_EMBEDDING]])[0]
+        vector = self.index.vector_search(query_vector, pool, filters)
+        if mode == "vector":
+            return [(m, m.score) for m in vector]
+        return self._fuse(self.index.lexical_search(query, pool, filters), vector)
+
+    def _fuse(
+        self, lexical: Sequence[ChunkMatch], vector: Sequence[ChunkMatch]
+    ) -> list[tuple[ChunkMatch, float]]:
+        """Reciprocal rank fusion: each list adds weight / (k_rrf + rank) to a chunk's score.
+
+        Ranks rather than scores, because BM25 and cosine similarity live on unrelated scales.
+        Ties go to the better word-search rank: exact words are the easier result to trust.
+        """
+        scores: dict[tuple[str, int], float] = {}
+        matches: dict[tuple[str, int], ChunkMatch] = {}
+        lexical_rank: dict[tuple[str, int], int] = {}
+        for weight, ranked in ((self.lexical_weight, lexical), (self.vector_weight, vector)):
+            for rank, match in enumerate(ranked, start=1):
+                scores[match.key] = scores.get(match.key, 0.0) + weight / (self.k_rrf + rank)
+                matches.setdefault(match.key, match)
+        for rank, match in enumerate(lexical, start=1):
+            lexical_rank[match.key] = rank
+        order = sorted(scores, key=lambda key: (-scores[key], lexical_rank.get(key, 1 << 30)))
+        return [(matches[key], scores[key]) for key in order]
+
+    def _hit(
+        self,
+        rank: int,
+        match: ChunkMatch,
+        score: float,
+        query: str,
+        filters: Filters,
+        *,
+        exact: bool,
+    ) -> Hit:
+        session, chunk = match.session, match.chunk
+        a, b = expand_to_turns(
+            session, chunk.char_start, chunk.char_end, max_chars=self.max_excerpt_chars
+        )
+        spans = (
+            list(match.match_spans)
+            if exact
+            else self.index.term_spans(query, session.id, chunk.index)
+        )
+        spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
+        if filters.speakers is not None:
+            # With "what did *I* say", highlight the words in the chosen speakers' turns.
+            own = [s for s in spans if _speaker_at(session, s[0]) in filters.speakers]
+            spans = own or spans
+        first_turn, last_turn = _turn_range(session, a, b)
+        start, end = span_times(session, a, b)
+        return Hit(
+            rank=rank,
+            score=score,
+            session_id=session.id,
+            session_title=session.title,
+            session_date=session.date,
+            source_file=session.source_file,
+            speaker=_hit_speaker(session, spans, first_turn, last_turn),
+            start=start,
+            end=end,
+            text=session.text[a:b],
+            char_start=a,
+            char_end=b,
+            first_turn=first_turn,
+            last_turn=last_turn,
+            match_spans=[(s - a, e - a) for s, e in spans],
+            exact=exact,
+            chunk_index=chunk.index,
+        )
+
+
+def quoted_phrase(query: str) -> str | None:
+    """The words inside a query that is wholly in double quotes ("..." or “...”), else None."""
+    query = query.strip()
+    if len(query) >= 2 and query[0] in "\"“" and query[-1] in "\"”":
+        inner = query[1:-1].strip()
+        if inner and '"' not in inner:
+            return inner
+    return None
+
+
+def expand_to_turns(
+    session: Session,
+    char_start: int,
+    char_end: int,
+    *,
+    max_chars: int = DEFAULT_MAX_EXCERPT_CHARS,
+) -> tuple[int, int]:
+    """Widen a span of `session.text` to the whole turns it touches, without cutting a word.
+
+    Each side is widened to its turn's boundary if the excerpt stays within `max_chars` (so a
+    chunk that is a piece of a long monologue stays that piece). Whatever the limit, an edge
+    never falls inside a word, and the excerpt never starts or ends with white space.
+    """
+    text = session.text
+    if not session.turns:
+        return char_start, char_end
+    first = turn_at(session, char_start)
+    last = turn_at(session, max(char_start, char_end - 1))
+    assert first is not None and last is not None
+    a, b = max(char_start, first.char_start), min(char_end, last.char_end)
+    if first.char_start < a and b - first.char_start <= max_chars:
+        a = first.char_start
+    if last.char_end > b and last.char_end - a <= max_chars:
+        b = last.char_end
+    while a > first.char_start and not _is_word_boundary(text, a):
+        a -= 1
+    while b < last.char_end and not _is_word_boundary(text, b):
+        b += 1
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    return a, b
+
+
+def _is_word_boundary(text: str, pos: int) -> bool:
+    if pos <= 0 or pos >= len(text):
+        return True
+    before, after = text[pos - 1], text[pos]
+    return before.isspace() or after.isspace() or is_cjk(before) or is_cjk(after)
+
+
+def _turn_range(session: Session, a: int, b: int) -> tuple[int, int]:
+    first = turn_at(session, a)
+    last = turn_at(session, max(a, b - 1))
+    if first is None or last is None:
+        return 0, 0
+    return first.index, last.index
+
+
+def _speaker_at(session: Session, pos: int) -> str | None:
+    turn = turn_at(session, pos)
+    return turn.speaker if turn is not None else None
+
+
+def _hit_speaker(
+    session: Session, spans: Sequence[tuple[int, int]], first_turn: int, last_turn: int
+) -> str | None:
+    """Who said the matched words; everyone in the excerpt when no word matched."""
+    if spans:
+        speakers = [_speaker_at(session, s) for s, _ in spans]
+    else:
+        speakers = [t.speaker for t in session.turns[first_turn : last_turn + 1]]
+    labelled = list(dict.fromkeys(s for s in speakers if s is not None))
+    return ", ".join(labelled) if labelled else None

@@ -1,0 +1,323 @@
+"""Retriever: hybrid search, exact phrases, filters and verbatim excerpts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reflect.chunking import Chunk, chunk_session, embedding_text
+from reflect.embedding import FakeEmbedder
+from reflect.index import ChunkMatch, SearchIndex
+from reflect.retrieval import (
+    EXACT_MATCH_SCORE,
+    Filters,
+    Hit,
+    Retriever,
+    expand_to_turns,
+    quoted_phrase,
+)
+from reflect.session import Session, build_text
+from reflect.transcript import Turn
+
+EMBEDDER = FakeEmbedder(64)
+
+
+def make_session(
+    session_id: str, turns: list[Turn], date: dt.date, title: str | None = None
+) -> Session:
+    text, stored = build_text(turns)
+    return Session(
+        id=session_id, title=title or f"Session {session_id}", date=date, date_source="option",
+        source_file=f"{session_id}.vtt", content_hash=session_id,
+        imported_at="2024-12-01T10:00:00", format="vtt", text=text, turns=stored,
+    )
+
+
+# An invented client, Tobias Lind, and his invented therapist, Dr. Amara Osei.
+FEBRUARY = make_session("feb", [
+    Turn("Amara", "Where would you like to start today?", 0.0, 3.0),
+    Turn("Tobias", "With the argument at my sister Freja's birthday. She told everyone I "
+                   "always leave early, and I did leave early, because the noise was too much.",
+         3.0, 14.0),
+    Turn("Amara", "Mm-hmm.", 14.0, 15.0),
+    Turn("Tobias", "I wanted to explain, but the words got stuck. I just smiled and went home.",
+         15.0, 21.0),
+    Turn("Amara", "What would you have said if the words hadn't got stuck?", 21.0, 25.0),
+    Turn("Tobias", "That I love her, and that loud rooms make me feel like I'm drowning.",
+         25.0, 31.0),
+], dt.date(2024, 2, 6), "Freja's birthday")
+
+APRIL = make_session("apr", [
+    Turn("Amara", "You mentioned sleeping badly. Tell me about the nights.", 0.0, 4.0),
+    Turn("Tobias", "I wake at three and my head starts listing everything I did wrong at work. "
+                   "The budget spreadsheet, the email to Henrik, the meeting I missed.", 4.0, 15.0),
+    Turn("Amara", "Okay.", 15.0, 16.0),
+    Turn("Tobias", "Sometimes I get up and clean the kitchen just to make it stop.", 16.0, 21.0),
+], dt.date(2024, 4, 18), "Sleep")
+
+MONOLOGUE = " ".join(
+    f"Sentence {i} is about the garden my grandfather Sven planted, row {i} of the beans."
+    for i in range(40)
+)
+JUNE = make_session("jun", [
+    Turn("Tobias", MONOLOGUE, 0.0, 400.0),
+    Turn("Amara", "Thank you for telling me about Sven.", 400.0, 403.0),
+], dt.date(2024, 6, 20), "Grandfather")
+
+SESSIONS = [FEBRUARY, APRIL, JUNE]
+
+
+def chunks_of(session: Session) -> list[Chunk]:
+    return chunk_session(session, min_words=12, max_words=60)
+
+
+def build_index(sessions: list[Session], *, vectors: bool = True) -> SearchIndex:
+    index = SearchIndex()
+    for session in sessions:
+        chunks = chunks_of(session)
+        index.add_lexical(session, chunks)
+        if vectors:
+            embedded = EMBEDDER.embed([embedding_text(session, c) for c in chunks])
+            index.add_vectors(session.id, chunks, embedded)
+    return index
+
+
+@pytest.fixture
+def index() -> Iterator[SearchIndex]:
+    idx = build_index(SESSIONS)
+    yield idx
+    idx.close()
+
+
+@pytest.fixture
+def retriever(index: SearchIndex) -> Retriever:
+    return Retriever(index, EMBEDDER)
+
+
+def session_of(hit: Hit) -> Session:
+    return next(s for s in SESSIONS if s.id == hit.session_id)
+
+
+def check_hit(hit: Hit) -> None:
+    session = session_of(hit)
+    assert hit.text == session.text[hit.char_start : hit.char_end]
+    assert hit.text and not hit.text[0].isspace() and not hit.text[-1].isspace()
+    assert hit.session_title == session.title and hit.session_date == session.date
+    assert hit.source_file == session.source_file
+    for a, b in hit.match_spans:
+        assert 0 <= a < b <= len(hit.text)
+    assert session.turns[hit.first_turn].char_start <= hit.char_start
+    assert hit.char_end <= session.turns[hit.last_turn].char_end
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "vector"])
+def test_every_hit_is_a_verbatim_slice(retriever: Retriever, mode: str) -> None:
+    for query in ["sister birthday", "sleep at night", "grandfather garden", '"the words"']:
+        hits = retriever.search(query, k=10, mode=mode)  # type: ignore[arg-type]
+        assert hits
+        assert [h.rank for h in hits] == list(range(1, len(hits) + 1))
+        for hit in hits:
+            check_hit(hit)
+
+
+def test_best_hit_and_highlights(retriever: Retriever) -> None:
+    (hit, *_) = retriever.search("birthday argument")
+    assert hit.session_id == "feb"
+    highlighted = {hit.text[a:b].lower() for a, b in hit.match_spans}
+    assert highlighted == {"argument", "birthday"}
+    assert hit.speaker == "Tobias"
+    assert hit.start == 0.0 and hit.end is not None
+
+
+def test_speaker_is_who_said_the_matched_words(retriever: Retriever) -> None:
+    hits = retriever.search("where would you like to start", mode="lexical")
+    assert hits[0].session_id == "feb" and hits[0].speaker == "Amara"
+
+
+def test_quoted_phrase_puts_verbatim_matches_first(retriever: Retriever) -> None:
+    hits = retriever.search('"words got stuck"', k=5)
+    assert hits[0].exact and hits[0].score == EXACT_MATCH_SCORE
+    assert [hits[0].text[a:b] for a, b in hits[0].match_spans] == ["words got stuck"]
+    assert sum(h.exact for h in hits) == 1
+    assert len(hits) > 1 and not any(h.exact for h in hits[1:])
+    assert len({(h.session_id, h.chunk_index) for h in hits}) == len(hits)
+
+
+def test_quoted_phrase_without_a_verbatim_match(retriever: Retriever) -> None:
+    hits = retriever.search('"word got stuck"', k=3)
+    assert hits and not any(h.exact for h in hits)
+
+
+def test_quoted_phrase_with_curly_quotes(retriever: Retriever) -> None:
+    hits = retriever.search("“loud rooms”")
+    assert hits[0].exact and hits[0].session_id == "feb"
+
+
+def test_quoted_phrase() -> None:
+    assert quoted_phrase('"a b"') == "a b"
+    assert quoted_phrase('  " a b "  ') == "a b"
+    assert quoted_phrase('"a" and "b"') is None
+    assert quoted_phrase('""') is None
+    assert quoted_phrase('"') is None
+    assert quoted_phrase("a b") is None
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t"])
+def test_empty_query(retriever: Retriever, query: str) -> None:
+    assert retriever.search(query) == []
+
+
+def test_empty_index() -> None:
+    index = SearchIndex()
+    try:
+        assert Retriever(index, EMBEDDER).search("anything") == []
+        assert Retriever(index, EMBEDDER).search('"anything"') == []
+    finally:
+        index.close()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "vector"])
+def test_ten_thousand_character_query(retriever: Retriever, mode: str) -> None:
+    query = ("kitchen " + "x" * 92) * 100
+    assert len(query) == 10_000
+    for q in (query, f'"{query[:-2]}"'):
+        for hit in retriever.search(q, mode=mode):  # type: ignore[arg-type]
+            check_hit(hit)
+
+
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.text(max_size=120))
+def test_any_query_works(retriever: Retriever, query: str) -> None:
+    for hit in retriever.search(query, k=3):
+        check_hit(hit)
+
+
+def test_filters_reach_every_mode(retriever: Retriever) -> None:
+    filters = Filters(since=dt.date(2024, 4, 1), until=dt.date(2024, 4, 30))
+    for mode in ("hybrid", "lexical", "vector"):
+        hits = retriever.search("sister work garden", k=10, filters=filters, mode=mode)  # type: ignore[arg-type]
+        assert hits and {h.session_id for h in hits} == {"apr"}
+    only_feb = Filters(session_ids=frozenset({"feb"}))
+    assert {h.session_id for h in retriever.search('"the"', k=10, filters=only_feb)} == {"feb"}
+    assert retriever.search("sister", filters=Filters(speakers=frozenset())) == []
+
+
+def test_speaker_filter_highlights_that_speakers_words(retriever: Retriever) -> None:
+    only_amara = Filters(speakers=frozenset({"Amara"}))
+    hits = retriever.search("words stuck", k=10, filters=only_amara, mode="lexical")
+    top = hits[0]
+    assert top.speaker == "Amara"
+    session = session_of(top)
+    for a, _ in top.match_spans:
+        turn = next(t for t in session.turns if t.char_start <= top.char_start + a < t.char_end)
+        assert turn.speaker == "Amara"
+
+
+def test_long_monologue_hits_are_pieces_with_interpolated_times(retriever: Retriever) -> None:
+    hits = retriever.search('"row 15 of the beans"', k=1)
+    (hit,) = hits
+    assert hit.exact and hit.session_id == "jun"
+    assert len(hit.text) < len(MONOLOGUE) / 3 and "row 15 of the beans" in hit.text
+    assert hit.start is not None and hit.end is not None
+    assert 0.0 < hit.start < hit.end < 400.0
+    assert hit.first_turn == hit.last_turn == 0
+
+
+def test_hybrid_fuses_both_lists() -> None:
+    index = build_index(SESSIONS)
+    try:
+        retriever = Retriever(index, EMBEDDER, k_rrf=10.0)
+        feb, apr = FEBRUARY, APRIL
+        a = ChunkMatch(feb, chunks_of(feb)[0], 3.0)
+        b = ChunkMatch(apr, chunks_of(apr)[0], 2.0)
+        c = ChunkMatch(apr, chunks_of(apr)[1], 0.9)
+        fused = retriever._fuse([a, b], [c, b])
+        assert [m.key for m, _ in fused] == [b.key, a.key, c.key]
+        assert fused[0][1] == pytest.approx(1 / 12 + 1 / 12)
+        # Equal fused scores: the better word-search rank wins.
+        tie = retriever._fuse([a], [c])
+        assert [m.key for m, _ in tie] == [a.key, c.key]
+        weighted = Retriever(index, EMBEDDER, k_rrf=10.0, lexical_weight=0.0)._fuse([a], [c])
+        assert weighted[0][0].key == c.key
+    finally:
+        index.close()
+
+
+def test_without_vectors_every_mode_searches_words() -> None:
+    index = build_index(SESSIONS, vectors=False)
+    try:
+        for retriever in (Retriever(index, EMBEDDER), Retriever(index, None)):
+            for mode in ("hybrid", "lexical", "vector"):
+                hits = retriever.search("spreadsheet", mode=mode)  # type: ignore[arg-type]
+                assert hits and hits[0].session_id == "apr"
+    finally:
+        index.close()
+
+
+def test_vector_mode_ranks_by_similarity(retriever: Retriever) -> None:
+    hits = retriever.search("grandfather Sven planted beans", mode="vector", k=3)
+    assert hits[0].session_id == "jun"
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_unknown_mode(retriever: Retriever) -> None:
+    with pytest.raises(ValueError):
+        retriever.search("x", mode="fuzzy")  # type: ignore[arg-type]
+
+
+# ---- expand_to_turns -------------------------------------------------------------------------
+
+
+def test_expand_to_whole_turns() -> None:
+    turn = FEBRUARY.turns[1]
+    a, b = expand_to_turns(FEBRUARY, turn.char_start + 10, turn.char_end - 10)
+    assert (a, b) == (turn.char_start, turn.char_end)
+
+
+def test_expand_never_cuts_a_word_when_the_turn_is_too_long() -> None:
+    turn = JUNE.turns[0]
+    start, end = turn.char_start + 1000, turn.char_start + 1203
+    a, b = expand_to_turns(JUNE, start, end, max_chars=400)
+    text = JUNE.text
+    assert text[start:end].strip() in text[a:b] and b - a < 400
+    assert text[a - 1] == " " and text[b] == " "
+    assert not text[a].isspace() and not text[b - 1].isspace()
+
+
+def test_expand_trims_white_space_and_handles_spans_between_turns() -> None:
+    first, second = FEBRUARY.turns[0], FEBRUARY.turns[1]
+    a, b = expand_to_turns(FEBRUARY, first.char_end, second.char_start + 4, max_chars=10_000)
+    assert (a, b) == (second.char_start, second.char_end)
+
+
+def test_expand_in_text_without_spaces() -> None:
+    session = make_session("zh", [Turn("Mei", "我今天很累。" * 100)], dt.date(2024, 1, 1))
+    assert expand_to_turns(session, 300, 330, max_chars=100) == (300, 330)
+    assert expand_to_turns(session, 301, 329, max_chars=100) == (301, 329)
+
+
+def test_importing_the_search_modules_stays_light() -> None:
+    """torch, chromadb and dateparser load only when a model, an index or a date needs them."""
+    script = textwrap.dedent(
+        """
+        import sys
+        import reflect.chunking, reflect.dates, reflect.embedding, reflect.index
+        import reflect.index_record, reflect.retrieval
+        heavy = ("torch", "sentence_transformers", "transformers", "chromadb", "dateparser",
+                 "textual")
+        print(sorted(m for m in sys.modules if m.split(".")[0] in heavy))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
