@@ -190,6 +190,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 say(f"[dim]= {r.path}: already in the vault as “{r.title}” ({r.session_id})[/dim]")
             else:
                 say(f"[green]✓[/green] {r.path} → “{r.title}” ({r.session_id}, {r.turns} turns)")
+                for warning in r.warnings:
+                    say(f"    [yellow]note:[/yellow] {warning}")
         say(report.summary() + ".")
     service.lock()
     return 1 if report.failed else 0

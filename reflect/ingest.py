@@ -52,6 +52,7 @@ class FileResult:
     title: str | None = None
     turns: int = 0
     reason: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -61,6 +62,7 @@ class FileResult:
             "title": self.title,
             "turns": self.turns,
             "reason": self.reason,
+            "warnings": self.warnings,
         }
 
 
@@ -233,7 +235,14 @@ def import_file(
     if on_stored:
         on_stored(session, record)
     status = "replaced" if replace_id else "imported"
-    return FileResult(display, status, session.id, session.title, len(session.turns))
+    return FileResult(
+        display,
+        status,
+        session.id,
+        session.title,
+        len(session.turns),
+        warnings=list(parsed.warnings),
+    )
 
 
 def import_paths(
