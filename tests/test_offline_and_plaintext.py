@@ -1,0 +1,169 @@
+"""The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
+
+The flow (init, import, quotes, ask) runs in a child process whose HOME, data, config, state,
+cache and temp folders are fresh folders of this test, with a socket guard that records and
+refuses any name lookup or non-local connection. Afterwards every byte under those folders is
+searched for the marker sentence (UTF-8 and UTF-16) and for the raw float32 bytes of its
+embeddings. The same flow runs again inside a network namespace without connectivity
+(`unshare -n`) where that is available.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import grep_tree
+
+MARKER = "the heron stood on one leg by the allotment gate 9317"
+
+TRANSCRIPT = textwrap.dedent(
+    f"""\
+    [00:00:04] Therapist: Where would you like to start today?
+    [00:00:09] Jules: With the walk on Sunday. I saw {MARKER}, and for once my head went quiet.
+    [00:00:31] Therapist: What was it like when your head went quiet?
+    [00:00:36] Jules: Like putting down a heavy bag. I want more of that feeling.
+    [00:01:02] Therapist: Then let's look at when else you have had it this week.
+    """
+)
+
+FLOW = textwrap.dedent(
+    """
+    import json, socket, sys
+
+    attempts = []
+
+    def _local(address):
+        host = address[0] if isinstance(address, tuple) else address
+        return isinstance(host, str) and (host.startswith("127.") or host in ("::1", "localhost"))
+
+    def guard(original, describe):
+        def guarded(*args, **kwargs):
+            target = describe(*args, **kwargs)
+            if target is not None:
+                attempts.append(repr(target))
+                raise OSError("network access is forbidden in this test")
+            return original(*args, **kwargs)
+        return guarded
+
+    def on_connect(sock, address, *rest):
+        if sock.family == socket.AF_UNIX or _local(address):
+            return None
+        return address
+
+    socket.socket.connect = guard(socket.socket.connect, on_connect)
+    socket.socket.connect_ex = guard(socket.socket.connect_ex, on_connect)
+    socket.getaddrinfo = guard(
+        socket.getaddrinfo, lambda host, *a, **k: None if _local((host,)) or host is None else host
+    )
+    socket.gethostbyname = guard(
+        socket.gethostbyname, lambda host: None if _local((host,)) else host
+    )
+
+    from reflect.cli import main
+
+    source, pass_file = sys.argv[1], sys.argv[2]
+    results = {}
+    for name, argv in [
+        ("init", ["init", "--passphrase-file", pass_file]),
+        ("import", ["import", "--me", "Jules", source]),
+        ("quotes", ["quotes", "heron by the allotment gate", "--json"]),
+        ("ask", ["ask", "what did I see on the Sunday walk?", "--json"]),
+    ]:
+        results[name] = main(argv)
+
+    from reflect.index_record import decode_index_record
+    from reflect.service import Reflect
+    from reflect import paths
+    service = Reflect.unlock(paths.resolve_vault_dir(None), open(pass_file).read().strip())
+    (summary,) = service.sessions()
+    _, _, vectors = decode_index_record(service.store.index_record(summary.id))
+    print("RESULT " + json.dumps({
+        "exit_codes": results,
+        "attempts": attempts,
+        "vector_prefixes": [v[:16].astype("<f4").tobytes().hex() for v in vectors],
+    }))
+    """
+)
+
+
+def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: ignore[type-arg]
+    root = tmp_path / "machine"
+    dirs = {name: root / name for name in ("home", "data", "config", "state", "cache", "tmp")}
+    for d in dirs.values():
+        d.mkdir(parents=True)
+    # The bundled chat model lives in the cache; link it rather than assembling 491 MB again.
+    from reflect.bundled import chat_model_path
+
+    model = chat_model_path()
+    linked = dirs["cache"] / "reflect" / "models" / model.name
+    linked.parent.mkdir(parents=True)
+    os.symlink(model, linked)
+    for stamp in model.parent.glob(model.name + ".*"):
+        shutil.copy(stamp, linked.parent / stamp.name)
+    source = tmp_path / "source" / "2025-06-01 sunday walk.txt"
+    source.parent.mkdir()
+    source.write_text(TRANSCRIPT)
+    pass_file = tmp_path / "source" / "pass.txt"
+    pass_file.write_text("offline flow passphrase\n")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("XDG_", "REFLECT_", "HF_", "TRANSFORMERS_"))
+    }
+    env.update(
+        HOME=str(dirs["home"]),
+        XDG_DATA_HOME=str(dirs["data"]),
+        XDG_CONFIG_HOME=str(dirs["config"]),
+        XDG_STATE_HOME=str(dirs["state"]),
+        XDG_CACHE_HOME=str(dirs["cache"]),
+        TMPDIR=str(dirs["tmp"]),
+        REFLECT_PASSPHRASE_FILE=str(pass_file),
+    )
+    proc = subprocess.run(
+        [*wrapper, sys.executable, "-c", FLOW, str(source), str(pass_file)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("RESULT "))
+    return json.loads(line.removeprefix("RESULT ")), root
+
+
+def check_flow(result: dict, root: Path) -> None:  # type: ignore[type-arg]
+    assert result["exit_codes"] == {"init": 0, "import": 0, "quotes": 0, "ask": 0}
+    assert result["attempts"] == []
+    needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER.encode("utf-16-be")]
+    needles += [bytes.fromhex(prefix) for prefix in result["vector_prefixes"]]
+    assert len(result["vector_prefixes"]) >= 1
+    leaks = [p for p in grep_tree(root, needles) if not p.is_symlink()]
+    assert leaks == [], f"plaintext or embedding bytes found in {leaks}"
+
+
+@pytest.mark.slow
+def test_full_flow_offline_with_socket_guard_and_no_plaintext(tmp_path: Path) -> None:
+    result, root = run_flow(tmp_path, [])
+    check_flow(result, root)
+
+
+def _unshare_works() -> bool:
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _unshare_works(), reason="unshare -n is not permitted here")
+def test_full_flow_in_a_network_namespace_without_connectivity(tmp_path: Path) -> None:
+    result, root = run_flow(tmp_path, ["unshare", "-n"])
+    check_flow(result, root)
