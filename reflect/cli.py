@@ -570,7 +570,22 @@ def cmd_models(args: argparse.Namespace) -> int:
     from reflect.llm import list_models
 
     setting = None
-    if Vault.exists(vault_dir(args)) and passphrase.from_environment() is not None:
+    if args.use or args.use_default:
+        service = open_service(args)
+        settings = service.settings()
+        if args.use:
+            chosen = Path(args.use).expanduser().resolve()
+            if not chosen.exists():
+                raise UsageError(f"There is no model at {chosen}.")
+            settings.model = str(chosen)
+        else:
+            settings.model = None
+        service.store.save_settings(settings)
+        say("Saved in the vault." if args.use else "The vault no longer names a model.")
+        setting = settings.model
+        service.lock()
+    elif Vault.exists(vault_dir(args)) and passphrase.from_environment() is not None:
+        # Only read the vault's choice when that needs no typing: listing should be quick.
         service = open_service(args)
         setting = service.settings().model
         service.lock()
@@ -745,7 +760,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
 
     p = add("models", cmd_models, "list the chat models reflect sees and which it will use")
-    p.add_argument("--model", metavar="PATH")
+    p.add_argument("--model", metavar="PATH", help="show what reflect would do with --model PATH")
+    p.add_argument("--use", metavar="PATH", help="remember this GGUF model in the vault")
+    p.add_argument("--use-default", action="store_true", help="forget the vault's model choice")
     p.add_argument("--json", action="store_true")
 
     p = add("backup", cmd_backup, "write the whole vault to one encrypted file")
