@@ -45,6 +45,10 @@ PLAIN_TOKENIZER = "unicode61 remove_diacritics 2"
 MAX_QUERY_TERMS = 32
 MAX_PHRASE_TERMS = 64
 
+# A filtered vector search first asks for this many times k unfiltered neighbours and filters
+# them itself (see vector_search).
+OVERFETCH_FACTOR = 4
+
 # Left out of word queries when anything else is left, so "what did I say about my sister"
 # ranks on "sister" and does not score every chunk containing "I". English function words,
 # plus the fillers of speech ("like", "just", "yeah"), which fill transcripts and say nothing
@@ -324,24 +328,40 @@ class SearchIndex:
             self._database()
             if k <= 0 or self._vector_count == 0 or filters.allows_nothing():
                 return []
+            vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+            if filters == NO_FILTERS:
+                return self._nearest(vector, k, None)
             if filters.speakers is not None and not any(
                 s in self._speaker_keys for s in filters.speakers
             ):
                 return []
-            where = self._chroma_where(filters)
-            vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
-            result = self._collection.query(
-                query_embeddings=vector,
-                n_results=min(k, self._vector_count),
-                where=where,
-                include=["distances"],
-            )
-            ids, distances = result["ids"][0], result["distances"][0]
-            return [
-                self._match(int(id_), 1.0 - float(distance))
-                for id_, distance in zip(ids, distances, strict=True)
-                if int(id_) in self._chunks
-            ]
+            # First the nearest few times k, filtered here: enough for a broad filter ("what I
+            # said" covers most chunks), and the allowed ones among the nearest n are exactly
+            # the nearest allowed. chromadb's own filtered search is the fallback for narrow
+            # filters: it costs ~50-150 ms at 50,000 chunks against ~5 ms for this.
+            n = min(self._vector_count, OVERFETCH_FACTOR * k)
+            found = [m for m in self._nearest(vector, n, None) if _allows(filters, m)]
+            if len(found) >= k or n == self._vector_count:
+                return found[:k]
+            return self._nearest(vector, k, self._chroma_where(filters))
+
+    def _nearest(
+        self, vector: Vectors, n: int, where: dict[str, Any] | None
+    ) -> list[ChunkMatch]:
+        if n <= 0:
+            return []
+        result = self._collection.query(
+            query_embeddings=vector,
+            n_results=min(n, self._vector_count),
+            where=where,
+            include=["distances"],
+        )
+        ids, distances = result["ids"][0], result["distances"][0]
+        return [
+            self._match(int(id_), 1.0 - float(distance))
+            for id_, distance in zip(ids, distances, strict=True)
+            if int(id_) in self._chunks
+        ]
 
     def term_spans(self, query: str, session_id: str, chunk_index: int) -> list[tuple[int, int]]:
         """Where the query's words (as word search matches them: stemmed, accents folded)
@@ -379,24 +399,31 @@ class SearchIndex:
     def _fts_rows(
         self, match: str, filters: Filters, *, limit: int | None
     ) -> Iterator[tuple[int, float]]:
+        """(row, BM25 rank) of the chunks matching `match`, best first, lazily."""
         db = self._database()
-        sql = "SELECT rowid, rank FROM chunk_text WHERE chunk_text MATCH ?"
-        params: list[Any] = [match]
-        conditions, condition_params = _sql_conditions(filters)
+        conditions, params = _sql_conditions(filters)
+        matching = "SELECT rowid AS row, rank FROM chunk_text WHERE chunk_text MATCH ?"
         if conditions:
-            sql += f" AND rowid IN (SELECT row FROM chunk_meta WHERE {' AND '.join(conditions)})"
-            params.extend(condition_params)
-        sql += " ORDER BY rank"
+            # MATERIALIZED: run the full-text match once, then filter its rows. Left to itself
+            # SQLite pushes `rowid IN (...)` into FTS5, which re-runs the match for every
+            # allowed row: 1.6 s instead of 1 ms on 4,000 chunks.
+            sql = (
+                f"WITH hits AS MATERIALIZED ({matching}) SELECT hits.row, hits.rank FROM hits "
+                f"JOIN chunk_meta USING (row) WHERE {' AND '.join(conditions)} "
+                "ORDER BY hits.rank"
+            )
+        else:
+            sql = f"{matching} ORDER BY rank"
+        params.insert(0, match)
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         try:
-            rows = db.execute(sql, params).fetchall()
+            return iter(db.execute(sql, params))
         except sqlite3.OperationalError:
             # The query is built from quoted word tokens only, so this should not happen; a
             # search that cannot run finds nothing rather than crashing the app.
             return iter(())
-        return iter(rows)
 
     def _vector_metadata(self, session: Session, chunk: Chunk) -> dict[str, Any]:
         metadata: dict[str, Any] = {
@@ -582,11 +609,23 @@ def _sql_conditions(filters: Filters) -> tuple[list[str], list[Any]]:
         params.append(_date_number(filters.until))
     if filters.speakers is not None:
         conditions.append(
-            "row IN (SELECT row FROM chunk_speaker WHERE speaker IN "
-            "(SELECT value FROM json_each(?)))"
+            "EXISTS (SELECT 1 FROM chunk_speaker AS s WHERE s.row = hits.row "
+            "AND s.speaker IN (SELECT value FROM json_each(?)))"
         )
         params.append(json.dumps(sorted(filters.speakers)))
     return conditions, params
+
+
+def _allows(filters: Filters, match: ChunkMatch) -> bool:
+    """`filters` applied in Python, to one chunk (the same rules as `_sql_conditions`)."""
+    session = match.session
+    if filters.session_ids is not None and session.id not in filters.session_ids:
+        return False
+    if filters.since is not None and session.date < filters.since:
+        return False
+    if filters.until is not None and session.date > filters.until:
+        return False
+    return filters.speakers is None or any(s in filters.speakers for s in match.chunk.speakers)
 
 
 def _date_number(day: dt.date) -> int:

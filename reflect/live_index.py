@@ -26,6 +26,14 @@ from reflect.store import SessionStore
 
 EmbedderFactory = Callable[[], Embedder]
 
+# Bump when chunking changes: stored records made with other chunks are then rebuilt.
+CHUNKING_VERSION = "chunks-1"
+
+
+def record_identity(embedder: Embedder) -> str:
+    """What a stored record must match to be reused: the embedding model and the chunking."""
+    return f"{embedder.model_id}|{CHUNKING_VERSION}"
+
 
 @dataclass(frozen=True, slots=True)
 class IndexProgress:
@@ -102,12 +110,18 @@ class LiveIndex:
         tick(stage="loading model")
         embedder = self.embedder()
         tick(stage="vectors")
-        for done, (session, chunks, vectors, model_id) in enumerate(pending, 1):
-            if vectors is None or model_id != embedder.model_id:
+        identity = record_identity(embedder)
+        for done, (session, chunks, vectors, stored_identity) in enumerate(pending, 1):
+            if vectors is None or stored_identity != identity:
                 tick(stage="embedding")
+                fresh = chunk_session(session)
+                if fresh != chunks:
+                    self.index.remove_session(session.id)
+                    self.index.add_lexical(session, fresh)
+                    chunks = fresh
                 vectors = self._embed(session, chunks)
                 self.store.put_index_record(
-                    session.id, encode_index_record(embedder.model_id, chunks, vectors)
+                    session.id, encode_index_record(identity, chunks, vectors)
                 )
             self.index.add_vectors(session.id, chunks, vectors)
             tick(vectors_done=done)
@@ -144,7 +158,7 @@ class LiveIndex:
         """Chunks and embeddings for a session about to be stored (called inside import)."""
         chunks = chunk_session(session)
         vectors = self._embed(session, chunks)
-        return encode_index_record(self.embedder().model_id, chunks, vectors)
+        return encode_index_record(record_identity(self.embedder()), chunks, vectors)
 
     def add(self, session: Session, record: bytes | None) -> None:
         chunks, vectors, _ = self._decode(session, record)

@@ -169,9 +169,20 @@ class Retriever:
         )
         spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
         if filters.speakers is not None:
-            # With "what did *I* say", highlight the words in the chosen speakers' turns.
-            own = [s for s in spans if _speaker_at(session, s[0]) in filters.speakers]
-            spans = own or spans
+            # "What did *I* say": the excerpt is the chosen speaker's own turn (the one with
+            # the matched words, else the first), not the chunk around it.
+            own_turns = [
+                t
+                for t in session.turns
+                if t.speaker in filters.speakers and t.char_start < b and t.char_end > a
+            ]
+            if own_turns:
+                anchor = next(
+                    (t for t in own_turns if any(t.char_start <= s < t.char_end for s, _ in spans)),
+                    own_turns[0],
+                )
+                a, b = max(a, anchor.char_start), min(b, anchor.char_end)
+                spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
         first_turn, last_turn = _turn_range(session, a, b)
         start, end = span_times(session, a, b)
         return Hit(
@@ -198,7 +209,7 @@ class Retriever:
 def quoted_phrase(query: str) -> str | None:
     """The words inside a query that is wholly in double quotes ("..." or “...”), else None."""
     query = query.strip()
-    if len(query) >= 2 and query[0] in "\"“" and query[-1] in "\"”":
+    if len(query) >= 2 and query[0] in '"“' and query[-1] in '"”':
         inner = query[1:-1].strip()
         if inner and '"' not in inner:
             return inner

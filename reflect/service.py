@@ -121,6 +121,8 @@ class Reflect:
     # ---- the search index ------------------------------------------------------------------
 
     def _live_index(self) -> LiveIndex:
+        # Everything derived from the sessions goes through here: refuse once locked.
+        self.vault.ensure_open()
         with self._index_lock:
             if self._live is None:
                 self._live = LiveIndex(self.store, self._embedder_factory)

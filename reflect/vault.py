@@ -296,9 +296,13 @@ class Vault:
     def vault_id(self) -> str:
         return self._key_file.vault_id
 
-    def _vault_key(self) -> bytes:
+    def ensure_open(self) -> None:
         if self._key is None:
             raise VaultLocked("The vault is locked. Unlock it with your passphrase.")
+
+    def _vault_key(self) -> bytes:
+        self.ensure_open()
+        assert self._key is not None
         return bytes(self._key)
 
     # ---- the manifest --------------------------------------------------------------

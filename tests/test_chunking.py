@@ -113,6 +113,22 @@ def test_question_and_answer_share_a_chunk() -> None:
     assert chunks[0].speakers == ("Therapist", "Noor")
 
 
+def test_short_remarks_close_a_chunk_and_short_questions_open_one() -> None:
+    answer = sentences(3, 10)  # 30 words
+    session = make_session([
+        Turn("Therapist", "What happened at the wedding?"),
+        Turn("Noor", answer),
+        Turn("Therapist", "That sounds painful to carry."),
+        Turn("Therapist", "And what happened afterwards?"),
+        Turn("Noor", sentences(3, 10, start=5)),
+    ])
+    chunks = chunk_session(session, min_words=20, max_words=150)
+    assert [(c.first_turn, c.last_turn) for c in chunks] == [(0, 2), (3, 4)]
+    # A remark as long as remark_words starts a chunk of its own instead.
+    chunks = chunk_session(session, min_words=20, max_words=150, remark_words=5)
+    assert [(c.first_turn, c.last_turn) for c in chunks] == [(0, 1), (2, 4)]
+
+
 def test_long_monologue_is_split_at_sentence_ends_with_interpolated_times() -> None:
     monologue = sentences(30, 10)  # 300 words, one turn
     session = make_session([

@@ -230,6 +230,15 @@ def test_k_larger_than_the_index(index: SearchIndex) -> None:
     assert len(index.lexical_search("phone", 1000)) >= 2
 
 
+@pytest.fixture(params=["post-filter", "chromadb-filter"])
+def filter_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Vector filters run two ways (see OVERFETCH_FACTOR); both must agree."""
+    import reflect.index
+
+    factor = 1000 if request.param == "post-filter" else 0
+    monkeypatch.setattr(reflect.index, "OVERFETCH_FACTOR", factor)
+
+
 def search_all_ways(index: SearchIndex, words: str, filters: Filters) -> list[set[str]]:
     vector = EMBEDDER.embed([words])[0]
     return [
@@ -239,7 +248,7 @@ def search_all_ways(index: SearchIndex, words: str, filters: Filters) -> list[se
     ]
 
 
-def test_filter_by_session(index: SearchIndex) -> None:
+def test_filter_by_session(index: SearchIndex, filter_path: None) -> None:
     filters = Filters(session_ids=frozenset({"summer", "autumn"}))
     for found in search_all_ways(index, "phone", filters):
         assert found == {"autumn"} or found == {"summer", "autumn"}
@@ -247,7 +256,7 @@ def test_filter_by_session(index: SearchIndex) -> None:
     assert search_all_ways(index, "phone", Filters(session_ids=frozenset({"nope"}))) == [set()] * 3
 
 
-def test_filter_by_date(index: SearchIndex) -> None:
+def test_filter_by_date(index: SearchIndex, filter_path: None) -> None:
     after_spring = Filters(since=dt.date(2024, 3, 15))
     for found in search_all_ways(index, "phone", after_spring):
         assert "spring" not in found and found
@@ -258,7 +267,7 @@ def test_filter_by_date(index: SearchIndex) -> None:
     assert search_all_ways(index, "phone", backwards) == [set()] * 3
 
 
-def test_filter_by_speaker(index: SearchIndex) -> None:
+def test_filter_by_speaker(index: SearchIndex, filter_path: None) -> None:
     only_noor = Filters(speakers=frozenset({"Noor"}))
     assert all(search_all_ways(index, "phone", only_noor))
     for matches in (
@@ -432,3 +441,31 @@ def test_index_record_damaged(cut: int) -> None:
         decode_index_record(data[:cut])
     with pytest.raises(IndexRecordError):
         decode_index_record(b"XXXX" + data[4:])
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        Filters(),
+        Filters(speakers=frozenset({"Noor"})),
+        Filters(speakers=frozenset({"Ilse"}), since=dt.date(2024, 7, 1)),
+        Filters(session_ids=frozenset({"autumn"})),
+        Filters(until=dt.date(2024, 7, 2)),
+    ],
+)
+def test_filtered_vector_search_is_the_exact_nearest(
+    index: SearchIndex, filter_path: None, filters: Filters
+) -> None:
+    query = EMBEDDER.embed(["phone calls and letters"])[0]
+    candidates = [
+        (float(vector @ query), (session.id, chunk.index))
+        for session in ALL
+        for chunk, vector in zip(chunks_of(session), vectors_of(session, chunks_of(session)),
+                                 strict=True)
+        if (filters.session_ids is None or session.id in filters.session_ids)
+        and (filters.since is None or session.date >= filters.since)
+        and (filters.until is None or session.date <= filters.until)
+        and (filters.speakers is None or set(chunk.speakers) & filters.speakers)
+    ]
+    expected = [key for _, key in sorted(candidates, reverse=True)[:3]]
+    assert [m.key for m in index.vector_search(query, 3, filters)] == expected
