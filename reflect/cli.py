@@ -570,6 +570,20 @@ def cmd_models(args: argparse.Namespace) -> int:
     from reflect.llm import list_models
 
     setting = None
+    if args.use_embedding or args.default_embedding:
+        service = open_service(args)
+        settings = service.settings()
+        if args.use_embedding:
+            folder = Path(args.use_embedding).expanduser().resolve()
+            if not (folder / "config.json").is_file():
+                raise UsageError(f"{folder} isn't a sentence-transformers model folder.")
+            settings.embedding_model = str(folder)
+        else:
+            settings.embedding_model = None
+        service.store.save_settings(settings)
+        say("Saved. Your sessions are re-embedded with it the next time the vault opens.")
+        service.lock()
+        return 0
     if args.use or args.use_default:
         service = open_service(args)
         settings = service.settings()
@@ -763,6 +777,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", metavar="PATH", help="show what reflect would do with --model PATH")
     p.add_argument("--use", metavar="PATH", help="remember this GGUF model in the vault")
     p.add_argument("--use-default", action="store_true", help="forget the vault's model choice")
+    p.add_argument(
+        "--use-embedding",
+        metavar="DIR",
+        help="search with this local sentence-transformers model folder",
+    )
+    p.add_argument(
+        "--default-embedding",
+        action="store_true",
+        help="search with the bundled all-MiniLM-L6-v2 again",
+    )
     p.add_argument("--json", action="store_true")
 
     p = add("backup", cmd_backup, "write the whole vault to one encrypted file")

@@ -36,9 +36,11 @@ def _txt(session: Session) -> str:
 
 
 def _md(session: Session) -> str:
-    out = [f"# {session.title}", "", f"_{session.date:%d %B %Y}_", ""]
+    # Front matter keeps title and date readable by people and by reflect's own importer.
+    out = ["---", f"title: {session.title}", f"date: {session.date.isoformat()}", "---", ""]
+    out += [f"# {session.title}", ""]
     for t in session.turns:
-        stamp = f"`{_clock(t.start, millis=False)}` " if t.start is not None else ""
+        stamp = f"[{_clock(t.start, millis=False)}] " if t.start is not None else ""
         who = f"**{t.speaker}:** " if t.speaker else ""
         out += [f"{stamp}{who}{session.turn_text(t)}", ""]
     return "\n".join(out)

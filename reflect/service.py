@@ -70,7 +70,7 @@ class Reflect:
     ) -> None:
         self.vault = vault
         self.store = SessionStore(vault)
-        self._embedder_factory = embedder_factory or _default_embedder_factory
+        self._embedder_factory = embedder_factory or self._configured_embedder
         self._model_factory = model_factory or self._default_model
         self._model: ChatModel | None = None
         self._model_lock = threading.Lock()
@@ -172,6 +172,22 @@ class Reflect:
                 f"No speaker is called {who!r}. Known speakers: {', '.join(known) or 'none'}."
             )
         return matches
+
+    def _configured_embedder(self) -> Any:
+        """The vault's chosen sentence-transformers folder, else the bundled model."""
+        chosen = self.settings().embedding_model
+        if chosen:
+            from reflect.embedding import SentenceTransformerEmbedder
+
+            folder = Path(chosen)
+            if not folder.is_dir():
+                raise UsageError(
+                    f"The embedding model folder {folder} is gone. Choose another with "
+                    "`reflect models --use-embedding DIR` or go back to the bundled one with "
+                    "`reflect models --default-embedding`."
+                )
+            return SentenceTransformerEmbedder(folder)
+        return _default_embedder_factory()
 
     # ---- answers ---------------------------------------------------------------------------
 

