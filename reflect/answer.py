@@ -76,8 +76,16 @@ def stem(word: str) -> str:
     if w.endswith("'s"):
         w = w[:-2]
     for suffix, replacement in (
-        ("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("ly", ""),
-        ("sses", "ss"), ("shes", "sh"), ("ches", "ch"), ("xes", "x"), ("s", ""),
+        ("ies", "y"),
+        ("ied", "y"),
+        ("ing", ""),
+        ("ed", ""),
+        ("ly", ""),
+        ("sses", "ss"),
+        ("shes", "sh"),
+        ("ches", "ch"),
+        ("xes", "x"),
+        ("s", ""),
     ):
         if w.endswith(suffix) and len(w) - len(suffix) >= 3 and not w.endswith("ss"):
             w = w[: -len(suffix)] + replacement
@@ -95,10 +103,7 @@ def words(text: str) -> list[str]:
 
 def content_stems(text: str) -> set[str]:
     """Stems of the words that carry meaning: not stopwords, not generic talk-about-talk."""
-    return {
-        stem(w) for w in words(text)
-        if w not in _STOP and (len(w) > 1 or w.isdigit())
-    }
+    return {stem(w) for w in words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())}
 
 
 def normalize_for_quote(text: str) -> str:
@@ -118,13 +123,13 @@ def normalize_for_quote(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EvidenceThresholds:
-    strong_similarity: float = 0.50      # found on meaning alone
-    min_coverage: float = 0.67           # most content words present ...
-    min_similarity: float = 0.15         # ... and the hits at least vaguely related
-    partial_coverage: float = 0.5        # half the content words present ...
-    partial_similarity: float = 0.45     # ... and the hits clearly related
-    no_terms_similarity: float = 0.40    # "what did I say about feeling like myself again?"
-    words_only_coverage: float = 0.75    # no embedder (vectors still loading): words decide
+    strong_similarity: float = 0.50  # found on meaning alone
+    min_coverage: float = 0.67  # most content words present ...
+    min_similarity: float = 0.15  # ... and the hits at least vaguely related
+    partial_coverage: float = 0.5  # half the content words present ...
+    partial_similarity: float = 0.45  # ... and the hits clearly related
+    no_terms_similarity: float = 0.40  # "what did I say about feeling like myself again?"
+    words_only_coverage: float = 0.75  # no embedder (vectors still loading): words decide
 
 
 EVIDENCE_HITS = 5
@@ -181,8 +186,9 @@ def decide_found(
         similarity = float(np.max(vectors[1:] @ vectors[0]))
 
     def evidence(found: bool, reason: str) -> Evidence:
-        return Evidence(found, reason, similarity, coverage, tuple(terms), matched, exact,
-                        len(considered))
+        return Evidence(
+            found, reason, similarity, coverage, tuple(terms), matched, exact, len(considered)
+        )
 
     if exact:
         return evidence(True, "a quoted phrase occurs verbatim")
@@ -380,8 +386,12 @@ def _relevant_pieces(pieces: list[Hit], terms: set[str]) -> list[Hit]:
 
 def _turn_pieces(hit: Hit, session: Session | None) -> list[Hit]:
     """The hit split at speaker turns (whole hit when the session is unknown)."""
-    if (session is None or not session.turns or hit.first_turn > hit.last_turn
-            or session.text[hit.char_start : hit.char_end] != hit.text):
+    if (
+        session is None
+        or not session.turns
+        or hit.first_turn > hit.last_turn
+        or session.text[hit.char_start : hit.char_end] != hit.text
+    ):
         return [hit]
     pieces: list[Hit] = []
     for turn in session.turns[hit.first_turn : hit.last_turn + 1]:
@@ -541,14 +551,14 @@ def _ends_in_abbreviation(text: str, dot: int) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class CheckedSentence:
-    text: str                       # as it will be shown (invalid citations removed)
+    text: str  # as it will be shown (invalid citations removed)
     kept: bool
     reason: str
     citations: tuple[int, ...]
     removed_citations: tuple[int, ...]
     unverified_quotes: tuple[str, ...]
     support: float | None
-    corrected_from: tuple[int, ...] = ()   # the model's citations, when they were replaced
+    corrected_from: tuple[int, ...] = ()  # the model's citations, when they were replaced
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,8 +605,7 @@ class SentenceChecker:
         novel = content_stems(body) - self.question_terms
 
         def drop(reason: str, support: float | None = None) -> CheckedSentence:
-            return CheckedSentence(text, False, reason, tuple(cited), tuple(removed), (),
-                                   support)
+            return CheckedSentence(text, False, reason, tuple(cited), tuple(removed), (), support)
 
         if not re.search(r"\w", body):
             return drop("empty")
@@ -623,8 +632,9 @@ class SentenceChecker:
         if self._negation_differs(body, novel, cited):
             return drop("the cited excerpt says the opposite", overlap)
         unverified = tuple(q for q in quotes_in(body) if not self._quote_found(q, cited))
-        return CheckedSentence(text, True, "supported", tuple(cited), tuple(removed),
-                               unverified, overlap, corrected)
+        return CheckedSentence(
+            text, True, "supported", tuple(cited), tuple(removed), unverified, overlap, corrected
+        )
 
     def _supports(
         self, body: str, novel: set[str], cited: Sequence[int], claimed: str | None
@@ -634,8 +644,11 @@ class SentenceChecker:
         overlap = self._overlap(novel, cited)
         if overlap >= self.bounds.support_overlap:
             return True
-        return (overlap > 0 and self.embedder is not None
-                and self._similarity(body, cited) >= self.bounds.support_similarity)
+        return (
+            overlap > 0
+            and self.embedder is not None
+            and self._similarity(body, cited) >= self.bounds.support_similarity
+        )
 
     def _is_pasted(self, body: str) -> bool:
         """A transcript line or excerpt text pasted back, rather than said to the user.
@@ -661,17 +674,18 @@ class SentenceChecker:
         # your gran...") read as reflect's own claim; the extractive answer quotes them.
         folded = normalize_for_quote(unquoted)
         return len(folded.split()) >= _PASTED_RUN_WORDS and any(
-            folded in text for text in self._normalized.values())
+            folded in text for text in self._normalized.values()
+        )
 
     def _speaker_matches(self, claimed: str | None, cited: Sequence[int]) -> bool:
-        """"You said..." must cite the user's words, "Your therapist..." the therapist's."""
+        """ "You said..." must cite the user's words, "Your therapist..." the therapist's."""
         if claimed is None:
             return True
         roles = {self.excerpts[n].who for n in cited}
         return claimed in roles or not roles <= {"You", "Therapist"}
 
     def _negation_differs(self, body: str, novel: set[str], cited: Sequence[int]) -> bool:
-        """"You drank on nine nights" from "I didn't drink on nine of them": word overlap
+        """ "You drank on nine nights" from "I didn't drink on nine of them": word overlap
         cannot see it, so compare negation with the excerpt sentence the words come from."""
         best: tuple[int, str] | None = None
         for n in cited:
@@ -699,8 +713,7 @@ class SentenceChecker:
             return text
 
         def keep_valid(match: re.Match[str]) -> str:
-            valid = [n for n in (int(x) for x in match.group(1).split(",")) if n in
-                     self.excerpts]
+            valid = [n for n in (int(x) for x in match.group(1).split(",")) if n in self.excerpts]
             return "".join(f" [{n}]" for n in valid)
 
         return _CITATION.sub(keep_valid, text).strip()
@@ -756,8 +769,9 @@ _CLAIMS_USER = re.compile(
     r"remembered|recalled|thought|felt)\b",
     re.IGNORECASE,
 )
-_CLAIMS_THERAPIST = re.compile(r"^(?:and |but |also |so )?your (?:therapist|counsell?or)\b",
-                               re.IGNORECASE)
+_CLAIMS_THERAPIST = re.compile(
+    r"^(?:and |but |also |so )?your (?:therapist|counsell?or)\b", re.IGNORECASE
+)
 
 
 def _claimed_speaker(body: str) -> str | None:
@@ -781,7 +795,7 @@ def _without_quotes(text: str) -> str:
 def _append_citation(text: str, n: int) -> str:
     match = re.search(r"[.!?…]+[\"'”’)]*$", text)
     if match:
-        return f"{text[: match.start()]} [{n}]{text[match.start():]}"
+        return f"{text[: match.start()]} [{n}]{text[match.start() :]}"
     return f"{text} [{n}]"
 
 
@@ -918,8 +932,16 @@ class AnswerError(ReflectError):
 
 
 # Lines the model must not start: it would be pasting the transcript or the prompt back.
-_BASE_STOPS = ("\nExcerpts:", "Question:", "\n[", "\nYou:", "\nTherapist:", "<|im_end|>",
-               "\n\n", "Example.")
+_BASE_STOPS = (
+    "\nExcerpts:",
+    "Question:",
+    "\n[",
+    "\nYou:",
+    "\nTherapist:",
+    "<|im_end|>",
+    "\n\n",
+    "Example.",
+)
 
 
 class Answerer:
@@ -976,14 +998,18 @@ class Answerer:
         scope and safety. Takes milliseconds; `ask` starts with it."""
         began = time.perf_counter()
         question = " ".join(question.split())
-        hits = self.retriever.search(question, k=self.settings.k, filters=filters,
-                                     mode=self.settings.mode) if question else []
+        hits = (
+            self.retriever.search(
+                question, k=self.settings.k, filters=filters, mode=self.settings.mode
+            )
+            if question
+            else []
+        )
         retrieval_ms = _ms_since(began)
         evidence = self._decide(question, hits, filters)
         excerpts = self._excerpts(question, hits) if evidence.found else []
         # The hits the user will see: those behind the excerpts, or all as "closest".
-        shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts \
-            else hits
+        shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts else hits
         return Prepared(
             question=question,
             hits=list(hits),
@@ -1009,13 +1035,23 @@ class Answerer:
         emit = on_event or (lambda event: None)
         began = time.perf_counter()
         prepared = self.prepare(question, filters=filters)
-        emit(AnswerStarted(hits=prepared.hits, excerpts=list(prepared.excerpts),
-                           safety_message=prepared.safety_message))
+        emit(
+            AnswerStarted(
+                hits=prepared.hits,
+                excerpts=list(prepared.excerpts),
+                safety_message=prepared.safety_message,
+            )
+        )
         found = prepared.evidence.found
         answer = Answer(
-            question=prepared.question, text="", found=found, hits=prepared.hits,
-            safety_message=prepared.safety_message, scope_redirect=prepared.scope_redirect,
-            evidence=prepared.evidence, excerpts=list(prepared.excerpts),
+            question=prepared.question,
+            text="",
+            found=found,
+            hits=prepared.hits,
+            safety_message=prepared.safety_message,
+            scope_redirect=prepared.scope_redirect,
+            evidence=prepared.evidence,
+            excerpts=list(prepared.excerpts),
             closest=[] if found else list(prepared.hits),
             timings=Timings(prepared.retrieval_ms),
         )
@@ -1038,8 +1074,9 @@ class Answerer:
 
     def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
         similarity = question_similarity(self.retriever, question, filters) if hits else None
-        return decide_found(question, hits, similarity=similarity,
-                            thresholds=self.settings.evidence)
+        return decide_found(
+            question, hits, similarity=similarity, thresholds=self.settings.evidence
+        )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:
         texts = [question, *(h.text for h in hits)]
@@ -1050,9 +1087,14 @@ class Answerer:
     def _excerpts(self, question: str, hits: Sequence[Hit]) -> list[Excerpt]:
         s = self.settings
         return build_excerpts(
-            hits, question, session_of=self._session_of, me_labels=self.me_labels,
-            therapist_labels=self.therapist_labels, token_budget=s.excerpt_token_budget,
-            max_excerpt_tokens=s.max_excerpt_tokens, max_excerpts=s.max_excerpts,
+            hits,
+            question,
+            session_of=self._session_of,
+            me_labels=self.me_labels,
+            therapist_labels=self.therapist_labels,
+            token_budget=s.excerpt_token_budget,
+            max_excerpt_tokens=s.max_excerpt_tokens,
+            max_excerpts=s.max_excerpts,
         )
 
     def _session_of(self, session_id: str) -> Session | None:
@@ -1081,6 +1123,10 @@ class Answerer:
         generation_began = time.perf_counter()
         kept, first_token_at = self._stream_checked(model, messages, answer, emit)
         finished = time.perf_counter()
+        if self._cancelled.is_set():
+            # Also when the stop came while the model was still reading the prompt and no
+            # token arrived: the answer was cut short either way.
+            answer.cancelled = True
 
         generated = model.count_tokens(answer.model_text) if answer.model_text else 0
         gen_seconds = finished - (first_token_at or finished)
@@ -1089,7 +1135,8 @@ class Answerer:
             prompt_tokens=prompt_tokens,
             ttft_ms=(first_token_at - generation_began) * 1000 if first_token_at else None,
             total_ms=(finished - began) * 1000,
-            tokens_per_s=(generated - 1) / gen_seconds if generated > 1 and gen_seconds > 0
+            tokens_per_s=(generated - 1) / gen_seconds
+            if generated > 1 and gen_seconds > 0
             else None,
             generated_tokens=generated,
             model_load_ms=load_ms,
@@ -1100,8 +1147,9 @@ class Answerer:
         self, model: ChatModel, messages: list[Message], answer: Answer, emit: EventCallback
     ) -> tuple[list[CheckedSentence], float | None]:
         """Run the model, checking each sentence as it completes; emit only what passes."""
-        checker = SentenceChecker(answer.question, answer.excerpts, embedder=self.embedder,
-                                  bounds=self.settings.check)
+        checker = SentenceChecker(
+            answer.question, answer.excerpts, embedder=self.embedder, bounds=self.settings.check
+        )
         splitter = SentenceSplitter()
         kept: list[CheckedSentence] = []
         raw: list[str] = []
@@ -1111,19 +1159,22 @@ class Answerer:
             for sentence in sentences:
                 result = checker.check(sentence)
                 answer.removed_citations.extend(
-                    n for n in result.removed_citations if n not in answer.removed_citations)
+                    n for n in result.removed_citations if n not in answer.removed_citations
+                )
                 if not result.kept:
                     answer.dropped_sentences.append((result.text, result.reason))
                     continue
                 if result.corrected_from:
-                    answer.corrected_citations.append(
-                        (result.corrected_from, result.citations[0]))
+                    answer.corrected_citations.append((result.corrected_from, result.citations[0]))
                 emit(AnswerToken(("" if not kept else " ") + result.text))
                 kept.append(result)
 
-        for piece in model.stream(messages, max_tokens=self.settings.max_answer_tokens,
-                                  stop=self._stops(answer.excerpts),
-                                  temperature=self.settings.temperature):
+        for piece in model.stream(
+            messages,
+            max_tokens=self.settings.max_answer_tokens,
+            stop=self._stops(answer.excerpts),
+            temperature=self.settings.temperature,
+        ):
             if first_token_at is None:
                 first_token_at = time.perf_counter()
             raw.append(piece)
@@ -1159,10 +1210,12 @@ class Answerer:
         # keeps them in its KV cache across questions; only excerpts and question are new.
         block = "\n".join(e.render() for e in excerpts)
         user = self.prompts.render_answer(excerpts=block, question=" ".join(question.split()))
-        return [{"role": "system", "content": self.prompts.system},
-                {"role": "user", "content": self.prompts.example_question},
-                {"role": "assistant", "content": self.prompts.example_answer},
-                {"role": "user", "content": user}]
+        return [
+            {"role": "system", "content": self.prompts.system},
+            {"role": "user", "content": self.prompts.example_question},
+            {"role": "assistant", "content": self.prompts.example_answer},
+            {"role": "user", "content": user},
+        ]
 
     def _fit_context(
         self, model: ChatModel, question: str, excerpts: Sequence[Excerpt]
@@ -1174,8 +1227,9 @@ class Answerer:
         """
         fitted = list(excerpts)
         room = self.settings.answer_room_tokens
-        while fitted and (model.count_prompt_tokens(self._messages(question, fitted)) + room
-                          > model.context_size):
+        while fitted and (
+            model.count_prompt_tokens(self._messages(question, fitted)) + room > model.context_size
+        ):
             fitted.pop()
         if not fitted:
             raise AnswerError("The chat model's context is too small for even one excerpt.")
@@ -1183,11 +1237,13 @@ class Answerer:
 
     def _stops(self, excerpts: Sequence[Excerpt]) -> list[str]:
         labels = {e.who for e in excerpts if e.who} | {
-            s.strip() for e in excerpts if e.hit.speaker for s in e.hit.speaker.split(",")}
+            s.strip() for e in excerpts if e.hit.speaker for s in e.hit.speaker.split(",")
+        }
         return list(dict.fromkeys([*_BASE_STOPS, *(f"\n{label}:" for label in sorted(labels))]))
 
-    def _extractive_lines(self, question: str, excerpts: Sequence[Excerpt]
-                          ) -> list[tuple[Excerpt, str]]:
+    def _extractive_lines(
+        self, question: str, excerpts: Sequence[Excerpt]
+    ) -> list[tuple[Excerpt, str]]:
         """The best excerpts' most relevant sentences, quoted verbatim, one line each.
 
         Best: most of the question's words, then said by whoever the question asks about
@@ -1203,14 +1259,17 @@ class Answerer:
         for excerpt in sorted(ranked, key=lambda e: e.n):
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
             line = self.prompts.extractive_line(
-                date=excerpt.hit.session_date, who=excerpt.speaker_phrase, quote=quote,
-                n=excerpt.n)
+                date=excerpt.hit.session_date, who=excerpt.speaker_phrase, quote=quote, n=excerpt.n
+            )
             lines.append((excerpt, line))
         return lines
 
 
-_ASKS_ABOUT_USER = re.compile(r"\b(?:did|have|had|do) i (?:say|said|mention|tell|talk|"
-                              r"describe|explain)|\bi (?:said|mentioned|told)\b", re.IGNORECASE)
+_ASKS_ABOUT_USER = re.compile(
+    r"\b(?:did|have|had|do) i (?:say|said|mention|tell|talk|"
+    r"describe|explain)|\bi (?:said|mentioned|told)\b",
+    re.IGNORECASE,
+)
 _ASKS_ABOUT_THERAPIST = re.compile(r"\b(?:therapist|counsell?or|doctor|dr)\b", re.IGNORECASE)
 
 
@@ -1223,15 +1282,16 @@ def _asked_about(question: str) -> str | None:
 
 
 def _within(piece: Hit, hit: Hit) -> bool:
-    return (piece.session_id == hit.session_id
-            and hit.char_start <= piece.char_start < hit.char_end)
+    return piece.session_id == hit.session_id and hit.char_start <= piece.char_start < hit.char_end
 
 
 def _best_quote(text: str, terms: set[str], max_words: int) -> str:
     """Whole sentences of `text` around the one sharing most of `terms`, verbatim."""
     sentences = _sentence_spans(text) or [(0, len(text))]
-    best = max(range(len(sentences)),
-               key=lambda i: (len(content_stems(text[slice(*sentences[i])]) & terms), -i))
+    best = max(
+        range(len(sentences)),
+        key=lambda i: (len(content_stems(text[slice(*sentences[i])]) & terms), -i),
+    )
     a, b = _grow(sentences, best, lambda na, nb: len(text[na:nb].split()) <= max_words)
     quote = " ".join(text[a:b].split())
     if len(quote.split()) > max_words:

@@ -96,9 +96,7 @@ def chunk_session(
     """
     if not 0 <= trivial_words < min_words <= max_words:
         raise ValueError("need 0 <= trivial_words < min_words <= max_words")
-    units = [
-        unit for turn in session.turns for unit in _turn_units(session.text, turn, max_words)
-    ]
+    units = [unit for turn in session.turns for unit in _turn_units(session.text, turn, max_words)]
     groups = _group_units(
         units,
         min_words=min_words,
@@ -179,8 +177,14 @@ def _turn_units(text: str, turn: StoredTurn, max_words: int) -> list[_Unit]:
     pieces = _split_words(text, words, max_words)
     whole = len(pieces) == 1
     return [
-        _Unit(turn.index, words[i][0], words[j - 1][1], j - i, whole,
-              asks=_QUESTION_END.search(text, *words[j - 1]) is not None)
+        _Unit(
+            turn.index,
+            words[i][0],
+            words[j - 1][1],
+            j - i,
+            whole,
+            asks=_QUESTION_END.search(text, *words[j - 1]) is not None,
+        )
         for i, j in pieces
     ]
 
@@ -270,8 +274,9 @@ def _group_units(
         words += unit.words
     if current:
         groups.append(current)
-    return _merge_small_groups(groups, min_words=min_words, max_words=max_words,
-                               is_trivial=is_trivial)
+    return _merge_small_groups(
+        groups, min_words=min_words, max_words=max_words, is_trivial=is_trivial
+    )
 
 
 def _merge_small_groups(

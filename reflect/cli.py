@@ -17,6 +17,7 @@ from typing import Any
 
 from reflect import __version__, passphrase, paths
 from reflect.errors import ReflectError, UsageError, VaultNotFound
+from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.vault import Vault
 
@@ -44,15 +45,6 @@ def parse_day(text: str) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise UsageError(f"{text!r} isn't a date; write it as YYYY-MM-DD.") from None
-
-
-def format_seconds(seconds: float | None) -> str:
-    if seconds is None:
-        return ""
-    total = int(seconds)
-    h, rest = divmod(total, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h:d}:{m:02d}:{s:02d}" if h else f"{m:d}:{s:02d}"
 
 
 # ---- opening the vault ------------------------------------------------------------------
@@ -299,7 +291,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         console.print(f"[bold]{escape(session.title)}[/bold] · {session.date:%d %B %Y}")
         me = set(service.me_labels())
         for t in session.turns:
-            stamp = format_seconds(t.start)
+            stamp = clock(t.start)
             who = t.speaker or ""
             style = "cyan" if t.speaker in me else "magenta"
             prefix = f"[dim]{stamp:>8}[/dim] " if stamp else ""
@@ -412,9 +404,9 @@ def hit_to_json(hit: Any) -> dict[str, Any]:
 
 
 def citation_line(hit: Any) -> str:
-    when = format_seconds(hit.start)
+    when = clock(hit.start)
     if hit.end is not None and hit.start is not None:
-        when += f"–{format_seconds(hit.end)}"
+        when += f"–{clock(hit.end)}"
     parts = [f"“{hit.session_title}”", f"{hit.session_date:%d %B %Y}".lstrip("0")]
     if hit.speaker:
         parts.append(hit.speaker)
@@ -665,19 +657,31 @@ def cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from reflect.demo import open_demo
+# ---- the terminal app -------------------------------------------------------------------
 
-    service, secret, created = open_demo(paths.demo_vault_dir())
-    say(f"[bold]reflect demo[/bold]: a vault of invented sample sessions in {service.vault.path}")
-    say(f"Its passphrase is: [bold]{secret}[/bold]" + (" (just created)" if created else ""))
-    args.json = False
-    rows = service.sessions()
-    for s in rows:
-        say(f"  {s.date}  {s.title}  ({s.turns} turns, {', '.join(s.speakers)})")
-    say("Try: REFLECT_VAULT=<the folder above> reflect sessions")
-    service.lock()
-    return 0
+
+def run_app(path: Path, *, demo: bool = False) -> int:
+    """The terminal app on the vault at `path` (or the demo vault), until the person quits."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "The reflect app needs a terminal window. `reflect --help` lists the commands "
+            "that work in scripts."
+        )
+    from reflect.tui.app import create_app  # Textual loads only for the app
+
+    app = create_app(path, demo=demo)
+    app.run()
+    return app.return_code or 0
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """`reflect` with no command: your vault in the app (it is created on first run)."""
+    return run_app(vault_dir(args))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """`reflect demo`: the demo vault of invented sessions, made on first use."""
+    return run_app(paths.demo_vault_dir(), demo=True)
 
 
 # ---- parser -----------------------------------------------------------------------------
@@ -807,10 +811,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     disable_core_dumps()
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 0
-    handler: Handler = args.handler
+    handler: Handler = getattr(args, "handler", None) or cmd_app
     try:
         return handler(args)
     except ReflectError as e:

@@ -164,8 +164,10 @@ class FakeEmbedder:
         progress: Progress | None = None,
     ) -> Vectors:
         def encode(batch: Sequence[str]) -> Vectors:
-            return np.stack([self._vector(text) for text in batch]) if batch else _empty(
-                self._dimension
+            return (
+                np.stack([self._vector(text) for text in batch])
+                if batch
+                else _empty(self._dimension)
             )
 
         return _embed_in_batches(texts, encode, self._dimension, batch_size, progress)
@@ -233,8 +235,9 @@ def _model_id(model_path: Path) -> str:
     digest = hashlib.sha256()
     for path in sorted(model_path.rglob("*")):
         if path.is_file() and path.suffix in _WEIGHT_SUFFIXES and "__pycache__" not in path.parts:
-            digest.update(f"{path.relative_to(model_path).as_posix()}\0{path.stat().st_size}\n"
-                          .encode())
+            digest.update(
+                f"{path.relative_to(model_path).as_posix()}\0{path.stat().st_size}\n".encode()
+            )
     name = model_path.name
     if name.lower() in _GENERIC_FOLDER_NAMES and model_path.parent.name:
         name = f"{model_path.parent.name}-{name}"

@@ -19,6 +19,16 @@ class ExcerptLine:
     offset: int  # where `text` begins inside the excerpt (for mapping highlight spans)
 
 
+def clock(seconds: float | None) -> str:
+    """A time inside the recording: '4:05' or '1:02:09'; '' when the transcript has none."""
+    if seconds is None:
+        return ""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
 def excerpt_lines(session: Session, char_start: int, char_end: int) -> list[ExcerptLine]:
     lines = []
     for turn in session.turns:

@@ -286,9 +286,7 @@ class SearchIndex:
 
     # ---- searching -----------------------------------------------------------------------
 
-    def lexical_search(
-        self, query: str, k: int, filters: Filters = NO_FILTERS
-    ) -> list[ChunkMatch]:
+    def lexical_search(self, query: str, k: int, filters: Filters = NO_FILTERS) -> list[ChunkMatch]:
         """Chunks containing the query's words (any of them), best BM25 first."""
         match = lexical_fts_query(query)
         if match is None or k <= 0 or filters.allows_nothing():
@@ -298,9 +296,7 @@ class SearchIndex:
                 self._match(row, -rank) for row, rank in self._fts_rows(match, filters, limit=k)
             ]
 
-    def phrase_search(
-        self, phrase: str, k: int, filters: Filters = NO_FILTERS
-    ) -> list[ChunkMatch]:
+    def phrase_search(self, phrase: str, k: int, filters: Filters = NO_FILTERS) -> list[ChunkMatch]:
         """Chunks containing `phrase` word for word (ignoring case, accents, punctuation and
         spacing), with the exact spans where it occurs."""
         match = phrase_fts_query(phrase)
@@ -345,9 +341,7 @@ class SearchIndex:
                 return found[:k]
             return self._nearest(vector, k, self._chroma_where(filters))
 
-    def _nearest(
-        self, vector: Vectors, n: int, where: dict[str, Any] | None
-    ) -> list[ChunkMatch]:
+    def _nearest(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[ChunkMatch]:
         if n <= 0:
             return []
         result = self._collection.query(
@@ -511,8 +505,9 @@ def _fold(ch: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-def normalize_words(text: str, start: int = 0, end: int | None = None) -> tuple[str, list[int],
-                                                                              list[int]]:
+def normalize_words(
+    text: str, start: int = 0, end: int | None = None
+) -> tuple[str, list[int], list[int]]:
     """`text[start:end]` as its words, case and accents folded, joined by single spaces.
 
     Also returns, for each character of the result, the offsets in `text` where it begins and

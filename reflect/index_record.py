@@ -44,8 +44,16 @@ def encode_index_record(model_id: str, chunks: Sequence[Chunk], embeddings: Vect
         "dimension": int(vectors.shape[1]),
         "count": len(chunks),
         "chunks": [
-            [c.index, c.first_turn, c.last_turn, c.char_start, c.char_end, list(c.speakers),
-             c.start, c.end]
+            [
+                c.index,
+                c.first_turn,
+                c.last_turn,
+                c.char_start,
+                c.char_end,
+                list(c.speakers),
+                c.start,
+                c.end,
+            ]
             for c in chunks
         ],
     }
@@ -76,8 +84,8 @@ def decode_index_record(data: bytes) -> tuple[str, list[Chunk], Vectors]:
     vector_bytes = body[header_length:]
     if len(chunks) != count or len(vector_bytes) != count * dimension * 4:
         raise _damaged()
-    embeddings = np.frombuffer(vector_bytes, dtype="<f4").astype(np.float32).reshape(
-        count, dimension
+    embeddings = (
+        np.frombuffer(vector_bytes, dtype="<f4").astype(np.float32).reshape(count, dimension)
     )
     return model_id, chunks, embeddings
 

@@ -83,6 +83,7 @@ class ImportProgress:
 class ImportReport:
     results: list[FileResult] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # files in folders we can't read
+    stopped: bool = False  # cancelled before every file was done
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.results if r.status == status)
@@ -101,6 +102,8 @@ class ImportReport:
             parts.append(f"{len(self.failed)} failed")
         if self.skipped:
             parts.append(f"{len(self.skipped)} skipped (not transcripts)")
+        if self.stopped:
+            parts.append("stopped before the rest")
         return ", ".join(parts)
 
 
@@ -253,6 +256,7 @@ def import_paths(
     indexer: Indexer | None = None,
     on_stored: StoredCallback | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> ImportReport:
     files, problems, skipped = discover(paths)
     report = ImportReport(results=list(problems), skipped=skipped)
@@ -266,6 +270,10 @@ def import_paths(
     started = time.monotonic()
     turns_done = 0
     for done, path in enumerate(files):
+        if should_stop is not None and should_stop():
+            # Between files: every session stored so far is whole; the rest simply isn't.
+            report.stopped = True
+            break
         if progress:
             progress(
                 ImportProgress(done, len(files), turns_done, time.monotonic() - started, path.name)
@@ -273,7 +281,7 @@ def import_paths(
         result = import_file(store, path, options, indexer, on_stored)
         turns_done += result.turns
         report.results.append(result)
-    if progress:
+    if progress and not report.stopped:
         progress(ImportProgress(len(files), len(files), turns_done, time.monotonic() - started))
     if options.me:
         set_me(store, options.me)

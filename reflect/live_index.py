@@ -109,6 +109,9 @@ class LiveIndex:
         tick(sessions=len(pending), lexical_ready=True, vectors_total=len(pending))
         tick(stage="loading model")
         embedder = self.embedder()
+        warm_up = getattr(embedder, "load", None)
+        if callable(warm_up):
+            warm_up()  # pay the model's load now, not on the first query
         tick(stage="vectors")
         identity = record_identity(embedder)
         for done, (session, chunks, vectors, stored_identity) in enumerate(pending, 1):

@@ -232,8 +232,9 @@ class FakeChatModel:
         temperature: float = 0.0,
     ) -> Iterator[str]:
         self.prompts.append([dict(m) for m in messages])
-        self.calls.append({"max_tokens": max_tokens, "stop": list(stop),
-                           "temperature": temperature})
+        self.calls.append(
+            {"max_tokens": max_tokens, "stop": list(stop), "temperature": temperature}
+        )
         if not self.replies:
             raise AssertionError("FakeChatModel was asked for more replies than it was given")
         reply = _cut_at_stop(self.replies.pop(0), stop)
@@ -323,12 +324,8 @@ def list_models(
     for folder, source in _model_folders():
         candidates.extend(_candidate(path, source) for path in _ggufs(folder))
     bundled = default_model_cache_dir() / CHAT_MODEL_FILENAME
-    candidates.append(
-        ModelCandidate(bundled, SOURCE_BUNDLED, BUNDLED_CHAT_MODEL_SIZE, exists=True)
-    )
-    chosen = next(
-        (i for i, c in enumerate(candidates) if c.exists or c.source in _EXPLICIT), None
-    )
+    candidates.append(ModelCandidate(bundled, SOURCE_BUNDLED, BUNDLED_CHAT_MODEL_SIZE, exists=True))
+    chosen = next((i for i, c in enumerate(candidates) if c.exists or c.source in _EXPLICIT), None)
     if chosen is not None:
         c = candidates[chosen]
         candidates[chosen] = ModelCandidate(c.path, c.source, c.size_bytes, c.exists, True)

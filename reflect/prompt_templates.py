@@ -126,8 +126,9 @@ def _default_prompts() -> Prompts:
 
 
 def _load(source: Traversable | Path) -> Prompts:
-    templates = {name: _template(source, name, wanted) for name, wanted in
-                 TEMPLATE_VARIABLES.items()}
+    templates = {
+        name: _template(source, name, wanted) for name, wanted in TEMPLATE_VARIABLES.items()
+    }
     resources, default_region = _crisis_resources(_read(source, CRISIS_RESOURCES_FILE))
     example_question, example_answer = _example(templates["example.txt"].template)
     return Prompts(
@@ -193,7 +194,7 @@ def _crisis_resources(text: str) -> tuple[dict[str, CrisisResources], str]:
     regions = data.get("regions") if isinstance(data, dict) else None
     default = data.get("default") if isinstance(data, dict) else None
     if not isinstance(regions, dict) or not regions:
-        raise PromptError(f"{problem}: it needs a non-empty \"regions\" table.")
+        raise PromptError(f'{problem}: it needs a non-empty "regions" table.')
     resources: dict[str, CrisisResources] = {}
     for region, entry in regions.items():
         lines = entry.get("lines") if isinstance(entry, dict) else None
@@ -208,10 +209,9 @@ def _crisis_resources(text: str) -> tuple[dict[str, CrisisResources], str]:
             raise PromptError(
                 f"{problem}: region {region!r} needs a name, an emergency number and lines."
             )
-        resources[region] = CrisisResources(region, entry["name"], entry["emergency"],
-                                            tuple(lines))
+        resources[region] = CrisisResources(region, entry["name"], entry["emergency"], tuple(lines))
     if default not in resources:
-        raise PromptError(f"{problem}: \"default\" must name one of its regions.")
+        raise PromptError(f'{problem}: "default" must name one of its regions.')
     return resources, str(default)
 
 

@@ -75,12 +75,17 @@ class Reflect:
         self._model: ChatModel | None = None
         self._model_lock = threading.Lock()
         self._answerer: Answerer | None = None
+        self._stop_import = threading.Event()
         self.model_path: str | None = None  # --model, for this process only
         self._live: LiveIndex | None = None
         self._index_loaded = threading.Event()
         self._index_lock = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------
+
+    @staticmethod
+    def exists(path: Path) -> bool:
+        return Vault.exists(path)
 
     @classmethod
     def create(
@@ -90,8 +95,13 @@ class Reflect:
         *,
         kdf: crypto.KdfParams | None = None,
         embedder_factory: EmbedderFactory | None = None,
+        model_factory: ModelFactory | None = None,
     ) -> Reflect:
-        return cls(Vault.create(path, passphrase, kdf=kdf), embedder_factory=embedder_factory)
+        return cls(
+            Vault.create(path, passphrase, kdf=kdf),
+            embedder_factory=embedder_factory,
+            model_factory=model_factory,
+        )
 
     @classmethod
     def unlock(
@@ -296,7 +306,9 @@ class Reflect:
         *,
         progress: Callable[[ImportProgress], None] | None = None,
     ) -> ImportReport:
+        """Import files and folders; `cancel_import()` stops it between two files."""
         live = self._live_index()
+        self._stop_import.clear()
         return import_paths(
             self.store,
             paths,
@@ -304,7 +316,12 @@ class Reflect:
             indexer=live.record_for,
             on_stored=live.add if self._index_loaded.is_set() else None,
             progress=progress,
+            should_stop=self._stop_import.is_set,
         )
+
+    def cancel_import(self) -> None:
+        """Stop a running import after the file in hand (safe from any thread)."""
+        self._stop_import.set()
 
     def rename(self, reference: str, title: str) -> Session:
         title = title.strip()
@@ -341,6 +358,16 @@ class Reflect:
 
     def settings(self) -> Settings:
         return self.store.settings()
+
+    def update_settings(self, **changes: Any) -> Settings:
+        """Change and save settings, e.g. `update_settings(idle_lock_minutes=5)`."""
+        settings = self.settings()
+        for name, value in changes.items():
+            if name not in Settings.__dataclass_fields__:
+                raise UsageError(f"There is no setting called {name!r}.")
+            setattr(settings, name, value)
+        self.store.save_settings(settings)
+        return settings
 
     def set_me(self, label: str) -> None:
         set_me(self.store, label)

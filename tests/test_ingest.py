@@ -219,3 +219,20 @@ def test_sigkill_during_import_then_rerun(tmp_path: Path) -> None:
     final = Reflect.unlock(path, PASSPHRASE).sessions()
     assert len(final) == 60 and len({s.content_hash for s in final}) == 60
     assert CATALOG in Vault.open(path, PASSPHRASE)
+
+
+def test_cancelled_import_stops_between_files(service: Reflect, tmp_path: Path) -> None:
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"2025-03-{i + 1:02d} s.txt").write_text(transcript(i))
+
+    def cancel_during_third(p: object) -> None:
+        if getattr(p, "files_done", 0) == 2:  # announced as the third file starts
+            service.cancel_import()
+
+    report = service.import_paths([folder], progress=cancel_during_third)
+    assert report.stopped and report.count("imported") == 3  # the file in hand finishes
+    assert "stopped" in report.summary()
+    assert len(service.sessions()) == 3
+    assert service.import_paths([folder]).count("imported") == 3  # the rest, next time

@@ -1,0 +1,408 @@
+"""The reflect terminal app: one factory (`create_app`) for the CLI and the tests.
+
+The app holds the unlocked service and what the screens share: the status (index, model,
+import), the search filters, and the idle timer. Everything slow (unlock, index, model,
+import) runs in thread workers that report back with messages; the app never blocks on them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import ClassVar
+
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState, get_current_worker
+
+from reflect.crypto import KdfParams
+from reflect.errors import ReflectError, VaultLocked
+from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+from reflect.live_index import EmbedderFactory, IndexProgress
+from reflect.service import ModelFactory, Reflect, SearchFilters
+from reflect.tui.commands import ReflectCommands
+from reflect.tui.errors import ErrorModal, error_text
+from reflect.tui.messages import (
+    ImportFinished,
+    ImportProgressed,
+    IndexOpened,
+    IndexProgressed,
+    ModelStateChanged,
+)
+from reflect.vault import Vault
+
+IDLE_CHECK_SECONDS = 15.0
+CRASH_MESSAGE = (
+    "reflect stopped because of a bug in reflect itself. Everything you imported is safe in "
+    "your vault; start reflect again to carry on."
+)
+WAIT_POLL_SECONDS = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class AppOptions:
+    vault_path: Path
+    demo: bool = False
+    embedder_factory: EmbedderFactory | None = None
+    model_factory: ModelFactory | None = None
+    kdf: KdfParams | None = None
+    # Load the chat model as soon as the index is open, so the first answer doesn't wait.
+    preload_model: bool = True
+    clock: Callable[[], float] = time.monotonic
+
+
+@dataclass(frozen=True, slots=True)
+class VaultStatus:
+    """What the status bar says. Replaced whole, so watchers see every change."""
+
+    unlocked: bool = False
+    sessions: int = 0
+    index: IndexProgress | None = None
+    index_open: bool = False
+    model: str = "waiting"  # "waiting" | "loading" | "ready" | "unavailable"
+    importing: ImportProgress | None = None
+
+
+@dataclass(slots=True)
+class Unlocked:
+    """One unlock of the vault. Threads hold this, so a lock never confuses two of them."""
+
+    service: Reflect
+    generation: int
+    idle_lock_minutes: float
+    searchable: threading.Event = field(default_factory=threading.Event)
+    index_open: threading.Event = field(default_factory=threading.Event)
+
+
+class ReflectApp(App[None]):
+    CSS_PATH = "reflect.tcss"
+    TITLE = "reflect"
+    COMMANDS = App.COMMANDS | {ReflectCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]  # noqa: RUF012
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]  # noqa: RUF012
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f1", "help", "Keys"),
+        Binding("question_mark", "help", "Keys", show=False),
+        Binding("ctrl+l", "lock", "Lock"),
+    ]
+
+    status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
+    filters: reactive[SearchFilters] = reactive(SearchFilters, init=False)
+    catalog_version: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, options: AppOptions) -> None:
+        super().__init__()
+        self.options = options
+        self.unlocked: Unlocked | None = None
+        self.import_report: ImportReport | None = None
+        self.last_activity = options.clock()
+        self._generation = 0
+
+    # ---- screens --------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        from reflect.tui.screens.create import CreateVaultScreen
+        from reflect.tui.screens.unlock import UnlockScreen
+
+        if self.options.demo or Vault.exists(self.options.vault_path):
+            self.push_screen(UnlockScreen())
+        else:
+            self.push_screen(CreateVaultScreen())
+        self.set_interval(IDLE_CHECK_SECONDS, self.check_idle_lock)
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        # Textual's "Screenshot" would write the screen, transcript and all, to an
+        # unencrypted file; its "Keys" panel is replaced by reflect's own list of keys.
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Screenshot", "Keys"):
+                yield command
+
+    # ---- the unlocked vault ---------------------------------------------------------------
+
+    @property
+    def service(self) -> Reflect:
+        if self.unlocked is None:
+            raise VaultLocked("The vault is locked. Unlock it to continue.")
+        return self.unlocked.service
+
+    def open_vault(self, service: Reflect) -> None:
+        """Called by the unlock and create screens: show the main screen, start loading."""
+        from reflect.tui.screens.main import MainScreen
+
+        self._generation += 1
+        try:
+            minutes = float(service.settings().idle_lock_minutes)
+        except ReflectError:
+            minutes = 10.0
+        self.unlocked = Unlocked(service, self._generation, minutes)
+        self.filters = SearchFilters()
+        self.status = VaultStatus(unlocked=True, sessions=len(service.sessions()))
+        self.last_activity = self.options.clock()
+        # Not awaited: the screen asking for this is the one being replaced.
+        self.switch_screen(MainScreen())
+        self._open_index(self.unlocked)
+
+    def sessions_changed(self) -> None:
+        if self.unlocked is not None:
+            self.status = replace(self.status, sessions=len(self.service.sessions()))
+        self.catalog_version += 1
+
+    @property
+    def idle_lock_minutes(self) -> float:
+        return self.unlocked.idle_lock_minutes if self.unlocked else 0.0
+
+    def set_idle_lock_minutes(self, minutes: float) -> None:
+        if self.unlocked is not None:
+            self.unlocked.idle_lock_minutes = minutes
+
+    async def lock_vault(self, *, idle: bool = False) -> None:
+        """Drop the keys, the index and every widget holding transcript text."""
+        from reflect.tui.screens.unlock import UnlockScreen
+
+        unlocked = self.unlocked
+        if unlocked is None:
+            return
+        self.unlocked = None
+        self.workers.cancel_group(self, "vault")
+        for screen in self.screen_stack:
+            forget = getattr(screen, "forget_transcripts", None)
+            if callable(forget):
+                forget()
+        unlocked.service.lock()
+        self.clear_notifications()
+        self.import_report = None
+        self.filters = SearchFilters()
+        self.status = VaultStatus()
+        while len(self.screen_stack) > 2:  # Textual's own default screen stays at the bottom
+            await self.pop_screen()
+        minutes = round(unlocked.idle_lock_minutes)
+        note = (
+            f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without activity. "
+            "Your sessions are safe."
+            if idle
+            else "Locked. Your sessions are safe."
+        )
+        await self.switch_screen(UnlockScreen(note=note))
+
+    # ---- idle lock ------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(
+            event,
+            events.Key
+            | events.MouseDown
+            | events.MouseScrollUp
+            | events.MouseScrollDown
+            | events.Paste,
+        ):
+            self.last_activity = self.options.clock()
+        await super().on_event(event)
+
+    def check_idle_lock(self, now: float | None = None) -> bool:
+        """Lock when nobody has touched the app for the idle time; True when it locks."""
+        if self.unlocked is None or self.status.importing is not None:
+            return False  # a long import counts as activity; its end restarts the clock
+        minutes = self.unlocked.idle_lock_minutes
+        if minutes <= 0:
+            return False
+        now = self.options.clock() if now is None else now
+        if now - self.last_activity < minutes * 60:
+            return False
+        self.call_later(self.lock_vault, idle=True)
+        return True
+
+    # ---- background work ------------------------------------------------------------------
+
+    @staticmethod
+    def wait_for(event: threading.Event) -> bool:
+        """In a worker thread: wait for `event`, giving up if the worker is cancelled."""
+        worker = get_current_worker()
+        while not event.wait(WAIT_POLL_SECONDS):
+            if worker.is_cancelled:
+                return False
+        return True
+
+    @work(thread=True, exit_on_error=False, group="vault", name="open-index")
+    def _open_index(self, unlocked: Unlocked) -> None:
+        def report(progress: IndexProgress) -> None:
+            if progress.lexical_ready:
+                unlocked.searchable.set()
+            self.post_message(IndexProgressed(unlocked.generation, progress))
+
+        try:
+            unlocked.service.open_index(report)
+            # The embedding model loads on its first query (seconds: torch); pay that here,
+            # not on the person's first question. The words searched for are never shown.
+            unlocked.service.quotes("warm up", k=1)
+        finally:
+            # Even a failed load leaves what it could open searchable; waiting forever for
+            # it would freeze every question.
+            unlocked.searchable.set()
+            unlocked.index_open.set()
+        self.post_message(IndexOpened(unlocked.generation))
+
+    @work(thread=True, exit_on_error=False, group="vault", name="load-model")
+    def _load_model(self, unlocked: Unlocked) -> None:
+        self.post_message(ModelStateChanged(unlocked.generation, "loading"))
+        unlocked.service.chat_model()
+        self.post_message(ModelStateChanged(unlocked.generation, "ready"))
+
+    def start_import(self, paths: list[Path], options: ImportOptions | None = None) -> bool:
+        if self.unlocked is None or self.status.importing is not None:
+            return False
+        self.import_report = None
+        self.status = replace(self.status, importing=ImportProgress(0, 0, 0, 0.0))
+        self._import(self.unlocked, paths, options or ImportOptions())
+        return True
+
+    @work(thread=True, exit_on_error=False, group="vault", name="import")
+    def _import(self, unlocked: Unlocked, paths: list[Path], options: ImportOptions) -> None:
+        # Sessions imported while the index is still opening would be missed by it.
+        if not self.wait_for(unlocked.index_open):
+            return
+
+        def report(progress: ImportProgress) -> None:
+            self.post_message(ImportProgressed(unlocked.generation, progress))
+
+        result = unlocked.service.import_paths(paths, options, progress=report)
+        self.post_message(ImportFinished(unlocked.generation, result))
+
+    def _current(self, generation: int) -> bool:
+        return self.unlocked is not None and self.unlocked.generation == generation
+
+    def on_index_progressed(self, message: IndexProgressed) -> None:
+        if self._current(message.generation):
+            self.status = replace(self.status, index=message.progress)
+
+    def on_index_opened(self, message: IndexOpened) -> None:
+        if not self._current(message.generation) or self.unlocked is None:
+            return
+        self.status = replace(self.status, index_open=True, index=self.service.index_progress())
+        if self.options.preload_model and self.status.model == "waiting":
+            self._load_model(self.unlocked)
+
+    def on_model_state_changed(self, message: ModelStateChanged) -> None:
+        if self._current(message.generation):
+            self.status = replace(self.status, model=message.state)
+
+    def on_import_progressed(self, message: ImportProgressed) -> None:
+        if self._current(message.generation):
+            self.status = replace(self.status, importing=message.progress)
+
+    def on_import_finished(self, message: ImportFinished) -> None:
+        if not self._current(message.generation):
+            return
+        self.import_report = message.report
+        self.status = replace(self.status, importing=None)
+        # The clock starts again: someone who walked away from a long import is idle now.
+        self.last_activity = self.options.clock()
+        self.sessions_changed()
+        if message.report is not None:
+            self.notify(message.report.summary() + ".", title="Import finished")
+
+    def note_answer_model_used(self) -> None:
+        """An answer loaded the model itself (no preloading): the status bar says so."""
+        if self.unlocked is not None and self.service.model_loaded:
+            self.status = replace(self.status, model="ready")
+
+    # ---- the one error handler ------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if event.state is not WorkerState.ERROR or worker.error is None:
+            return
+        if worker.name == "import" and self.unlocked is not None:
+            self.post_message(ImportFinished(self.unlocked.generation, None))
+        if worker.name == "load-model" and self.unlocked is not None:
+            self.status = replace(self.status, model="unavailable")
+        self.show_error(worker.error)
+
+    def show_error(self, error: BaseException) -> None:
+        title, message = error_text(error)
+        self.push_screen(ErrorModal(title, message))
+
+    def _fatal_error(self) -> None:
+        # A bug ends the app. Textual would print a traceback with local variables, which
+        # can hold a question or a transcript's words, into the terminal's scrollback; say
+        # what happened instead. TEXTUAL=debug keeps the traceback for developers.
+        super()._fatal_error()
+        if "debug" not in self.features and self._exit_renderables:
+            self._exit_renderables[-1] = CRASH_MESSAGE
+
+    # ---- actions --------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "lock":
+            return self.unlocked is not None  # nothing to lock on the unlock screen
+        return True
+
+    def action_help(self) -> None:
+        from reflect.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        if self.unlocked is not None:
+            # Stop the model mid-answer, else quitting waits for it to finish writing.
+            self.unlocked.service.cancel_answer()
+            if self.status.importing is None:
+                self.unlocked.service.lock()
+                self.unlocked = None
+        self.exit()
+
+    async def action_lock(self) -> None:
+        if self.unlocked is None:
+            return
+        if self.status.importing is not None:
+            self.notify("An import is running; lock when it has finished.", title="Not locked yet")
+            return
+        await self.lock_vault()
+
+    def action_toggle_dark(self) -> None:
+        self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
+
+    def set_filters(self, filters: SearchFilters) -> bool:
+        """Apply new filters if the service understands them; otherwise say why."""
+        try:
+            self.service.resolve_filters(filters)
+        except ReflectError as error:
+            self.show_error(error)
+            return False
+        self.filters = filters
+        return True
+
+
+def create_app(
+    vault_path: Path,
+    *,
+    demo: bool = False,
+    embedder_factory: EmbedderFactory | None = None,
+    model_factory: ModelFactory | None = None,
+    kdf: KdfParams | None = None,
+    preload_model: bool = True,
+    clock: Callable[[], float] | None = None,
+) -> ReflectApp:
+    """The app on `vault_path` (created on first run; the demo vault with `demo=True`).
+
+    Factories and `kdf` are for tests (fake models, fast key derivation); `clock` lets a
+    test move time for the idle lock.
+    """
+    return ReflectApp(
+        AppOptions(
+            vault_path=Path(vault_path),
+            demo=demo,
+            embedder_factory=embedder_factory,
+            model_factory=model_factory,
+            kdf=kdf,
+            preload_model=preload_model,
+            clock=clock or time.monotonic,
+        )
+    )

@@ -1,0 +1,193 @@
+"""The command palette (ctrl+p): every action, and the filters, in one searchable list."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from reflect.errors import ReflectError
+from reflect.service import SearchFilters
+
+if TYPE_CHECKING:
+    from reflect.tui.app import ReflectApp
+
+Command = tuple[str, str, Callable[[], Any]]
+IDLE_CHOICES = (5, 10, 15, 30, 60)
+
+
+class ReflectCommands(Provider):
+    def _commands(self) -> Iterator[Command]:
+        from reflect.tui.screens.main import MainScreen
+
+        app: ReflectApp = self.app  # type: ignore[assignment]
+        yield ("Keys", "Show every key and where it works (F1)", app.action_help)
+        yield (
+            "Switch light or dark",
+            "Change between the light and dark look",
+            app.action_toggle_dark,
+        )
+        if app.unlocked is None:
+            return
+        main = next((s for s in app.screen_stack if isinstance(s, MainScreen)), None)
+        if main is not None:
+            yield (
+                "Ask a question",
+                "Go to the question box",
+                partial(self._on_main, main, "focus_question"),
+            )
+            yield (
+                "Search quotes",
+                "Find the exact words (ctrl+f)",
+                partial(self._on_main, main, "search"),
+            )
+            yield (
+                "Import transcripts",
+                "Add session files or a folder (ctrl+o)",
+                partial(self._on_main, main, "import"),
+            )
+            yield (
+                "Show or hide sessions",
+                "The sessions sidebar (ctrl+b)",
+                partial(self._on_main, main, "toggle_sessions"),
+            )
+            yield (
+                "Stop the answer",
+                "Stop the answer being written (esc)",
+                main.action_stop_answer,
+            )
+            yield (
+                "Copy the highlighted excerpt",
+                "The quote with its date, speaker and time, to the clipboard (c)",
+                main.action_copy_quote,
+            )
+        yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
+        yield from self._filter_commands(app)
+        for minutes in IDLE_CHOICES:
+            yield (
+                f"Lock after {minutes} idle minutes",
+                "Auto-lock when reflect is left alone (this time only)",
+                partial(self._set_idle, minutes),
+            )
+        try:
+            speakers = sorted({sp for s in app.service.sessions() for sp in s.speakers})
+        except ReflectError:
+            speakers = []
+        for label in speakers:
+            yield (
+                f"I am {label}",
+                "Mark this speaker as you, for “what did I say”",
+                partial(self._set_me, label),
+            )
+
+    def _filter_commands(self, app: ReflectApp) -> Iterator[Command]:
+        filters = app.filters
+        yield (
+            "Filter: only what I said",
+            "Questions and searches look at your words only",
+            partial(self._set, speaker="me"),
+        )
+        yield (
+            "Filter: only what my therapist said",
+            "Questions and searches look at your therapist's words only",
+            partial(self._set, speaker="therapist"),
+        )
+        try:
+            sessions = app.service.sessions()
+        except ReflectError:
+            sessions = []
+        for label in sorted({sp for s in sessions for sp in s.speakers}):
+            yield (
+                f"Filter: only what {label} said",
+                "Limit to one speaker",
+                partial(self._set, speaker=label),
+            )
+        for s in reversed(sessions):
+            yield (
+                f"Filter: only {s.title} ({s.date})",
+                "Limit to this session",
+                partial(self._set, session=s.id),
+            )
+        yield (
+            "Filter: from a date…",
+            "e.g. 2026-03-01, last month, March",
+            partial(self._ask_date, "since"),
+        )
+        yield (
+            "Filter: until a date…",
+            "e.g. 2026-04-30, last week",
+            partial(self._ask_date, "until"),
+        )
+        if filters != SearchFilters():
+            yield (
+                "Filter: clear all",
+                "Look at every session again",
+                partial(self._replace, SearchFilters()),
+            )
+            for field in ("session", "since", "until", "speaker"):
+                if getattr(filters, field):
+                    yield (
+                        f"Filter: remove {field}",
+                        "Drop this one filter",
+                        partial(self._set, **{field: None}),
+                    )
+
+    # ---- what the commands do --------------------------------------------------------------
+
+    @property
+    def _app(self) -> ReflectApp:
+        return self.app  # type: ignore[return-value]
+
+    @staticmethod
+    def _on_main(screen: Any, action: str) -> None:
+        getattr(screen, f"action_{action}")()
+
+    def _set(self, **changes: str | None) -> None:
+        self._replace(replace(self._app.filters, **changes))
+
+    def _replace(self, filters: SearchFilters) -> None:
+        if self._app.set_filters(filters):
+            self._app.notify("Filters apply to questions and quote search.", title="Filters")
+
+    def _ask_date(self, field: str) -> None:
+        from reflect.tui.screens.prompt import TextPrompt
+
+        title = "Only from this date on" if field == "since" else "Only up to this date"
+
+        def apply(value: str | None) -> None:
+            if value:
+                self._set(**{field: value})
+
+        self._app.push_screen(
+            TextPrompt(
+                title,
+                "A date like 2026-03-14, or words like “last month” or “March”.",
+                "2026-03-01",
+            ),
+            apply,
+        )
+
+    def _set_idle(self, minutes: int) -> None:
+        self._app.set_idle_lock_minutes(minutes)
+        self._app.notify(f"reflect will lock after {minutes} minutes without activity.")
+
+    def _set_me(self, label: str) -> None:
+        self._app.service.set_me(label)
+        self._app.sessions_changed()
+        self._app.notify(f"Noted: you are “{label}”.")
+
+    # ---- the palette protocol -----------------------------------------------------------
+
+    async def discover(self) -> Hits:
+        for name, help_text, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_text, callback in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

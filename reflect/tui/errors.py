@@ -1,0 +1,58 @@
+"""Errors as a person sees them: a calm modal with a title and one sentence.
+
+The app has one handler for failed workers (`ReflectApp.on_worker_state_changed`); it calls
+`error_text` and shows `ErrorModal`. A `ReflectError` brings its own title and sentence
+(which never hold transcript text); anything else is a bug, shown as a generic sentence: no
+traceback, no exception text, since either could carry words from a session.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+from reflect.errors import ReflectError
+
+UNEXPECTED_TITLE = "Something went wrong"
+UNEXPECTED_MESSAGE = (
+    "reflect hit an unexpected problem. Your vault is safe; try again, and if it keeps "
+    "happening, restart reflect."
+)
+
+
+def error_text(error: BaseException) -> tuple[str, str]:
+    if isinstance(error, ReflectError):
+        return error.title, error.message
+    return UNEXPECTED_TITLE, UNEXPECTED_MESSAGE
+
+
+class ErrorModal(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,enter", "dismiss_modal", "Close", show=False)
+    ]
+
+    def __init__(self, title: str, message: str) -> None:
+        super().__init__(classes="modal-screen")
+        self.error_title = title
+        self.error_message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="error-box", classes="modal-box"):
+            yield Static(self.error_title, classes="modal-title", markup=False)
+            yield Static(self.error_message, classes="modal-body", markup=False)
+            yield Button("OK", id="error-ok", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#error-ok", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None)
+
+    def action_dismiss_modal(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,98 @@
+"""How sessions, speakers, times and excerpts read on screen.
+
+Everything shown from a transcript is a slice of the stored text: these helpers only add
+styles and labels around it, never retype it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+
+from textual.content import Content
+
+from reflect.excerpts import ExcerptLine, clock, spans_in_line
+from reflect.retrieval import Hit
+
+HIGHLIGHT_STYLE = "bold $text-warning on $warning-muted"
+MARKER_STYLE = "bold $text-accent"
+ME_STYLE = "bold $text-primary"
+OTHER_STYLE = "bold $text-secondary"
+# Content styles take no "auto" colours, so $text-muted (auto 60%) is spelled out here.
+QUIET_STYLE = "$foreground 60%"
+QUOTE_STYLE = "on $accent-muted"
+
+_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def long_date(day: dt.date) -> str:
+    """'8 January 2026': spelled out, so it reads the same in every English locale."""
+    return f"{day.day} {day:%B %Y}"
+
+
+def short_date(day: dt.date) -> str:
+    return f"{day.day} {day:%b %Y}"
+
+
+def time_range(start: float | None, end: float | None) -> str:
+    if start is None:
+        return ""
+    if end is None or clock(end) == clock(start):
+        return clock(start)
+    return f"{clock(start)}–{clock(end)}"
+
+
+def citation_text(hit: Hit) -> str:
+    """A quote and its citation line, as copied to the clipboard."""
+    quote = " ".join(hit.text.split())
+    where = [f"“{hit.session_title}”", long_date(hit.session_date)]
+    if hit.speaker:
+        where.append(hit.speaker)
+    when = time_range(hit.start, hit.end)
+    if when:
+        where.append(when)
+    return f"“{quote}”\n— {', '.join(where)}"
+
+
+def highlighted(text: str, spans: Iterable[tuple[int, int]], style: str = "") -> Content:
+    content = Content(text)
+    if style:
+        content = content.stylize(style)
+    for start, end in spans:
+        content = content.stylize(HIGHLIGHT_STYLE, start, end)
+    return content
+
+
+def speaker_style(speaker: str | None, me: Sequence[str]) -> str:
+    return ME_STYLE if speaker in me else OTHER_STYLE
+
+
+def excerpt_body(hit: Hit, lines: Sequence[ExcerptLine], me: Sequence[str]) -> Content:
+    """An excerpt as who-said-what lines, matched words highlighted.
+
+    A speaker name is written whenever the excerpt spans more than one speaker, so no words
+    are ever shown under the wrong person's name.
+    """
+    if not lines:
+        return highlighted(hit.text, hit.match_spans)
+    several = len({line.speaker for line in lines}) > 1
+    parts: list[Content] = []
+    for line in lines:
+        body = highlighted(line.text.strip("\n"), spans_in_line(line, hit.match_spans))
+        if several and line.speaker:
+            body = Content.assemble((f"{line.speaker}: ", speaker_style(line.speaker, me)), body)
+        parts.append(body)
+    return Content("\n").join(parts)
+
+
+def answer_content(text: str, unverified: Sequence[str] = ()) -> Content:
+    """Answer text with its [n] markers picked out and unverified quotes marked."""
+    content = Content(text)
+    for match in _MARKER.finditer(text):
+        content = content.stylize(MARKER_STYLE, match.start(), match.end())
+    for quote in unverified:
+        start = text.find(quote)
+        if start >= 0:
+            content = content.stylize("italic underline", start, start + len(quote))
+    return content

@@ -1,0 +1,109 @@
+"""Messages from the worker threads to the UI: small dataclasses, nothing else.
+
+Workers never touch widgets; they post these. Bursts of progress, and an answer's text as it
+grows, are coalesced (`can_replace`): only the newest of a run of pending messages is
+handled, so a fast stream costs one repaint per refresh, not one per token. An answer's text
+travels whole (everything so far), so dropping an older message never drops words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from reflect.answer import Answer
+from reflect.excerpts import ExcerptLine
+from reflect.ingest import ImportProgress, ImportReport
+from reflect.live_index import IndexProgress
+from reflect.retrieval import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """An excerpt as the UI shows it: the hit, who said which part, and its number if any."""
+
+    hit: Hit
+    lines: list[ExcerptLine]
+    n: int | None = None
+
+
+@dataclass
+class IndexProgressed(Message):
+    generation: int
+    progress: IndexProgress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, IndexProgressed)
+
+
+@dataclass
+class IndexOpened(Message):
+    generation: int
+
+
+@dataclass
+class ModelStateChanged(Message):
+    generation: int
+    state: str  # "loading" | "ready" | "unavailable"
+
+
+@dataclass
+class ImportProgressed(Message):
+    generation: int
+    progress: ImportProgress
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ImportProgressed)
+
+
+@dataclass
+class ImportFinished(Message):
+    generation: int
+    report: ImportReport | None  # None when the import failed as a whole
+
+
+@dataclass
+class AnswerBegan(Message):
+    """The excerpts are known (milliseconds); the model has not written anything yet."""
+
+    exchange: int
+    quotes: list[Quote]
+    found: bool
+    safety_message: str | None
+
+
+@dataclass
+class AnswerGrew(Message):
+    exchange: int
+    text: str  # the whole answer so far
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, AnswerGrew) and message.exchange == self.exchange
+
+
+@dataclass
+class AnswerFinished(Message):
+    exchange: int
+    answer: Answer
+
+
+@dataclass
+class QuotesFound(Message):
+    search: int  # which search this answers; older ones are discarded
+    query: str
+    quotes: list[Quote] = field(default_factory=list)
+
+
+@dataclass
+class OpenQuote(Message):
+    """Open the transcript reader at this quote."""
+
+    quote: Quote
+
+
+@dataclass
+class OpenSession(Message):
+    """Open the transcript reader at the top of a session."""
+
+    session_id: str

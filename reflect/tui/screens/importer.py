@@ -1,0 +1,208 @@
+"""Import: pick a file or a folder, watch the progress, see what couldn't be read.
+
+The import runs in the app's own worker, so it carries on if this screen is closed; the
+status bar shows it, and questions and searches keep working meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.suggester import Suggester
+from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, Static
+
+from reflect.formats import SUPPORTED_EXTENSIONS
+from reflect.ingest import ImportReport
+from reflect.tui.context import reflect_app
+from reflect.tui.formatting import QUIET_STYLE
+from reflect.tui.widgets.status import StatusBar
+
+KINDS = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+
+
+class PathSuggester(Suggester):
+    """Completes the path being typed with the first matching file or folder."""
+
+    def __init__(self) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value or value.endswith("/"):
+            return None  # a folder is a fine answer as it is
+        typed = Path(value).expanduser()
+        folder, stem = typed.parent, typed.name
+        try:
+            names = sorted(
+                p.name + ("/" if p.is_dir() else "")
+                for p in folder.iterdir()
+                if p.name.startswith(stem) and not p.name.startswith(".")
+            )
+        except OSError:
+            return None
+        if not names or names[0] == stem:
+            return None
+        return value + names[0][len(stem) :]
+
+
+class TranscriptTree(DirectoryTree):
+    """Folders, and only the files reflect can read."""
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [
+            p
+            for p in paths
+            if not p.name.startswith(".")
+            and (p.is_dir() or p.suffix.lower() in SUPPORTED_EXTENSIONS)
+        ]
+
+
+def report_lines(report: ImportReport) -> list[Content]:
+    lines = [Content.styled(report.summary() + ".", "bold")]
+    for result in report.results:
+        name = Path(result.path).name
+        if result.status == "failed":
+            lines.append(Content.assemble(("✗ ", "$text-error"), f"{name}: {result.reason}"))
+        elif result.status == "duplicate":
+            lines.append(
+                Content.styled(f"= {name}: already in your vault as “{result.title}”", QUIET_STYLE)
+            )
+        else:
+            lines.append(
+                Content.assemble(
+                    ("✓ ", "$text-success"), f"{name} → “{result.title}”, {result.turns} turns"
+                )
+            )
+    return lines
+
+
+class ImportScreen(Screen[None]):
+    AUTO_FOCUS = "#import-path"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+
+    def compose(self) -> ComposeResult:
+        yield Static("Import transcripts", classes="pane-title")
+        yield Static(
+            f"A file or a whole folder ({KINDS}). The transcripts are encrypted into your "
+            "vault; the original files are left as they are.",
+            id="import-intro",
+            markup=False,
+        )
+        with Horizontal(id="import-row"):
+            yield Input(
+                value=str(Path.home()) + "/",
+                placeholder="Path to a transcript or a folder",
+                suggester=PathSuggester(),
+                id="import-path",
+            )
+            yield Button("Import", id="import-start", variant="primary")
+        with Horizontal(id="import-main"):
+            yield TranscriptTree(Path.home(), id="import-tree")
+            with Vertical(id="import-progress"):
+                yield ProgressBar(id="import-bar", show_eta=False)
+                yield Static("", id="import-counts", markup=False)
+                yield VerticalScroll(id="import-results")
+                yield Static("", id="me-question", markup=False)
+                yield Horizontal(id="me-choices")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#import-bar", ProgressBar).display = False
+        self.watch(self.app, "status", self._status_changed, init=True)
+
+    def forget_transcripts(self) -> None:
+        self.query_one("#import-results").remove_children()
+        self.query_one("#me-choices").remove_children()
+
+    @on(DirectoryTree.FileSelected)
+    @on(DirectoryTree.DirectorySelected)
+    def _picked(self, event: DirectoryTree.FileSelected | DirectoryTree.DirectorySelected) -> None:
+        event.stop()
+        box = self.query_one("#import-path", Input)
+        box.value = str(event.path) + ("/" if event.path.is_dir() else "")
+        box.focus()
+
+    @on(Input.Submitted, "#import-path")
+    @on(Button.Pressed, "#import-start")
+    def _start(self) -> None:
+        app = reflect_app(self)
+        raw = self.query_one("#import-path", Input).value.strip()
+        if not raw:
+            self.notify("Type or pick a file or a folder first.")
+            return
+        path = Path(raw).expanduser()
+        if not path.exists():
+            self._counts(f"There is no file or folder at {path}.")
+            return
+        if app.start_import([path]):
+            self.query_one("#import-results").remove_children()
+            self.query_one("#me-choices").remove_children()
+            self.query_one("#me-question", Static).update("")
+            self._counts("Starting…")
+        else:
+            self.notify("An import is already running.")
+
+    def _status_changed(self, _status: object) -> None:
+        app = reflect_app(self)
+        progress = app.status.importing
+        bar = self.query_one("#import-bar", ProgressBar)
+        self.query_one("#import-start", Button).disabled = progress is not None
+        if progress is not None:
+            bar.display = True
+            if progress.files_total:
+                bar.update(total=progress.files_total, progress=progress.files_done)
+                rate = (
+                    f" · {progress.files_done / progress.elapsed:.1f} files a second"
+                    if progress.elapsed > 0.5 and progress.files_done
+                    else ""
+                )
+                self._counts(
+                    f"{progress.files_done} of {progress.files_total} files · "
+                    f"{progress.turns_done} turns{rate}"
+                )
+            return
+        report = app.import_report
+        if report is not None and not self.query_one("#import-results").children:
+            total = len(report.results)
+            bar.display = True
+            bar.update(total=max(total, 1), progress=max(total, 1))
+            self._counts("")
+            self.query_one("#import-results").mount_all(
+                Static(line, classes="import-line") for line in report_lines(report)
+            )
+            self._ask_who_is_me()
+
+    def _counts(self, text: str) -> None:
+        self.query_one("#import-counts", Static).update(text)
+
+    def _ask_who_is_me(self) -> None:
+        """`--speaker me` needs to know which speaker is the user; ask once, after import."""
+        app = reflect_app(self)
+        if app.unlocked is None or app.service.me_labels():
+            return
+        speakers = sorted({label for s in app.service.sessions() for label in s.speakers})
+        if not speakers:
+            return
+        self.query_one("#me-question", Static).update(
+            "Which of these speakers is you? (So “what did I say” finds your words.)"
+        )
+        self.query_one("#me-choices").mount_all(
+            Button(label, classes="me-choice", compact=True) for label in speakers[:8]
+        )
+
+    @on(Button.Pressed, ".me-choice")
+    def _chose_me(self, event: Button.Pressed) -> None:
+        event.stop()
+        label = str(event.button.label)
+        reflect_app(self).service.set_me(label)
+        reflect_app(self).sessions_changed()
+        self.query_one("#me-choices").remove_children()
+        self.query_one("#me-question", Static).update(f"Noted: you are “{label}”.")

@@ -1,0 +1,169 @@
+"""The transcript reader: a whole session, scrolled to a quote with the quote highlighted.
+
+Esc goes back to where the reader was opened from (the conversation or quote search).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+from textual.worker import Worker, WorkerState
+
+from reflect.excerpts import clock
+from reflect.session import Session, StoredTurn
+from reflect.tui.context import reflect_app
+from reflect.tui.formatting import (
+    HIGHLIGHT_STYLE,
+    QUIET_STYLE,
+    QUOTE_STYLE,
+    citation_text,
+    long_date,
+    speaker_style,
+)
+from reflect.tui.messages import Quote
+from reflect.tui.widgets.status import StatusBar
+
+
+def _turn_head(turn: StoredTurn, me: list[str]) -> list[tuple[str, str]]:
+    head: list[tuple[str, str]] = []
+    when = clock(turn.start)
+    if when:
+        head.append((f"{when:>7}  ", QUIET_STYLE))
+    if turn.speaker:
+        head.append((turn.speaker, speaker_style(turn.speaker, me)))
+    return head
+
+
+def turn_blocks(
+    session: Session, turn: StoredTurn, me: list[str], quote: Quote | None
+) -> list[tuple[Content, bool]]:
+    """A turn as blocks of text, each flagged True when it is part of `quote`.
+
+    A quote that covers only part of a turn gets a block of its own, so the reader can
+    scroll straight to its first line and mark exactly those words.
+    """
+    text = session.turn_text(turn)
+    cuts = [(0, len(text), False)]
+    if quote is not None and in_quote(turn, quote):
+        hit = quote.hit
+        a = max(hit.char_start - turn.char_start, 0)
+        b = min(hit.char_end - turn.char_start, len(text))
+        cuts = [(0, a, False), (a, b, True), (b, len(text), False)]
+    blocks: list[tuple[Content, bool]] = []
+    for a, b, quoted in cuts:
+        piece = text[a:b]
+        if not piece.strip():
+            continue
+        lead = len(piece) - len(piece.lstrip())
+        piece = piece.strip()
+        offset = turn.char_start + a + lead  # where `piece` starts in the session text
+        body = Content(piece)
+        if quoted and quote is not None:
+            body = body.stylize(QUOTE_STYLE)
+            for ma, mb in quote.hit.match_spans:
+                start = quote.hit.char_start + ma - offset
+                end = quote.hit.char_start + mb - offset
+                body = body.stylize(HIGHLIGHT_STYLE, max(start, 0), min(end, len(piece)))
+        if not blocks:
+            head = _turn_head(turn, me)
+            if head:
+                body = Content.assemble(*head, "\n", body)
+        blocks.append((body, quoted))
+    return blocks
+
+
+def in_quote(turn: StoredTurn, quote: Quote | None) -> bool:
+    if quote is None:
+        return False
+    return turn.char_start < quote.hit.char_end and quote.hit.char_start < turn.char_end
+
+
+class ReaderScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "copy_quote", "Copy quote"),
+        Binding("home", "top", "Top", show=False),
+        Binding("end", "bottom", "End", show=False),
+    ]
+
+    def __init__(self, session_id: str, quote: Quote | None = None) -> None:
+        super().__init__()
+        self.session_id = session_id
+        self.quote = quote
+
+    def compose(self) -> ComposeResult:
+        yield Static("Opening the session…", id="reader-title", markup=False)
+        yield VerticalScroll(id="transcript")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#transcript").focus()
+        self._load(self.session_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "copy_quote":
+            return self.quote is not None
+        return True
+
+    def forget_transcripts(self) -> None:
+        self.quote = None
+        self.query_one("#reader-title", Static).update("")
+        self.query_one("#transcript").remove_children()
+
+    @work(thread=True, exit_on_error=False, name="read-session")
+    def _load(self, session_id: str) -> Session:
+        return reflect_app(self).service.session(session_id)
+
+    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name != "read-session":
+            return
+        if event.state is WorkerState.ERROR:
+            self.query_one("#reader-title", Static).update("This session couldn't be opened.")
+        elif event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Session):
+            await self._show(event.worker.result)
+
+    async def _show(self, session: Session) -> None:
+        app = reflect_app(self)
+        me = app.service.me_labels() if app.unlocked is not None else []
+        speakers = ", ".join(session.speakers)
+        title = Content.assemble(
+            (session.title, "bold"),
+            (f"  ·  {long_date(session.date)}", ""),
+            (f"  ·  {speakers}" if speakers else "", QUIET_STYLE),
+        )
+        self.query_one("#reader-title", Static).update(title)
+        blocks: list[Static] = []
+        for turn in session.turns:
+            for i, (content, quoted) in enumerate(turn_blocks(session, turn, me, self.quote)):
+                classes = "turn" if i == 0 else "turn turn-rest"
+                blocks.append(Static(content, classes=classes + (" -quoted" if quoted else "")))
+        transcript = self.query_one("#transcript", VerticalScroll)
+        await transcript.mount_all(blocks)
+        quoted_blocks = [b for b in blocks if b.has_class("-quoted")]
+        if quoted_blocks:
+            self.call_after_refresh(self._scroll_to_quote, quoted_blocks[0])
+
+    def _scroll_to_quote(self, turn: Static) -> None:
+        transcript = self.query_one("#transcript", VerticalScroll)
+        # A little of what came before, so the quote reads in context.
+        transcript.scroll_to(y=max(turn.virtual_region.y - 2, 0), animate=False)
+
+    def action_copy_quote(self) -> None:
+        if self.quote is None:
+            return
+        self.app.copy_to_clipboard(citation_text(self.quote.hit))
+        self.notify("Copied the quote with its date, speaker and time.", title="Copied")
+
+    def action_top(self) -> None:
+        self.query_one("#transcript", VerticalScroll).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one("#transcript", VerticalScroll).scroll_end(animate=False)

@@ -1,0 +1,137 @@
+"""Quote search: the exact words, as you type.
+
+Each keystroke restarts a short timer; when typing pauses the search runs in a worker. Every
+search is numbered and a result is shown only if it answers the latest one, so a slow old
+search can never overwrite a newer one.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from reflect.service import SearchFilters
+from reflect.tui.app import ReflectApp, Unlocked
+from reflect.tui.context import reflect_app
+from reflect.tui.messages import OpenQuote, Quote, QuotesFound
+from reflect.tui.widgets.chips import FilterChips
+from reflect.tui.widgets.quotes import QuoteList
+from reflect.tui.widgets.status import StatusBar
+
+DEBOUNCE_SECONDS = 0.25
+RESULTS = 10
+HINT = 'Type words you remember. Put a phrase in "double quotes" to find exactly those words.'
+
+
+class QuoteSearchScreen(Screen[None]):
+    AUTO_FOCUS = "#query"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("down", "to_results", "Results", show=False),
+    ]
+
+    def __init__(self, query: str = "") -> None:
+        super().__init__()
+        self._initial = query
+        self._search_number = 0
+        self._timer: Timer | None = None
+        self.shown_query = ""  # the query whose results are on screen
+
+    def compose(self) -> ComposeResult:
+        yield Static("Search your sessions for the exact words", classes="pane-title")
+        yield Input(value=self._initial, placeholder="the phone in the kitchen", id="query")
+        yield FilterChips(id="search-chips")
+        yield Static(HINT, id="search-status", markup=False)
+        yield QuoteList(id="results")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(QuoteList).display = False
+        self.watch(self.app, "filters", self._filters_changed, init=False)
+        if self._initial:
+            self._search_now()
+
+    def forget_transcripts(self) -> None:
+        self._search_number += 1  # whatever is in flight is stale now
+        self.shown_query = ""
+        self.query_one("#query", Input).value = ""
+        self.query_one(QuoteList).forget()
+
+    @on(Input.Changed, "#query")
+    def _typed(self) -> None:
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(DEBOUNCE_SECONDS, self._search_now)
+
+    def _filters_changed(self, _filters: SearchFilters) -> None:
+        self._search_now()
+
+    def _search_now(self) -> None:
+        self._timer = None
+        app = reflect_app(self)
+        query = self.query_one("#query", Input).value.strip()
+        self._search_number += 1
+        if not query:
+            self._show_status(HINT)
+            self.query_one(QuoteList).forget()
+            self.query_one(QuoteList).display = False
+            return
+        if app.unlocked is None:
+            return
+        self._search(self._search_number, query, app.filters, app.unlocked)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="search", name="search")
+    def _search(self, number: int, query: str, filters: SearchFilters, unlocked: Unlocked) -> None:
+        if not ReflectApp.wait_for(unlocked.searchable):
+            return
+        service = unlocked.service
+        result = service.quotes(query, k=RESULTS, filters=filters)
+        quotes = [Quote(hit, service.excerpt_lines(hit)) for hit in result.hits]
+        self.post_message(QuotesFound(number, query, quotes))
+
+    def on_quotes_found(self, message: QuotesFound) -> None:
+        if message.search != self._search_number:
+            return  # an older search finishing late
+        self.shown_query = message.query
+        results = self.query_one(QuoteList)
+        app = reflect_app(self)
+        me = app.service.me_labels() if app.unlocked is not None else []
+        results.show(message.quotes, me)
+        results.display = bool(message.quotes)
+        count = len(message.quotes)
+        places = f"{count} place{'s' if count != 1 else ''}"
+        if not count:
+            self._show_status("Nothing in your sessions matches that.")
+        elif not any(q.hit.match_spans for q in message.quotes):
+            # Meaning search always finds something; say plainly that these aren't the words.
+            self._show_status(f"No place has these exact words. The {places} closest in meaning:")
+        else:
+            self._show_status(f"{places} · Enter opens the transcript · c copies the quote")
+
+    def _show_status(self, text: str) -> None:
+        self.query_one("#search-status", Static).update(text)
+
+    @on(Input.Submitted, "#query")
+    def _open_first(self) -> None:
+        results = self.query_one(QuoteList)
+        quote = results.current
+        if quote is not None:
+            self.post_message(OpenQuote(quote))
+
+    def action_to_results(self) -> None:
+        results = self.query_one(QuoteList)
+        if results.quotes and self.focused is self.query_one("#query", Input):
+            results.focus()
+
+    def on_open_quote(self, message: OpenQuote) -> None:
+        from reflect.tui.screens.reader import ReaderScreen
+
+        message.stop()
+        self.app.push_screen(ReaderScreen(message.quote.hit.session_id, message.quote))
