@@ -565,6 +565,12 @@ class CheckedSentence:
 class CheckBounds:
     support_overlap: float = DEFAULT_SUPPORT_OVERLAP
     support_similarity: float = DEFAULT_SUPPORT_SIMILARITY
+    # Measured (bench/bench_answer_quality.py): the false sentences the bundled model wrote
+    # ("the dog sat on a bench", from the worked example; "Mum was ringing me seven times"
+    # from "I'll ring you at seven") all brought in words that neither the question nor the
+    # cited excerpt contains. More than this many such words and the sentence is dropped,
+    # however close in meaning it looks.
+    max_unsupported_words: int = 1
 
 
 class SentenceChecker:
@@ -588,8 +594,12 @@ class SentenceChecker:
         *,
         embedder: Embedder | None = None,
         bounds: CheckBounds = CheckBounds(),
+        example: str = "",
     ) -> None:
         self.question_terms = content_stems(question)
+        # The worked example's words leak into the small model's answers ("the dog sat on a
+        # bench", measured): one of them the excerpt lacks is never tolerated.
+        self.example_terms = content_stems(example) - self.question_terms
         self.excerpts = {e.n: e for e in excerpts}
         self.embedder = embedder
         self.bounds = bounds
@@ -628,6 +638,8 @@ class SentenceChecker:
             corrected = tuple(cited)
             cited = [better]
             text = _append_citation(_CITATION.sub("", text).strip(), better)
+        if self._brings_new_words(body, cited):
+            return drop("says things the excerpt doesn't", self._overlap(novel, cited))
         overlap = self._overlap(novel, cited)
         if self._negation_differs(body, novel, cited):
             return drop("the cited excerpt says the opposite", overlap)
@@ -640,6 +652,8 @@ class SentenceChecker:
         self, body: str, novel: set[str], cited: Sequence[int], claimed: str | None
     ) -> bool:
         if not self._speaker_matches(claimed, cited):
+            return False
+        if self._brings_new_words(body, cited):
             return False
         overlap = self._overlap(novel, cited)
         if overlap >= self.bounds.support_overlap:
@@ -730,6 +744,15 @@ class SentenceChecker:
             return None
         overlap, _, n = max(scored)
         return n if overlap >= self.bounds.support_overlap else None
+
+    def _brings_new_words(self, body: str, cited: Sequence[int]) -> bool:
+        # Quoted words are checked as quotes (and flagged if not verbatim), not here.
+        claims = content_stems(_without_quotes(body)) - self.question_terms
+        available = set().union(*(self._stems[n] for n in cited))
+        missing = claims - available
+        return (
+            bool(missing & self.example_terms) or len(missing) > self.bounds.max_unsupported_words
+        )
 
     def _overlap(self, novel: set[str], cited: Sequence[int]) -> float:
         available = set().union(*(self._stems[n] for n in cited))
@@ -1148,7 +1171,11 @@ class Answerer:
     ) -> tuple[list[CheckedSentence], float | None]:
         """Run the model, checking each sentence as it completes; emit only what passes."""
         checker = SentenceChecker(
-            answer.question, answer.excerpts, embedder=self.embedder, bounds=self.settings.check
+            answer.question,
+            answer.excerpts,
+            embedder=self.embedder,
+            bounds=self.settings.check,
+            example=f"{self.prompts.example_question} {self.prompts.example_answer}",
         )
         splitter = SentenceSplitter()
         kept: list[CheckedSentence] = []
