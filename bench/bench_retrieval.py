@@ -420,6 +420,9 @@ class TopHit:
     cosine: float | None
     evidence: Any = None  # reflect.answer.Evidence, when reflect/answer.py is there
     hits: list[Hit] = field(default_factory=list)  # the answerer's k hits, for re-deciding
+    # The same hits widened back to their whole chunks: a speaker-filtered excerpt is cut to
+    # one turn, and the evidence then reads fewer of the question's words.
+    chunk_hits: list[Hit] = field(default_factory=list)
 
 
 def top_hits(corpus: Corpus, retriever: Retriever) -> list[TopHit]:
@@ -434,7 +437,8 @@ def top_hits(corpus: Corpus, retriever: Retriever) -> list[TopHit]:
         hits = retriever.search(text, k=max(K, ANSWER_K), filters=filters)
         rank = first_hit_rank(corpus, q, hits[:K]) if q["kind"] != "no_answer" else None
         top = TopHit(corpus.name, q["id"], text, q["kind"], q["kind"] != "no_answer",
-                     rank == 1, rank is not None, None, None, None, hits=hits)
+                     rank == 1, rank is not None, None, None, None, hits=hits,
+                     chunk_hits=[_whole_chunk(corpus, retriever, h) for h in hits])
         if hits:
             best = hits[0]
             words = quoted_phrase(text) or text
@@ -450,6 +454,12 @@ def top_hits(corpus: Corpus, retriever: Retriever) -> list[TopHit]:
             top.evidence = decide_found(text, hits, similarity=similarity)
         out.append(top)
     return out
+
+
+def _whole_chunk(corpus: Corpus, retriever: Retriever, hit: Hit) -> Hit:
+    a, b = corpus.chunk_spans[(hit.session_id, hit.chunk_index)]
+    text = retriever.index.session(hit.session_id).text
+    return dataclasses.replace(hit, text=text[a:b], char_start=a, char_end=b)
 
 
 def calibration_rows(tops: Sequence[TopHit]) -> list[list[str]]:
@@ -501,7 +511,9 @@ def distribution_rows(tops: Sequence[TopHit]) -> list[list[str]]:
     return rows
 
 
-def abstention(tops: Sequence[TopHit], thresholds: Any) -> tuple[float, float, int, int, int]:
+def abstention(
+    tops: Sequence[TopHit], thresholds: Any, *, whole_chunks: bool = False
+) -> tuple[float, float, int, int, int]:
     """(precision, recall) of saying "couldn't find that" for no_answer questions, plus the
     answerable questions wrongly refused, no_answer ones wrongly answered, and answerable
     ones answered with a correct excerpt among the 5 shown."""
@@ -510,7 +522,7 @@ def abstention(tops: Sequence[TopHit], thresholds: Any) -> tuple[float, float, i
     refused_right = refused_wrong = answered_wrong = answered_with_answer = 0
     for t in tops:
         assert t.evidence is not None
-        ev = decide_found(t.question, t.hits,
+        ev = decide_found(t.question, t.chunk_hits if whole_chunks else t.hits,
                           similarity=t.evidence.max_similarity, thresholds=thresholds)
         if not ev.found and not t.answerable:
             refused_right += 1
@@ -540,17 +552,19 @@ def threshold_sweep(tops: Sequence[TopHit]) -> None:
     headers = ["thresholds", "abstain precision", "abstain recall", "refused", "answered",
                "useful"]
 
-    def row(label: str, thresholds: Any) -> list[str]:
-        p, r, refused, answered, useful = abstention(tops, thresholds)
+    def row(label: str, thresholds: Any, *, whole_chunks: bool = False) -> list[str]:
+        p, r, refused, answered, useful = abstention(tops, thresholds, whole_chunks=whole_chunks)
         return [label, f"{p:.2f}", f"{r:.2f}", f"{refused}/{answerable}",
                 f"{answered}/{no_answer}", f"{useful}/{answerable}"]
 
-    rows = [row("defaults " + _thresholds_text(default), default)]
+    rows = [row("defaults " + _thresholds_text(default), default),
+            row("defaults, evidence read from whole chunks, not one-turn excerpts", default,
+                whole_chunks=True)]
     sweeps: dict[str, Sequence[float]] = {
         "strong_similarity": (0.40, 0.45, 0.50, 0.55, 0.60, 0.65),
         "min_coverage": (0.5, 0.6, 0.67, 0.75, 0.8, 1.0),
         "min_similarity": (0.10, 0.15, 0.20, 0.25, 0.30, 0.35),
-        "partial_similarity": (0.35, 0.40, 0.45, 0.50),
+        "partial_similarity": (0.35, 0.40, 0.45, 0.50, 0.55),
         "no_terms_similarity": (0.30, 0.35, 0.40, 0.45, 0.50),
     }
     for name, values in sweeps.items():
@@ -561,28 +575,34 @@ def threshold_sweep(tops: Sequence[TopHit]) -> None:
             rows.append(row(f"{name}={value}", candidate))
     print(markdown_table(headers, rows))
 
-    # A coarse grid over the three thresholds that matter most; ranked by refusing the most
-    # no_answer questions at the fewest wrong refusals (Youden's J, then fewer refusals).
+    # A coarse grid over the three thresholds that matter most, with the evidence read from
+    # the excerpts (as now) or from whole chunks; ranked by refusing the most no_answer
+    # questions at the fewest wrong refusals (Youden's J, then fewer refusals).
     grid = []
-    for strong, coverage, low in itertools.product(
+    # min_similarity changes nothing in the range above, so the third axis is partial_similarity.
+    for strong, coverage, partial, whole_chunks in itertools.product(
         (0.45, 0.50, 0.55, 0.60, 0.65), (0.6, 0.67, 0.75, 0.8, 1.0),
-        (0.10, 0.15, 0.20, 0.25, 0.30, 0.35),
+        (0.35, 0.40, 0.45, 0.50, 0.55), (False, True),
     ):
         candidate = dataclasses.replace(default, strong_similarity=strong, min_coverage=coverage,
-                                        min_similarity=low)
-        _, r, refused, _, useful = abstention(tops, candidate)
+                                        partial_similarity=partial)
+        _, r, refused, _, useful = abstention(tops, candidate, whole_chunks=whole_chunks)
         j = r - refused / answerable
-        grid.append((j, -refused, useful, candidate))
-    grid.sort(key=lambda g: (g[0], g[1], g[2]), reverse=True)
-    print("\nBest of a grid over strong_similarity x min_coverage x min_similarity "
-          "(Youden's J = abstain recall - wrong-refusal rate):\n")
-    best_rows = [row(_thresholds_text(c), c) for *_, c in grid[:8]]
+        grid.append((j, -refused, useful, whole_chunks, candidate))
+    grid.sort(key=lambda g: g[:3], reverse=True)
+    print("\nBest of a grid over strong_similarity x min_coverage x partial_similarity x "
+          "evidence read from excerpts / whole chunks (Youden's J = abstain recall - "
+          "wrong-refusal rate):\n")
+    best_rows = [
+        row(_thresholds_text(c) + (", whole chunks" if whole else ""), c, whole_chunks=whole)
+        for *_, whole, c in grid[:10]
+    ]
     print(markdown_table(headers, best_rows))
 
 
 def _thresholds_text(t: Any) -> str:
     return (f"strong_similarity={t.strong_similarity}, min_coverage={t.min_coverage}, "
-            f"min_similarity={t.min_similarity}")
+            f"partial_similarity={t.partial_similarity}")
 
 
 # ---- the sweep ---------------------------------------------------------------------------------
