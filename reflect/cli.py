@@ -563,32 +563,25 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     setting = None
     if args.use_embedding or args.default_embedding:
-        service = open_service(args)
-        settings = service.settings()
+        folder = None
         if args.use_embedding:
             folder = Path(args.use_embedding).expanduser().resolve()
             if not (folder / "config.json").is_file():
                 raise UsageError(f"{folder} isn't a sentence-transformers model folder.")
-            settings.embedding_model = str(folder)
-        else:
-            settings.embedding_model = None
-        service.store.save_settings(settings)
+        service = open_service(args)
+        service.update_settings(embedding_model=str(folder) if folder else None)
         say("Saved. Your sessions are re-embedded with it the next time the vault opens.")
         service.lock()
         return 0
     if args.use or args.use_default:
-        service = open_service(args)
-        settings = service.settings()
+        chosen = None
         if args.use:
             chosen = Path(args.use).expanduser().resolve()
             if not chosen.exists():
                 raise UsageError(f"There is no model at {chosen}.")
-            settings.model = str(chosen)
-        else:
-            settings.model = None
-        service.store.save_settings(settings)
+        service = open_service(args)
+        setting = service.update_settings(model=str(chosen) if chosen else None).model
         say("Saved in the vault." if args.use else "The vault no longer names a model.")
-        setting = settings.model
         service.lock()
     elif Vault.exists(vault_dir(args)) and passphrase.from_environment() is not None:
         # Only read the vault's choice when that needs no typing: listing should be quick.
