@@ -289,7 +289,7 @@ def build_annomi(root: Path, embedder: Embedder) -> Corpus:
     # The record import writes (chunks + embeddings), embedded in one call for speed: the same
     # chunks and texts as `LiveIndex.record_for`, which embeds one session at a time.
     chunks_of = {s.id: chunk_session(s) for s in sessions}
-    texts = [embedding_text(s, c) for s in sessions for c in chunks_of[s.id]]
+    texts = [embedding_text(s, c, speaker_labels=True) for s in sessions for c in chunks_of[s.id]]
     embedded = iter(embedder.embed(texts))
     for session, utterances in zip(sessions, transcripts.values(), strict=True):
         chunks = chunks_of[session.id]
@@ -419,10 +419,8 @@ class TopHit:
     bm25: float | None
     cosine: float | None
     evidence: Any = None  # reflect.answer.Evidence, when reflect/answer.py is there
-    hits: list[Hit] = field(default_factory=list)  # the answerer's k hits, for re-deciding
-    # The same hits widened back to their whole chunks: a speaker-filtered excerpt is cut to
-    # one turn, and the evidence then reads fewer of the question's words.
-    chunk_hits: list[Hit] = field(default_factory=list)
+    # The answerer's k hits, for re-deciding (the evidence reads each hit's whole chunk).
+    hits: list[Hit] = field(default_factory=list)
 
 
 def top_hits(corpus: Corpus, retriever: Retriever) -> list[TopHit]:
@@ -437,8 +435,7 @@ def top_hits(corpus: Corpus, retriever: Retriever) -> list[TopHit]:
         hits = retriever.search(text, k=max(K, ANSWER_K), filters=filters)
         rank = first_hit_rank(corpus, q, hits[:K]) if q["kind"] != "no_answer" else None
         top = TopHit(corpus.name, q["id"], text, q["kind"], q["kind"] != "no_answer",
-                     rank == 1, rank is not None, None, None, None, hits=hits,
-                     chunk_hits=[_whole_chunk(corpus, retriever, h) for h in hits])
+                     rank == 1, rank is not None, None, None, None, hits=hits)
         if hits:
             best = hits[0]
             words = quoted_phrase(text) or text
@@ -454,12 +451,6 @@ def top_hits(corpus: Corpus, retriever: Retriever) -> list[TopHit]:
             top.evidence = decide_found(text, hits, similarity=similarity)
         out.append(top)
     return out
-
-
-def _whole_chunk(corpus: Corpus, retriever: Retriever, hit: Hit) -> Hit:
-    a, b = corpus.chunk_spans[(hit.session_id, hit.chunk_index)]
-    text = retriever.index.session(hit.session_id).text
-    return dataclasses.replace(hit, text=text[a:b], char_start=a, char_end=b)
 
 
 def calibration_rows(tops: Sequence[TopHit]) -> list[list[str]]:
@@ -512,7 +503,7 @@ def distribution_rows(tops: Sequence[TopHit]) -> list[list[str]]:
 
 
 def abstention(
-    tops: Sequence[TopHit], thresholds: Any, *, whole_chunks: bool = False
+    tops: Sequence[TopHit], thresholds: Any
 ) -> tuple[float, float, int, int, int]:
     """(precision, recall) of saying "couldn't find that" for no_answer questions, plus the
     answerable questions wrongly refused, no_answer ones wrongly answered, and answerable
@@ -522,7 +513,7 @@ def abstention(
     refused_right = refused_wrong = answered_wrong = answered_with_answer = 0
     for t in tops:
         assert t.evidence is not None
-        ev = decide_found(t.question, t.chunk_hits if whole_chunks else t.hits,
+        ev = decide_found(t.question, t.hits,
                           similarity=t.evidence.max_similarity, thresholds=thresholds)
         if not ev.found and not t.answerable:
             refused_right += 1
@@ -552,14 +543,12 @@ def threshold_sweep(tops: Sequence[TopHit]) -> None:
     headers = ["thresholds", "abstain precision", "abstain recall", "refused", "answered",
                "useful"]
 
-    def row(label: str, thresholds: Any, *, whole_chunks: bool = False) -> list[str]:
-        p, r, refused, answered, useful = abstention(tops, thresholds, whole_chunks=whole_chunks)
+    def row(label: str, thresholds: Any) -> list[str]:
+        p, r, refused, answered, useful = abstention(tops, thresholds)
         return [label, f"{p:.2f}", f"{r:.2f}", f"{refused}/{answerable}",
                 f"{answered}/{no_answer}", f"{useful}/{answerable}"]
 
-    rows = [row("defaults " + _thresholds_text(default), default),
-            row("defaults, evidence read from whole chunks, not one-turn excerpts", default,
-                whole_chunks=True)]
+    rows = [row("defaults " + _thresholds_text(default), default)]
     sweeps: dict[str, Sequence[float]] = {
         "strong_similarity": (0.40, 0.45, 0.50, 0.55, 0.60, 0.65),
         "min_coverage": (0.5, 0.6, 0.67, 0.75, 0.8, 1.0),
@@ -575,28 +564,23 @@ def threshold_sweep(tops: Sequence[TopHit]) -> None:
             rows.append(row(f"{name}={value}", candidate))
     print(markdown_table(headers, rows))
 
-    # A coarse grid over the three thresholds that matter most, with the evidence read from
-    # the excerpts (as now) or from whole chunks; ranked by refusing the most no_answer
-    # questions at the fewest wrong refusals (Youden's J, then fewer refusals).
+    # A coarse grid over the three thresholds that matter most, ranked by refusing the most
+    # no_answer questions at the fewest wrong refusals (Youden's J, then fewer refusals).
     grid = []
     # min_similarity changes nothing in the range above, so the third axis is partial_similarity.
-    for strong, coverage, partial, whole_chunks in itertools.product(
+    for strong, coverage, partial in itertools.product(
         (0.45, 0.50, 0.55, 0.60, 0.65), (0.6, 0.67, 0.75, 0.8, 1.0),
-        (0.35, 0.40, 0.45, 0.50, 0.55), (False, True),
+        (0.35, 0.40, 0.45, 0.50, 0.55),
     ):
         candidate = dataclasses.replace(default, strong_similarity=strong, min_coverage=coverage,
                                         partial_similarity=partial)
-        _, r, refused, _, useful = abstention(tops, candidate, whole_chunks=whole_chunks)
+        _, r, refused, _, useful = abstention(tops, candidate)
         j = r - refused / answerable
-        grid.append((j, -refused, useful, whole_chunks, candidate))
+        grid.append((j, -refused, useful, candidate))
     grid.sort(key=lambda g: g[:3], reverse=True)
-    print("\nBest of a grid over strong_similarity x min_coverage x partial_similarity x "
-          "evidence read from excerpts / whole chunks (Youden's J = abstain recall - "
-          "wrong-refusal rate):\n")
-    best_rows = [
-        row(_thresholds_text(c) + (", whole chunks" if whole else ""), c, whole_chunks=whole)
-        for *_, whole, c in grid[:10]
-    ]
+    print("\nBest of a grid over strong_similarity x min_coverage x partial_similarity "
+          "(Youden's J = abstain recall - wrong-refusal rate):\n")
+    best_rows = [row(_thresholds_text(c), c) for *_, c in grid[:10]]
     print(markdown_table(headers, best_rows))
 
 
@@ -613,7 +597,7 @@ class ChunkSettings:
     min_words: int = DEFAULT_MIN_WORDS
     max_words: int = DEFAULT_MAX_WORDS
     trivial_words: int = DEFAULT_TRIVIAL_WORDS
-    speaker_labels: bool = False
+    speaker_labels: bool = True  # as LiveIndex embeds
 
     def __str__(self) -> str:
         labels = " +labels" if self.speaker_labels else ""
@@ -633,7 +617,7 @@ class FusionSettings:
 
 
 def parse_chunking(spec: str) -> ChunkSettings:
-    """"40/150/3" or "40/150/3+labels" (min_words/max_words/trivial_words)."""
+    """"40/150/3+labels" or "40/150/3" (min_words/max_words/trivial_words; no labels)."""
     sizes, _, labels = spec.partition("+")
     min_words, max_words, trivial_words = (int(x) for x in sizes.split("/"))
     return ChunkSettings(min_words, max_words, trivial_words, speaker_labels=labels == "labels")
@@ -697,19 +681,19 @@ def sweep(corpora: Sequence[Corpus], embedder: Embedder) -> None:
           "~5 net is noise at this size).\n")
     chunk_grid = [
         ChunkSettings(),
-        ChunkSettings(speaker_labels=True),
+        ChunkSettings(speaker_labels=False),
         ChunkSettings(1, 150, 0),  # one chunk per turn (long turns still split)
-        ChunkSettings(1, 150, 0, speaker_labels=True),
+        ChunkSettings(1, 150, 0, speaker_labels=False),
         ChunkSettings(20, 80, 3),
-        ChunkSettings(20, 80, 3, speaker_labels=True),
+        ChunkSettings(20, 80, 3, speaker_labels=False),
         ChunkSettings(30, 100, 3),
-        ChunkSettings(30, 100, 3, speaker_labels=True),
+        ChunkSettings(30, 100, 3, speaker_labels=False),
         ChunkSettings(60, 150, 3),
-        ChunkSettings(60, 150, 3, speaker_labels=True),
+        ChunkSettings(60, 150, 3, speaker_labels=False),
         # Past ~200 words a chunk no longer fits the model's 256 word pieces: its end is unread.
         ChunkSettings(80, 250, 3),
         ChunkSettings(40, 150, 0),
-        ChunkSettings(40, 150, 0, speaker_labels=True),
+        ChunkSettings(40, 150, 0, speaker_labels=False),
         ChunkSettings(40, 150, 6),
     ]
     default_fusion = FusionSettings()

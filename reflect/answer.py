@@ -65,6 +65,18 @@ GENERIC_WORDS = _word_set(
 )
 _STOP = STOPWORDS | GENERIC_WORDS
 
+# Words that place a question in time ("in my first session in February"). Once a date or
+# session filter has been applied they are already answered, and they almost never occur in
+# what was said, so counting them as content made date questions look unanswerable.
+DATE_WORDS = _word_set(
+    """january february march april may june july august september october november
+    december jan feb mar apr jun jul aug sep sept oct nov dec monday tuesday wednesday
+    thursday friday saturday sunday first second third fourth fifth sixth seventh eighth
+    ninth tenth 1st 2nd 3rd 4th 5th 6th 7th 8th 9th 10th latest recent recently earlier
+    previous month months year years spring summer autumn fall winter before after since
+    until during"""
+)
+
 
 def stem(word: str) -> str:
     """A light English stemmer: enough for "sleeping" ~ "sleep", "worried" ~ "worry".
@@ -101,9 +113,20 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.casefold().replace("’", "'"))
 
 
-def content_stems(text: str) -> set[str]:
-    """Stems of the words that carry meaning: not stopwords, not generic talk-about-talk."""
-    return {stem(w) for w in words(text) if w not in _STOP and (len(w) > 1 or w.isdigit())}
+def content_stems(text: str, *, ignore: frozenset[str] = frozenset()) -> set[str]:
+    """Stems of the words that carry meaning: not stopwords, not generic talk-about-talk,
+    nor any word in `ignore`."""
+    return {
+        stem(w)
+        for w in words(text)
+        if w not in _STOP and w not in ignore and (len(w) > 1 or w.isdigit())
+    }
+
+
+def question_terms(question: str, filters: Filters = NO_FILTERS) -> set[str]:
+    """The question's content stems, without its date words once a filter placed it in time."""
+    placed = filters.since is not None or filters.until is not None or bool(filters.session_ids)
+    return content_stems(question, ignore=DATE_WORDS if placed else frozenset())
 
 
 def normalize_for_quote(text: str) -> str:
@@ -127,7 +150,7 @@ class EvidenceThresholds:
     min_coverage: float = 0.67  # most content words present ...
     min_similarity: float = 0.15  # ... and the hits at least vaguely related
     partial_coverage: float = 0.5  # half the content words present ...
-    partial_similarity: float = 0.45  # ... and the hits clearly related
+    partial_similarity: float = 0.50  # ... and the hits clearly related
     no_terms_similarity: float = 0.40  # "what did I say about feeling like myself again?"
     words_only_coverage: float = 0.75  # no embedder (vectors still loading): words decide
 
@@ -162,6 +185,7 @@ def decide_found(
     embedder: Embedder | None = None,
     thresholds: EvidenceThresholds = EvidenceThresholds(),
     evidence_hits: int = EVIDENCE_HITS,
+    filters: Filters = NO_FILTERS,
 ) -> Evidence:
     """Decide from the hits alone, before any model runs, whether they answer `question`.
 
@@ -169,20 +193,25 @@ def decide_found(
     `question_similarity`); without it, and with an `embedder`, the hits' texts are embedded
     to get it (slower). Found when a quoted phrase matched verbatim, or the meaning is close
     enough, or enough of the question's content words occur in the hits and the meaning is
-    related: see `EvidenceThresholds`.
+    related: see `EvidenceThresholds`. `filters` are the search's: with a date or session
+    filter, the question's date words are not counted (see `question_terms`).
     """
     t = thresholds
     considered = list(hits[:evidence_hits])
-    terms = sorted(content_stems(question))
+    terms = sorted(question_terms(question, filters))
     if not considered:
         return Evidence(False, "no hits", similarity, None, tuple(terms), (), False, 0)
     exact = any(h.exact for h in considered)
+    # Whole chunks, not the (possibly one-turn) excerpts: a speaker-filtered excerpt drops the
+    # other speaker's words around it, which made answerable questions look unanswered.
     # "What did Ellie say..." names a speaker; labels are not in the text but are in the hit.
-    present = set().union(*(content_stems(f"{h.text} {h.speaker or ''}") for h in considered))
-    matched = tuple(term for term in terms if term in present)
+    present = set().union(
+        *(content_stems(f"{h.chunk_text or h.text} {h.speaker or ''}") for h in considered)
+    )
+    matched = tuple(term for term in terms if _term_present(term, present))
     coverage = len(matched) / len(terms) if terms else None
     if similarity is None and embedder is not None:
-        vectors = embedder.embed([question, *(h.text for h in considered)])
+        vectors = embedder.embed([question, *(h.chunk_text or h.text for h in considered)])
         similarity = float(np.max(vectors[1:] @ vectors[0]))
 
     def evidence(found: bool, reason: str) -> Evidence:
@@ -207,6 +236,18 @@ def decide_found(
     if coverage >= t.partial_coverage and similarity >= t.partial_similarity:
         return evidence(True, "some key words occur in closely related excerpts")
     return evidence(False, "the sessions don't hold the question's key words or meaning")
+
+
+def _term_present(term: str, present: set[str]) -> bool:
+    """Whether a question's word occurs, also as the end of a compound: "night" in
+    "overnight", "sleep" in "asleep". Five letters at least, so "rain" does not match
+    "train"; not as a beginning, which the stemmer already covers and which would let
+    "scar" match "scary"."""
+    if term in present:
+        return True
+    return len(term) >= 5 and any(
+        len(word) > len(term) and word.endswith(term) for word in present
+    )
 
 
 def question_similarity(
@@ -1098,7 +1139,11 @@ class Answerer:
     def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
         similarity = question_similarity(self.retriever, question, filters) if hits else None
         return decide_found(
-            question, hits, similarity=similarity, thresholds=self.settings.evidence
+            question,
+            hits,
+            similarity=similarity,
+            thresholds=self.settings.evidence,
+            filters=filters,
         )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:

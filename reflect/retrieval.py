@@ -19,7 +19,7 @@ from typing import Literal
 from reflect.chunking import is_cjk, span_times, turn_at
 from reflect.embedding import Embedder
 from reflect.index import NO_FILTERS, ChunkMatch, Filters, SearchIndex
-from reflect.session import Session
+from reflect.session import Session, StoredTurn
 
 __all__ = ["Filters", "Hit", "Mode", "Retriever", "expand_to_turns"]
 
@@ -62,6 +62,9 @@ class Hit:
     match_spans: list[tuple[int, int]] = field(default_factory=list)
     exact: bool = False
     chunk_index: int = 0
+    # The whole chunk that matched, which can be wider than `text` (a speaker-filtered excerpt
+    # is one turn of it): deciding whether the sessions answer a question reads this.
+    chunk_text: str = ""
 
 
 class Retriever:
@@ -169,20 +172,8 @@ class Retriever:
         )
         spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
         if filters.speakers is not None:
-            # "What did *I* say": the excerpt is the chosen speaker's own turn (the one with
-            # the matched words, else the first), not the chunk around it.
-            own_turns = [
-                t
-                for t in session.turns
-                if t.speaker in filters.speakers and t.char_start < b and t.char_end > a
-            ]
-            if own_turns:
-                anchor = next(
-                    (t for t in own_turns if any(t.char_start <= s < t.char_end for s, _ in spans)),
-                    own_turns[0],
-                )
-                a, b = max(a, anchor.char_start), min(b, anchor.char_end)
-                spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
+            a, b = _own_turn(session, a, b, spans, filters.speakers)
+            spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
         first_turn, last_turn = _turn_range(session, a, b)
         start, end = span_times(session, a, b)
         return Hit(
@@ -203,7 +194,35 @@ class Retriever:
             match_spans=[(s - a, e - a) for s, e in spans],
             exact=exact,
             chunk_index=chunk.index,
+            chunk_text=session.text[chunk.char_start : chunk.char_end],
         )
+
+
+def _own_turn(
+    session: Session,
+    a: int,
+    b: int,
+    spans: Sequence[tuple[int, int]],
+    speakers: frozenset[str],
+) -> tuple[int, int]:
+    """"What did *I* say": the excerpt narrows to one of the chosen speaker's turns.
+
+    The turn holding the most matched words wins (the first such turn was often a short aside
+    while the answering turn came later in the chunk); with no matched words, the longest of
+    them, which is where a chunk's meaning mostly sits.
+    """
+    own = [
+        t for t in session.turns if t.speaker in speakers and t.char_start < b and t.char_end > a
+    ]
+    if not own:
+        return a, b
+
+    def weight(turn: StoredTurn) -> tuple[int, int]:
+        hits = sum(1 for s, _ in spans if turn.char_start <= s < turn.char_end)
+        return hits, min(b, turn.char_end) - max(a, turn.char_start)
+
+    best = max(own, key=weight)
+    return max(a, best.char_start), min(b, best.char_end)
 
 
 def quoted_phrase(query: str) -> str | None:

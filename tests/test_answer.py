@@ -7,6 +7,7 @@ Marcus.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from collections.abc import Iterator
@@ -211,6 +212,27 @@ def test_not_found_when_the_words_are_missing_and_meaning_is_far() -> None:
     assert not evidence.found
     assert evidence.term_coverage == 0.0
     assert evidence.max_similarity == 0.35
+
+
+def test_evidence_reads_the_whole_chunk_behind_a_one_turn_excerpt() -> None:
+    # "What did I say about waking at four?" with a speaker filter shows only the client's
+    # turn; the therapist's question around it carries "four" and must still count.
+    turn = "I scroll on my phone until it gets light."
+    hit = dataclasses.replace(
+        _hit(turn), chunk_text=f"What happens when you wake at four? {turn}"
+    )
+    assert not decide_found(SLEEP_Q, [_hit(turn)], similarity=0.2).found
+    evidence = decide_found(SLEEP_Q, [hit], similarity=0.2)
+    assert evidence.found and evidence.term_coverage == 1.0
+
+
+def test_question_words_count_inside_compounds() -> None:
+    hit = _hit("Charge the phone in the kitchen overnight, and keep the car keys there too.")
+    evidence = decide_found("my phone at night?", [hit], similarity=0.2)
+    assert evidence.found and evidence.term_coverage == 1.0
+    # Short words and beginnings don't: "rain" is not in "train", "scar" not in "scary".
+    assert decide_found("the rain?", [_hit("I took the train.")], similarity=0.2).term_coverage == 0
+    assert decide_found("the scar?", [_hit("It was scary.")], similarity=0.2).term_coverage == 0
 
 
 def test_close_meaning_alone_is_enough() -> None:

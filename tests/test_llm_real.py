@@ -98,7 +98,8 @@ def _run() -> dict[str, Any]:
     for s in sessions:
         chunks = chunk_session(s, min_words=12, max_words=60)
         index.add_lexical(s, chunks)
-        index.add_vectors(s.id, chunks, embedder.embed([embedding_text(s, c) for c in chunks]))
+        texts = [embedding_text(s, c, speaker_labels=True) for c in chunks]  # as LiveIndex
+        index.add_vectors(s.id, chunks, embedder.embed(texts))
     model = LlamaChatModel(chat_model_path(), n_ctx=2048)
     answerer = Answerer(Retriever(index, embedder), embedder, lambda: model,
                         me_labels=["Noor"])

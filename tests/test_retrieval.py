@@ -221,6 +221,30 @@ def test_speaker_filter_highlights_that_speakers_words(retriever: Retriever) -> 
         assert turn.speaker == "Amara"
 
 
+def test_speaker_filter_keeps_the_turn_holding_the_most_matched_words() -> None:
+    # Tobias speaks twice in the chunk; the first turn shares one word with the question, the
+    # second holds the answer. The excerpt used to be the first turn touching any matched word.
+    session = make_session("oct", [
+        Turn("Tobias", "Work was fine this week, nothing much to say.", 0.0, 4.0),
+        Turn("Amara", "And the evenings?", 4.0, 6.0),
+        Turn("Tobias", "The evenings at work are when the panic comes, on the walk to the "
+                       "train after work, every single evening.", 6.0, 14.0),
+    ], dt.date(2024, 10, 3))
+    index = SearchIndex()
+    try:
+        index.add_lexical(session, chunk_session(session, min_words=40, max_words=150))
+        hits = Retriever(index, None).search(
+            "panic evenings work", filters=Filters(speakers=frozenset({"Tobias"}))
+        )
+        (hit,) = hits
+        assert hit.text.startswith("The evenings at work are when the panic comes")
+        assert hit.start == 6.0
+        # The evidence for "is this in my sessions?" reads the whole chunk, not just the turn.
+        assert "And the evenings?" in hit.chunk_text and hit.text in hit.chunk_text
+    finally:
+        index.close()
+
+
 def test_long_monologue_hits_are_pieces_with_interpolated_times(retriever: Retriever) -> None:
     hits = retriever.search('"row 15 of the beans"', k=1)
     (hit,) = hits
