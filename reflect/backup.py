@@ -19,6 +19,7 @@ from pathlib import Path
 from reflect import crypto
 from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
 from reflect.fsutil import atomic_write
+from reflect.recording import audio_name, recording_info
 from reflect.session import Session
 from reflect.store import CATALOG, INDEX_PREFIX, SESSION_PREFIX, SETTINGS, SessionStore, Settings
 from reflect.vault import normalize_passphrase
@@ -47,6 +48,8 @@ def _records(store: SessionStore) -> Iterator[bytes]:
         names.append(SESSION_PREFIX + summary.id)
         if INDEX_PREFIX + summary.id in vault:
             names.append(INDEX_PREFIX + summary.id)
+        if audio_name(summary.id) in vault:
+            names.append(audio_name(summary.id))
     for name in names:
         data = vault.get(name)
         head = json.dumps({"name": name, "size": len(data)}).encode()
@@ -61,7 +64,8 @@ def write_backup(
     *,
     kdf: crypto.KdfParams | None = None,
 ) -> int:
-    """Write every session (with its index) and the settings to `target`. Returns sessions."""
+    """Write every session (with its index and recording) and the settings to `target`.
+    Returns how many sessions. Unfinished transcriptions are not included."""
     kdf = kdf or crypto.tune_kdf_params()
     header = json.dumps({"kdf": kdf.to_json()}).encode()
     key = kdf.derive(normalize_passphrase(passphrase))
@@ -138,9 +142,14 @@ def restore_backup(
             present += 1
             continue
         index_record = records.get(INDEX_PREFIX + session.id)
+        audio = records.get(audio_name(session.id))
         if any(s.id == session.id for s in store.catalog()):
             session.id = store.new_session_id()
-        store.add(session, index_record)
+        info = recording_info(session)
+        if info is not None:
+            # The recording is filed under the session's id, which may have changed.
+            info["audio"] = audio_name(session.id) if audio is not None else None
+        store.add(session, index_record, audio=audio)
         known.add(session.content_hash)
         restored += 1
         if progress:

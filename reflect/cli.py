@@ -102,6 +102,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"Vault:     {st['path']}")
         print(f"Format:    {st['format_version']}")
         print(f"Sessions:  {st['sessions']}")
+        for job in st["unfinished_recordings"]:
+            print(
+                f"Unfinished: {job['file']}, transcribed {clock(job['done_s'])} of "
+                f"{clock(job['duration_s'])}; import the file again to carry on."
+            )
         print(f"Size:      {st['size_bytes'] / 1e6:.2f} MB on disk, encrypted")
         print(
             f"Key:       Argon2id, {kdf['memory_mib']} MiB, {kdf['iterations']} passes, "
@@ -143,22 +148,42 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions, ImportProgress
 
     service = open_service(args)
+    if args.asr_model:
+        service.asr_model_path = args.asr_model
+    if args.discard_unfinished:
+        _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
+        service.lock()
+        return 0
+    if not args.paths:
+        raise UsageError("Name the transcript or recording files (or folders) to import.")
     options = ImportOptions(
-        date=parse_day(args.date) if args.date else None, me=args.me, replace=args.replace
+        date=parse_day(args.date) if args.date else None,
+        me=args.me,
+        replace=args.replace,
+        language=args.language,
+        keep_audio=not args.no_keep_audio,
     )
     targets = [Path(p).expanduser() for p in args.paths]
     if args.json:
 
         def emit(p: ImportProgress) -> None:
-            print_json(
-                {
-                    "event": "progress",
-                    "files_done": p.files_done,
-                    "files_total": p.files_total,
-                    "turns": p.turns_done,
-                    "elapsed_s": round(p.elapsed, 2),
+            event: dict[str, Any] = {
+                "event": "progress",
+                "files_done": p.files_done,
+                "files_total": p.files_total,
+                "turns": p.turns_done,
+                "elapsed_s": round(p.elapsed, 2),
+            }
+            if p.recording is not None:
+                r = p.recording
+                event["recording"] = {
+                    "file": r.file,
+                    "audio_done_s": round(r.audio_done, 1),
+                    "audio_total_s": round(r.audio_total, 1),
+                    "realtime_factor": round(r.realtime_factor, 2) if r.realtime_factor else None,
+                    "seconds_left": round(r.seconds_left) if r.seconds_left else None,
                 }
-            )
+            print_json(event)
 
         report = service.import_paths(targets, options, progress=emit)
         for r in report.results:
@@ -180,6 +205,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 say(f"[red]✗[/red] {r.path}: {r.reason}")
             elif r.status == "duplicate":
                 say(f"[dim]= {r.path}: already in the vault as “{r.title}” ({r.session_id})[/dim]")
+            elif r.status == "stopped":
+                say(f"[yellow]‖[/yellow] {r.path}: {r.reason}")
             else:
                 say(f"[green]✓[/green] {r.path} → “{r.title}” ({r.session_id}, {r.turns} turns)")
                 for warning in r.warnings:
@@ -211,13 +238,49 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
     ) as bar:
         task = bar.add_task("import", total=None, turns=0, rate="")
 
+        listening: dict[str, Any] = {}
+
         def tick(p: ImportProgress) -> None:
+            if p.recording is not None:
+                _recording_tick(bar, listening, p.recording)
+                return
             rate = f"{p.files_done / p.elapsed:.1f} files/s" if p.elapsed > 0.5 else ""
             bar.update(
                 task, total=p.files_total, completed=p.files_done, turns=p.turns_done, rate=rate
             )
 
         return service.import_paths(targets, options, progress=tick)
+
+
+def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
+    """A second bar for a recording: audio minutes done, speed, time left."""
+    if p.file not in tasks:
+        tasks[p.file] = bar.add_task("recording", total=None, turns="", rate="")
+    speed = f"{p.realtime_factor:.1f}× real time" if p.realtime_factor else "starting"
+    left = f", about {clock(p.seconds_left)} left" if p.seconds_left else ""
+    bar.update(
+        tasks[p.file],
+        total=max(p.audio_total, 1e-9),
+        completed=p.audio_done,
+        turns=f"{p.file}: {clock(p.audio_done)} of {clock(p.audio_total)}",
+        rate=f"{speed}{left}",
+    )
+
+
+def _discard_unfinished(service: Any, targets: list[Path]) -> None:
+    from reflect.recording import file_hash
+
+    jobs = service.pending_recordings()
+    if not targets:
+        chosen = jobs
+    else:
+        wanted = {file_hash(t) for t in targets if t.is_file()}
+        chosen = [j for j in jobs if j.content_hash in wanted]
+    if not chosen:
+        say("There is no unfinished transcription of those files.")
+    for job in chosen:
+        service.discard_pending(job.content_hash)
+        say(f"Forgot the unfinished transcription of {job.source_file} and its audio.")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -290,11 +353,17 @@ def cmd_show(args: argparse.Namespace) -> int:
         console = _console()
         console.print(f"[bold]{escape(session.title)}[/bold] · {session.date:%d %B %Y}")
         me = set(service.me_labels())
+        # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
+        # whenever some turns still wait for a speaker's name.
+        numbered = args.numbers or any(t.speaker is None for t in session.turns)
+        width = len(str(len(session.turns)))
         for t in session.turns:
             stamp = clock(t.start)
             who = t.speaker or ""
             style = "cyan" if t.speaker in me else "magenta"
             prefix = f"[dim]{stamp:>8}[/dim] " if stamp else ""
+            if numbered:
+                prefix = f"[dim]{t.index + 1:>{width}}[/dim] {prefix}"
             label = f"[{style}]{escape(who)}:[/{style}] " if who else ""
             console.print(f"{prefix}{label}{escape(session.turn_text(t))}")
     service.lock()
@@ -333,8 +402,69 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_turn_numbers(text: str) -> list[int]:
+    """ "3", "3,5,7-9" -> [3, 5, 7, 8, 9] """
+    numbers: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.strip().partition("-")
+            a = int(first)
+            b = int(last) if last else a
+            if a < 1 or b < a:
+                raise ValueError
+            numbers.extend(range(a, b + 1))
+    except ValueError:
+        raise UsageError(
+            f"“{text}” is not a list of turn numbers; write it like 3,5,7-9."
+        ) from None
+    return numbers
+
+
+def _session_speakers(service: Any, args: argparse.Namespace) -> int:
+    session = service.session(args.session)
+    if args.label is not None or args.rename or args.unlabel:
+        if args.rename:
+            old, new = args.rename
+            label: str | None = new
+        else:
+            old, label = None, (None if args.unlabel else args.label)
+        session, changed = service.label_speakers(
+            session.id,
+            label,
+            turns=parse_turn_numbers(args.turns) if args.turns else None,
+            start=parse_clock(args.start) if args.start else None,
+            end=parse_clock(args.end) if args.end else None,
+            rename=old,
+        )
+        what = f"“{label}”" if label else "no label"
+        say(f"{changed} turn(s) of “{session.title}” now have {what}.")
+    counts: dict[str, int] = {}
+    for turn in session.turns:
+        key = turn.speaker or ""
+        counts[key] = counts.get(key, 0) + 1
+    me = set(service.me_labels())
+    if args.json:
+        print_json({"session": session.id, "me": sorted(me), "speakers": counts})
+    else:
+        for label_, count in sorted(counts.items(), key=lambda kv: -kv[1]):
+            name = label_ or "(no label)"
+            mark = " (you)" if label_ in me else ""
+            print(f"{name}{mark}: {count} turn(s)")
+        if "" in counts:
+            say(
+                "[dim]Name unlabelled turns with --label NAME, chosen by --turns 3,5-9 "
+                "(numbers as `reflect show` lists them) or --from/--to times.[/dim]"
+            )
+    service.lock()
+    return 0
+
+
 def cmd_speakers(args: argparse.Namespace) -> int:
     service = open_service(args)
+    if args.session:
+        return _session_speakers(service, args)
+    if args.label is not None or args.rename or args.unlabel:
+        raise UsageError("Name the session whose speakers to label: reflect speakers SESSION ...")
     if args.me:
         service.set_me(args.me)
         say(f"“{args.me}” is you: `--speaker me` now finds what {args.me} said.")
@@ -350,6 +480,69 @@ def cmd_speakers(args: argparse.Namespace) -> int:
             mark = " (you)" if label in me else ""
             print(f"{label}{mark}: {count} session(s)")
     service.lock()
+    return 0
+
+
+def parse_clock(text: str) -> float:
+    """A time in a recording: "12:31", "1:02:09", "00:12:31.5" or seconds ("751")."""
+    parts = text.strip().split(":")
+    try:
+        if not 1 <= len(parts) <= 3 or any(not p.strip() for p in parts):
+            raise ValueError
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise UsageError(f"“{text}” is not a time; write it like 12:31 or 1:02:09.") from None
+    if any(v < 0 for v in values) or any(v >= 60 for v in values[1:]):
+        raise UsageError(f"“{text}” is not a time; write it like 12:31 or 1:02:09.")
+    seconds = 0.0
+    for value in values:
+        seconds = seconds * 60 + value
+    return seconds
+
+
+# Playing "from" a cited moment starts a little before it: the first words of an excerpt
+# are easier to catch with a breath of what came before.
+PLAY_LEAD_IN_SECONDS = 1.5
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from reflect.audio import play
+
+    service = open_service(args)
+    start = max(0.0, parse_clock(args.at) - (0.0 if args.exact else PLAY_LEAD_IN_SECONDS))
+    session = service.session(args.session)
+    samples, rate = service.recording_clip(session.id, start, args.seconds)
+    service.lock()  # the clip is in memory; nothing else is needed while it plays
+    say(
+        f"Playing “{session.title}” from {clock(start)} for "
+        f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
+    )
+    try:
+        play(samples, rate, blocking=True)
+    except KeyboardInterrupt:
+        from reflect.audio import stop_playback
+
+        stop_playback()
+    return 0
+
+
+def cmd_clip(args: argparse.Namespace) -> int:
+    from reflect.audio import wav_bytes
+    from reflect.fsutil import atomic_write
+
+    service = open_service(args)
+    start = parse_clock(args.at)
+    session = service.session(args.session)
+    samples, rate = service.recording_clip(session.id, start, args.seconds)
+    service.lock()
+    target = Path(args.output).expanduser()
+    if target.suffix.lower() != ".wav":
+        raise UsageError("The clip is written as a WAV file; give a name ending in .wav.")
+    atomic_write(target, wav_bytes(samples, rate))
+    say(
+        f"Wrote {samples.shape[1] / rate:.0f} s of “{session.title}” from {clock(start)} to "
+        f"{target}. This copy is not encrypted."
+    )
     return 0
 
 
@@ -562,6 +755,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     from reflect.llm import list_models
 
     setting = None
+    if args.use_asr or args.default_asr:
+        asr_folder = None
+        if args.use_asr:
+            asr_folder = Path(args.use_asr).expanduser().resolve()
+            if not (asr_folder / "model.bin").is_file():
+                raise UsageError(
+                    f"{asr_folder} isn't a faster-whisper (CTranslate2) model folder: "
+                    "it has no model.bin."
+                )
+        service = open_service(args)
+        service.update_settings(asr_model=str(asr_folder) if asr_folder else None)
+        say(
+            "Saved: recordings are transcribed with it from now on."
+            if asr_folder
+            else "Recordings are transcribed with the bundled Whisper model again."
+        )
+        service.lock()
+        return 0
     if args.use_embedding or args.default_embedding:
         folder = None
         if args.use_embedding:
@@ -711,8 +922,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("passwd", cmd_passwd, "change the vault's passphrase")
     p.add_argument("--new-passphrase-file", metavar="FILE")
 
-    p = add("import", cmd_import, "import transcript files or folders")
-    p.add_argument("paths", nargs="+", metavar="PATH")
+    p = add("import", cmd_import, "import transcripts or recordings (files or folders)")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument(
+        "--language", metavar="CODE", help="a recording's language (en, de...); default: detected"
+    )
+    p.add_argument(
+        "--no-keep-audio",
+        action="store_true",
+        help="keep only the transcript of a recording, not its audio",
+    )
+    p.add_argument("--asr-model", metavar="DIR", help="a faster-whisper model folder, this time")
+    p.add_argument(
+        "--discard-unfinished",
+        action="store_true",
+        help="forget unfinished transcriptions (of the given files, or all) instead of importing",
+    )
     p.add_argument("--date", metavar="YYYY-MM-DD", help="the session's date (one file only)")
     p.add_argument("--me", metavar="LABEL", help="the speaker label that is you")
     p.add_argument(
@@ -727,6 +952,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("show", cmd_show, "show a session's transcript")
     p.add_argument("session", metavar="SESSION", help="id, id prefix, list number or title")
+    p.add_argument("--numbers", action="store_true", help="number the turns")
     p.add_argument("--json", action="store_true")
 
     p = add("rename", cmd_rename, "give a session a new title")
@@ -741,9 +967,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
 
-    p = add("speakers", cmd_speakers, "list speakers; mark which one is you")
-    p.add_argument("--me", metavar="LABEL")
+    p = add("speakers", cmd_speakers, "list or name speakers; mark which one is you")
+    p.add_argument("session", nargs="?", metavar="SESSION", help="one session's speakers")
+    p.add_argument("--me", metavar="LABEL", help="this label is you, in every session")
+    p.add_argument("--label", metavar="NAME", help="give turns of SESSION this speaker name")
+    p.add_argument("--unlabel", action="store_true", help="take the name off the chosen turns")
+    p.add_argument("--turns", metavar="N,M-K", help="which turns (numbers from `reflect show`)")
+    p.add_argument("--from", dest="start", metavar="TIME", help="turns starting at or after")
+    p.add_argument("--to", dest="end", metavar="TIME", help="turns starting before")
+    p.add_argument("--rename", nargs=2, metavar=("OLD", "NEW"), help="rename a speaker")
     p.add_argument("--json", action="store_true")
+
+    p = add("play", cmd_play, "play a stretch of a session's recording")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--at", metavar="TIME", required=True, help="where, e.g. 12:31 or 1:02:09")
+    p.add_argument("--seconds", type=float, default=20.0, help="how long (default 20)")
+    p.add_argument(
+        "--exact",
+        action="store_true",
+        help=f"start exactly at TIME, not {PLAY_LEAD_IN_SECONDS:g} s before it",
+    )
+
+    p = add("clip", cmd_clip, "write a stretch of a recording as a WAV file (unencrypted)")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--at", metavar="TIME", required=True, help="where, e.g. 12:31 or 1:02:09")
+    p.add_argument("--seconds", type=float, default=20.0, help="how long (default 20)")
+    p.add_argument("-o", "--output", metavar="FILE.wav", required=True)
 
     p = add("export", cmd_export, "write a session as plain text (unencrypted, by your choice)")
     p.add_argument("session", metavar="SESSION")
@@ -783,6 +1032,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--default-embedding",
         action="store_true",
         help="search with the bundled all-MiniLM-L6-v2 again",
+    )
+    p.add_argument(
+        "--use-asr", metavar="DIR", help="transcribe recordings with this faster-whisper folder"
+    )
+    p.add_argument(
+        "--default-asr", action="store_true", help="transcribe with the bundled Whisper again"
     )
     p.add_argument("--json", action="store_true")
 

@@ -18,12 +18,13 @@ from another object all fail authentication (the STREAM construction).
 
 from __future__ import annotations
 
+import io
 import os
 import struct
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -271,3 +272,95 @@ def open_sealed(
             return bytes(out)
         pos += step
         index += 1
+
+
+class SealedReader(io.RawIOBase):
+    """Random-access reading of a sealed object, decrypting only the chunks asked for.
+
+    For recordings: playing twenty seconds of an hour must not decrypt (or hold) the hour.
+    Every chunk read is authenticated on its own: its nonce binds it to its position and to
+    whether it is the last, and the header (object id, salt) is its associated data, so a
+    swapped, reordered or altered chunk fails exactly as in `open_sealed`. `size` is the
+    plaintext size the manifest recorded; the file must have exactly the matching length, so
+    a truncated object is refused before anything is read.
+    """
+
+    def __init__(
+        self,
+        vault_key: bytes,
+        purpose: str,
+        file: BinaryIO,
+        *,
+        size: int,
+        expected_id: bytes,
+        what: str,
+    ) -> None:
+        super().__init__()
+        self._file = file
+        self._what = what
+        file.seek(0)
+        header = read_header(file.read(HEADER_SIZE), what)
+        if header.object_id != expected_id:
+            raise VaultCorrupted(
+                f"{what} holds a different object than expected (files swapped?)."
+            )
+        self._header = header
+        key = derive_object_key(vault_key, header.salt, purpose)
+        self._aead = _ALGORITHMS[header.algorithm](key)
+        self._size = size
+        self._chunks = max(1, -(-size // header.chunk_size))
+        file_size = file.seek(0, os.SEEK_END)
+        if file_size != HEADER_SIZE + size + self._chunks * TAG_SIZE:
+            raise VaultCorrupted(f"{what} is truncated or has the wrong length.")
+        self._pos = 0
+        self._cached: tuple[int, bytes] | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._pos, os.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._pos >= self._size or not len(view):
+            return 0
+        index, within = divmod(self._pos, self._header.chunk_size)
+        plain = self._chunk(index)
+        n = min(len(view), len(plain) - within)
+        view[:n] = plain[within : within + n]
+        self._pos += n
+        return n
+
+    def _chunk(self, index: int) -> bytes:
+        if self._cached is not None and self._cached[0] == index:
+            return self._cached[1]
+        size = self._header.chunk_size
+        self._file.seek(HEADER_SIZE + index * (size + TAG_SIZE))
+        last = index == self._chunks - 1
+        length = (self._size - index * size if last else size) + TAG_SIZE
+        piece = self._file.read(length)
+        try:
+            plain = self._aead.decrypt(
+                _chunk_nonce(self._header.nonce_prefix, index, last), piece, self._header.raw
+            )
+        except InvalidTag:
+            raise VaultCorrupted(
+                f"{self._what} failed its integrity check (damaged, truncated or altered)."
+            ) from None
+        self._cached = (index, plain)
+        return plain
+
+    def close(self) -> None:
+        if not self.closed:
+            self._cached = None
+            self._file.close()
+        super().close()

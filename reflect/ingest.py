@@ -23,9 +23,28 @@ from reflect.formats import (
     date_from_filename,
     parse_transcript,
 )
+from reflect.recording import (
+    RecordingOptions,
+    TranscriberFactory,
+    TranscriptionProgress,
+    build_recording_session,
+    check_size,
+    file_hash,
+    start_pending,
+    transcribe_pending,
+)
 from reflect.session import Session, build_text
 from reflect.store import SessionStore
 from reflect.transcript import ParsedTranscript, Turn
+
+# Kept here rather than imported from reflect.audio, which loads PyAV: listing a folder
+# must not need the audio stack.
+AUDIO_EXTENSIONS = frozenset({".m4a", ".mp3", ".wav", ".ogg", ".opus", ".flac", ".webm", ".mp4"})
+IMPORTABLE_EXTENSIONS = SUPPORTED_EXTENSIONS | AUDIO_EXTENSIONS
+
+
+def is_recording(path: Path) -> bool:
+    return path.suffix.lower() in AUDIO_EXTENSIONS
 
 # A .docx is a zip of XML around the text; allow it more room than plain text.
 MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
@@ -42,12 +61,14 @@ class ImportOptions:
     me: str | None = None
     replace: bool = False
     title: str | None = None
+    language: str | None = None  # of a recording; None: detected
+    keep_audio: bool = True  # keep a recording's audio (sealed) after transcribing it
 
 
 @dataclass(slots=True)
 class FileResult:
     path: str
-    status: str  # "imported" | "replaced" | "duplicate" | "failed"
+    status: str  # "imported" | "replaced" | "duplicate" | "failed" | "stopped"
     session_id: str | None = None
     title: str | None = None
     turns: int = 0
@@ -75,6 +96,7 @@ class ImportProgress:
     turns_done: int
     elapsed: float
     current: str | None = None
+    recording: TranscriptionProgress | None = None  # while a recording is transcribed
 
     can_replace = True
 
@@ -118,7 +140,7 @@ def discover(paths: Iterable[Path]) -> tuple[list[Path], list[FileResult], list[
                 rel = child.relative_to(path)
                 if any(part.startswith(".") for part in rel.parts) or not child.is_file():
                     continue
-                if child.suffix.lower() in SUPPORTED_EXTENSIONS:
+                if child.suffix.lower() in IMPORTABLE_EXTENSIONS:
                     files.append(child)
                 else:
                     skipped.append(str(child))
@@ -248,6 +270,73 @@ def import_file(
     )
 
 
+def import_recording(
+    store: SessionStore,
+    path: Path,
+    options: ImportOptions,
+    indexer: Indexer | None,
+    transcriber_factory: TranscriberFactory | None,
+    on_stored: StoredCallback | None = None,
+    *,
+    on_progress: Callable[[TranscriptionProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> FileResult:
+    """Transcribe a recording into a session, resuming an earlier interrupted run."""
+    display = str(path)
+    try:
+        check_size(path)
+        digest = file_hash(path)
+    except ReflectError as e:
+        return FileResult(display, "failed", reason=e.message.removeprefix(f"{path.name}: "))
+    except OSError as e:
+        return FileResult(display, "failed", reason=f"can't read the file ({e.strerror or e})")
+    existing = store.find_by_hash(digest)
+    if existing is not None:
+        return FileResult(display, "duplicate", existing.id, existing.title, 0)
+    if transcriber_factory is None:
+        return FileResult(display, "failed", reason="no speech model is available")
+    try:
+        pending = store.find_pending(digest)
+        transcriber = transcriber_factory()
+        if pending is None:
+            model_id = str(getattr(transcriber, "model_id", type(transcriber).__name__))
+            recording_options = RecordingOptions(options.language, options.keep_audio)
+            pending = start_pending(store, path, digest, recording_options, model_id)
+        finished = transcribe_pending(
+            store, path, pending, transcriber, on_progress=on_progress, should_stop=should_stop
+        )
+        if not finished:
+            return FileResult(
+                display, "stopped", pending.session_id, reason="transcription paused; "
+                "import the file again to carry on where it stopped"
+            )
+        date, date_source = _recording_date(options, path)
+        title = (
+            options.title
+            or title_from_filename(path.name)
+            or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
+        )
+        session = build_recording_session(
+            pending, date=date, date_source=date_source, title=title
+        )
+    except ReflectError as e:
+        return FileResult(display, "failed", reason=e.message.removeprefix(f"{path.name}: "))
+    record = indexer(session) if indexer else None
+    store.add(session, record, finishes=pending.name)
+    if on_stored:
+        on_stored(session, record)
+    return FileResult(display, "imported", session.id, session.title, len(session.turns))
+
+
+def _recording_date(options: ImportOptions, path: Path) -> tuple[dt.date, str]:
+    if options.date is not None:
+        return options.date, "option"
+    from_name = date_from_filename(path.name)
+    if from_name is not None:
+        return from_name, "filename"
+    return dt.date.fromtimestamp(path.stat().st_mtime), "modified"
+
+
 def import_paths(
     store: SessionStore,
     paths: Sequence[Path],
@@ -257,6 +346,7 @@ def import_paths(
     on_stored: StoredCallback | None = None,
     progress: Callable[[ImportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    transcriber_factory: TranscriberFactory | None = None,
 ) -> ImportReport:
     files, problems, skipped = discover(paths)
     report = ImportReport(results=list(problems), skipped=skipped)
@@ -278,14 +368,45 @@ def import_paths(
             progress(
                 ImportProgress(done, len(files), turns_done, time.monotonic() - started, path.name)
             )
-        result = import_file(store, path, options, indexer, on_stored)
+        if is_recording(path):
+            result = import_recording(
+                store,
+                path,
+                options,
+                indexer,
+                transcriber_factory,
+                on_stored,
+                on_progress=_recording_progress(progress, done, len(files), turns_done, started),
+                should_stop=should_stop,
+            )
+        else:
+            result = import_file(store, path, options, indexer, on_stored)
         turns_done += result.turns
         report.results.append(result)
+        if result.status == "stopped":
+            report.stopped = True
+            break
     if progress and not report.stopped:
         progress(ImportProgress(len(files), len(files), turns_done, time.monotonic() - started))
     if options.me:
         set_me(store, options.me)
     return report
+
+
+def _recording_progress(
+    progress: Callable[[ImportProgress], None] | None,
+    done: int,
+    total: int,
+    turns_done: int,
+    started: float,
+) -> Callable[[TranscriptionProgress], None] | None:
+    if progress is None:
+        return None
+
+    def forward(p: TranscriptionProgress) -> None:
+        progress(ImportProgress(done, total, turns_done, time.monotonic() - started, p.file, p))
+
+    return forward
 
 
 def set_me(store: SessionStore, label: str) -> None:

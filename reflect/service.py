@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from reflect import crypto
 from reflect.errors import UsageError
-from reflect.excerpts import ExcerptLine, excerpt_lines
+from reflect.excerpts import ExcerptLine, clock, excerpt_lines
 from reflect.index import Filters
 from reflect.ingest import ImportOptions, ImportProgress, ImportReport, import_paths, set_me
 from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
+from reflect.recording import PendingRecording, TranscriberFactory, recording_info
 from reflect.retrieval import Hit
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary, Settings
@@ -27,6 +28,7 @@ from reflect.vault import Vault
 
 if TYPE_CHECKING:
     from reflect.answer import Answer, Answerer, EventCallback
+    from reflect.asr import Transcriber
     from reflect.backup import RestoreReport
     from reflect.llm import ChatModel
 
@@ -60,6 +62,12 @@ def _default_embedder_factory() -> Any:
     return default_embedder()
 
 
+def _default_transcriber_factory(model_folder: Path | None) -> Any:
+    from reflect.asr import WhisperTranscriber
+
+    return WhisperTranscriber(model_folder)
+
+
 class Reflect:
     def __init__(
         self,
@@ -67,11 +75,16 @@ class Reflect:
         *,
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
+        transcriber_factory: TranscriberFactory | None = None,
     ) -> None:
         self.vault = vault
         self.store = SessionStore(vault)
         self._embedder_factory = embedder_factory or self._configured_embedder
         self._model_factory = model_factory or self._default_model
+        self._transcriber_factory = transcriber_factory or self._configured_transcriber
+        self._transcriber: Transcriber | None = None
+        self._transcriber_lock = threading.Lock()
+        self.asr_model_path: str | None = None  # --asr-model, for this process only
         self._model: ChatModel | None = None
         self._model_lock = threading.Lock()
         self._answerer: Answerer | None = None
@@ -96,11 +109,13 @@ class Reflect:
         kdf: crypto.KdfParams | None = None,
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
+        transcriber_factory: TranscriberFactory | None = None,
     ) -> Reflect:
         return cls(
             Vault.create(path, passphrase, kdf=kdf),
             embedder_factory=embedder_factory,
             model_factory=model_factory,
+            transcriber_factory=transcriber_factory,
         )
 
     @classmethod
@@ -111,11 +126,13 @@ class Reflect:
         *,
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
+        transcriber_factory: TranscriberFactory | None = None,
     ) -> Reflect:
         return cls(
             Vault.open(path, passphrase),
             embedder_factory=embedder_factory,
             model_factory=model_factory,
+            transcriber_factory=transcriber_factory,
         )
 
     def lock(self) -> None:
@@ -198,6 +215,61 @@ class Reflect:
                 )
             return SentenceTransformerEmbedder(folder)
         return _default_embedder_factory()
+
+    # ---- recordings ------------------------------------------------------------------------
+
+    def _configured_transcriber(self) -> Transcriber:
+        """--asr-model for this run, else the vault's choice, else the bundled Whisper."""
+        chosen = self.asr_model_path or self.settings().asr_model
+        folder = Path(chosen).expanduser() if chosen else None
+        if folder is not None and not folder.is_dir():
+            raise UsageError(
+                f"The speech model folder {folder} is not there. Choose another with "
+                "`reflect models --use-asr DIR` or go back to the bundled one with "
+                "`reflect models --default-asr`."
+            )
+        transcriber: Transcriber = _default_transcriber_factory(folder)
+        return transcriber
+
+    def transcriber(self) -> Transcriber:
+        """The speech model, loaded once per process when a recording is first imported."""
+        with self._transcriber_lock:
+            if self._transcriber is None:
+                self._transcriber = self._transcriber_factory()
+            return self._transcriber
+
+    def pending_recordings(self) -> list[PendingRecording]:
+        return self.store.pending()
+
+    def discard_pending(self, content_hash: str) -> None:
+        self.store.discard_pending(content_hash)
+
+    def recording_clip(
+        self, reference: str, start: float, seconds: float, *, rate: int | None = None
+    ) -> tuple[Any, int]:
+        """(samples shaped (channels, n), sample rate) of a stretch of a session's recording,
+        decoded in memory from the sealed copy (only the part asked for is decrypted)."""
+        from reflect import audio
+        from reflect.recording import open_audio
+
+        session = self.session(reference)
+        if seconds <= 0:
+            raise UsageError("The stretch to play must be longer than zero seconds.")
+        with open_audio(self.store, session) as stream:
+            if rate is None:
+                rate = min(audio.probe(stream, name=session.source_file).sample_rate, 48_000)
+            stream.seek(0)
+            samples = audio.decode(
+                stream, name=session.source_file, start=max(0.0, start), end=start + seconds,
+                rate=rate,
+            )
+        if samples.shape[1] == 0:
+            info = recording_info(session) or {}
+            raise UsageError(
+                f"“{session.title}” is {clock(info.get('duration'))} long; there is nothing "
+                f"at {clock(start)}."
+            )
+        return samples, rate
 
     # ---- answers ---------------------------------------------------------------------------
 
@@ -283,6 +355,16 @@ class Reflect:
             "size_bytes": st.size_bytes,
             "objects": st.object_count,
             "generation": st.generation,
+            "unfinished_recordings": [
+                {
+                    "file": p.source_file,
+                    "done_s": round(p.audio_done, 1),
+                    "duration_s": round(p.duration, 1),
+                    "started": p.started_at,
+                    "id": p.content_hash,
+                }
+                for p in self.store.pending()
+            ],
             "kdf": {
                 "algorithm": "argon2id",
                 "memory_mib": st.kdf.memory_kib // 1024,
@@ -317,6 +399,7 @@ class Reflect:
             on_stored=live.add if self._index_loaded.is_set() else None,
             progress=progress,
             should_stop=self._stop_import.is_set,
+            transcriber_factory=self.transcriber,
         )
 
     def cancel_import(self) -> None:
@@ -371,6 +454,71 @@ class Reflect:
 
     def set_me(self, label: str) -> None:
         set_me(self.store, label)
+
+    def label_speakers(
+        self,
+        reference: str,
+        label: str | None,
+        *,
+        turns: Sequence[int] | None = None,
+        start: float | None = None,
+        end: float | None = None,
+        rename: str | None = None,
+    ) -> tuple[Session, int]:
+        """Name who spoke: give `label` to some turns of a session, or rename a label.
+
+        Turns are chosen by number (1-based, as `reflect show` lists them), by the time they
+        start (`start` <= t < `end`), or by their current label (`rename`); with none of
+        these, every unlabelled turn. `label` None removes the label. Returns the session
+        and how many turns changed. Labels are part of what the index embeds, so the
+        session's index record is rebuilt with it, in the same transaction.
+        """
+        import dataclasses
+
+        if label is not None:
+            label = " ".join(label.split())
+            if not label:
+                raise UsageError("A speaker's name can't be empty.")
+        session = self.session(reference)
+        wanted = set(turns) if turns is not None else None
+        if wanted is not None and not wanted <= set(range(1, len(session.turns) + 1)):
+            raise UsageError(
+                f"“{session.title}” has turns 1 to {len(session.turns)}; "
+                f"there is no turn {min(wanted - set(range(1, len(session.turns) + 1)))}."
+            )
+
+        def chosen(turn: Any) -> bool:
+            if wanted is not None and turn.index + 1 not in wanted:
+                return False
+            if rename is not None and turn.speaker != rename:
+                return False
+            if start is not None or end is not None:
+                if turn.start is None:
+                    return False
+                too_early = start is not None and turn.start < start
+                too_late = end is not None and turn.start >= end
+                if too_early or too_late:
+                    return False
+            if wanted is None and rename is None and start is None and end is None:
+                return turn.speaker is None
+            return True
+
+        changed = 0
+        relabelled = []
+        for turn in session.turns:
+            if chosen(turn) and turn.speaker != label:
+                relabelled.append(dataclasses.replace(turn, speaker=label))
+                changed += 1
+            else:
+                relabelled.append(turn)
+        if changed:
+            session.turns = relabelled
+            live = self._live_index()
+            record = live.record_for(session)
+            self.store.add(session, record, replace=session.id)
+            if self._index_loaded.is_set():
+                live.add(session, record)
+        return session, changed
 
     def me_labels(self) -> list[str]:
         return self.store.settings().me

@@ -5,6 +5,8 @@ Vault names:
     session/<id>         one session: canonical text, turns, offsets
     index/<id>           that session's chunks and embeddings (see reflect.index_record)
     settings             the user's choices (their own speaker label, model...)
+    audio/<id>           a session's original recording, when it was imported from one
+    pending/<hash>       a recording being transcribed: its plan and the pieces done so far
 
 A session, its index record and the catalog change in one transaction, so a session is
 stored whole or not at all.
@@ -20,6 +22,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reflect.errors import SessionNotFound, UsageError
+from reflect.recording import (
+    AUDIO_PREFIX,
+    PENDING_PREFIX,
+    PendingRecording,
+    audio_name,
+    pending_name,
+)
 from reflect.session import Session
 from reflect.vault import Transaction, Vault
 
@@ -70,6 +79,7 @@ class Settings:
     me: list[str] = field(default_factory=list)
     model: str | None = None
     embedding_model: str | None = None
+    asr_model: str | None = None  # a faster-whisper model folder; None: the bundled one
     crisis_region: str | None = None
     idle_lock_minutes: int = 10
 
@@ -146,7 +156,8 @@ class SessionStore:
     # ---- writing -------------------------------------------------------------------------
 
     def new_session_id(self) -> str:
-        taken = {s.id for s in self.catalog()}
+        # An unfinished recording has its id already (its sealed audio is filed under it).
+        taken = {s.id for s in self.catalog()} | {p.session_id for p in self.pending()}
         while True:
             candidate = secrets.token_hex(4)
             if candidate not in taken:
@@ -162,11 +173,43 @@ class SessionStore:
             return {}
         return {row["id"]: SessionSummary(**row) for row in _load_json(tx.get(CATALOG))}
 
-    def add(
-        self, session: Session, index_record: bytes | None, *, replace: str | None = None
-    ) -> None:
-        """Store a session (and its index record) atomically; optionally replacing another."""
+    def pending(self) -> list[PendingRecording]:
+        """Recordings whose transcription was started and not finished."""
+        return [
+            PendingRecording.decode(self.vault.get(name))
+            for name in self.vault.names(PENDING_PREFIX)
+        ]
+
+    def find_pending(self, content_hash: str) -> PendingRecording | None:
+        name = pending_name(content_hash)
+        return PendingRecording.decode(self.vault.get(name)) if name in self.vault else None
+
+    def discard_pending(self, content_hash: str) -> None:
+        """Forget an unfinished recording: its partial transcript and its sealed audio."""
+        pending = self.find_pending(content_hash)
+        if pending is None:
+            return
         with self.vault.transaction() as tx:
+            tx.delete(pending_name(content_hash))
+            tx.delete(audio_name(pending.session_id))
+
+    def add(
+        self,
+        session: Session,
+        index_record: bytes | None,
+        *,
+        replace: str | None = None,
+        finishes: str | None = None,
+        audio: bytes | None = None,
+    ) -> None:
+        """Store a session (and its index record) atomically; optionally replacing another,
+        finishing the pending record named `finishes` (a transcribed recording), or with the
+        session's recording (`audio`, from a backup)."""
+        with self.vault.transaction() as tx:
+            if finishes is not None:
+                tx.delete(finishes)
+            if audio is not None:
+                tx.put(audio_name(session.id), audio, purpose="audio")
             catalog = self._read_catalog(tx)
             if replace is not None:
                 catalog.pop(replace, None)
@@ -197,10 +240,9 @@ class SessionStore:
             catalog = self._read_catalog(tx)
             if catalog.pop(session_id, None) is None:
                 raise SessionNotFound(f"There is no session with id {session_id}.")
-            for name in tx.names(f"{SESSION_PREFIX}{session_id}") + tx.names(
-                f"{INDEX_PREFIX}{session_id}"
-            ):
-                tx.delete(name)
+            for prefix in (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX):
+                for name in tx.names(f"{prefix}{session_id}"):
+                    tx.delete(name)
             self._write_catalog(tx, catalog.values())
 
     def save_settings(self, settings: Settings) -> None:

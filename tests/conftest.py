@@ -41,6 +41,15 @@ def fake_embedder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(service, "_default_embedder_factory", FakeEmbedder)
 
 
+@pytest.fixture(autouse=True)
+def fake_transcriber_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recordings are transcribed by a deterministic fake unless a test brings Whisper."""
+    from reflect import service
+    from reflect.asr import FakeTranscriber
+
+    monkeypatch.setattr(service, "_default_transcriber_factory", lambda folder: FakeTranscriber())
+
+
 @pytest.fixture
 def fast_kdf(monkeypatch: pytest.MonkeyPatch) -> None:
     """Vaults made through the CLI use the floor Argon2id settings instead of tuning (~0.3 s)."""

@@ -401,3 +401,56 @@ def test_copy_of_vault_opens_elsewhere(vault: Vault, vault_path: Path, tmp_path:
     shutil.copytree(vault_path, tmp_path / "copy")
     assert Vault.open(tmp_path / "copy", PASSPHRASE).get("a") == b"portable"
     assert len(all_files(tmp_path / "copy")) >= 3
+
+
+# ---- streaming reads (recordings) -----------------------------------------------------------
+
+
+CHUNK = crypto.DEFAULT_CHUNK_SIZE
+
+
+@pytest.mark.parametrize("size", [0, 1, CHUNK, 3 * CHUNK + 7])
+def test_open_stream_reads_any_range(vault: Vault, size: int) -> None:
+    data = os.urandom(size)
+    vault.put("audio/x", data, purpose="audio")
+    with vault.open_stream("audio/x") as f:
+        assert f.read() == data
+        for start, length in ((0, 10), (size // 2, 5000), (max(0, size - 3), 100), (size, 10)):
+            f.seek(start)
+            assert f.read(length) == data[start : start + length]
+        f.seek(-5, os.SEEK_END)
+        assert f.tell() == max(0, size - 5)
+
+
+def test_open_stream_decrypts_only_the_chunks_read(
+    vault: Vault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(20 * crypto.DEFAULT_CHUNK_SIZE)
+    vault.put("audio/long", data, purpose="audio")
+    decrypted: list[int] = []
+    original = crypto.SealedReader._chunk
+
+    def counting(self: crypto.SealedReader, index: int) -> bytes:
+        decrypted.append(index)
+        return original(self, index)
+
+    monkeypatch.setattr(crypto.SealedReader, "_chunk", counting)
+    with vault.open_stream("audio/long") as f:
+        f.seek(12 * crypto.DEFAULT_CHUNK_SIZE + 100)
+        assert f.read(1000) == data[12 * crypto.DEFAULT_CHUNK_SIZE + 100 :][:1000]
+    assert set(decrypted) == {12}
+
+
+def test_open_stream_detects_damage_and_truncation(filled: Path) -> None:
+    target = the_object(filled, "large")
+    flip(target, crypto.HEADER_SIZE + crypto.DEFAULT_CHUNK_SIZE + crypto.TAG_SIZE + 5)
+    v = Vault.open(filled, PASSPHRASE)
+    with v.open_stream("large") as f:
+        assert len(f.read(1000)) == 1000  # chunk 0 is intact
+        f.seek(crypto.DEFAULT_CHUNK_SIZE + 10)
+        with pytest.raises(VaultCorrupted):
+            f.read(10)
+    blob = target.read_bytes()
+    target.write_bytes(blob[:-1])
+    with pytest.raises(VaultCorrupted):
+        v.open_stream("large")

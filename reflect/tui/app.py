@@ -25,6 +25,7 @@ from reflect.crypto import KdfParams
 from reflect.errors import ReflectError, VaultLocked
 from reflect.ingest import ImportOptions, ImportProgress, ImportReport
 from reflect.live_index import EmbedderFactory, IndexProgress
+from reflect.retrieval import Hit
 from reflect.service import ModelFactory, Reflect, SearchFilters
 from reflect.tui.commands import ReflectCommands
 from reflect.tui.errors import ErrorModal, error_text
@@ -43,6 +44,12 @@ CRASH_MESSAGE = (
     "your vault; start reflect again to carry on."
 )
 WAIT_POLL_SECONDS = 0.1
+# Playing a cited moment starts a little before it, so its first words aren't clipped, and
+# runs a little past it; a long excerpt plays at most this long (the reader has the rest).
+PLAY_LEAD_IN_SECONDS = 1.5
+PLAY_TAIL_SECONDS = 1.0
+PLAY_MIN_SECONDS = 6.0
+PLAY_MAX_SECONDS = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +111,8 @@ class ReflectApp(App[None]):
         self.import_report: ImportReport | None = None
         self.last_activity = options.clock()
         self._generation = 0
+        self._playing_until = 0.0  # clock time the moment being played ends
+        self._played = False  # playback was used: stop it when locking
 
     # ---- screens --------------------------------------------------------------------------
 
@@ -170,6 +179,7 @@ class ReflectApp(App[None]):
         if unlocked is None:
             return
         self.unlocked = None
+        self.stop_playback()
         self.workers.cancel_group(self, "vault")
         for screen in self.screen_stack:
             forget = getattr(screen, "forget_transcripts", None)
@@ -274,6 +284,49 @@ class ReflectApp(App[None]):
         result = unlocked.service.import_paths(paths, options, progress=report)
         self.post_message(ImportFinished(unlocked.generation, result))
 
+    # ---- playing a cited moment -----------------------------------------------------------
+
+    @property
+    def playing(self) -> bool:
+        return self.options.clock() < self._playing_until
+
+    def toggle_playback(self, hit: Hit) -> None:
+        """Play the moment `hit` cites from its recording, or stop what is playing."""
+        if self.playing:
+            self.stop_playback()
+            self.notify("Stopped.", timeout=2)
+            return
+        if self.unlocked is None:
+            return
+        if hit.start is None:
+            self.notify(
+                "This excerpt has no time in a recording, so there is nothing to play.",
+                title="Can't play this",
+                severity="warning",
+            )
+            return
+        start = max(0.0, hit.start - PLAY_LEAD_IN_SECONDS)
+        end = (hit.end if hit.end is not None else hit.start) + PLAY_TAIL_SECONDS
+        seconds = min(max(end - start, PLAY_MIN_SECONDS), PLAY_MAX_SECONDS)
+        self._playing_until = self.options.clock() + seconds
+        self._play(self.unlocked, hit.session_id, start, seconds)
+
+    def stop_playback(self) -> None:
+        self._playing_until = 0.0
+        if self._played:
+            from reflect.audio import stop_playback
+
+            stop_playback()
+
+    @work(thread=True, exit_on_error=False, group="vault", name="play", exclusive=True)
+    def _play(self, unlocked: Unlocked, session_id: str, start: float, seconds: float) -> None:
+        from reflect.audio import play
+
+        # Decrypts and decodes only this stretch, into memory.
+        samples, rate = unlocked.service.recording_clip(session_id, start, seconds)
+        self._played = True
+        play(samples, rate, blocking=False)
+
     def _current(self, generation: int) -> bool:
         return self.unlocked is not None and self.unlocked.generation == generation
 
@@ -322,6 +375,13 @@ class ReflectApp(App[None]):
             self.post_message(ImportFinished(self.unlocked.generation, None))
         if worker.name == "load-model" and self.unlocked is not None:
             self.status = replace(self.status, model="unavailable")
+        if worker.name == "play" and isinstance(worker.error, ReflectError):
+            # Not being able to play (no sound device, no recording) is no emergency: a
+            # note says why, and the words are still on the screen.
+            self._playing_until = 0.0
+            title, message = error_text(worker.error)
+            self.notify(message, title=title, severity="warning", timeout=8)
+            return
         self.show_error(worker.error)
 
     def show_error(self, error: BaseException) -> None:

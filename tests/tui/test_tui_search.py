@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import Button, Input, Static
 
 from reflect.service import QuoteResult, SearchFilters
@@ -305,3 +306,59 @@ async def test_sessions_sidebar_opens_a_session_and_filters_to_it(vault: Path) -
         title = reader.query_one("#reader-title", Static)
         assert "Second session" in text_of(title) and "18 March 2025" in text_of(title)
         assert not reader.query(".-quoted")
+
+
+# ---- recordings ------------------------------------------------------------------------------
+
+AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
+
+
+async def test_p_plays_the_cited_moment_and_p_again_stops(
+    vault: Path, monkeypatch: Any
+) -> None:
+    from reflect.asr import FakeTranscriber
+    from reflect.embedding import FakeEmbedder
+    from reflect.service import Reflect
+    from tests.test_recording import spoken_text
+    from tests.tui.support import PASSPHRASE
+
+    service = Reflect.unlock(
+        vault, PASSPHRASE, embedder_factory=FakeEmbedder,
+        transcriber_factory=lambda: FakeTranscriber(text_for=spoken_text),
+    )
+    assert service.import_paths([AUDIO / "session_mono.ogg"]).results[0].status == "imported"
+    service.lock()
+    played: list[tuple[int, int]] = []
+    stopped: list[bool] = []
+    monkeypatch.setattr(
+        "reflect.audio.play",
+        lambda samples, rate, blocking=True: played.append((samples.shape[1], rate)),
+    )
+    monkeypatch.setattr("reflect.audio.stop_playback", lambda: stopped.append(True))
+
+    app = make_app(vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+f")
+        screen = app.screen
+        screen.query_one("#query", Input).value = '"walk by the river after dinner"'
+        results = screen.query_one(QuoteList)
+        await wait_until(pilot, lambda: bool(results.quotes))
+        await pilot.press("down", "p")
+        await wait_until(pilot, lambda: bool(played))
+        samples, rate = played[0]
+        hit = results.quotes[0].hit
+        assert hit.start is not None and hit.end is not None
+        # From a breath before the quote to just after it.
+        assert samples / rate == pytest.approx(hit.end - hit.start + 2.5, abs=0.2)
+        assert app.playing
+        await pilot.press("p")
+        assert stopped and not app.playing
+
+        # A typed transcript has times but no recording: said calmly, no modal.
+        screen.query_one("#query", Input).value = '"canal"'
+        await wait_until(pilot, lambda: "canal" in results.quotes[0].hit.text)
+        await pilot.press("p")
+        await wait_until(pilot, lambda: bool(app._notifications))
+        assert any("nothing to play" in n.message for n in app._notifications)
+        assert not isinstance(app.screen, ErrorModal) and not app.playing

@@ -19,13 +19,13 @@ from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, Static
 
-from reflect.formats import SUPPORTED_EXTENSIONS
-from reflect.ingest import ImportReport
+from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
+from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
 from reflect.tui.context import reflect_app
 from reflect.tui.formatting import QUIET_STYLE
 from reflect.tui.widgets.status import StatusBar
 
-KINDS = ", ".join(sorted(SUPPORTED_EXTENSIONS))
+KINDS = ", ".join(sorted(SUPPORTED_EXTENSIONS - AUDIO_EXTENSIONS))
 
 
 class PathSuggester(Suggester):
@@ -88,10 +88,11 @@ class ImportScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
 
     def compose(self) -> ComposeResult:
-        yield Static("Import transcripts", classes="pane-title")
+        yield Static("Import transcripts or recordings", classes="pane-title")
         yield Static(
-            f"A file or a whole folder ({KINDS}). The transcripts are encrypted into your "
-            "vault; the original files are left as they are.",
+            f"A file or a whole folder: transcripts ({KINDS}) or recordings (.m4a, .mp3, "
+            ".wav and other audio), which are transcribed on this computer. Everything is "
+            "encrypted into your vault; the original files are left as they are.",
             id="import-intro",
             markup=False,
         )

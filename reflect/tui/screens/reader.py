@@ -89,6 +89,7 @@ class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "copy_quote", "Copy quote"),
+        Binding("p", "play", "Play / stop"),
         Binding("home", "top", "Top", show=False),
         Binding("end", "bottom", "End", show=False),
     ]
@@ -109,7 +110,7 @@ class ReaderScreen(Screen[None]):
         self._load(self.session_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "copy_quote":
+        if action in ("copy_quote", "play"):
             return self.quote is not None
         return True
 
@@ -161,6 +162,10 @@ class ReaderScreen(Screen[None]):
             return
         self.app.copy_to_clipboard(citation_text(self.quote.hit))
         self.notify("Copied the quote with its date, speaker and time.", title="Copied")
+
+    def action_play(self) -> None:
+        if self.quote is not None:
+            reflect_app(self).toggle_playback(self.quote.hit)
 
     def action_top(self) -> None:
         self.query_one("#transcript", VerticalScroll).scroll_home(animate=False)

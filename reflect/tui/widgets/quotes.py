@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.tui.context import reflect_app
 from reflect.tui.formatting import (
     MARKER_STYLE,
     QUIET_STYLE,
@@ -55,6 +56,7 @@ class QuoteList(OptionList):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
+        Binding("p", "play", "Play / stop"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -104,6 +106,13 @@ class QuoteList(OptionList):
         event.stop()
         if event.option.id is not None:
             self.post_message(OpenQuote(self.quotes[int(event.option.id)]))
+
+    def action_play(self) -> None:
+        quote = self.current
+        if quote is None:
+            self.notify("There is no excerpt to play yet.")
+            return
+        reflect_app(self).toggle_playback(quote.hit)
 
     def action_copy_quote(self) -> None:
         quote = self.current

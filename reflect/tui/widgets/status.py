@@ -9,6 +9,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.widgets import Static
 
+from reflect.excerpts import clock
 from reflect.tui.formatting import QUIET_STYLE
 
 if TYPE_CHECKING:
@@ -49,7 +50,18 @@ def status_content(status: VaultStatus) -> Content:
         SEPARATOR,
         MODEL_PHRASES.get(status.model, status.model),
     ]
-    if status.importing is not None:
+    if status.importing is not None and status.importing.recording is not None:
+        r = status.importing.recording
+        speed = f" · {r.realtime_factor:.0f}× real time" if r.realtime_factor else ""
+        left = f" · about {clock(r.seconds_left)} left" if r.seconds_left else ""
+        parts += [
+            SEPARATOR,
+            (
+                f"Transcribing {clock(r.audio_done)} of {clock(r.audio_total)}{speed}{left}",
+                "bold $text-accent",
+            ),
+        ]
+    elif status.importing is not None:
         p = status.importing
         done = f"{p.files_done} of {p.files_total} files" if p.files_total else "starting"
         parts += [SEPARATOR, (f"Importing {done}", "bold $text-accent")]
