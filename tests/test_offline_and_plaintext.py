@@ -1,6 +1,7 @@
 """The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
 
-The flow (init, import, quotes, ask) runs in a child process whose HOME, data, config, state,
+The flow (init, import of a transcript and of a recording, quotes, ask) runs in a child
+process whose HOME, data, config, state,
 cache and temp folders are fresh folders of this test, with a socket guard that records and
 refuses any name lookup or non-local connection. Afterwards every byte under those folders is
 searched for the marker sentence (UTF-8 and UTF-16) and for the raw float32 bytes of its
@@ -23,6 +24,9 @@ import pytest
 from tests.conftest import grep_tree
 
 MARKER = "the heron stood on one leg by the allotment gate 9317"
+# The invented two-voice recording, transcribed by the bundled Whisper during the flow.
+RECORDING = Path(__file__).parent / "fixtures" / "audio" / "session_stereo.opus"
+RECORDED = "we walk by the river after dinner"
 
 TRANSCRIPT = textwrap.dedent(
     f"""\
@@ -69,12 +73,14 @@ FLOW = textwrap.dedent(
 
     from reflect.cli import main
 
-    source, pass_file = sys.argv[1], sys.argv[2]
+    source, pass_file, recording = sys.argv[1], sys.argv[2], sys.argv[3]
     results = {}
     for name, argv in [
         ("init", ["init", "--passphrase-file", pass_file]),
         ("import", ["import", "--me", "Jules", source]),
+        ("import recording", ["import", recording]),
         ("quotes", ["quotes", "heron by the allotment gate", "--json"]),
+        ("quotes recording", ["quotes", "walk the dog by the river", "--json"]),
         ("ask", ["ask", "what did I see on the Sunday walk?", "--json"]),
     ]:
         results[name] = main(argv)
@@ -83,12 +89,15 @@ FLOW = textwrap.dedent(
     from reflect.service import Reflect
     from reflect import paths
     service = Reflect.unlock(paths.resolve_vault_dir(None), open(pass_file).read().strip())
-    (summary,) = service.sessions()
-    _, _, vectors = decode_index_record(service.store.index_record(summary.id))
+    prefixes = []
+    for summary in service.sessions():
+        _, _, vectors = decode_index_record(service.store.index_record(summary.id))
+        prefixes += [v[:16].astype("<f4").tobytes().hex() for v in vectors]
     print("RESULT " + json.dumps({
         "exit_codes": results,
         "attempts": attempts,
-        "vector_prefixes": [v[:16].astype("<f4").tobytes().hex() for v in vectors],
+        "sessions": len(service.sessions()),
+        "vector_prefixes": prefixes,
     }))
     """
 )
@@ -128,7 +137,7 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
         REFLECT_PASSPHRASE_FILE=str(pass_file),
     )
     proc = subprocess.run(
-        [*wrapper, sys.executable, "-c", FLOW, str(source), str(pass_file)],
+        [*wrapper, sys.executable, "-c", FLOW, str(source), str(pass_file), str(RECORDING)],
         capture_output=True,
         text=True,
         env=env,
@@ -140,9 +149,14 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
 
 
 def check_flow(result: dict, root: Path) -> None:  # type: ignore[type-arg]
-    assert result["exit_codes"] == {"init": 0, "import": 0, "quotes": 0, "ask": 0}
+    assert set(result["exit_codes"].values()) == {0}, result["exit_codes"]
     assert result["attempts"] == []
+    assert result["sessions"] == 2
     needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER.encode("utf-16-be")]
+    # What the recording says (as transcribed), and any stretch of the audio itself.
+    needles += [RECORDED.encode(), RECORDED.encode("utf-16-le")]
+    audio = RECORDING.read_bytes()
+    needles += [audio[i : i + 48] for i in range(1000, len(audio) - 48, len(audio) // 8)]
     needles += [bytes.fromhex(prefix) for prefix in result["vector_prefixes"]]
     assert len(result["vector_prefixes"]) >= 1
     leaks = [p for p in grep_tree(root, needles) if not p.is_symlink()]
