@@ -60,7 +60,8 @@ def demo_retriever() -> Retriever:
         chunks = chunk_session(session)
         index.add_lexical(session, chunks)
         index.add_vectors(session.id, chunks,
-                          embedder.embed([embedding_text(session, c) for c in chunks]))
+                          embedder.embed([embedding_text(session, c, speaker_labels=True)
+                                          for c in chunks]))
     return Retriever(index, embedder)
 
 
