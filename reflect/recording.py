@@ -55,6 +55,10 @@ class RecordingError(ReflectError):
     title = "Couldn't import recording"
 
 
+class _Stopped(Exception):
+    """Raised from the progress callback to leave a piece early when asked to stop."""
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingOptions:
     language: str | None = None  # None: detected
@@ -231,6 +235,10 @@ def transcribe_pending(
     resumed_from = pending.audio_done
 
     def report(position: float) -> None:
+        # Checked between segments too, so locking the vault or Ctrl-C in the app stops
+        # within seconds rather than at the end of a five-minute piece (which is redone).
+        if should_stop is not None and should_stop():
+            raise _Stopped
         if on_progress is not None:
             on_progress(
                 TranscriptionProgress(
@@ -242,21 +250,27 @@ def transcribe_pending(
                 )
             )
 
-    report(resumed_from)
+    try:
+        report(resumed_from)
+    except _Stopped:
+        return False
     while pending.done < len(pending.windows):
         if should_stop is not None and should_stop():
             return False
         start, end = pending.windows[pending.done]
         with path.open("rb") as f:
             samples = audio.decode(f, name=path.name, start=start, end=end)
-        found = transcribe_audio(
-            transcriber,
-            samples,
-            offset=start,
-            language=pending.language,
-            separate_channels=pending.separate_channels,
-            on_progress=report,
-        )
+        try:
+            found = transcribe_audio(
+                transcriber,
+                samples,
+                offset=start,
+                language=pending.language,
+                separate_channels=pending.separate_channels,
+                on_progress=report,
+            )
+        except _Stopped:
+            return False
         if pending.language is None:
             # The first piece decides: one language for the whole session, so a quiet piece
             # of "mm-hmm" is not heard as another language.

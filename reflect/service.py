@@ -137,6 +137,7 @@ class Reflect:
 
     def lock(self) -> None:
         """Drop the keys and everything decrypted: the index, the sessions it holds."""
+        self._stop_import.set()  # a recording being transcribed stops within a segment
         self.cancel_answer()
         if self._live is not None:
             self._live.close()

@@ -17,6 +17,7 @@ import textwrap
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -362,3 +363,37 @@ def test_cli_clip_writes_the_stretch_and_play_explains_a_missing_device(
     assert "sound output device" in err and "Traceback" not in err
     assert main(["play", sid, "--at", "twelve"]) != 0
     assert "not a time" in capsys.readouterr().err
+
+
+def test_locking_stops_a_transcription_within_a_segment(tmp_path: Path) -> None:
+    import threading
+
+    class Slow(FakeTranscriber):
+        def transcribe(self, samples: Any, **kwargs: Any) -> Any:
+            progress = kwargs.get("on_progress")
+            for step in range(200):  # a long piece, reporting as Whisper does per segment
+                time.sleep(0.02)
+                if progress is not None:
+                    progress(kwargs.get("offset", 0.0) + step * 0.1)
+            return super().transcribe(samples, **kwargs)
+
+    service = new_service(tmp_path, Slow(text_for=spoken_text))
+    path = copy("session_mono.ogg", tmp_path)
+    started = threading.Event()
+    outcome: list[Any] = []
+
+    def run() -> None:
+        outcome.append(service.import_paths([path], progress=lambda p: started.set()))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert started.wait(30)
+    time.sleep(0.2)
+    began = time.monotonic()
+    service.lock()
+    worker.join(10)
+    assert not worker.is_alive() and time.monotonic() - began < 2.0
+    assert outcome and outcome[0].results[0].status == "stopped"
+    again = Reflect.unlock(tmp_path / "vault", PASSPHRASE, transcriber_factory=fake)
+    (pending,) = again.store.pending()
+    assert pending.done == 0  # the piece in flight was dropped whole, not half-stored

@@ -371,6 +371,8 @@ class ReflectApp(App[None]):
         worker = event.worker
         if event.state is not WorkerState.ERROR or worker.error is None:
             return
+        if isinstance(worker.error, VaultLocked) and self.unlocked is None:
+            return  # work cut short by locking the vault: expected, nothing to report
         if worker.name == "import" and self.unlocked is not None:
             self.post_message(ImportFinished(self.unlocked.generation, None))
         if worker.name == "load-model" and self.unlocked is not None:

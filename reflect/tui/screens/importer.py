@@ -19,6 +19,7 @@ from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, Static
 
+from reflect.excerpts import clock
 from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
 from reflect.tui.context import reflect_app
@@ -73,6 +74,13 @@ def report_lines(report: ImportReport) -> list[Content]:
         elif result.status == "duplicate":
             lines.append(
                 Content.styled(f"= {name}: already in your vault as “{result.title}”", QUIET_STYLE)
+            )
+        elif result.status == "stopped":
+            lines.append(
+                Content.assemble(
+                    ("‖ ", "$text-warning"),
+                    f"{name}: paused. What was transcribed is kept; import it again to carry on.",
+                )
             )
         else:
             lines.append(
@@ -158,7 +166,17 @@ class ImportScreen(Screen[None]):
         self.query_one("#import-start", Button).disabled = progress is not None
         if progress is not None:
             bar.display = True
-            if progress.files_total:
+            if progress.recording is not None:
+                # A recording takes minutes: the bar follows its audio, not the file count.
+                r = progress.recording
+                bar.update(total=max(r.audio_total, 1e-9), progress=r.audio_done)
+                speed = f" · {r.realtime_factor:.0f}× real time" if r.realtime_factor else ""
+                left = f" · about {clock(r.seconds_left)} left" if r.seconds_left else ""
+                self._counts(
+                    f"Transcribing {r.file} on this computer: {clock(r.audio_done)} of "
+                    f"{clock(r.audio_total)}{speed}{left}. You can keep searching meanwhile."
+                )
+            elif progress.files_total:
                 bar.update(total=progress.files_total, progress=progress.files_done)
                 rate = (
                     f" · {progress.files_done / progress.elapsed:.1f} files a second"
