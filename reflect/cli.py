@@ -297,6 +297,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                     "source_file": s.source_file,
                     "speakers": s.speakers,
                     "turns": s.turns,
+                    "recording": s.format == "recording",
                 }
                 for s in rows
             ]
@@ -314,7 +315,7 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 str(i),
                 s.id,
                 s.date,
-                s.title,
+                s.title + (" ♪" if s.format == "recording" else ""),
                 ", ".join(s.speakers) or "—",
                 str(s.turns),
                 s.date_source,

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from reflect.recording import RECORDING_FORMAT
 from reflect.store import SessionSummary
 from reflect.tui.context import reflect_app
 from reflect.tui.formatting import QUIET_STYLE, short_date
@@ -24,10 +25,11 @@ EMPTY_TEXT = "No sessions yet — press ctrl+o to import your transcripts."
 
 def session_prompt(summary: SessionSummary) -> Content:
     turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
+    kind = " · recording" if summary.format == RECORDING_FORMAT else ""
     return Content.assemble(
         (summary.title, "bold"),
         "\n",
-        (f"{short_date(dt.date.fromisoformat(summary.date))} · {turns}", QUIET_STYLE),
+        (f"{short_date(dt.date.fromisoformat(summary.date))} · {turns}{kind}", QUIET_STYLE),
     )
 
 
