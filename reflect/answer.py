@@ -33,6 +33,7 @@ from reflect.errors import ReflectError
 from reflect.index import NO_FILTERS, STOPWORDS, Filters
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, format_date, validate_prompts
+from reflect.recording import is_placeholder_label
 from reflect.retrieval import Hit, Mode, Retriever
 from reflect.session import Session
 
@@ -737,7 +738,15 @@ class SentenceChecker:
         if claimed is None:
             return True
         roles = {self.excerpts[n].who for n in cited}
-        return claimed in roles or not roles <= {"You", "Therapist"}
+        if claimed in roles:
+            return True
+        # A name reflect can't map to a role (the user never said who they are) may be
+        # either; an unlabelled turn or a "Speaker 2" from a recording is nobody yet, and
+        # "You said" about it would be a guess.
+        return any(
+            role and role not in ("You", "Therapist") and not is_placeholder_label(role)
+            for role in roles
+        )
 
     def _negation_differs(self, body: str, novel: set[str], cited: Sequence[int]) -> bool:
         """ "You drank on nine nights" from "I didn't drink on nine of them": word overlap

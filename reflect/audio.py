@@ -212,7 +212,13 @@ def play(samples: Samples, rate: int = SAMPLE_RATE, *, blocking: bool = True) ->
     try:
         sounddevice.play(np.ascontiguousarray(frames, dtype=np.float32), rate, blocking=blocking)
     except (sounddevice.PortAudioError, ValueError) as exc:
-        raise PlaybackError(f"No sound output device could be used ({exc}).") from exc
+        # PortAudio's own words ("Error querying device -1") mean nothing to most people;
+        # they go to the log for whoever needs them.
+        log.debug("sound output failed: %s", exc)
+        raise PlaybackError(
+            "No sound output device could be used: no speakers or headphones were found. "
+            "`reflect clip` can save the moment as a sound file instead."
+        ) from exc
 
 
 def stop_playback() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -49,6 +50,12 @@ _READ_BLOCK = 1024 * 1024
 CHANNEL_LABELS = ("Speaker 1", "Speaker 2")
 
 TranscriberFactory = Callable[[], "Transcriber"]
+_PLACEHOLDER = re.compile(r"speaker \d+", re.IGNORECASE)
+
+
+def is_placeholder_label(label: str) -> bool:
+    """A name reflect (or a transcription tool) made up for a voice: "Speaker 1"."""
+    return bool(_PLACEHOLDER.fullmatch(label.strip()))
 
 
 class RecordingError(ReflectError):

@@ -20,7 +20,12 @@ from reflect.excerpts import ExcerptLine, clock, excerpt_lines
 from reflect.index import Filters
 from reflect.ingest import ImportOptions, ImportProgress, ImportReport, import_paths, set_me
 from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
-from reflect.recording import PendingRecording, TranscriberFactory, recording_info
+from reflect.recording import (
+    PendingRecording,
+    TranscriberFactory,
+    is_placeholder_label,
+    recording_info,
+)
 from reflect.retrieval import Hit
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary, Settings
@@ -193,13 +198,20 @@ class Reflect:
                 )
             return me
         if wanted == "therapist":
-            return [label for label in known if label not in me]
+            return self._therapist_labels(known, me)
         matches = [label for label in known if label.casefold() == wanted]
         if not matches:
             raise UsageError(
                 f"No speaker is called {who!r}. Known speakers: {', '.join(known) or 'none'}."
             )
         return matches
+
+    @staticmethod
+    def _therapist_labels(known: Sequence[str], me: Sequence[str]) -> list[str]:
+        """Everyone who isn't the user, except placeholder names ("Speaker 2" from a
+        recording's channels): nobody has said yet who those are, so reflect mustn't call
+        them the therapist."""
+        return [label for label in known if label not in me and not is_placeholder_label(label)]
 
     def _configured_embedder(self) -> Any:
         """The vault's chosen sentence-transformers folder, else the bundled model."""
@@ -306,13 +318,13 @@ class Reflect:
         live = self._live_index()
         retriever = live.retriever()
         me = self.me_labels()
-        others = [label for s in self.sessions() for label in s.speakers if label not in me]
+        known = sorted({label for s in self.sessions() for label in s.speakers})
         answerer = Answerer(
             retriever,
             retriever.embedder,
             self.chat_model,
             me_labels=me,
-            therapist_labels=sorted(set(others)),
+            therapist_labels=self._therapist_labels(known, me),
             region=self.settings().crisis_region,
             settings=AnswerSettings(k=k) if k else AnswerSettings(),
         )

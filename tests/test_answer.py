@@ -26,6 +26,7 @@ from reflect.answer import (
     AnswerStarted,
     AnswerToken,
     EvidenceThresholds,
+    Excerpt,
     SentenceChecker,
     SentenceSplitter,
     content_stems,
@@ -655,6 +656,18 @@ def test_words_from_the_worked_example_are_never_tolerated(retriever: Retriever)
     )
     assert not checker.check(leaky).kept  # ...but not one that comes from the example
     assert checker.check(f"You said you wake at four and scroll on your phone [{n}].").kept
+
+
+def test_you_said_needs_a_turn_known_to_be_yours() -> None:
+    """A recording's "Speaker 2" (or an unlabelled turn) is nobody yet: "You said" is a guess."""
+    line = "Yes, we walk by the river after dinner."
+    for who in ("Speaker 2", ""):
+        excerpts = [Excerpt(1, _hit(line), who)]
+        checker = SentenceChecker("where do we walk the dog?", excerpts)
+        assert not checker.check("You said you walk by the river after dinner [1].").kept
+    named = SentenceChecker("where do we walk the dog?", [Excerpt(1, _hit(line), "Lena")])
+    # A real name reflect can't place (the user never said who they are) may be either.
+    assert named.check("You said you walk by the river after dinner [1].").kept
 
 
 # ---- streaming and cancelling ------------------------------------------------------------------

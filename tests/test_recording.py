@@ -397,3 +397,19 @@ def test_locking_stops_a_transcription_within_a_segment(tmp_path: Path) -> None:
     again = Reflect.unlock(tmp_path / "vault", PASSPHRASE, transcriber_factory=fake)
     (pending,) = again.store.pending()
     assert pending.done == 0  # the piece in flight was dropped whole, not half-stored
+
+
+def test_channel_placeholders_are_never_taken_for_the_therapist(tmp_path: Path) -> None:
+    service = new_service(tmp_path)
+    typed = tmp_path / "2025-02-01 typed.txt"
+    typed.write_text("[00:00:01] Dr. Rivera: How was the week?\n[00:00:05] Sam: Calmer.\n")
+    service.import_paths([typed], ImportOptions(me="Sam"))
+    service.import_paths([copy("session_stereo.opus", tmp_path)])
+    assert service.speaker_labels("therapist") == ["Dr. Rivera"]
+    # Once the user says which voice is theirs, the other one in that room is the therapist.
+    session_id = next(s.id for s in service.sessions() if s.format == "recording")
+    service.label_speakers(session_id, "Sam", rename="Speaker 2")
+    from reflect.answer import speaker_role
+
+    session = service.session(session_id)
+    assert speaker_role("Speaker 1", session.speakers, ["Sam"], ["Dr. Rivera"]) == "Therapist"
