@@ -219,7 +219,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -> Any:
     from rich.progress import (
         BarColumn,
-        MofNCompleteColumn,
         Progress,
         TextColumn,
         TimeElapsedColumn,
@@ -228,25 +227,26 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
     from reflect.ingest import ImportProgress
 
     with Progress(
-        TextColumn("Importing"),
+        TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[turns]} turns · {task.fields[rate]}"),
+        TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
         console=_console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task("import", total=None, turns=0, rate="")
-
+        task = bar.add_task("Importing", total=None, detail="")
         listening: dict[str, Any] = {}
 
         def tick(p: ImportProgress) -> None:
             if p.recording is not None:
                 _recording_tick(bar, listening, p.recording)
                 return
-            rate = f"{p.files_done / p.elapsed:.1f} files/s" if p.elapsed > 0.5 else ""
+            rate = f" · {p.files_done / p.elapsed:.1f} files/s" if p.elapsed > 0.5 else ""
             bar.update(
-                task, total=p.files_total, completed=p.files_done, turns=p.turns_done, rate=rate
+                task,
+                total=p.files_total,
+                completed=p.files_done,
+                detail=f"{p.files_done}/{p.files_total} files · {p.turns_done} turns{rate}",
             )
 
         return service.import_paths(targets, options, progress=tick)
@@ -255,15 +255,14 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
 def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
     """A second bar for a recording: audio minutes done, speed, time left."""
     if p.file not in tasks:
-        tasks[p.file] = bar.add_task("recording", total=None, turns="", rate="")
+        tasks[p.file] = bar.add_task("Transcribing", total=None, detail="")
     speed = f"{p.realtime_factor:.1f}× real time" if p.realtime_factor else "starting"
-    left = f", about {clock(p.seconds_left)} left" if p.seconds_left else ""
+    left = f" · about {clock(p.seconds_left)} left" if p.seconds_left else ""
     bar.update(
         tasks[p.file],
         total=max(p.audio_total, 1e-9),
         completed=p.audio_done,
-        turns=f"{p.file}: {clock(p.audio_done)} of {clock(p.audio_total)}",
-        rate=f"{speed}{left}",
+        detail=f"{p.file}: {clock(p.audio_done)} of {clock(p.audio_total)} · {speed}{left}",
     )
 
 
