@@ -362,3 +362,47 @@ async def test_p_plays_the_cited_moment_and_p_again_stops(
         await wait_until(pilot, lambda: bool(app._notifications))
         assert any("nothing to play" in n.message for n in app._notifications)
         assert not isinstance(app.screen, ErrorModal) and not app.playing
+
+
+async def test_a_recording_shows_its_progress_and_can_be_paused(
+    vault: Path, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from reflect import recording, service
+    from reflect.asr import FakeTranscriber
+
+    class Slow(FakeTranscriber):
+        def transcribe(self, samples: Any, **kwargs: Any) -> Any:
+            progress = kwargs.get("on_progress")
+            for step in range(100):  # segments arriving one by one, as from Whisper
+                time.sleep(0.05)
+                if progress is not None:
+                    progress(kwargs.get("offset", 0.0) + step * 0.05)
+            return super().transcribe(samples, **kwargs)
+
+    monkeypatch.setattr(recording, "PIECE_SECONDS", 10.0)
+    monkeypatch.setattr(service, "_default_transcriber_factory", lambda folder: Slow())
+    target = tmp_path / "2025-05-14 walks.ogg"
+    target.write_bytes((AUDIO / "session_mono.ogg").read_bytes())
+    app = make_app(vault)
+    async with app.run_test(size=(110, 30)) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+o")
+        importer = app.screen
+        assert isinstance(importer, ImportScreen)
+        await fill_and_submit(pilot, "#import-path", str(target))
+        await wait_until(
+            pilot, lambda: app.status.importing is not None
+            and app.status.importing.recording is not None
+        )
+        await pilot.pause(0.3)
+        counts = text_of(importer.query_one("#import-counts", Static))
+        assert counts.startswith("Transcribing 2025-05-14 walks.ogg on this computer: 0:0")
+        assert "Transcribing" in text_of(app.screen.query_one("#status-left", Static))
+        pause = importer.query_one("#import-pause", Button)
+        assert pause.display
+        await pilot.click("#import-pause")
+        await wait_until(pilot, lambda: app.status.importing is None, timeout=20)
+        lines = [text_of(s) for s in importer.query(".import-line").results(Static)]
+        assert any("paused" in line for line in lines), lines
+        assert len(app.service.pending_recordings()) == 1
+        assert not pause.display

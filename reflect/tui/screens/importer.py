@@ -112,6 +112,7 @@ class ImportScreen(Screen[None]):
                 id="import-path",
             )
             yield Button("Import", id="import-start", variant="primary")
+            yield Button("Pause", id="import-pause")
         with Horizontal(id="import-main"):
             yield TranscriptTree(Path.home(), id="import-tree")
             with Vertical(id="import-progress"):
@@ -125,6 +126,7 @@ class ImportScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#import-bar", ProgressBar).display = False
+        self.query_one("#import-pause", Button).display = False
         self.watch(self.app, "status", self._status_changed, init=True)
 
     def forget_transcripts(self) -> None:
@@ -159,11 +161,24 @@ class ImportScreen(Screen[None]):
         else:
             self.notify("An import is already running.")
 
+    @on(Button.Pressed, "#import-pause")
+    def _pause(self) -> None:
+        app = reflect_app(self)
+        if app.unlocked is not None and app.status.importing is not None:
+            app.service.cancel_import()
+            self.query_one("#import-pause", Button).disabled = True
+            self._counts("Pausing… what has been transcribed is kept.")
+
     def _status_changed(self, _status: object) -> None:
         app = reflect_app(self)
         progress = app.status.importing
         bar = self.query_one("#import-bar", ProgressBar)
         self.query_one("#import-start", Button).disabled = progress is not None
+        # Pausing matters for recordings (minutes each); what is done is kept either way.
+        pause = self.query_one("#import-pause", Button)
+        pause.display = progress is not None and progress.recording is not None
+        if progress is None:
+            pause.disabled = False
         if progress is not None:
             bar.display = True
             if progress.recording is not None:
@@ -173,7 +188,9 @@ class ImportScreen(Screen[None]):
                 speed = f" · {r.realtime_factor:.0f}× real time" if r.realtime_factor else ""
                 left = f" · about {clock(r.seconds_left)} left" if r.seconds_left else ""
                 self._counts(
-                    f"Transcribing {r.file} on this computer: {clock(r.audio_done)} of "
+                    "Pausing… what has been transcribed is kept."
+                    if pause.disabled
+                    else f"Transcribing {r.file} on this computer: {clock(r.audio_done)} of "
                     f"{clock(r.audio_total)}{speed}{left}. You can keep searching meanwhile."
                 )
             elif progress.files_total:
