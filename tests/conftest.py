@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,6 +87,24 @@ def grep_tree(root: Path, needles: list[bytes]) -> list[Path]:
 
 def tree_digest(root: Path) -> dict[str, bytes]:
     return {str(p.relative_to(root)): p.read_bytes() for p in sorted(all_files(root))}
+
+
+@pytest.fixture(scope="session")
+def mono() -> Any:
+    """The invented two-voice session mixed to one channel, decoded (16 kHz)."""
+    from reflect.audio import decode
+    from tests.audio_fixtures import fixture
+
+    return decode(fixture("session_mono.ogg"))
+
+
+@pytest.fixture(scope="session")
+def stereo() -> Any:
+    """The same session with each voice on its own channel, decoded (16 kHz)."""
+    from reflect.audio import decode
+    from tests.audio_fixtures import fixture
+
+    return decode(fixture("session_stereo.opus"))
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -7,7 +7,6 @@ once per module and transcribe half a session at a time, a few seconds each on 2
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import socket
@@ -37,26 +36,10 @@ from reflect.bundled import (
     whisper_base_model_path,
     whisper_tiny_model_path,
 )
+from tests.audio_fixtures import TURNS, fixture
 
-FIXTURES = Path(__file__).parent / "fixtures" / "audio"
-EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
-TURNS = EXPECTED["turns"]
 # The end of turn 4 and the start of turn 5 bracket a pause that halves the session.
 HALF = (TURNS[3]["end"] + TURNS[4]["start"]) / 2
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-@pytest.fixture(scope="module")
-def mono() -> np.ndarray:
-    return decode(fixture("session_mono.ogg"))
-
-
-@pytest.fixture(scope="module")
-def stereo() -> np.ndarray:
-    return decode(fixture("session_stereo.opus"))
 
 
 def turn_of(t: float) -> int | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import json
 import os
 import socket
 import subprocess
@@ -43,25 +42,7 @@ from reflect.audio import (
     stereo_layout,
 )
 from reflect.errors import ReflectError
-
-FIXTURES = Path(__file__).parent / "fixtures" / "audio"
-EXPECTED = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
-TURNS = EXPECTED["turns"]
-DURATION = EXPECTED["duration"]
-
-
-def fixture(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-@pytest.fixture(scope="module")
-def mono() -> np.ndarray:
-    return decode(fixture("session_mono.ogg"))
-
-
-@pytest.fixture(scope="module")
-def stereo() -> np.ndarray:
-    return decode(fixture("session_stereo.opus"))
+from tests.audio_fixtures import AUDIO, DURATION, EXPECTED, TURNS, fixture
 
 
 def envelope_correlation(a: np.ndarray, b: np.ndarray) -> float:
@@ -103,7 +84,7 @@ def make_video(container: str, video_codec: str, audio_codec: str, samples: np.n
 
 
 def test_fixtures_stay_small() -> None:
-    total = sum(p.stat().st_size for p in FIXTURES.iterdir())
+    total = sum(p.stat().st_size for p in AUDIO.iterdir())
     assert total < 800_000
 
 
@@ -180,7 +161,7 @@ def test_webm_without_a_duration_is_measured_from_its_packets() -> None:
 
 
 def test_file_objects_and_pipes_decode_like_bytes(mono: np.ndarray) -> None:
-    with (FIXTURES / "session_mono.ogg").open("rb") as f:
+    with (AUDIO / "session_mono.ogg").open("rb") as f:
         f.read(100)  # wherever the caller left it, reading starts at the beginning
         assert np.array_equal(decode(f), mono)
 

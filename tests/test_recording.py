@@ -7,7 +7,6 @@ runs in test_recording_real.py.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -30,11 +29,8 @@ from reflect.ingest import ImportOptions, ImportProgress
 from reflect.recording import RecordingError, TranscriptionProgress, audio_name
 from reflect.service import Reflect, SearchFilters
 from reflect.session import Session
+from tests.audio_fixtures import AUDIO, TURNS
 from tests.conftest import PASSPHRASE, grep_tree
-
-AUDIO = Path(__file__).parent / "fixtures" / "audio"
-EXPECTED = json.loads((AUDIO / "expected.json").read_text())
-TURNS = EXPECTED["turns"]
 
 
 def spoken_text(start: float, end: float, channel: int | None) -> str:
@@ -383,7 +379,11 @@ def test_locking_stops_a_transcription_within_a_segment(tmp_path: Path) -> None:
     outcome: list[Any] = []
 
     def run() -> None:
-        outcome.append(service.import_paths([path], progress=lambda p: started.set()))
+        def progress(p: ImportProgress) -> None:
+            if p.recording is not None:  # transcribing: planned and stored, pieces under way
+                started.set()
+
+        outcome.append(service.import_paths([path], progress=progress))
 
     worker = threading.Thread(target=run)
     worker.start()

@@ -7,7 +7,6 @@ machine, labelled by channel, indexed, and found again by a question about what 
 
 from __future__ import annotations
 
-import json
 import socket
 from pathlib import Path
 from typing import Any
@@ -16,10 +15,8 @@ import pytest
 
 from reflect import crypto
 from reflect.service import Reflect, SearchFilters
+from tests.audio_fixtures import AUDIO, TURNS
 from tests.conftest import PASSPHRASE
-
-AUDIO = Path(__file__).parent / "fixtures" / "audio"
-TURNS = json.loads((AUDIO / "expected.json").read_text())["turns"]
 
 
 @pytest.fixture
