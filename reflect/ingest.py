@@ -316,9 +316,15 @@ def import_recording(
             or title_from_filename(path.name)
             or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
         )
-        session = build_recording_session(
-            pending, date=date, date_source=date_source, title=title
-        )
+        try:
+            session = build_recording_session(
+                pending, date=date, date_source=date_source, title=title
+            )
+        except ReflectError:
+            # Listened to the end and heard nothing (noise, or bytes that only looked like
+            # audio): keep none of it, rather than an unfinished job that can never finish.
+            store.discard_pending(pending.content_hash)
+            raise
     except ReflectError as e:
         return FileResult(display, "failed", reason=e.message.removeprefix(f"{path.name}: "))
     record = indexer(session) if indexer else None

@@ -194,7 +194,10 @@ def start_pending(
     with path.open("rb") as f:
         info = audio.probe(f, name=path.name)
     if info.duration <= 0:
-        raise RecordingError(f"{path.name}: the recording has no length.")
+        raise RecordingError(
+            f"{path.name}: no sound could be decoded from it; it may be damaged, or not a "
+            "recording at all."
+        )
     with path.open("rb") as f:
         windows = audio.plan_windows(f, name=path.name, target=PIECE_SECONDS)
     if not windows:

@@ -413,3 +413,18 @@ def test_channel_placeholders_are_never_taken_for_the_therapist(tmp_path: Path) 
 
     session = service.session(session_id)
     assert speaker_role("Speaker 1", session.speakers, ["Sam"], ["Dr. Rivera"]) == "Therapist"
+
+
+def test_a_recording_with_no_speech_leaves_nothing_behind(tmp_path: Path) -> None:
+    import numpy as np
+
+    from reflect.audio import wav_bytes
+
+    service = new_service(tmp_path)
+    silent = tmp_path / "2025-06-01 hum.wav"
+    silent.write_bytes(wav_bytes(np.zeros((1, 16_000 * 20), dtype=np.float32)))
+    before = service.vault.names()
+    result = service.import_paths([silent]).results[0]
+    assert result.status == "failed" and "no speech" in (result.reason or "")
+    # Neither its audio nor an unfinished job that could never finish is kept.
+    assert service.vault.names() == before and not service.store.pending()
