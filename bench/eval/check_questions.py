@@ -17,6 +17,15 @@ questions_annomi.jsonl (over the AnnoMI CSV, which is not part of the repository
   * no question or note repeats six or more consecutive words of any AnnoMI utterance
     (the repository must not carry AnnoMI text).
 
+questions_annomi_v2.jsonl (same corpus, loaded for benchmarks by annomi_questions.load_v2):
+  * the v1 rules, plus: kinds paraphrase/therapist/exact_quote/no_answer only; "split" is the
+    seeded draw of annomi_questions.heldout_ids (one third of each kind, rounded, held out);
+  * alt_refs point at existing utterances;
+  * exact_quote: "{quote}" appears once in the template, quote_ref spans 3-9 words inside the
+    utterance, quote_variant only changes case/punctuation, and the quote (normalised for case
+    and punctuation) occurs in the corpus at exactly the listed places (main ref + alt_refs);
+  * no question template or note repeats six or more consecutive AnnoMI words.
+
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
 warning is printed) unless --require-annomi is given.
@@ -45,6 +54,7 @@ REPO = HERE.parent.parent
 DEMO_DIR = REPO / "reflect" / "demo" / "sessions"
 DEMO_QUESTIONS = HERE / "questions_demo.jsonl"
 ANNOMI_QUESTIONS = HERE / "questions_annomi.jsonl"
+ANNOMI_V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -301,6 +311,174 @@ def check_annomi(rep: Report, require_csv: bool) -> collections.Counter[str]:
     return kinds
 
 
+# --------------------------------------------------------------------------- annomi v2
+
+V2_KINDS = {"paraphrase", "therapist", "exact_quote", "no_answer"}
+V2_SPLITS = {"dev", "heldout"}
+QUOTE_WORDS = (3, 9)
+
+
+def import_annomi_questions():  # noqa: ANN201
+    sys.path.insert(0, str(HERE))
+    saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
+    try:
+        import annomi_questions as aq
+    finally:
+        sys.path.pop(0)
+        sys.dont_write_bytecode = saved
+    return aq
+
+
+def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
+    """questions_annomi_v2.jsonl: the v1 rules plus split, alt_refs and quote_ref."""
+    aq = import_annomi_questions()
+    path = ANNOMI_V2_QUESTIONS
+    questions = load_jsonl(path, rep)
+    seen: set[str] = set()
+    kinds: collections.Counter[str] = collections.Counter()
+    for q in questions:
+        where = f"{path.name}:{q['_line']} {q.get('id', '?')}"
+        common_checks(q, where, "b", seen, rep)
+        kind = q.get("kind")
+        kinds[f"{kind}/{q.get('split')}"] += 1
+        if kind not in V2_KINDS:
+            rep.error(where, f"kind {kind!r} is not used in the v2 set")
+        if q.get("split") not in V2_SPLITS:
+            rep.error(where, f"split must be dev or heldout, got {q.get('split')!r}")
+        tid, uids = q.get("transcript_id"), q.get("utterance_ids")
+        if not isinstance(uids, list) or not all(isinstance(u, int) for u in uids):
+            rep.error(where, "utterance_ids must be a list of integers")
+        if "answer_contains" in q or "utterance_text" in q or "quote" in q:
+            rep.error(where, "AnnoMI questions reference utterances by id only, never by text")
+        alts = q.get("alt_refs", [])
+        if not isinstance(alts, list) or not all(
+            isinstance(a, dict)
+            and isinstance(a.get("transcript_id"), int)
+            and isinstance(a.get("utterance_ids"), list)
+            and a["utterance_ids"]
+            and all(isinstance(u, int) for u in a["utterance_ids"])
+            for a in alts
+        ):
+            rep.error(where, "alt_refs must be a list of {transcript_id, utterance_ids (non-empty)}")
+            q["alt_refs"] = alts = []
+        if kind == "no_answer":
+            if tid is not None or uids or alts:
+                rep.error(where, "no_answer question must have transcript_id null and no refs")
+        elif not isinstance(tid, int) or not uids:
+            rep.error(where, "needs an integer transcript_id and at least one utterance id")
+        has_tpl = "{quote}" in str(q.get("question"))
+        ref = q.get("quote_ref")
+        if kind == "exact_quote":
+            if not has_tpl or str(q.get("question")).count("{quote}") != 1:
+                rep.error(where, "exact_quote question must contain {quote} exactly once")
+            if not (
+                isinstance(ref, dict)
+                and all(isinstance(ref.get(k), int) for k in ("utterance_id", "start_word", "end_word"))
+            ):
+                rep.error(where, "exact_quote needs quote_ref {utterance_id, start_word, end_word}")
+                q["quote_ref"] = None
+            else:
+                n = ref["end_word"] - ref["start_word"]
+                if not QUOTE_WORDS[0] <= n <= QUOTE_WORDS[1] or ref["start_word"] < 0:
+                    rep.error(where, f"quote_ref must span {QUOTE_WORDS[0]}-{QUOTE_WORDS[1]} words, got {n}")
+                if isinstance(uids, list) and ref["utterance_id"] not in uids:
+                    rep.error(where, "quote_ref utterance_id must be one of utterance_ids")
+            if q.get("quote_variant") not in (None, *aq.QUOTE_VARIANTS):
+                rep.error(where, f"unknown quote_variant {q.get('quote_variant')!r}")
+        else:
+            if has_tpl or ref is not None or "quote_variant" in q:
+                rep.error(where, "only exact_quote questions carry {quote}, quote_ref, quote_variant")
+
+    # the split is the seeded draw, one third (rounded) of each kind held out
+    held = aq.heldout_ids(questions)
+    for q in questions:
+        want = "heldout" if q.get("id") in held else "dev"
+        if q.get("split") in V2_SPLITS and q.get("split") != want:
+            rep.error(
+                f"{path.name}:{q['_line']} {q.get('id')}",
+                f"split is {q.get('split')}, the seeded draw says {want}",
+            )
+
+    csv_path = annomi_csv_path()
+    if not csv_path.is_file():
+        msg = f"AnnoMI CSV not found at {csv_path}; v2 references not checked"
+        if require_csv:
+            rep.error("annomi-v2", msg)
+        else:
+            rep.warn("annomi-v2", msg + " (set REFLECT_ANNOMI_CSV)")
+        return kinds
+
+    corpus = aq.read_corpus(csv_path)
+    leak_grams: set[tuple[str, ...]] = set()
+    norm_utts: dict[tuple[int, int], list[str]] = {}
+    for k, r in corpus.items():
+        leak_grams |= ngrams(words(r["utterance_text"]), LEAK_NGRAM)
+        norm_utts[k] = aq.norm_tokens(r["utterance_text"])
+    # a quote must occur only at its listed places; the alt_refs of other kinds must exist
+    for q in questions:
+        where = f"{path.name}:{q['_line']} {q.get('id', '?')}"
+        for field in ("question", "notes"):
+            text = str(q.get(field) or "").replace("{quote}", " ")
+            shared = ngrams(words(text), LEAK_NGRAM) & leak_grams
+            if shared:
+                rep.error(where, f"{field} repeats AnnoMI wording: {' '.join(sorted(shared)[0])!r}")
+        kind = q.get("kind")
+        if kind == "no_answer":
+            for pat in compile_terms(q.get("absent_terms") or []):
+                hits = [k for k, r in corpus.items() if pat.search(r["utterance_text"])]
+                if hits:
+                    rep.error(
+                        where,
+                        f"absent term /{pat.pattern}/ occurs in {len(hits)} utterance(s), "
+                        f"e.g. transcript {hits[0][0]} utterance {hits[0][1]}",
+                    )
+            continue
+        want = {"me": "client", "therapist": "therapist"}.get(q.get("speaker") or "")
+        refs = [(q.get("transcript_id"), q.get("utterance_ids") or [], "")]
+        refs += [(a["transcript_id"], a["utterance_ids"], "alt_refs ") for a in q.get("alt_refs", [])]
+        ok = True
+        for tid, uids, label in refs:
+            for u in uids:
+                r = corpus.get((tid, u))
+                if r is None:
+                    rep.error(where, f"{label}utterance {u} is not in transcript {tid!r}")
+                    ok = False
+                elif want and r["interlocutor"] != want and not label:
+                    rep.error(
+                        where,
+                        f"utterance {u} of transcript {tid} is by {r['interlocutor']}, "
+                        f"question says {q.get('speaker')}",
+                    )
+        if kind != "exact_quote" or not ok or not q.get("quote_ref"):
+            continue
+        ref = q["quote_ref"]
+        row = corpus[(q["transcript_id"], ref["utterance_id"])]
+        n_words = len(row["utterance_text"].split())
+        if ref["end_word"] > n_words or ref["start_word"] >= ref["end_word"]:
+            rep.error(where, f"quote_ref words {ref['start_word']}:{ref['end_word']} outside the utterance ({n_words} words)")
+            continue
+        quote = aq.quote_text(row["utterance_text"], ref["start_word"], ref["end_word"])
+        variant = q.get("quote_variant")
+        rendered = aq.apply_variant(quote, variant)
+        if variant and rendered == quote:
+            rep.error(where, f"quote_variant {variant} does not change the quote")
+        needle = aq.norm_tokens(rendered)
+        if needle != aq.norm_tokens(quote):
+            rep.error(where, "quote_variant changes more than case and punctuation")
+        m = len(needle)
+        found = {
+            k for k, t in norm_utts.items() if any(t[i : i + m] == needle for i in range(len(t) - m + 1))
+        }
+        listed = {(tid, u) for tid, uids, _ in refs for u in uids}
+        extra = sorted(found - listed)
+        if extra:
+            rep.error(where, f"quote also occurs at {extra}; list them in alt_refs")
+        for tid, uids, label in refs:
+            if not any((tid, u) in found for u in uids):
+                rep.error(where, f"quote does not occur in {label}transcript {tid} utterances {uids}")
+    return kinds
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -315,9 +493,11 @@ def main(argv: list[str] | None = None) -> int:
     rep = Report()
     demo_kinds = check_demo(rep)
     annomi_kinds = check_annomi(rep, args.require_annomi)
+    v2_kinds = check_annomi_v2(rep, args.require_annomi)
     for label, kinds in (
         ("questions_demo.jsonl", demo_kinds),
         ("questions_annomi.jsonl", annomi_kinds),
+        ("questions_annomi_v2.jsonl", v2_kinds),
     ):
         detail = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
         print(f"{label}: {sum(kinds.values())} questions ({detail})")

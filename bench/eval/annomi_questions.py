@@ -1,0 +1,106 @@
+"""Load the AnnoMI v2 question set (questions_annomi_v2.jsonl) for a benchmark.
+
+The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
+reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
+utterance_text.split(), end exclusive) and a question template containing "{quote}". load_v2()
+reads the AnnoMI CSV, cuts the quote out of the utterance, applies the optional
+"quote_variant" ("lower": lower case, "no_punct": punctuation removed) and fills the template.
+
+    from annomi_questions import load_v2
+    questions = load_v2("/path/to/AnnoMI-simple.csv")
+
+Every returned record is a copy of the JSONL record; exact-quote records get "question" (the
+rendered text), "question_template" (the stored template) and "quote" (the rendered quote).
+
+The dev/heldout split is a seeded draw, see heldout_ids(). Standard library only.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
+SPLIT_SEED = "reflect-annomi-v2"
+QUOTE_VARIANTS = ("lower", "no_punct")
+
+
+def read_corpus(csv_path: str | Path) -> dict[tuple[int, int], dict[str, str]]:
+    """Map (transcript_id, utterance_id) to the CSV row."""
+    with Path(csv_path).open(encoding="utf-8", newline="") as f:
+        return {
+            (int(r["transcript_id"]), int(r["utterance_id"])): r for r in csv.DictReader(f)
+        }
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for line in Path(path).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+def apply_variant(quote: str, variant: str | None) -> str:
+    """Misremember the quote in case or punctuation only."""
+    if not variant:
+        return quote
+    if variant == "lower":
+        return quote.lower()
+    if variant == "no_punct":
+        # keep apostrophes inside words (don't, I'm); drop everything else that is not a word
+        text = re.sub(r"(?<![A-Za-z0-9])'|'(?![A-Za-z0-9])", " ", quote)
+        text = re.sub(r"[^\w\s']", " ", text)
+        return " ".join(text.split())
+    raise ValueError(f"unknown quote_variant {variant!r}")
+
+
+def quote_text(utterance_text: str, start_word: int, end_word: int) -> str:
+    return " ".join(utterance_text.split()[start_word:end_word])
+
+
+def norm_tokens(text: str) -> list[str]:
+    """Case- and punctuation-insensitive word tokens, used to find a quote in the corpus."""
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("\u2019", ""))
+
+
+def render(q: dict[str, Any], corpus: dict[tuple[int, int], dict[str, str]]) -> dict[str, Any]:
+    out = dict(q)
+    ref = q.get("quote_ref")
+    if ref:
+        row = corpus[(q["transcript_id"], ref["utterance_id"])]
+        quote = apply_variant(
+            quote_text(row["utterance_text"], ref["start_word"], ref["end_word"]),
+            q.get("quote_variant"),
+        )
+        out["question_template"] = q["question"]
+        out["question"] = q["question"].replace("{quote}", quote)
+        out["quote"] = quote
+    return out
+
+
+def load_v2(
+    csv_path: str | Path, questions_path: str | Path = V2_QUESTIONS
+) -> list[dict[str, Any]]:
+    """The v2 questions with every "{quote}" template filled in from the AnnoMI CSV."""
+    corpus = read_corpus(csv_path)
+    return [render(q, corpus) for q in read_jsonl(questions_path)]
+
+
+def heldout_ids(records: list[dict[str, Any]], seed: str = SPLIT_SEED) -> set[str]:
+    """The seeded draw: for each kind, one third (rounded half up) of its ids, sampled with
+    random.Random(f"{seed}/{kind}") from the ids sorted."""
+    by_kind: dict[str, list[str]] = {}
+    for r in records:
+        by_kind.setdefault(str(r.get("kind")), []).append(str(r.get("id")))
+    held: set[str] = set()
+    for kind, ids in sorted(by_kind.items()):
+        ids.sort()
+        k = int(len(ids) / 3 + 0.5)
+        held |= set(random.Random(f"{seed}/{kind}").sample(ids, k))
+    return held
