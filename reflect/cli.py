@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from reflect import __version__, passphrase, paths
-from reflect.errors import ReflectError, UsageError, VaultNotFound
+from reflect.errors import ReflectError, UsageError
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
-from reflect.vault import Vault
+from reflect.vault import Vault, missing_vault_error
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -59,9 +59,22 @@ def open_service(args: argparse.Namespace) -> Any:
 
     path = vault_dir(args)
     if not Vault.exists(path):
-        raise VaultNotFound(f"There is no reflect vault in {path}. Create one with `reflect init`.")
+        raise missing_vault_error(path)
     secret = passphrase.ask_existing(f"Passphrase for {path}: ")
-    return Reflect.unlock(path, secret)
+    service = Reflect.unlock(path, secret)
+    service.set_activity(args.command, on_lock_wait=_say_waiting)
+    if service.rolled_back is not None:
+        say(f"[yellow]Note:[/yellow] {service.rolled_back.message}")
+        service.accept_rollback()
+    return service
+
+
+def _say_waiting(other: str | None) -> None:
+    say(
+        f"Waiting for another reflect ({other}) to finish…"
+        if other
+        else "Waiting for another reflect to finish with this vault…"
+    )
 
 
 # ---- commands ---------------------------------------------------------------------------
@@ -71,11 +84,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from reflect.service import Reflect
 
     path = vault_dir(args)
-    if Vault.exists(path):
-        raise ReflectError(
-            f"A vault already exists in {path}; reflect won't overwrite it.",
-            title="Vault already exists",
-        )
+    Vault.check_can_create(path)  # before asking for a passphrase
     if sys.stdin.isatty() and passphrase.from_environment() is None and not args.passphrase_file:
         say(
             "Choose a passphrase for your vault. [bold]There is no way to recover your "

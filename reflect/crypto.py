@@ -166,6 +166,13 @@ def derive_object_key(vault_key: bytes, salt: bytes, purpose: str) -> bytes:
     ).derive(vault_key)
 
 
+def derive_subkey(vault_key: bytes, label: str) -> bytes:
+    """A key for one job other than sealing objects (its own HKDF label, so never the same)."""
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=b"reflect/v1/" + label.encode()
+    ).derive(vault_key)
+
+
 def new_object_id() -> bytes:
     return os.urandom(OBJECT_ID_SIZE)
 
@@ -272,6 +279,33 @@ def open_sealed(
             return bytes(out)
         pos += step
         index += 1
+
+
+def sealed_under(
+    vault_key: bytes, purposes: Iterable[str], file: BinaryIO, *, expected_id: bytes
+) -> bool:
+    """Whether `file` is object `expected_id` sealed under `vault_key` with one of `purposes`.
+
+    Its header and first chunk must authenticate: a file that merely looks like an object,
+    or one sealed under another vault's key, is not this vault's.
+    """
+    try:
+        header = read_header(file.read(HEADER_SIZE), "object")
+    except (VaultCorrupted, VaultTooNew):
+        return False
+    if header.object_id != expected_id:
+        return False
+    piece = file.read(header.chunk_size + TAG_SIZE)
+    last = not file.read(1)
+    nonce = _chunk_nonce(header.nonce_prefix, 0, last)
+    for purpose in purposes:
+        aead = _ALGORITHMS[header.algorithm](derive_object_key(vault_key, header.salt, purpose))
+        try:
+            aead.decrypt(nonce, piece, header.raw)
+        except InvalidTag:
+            continue
+        return True
+    return False
 
 
 class SealedReader(io.RawIOBase):

@@ -37,6 +37,12 @@ class VaultNotFound(VaultError):
     title = "No vault here"
 
 
+class VaultKeyFileMissing(VaultError):
+    """The folder holds a vault's manifest or objects, but not the key file that opens them."""
+
+    title = "Vault key file missing"
+
+
 class VaultExists(VaultError):
     title = "Vault already exists"
 

@@ -23,6 +23,11 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
+def state_dir() -> Path:
+    """What reflect remembers about vaults on this computer, outside them (never session data)."""
+    return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False))
+
+
 def user_models_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)) / "models"
 

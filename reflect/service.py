@@ -29,7 +29,7 @@ from reflect.recording import (
 from reflect.retrieval import Hit
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary, Settings
-from reflect.vault import Vault
+from reflect.vault import RolledBack, Vault
 
 if TYPE_CHECKING:
     from reflect.answer import Answer, Answerer, EventCallback
@@ -139,6 +139,24 @@ class Reflect:
             model_factory=model_factory,
             transcriber_factory=transcriber_factory,
         )
+
+    @property
+    def rolled_back(self) -> RolledBack | None:
+        """Set when the vault is an older copy than this computer last saw: tell the person."""
+        return self.vault.rolled_back
+
+    def accept_rollback(self) -> None:
+        """The person has been told the vault is an older copy: don't tell them again."""
+        self.vault.accept_rollback()
+
+    def set_activity(
+        self, activity: str, on_lock_wait: Callable[[str | None], None] | None = None
+    ) -> None:
+        """Name what this process does ("import"), so another reflect waiting for the vault
+        can say what it waits for; `on_lock_wait` hears when this one waits, with the other's
+        name (None when unknown), once per wait."""
+        self.vault.activity = activity
+        self.vault.on_lock_wait = on_lock_wait
 
     def lock(self) -> None:
         """Drop the keys and everything decrypted: the index, the sessions it holds."""

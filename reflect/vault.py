@@ -9,10 +9,17 @@ Layout of a vault folder:
 Writes are copy-on-write: a transaction seals new object files, then replaces the manifest
 atomically, then deletes the objects it superseded. A crash at any instant leaves the old
 manifest (whose objects are all still there) or the new one. Files the manifest doesn't
-name are debris of an interrupted write and are swept by the next writer.
+name are debris of an interrupted write and are swept by the next writer, but only those
+this vault's key proves it wrote: an object it can't attribute may belong to another vault
+(merged in by a sync tool) and is left alone.
 
 The manifest records each object's SHA-256 and the generation that wrote it, so a deleted
-object, two swapped files or one object rolled back to an older copy are all noticed.
+object, two swapped files or one object rolled back to an older copy are all noticed. A
+whole folder put back to an older copy is consistent with itself; the newest generation seen
+on this computer, kept outside the vault (`reflect.local_state`), is what notices that.
+
+A folder holding a manifest, objects or debris but no key file is a vault whose key file
+went missing: it is never initialised over, and opening it says to put the key file back.
 """
 
 from __future__ import annotations
@@ -22,18 +29,21 @@ import hashlib
 import io
 import json
 import os
+import re
 import secrets
+import time
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from reflect import crypto
+from reflect import crypto, local_state
 from reflect.errors import (
     VaultCorrupted,
     VaultError,
     VaultExists,
+    VaultKeyFileMissing,
     VaultLocked,
     VaultNotFound,
     VaultTooNew,
@@ -54,6 +64,10 @@ LOCK_FILE = "lock"
 _MANIFEST_PURPOSE = "manifest"
 _MANIFEST_ID = b"\x00" * crypto.OBJECT_ID_SIZE
 _OWN_ENTRIES = {KEY_FILE, MANIFEST_FILE, OBJECTS_DIR, LOCK_FILE}
+_OBJECT_NAME = re.compile(r"[0-9a-f]{32}")
+# Waiting on another writer is silent this long, so a short commit goes unremarked.
+LOCK_WAIT_NOTICE_SECONDS = 0.5
+_LOCK_POLL_SECONDS = 0.05
 
 
 def normalize_passphrase(passphrase: str) -> bytes:
@@ -100,6 +114,35 @@ class Manifest:
             generation=int(d["generation"]),
             objects={name: ObjectEntry(*entry) for name, entry in d["objects"].items()},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class RolledBack:
+    """The vault opened at an older generation than this computer last saw it at."""
+
+    found: int
+    seen: int
+
+    @property
+    def message(self) -> str:
+        return (
+            "This vault is an older copy than the one reflect last opened on this computer, "
+            "so sessions or changes made since may be missing. If you put the older copy "
+            "back on purpose, all is well and this note won't appear again; if not, look "
+            "for the newer copy (in your sync or backup tool's history) before changing "
+            "anything."
+        )
+
+
+def missing_vault_error(path: Path) -> VaultError:
+    """Why there is no vault to open in `path`: none at all, or one whose key file is gone."""
+    if Vault.key_file_missing(path):
+        return VaultKeyFileMissing(
+            f"The vault in {path} is missing its key file, {KEY_FILE}, so it can't be opened. "
+            "Put that file back from a backup or from wherever it was moved; reflect won't "
+            "create a new vault over this one."
+        )
+    return VaultNotFound(f"There is no reflect vault in {path}. Create one with `reflect init`.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +203,7 @@ class _KeyFile:
         try:
             raw = path.read_bytes()
         except FileNotFoundError:
-            raise VaultNotFound(
-                f"There is no reflect vault in {path.parent}. Create one with `reflect init`."
-            ) from None
+            raise missing_vault_error(path.parent) from None
         except OSError as e:
             raise VaultError(f"Can't read the vault's key file: {e.strerror}.") from None
         damaged = VaultCorrupted(
@@ -206,6 +247,13 @@ class Vault:
         self._manifest: Manifest | None = None
         self._manifest_stamp: tuple[int, int, int] | None = None
         self._in_transaction = False
+        # Set when the vault opened older than this computer last saw it (see `open`).
+        self.rolled_back: RolledBack | None = None
+        # A word or two saying what this process does ("import"), for others waiting on it,
+        # and who to tell, with their word, when this process must wait for another.
+        self.activity: str | None = None
+        self.on_lock_wait: Callable[[str | None], None] | None = None
+        self._unattributable: set[str] = set()  # objects a sweep found aren't provably ours
 
     # ---- creating and opening -------------------------------------------------------
 
@@ -213,11 +261,31 @@ class Vault:
     def exists(path: Path) -> bool:
         return (path / KEY_FILE).is_file()
 
+    @staticmethod
+    def key_file_missing(path: Path) -> bool:
+        """The folder holds a vault's manifest, objects or debris, but no key file."""
+        path = Path(path)
+        if (path / KEY_FILE).exists():
+            return False
+        try:
+            entries = os.listdir(path)
+        except OSError:
+            return False
+        if MANIFEST_FILE in entries or any(n.startswith(TEMP_PREFIX) for n in entries):
+            return True
+        try:
+            return bool(os.listdir(path / OBJECTS_DIR))
+        except OSError:
+            return False
+
     @classmethod
-    def create(cls, path: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> Vault:
+    def check_can_create(cls, path: Path) -> None:
+        """Refuse a folder that is, or was, a vault, or that holds anything else."""
         path = Path(path)
         if cls.exists(path):
             raise VaultExists(f"A vault already exists in {path}; reflect won't overwrite it.")
+        if cls.key_file_missing(path):
+            raise missing_vault_error(path)
         if path.exists():
             strangers = [
                 p.name
@@ -228,6 +296,11 @@ class Vault:
                 raise VaultExists(
                     f"{path} already holds other files; choose an empty or new folder."
                 )
+
+    @classmethod
+    def create(cls, path: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> Vault:
+        path = Path(path)
+        cls.check_can_create(path)
         if not passphrase:
             raise VaultError("The passphrase can't be empty.")
         kdf = kdf or crypto.tune_kdf_params()
@@ -255,10 +328,32 @@ class Vault:
             kek, key_file.nonce, key_file.wrapped, key_file.associated_data()
         )
         if vault_key is None:
-            raise WrongPassphrase("That passphrase doesn't open this vault.")
+            raise _unwrap_failure(kek, key_file)
         vault = cls(path, key_file, vault_key)
         vault._check_complete()
+        vault._compare_with_seen()
         return vault
+
+    def _compare_with_seen(self) -> None:
+        generation = self.generation
+        seen = local_state.seen_generation(self.vault_id, self._seen_key())
+        if seen is not None and generation < seen:
+            self.rolled_back = RolledBack(found=generation, seen=seen)
+        else:
+            self._note_generation(generation)
+
+    def accept_rollback(self) -> None:
+        """The person knows this is an older copy: stop saying so (here and next time)."""
+        local_state.record_generation(
+            self.vault_id, self.generation, self._seen_key(), newer_only=False
+        )
+        self.rolled_back = None
+
+    def _note_generation(self, generation: int) -> None:
+        local_state.record_generation(self.vault_id, generation, self._seen_key(), newer_only=True)
+
+    def _seen_key(self) -> bytes:
+        return local_state.mac_key(self._vault_key())
 
     def _check_complete(self) -> None:
         """Notice deleted objects at unlock rather than in the middle of a search."""
@@ -343,6 +438,7 @@ class Vault:
         st = os.stat(self._manifest_path())
         self._manifest = manifest
         self._manifest_stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        self._note_generation(manifest.generation)
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -405,6 +501,18 @@ class Vault:
     def _object_path(self, object_id: str) -> Path:
         return self.path / OBJECTS_DIR / object_id
 
+    def _sealed_here(self, path: Path, purposes: Iterable[str]) -> bool:
+        """Whether this vault's key sealed the object file at `path` (debris it may delete)."""
+        if not _OBJECT_NAME.fullmatch(path.name):
+            return False
+        try:
+            with path.open("rb") as f:
+                return crypto.sealed_under(
+                    self._vault_key(), purposes, f, expected_id=bytes.fromhex(path.name)
+                )
+        except OSError:
+            return False
+
     def _read_object(self, entry: ObjectEntry) -> bytes:
         blob = self._object_path(entry.object_id).read_bytes()
         what = f"Vault object {entry.object_id[:8]}"
@@ -450,11 +558,31 @@ class Vault:
             return
         fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
+            self._wait_for_lock(fd)
+            local_state.note_activity(self.vault_id, self.activity)
+            try:
+                yield
+            finally:
+                local_state.note_activity(self.vault_id, None)
+                fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
+
+    def _wait_for_lock(self, fd: int) -> None:
+        """Take the lock; if another writer keeps it past a moment, say so once, then wait."""
+        give_notice_at = time.monotonic() + LOCK_WAIT_NOTICE_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                pass
+            if time.monotonic() >= give_notice_at:
+                if self.on_lock_wait is not None:
+                    self.on_lock_wait(local_state.activity_of(self.vault_id))
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                return
+            time.sleep(_LOCK_POLL_SECONDS)
 
     def put(self, name: str, data: bytes, *, purpose: str = "data") -> None:
         with self.transaction() as tx:
@@ -565,11 +693,41 @@ class Transaction:
                 self._vault._object_path(object_id).unlink()
 
     def _sweep_debris(self) -> None:
-        """Delete what an interrupted writer left: temp files and objects nobody names."""
+        """Delete what an interrupted writer of this vault left: its temp files, and objects
+        the manifest doesn't name that this vault's key proves it sealed. Anything else stays:
+        a sweep must never delete what another vault's manifest could own."""
+        vault = self._vault
+        if self._base.vault_id != vault.vault_id:
+            raise VaultCorrupted("The vault's manifest belongs to a different vault.")
         live = {e.object_id for e in self._base.objects.values()}
-        objects_dir = self._vault.path / OBJECTS_DIR
-        for folder in (self._vault.path, objects_dir):
+        purposes = {e.purpose for e in self._base.objects.values()} | {"data"}
+        objects_dir = vault.path / OBJECTS_DIR
+        for folder in (vault.path, objects_dir):
             for p in folder.iterdir():
-                if p.name.startswith(TEMP_PREFIX) or (folder == objects_dir and p.name not in live):
+                if p.name.startswith(TEMP_PREFIX):
+                    debris = True
+                elif folder != objects_dir or p.name in live or p.name in vault._unattributable:
+                    continue
+                else:
+                    debris = vault._sealed_here(p, purposes)
+                    if not debris:
+                        vault._unattributable.add(p.name)
+                if debris:
                     with contextlib.suppress(FileNotFoundError):
                         p.unlink()
+
+
+def _unwrap_failure(kek: bytes, key_file: _KeyFile) -> VaultError:
+    """Wrong passphrase, unless the key unwraps under a vault id this computer has seen: then
+    the passphrase is right and someone changed the vault id in the key file."""
+    for other in local_state.known_vault_ids():
+        if other == key_file.vault_id:
+            continue
+        original = _KeyFile(other, key_file.kdf, key_file.nonce, key_file.wrapped)
+        if crypto.unwrap_key(kek, key_file.nonce, key_file.wrapped, original.associated_data()):
+            return VaultCorrupted(
+                f"The vault's key file, {KEY_FILE}, was altered (its vault id was changed), so "
+                "reflect won't open it. Put that file back from a backup.",
+                title="Key file altered",
+            )
+    return WrongPassphrase("That passphrase doesn't open this vault.")

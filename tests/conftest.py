@@ -13,6 +13,18 @@ from reflect.vault import Vault
 PASSPHRASE = "a quiet harbour at dawn"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def isolated_state_for_shared_fixtures(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[None]:
+    """Vaults made once per module or run (the app tests' template) are made before any
+    test's own folders exist: what reflect remembers about them stays out of the real ones."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("shared-state")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch

@@ -122,3 +122,80 @@ def test_damaged_vault_through_real_entry_point(cli_vault: Path, pass_file: Path
     assert result.returncode == 1
     assert result.stderr.startswith("reflect: Vault damaged:")
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+
+
+# ---- issue #13: a missing key file, an older copy, waiting for another reflect ---------------
+
+
+def test_a_vault_missing_its_key_file_is_explained_and_never_initialised_over(
+    cli_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["import", str(_transcript(tmp_path))]) == 0
+    (cli_vault / KEY_FILE).rename(tmp_path / "reflect-vault.json.moved")
+    before = tree_digest(cli_vault)
+    capsys.readouterr()
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err
+    assert "Vault key file missing" in err and KEY_FILE in err and "backup" in err
+    assert "reflect init" not in err and "Traceback" not in err
+    assert main(["init"]) == 1
+    err = capsys.readouterr().err
+    assert KEY_FILE in err and "reflect init" not in err
+    assert tree_digest(cli_vault) == before
+    (tmp_path / "reflect-vault.json.moved").rename(cli_vault / KEY_FILE)
+    assert main(["sessions", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 1
+
+
+def test_an_older_copy_of_the_vault_is_mentioned_once(
+    cli_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    shutil.copytree(cli_vault, tmp_path / "yesterday")
+    assert main(["import", str(_transcript(tmp_path))]) == 0
+    shutil.rmtree(cli_vault)
+    shutil.copytree(tmp_path / "yesterday", cli_vault)
+    capsys.readouterr()
+    assert main(["status"]) == 0
+    first = capsys.readouterr().err
+    assert "older copy" in first and "won't appear again" in first
+    assert main(["status"]) == 0
+    assert "older copy" not in capsys.readouterr().err
+
+
+def test_waiting_for_another_reflect_says_so(
+    cli_vault: Path, pass_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    holder = Vault.open(cli_vault, pass_file.read_text().strip())
+    holder.activity = "import"
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with holder.transaction() as tx:
+            tx.put("busy", b"1")
+            inside.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert inside.wait(10)
+    threading.Timer(1.5, release.set).start()
+    new = tmp_path / "new.txt"
+    new.write_text("the second passphrase\n")
+    capsys.readouterr()
+    assert main(["passwd", "--new-passphrase-file", str(new)]) == 0
+    thread.join()
+    err = capsys.readouterr().err
+    assert err.count("Waiting for another reflect (import) to finish") == 1
+
+
+def _transcript(folder: Path) -> Path:
+    path = folder / "2024-05-04 session.txt"
+    path.write_text(
+        "[00:00:01] Therapist: How was the week, Iris?\n"
+        "[00:00:05] Iris: Calmer. I walked by the river twice.\n"
+    )
+    return path

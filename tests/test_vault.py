@@ -371,11 +371,13 @@ def test_no_plaintext_under_vault_or_tmp(tmp_path: Path) -> None:
 
 def test_debris_from_an_interrupted_write_is_swept(vault: Vault, vault_path: Path) -> None:
     vault.put("a", b"1")
-    (vault_path / OBJECTS_DIR / ("ab" * 16)).write_bytes(b"orphan from a killed import")
+    orphan_id = crypto.new_object_id()  # sealed by a killed import, never named
+    orphan = b"".join(crypto.seal(vault._vault_key(), "data", orphan_id, b"orphan"))
+    (vault_path / OBJECTS_DIR / orphan_id.hex()).write_bytes(orphan)
     (vault_path / OBJECTS_DIR / ".tmp-deadbeef").write_bytes(b"half written")
     vault.put("b", b"2")
     names = {p.name for p in object_files(vault_path)}
-    assert "ab" * 16 not in names and ".tmp-deadbeef" not in names
+    assert orphan_id.hex() not in names and ".tmp-deadbeef" not in names
     assert len(names) == 2
 
 

@@ -36,7 +36,7 @@ from reflect.tui.messages import (
     IndexProgressed,
     ModelStateChanged,
 )
-from reflect.vault import Vault
+from reflect.vault import Vault, missing_vault_error
 
 IDLE_CHECK_SECONDS = 15.0
 CRASH_MESSAGE = (
@@ -120,8 +120,13 @@ class ReflectApp(App[None]):
         from reflect.tui.screens.create import CreateVaultScreen
         from reflect.tui.screens.unlock import UnlockScreen
 
-        if self.options.demo or Vault.exists(self.options.vault_path):
+        path = self.options.vault_path
+        if self.options.demo or Vault.exists(path):
             self.push_screen(UnlockScreen())
+        elif Vault.key_file_missing(path):
+            # Never offer to create a vault over one whose key file is gone: say how to put
+            # it back; unlocking works as soon as it is there again.
+            self.push_screen(UnlockScreen(note=missing_vault_error(path).message))
         else:
             self.push_screen(CreateVaultScreen())
         self.set_interval(IDLE_CHECK_SECONDS, self.check_idle_lock)
@@ -146,6 +151,12 @@ class ReflectApp(App[None]):
         from reflect.tui.screens.main import MainScreen
 
         self._generation += 1
+        service.set_activity("app")
+        if service.rolled_back is not None:
+            self.notify(
+                service.rolled_back.message, title="An older copy", severity="warning", timeout=60
+            )
+            service.accept_rollback()
         try:
             minutes = float(service.settings().idle_lock_minutes)
         except ReflectError:

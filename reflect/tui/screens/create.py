@@ -110,6 +110,9 @@ class CreateVaultScreen(Screen[None]):
                 box.disabled = False
             self.query_one("#create", Button).disabled = False
             self._message("")
+            # Worker state messages don't bubble: the app's handler never sees this one.
+            if event.worker.error is not None:
+                reflect_app(self).show_error(event.worker.error)
         elif event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Reflect):
             self.forget_transcripts()
             reflect_app(self).open_vault(event.worker.result)

@@ -98,7 +98,10 @@ class UnlockScreen(Screen[None]):
     async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         if event.state is WorkerState.ERROR:
-            self._ready("")  # the app's error handler shows what went wrong
+            self._ready(self.note or "")
+            # Worker state messages don't bubble: the app's handler never sees this one.
+            if worker.error is not None:
+                reflect_app(self).show_error(worker.error)
         if event.state is not WorkerState.SUCCESS:
             return
         if worker.name == "prepare-demo":
