@@ -198,7 +198,13 @@ class Reflect:
                 )
             return me
         if wanted == "therapist":
-            return self._therapist_labels(known, me)
+            therapist = self._therapist_labels(known, me)
+            if not therapist:
+                raise UsageError(
+                    "reflect doesn't know which speaker is your therapist yet. "
+                    "Tell it which one is you with `reflect speakers --me LABEL`."
+                )
+            return therapist
         matches = [label for label in known if label.casefold() == wanted]
         if not matches:
             raise UsageError(
@@ -210,7 +216,13 @@ class Reflect:
     def _therapist_labels(known: Sequence[str], me: Sequence[str]) -> list[str]:
         """Everyone who isn't the user, except placeholder names ("Speaker 2" from a
         recording's channels): nobody has said yet who those are, so reflect mustn't call
-        them the therapist."""
+        them the therapist. Until the user has said which speaker they are, only a label
+        that names the role ("Therapist") is known to be the therapist: any other might be
+        the user themselves."""
+        from reflect.answer import DEFAULT_THERAPIST_LABELS
+
+        if not me:
+            return [label for label in known if label.casefold() in DEFAULT_THERAPIST_LABELS]
         return [label for label in known if label not in me and not is_placeholder_label(label)]
 
     def _configured_embedder(self) -> Any:
