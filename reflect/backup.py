@@ -21,7 +21,15 @@ from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassp
 from reflect.fsutil import atomic_write
 from reflect.recording import audio_name, recording_info
 from reflect.session import Session
-from reflect.store import CATALOG, INDEX_PREFIX, SESSION_PREFIX, SETTINGS, SessionStore, Settings
+from reflect.store import (
+    CATALOG,
+    INDEX_PREFIX,
+    SESSION_PREFIX,
+    SETTINGS,
+    SessionStore,
+    SessionSummary,
+    Settings,
+)
 from reflect.vault import normalize_passphrase
 
 MAGIC = b"RFLBAK"
@@ -36,25 +44,63 @@ class BackupError(ReflectError):
 
 
 @dataclass(frozen=True, slots=True)
+class BackupReport:
+    sessions: int
+    left_out: list[str]  # one sentence for each damaged part the backup couldn't include
+
+
+@dataclass(frozen=True, slots=True)
 class RestoreReport:
     restored: int
     already_present: int
 
 
-def _records(store: SessionStore) -> Iterator[bytes]:
-    vault = store.vault
-    names = [SETTINGS] if SETTINGS in vault else []
-    for summary in store.catalog():
-        names.append(SESSION_PREFIX + summary.id)
-        if INDEX_PREFIX + summary.id in vault:
-            names.append(INDEX_PREFIX + summary.id)
-        if audio_name(summary.id) in vault:
-            names.append(audio_name(summary.id))
-    for name in names:
-        data = vault.get(name)
+def _readable(store: SessionStore, name: str) -> bytes | None:
+    try:
+        return store.vault.get(name)
+    except VaultCorrupted:
+        return None
+
+
+def _records(
+    store: SessionStore, summaries: list[SessionSummary], included: list[str], left_out: list[str]
+) -> Iterator[bytes]:
+    """The backup's records. A damaged object is left out with a sentence in `left_out`
+    rather than failing the whole backup: the backup is how the rest is kept safe."""
+
+    def record(name: str, data: bytes) -> Iterator[bytes]:
         head = json.dumps({"name": name, "size": len(data)}).encode()
         yield _RECORD.pack(len(head)) + head
         yield data
+
+    if SETTINGS in store.vault:
+        settings = _readable(store, SETTINGS)
+        if settings is None:
+            left_out.append("Your settings are damaged, so they were left out of the backup.")
+        else:
+            yield from record(SETTINGS, settings)
+    for summary in summaries:
+        title = f"“{summary.title}” ({summary.id})"
+        session = _readable(store, SESSION_PREFIX + summary.id)
+        if session is None:
+            left_out.append(f"The session {title} is damaged, so it was left out of the backup.")
+            continue
+        yield from record(SESSION_PREFIX + summary.id, session)
+        included.append(summary.id)
+        if INDEX_PREFIX + summary.id in store.vault:
+            # Derived from the session: without it, restore rebuilds it.
+            index = _readable(store, INDEX_PREFIX + summary.id)
+            if index is not None:
+                yield from record(INDEX_PREFIX + summary.id, index)
+        if audio_name(summary.id) in store.vault:
+            audio = _readable(store, audio_name(summary.id))
+            if audio is None:
+                left_out.append(
+                    f"The recording of {title} is damaged, so the backup holds that session's "
+                    "transcript without its recording."
+                )
+            else:
+                yield from record(audio_name(summary.id), audio)
 
 
 def write_backup(
@@ -63,20 +109,25 @@ def write_backup(
     passphrase: str,
     *,
     kdf: crypto.KdfParams | None = None,
-) -> int:
+) -> BackupReport:
     """Write every session (with its index and recording) and the settings to `target`.
-    Returns how many sessions. Unfinished transcriptions are not included."""
+    Unfinished transcriptions are not included; damaged parts are left out and named."""
     kdf = kdf or crypto.tune_kdf_params()
     header = json.dumps({"kdf": kdf.to_json()}).encode()
     key = kdf.derive(normalize_passphrase(passphrase))
     object_id = crypto.new_object_id()
+    summaries = store.catalog()
+    included: list[str] = []
+    left_out: list[str] = []
 
     def pieces() -> Iterator[bytes]:
         yield _PREFIX.pack(MAGIC, VERSION, len(header)) + header
-        yield from crypto.seal(key, _BACKUP_PURPOSE, object_id, _records(store))
+        yield from crypto.seal(
+            key, _BACKUP_PURPOSE, object_id, _records(store, summaries, included, left_out)
+        )
 
     atomic_write(target, pieces())
-    return len(store.catalog())
+    return BackupReport(len(included), left_out)
 
 
 def read_backup(source: Path, passphrase: str) -> Iterator[tuple[str, bytes]]:

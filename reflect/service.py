@@ -34,7 +34,7 @@ from reflect.vault import Vault
 if TYPE_CHECKING:
     from reflect.answer import Answer, Answerer, EventCallback
     from reflect.asr import Transcriber
-    from reflect.backup import RestoreReport
+    from reflect.backup import BackupReport, RestoreReport
     from reflect.llm import ChatModel
 
 ModelFactory = Callable[[], "ChatModel"]
@@ -167,6 +167,10 @@ class Reflect:
         if not self._index_loaded.is_set():
             live.load(progress)
             self._index_loaded.set()
+
+    def index_notes(self) -> list[str]:
+        """What opening the index found damaged and worked around, one sentence each."""
+        return list(self._live.notes) if self._live is not None else []
 
     def index_progress(self) -> IndexProgress:
         return self._live_index().progress
@@ -454,7 +458,9 @@ class Reflect:
             self._live.remove(summary.id)
         return summary
 
-    def backup(self, target: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> int:
+    def backup(
+        self, target: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None
+    ) -> BackupReport:
         from reflect.backup import write_backup
 
         return write_backup(self.store, target, passphrase, kdf=kdf)

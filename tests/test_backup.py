@@ -35,7 +35,7 @@ def filled(tmp_path: Path) -> Reflect:
 
 def test_backup_restore_round_trip(filled: Reflect, tmp_path: Path) -> None:
     target = tmp_path / "reflect-backup.bin"
-    assert filled.backup(target, BACKUP_PASS, kdf=crypto.floor_kdf_params()) == 3
+    assert filled.backup(target, BACKUP_PASS, kdf=crypto.floor_kdf_params()).sessions == 3
     # Only the user's own source files hold the words; the vault and the backup don't.
     assert {p.suffix for p in grep_tree(tmp_path, [b"otter in the canal"])} == {".txt"}
     assert oct(target.stat().st_mode & 0o777) == "0o600"
