@@ -16,6 +16,7 @@ from reflect import crypto
 from reflect.cli import main
 from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
+from reflect.recording import audio_name
 from reflect.service import Reflect
 from reflect.store import INDEX_PREFIX, SESSION_PREFIX
 from reflect.vault import OBJECTS_DIR
@@ -174,3 +175,25 @@ def test_cli_quotes_and_backup_work_around_a_damaged_object(
     assert main(["backup", str(tmp_path / "b.bin"), "--passphrase-file", str(pass_file)]) == 0
     err = " ".join(capsys.readouterr().err.split()).casefold()
     assert "backed up 2 session(s)" in err and "the bicycle" in err
+
+
+@pytest.mark.parametrize("damage", ["swap", "flip"])
+def test_backup_leaves_out_a_damaged_recording_and_keeps_its_session(
+    vault_path: Path, tmp_path: Path, damage: str
+) -> None:
+    first, second, _ = session_ids(vault_path)
+    service = Reflect.unlock(vault_path, PASSPHRASE)
+    # Stands in for the session's sealed recording: several chunks of invented bytes.
+    service.vault.put(audio_name(first), bytes(range(256)) * 1024, purpose="audio")
+    service.lock()
+    damage_object(vault_path, damage, audio_name(first), INDEX_PREFIX + second)
+
+    service = Reflect.unlock(vault_path, PASSPHRASE)
+    target = tmp_path / "b.bin"
+    report = service.backup(target, BACKUP_PASS, kdf=crypto.floor_kdf_params())
+    assert report.sessions == 3
+    (note,) = report.left_out
+    assert "recording" in note and "the bees" in note.casefold()
+    fresh = Reflect.create(tmp_path / "fresh", PASSPHRASE, kdf=crypto.floor_kdf_params())
+    assert fresh.restore(target, BACKUP_PASS).restored == 3
+    assert fresh.vault.names("audio/") == []
