@@ -33,7 +33,6 @@ from reflect.errors import ReflectError
 from reflect.index import NO_FILTERS, STOPWORDS, Filters
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, format_date, validate_prompts
-from reflect.recording import is_placeholder_label
 from reflect.retrieval import Hit, Mode, Retriever
 from reflect.session import Session
 
@@ -353,7 +352,7 @@ class Excerpt:
             return "you"
         if self.who == "Therapist":
             return "your therapist"
-        return self.who or "someone"
+        return self.who or "someone in the session"
 
 
 def speaker_role(
@@ -738,15 +737,10 @@ class SentenceChecker:
         if claimed is None:
             return True
         roles = {self.excerpts[n].who for n in cited}
-        if claimed in roles:
-            return True
-        # A name reflect can't map to a role (the user never said who they are) may be
-        # either; an unlabelled turn or a "Speaker 2" from a recording is nobody yet, and
-        # "You said" about it would be a guess.
-        return any(
-            role and role not in ("You", "Therapist") and not is_placeholder_label(role)
-            for role in roles
-        )
+        # A name reflect can't map to a role (the user never said who they are), an
+        # unlabelled turn or a "Speaker 2" from a recording is nobody yet: "You said" or
+        # "Your therapist said" about it would be a guess, and a wrong one misleads.
+        return claimed in roles
 
     def _negation_differs(self, body: str, novel: set[str], cited: Sequence[int]) -> bool:
         """ "You drank on nine nights" from "I didn't drink on nine of them": word overlap

@@ -3,25 +3,39 @@
 A backup has its own passphrase (it may travel by USB stick or cloud). Layout:
     "RFLBAK" | version u16 | header length u32 | header JSON (Argon2id settings)
     then one sealed object (reflect.crypto) whose key is the stretched backup passphrase.
-The sealed body is a sequence of records: u32 length + JSON {name, purpose, size}, then the
-object's bytes. Restoring adds each session in its own transaction and skips sessions whose
-content is already in the vault, so a restore can be interrupted and simply run again.
+The sealed body is a sequence of records: u32 length + JSON {name, size}, then the object's
+bytes; a session's records come together (session, its index, its recording). Restoring adds
+each session in its own transaction and skips sessions whose content is already in the vault,
+so a restore can be interrupted and simply run again.
+
+Both directions stream: memory holds one session and a few chunks, never the backup, so a
+vault with long recordings backs up and restores, and an endless or foreign input is refused
+after reading a few chunks of it.
 """
 
 from __future__ import annotations
 
 import json
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from reflect import crypto
 from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
 from reflect.fsutil import atomic_write
 from reflect.recording import audio_name, recording_info
 from reflect.session import Session
-from reflect.store import CATALOG, INDEX_PREFIX, SESSION_PREFIX, SETTINGS, SessionStore, Settings
+from reflect.store import (
+    CATALOG,
+    INDEX_PREFIX,
+    SESSION_PREFIX,
+    SETTINGS,
+    SessionStore,
+    SessionSummary,
+    Settings,
+)
 from reflect.vault import normalize_passphrase
 
 MAGIC = b"RFLBAK"
@@ -29,10 +43,22 @@ VERSION = 1
 _PREFIX = struct.Struct(">6sHI")
 _RECORD = struct.Struct(">I")
 _BACKUP_PURPOSE = "backup"
+# Far above what reflect writes (a few hundred bytes), far below harm: a length field read
+# from a damaged or foreign file must not decide how much is read.
+_MAX_HEADER = 64 * 1024
+_MAX_RECORD_HEAD = 64 * 1024
+_MAX_CHUNK = 1024 * 1024
+_PIECE = 1024 * 1024  # how much of a recording is held at once
 
 
 class BackupError(ReflectError):
     title = "Backup problem"
+
+
+@dataclass(frozen=True, slots=True)
+class BackupReport:
+    sessions: int
+    left_out: list[str]  # one sentence for each damaged part the backup couldn't include
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +67,80 @@ class RestoreReport:
     already_present: int
 
 
-def _records(store: SessionStore) -> Iterator[bytes]:
-    vault = store.vault
-    names = [SETTINGS] if SETTINGS in vault else []
-    for summary in store.catalog():
-        names.append(SESSION_PREFIX + summary.id)
-        if INDEX_PREFIX + summary.id in vault:
-            names.append(INDEX_PREFIX + summary.id)
-        if audio_name(summary.id) in vault:
-            names.append(audio_name(summary.id))
-    for name in names:
-        data = vault.get(name)
-        head = json.dumps({"name": name, "size": len(data)}).encode()
-        yield _RECORD.pack(len(head)) + head
+def _readable(store: SessionStore, name: str) -> bytes | None:
+    try:
+        return store.vault.get(name)
+    except VaultCorrupted:
+        return None
+
+
+def _records(
+    store: SessionStore, summaries: list[SessionSummary], included: list[str], left_out: list[str]
+) -> Iterator[bytes]:
+    """The backup's records. A damaged object is left out with a sentence in `left_out`
+    rather than failing the whole backup: the backup is how the rest is kept safe."""
+
+    def record(name: str, data: bytes) -> Iterator[bytes]:
+        yield _record_head(name, len(data))
         yield data
+
+    if SETTINGS in store.vault:
+        settings = _readable(store, SETTINGS)
+        if settings is None:
+            left_out.append("Your settings are damaged, so they were left out of the backup.")
+        else:
+            yield from record(SETTINGS, settings)
+    for summary in summaries:
+        title = f"“{summary.title}” ({summary.id})"
+        session = _readable(store, SESSION_PREFIX + summary.id)
+        if session is None:
+            left_out.append(f"The session {title} is damaged, so it was left out of the backup.")
+            continue
+        yield from record(SESSION_PREFIX + summary.id, session)
+        included.append(summary.id)
+        if INDEX_PREFIX + summary.id in store.vault:
+            # Derived from the session: without it, restore rebuilds it.
+            index = _readable(store, INDEX_PREFIX + summary.id)
+            if index is not None:
+                yield from record(INDEX_PREFIX + summary.id, index)
+        if audio_name(summary.id) in store.vault:
+            streamed = yield from _recording(store, audio_name(summary.id))
+            if not streamed:
+                left_out.append(
+                    f"The recording of {title} is damaged, so the backup holds that session's "
+                    "transcript without its recording."
+                )
+
+
+def _record_head(name: str, size: int) -> bytes:
+    head = json.dumps({"name": name, "size": size}).encode()
+    return _RECORD.pack(len(head)) + head
+
+
+def _recording(store: SessionStore, name: str) -> Generator[bytes, None, bool]:
+    """A recording's record, a piece at a time; False (and nothing) if it is damaged.
+
+    Read through once first, authenticating every chunk, because its size is written
+    before its bytes: a damage found half-way would leave a broken backup behind.
+    """
+    try:
+        stream = store.vault.open_stream(name)
+    except VaultCorrupted:
+        return False
+    with stream:
+        size = 0
+        try:
+            while piece := stream.read(_PIECE):
+                size += len(piece)
+        except VaultCorrupted:
+            return False
+        # Same open file the second time: a writer replacing the recording meanwhile can't
+        # make the bytes disagree with the size written.
+        stream.seek(0)
+        yield _record_head(name, size)
+        while piece := stream.read(_PIECE):
+            yield piece
+    return True
 
 
 def write_backup(
@@ -63,58 +149,137 @@ def write_backup(
     passphrase: str,
     *,
     kdf: crypto.KdfParams | None = None,
-) -> int:
+) -> BackupReport:
     """Write every session (with its index and recording) and the settings to `target`.
-    Returns how many sessions. Unfinished transcriptions are not included."""
+    Unfinished transcriptions are not included; damaged parts are left out and named."""
     kdf = kdf or crypto.tune_kdf_params()
     header = json.dumps({"kdf": kdf.to_json()}).encode()
     key = kdf.derive(normalize_passphrase(passphrase))
     object_id = crypto.new_object_id()
+    summaries = store.catalog()
+    included: list[str] = []
+    left_out: list[str] = []
 
     def pieces() -> Iterator[bytes]:
         yield _PREFIX.pack(MAGIC, VERSION, len(header)) + header
-        yield from crypto.seal(key, _BACKUP_PURPOSE, object_id, _records(store))
+        yield from crypto.seal(
+            key, _BACKUP_PURPOSE, object_id, _records(store, summaries, included, left_out)
+        )
 
     atomic_write(target, pieces())
-    return len(store.catalog())
+    return BackupReport(len(included), left_out)
 
 
-def read_backup(source: Path, passphrase: str) -> Iterator[tuple[str, bytes]]:
+class _Plain:
+    """The backup's decrypted body as a byte stream, pulled a chunk at a time."""
+
+    def __init__(self, chunks: Iterator[bytes], what: str) -> None:
+        self._chunks = chunks
+        self._what = what
+        self._buffer = b""
+        self._pos = 0
+
+    def _fill(self) -> bool:
+        while self._pos >= len(self._buffer):
+            chunk = next(self._chunks, None)
+            if chunk is None:
+                return False
+            self._buffer, self._pos = chunk, 0
+        return True
+
+    def at_end(self) -> bool:
+        return not self._fill()
+
+    def take(self, n: int) -> Iterator[bytes]:
+        """The next `n` bytes, a piece at a time."""
+        while n > 0:
+            if not self._fill():
+                raise _damaged(self._what)
+            piece = self._buffer[self._pos : self._pos + n]
+            self._pos += len(piece)
+            n -= len(piece)
+            yield piece
+
+    def read(self, n: int) -> bytes:
+        return b"".join(self.take(n))
+
+
+def _damaged(what: str) -> VaultCorrupted:
+    return VaultCorrupted(f"{what} is damaged: its header is unreadable.")
+
+
+def _checked(chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+    """Tell a wrong passphrase (the first chunk fails) from damage further on."""
     try:
-        blob = source.read_bytes()
-    except OSError as e:
-        raise BackupError(f"Can't read {source}: {e.strerror}.") from None
-    if len(blob) < _PREFIX.size or blob[:6] != MAGIC:
-        raise BackupError(f"{source.name} is not a reflect backup.")
-    _magic, version, header_len = _PREFIX.unpack_from(blob)
-    if version > VERSION:
-        raise VaultTooNew(
-            f"{source.name} was made by a newer reflect; update reflect to restore it."
-        )
-    try:
-        header = json.loads(blob[_PREFIX.size : _PREFIX.size + header_len])
-        kdf = crypto.KdfParams.from_json(header["kdf"])
-    except (ValueError, KeyError, TypeError):
-        raise VaultCorrupted(f"{source.name} is damaged: its header is unreadable.") from None
-    body = blob[_PREFIX.size + header_len :]
-    key = kdf.derive(normalize_passphrase(passphrase))
-    sealed_header = crypto.read_header(body, source.name)
-    try:
-        data = crypto.open_sealed(
-            key, _BACKUP_PURPOSE, body, expected_id=sealed_header.object_id, what=source.name
-        )
+        first = next(chunks)
     except VaultCorrupted:
         # With no separate key check, a wrong passphrase and a damaged file look alike.
         raise WrongPassphrase(
-            f"That passphrase doesn't open {source.name}, or the file is damaged."
+            f"That passphrase doesn't open {what}, or the file is damaged."
         ) from None
-    pos = 0
-    while pos < len(data):
-        (head_len,) = _RECORD.unpack_from(data, pos)
-        head = json.loads(data[pos + 4 : pos + 4 + head_len])
-        start = pos + 4 + head_len
-        yield head["name"], data[start : start + head["size"]]
-        pos = start + head["size"]
+    yield first
+    try:
+        yield from chunks
+    except VaultCorrupted:
+        raise VaultCorrupted(
+            f"{what} is damaged partway through, so only the sessions before the damage "
+            "could be read."
+        ) from None
+
+
+def read_backup(source: Path, passphrase: str) -> Iterator[tuple[str, Iterator[bytes]]]:
+    """Each record of the backup as (name, its bytes a piece at a time), in order.
+
+    A record's bytes are read only as far as the caller reads them; what it leaves unread
+    is skipped before the next record.
+    """
+    try:
+        file = source.open("rb")
+    except OSError as e:
+        raise BackupError(f"Can't read {source}: {e.strerror}.") from None
+    with file:
+        try:
+            yield from _records_in(file, source.name, passphrase)
+        except OSError as e:
+            raise BackupError(f"Can't read {source}: {e.strerror}.") from None
+
+
+def _records_in(
+    file: BinaryIO, what: str, passphrase: str
+) -> Iterator[tuple[str, Iterator[bytes]]]:
+    prefix = file.read(_PREFIX.size)
+    if len(prefix) < _PREFIX.size or prefix[:6] != MAGIC:
+        raise BackupError(f"{what} is not a reflect backup.")
+    _magic, version, header_len = _PREFIX.unpack(prefix)
+    if version > VERSION:
+        raise VaultTooNew(f"{what} was made by a newer reflect; update reflect to restore it.")
+    if header_len > _MAX_HEADER:
+        raise _damaged(what)
+    try:
+        header = json.loads(file.read(header_len))
+        kdf = crypto.KdfParams.from_json(header["kdf"])
+    except (ValueError, KeyError, TypeError):
+        raise _damaged(what) from None
+    key = kdf.derive(normalize_passphrase(passphrase))
+    chunks = crypto.open_sealed_stream(
+        key, _BACKUP_PURPOSE, file, what=what, max_chunk_size=_MAX_CHUNK
+    )
+    plain = _Plain(_checked(chunks, what), what)
+    while not plain.at_end():
+        (head_len,) = _RECORD.unpack(plain.read(_RECORD.size))
+        if head_len > _MAX_RECORD_HEAD:
+            raise _damaged(what)
+        try:
+            head = json.loads(plain.read(head_len))
+            name, size = str(head["name"]), int(head["size"])
+        except (ValueError, KeyError, TypeError):
+            raise _damaged(what) from None
+        if size < 0:
+            raise _damaged(what)
+        body = plain.take(size)
+        yield name, body
+        for _ in body:
+            pass
 
 
 def restore_backup(
@@ -124,25 +289,19 @@ def restore_backup(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> RestoreReport:
-    records = dict(read_backup(source, passphrase))
-    if SETTINGS in records:
-        theirs = Settings.from_dict(json.loads(records[SETTINGS]))
-        ours = store.settings()
-        merged_me = ours.me + [label for label in theirs.me if label not in ours.me]
-        if merged_me != ours.me:
-            ours.me = merged_me
-            store.save_settings(ours)
     known = {s.content_hash for s in store.catalog()}
     restored = present = 0
-    for name, data in records.items():
-        if not name.startswith(SESSION_PREFIX) or name == CATALOG:
-            continue
-        session = Session.from_dict(json.loads(data))
+    # A session's records arrive together; it is stored when the next session starts, or
+    # when its recording arrives (streamed straight into the vault).
+    held: tuple[str, Session, bytes | None] | None = None
+
+    def store_held(audio: Iterable[bytes] | None) -> None:
+        nonlocal restored, present
+        assert held is not None
+        _name, session, index_record = held
         if session.content_hash in known:
             present += 1
-            continue
-        index_record = records.get(INDEX_PREFIX + session.id)
-        audio = records.get(audio_name(session.id))
+            return  # its recording, if any, is skipped unread
         if any(s.id == session.id for s in store.catalog()):
             session.id = store.new_session_id()
         info = recording_info(session)
@@ -154,4 +313,29 @@ def restore_backup(
         restored += 1
         if progress:
             progress(restored)
+
+    for name, body in read_backup(source, passphrase):
+        if name == SETTINGS:
+            _merge_settings(store, b"".join(body))
+        elif name.startswith(SESSION_PREFIX) and name != CATALOG:
+            if held is not None:
+                store_held(None)
+            session = Session.from_dict(json.loads(b"".join(body)))
+            held = (session.id, session, None)
+        elif held is not None and name == INDEX_PREFIX + held[0]:
+            held = (held[0], held[1], b"".join(body))
+        elif held is not None and name == audio_name(held[0]):
+            store_held(body)
+            held = None
+    if held is not None:
+        store_held(None)
     return RestoreReport(restored, present)
+
+
+def _merge_settings(store: SessionStore, data: bytes) -> None:
+    theirs = Settings.from_dict(json.loads(data))
+    ours = store.settings()
+    merged_me = ours.me + [label for label in theirs.me if label not in ours.me]
+    if merged_me != ours.me:
+        ours.me = merged_me
+        store.save_settings(ours)

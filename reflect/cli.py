@@ -640,6 +640,8 @@ def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
 def _load_index(service: Any) -> None:
     with _console(stderr=True).status("Opening your sessions…", spinner="dots"):
         service.open_index()
+    for note in service.index_notes():
+        say(note)
 
 
 def _query_lines(args: argparse.Namespace, single: str | None) -> list[str]:
@@ -854,9 +856,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise UsageError(f"{target} already exists; add --force to replace it.")
     secret = _backup_passphrase(args, new=True)
-    count = service.backup(target, secret)
+    report = service.backup(target, secret)
     size = target.stat().st_size
-    say(f"Backed up {count} session(s) to {target} ({size / 1e6:.1f} MB, encrypted).")
+    say(f"Backed up {report.sessions} session(s) to {target} ({size / 1e6:.1f} MB, encrypted).")
+    for note in report.left_out:
+        say(note)
     service.lock()
     return 0
 

@@ -308,6 +308,52 @@ def sealed_under(
     return False
 
 
+def open_sealed_stream(
+    vault_key: bytes,
+    purpose: str,
+    file: BinaryIO,
+    *,
+    what: str,
+    max_chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> Iterator[bytes]:
+    """Decrypt a sealed object read front to back from `file`, one chunk at a time.
+
+    For input of any length, even endless: at most two chunks are held, and the first chunk
+    that fails authentication stops the reading. The header is checked at once; chunks are
+    yielded as they authenticate, so the caller may see the start of an object whose end
+    turns out damaged (the last-chunk flag in each nonce still refuses a truncation). The
+    object id is not compared with an expectation: the caller has none (a backup names its
+    own).
+    """
+    header = read_header(file.read(HEADER_SIZE), what)
+    if header.chunk_size > max_chunk_size:
+        raise VaultCorrupted(f"{what} has a damaged header.")
+    aead = _ALGORITHMS[header.algorithm](derive_object_key(vault_key, header.salt, purpose))
+    step = header.chunk_size + TAG_SIZE
+
+    def chunks() -> Iterator[bytes]:
+        piece = file.read(step)
+        index = 0
+        while True:
+            # A full chunk may or may not be the last: only the next read can tell.
+            following = file.read(step) if len(piece) == step else b""
+            last = not following
+            nonce = _chunk_nonce(header.nonce_prefix, index, last)
+            try:
+                plain = aead.decrypt(nonce, piece, header.raw)
+            except InvalidTag:
+                raise VaultCorrupted(
+                    f"{what} failed its integrity check (damaged, truncated or altered)."
+                ) from None
+            yield plain
+            if last:
+                return
+            piece = following
+            index += 1
+
+    return chunks()
+
+
 class SealedReader(io.RawIOBase):
     """Random-access reading of a sealed object, decrypting only the chunks asked for.
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 
 from reflect.chunking import Chunk, chunk_session, embedding_text
 from reflect.embedding import Embedder, Vectors
-from reflect.errors import ReflectError
+from reflect.errors import ReflectError, VaultCorrupted
 from reflect.index import SearchIndex
 from reflect.index_record import decode_index_record, encode_index_record
 from reflect.retrieval import Retriever
 from reflect.session import Session
-from reflect.store import SessionStore
+from reflect.store import SessionStore, SessionSummary
 
 EmbedderFactory = Callable[[], Embedder]
 
@@ -61,6 +61,8 @@ class LiveIndex:
         self._embedder_lock = threading.Lock()
         self._index: SearchIndex | None = None
         self._progress = IndexProgress(0, False, 0, 0, "words")
+        # What the last load found damaged and worked around, one sentence each.
+        self.notes: list[str] = []
 
     @property
     def index(self) -> SearchIndex:
@@ -99,8 +101,11 @@ class LiveIndex:
                 report(self._progress)
 
         pending: list[tuple[Session, list[Chunk], Vectors | None, str | None]] = []
+        self.notes = []
         for summary in self.store.catalog():
-            session = self.store.get(summary.id)
+            session = self._readable_session(summary)
+            if session is None:
+                continue
             chunks, vectors, model_id = self._stored_record(session)
             if chunks is None:
                 chunks = chunk_session(session)
@@ -130,10 +135,33 @@ class LiveIndex:
             tick(vectors_done=done)
         tick(stage="ready")
 
+    def _readable_session(self, summary: SessionSummary) -> Session | None:
+        """The session, or None (with a note) when its object is damaged: one bad object
+        must not keep every other session from being searched."""
+        try:
+            return self.store.get(summary.id)
+        except VaultCorrupted:
+            self.notes.append(
+                f"The session “{summary.title}” ({summary.id}) is damaged, so it was set "
+                "aside; the other sessions work as before. To bring it back, remove it "
+                f"(`reflect remove {summary.id}`) and restore it from a backup "
+                "(`reflect restore FILE`)."
+            )
+            return None
+
     def _stored_record(
         self, session: Session
     ) -> tuple[list[Chunk] | None, Vectors | None, str | None]:
-        return self._decode(session, self.store.index_record(session.id))
+        try:
+            data = self.store.index_record(session.id)
+        except VaultCorrupted:
+            # Derived from the session, so nothing is lost: load() re-embeds and stores it.
+            self.notes.append(
+                f"The search index of “{session.title}” was damaged, so it was rebuilt "
+                "from the session itself; nothing was lost."
+            )
+            return None, None, None
+        return self._decode(session, data)
 
     @staticmethod
     def _decode(

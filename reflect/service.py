@@ -34,7 +34,7 @@ from reflect.vault import RolledBack, Vault
 if TYPE_CHECKING:
     from reflect.answer import Answer, Answerer, EventCallback
     from reflect.asr import Transcriber
-    from reflect.backup import RestoreReport
+    from reflect.backup import BackupReport, RestoreReport
     from reflect.llm import ChatModel
 
 ModelFactory = Callable[[], "ChatModel"]
@@ -186,6 +186,10 @@ class Reflect:
             live.load(progress)
             self._index_loaded.set()
 
+    def index_notes(self) -> list[str]:
+        """What opening the index found damaged and worked around, one sentence each."""
+        return list(self._live.notes) if self._live is not None else []
+
     def index_progress(self) -> IndexProgress:
         return self._live_index().progress
 
@@ -216,7 +220,13 @@ class Reflect:
                 )
             return me
         if wanted == "therapist":
-            return self._therapist_labels(known, me)
+            therapist = self._therapist_labels(known, me)
+            if not therapist:
+                raise UsageError(
+                    "reflect doesn't know which speaker is your therapist yet. "
+                    "Tell it which one is you with `reflect speakers --me LABEL`."
+                )
+            return therapist
         matches = [label for label in known if label.casefold() == wanted]
         if not matches:
             raise UsageError(
@@ -228,7 +238,13 @@ class Reflect:
     def _therapist_labels(known: Sequence[str], me: Sequence[str]) -> list[str]:
         """Everyone who isn't the user, except placeholder names ("Speaker 2" from a
         recording's channels): nobody has said yet who those are, so reflect mustn't call
-        them the therapist."""
+        them the therapist. Until the user has said which speaker they are, only a label
+        that names the role ("Therapist") is known to be the therapist: any other might be
+        the user themselves."""
+        from reflect.answer import DEFAULT_THERAPIST_LABELS
+
+        if not me:
+            return [label for label in known if label.casefold() in DEFAULT_THERAPIST_LABELS]
         return [label for label in known if label not in me and not is_placeholder_label(label)]
 
     def _configured_embedder(self) -> Any:
@@ -460,7 +476,9 @@ class Reflect:
             self._live.remove(summary.id)
         return summary
 
-    def backup(self, target: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None) -> int:
+    def backup(
+        self, target: Path, passphrase: str, *, kdf: crypto.KdfParams | None = None
+    ) -> BackupReport:
         from reflect.backup import write_backup
 
         return write_backup(self.store, target, passphrase, kdf=kdf)

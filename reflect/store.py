@@ -200,7 +200,7 @@ class SessionStore:
         *,
         replace: str | None = None,
         finishes: str | None = None,
-        audio: bytes | None = None,
+        audio: bytes | Iterable[bytes] | None = None,
     ) -> None:
         """Store a session (and its index record) atomically; optionally replacing another,
         finishing the pending record named `finishes` (a transcribed recording), or with the

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -666,8 +667,10 @@ def test_you_said_needs_a_turn_known_to_be_yours() -> None:
         checker = SentenceChecker("where do we walk the dog?", excerpts)
         assert not checker.check("You said you walk by the river after dinner [1].").kept
     named = SentenceChecker("where do we walk the dog?", [Excerpt(1, _hit(line), "Lena")])
-    # A real name reflect can't place (the user never said who they are) may be either.
-    assert named.check("You said you walk by the river after dinner [1].").kept
+    # A real name reflect can't place (the user never said who they are) may be the user
+    # or the therapist: either claim would be a guess (issue 13, item 14).
+    assert not named.check("You said you walk by the river after dinner [1].").kept
+    assert not named.check("Your therapist said you walk by the river after dinner [1].").kept
 
 
 # ---- streaming and cancelling ------------------------------------------------------------------
@@ -886,3 +889,63 @@ def _assert_extractive_is_verbatim(answer: Answer, *, skip_first_line: bool = Fa
         )
         assert match, line
         assert match.group(1) in " ".join(by_number[int(match.group(2))].text.split())
+
+
+# ---- who said it: only what is known -----------------------------------------------------------
+
+
+def test_without_me_no_turn_is_called_the_therapists_or_the_users(retriever: Retriever) -> None:
+    # Nobody told reflect which speaker is the user, so Lena is only "Lena".
+    question = "What did I say about scrolling on my phone?"
+    fake = FakeChatModel([])
+    answerer = Answerer(retriever, EMBEDDER, lambda: fake, settings=SETTINGS)
+    n = next(e.n for e in answerer.prepare(question).excerpts if "scroll on my phone" in e.hit.text)
+    for claim in ("Your therapist said", "You said"):
+        fake.replies = [f"{claim} you scroll on your phone until six [{n}]."]
+        answer = answerer.ask(question)
+        assert claim.casefold() not in answer.text.casefold()
+        assert "therapist" not in answer.text.casefold()
+        assert "Lena said" in answer.text
+
+
+def test_an_unlabelled_turn_is_said_in_the_session() -> None:
+    excerpt = Excerpt(1, _hit("I walk the dog before work now."), who="")
+    assert excerpt.speaker_phrase == "someone in the session"
+
+
+WALKING = (
+    "[00:00:05] Jordan: I started walking the dog before work, around the reservoir.\n"
+    "[00:00:20] Okafor: How does the morning feel after the walk?\n"
+    "[00:00:31] Jordan: Lighter. The dog walking gives the day a shape.\n"
+)
+
+
+def test_cli_ask_without_me_does_not_guess_who_is_the_therapist(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from reflect import crypto
+    from reflect.cli import main
+    from reflect.service import Reflect
+    from tests.conftest import PASSPHRASE
+
+    service = Reflect.create(tmp_path / "vault", PASSPHRASE, kdf=crypto.floor_kdf_params())
+    source = tmp_path / "2024-05-04 mornings.txt"
+    source.write_text(WALKING)
+    service.import_paths([source])
+    assert service.me_labels() == []
+    service.lock()
+    # A reply reflect can't check falls back to quoting the excerpts, with their speakers.
+    fake = FakeChatModel(["The dog."] * 4)
+    monkeypatch.setattr(Reflect, "_default_model", lambda self: fake)
+    monkeypatch.setenv("REFLECT_VAULT", str(tmp_path / "vault"))
+    monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
+    capsys.readouterr()
+    assert main(["ask", "What did I say about walking the dog?", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)["answer"]
+    assert "walking the dog" in answer
+    assert "therapist" not in answer.casefold() and "you said" not in answer.casefold()
+    assert "Jordan said" in answer
+    assert main(["quotes", "walking the dog", "--speaker", "therapist"]) == 2
+    assert "doesn't know which speaker is your therapist" in capsys.readouterr().err

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from reflect import crypto
 from reflect.cli import main
-from reflect.errors import WrongPassphrase
+from reflect.errors import ReflectError, WrongPassphrase
 from reflect.ingest import ImportOptions
+from reflect.recording import audio_name
 from reflect.service import Reflect
 from tests.conftest import PASSPHRASE, grep_tree
 from tests.test_ingest import make_folder, transcript
@@ -35,7 +41,7 @@ def filled(tmp_path: Path) -> Reflect:
 
 def test_backup_restore_round_trip(filled: Reflect, tmp_path: Path) -> None:
     target = tmp_path / "reflect-backup.bin"
-    assert filled.backup(target, BACKUP_PASS, kdf=crypto.floor_kdf_params()) == 3
+    assert filled.backup(target, BACKUP_PASS, kdf=crypto.floor_kdf_params()).sessions == 3
     # Only the user's own source files hold the words; the vault and the backup don't.
     assert {p.suffix for p in grep_tree(tmp_path, [b"otter in the canal"])} == {".txt"}
     assert oct(target.stat().st_mode & 0o777) == "0o600"
@@ -123,3 +129,125 @@ def test_sigkill_during_restore_then_rerun(tmp_path: Path) -> None:
     assert done.returncode == 0
     final = Reflect.unlock(target, PASSPHRASE).sessions()
     assert len(final) == 40 and len({s.content_hash for s in final}) == 40
+
+
+# ---- streaming: memory bounded whatever the backup's size -------------------------------------
+
+BIG_AUDIO = 48 * 1024 * 1024
+MEMORY_BOUND = 12 * 1024 * 1024
+
+
+def traced_peak(action: Callable[[], object]) -> tuple[object, int]:
+    """What `action` returns and the most memory Python allocated while it ran."""
+    tracemalloc.start()
+    try:
+        result = action()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_backup_and_restore_stream_a_long_recording(tmp_path: Path) -> None:
+    service = Reflect.create(tmp_path / "vault", PASSPHRASE, kdf=crypto.floor_kdf_params())
+    f = tmp_path / "2024-06-01 a long one.txt"
+    f.write_text(transcript(7))
+    (result,) = service.import_paths([f]).results
+    session_id = result.session_id or ""
+    # Stands in for an hours-long recording: what matters here is only its size.
+    audio = hashlib.sha256(b"invented recording").digest() * (BIG_AUDIO // 32)
+    service.vault.put(audio_name(session_id), audio, purpose="audio")
+    expected = hashlib.sha256(audio).hexdigest()
+    del audio
+    target = tmp_path / "b.bin"
+
+    report, peak = traced_peak(
+        lambda: service.backup(target, BACKUP_PASS, kdf=crypto.floor_kdf_params())
+    )
+    assert report.sessions == 1  # type: ignore[attr-defined]
+    assert peak < MEMORY_BOUND, f"backup held {peak / 1e6:.0f} MB"
+    assert target.stat().st_size > BIG_AUDIO
+
+    fresh = Reflect.create(tmp_path / "fresh", PASSPHRASE, kdf=crypto.floor_kdf_params())
+    restored, peak = traced_peak(lambda: fresh.restore(target, BACKUP_PASS))
+    assert restored.restored == 1  # type: ignore[attr-defined]
+    assert peak < MEMORY_BOUND, f"restore held {peak / 1e6:.0f} MB"
+    (summary,) = fresh.sessions()
+    assert fresh.session(summary.id).text == service.session(session_id).text
+    assert hashlib.sha256(fresh.vault.get(audio_name(summary.id))).hexdigest() == expected
+
+
+def feed_fifo(path: Path, head: bytes, total: int) -> threading.Thread:
+    """A writer that sends `head` then zeros, up to `total` bytes, until the reader leaves."""
+
+    def write() -> None:
+        try:
+            with path.open("wb") as pipe:
+                pipe.write(head)
+                block = bytes(1024 * 1024)
+                for _ in range((total - len(head)) // len(block)):
+                    pipe.write(block)
+        except BrokenPipeError:
+            pass  # the reader refused the stream early: what the test wants
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_restore_refuses_an_endless_stream_after_reading_a_little(
+    filled: Reflect, tmp_path: Path
+) -> None:
+    real = tmp_path / "real.bin"
+    filled.backup(real, BACKUP_PASS, kdf=crypto.floor_kdf_params())
+    blob = real.read_bytes()
+    # A real backup's header and start, then nothing but zeros: sealed chunks that can't
+    # authenticate. The first is right up to the first damaged chunk, the second is all
+    # zeros after the header (as with `reflect restore /dev/zero` behind a valid start).
+    for head in (blob[: len(blob) // 2], blob[:200]):
+        fifo = tmp_path / "stream"
+        fifo.unlink(missing_ok=True)
+        os.mkfifo(fifo)
+        writer = feed_fifo(fifo, head, 160 * 1024 * 1024)
+        started = time.monotonic()
+        before = len(filled.sessions())
+        tracemalloc.start()
+        try:
+            with pytest.raises(ReflectError) as caught:
+                filled.restore(fifo, BACKUP_PASS)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        elapsed = time.monotonic() - started
+        writer.join(30)
+        assert "damaged" in caught.value.message
+        assert peak < MEMORY_BOUND, f"restore held {peak / 1e6:.0f} MB"
+        assert elapsed < 20
+        assert len(filled.sessions()) == before
+
+
+def test_restore_from_dev_zero_is_refused_with_bounded_memory(tmp_path: Path) -> None:
+    target = tmp_path / "vault"
+    Reflect.create(target, PASSPHRASE, kdf=crypto.floor_kdf_params())
+    pass_file = tmp_path / "bp.txt"
+    pass_file.write_text(BACKUP_PASS)
+    env = dict(os.environ, REFLECT_VAULT=str(target), REFLECT_PASSPHRASE=PASSPHRASE)
+    limit = 1024 * 1024 * 1024
+
+    def cap_memory() -> None:
+        # Before streaming, this read /dev/zero until the machine ran out; cap the damage.
+        resource.setrlimit(resource.RLIMIT_AS, (limit * 4, limit * 4))
+
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", RESTORER, "/dev/zero", str(pass_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=cap_memory,
+    )
+    assert time.monotonic() - started < 60
+    assert done.returncode == 1, done.stderr
+    assert "not a reflect backup" in done.stderr and "Traceback" not in done.stderr
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak_kib * 1024 < limit
