@@ -637,6 +637,16 @@ def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
         console.print(Padding(body, (0, 0, 1 if i == len(lines) - 1 else 0, 4)))
 
 
+def understood_line(understood: Any) -> str:
+    """How reflect read the question, and how to search the words as typed instead."""
+    parts = [f"about: {understood.content}"] if understood.content else []
+    parts += [f"the words “{p}”" for p in understood.phrases]
+    who = understood.speaker_description()
+    if who:
+        parts.append(f"said by {who} (preferred)")
+    return "Looking for " + " · ".join(parts) + ". Add --as-typed to search the words as typed."
+
+
 def _load_index(service: Any) -> None:
     with _console(stderr=True).status("Opening your sessions…", spinner="dots"):
         service.open_index()
@@ -665,17 +675,21 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     service.resolve_filters(filters)  # a bad filter is reported before the index loads
     _load_index(service)
     for query in queries:
-        result = service.quotes(query, k=args.k, filters=filters)
+        result = service.quotes(query, k=args.k, filters=filters, as_typed=args.as_typed)
+        understood = result.understood
         if args.json:
             print_json(
                 {
                     "query": query,
+                    "understood": understood.to_dict() if understood else None,
                     "hits": [hit_to_json(h) for h in result.hits],
                     "timings": result.timings,
                 }
             )
             continue
         console = _console()
+        if understood is not None and understood.changed_anything:
+            console.print(understood_line(understood), style="dim")
         if not result.hits:
             console.print("Nothing in your sessions matches that.")
         for hit in result.hits:
@@ -1021,6 +1035,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--k", type=int, default=5, help="how many excerpts (default 5)")
     add_filter_options(p)
+    p.add_argument(
+        "--as-typed",
+        action="store_true",
+        help="search the words exactly as typed (don't read who said it or drop the framing)",
+    )
     p.add_argument("--from-file", metavar="FILE", help="one query per line (with --json)")
     p.add_argument("--json", action="store_true")
 

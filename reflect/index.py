@@ -44,6 +44,9 @@ PLAIN_TOKENIZER = "unicode61 remove_diacritics 2"
 # its first terms decide, and the rest would only add cost.
 MAX_QUERY_TERMS = 32
 MAX_PHRASE_TERMS = 64
+# Chunks checked word by word for a quoted phrase, per query form: bounded so a phrase of
+# common words ("I don't know") costs milliseconds, far more than any phrase occurs.
+PHRASE_CANDIDATES = 400
 
 # A filtered vector search first asks for this many times k unfiltered neighbours and filters
 # them itself (see vector_search).
@@ -304,23 +307,34 @@ class SearchIndex:
             ]
 
     def phrase_search(self, phrase: str, k: int, filters: Filters = NO_FILTERS) -> list[ChunkMatch]:
-        """Chunks containing `phrase` word for word (ignoring case, accents, punctuation and
-        spacing), with the exact spans where it occurs."""
-        match = phrase_fts_query(phrase)
-        wanted = normalize_words(phrase)[0]
-        if match is None or not wanted or k <= 0 or filters.allows_nothing():
+        """Chunks containing `phrase` word for word (ignoring case, accents, punctuation,
+        spacing, and the filler of speech: "um", "uh", a stammered "I-I"), with the exact
+        spans where it occurs."""
+        wanted = spoken_words(phrase)
+        if not wanted or k <= 0 or filters.allows_nothing():
             return []
         found: list[ChunkMatch] = []
+        seen: set[int] = set()
         with self._lock:
-            # Stemming and the FTS phrase cap let through near-misses ("worried sick" for
-            # "worry sick"), so candidates are checked against the raw text until k are real.
-            for row, rank in self._fts_rows(match, filters, limit=None):
-                indexed, chunk = self._chunks[row]
-                spans = find_phrase(indexed.session.text, chunk.char_start, chunk.char_end, wanted)
-                if spans:
-                    found.append(ChunkMatch(indexed.session, chunk, -rank, tuple(spans)))
-                    if len(found) >= k:
-                        break
+            # Adjacent words first (the FTS phrase query is fast and usually enough); then
+            # every chunk holding all the words, for a phrase with filler between its words.
+            # Stemming lets near-misses through both ("worried sick" for "worry sick"), so each
+            # candidate is checked against the raw text.
+            for match in (phrase_fts_query(phrase), all_words_fts_query(phrase)):
+                if match is None:
+                    continue
+                for row, rank in self._fts_rows(match, filters, limit=PHRASE_CANDIDATES):
+                    if row in seen:
+                        continue
+                    seen.add(row)
+                    indexed, chunk = self._chunks[row]
+                    spans = find_spoken_phrase(
+                        indexed.session.text, chunk.char_start, chunk.char_end, wanted
+                    )
+                    if spans:
+                        found.append(ChunkMatch(indexed.session, chunk, -rank, tuple(spans)))
+                        if len(found) >= k:
+                            return found
         return found
 
     def vector_search(
@@ -499,6 +513,15 @@ def phrase_fts_query(text: str, max_terms: int = MAX_PHRASE_TERMS) -> str | None
     return _quote(" ".join(words))
 
 
+def all_words_fts_query(text: str, max_terms: int = MAX_PHRASE_TERMS) -> str | None:
+    """An FTS5 query for chunks holding every word of `text`, anywhere."""
+    words = list(dict.fromkeys(t.casefold() for t in _TERM.findall(text)))[:max_terms]
+    words = [w for w in words if w not in SPOKEN_FILLER]
+    if not words:
+        return None
+    return " AND ".join(_quote(w) for w in words)
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
@@ -545,6 +568,48 @@ def normalize_words(
         else:
             gap = True
     return "".join(out), starts, ends
+
+
+# Sounds of speech that transcripts keep and a remembered quote leaves out.
+SPOKEN_FILLER = frozenset(["um", "umm", "uh", "uhh", "er", "erm", "ah", "hmm", "mm", "mhm"])
+
+
+def spoken_words(text: str, start: int = 0, end: int | None = None) -> list[tuple[str, int, int]]:
+    """The words of `text[start:end]` as a person would quote them: folded like
+    `normalize_words`, filler dropped, a word said twice in a row ("I-I", "the the") once.
+    Each with its span in `text`."""
+    folded, starts, ends = normalize_words(text, start, end)
+    out: list[tuple[str, int, int]] = []
+    pos = 0
+    for word in folded.split(" "):
+        if not word:
+            continue
+        a, b = starts[pos], ends[pos + len(word) - 1]
+        pos += len(word) + 1
+        if word in SPOKEN_FILLER:
+            continue
+        if out and out[-1][0] == word:
+            out[-1] = (word, out[-1][1], b)
+            continue
+        out.append((word, a, b))
+    return out
+
+
+def find_spoken_phrase(
+    text: str, start: int, end: int, wanted: Sequence[tuple[str, int, int]]
+) -> list[tuple[int, int]]:
+    """Spans of `text[start:end]` that say the words of `wanted` (see `spoken_words`)."""
+    target = [w for w, _, _ in wanted]
+    if not target:
+        return []
+    said = spoken_words(text, start, end)
+    words = [w for w, _, _ in said]
+    n = len(target)
+    return [
+        (said[i][1], said[i + n - 1][2])
+        for i in range(len(words) - n + 1)
+        if words[i : i + n] == target
+    ]
 
 
 def find_phrase(text: str, start: int, end: int, wanted: str) -> list[tuple[int, int]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reflect.chunking import Chunk, chunk_session, embedding_text
@@ -83,10 +83,11 @@ class LiveIndex:
                 self._embedder = self._embedder_factory()
             return self._embedder
 
-    def retriever(self) -> Retriever:
+    def retriever(self, me_labels: Iterable[str] = ()) -> Retriever:
+        """`me_labels`: the user's speaker labels, so "what did I say" can prefer them."""
         # Before the vectors are in, search by words only rather than half the meaning index.
         embedder = self._embedder if self._progress.vector_ready else None
-        return Retriever(self.index, embedder)
+        return Retriever(self.index, embedder, me_labels=frozenset(me_labels))
 
     def load(self, report: Callable[[IndexProgress], None] | None = None) -> None:
         started = time.monotonic()

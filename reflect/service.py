@@ -29,6 +29,7 @@ from reflect.recording import (
 from reflect.retrieval import Hit
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary, Settings
+from reflect.understanding import Understood, understand
 from reflect.vault import RolledBack, Vault
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class QuoteResult:
     query: str
     hits: list[Hit]
     timings: dict[str, float] = field(default_factory=dict)
+    # How the query was read (None when searched as typed): shown so the user can clear it.
+    understood: Understood | None = None
 
 
 def _default_embedder_factory() -> Any:
@@ -350,8 +353,8 @@ class Reflect:
 
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
-        retriever = live.retriever()
         me = self.me_labels()
+        retriever = live.retriever(me)
         known = sorted({label for s in self.sessions() for label in s.speakers})
         answerer = Answerer(
             retriever,
@@ -380,13 +383,20 @@ class Reflect:
         return excerpt_lines(self.session_of(hit), hit.char_start, hit.char_end)
 
     def quotes(
-        self, query: str, *, k: int = 5, filters: SearchFilters | None = None
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        as_typed: bool = False,
     ) -> QuoteResult:
         resolved = self.resolve_filters(filters or SearchFilters())
         started = time.perf_counter()
-        hits = self._live_index().retriever().search(query, k=k, filters=resolved)
+        retriever = self._live_index().retriever(self.me_labels())
+        hits = retriever.search(query, k=k, filters=resolved, as_typed=as_typed)
         elapsed = (time.perf_counter() - started) * 1000
-        return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)})
+        understood = None if as_typed else understand(query)
+        return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)}, understood)
 
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None

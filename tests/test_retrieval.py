@@ -345,3 +345,89 @@ def test_importing_the_search_modules_stays_light() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+# ---- reading the question (issue: find the moment) ---------------------------------------------
+
+# Invented: Tobias again, with a phrase said twice in two sessions and once with a stammer.
+KETTLE_MAY = make_session("may", [
+    Turn("Amara", "How are the mornings going?", 0.0, 3.0),
+    Turn("Tobias", "Better. Honestly, the kettle is my alarm clock now. I hear it and I get up.",
+         3.0, 9.0),
+    Turn("Amara", "So the kettle does the waking for you.", 9.0, 12.0),
+], dt.date(2024, 5, 2), "Mornings")
+KETTLE_JULY = make_session("jul", [
+    Turn("Tobias", "Like I said before, um, the kettle is, uh, my-my alarm clock, still true.",
+         0.0, 6.0),
+    Turn("Amara", "And the evenings?", 6.0, 8.0),
+    Turn("Tobias", "The evenings are harder. The flat is too quiet after nine.", 8.0, 12.0),
+], dt.date(2024, 7, 11), "Evenings")
+# Many chunks that share the phrase's ordinary words, so word search alone can't find it first.
+DECOYS = [
+    make_session(f"d{i}", [
+        Turn("Tobias", f"My alarm clock broke and the kettle is old, morning {i}, I said my "
+                       "alarm clock was the kettle's fault, the kettle, the clock, the alarm.",
+             0.0, 5.0),
+        Turn("Amara", "Mm-hmm, the alarm and the kettle.", 5.0, 7.0),
+    ], dt.date(2024, 3, 1) + dt.timedelta(days=i), f"Decoy {i}")
+    for i in range(12)
+]
+
+
+@pytest.fixture
+def kettle() -> Iterator[Retriever]:
+    idx = build_index([*SESSIONS, KETTLE_MAY, KETTLE_JULY, *DECOYS])
+    yield Retriever(idx, EMBEDDER, me_labels=frozenset({"Tobias"}))
+    idx.close()
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "where did I say 'the kettle is my alarm clock'?",
+        "where did I say “The kettle is my alarm-clock” — which session was that",
+        'I remember saying "the KETTLE is my alarm clock" about mornings',
+    ],
+)
+def test_a_quoted_phrase_inside_a_question_wins_everywhere_it_occurs(
+    kettle: Retriever, question: str
+) -> None:
+    hits = kettle.search(question, k=5)
+    # Both places that say it (one with "um", "uh" and a stammered "my-my") come first.
+    assert {h.session_id for h in hits[:2]} == {"may", "jul"}
+    assert all(h.exact for h in hits[:2]) and not any(h.exact for h in hits[2:])
+    for hit in hits[:2]:
+        said = " ".join(hit.text[a:b] for a, b in hit.match_spans).casefold()
+        assert "kettle" in said and "clock" in said
+
+
+def test_the_phrase_typed_as_typed_is_not_read(kettle: Retriever) -> None:
+    # As typed, the quotes inside a sentence are just words: the decoys' words compete.
+    hits = kettle.search("where did I say 'the kettle is my alarm clock'?", k=5, as_typed=True)
+    assert not any(h.exact for h in hits)
+
+
+def test_who_said_it_is_preferred_from_the_words_of_the_question() -> None:
+    # The same words, said once by each: "what did my counsellor say" prefers Amara's turn and
+    # "what did I say" Tobias's, though no speaker filter is set.
+    both = make_session("both", [
+        Turn("Tobias", "Walking the dog every evening keeps me sane, honestly.", 0.0, 4.0),
+        *[Turn("Amara" if i % 2 else "Tobias", f"Unrelated talk number {i} about the weather "
+               "and the bus timetable and the price of bread.", 4.0 + i, 5.0 + i)
+          for i in range(12)],
+        Turn("Amara", "Walking the dog every evening could be your anchor, then.", 20.0, 24.0),
+    ], dt.date(2024, 8, 1), "Dog")
+    idx = SearchIndex()
+    chunks = chunk_session(both, min_words=5, max_words=12)
+    idx.add_lexical(both, chunks)
+    idx.add_vectors(both.id, chunks, EMBEDDER.embed([embedding_text(both, c) for c in chunks]))
+    retriever = Retriever(idx, EMBEDDER, me_labels=frozenset({"Tobias"}))
+    try:
+        (theirs,) = retriever.search("what did my counsellor say about walking the dog", k=1)
+        (mine,) = retriever.search("what did I say about walking the dog", k=1)
+        assert theirs.speaker == "Amara" and mine.speaker == "Tobias"
+        # Unknown who the user is: nothing is preferred, and nothing is filtered out.
+        plain = Retriever(idx, EMBEDDER)
+        assert len(plain.search("what did my counsellor say about walking the dog", k=2)) == 2
+    finally:
+        idx.close()

@@ -1,0 +1,187 @@
+"""Find the moment: recall of the first five excerpts on questions in a client's own words.
+
+    .venv/bin/python bench/bench_recall.py                 # dev questions only
+    .venv/bin/python bench/bench_recall.py --heldout       # + the held-out third (end of a change)
+    .venv/bin/python bench/bench_recall.py --misses        # list the dev questions missed
+
+Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
+written without looking at any ranking; exact-quote questions are rendered from the CSV at run
+time, see bench/eval/annomi_questions.py) and `bench/eval/questions_demo.jsonl` (55 over the
+demo sessions). Each question is asked as the user typed it, with NO filters: who said it and
+which words are quoted must be understood from the question itself.
+
+Rows, per kind and split: recall@1, recall@5 and MRR (first right excerpt within the top 20)
+for BM25 alone, vector alone, the old fused ranking (`Retriever.search` on the raw question)
+and reflect's search as `reflect quotes` runs it now (`Reflect.quotes`). Abstention: the share
+of no-answer questions answered "I couldn't find that" and of answerable ones refused
+(`Answerer.prepare`, the decision taken before any model runs). Latency: warm p50/p95 of
+`Reflect.quotes` over all questions.
+
+The vaults are built in a temporary folder with the real bundled embedding model, exactly as
+bench_retrieval.py builds them, and deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
+
+from annomi_questions import load_v2
+from bench_retrieval import (
+    CachingEmbedder,
+    Corpus,
+    annomi_csv_path,
+    build_annomi,
+    build_demo,
+    markdown_table,
+)
+
+from reflect.answer import Answerer
+from reflect.embedding import default_embedder
+from reflect.retrieval import Hit
+
+DEPTH = 20
+
+Search = Callable[[str], list[Hit]]
+
+
+def rank_of(corpus: Corpus, question: dict[str, Any], hits: Sequence[Hit]) -> int | None:
+    for i, hit in enumerate(hits[:DEPTH], start=1):
+        if corpus.is_hit(question, hit):
+            return i
+    return None
+
+
+def scores(ranks: Sequence[int | None]) -> tuple[float, float, float]:
+    n = len(ranks) or 1
+    r1 = sum(1 for r in ranks if r == 1) / n
+    r5 = sum(1 for r in ranks if r is not None and r <= 5) / n
+    mrr = sum(1 / r for r in ranks if r is not None) / n
+    return r1, r5, mrr
+
+
+def with_alt_refs(corpus: Corpus) -> None:
+    """A hit on any equally good place (`alt_refs`, re-enactments of one story) counts."""
+    base = corpus.is_hit
+
+    def is_hit(question: dict[str, Any], hit: Hit) -> bool:
+        if base(question, hit):
+            return True
+        return any(
+            base({**question, "transcript_id": ref["transcript_id"],
+                  "utterance_ids": ref["utterance_ids"]}, hit)
+            for ref in question.get("alt_refs") or ()
+        )
+
+    corpus.is_hit = is_hit
+
+
+def searches(corpus: Corpus) -> dict[str, Search]:
+    service = corpus.service
+    retriever = service._live_index().retriever()  # the bench compares stages below the API
+    return {
+        "BM25 only": lambda q: retriever.search(q, k=DEPTH, mode="lexical"),
+        "vector only": lambda q: retriever.search(q, k=DEPTH, mode="vector"),
+        "old fused": lambda q: retriever.search(q, k=DEPTH, mode="hybrid"),
+        "reflect quotes": lambda q: service.quotes(q, k=DEPTH).hits,
+    }
+
+
+def refused(corpus: Corpus, question: str) -> bool:
+    service = corpus.service
+    retriever = service._live_index().retriever()
+    me = service.me_labels()
+    answerer = Answerer(retriever, retriever.embedder, _no_model, me_labels=me)
+    return not answerer.prepare(question).evidence.found
+
+
+def _no_model() -> Any:
+    raise RuntimeError("the recall bench never runs the chat model")
+
+
+def report(corpus: Corpus, questions: list[dict[str, Any]], split: str, misses: bool) -> None:
+    chosen = [q for q in questions if split == "all" or q.get("split", "dev") == split]
+    answerable = [q for q in chosen if q["kind"] != "no_answer"]
+    kinds = sorted({q["kind"] for q in answerable})
+    modes = searches(corpus)
+    ranks: dict[str, dict[str, int | None]] = {
+        name: {q["id"]: rank_of(corpus, q, search(q["question"])) for q in answerable}
+        for name, search in modes.items()
+    }
+    rows = []
+    for kind in [*kinds, "all"]:
+        subset = [q for q in answerable if kind in ("all", q["kind"])]
+        for name in modes:
+            r1, r5, mrr = scores([ranks[name][q["id"]] for q in subset])
+            rows.append([kind if name == "BM25 only" else "", name, str(len(subset)),
+                         f"{r1:.2f}", f"{r5:.2f}", f"{mrr:.3f}"])
+    print(f"\n### {corpus.name}, {split} questions\n")
+    print(markdown_table(["kind", "search", "n", "R@1", "R@5", "MRR"], rows))
+    no_answer = [q for q in chosen if q["kind"] == "no_answer"]
+    abstained = sum(refused(corpus, q["question"]) for q in no_answer)
+    wrongly = sum(refused(corpus, q["question"]) for q in answerable)
+    print(f"\nAbstention: \"couldn't find that\" on {abstained}/{len(no_answer)} no-answer "
+          f"questions, on {wrongly}/{len(answerable)} answerable ones.")
+    if misses:
+        print("\nMissed at 5 by reflect quotes (rank within 20, or -):")
+        for q in answerable:
+            r = ranks["reflect quotes"][q["id"]]
+            if r is None or r > 5:
+                print(f"  {q['id']} [{q['kind']}] {r or '-'}: {q['question']}")
+
+
+def latency(corpus: Corpus, questions: Sequence[dict[str, Any]]) -> tuple[float, float]:
+    service = corpus.service
+    for q in questions[:5]:
+        service.quotes(q["question"], k=5)  # warm-up
+    times = []
+    for q in questions:
+        began = time.perf_counter()
+        service.quotes(q["question"], k=5)
+        times.append((time.perf_counter() - began) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(0.95 * (len(times) - 1))]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--heldout", action="store_true",
+                        help="also score the held-out third (only at the end of a change)")
+    parser.add_argument("--misses", action="store_true", help="list dev questions missed at 5")
+    parser.add_argument("--corpus", choices=("demo", "annomi", "both"), default="both")
+    args = parser.parse_args(argv)
+    embedder = CachingEmbedder(default_embedder())
+    splits = ["dev", "heldout"] if args.heldout else ["dev"]
+    with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:
+        corpora: list[tuple[Corpus, list[dict[str, Any]]]] = []
+        if args.corpus in ("annomi", "both"):
+            annomi = build_annomi(Path(tmp), embedder)
+            annomi.questions = load_v2(annomi_csv_path())
+            with_alt_refs(annomi)
+            corpora.append((annomi, annomi.questions))
+        if args.corpus in ("demo", "both"):
+            demo = build_demo(Path(tmp), embedder)
+            corpora.append((demo, demo.questions))
+        for corpus, questions in corpora:
+            for split in splits:
+                if corpus.name == "demo" and split == "heldout":
+                    continue  # the demo set has no held-out part: it was used for tuning before
+                report(corpus, questions, "all" if corpus.name == "demo" else split,
+                       args.misses and split == "dev")
+            p50, p95 = latency(corpus, questions)
+            print(f"\nWarm `reflect quotes` latency on {corpus.name}: p50 {p50:.1f} ms, "
+                  f"p95 {p95:.1f} ms ({len(questions)} questions)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""Reading a question before searching it: quoted words, framing, who said it."""
+
+from __future__ import annotations
+
+import pytest
+
+from reflect.understanding import quoted_phrases, speaker_of, strip_framing, understand
+
+
+class TestQuotedPhrases:
+    @pytest.mark.parametrize(
+        ("question", "phrases"),
+        [
+            ('where did I say "the kettle is my alarm clock"?', ["the kettle is my alarm clock"]),
+            ("where did I say “the kettle is my alarm clock”?", ["the kettle is my alarm clock"]),
+            ("the bit where she said ‘one brick at a time’ — when?", ["one brick at a time"]),
+            (
+                "I said 'the kettle is my alarm clock' about mornings",
+                ["the kettle is my alarm clock"],
+            ),
+            (
+                '"tea first" and later "then the emails", which session',
+                ["tea first", "then the emails"],
+            ),
+        ],
+    )
+    def test_quotes_of_every_kind_inside_a_sentence(
+        self, question: str, phrases: list[str]
+    ) -> None:
+        assert quoted_phrases(question) == phrases
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "what didn't I say about my dad's garage",  # apostrophes are not quotes
+            "I don't think we've talked about Kit's new job",
+            "where did I say 'fine'",  # one word is not a phrase to find verbatim
+            "my mum’s garden and the neighbours’ dog",
+        ],
+    )
+    def test_apostrophes_and_single_words_are_not_phrases(self, question: str) -> None:
+        assert quoted_phrases(question) == []
+
+
+class TestSpeaker:
+    @pytest.mark.parametrize(
+        ("question", "role", "words"),
+        [
+            (
+                "when did my counsellor say the move might be a fresh start?",
+                "other",
+                "my counsellor",
+            ),
+            ("what did the pharmacist tell me about the side effects", "other", "the pharmacist"),
+            ("the nurse offered me an earlier slot, where was that", "other", "the nurse"),
+            ("what was my GP's advice about salt", "other", "my GP"),
+            ("what did you say about keeping a diary", "other", "you"),
+            ("when did she say I should try walking", "other", "she"),
+            ("what did I say about the garage", "me", None),
+            ("did I tell my doctor about the pills?", "me", None),
+            ("I remember admitting I'd skipped the appointments", "me", None),
+            ("when I said the evenings were the worst", "me", None),
+        ],
+    )
+    def test_who_said_it_from_the_words(self, question: str, role: str, words: str | None) -> None:
+        assert speaker_of(question) == (role, words)
+
+    @pytest.mark.parametrize(
+        "question",
+        ["the garage and my dad", "sleep", "anything on the move to the coast"],
+    )
+    def test_no_speaker_when_the_question_names_none(self, question: str) -> None:
+        assert speaker_of(question) == (None, None)
+
+    def test_words_inside_quotes_do_not_name_a_speaker(self) -> None:
+        assert speaker_of('where is "you said you would" from')[0] is None
+
+
+class TestFraming:
+    @pytest.mark.parametrize(
+        ("question", "content"),
+        [
+            (
+                "when did I say the garage was full of his tools?",
+                "the garage was full of his tools",
+            ),
+            ("where did I talk about the allotment", "the allotment"),
+            ("the move to the coast, which session was that?", "the move to the coast"),
+            ("something about my sister's new flat", "my sister's new flat"),
+            ("I remember admitting I'd skipped the appointments", "I'd skipped the appointments"),
+            (
+                "when did my counsellor say the move might be a fresh start?",
+                "the move might be a fresh start",
+            ),
+            ("the bit where the nurse told me about the inhaler", "the inhaler"),
+        ],
+    )
+    def test_framing_is_not_what_to_look_for(self, question: str, content: str) -> None:
+        assert strip_framing(question) == content
+
+    def test_a_question_that_is_all_framing_keeps_its_words(self) -> None:
+        understood = understand("what did I say?")
+        assert understood.content == "what did I say?"
+
+    def test_what_the_person_looks_for_is_never_dropped(self) -> None:
+        # "I drink" is not a speech verb: it is what was said.
+        assert understand("I remember admitting I drink in the car").content == (
+            "I drink in the car"
+        )
+
+
+def test_understood_search_text_holds_phrases_and_content() -> None:
+    u = understand('when did I say "tea first" about the mornings?')
+    assert u.phrases == ("tea first",)
+    assert u.speaker == "me"
+    assert u.search_text == "tea first the mornings"
