@@ -33,9 +33,7 @@ QUOTE_VARIANTS = ("lower", "no_punct")
 def read_corpus(csv_path: str | Path) -> dict[tuple[int, int], dict[str, str]]:
     """Map (transcript_id, utterance_id) to the CSV row."""
     with Path(csv_path).open(encoding="utf-8", newline="") as f:
-        return {
-            (int(r["transcript_id"]), int(r["utterance_id"])): r for r in csv.DictReader(f)
-        }
+        return {(int(r["transcript_id"]), int(r["utterance_id"])): r for r in csv.DictReader(f)}
 
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:

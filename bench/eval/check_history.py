@@ -34,8 +34,18 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 HIST = HERE / "history"
 TODAY = dt.date(2025, 8, 1)  # the fixed "today" of the questions
-KINDS = {"outcome", "first_last", "how_often", "recap", "agreements", "speaker",
-         "relative_date", "paraphrase", "followup", "no_answer"}
+KINDS = {
+    "outcome",
+    "first_last",
+    "how_often",
+    "recap",
+    "agreements",
+    "speaker",
+    "relative_date",
+    "paraphrase",
+    "followup",
+    "no_answer",
+}
 SPEAKER_NAMES = {"me": "Jonah", "therapist": "Helen"}
 STATUSES = {"kept", "not_kept", "dropped", "declined", "unknown"}
 SPLIT_SEED = "reflect-history-split-v1"
@@ -104,7 +114,11 @@ class Checker:
 
     # ------------------------------------------------------------------ questions
     def check_questions(self) -> None:
-        rows = [json.loads(l) for l in (HERE / "questions_history.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+        rows = [
+            json.loads(line)
+            for line in (HERE / "questions_history.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         ids = [r["id"] for r in rows]
         if len(set(ids)) != len(ids):
             self.err("questions", "duplicate ids")
@@ -149,9 +163,10 @@ class Checker:
                 es = r.get("expected_sessions")
                 if es is None or r.get("expected_count") != len(es) or sorted(es) != sorted(files):
                     self.err(w, "expected_count / expected_sessions / gold sessions disagree")
-            if r["kind"] == "first_last":
-                if r.get("expected_date") != files[0][:10] or len(files) != 1:
-                    self.err(w, "first_last needs one gold session and its date as expected_date")
+            if r["kind"] == "first_last" and (
+                r.get("expected_date") != files[0][:10] or len(files) != 1
+            ):
+                self.err(w, "first_last needs one gold session and its date as expected_date")
             if "expected_date" in r:
                 dt.date.fromisoformat(r["expected_date"])
             if r["kind"] == "outcome" and not r.get("expected_answer"):
@@ -187,7 +202,11 @@ class Checker:
 
     # ------------------------------------------------------------------ agreements
     def check_agreements(self) -> None:
-        rows = [json.loads(l) for l in (HERE / "agreements_history.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+        rows = [
+            json.loads(line)
+            for line in (HERE / "agreements_history.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         statuses = collections.Counter()
         for r in rows:
             w, f = r["id"], r["session_file"]
@@ -218,7 +237,11 @@ class Checker:
 
     # ------------------------------------------------------------------ themes, recaps
     def check_themes(self) -> None:
-        rows = [json.loads(l) for l in (HERE / "themes_history.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+        rows = [
+            json.loads(line)
+            for line in (HERE / "themes_history.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         for r in rows:
             w = f"theme {r['theme']}"
             files = [s["session_file"] for s in r["sessions"]]
@@ -234,7 +257,11 @@ class Checker:
             self.err("themes", f"{len(rows)} themes, expected 6-8")
 
     def check_recaps(self) -> None:
-        rows = [json.loads(l) for l in (HERE / "recaps_history.jsonl").read_text(encoding="utf-8").splitlines() if l.strip()]
+        rows = [
+            json.loads(line)
+            for line in (HERE / "recaps_history.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
         if sorted(r["session_file"] for r in rows) != sorted(self.texts):
             self.err("recaps", "not exactly one recap per session")
         for r in rows:

@@ -318,7 +318,7 @@ V2_SPLITS = {"dev", "heldout"}
 QUOTE_WORDS = (3, 9)
 
 
-def import_annomi_questions():  # noqa: ANN201
+def import_annomi_questions():
     sys.path.insert(0, str(HERE))
     saved, sys.dont_write_bytecode = sys.dont_write_bytecode, True
     try:
@@ -359,7 +359,9 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
             and all(isinstance(u, int) for u in a["utterance_ids"])
             for a in alts
         ):
-            rep.error(where, "alt_refs must be a list of {transcript_id, utterance_ids (non-empty)}")
+            rep.error(
+                where, "alt_refs must be a list of {transcript_id, utterance_ids (non-empty)}"
+            )
             q["alt_refs"] = alts = []
         if kind == "no_answer":
             if tid is not None or uids or alts:
@@ -373,21 +375,28 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
                 rep.error(where, "exact_quote question must contain {quote} exactly once")
             if not (
                 isinstance(ref, dict)
-                and all(isinstance(ref.get(k), int) for k in ("utterance_id", "start_word", "end_word"))
+                and all(
+                    isinstance(ref.get(k), int) for k in ("utterance_id", "start_word", "end_word")
+                )
             ):
                 rep.error(where, "exact_quote needs quote_ref {utterance_id, start_word, end_word}")
                 q["quote_ref"] = None
             else:
                 n = ref["end_word"] - ref["start_word"]
                 if not QUOTE_WORDS[0] <= n <= QUOTE_WORDS[1] or ref["start_word"] < 0:
-                    rep.error(where, f"quote_ref must span {QUOTE_WORDS[0]}-{QUOTE_WORDS[1]} words, got {n}")
+                    rep.error(
+                        where,
+                        f"quote_ref must span {QUOTE_WORDS[0]}-{QUOTE_WORDS[1]} words, got {n}",
+                    )
                 if isinstance(uids, list) and ref["utterance_id"] not in uids:
                     rep.error(where, "quote_ref utterance_id must be one of utterance_ids")
             if q.get("quote_variant") not in (None, *aq.QUOTE_VARIANTS):
                 rep.error(where, f"unknown quote_variant {q.get('quote_variant')!r}")
         else:
             if has_tpl or ref is not None or "quote_variant" in q:
-                rep.error(where, "only exact_quote questions carry {quote}, quote_ref, quote_variant")
+                rep.error(
+                    where, "only exact_quote questions carry {quote}, quote_ref, quote_variant"
+                )
 
     # the split is the seeded draw, one third (rounded) of each kind held out
     held = aq.heldout_ids(questions)
@@ -435,7 +444,9 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
             continue
         want = {"me": "client", "therapist": "therapist"}.get(q.get("speaker") or "")
         refs = [(q.get("transcript_id"), q.get("utterance_ids") or [], "")]
-        refs += [(a["transcript_id"], a["utterance_ids"], "alt_refs ") for a in q.get("alt_refs", [])]
+        refs += [
+            (a["transcript_id"], a["utterance_ids"], "alt_refs ") for a in q.get("alt_refs", [])
+        ]
         ok = True
         for tid, uids, label in refs:
             for u in uids:
@@ -455,7 +466,11 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
         row = corpus[(q["transcript_id"], ref["utterance_id"])]
         n_words = len(row["utterance_text"].split())
         if ref["end_word"] > n_words or ref["start_word"] >= ref["end_word"]:
-            rep.error(where, f"quote_ref words {ref['start_word']}:{ref['end_word']} outside the utterance ({n_words} words)")
+            rep.error(
+                where,
+                f"quote_ref words {ref['start_word']}:{ref['end_word']} outside the utterance "
+                f"({n_words} words)",
+            )
             continue
         quote = aq.quote_text(row["utterance_text"], ref["start_word"], ref["end_word"])
         variant = q.get("quote_variant")
@@ -467,7 +482,9 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
             rep.error(where, "quote_variant changes more than case and punctuation")
         m = len(needle)
         found = {
-            k for k, t in norm_utts.items() if any(t[i : i + m] == needle for i in range(len(t) - m + 1))
+            k
+            for k, t in norm_utts.items()
+            if any(t[i : i + m] == needle for i in range(len(t) - m + 1))
         }
         listed = {(tid, u) for tid, uids, _ in refs for u in uids}
         extra = sorted(found - listed)
@@ -475,7 +492,9 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
             rep.error(where, f"quote also occurs at {extra}; list them in alt_refs")
         for tid, uids, label in refs:
             if not any((tid, u) in found for u in uids):
-                rep.error(where, f"quote does not occur in {label}transcript {tid} utterances {uids}")
+                rep.error(
+                    where, f"quote does not occur in {label}transcript {tid} utterances {uids}"
+                )
     return kinds
 
 

@@ -88,7 +88,11 @@ def stale_files() -> list[str]:
         for name, text in files.items()
         if not (OUT_DIR / name).is_file() or (OUT_DIR / name).read_text(encoding="utf-8") != text
     ]
-    extra = sorted(p.name for p in OUT_DIR.glob("*.txt") if p.name not in files) if OUT_DIR.is_dir() else []
+    extra = (
+        sorted(p.name for p in OUT_DIR.glob("*.txt") if p.name not in files)
+        if OUT_DIR.is_dir()
+        else []
+    )
     return stale + [f"{name} (not in the script)" for name in extra]
 
 
