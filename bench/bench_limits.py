@@ -22,7 +22,7 @@ to read a record's size).
      Random bytes do not all fail alike (FFmpeg finds MP3 frame headers in some), so
      --mp3-files files (default 3) are tried, seeds 0, 1, 2... With the real models the
      speech model is the bundled Whisper, from reflect's model cache; with --fake-embedder
-     it is `reflect.asr.FakeTranscriber`;
+     it is `reflect.testing.FakeTranscriber`;
    - a 19 MB transcript, just under the limit: accepted; time, peak RSS, turns, chunks.
 2. One session of 100,000 turns (~13 MB): import (time, peak RSS, chunks, index record
    size), then in a new process unlock + `open_index` (time to words searchable, to meaning
@@ -284,7 +284,8 @@ def embedder_factory(fake: bool, warm: bool) -> tuple[Callable[[], Any] | None, 
     """For an import that will embed: the model loaded and warmed, so its load is not import
     time. Otherwise None, reflect's own default, loaded only if something needs it: a file
     that is refused should cost what it costs a user, without a model in memory."""
-    from reflect.embedding import FakeEmbedder, default_embedder
+    from reflect.embedding import default_embedder
+    from reflect.testing import FakeEmbedder
 
     if fake:
         return (lambda: FakeEmbedder(384)), None
@@ -309,7 +310,8 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
     def transcriber() -> Any:
         # What Reflect would build itself (bundled Whisper), timed: the recording path asks
         # for the speech model before it looks at the file.
-        from reflect.asr import FakeTranscriber, WhisperTranscriber
+        from reflect.asr import WhisperTranscriber
+        from reflect.testing import FakeTranscriber
 
         started = time.perf_counter()
         made = FakeTranscriber() if args.fake_embedder else WhisperTranscriber()
@@ -379,9 +381,9 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def step_open(args: argparse.Namespace) -> dict[str, Any]:
-    from reflect.embedding import FakeEmbedder
     from reflect.live_index import IndexProgress
     from reflect.service import Reflect
+    from reflect.testing import FakeEmbedder
 
     marks: dict[str, float] = {}
     memory: dict[str, float] = {"rss_start_mb": rss_mb()}

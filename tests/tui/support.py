@@ -20,10 +20,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from reflect import crypto
-from reflect.embedding import FakeEmbedder
 from reflect.ingest import ImportOptions
-from reflect.llm import FakeChatModel, Message
+from reflect.llm import Message
 from reflect.service import Reflect
+from reflect.testing import FakeChatModel, FakeEmbedder
 from reflect.tui.app import ReflectApp, create_app
 
 PASSPHRASE = "tea by the window at noon"

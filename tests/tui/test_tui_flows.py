@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 from reflect.answer import Answer
 from reflect.errors import ReflectError
 from reflect.live_index import IndexProgress
-from reflect.llm import FakeChatModel
+from reflect.testing import FakeChatModel
 from reflect.tui.app import CRASH_MESSAGE
 from reflect.tui.errors import UNEXPECTED_MESSAGE, ErrorModal
 from reflect.tui.messages import AnswerFinished, AnswerGrew, IndexOpened, IndexProgressed

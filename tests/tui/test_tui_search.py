@@ -316,9 +316,8 @@ AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 async def test_p_plays_the_cited_moment_and_p_again_stops(
     vault: Path, monkeypatch: Any
 ) -> None:
-    from reflect.asr import FakeTranscriber
-    from reflect.embedding import FakeEmbedder
     from reflect.service import Reflect
+    from reflect.testing import FakeEmbedder, FakeTranscriber
     from tests.test_recording import spoken_text
     from tests.tui.support import PASSPHRASE
 
@@ -368,7 +367,7 @@ async def test_a_recording_shows_its_progress_and_can_be_paused(
     vault: Path, tmp_path: Path, monkeypatch: Any
 ) -> None:
     from reflect import recording, service
-    from reflect.asr import FakeTranscriber
+    from reflect.testing import FakeTranscriber
 
     class Slow(FakeTranscriber):
         def transcribe(self, samples: Any, **kwargs: Any) -> Any:
