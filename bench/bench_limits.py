@@ -73,6 +73,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import BigramText, markdown_table, percentile
 
 HERE = Path(__file__).resolve()
 PASSPHRASE = "limits benchmark: a long walk by the canal"
@@ -139,31 +140,6 @@ QUERY_STARTS = [
 # ---- invented text -------------------------------------------------------------------------
 
 
-class BigramText:
-    """Sentence-like utterances from a word-bigram model of SENTENCES."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.followers: dict[str, list[str]] = {}
-        for sentence in SENTENCES:
-            words = ["<s>", *sentence.split(), "</s>"]
-            for a, b in itertools.pairwise(words):
-                self.followers.setdefault(a, []).append(b)
-
-    def utterance(self, max_words: int) -> str:
-        words: list[str] = []
-        word = "<s>"
-        while len(words) < max_words:
-            word = self.rng.choice(self.followers.get(word) or ["</s>"])
-            if word == "</s>":
-                if len(words) >= max_words // 3:
-                    break
-                word = "<s>"
-                continue
-            words.append(word)
-        return " ".join(words) or "Okay."
-
-
 def stamp(seconds: float) -> str:
     s = int(seconds) % (MAX_CLOCK_SECONDS + 1)
     return f"[{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}]"
@@ -204,7 +180,7 @@ def write_transcript(path: Path, lines: Iterator[str], max_bytes: int | None = N
 def write_oversized_transcript(path: Path, size: int, rng: random.Random) -> None:
     # Reflect refuses this file by its size, so its text is a repeated pool of generated
     # lines: writing 100 MB of fresh bigram text would take the parent a minute for nothing.
-    text = BigramText(rng)
+    text = BigramText(SENTENCES, rng)
     pool = list(dialogue_lines(text, 5_000))
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -228,7 +204,7 @@ def write_random_bytes(path: Path, size: int, seed: int) -> None:
 def queries() -> list[str]:
     """Invented search phrases, the same in every process."""
     rng = random.Random(7)
-    text = BigramText(rng)
+    text = BigramText(SENTENCES, rng)
     found = []
     for n in range(QUERIES + WARM_UP_QUERIES):
         if n % 2:
@@ -422,10 +398,6 @@ def step_open(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_mb": peak, **memory}
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
-
-
 STEPS = {"import": step_import, "open": step_open}
 
 
@@ -491,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     rng = random.Random(20240507)
-    text = BigramText(rng)
+    text = BigramText(SENTENCES, rng)
     common = {"fake_embedder": args.fake_embedder}
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="reflect-limits-") as tmp:
@@ -552,16 +524,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---- the report ------------------------------------------------------------------------------
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), separator, *(line(r) for r in rows)])
 
 
 def mb(n: float) -> str:
