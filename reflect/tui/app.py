@@ -7,10 +7,9 @@ import) runs in thread workers that report back with messages; the app never blo
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,7 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from reflect.crypto import KdfParams
 from reflect.errors import ReflectError, VaultLocked
@@ -36,6 +35,11 @@ from reflect.tui.messages import (
     IndexProgressed,
     ModelStateChanged,
 )
+from reflect.tui.screens.create import CreateVaultScreen
+from reflect.tui.screens.help import HelpScreen
+from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.unlock import UnlockScreen
+from reflect.tui.state import AppOptions, ReflectHost, Unlocked, VaultStatus, wait_for
 from reflect.vault import Vault
 
 IDLE_CHECK_SECONDS = 15.0
@@ -43,48 +47,12 @@ CRASH_MESSAGE = (
     "reflect stopped because of a bug in reflect itself. Everything you imported is safe in "
     "your vault; start reflect again to carry on."
 )
-WAIT_POLL_SECONDS = 0.1
 # Playing a cited moment starts a little before it, so its first words aren't clipped, and
 # runs a little past it; a long excerpt plays at most this long (the reader has the rest).
 PLAY_LEAD_IN_SECONDS = 1.5
 PLAY_TAIL_SECONDS = 1.0
 PLAY_MIN_SECONDS = 6.0
 PLAY_MAX_SECONDS = 90.0
-
-
-@dataclass(frozen=True, slots=True)
-class AppOptions:
-    vault_path: Path
-    demo: bool = False
-    embedder_factory: EmbedderFactory | None = None
-    model_factory: ModelFactory | None = None
-    kdf: KdfParams | None = None
-    # Load the chat model as soon as the index is open, so the first answer doesn't wait.
-    preload_model: bool = True
-    clock: Callable[[], float] = time.monotonic
-
-
-@dataclass(frozen=True, slots=True)
-class VaultStatus:
-    """What the status bar says. Replaced whole, so watchers see every change."""
-
-    unlocked: bool = False
-    sessions: int = 0
-    index: IndexProgress | None = None
-    index_open: bool = False
-    model: str = "waiting"  # "waiting" | "loading" | "ready" | "unavailable"
-    importing: ImportProgress | None = None
-
-
-@dataclass(slots=True)
-class Unlocked:
-    """One unlock of the vault. Threads hold this, so a lock never confuses two of them."""
-
-    service: Reflect
-    generation: int
-    idle_lock_minutes: float
-    searchable: threading.Event = field(default_factory=threading.Event)
-    index_open: threading.Event = field(default_factory=threading.Event)
 
 
 class ReflectApp(App[None]):
@@ -117,9 +85,6 @@ class ReflectApp(App[None]):
     # ---- screens --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from reflect.tui.screens.create import CreateVaultScreen
-        from reflect.tui.screens.unlock import UnlockScreen
-
         if self.options.demo or Vault.exists(self.options.vault_path):
             self.push_screen(UnlockScreen())
         else:
@@ -143,8 +108,6 @@ class ReflectApp(App[None]):
 
     def open_vault(self, service: Reflect) -> None:
         """Called by the unlock and create screens: show the main screen, start loading."""
-        from reflect.tui.screens.main import MainScreen
-
         self._generation += 1
         try:
             minutes = float(service.settings().idle_lock_minutes)
@@ -173,8 +136,6 @@ class ReflectApp(App[None]):
 
     async def lock_vault(self, *, idle: bool = False) -> None:
         """Drop the keys, the index and every widget holding transcript text."""
-        from reflect.tui.screens.unlock import UnlockScreen
-
         unlocked = self.unlocked
         if unlocked is None:
             return
@@ -230,15 +191,6 @@ class ReflectApp(App[None]):
 
     # ---- background work ------------------------------------------------------------------
 
-    @staticmethod
-    def wait_for(event: threading.Event) -> bool:
-        """In a worker thread: wait for `event`, giving up if the worker is cancelled."""
-        worker = get_current_worker()
-        while not event.wait(WAIT_POLL_SECONDS):
-            if worker.is_cancelled:
-                return False
-        return True
-
     @work(thread=True, exit_on_error=False, group="vault", name="open-index")
     def _open_index(self, unlocked: Unlocked) -> None:
         def report(progress: IndexProgress) -> None:
@@ -275,7 +227,7 @@ class ReflectApp(App[None]):
     @work(thread=True, exit_on_error=False, group="vault", name="import")
     def _import(self, unlocked: Unlocked, paths: list[Path], options: ImportOptions) -> None:
         # Sessions imported while the index is still opening would be missed by it.
-        if not self.wait_for(unlocked.index_open):
+        if not wait_for(unlocked.index_open):
             return
 
         def report(progress: ImportProgress) -> None:
@@ -406,8 +358,6 @@ class ReflectApp(App[None]):
         return True
 
     def action_help(self) -> None:
-        from reflect.tui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
@@ -468,3 +418,8 @@ def create_app(
             clock=clock or time.monotonic,
         )
     )
+
+
+def _is_a_host(app: ReflectApp) -> ReflectHost:
+    # Never called: mypy checks here that the app still is what screens are promised.
+    return app

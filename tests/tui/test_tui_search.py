@@ -235,7 +235,7 @@ async def test_help_lists_every_key(vault: Path) -> None:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         shown = " ".join(text_of(s) for s in app.screen.query(".help-rows").results(Static))
-        for _section, rows in key_sections():
+        for _section, rows in key_sections(ReflectApp.BINDINGS):
             for keys, description in rows:
                 assert keys in shown and description in shown
         for key in ("ctrl+f", "ctrl+o", "ctrl+l", "ctrl+q", "esc", "ctrl+p", "f1 / ?"):

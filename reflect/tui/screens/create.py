@@ -12,7 +12,7 @@ from textual.worker import Worker, WorkerState
 
 from reflect.passphrase import MIN_LENGTH, strength_hint
 from reflect.service import Reflect
-from reflect.tui.context import reflect_app
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 
 WARNING = (

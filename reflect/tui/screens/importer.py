@@ -22,8 +22,8 @@ from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, S
 from reflect.excerpts import clock
 from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
-from reflect.tui.context import reflect_app
 from reflect.tui.formatting import QUIET_STYLE
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 
 KINDS = ", ".join(sorted(SUPPORTED_EXTENSIONS - AUDIO_EXTENSIONS))

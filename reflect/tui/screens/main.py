@@ -21,8 +21,6 @@ from textual.worker import Worker, WorkerState
 
 from reflect.answer import AnswerEvent, AnswerStarted, AnswerToken
 from reflect.service import SearchFilters
-from reflect.tui.app import ReflectApp, Unlocked
-from reflect.tui.context import reflect_app
 from reflect.tui.messages import (
     AnswerBegan,
     AnswerFinished,
@@ -31,6 +29,10 @@ from reflect.tui.messages import (
     OpenSession,
     Quote,
 )
+from reflect.tui.screens.importer import ImportScreen
+from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.search import QuoteSearchScreen
+from reflect.tui.state import Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
 from reflect.tui.widgets.conversation import Conversation, Exchange
 from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
@@ -124,7 +126,7 @@ class MainScreen(Screen[None]):
     def _answer(
         self, number: int, question: str, filters: SearchFilters, unlocked: Unlocked
     ) -> None:
-        if not ReflectApp.wait_for(unlocked.searchable):
+        if not wait_for(unlocked.searchable):
             return
         service = unlocked.service
         pieces: list[str] = []
@@ -238,23 +240,15 @@ class MainScreen(Screen[None]):
     # ---- other screens --------------------------------------------------------------------
 
     def on_open_quote(self, message: OpenQuote) -> None:
-        from reflect.tui.screens.reader import ReaderScreen
-
         self.app.push_screen(ReaderScreen(message.quote.hit.session_id, message.quote))
 
     def on_open_session(self, message: OpenSession) -> None:
-        from reflect.tui.screens.reader import ReaderScreen
-
         self.app.push_screen(ReaderScreen(message.session_id))
 
     def action_search(self) -> None:
-        from reflect.tui.screens.search import QuoteSearchScreen
-
         self.app.push_screen(QuoteSearchScreen())
 
     def action_import(self) -> None:
-        from reflect.tui.screens.importer import ImportScreen
-
         self.app.push_screen(ImportScreen())
 
     def action_focus_question(self) -> None:

@@ -18,7 +18,6 @@ from textual.worker import Worker, WorkerState
 
 from reflect.excerpts import clock
 from reflect.session import Session, StoredTurn
-from reflect.tui.context import reflect_app
 from reflect.tui.formatting import (
     HIGHLIGHT_STYLE,
     QUIET_STYLE,
@@ -28,6 +27,7 @@ from reflect.tui.formatting import (
     speaker_style,
 )
 from reflect.tui.messages import Quote
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 
 

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from reflect.demo import DEMO_PASSPHRASE, open_demo
 from reflect.errors import WrongPassphrase
 from reflect.service import Reflect
-from reflect.tui.context import reflect_app
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 from reflect.vault import Vault
 

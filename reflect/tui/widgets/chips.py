@@ -14,7 +14,7 @@ from textual.widgets import Button, Static
 
 from reflect.errors import ReflectError
 from reflect.service import SearchFilters
-from reflect.tui.context import reflect_app
+from reflect.tui.state import reflect_app
 
 FIELDS = ("session", "since", "until", "speaker")
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -11,9 +9,7 @@ from textual.widgets import Static
 
 from reflect.excerpts import clock
 from reflect.tui.formatting import QUIET_STYLE
-
-if TYPE_CHECKING:
-    from reflect.tui.app import VaultStatus
+from reflect.tui.state import VaultStatus
 
 SEPARATOR = ("  ·  ", QUIET_STYLE)
 
