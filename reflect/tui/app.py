@@ -29,6 +29,7 @@ from reflect.service import ModelFactory, Reflect, SearchFilters
 from reflect.tui.commands import ReflectCommands
 from reflect.tui.errors import ErrorModal, error_text
 from reflect.tui.messages import (
+    CatalogRead,
     ImportFinished,
     ImportProgressed,
     IndexOpened,
@@ -39,7 +40,14 @@ from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.help import HelpScreen
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.unlock import UnlockScreen
-from reflect.tui.state import AppOptions, ReflectHost, Unlocked, VaultStatus, wait_for
+from reflect.tui.state import (
+    AppOptions,
+    ReflectHost,
+    SessionCatalog,
+    Unlocked,
+    VaultStatus,
+    wait_for,
+)
 from reflect.vault import Vault
 
 IDLE_CHECK_SECONDS = 15.0
@@ -70,7 +78,7 @@ class ReflectApp(App[None]):
 
     status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
     filters: reactive[SearchFilters] = reactive(SearchFilters, init=False)
-    catalog_version: reactive[int] = reactive(0, init=False)
+    catalog: reactive[SessionCatalog] = reactive(SessionCatalog, init=False)
 
     def __init__(self, options: AppOptions) -> None:
         super().__init__()
@@ -79,6 +87,7 @@ class ReflectApp(App[None]):
         self.import_report: ImportReport | None = None
         self.last_activity = options.clock()
         self._generation = 0
+        self._catalog_reads = 0  # numbers the reads of the session list
         self._playing_until = 0.0  # clock time the moment being played ends
         self._played = False  # playback was used: stop it when locking
 
@@ -115,16 +124,25 @@ class ReflectApp(App[None]):
             minutes = 10.0
         self.unlocked = Unlocked(service, self._generation, minutes)
         self.filters = SearchFilters()
-        self.status = VaultStatus(unlocked=True, sessions=len(service.sessions()))
+        self.catalog = SessionCatalog()
+        self.status = VaultStatus(unlocked=True)
         self.last_activity = self.options.clock()
         # Not awaited: the screen asking for this is the one being replaced.
         self.switch_screen(MainScreen())
+        self.sessions_changed()
         self._open_index(self.unlocked)
 
     def sessions_changed(self) -> None:
+        """The vault's sessions changed: read the list again, in a worker."""
         if self.unlocked is not None:
-            self.status = replace(self.status, sessions=len(self.service.sessions()))
-        self.catalog_version += 1
+            self._catalog_reads += 1
+            self._read_catalog(self.unlocked, self._catalog_reads)
+
+    def set_me(self, label: str) -> None:
+        """Mark `label` as the person using reflect (written in a worker, then re-read)."""
+        if self.unlocked is not None:
+            self._catalog_reads += 1
+            self._read_catalog(self.unlocked, self._catalog_reads, me=label)
 
     @property
     def idle_lock_minutes(self) -> float:
@@ -150,6 +168,7 @@ class ReflectApp(App[None]):
         self.clear_notifications()
         self.import_report = None
         self.filters = SearchFilters()
+        self.catalog = SessionCatalog()
         self.status = VaultStatus()
         while len(self.screen_stack) > 2:  # Textual's own default screen stays at the bottom
             await self.pop_screen()
@@ -209,6 +228,14 @@ class ReflectApp(App[None]):
             unlocked.searchable.set()
             unlocked.index_open.set()
         self.post_message(IndexOpened(unlocked.generation))
+
+    @work(thread=True, exit_on_error=False, group="vault", name="read-catalog")
+    def _read_catalog(self, unlocked: Unlocked, read: int, me: str | None = None) -> None:
+        service = unlocked.service
+        if me is not None:
+            service.set_me(me)
+        catalog = SessionCatalog(tuple(service.sessions()), tuple(service.me_labels()), True)
+        self.post_message(CatalogRead(unlocked.generation, read, catalog))
 
     @work(thread=True, exit_on_error=False, group="vault", name="load-model")
     def _load_model(self, unlocked: Unlocked) -> None:
@@ -281,6 +308,12 @@ class ReflectApp(App[None]):
 
     def _current(self, generation: int) -> bool:
         return self.unlocked is not None and self.unlocked.generation == generation
+
+    def on_catalog_read(self, message: CatalogRead) -> None:
+        if not self._current(message.generation) or message.read != self._catalog_reads:
+            return  # a lock since, or a newer read on its way
+        self.catalog = message.catalog
+        self.status = replace(self.status, sessions=len(message.catalog.sessions))
 
     def on_index_progressed(self, message: IndexProgressed) -> None:
         if self._current(message.generation):

@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from reflect.errors import ReflectError
 from reflect.service import SearchFilters
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.prompt import TextPrompt
@@ -70,11 +69,7 @@ class ReflectCommands(Provider):
                 "Auto-lock when reflect is left alone (this time only)",
                 partial(self._set_idle, minutes),
             )
-        try:
-            speakers = sorted({sp for s in app.service.sessions() for sp in s.speakers})
-        except ReflectError:
-            speakers = []
-        for label in speakers:
+        for label in app.catalog.speakers:
             yield (
                 f"I am {label}",
                 "Mark this speaker as you, for “what did I say”",
@@ -93,17 +88,13 @@ class ReflectCommands(Provider):
             "Questions and searches look at your therapist's words only",
             partial(self._set, speaker="therapist"),
         )
-        try:
-            sessions = app.service.sessions()
-        except ReflectError:
-            sessions = []
-        for label in sorted({sp for s in sessions for sp in s.speakers}):
+        for label in app.catalog.speakers:
             yield (
                 f"Filter: only what {label} said",
                 "Limit to one speaker",
                 partial(self._set, speaker=label),
             )
-        for s in reversed(sessions):
+        for s in reversed(app.catalog.sessions):
             yield (
                 f"Filter: only {s.title} ({s.date})",
                 "Limit to this session",
@@ -171,8 +162,7 @@ class ReflectCommands(Provider):
         self.app.notify(f"reflect will lock after {minutes} minutes without activity.")
 
     def _set_me(self, label: str) -> None:
-        self._app.service.set_me(label)
-        self._app.sessions_changed()
+        self._app.set_me(label)
         self.app.notify(f"Noted: you are “{label}”.")
 
     # ---- the palette protocol -----------------------------------------------------------

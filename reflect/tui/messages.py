@@ -17,6 +17,7 @@ from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
 from reflect.live_index import IndexProgress
 from reflect.retrieval import Hit
+from reflect.tui.state import SessionCatalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,16 @@ class IndexProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, IndexProgressed)
+
+
+@dataclass
+class CatalogRead(Message):
+    generation: int
+    read: int  # which read this is; an older one finishing late is dropped
+    catalog: SessionCatalog
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CatalogRead)
 
 
 @dataclass

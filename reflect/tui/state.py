@@ -23,6 +23,7 @@ from reflect.ingest import ImportOptions, ImportProgress, ImportReport
 from reflect.live_index import EmbedderFactory, IndexProgress
 from reflect.retrieval import Hit
 from reflect.service import ModelFactory, Reflect, SearchFilters
+from reflect.store import SessionSummary
 
 if TYPE_CHECKING:
     from textual.binding import BindingType
@@ -47,7 +48,7 @@ class VaultStatus:
     """What the status bar says. Replaced whole, so watchers see every change."""
 
     unlocked: bool = False
-    sessions: int = 0
+    sessions: int | None = None  # None until the session list has been read
     index: IndexProgress | None = None
     index_open: bool = False
     model: str = "waiting"  # "waiting" | "loading" | "ready" | "unavailable"
@@ -63,6 +64,27 @@ class Unlocked:
     idle_lock_minutes: float
     searchable: threading.Event = field(default_factory=threading.Event)
     index_open: threading.Event = field(default_factory=threading.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionCatalog:
+    """The vault's sessions and who "me" is, as screens show them.
+
+    Read by a worker whenever the vault changes and held here, so that nothing on the UI
+    thread decrypts the catalog (the command palette asks for it on every keystroke).
+    """
+
+    sessions: tuple[SessionSummary, ...] = ()
+    me: tuple[str, ...] = ()
+    loaded: bool = False
+
+    @property
+    def speakers(self) -> list[str]:
+        return sorted({label for s in self.sessions for label in s.speakers})
+
+    @property
+    def titles(self) -> dict[str, str]:
+        return {s.id: s.title for s in self.sessions}
 
 
 def wait_for(event: threading.Event) -> bool:
@@ -82,6 +104,7 @@ class ReflectHost(Protocol):
     unlocked: Unlocked | None
     status: VaultStatus
     filters: SearchFilters
+    catalog: SessionCatalog
     import_report: ImportReport | None
 
     @property
@@ -90,6 +113,8 @@ class ReflectHost(Protocol):
     def open_vault(self, service: Reflect) -> None: ...
 
     def sessions_changed(self) -> None: ...
+
+    def set_me(self, label: str) -> None: ...
 
     def set_filters(self, filters: SearchFilters) -> bool: ...
 

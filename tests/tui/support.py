@@ -216,6 +216,7 @@ async def unlock(pilot: Pilot[Any], passphrase: str = PASSPHRASE) -> None:
         pilot,
         lambda: (
             any(isinstance(s, MainScreen) for s in app.screen_stack)
+            and app.catalog.loaded
             and app.status.index_open
             and app.status.model in ("ready", "unavailable")
         ),

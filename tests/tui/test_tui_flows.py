@@ -70,8 +70,8 @@ async def test_first_run_creates_a_vault(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert Vault.exists(path)
         assert app.focused is app.screen.query_one("#question", Input)
-        welcome = text_of(app.screen.query_one("#welcome", Static))
-        assert "ctrl+o to import" in welcome
+        welcome = app.screen.query_one("#welcome", Static)
+        await wait_until(pilot, lambda: "ctrl+o to import" in text_of(welcome))
 
 
 async def test_wrong_then_right_passphrase(vault: Path) -> None:

@@ -32,7 +32,7 @@ from reflect.tui.messages import (
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.search import QuoteSearchScreen
-from reflect.tui.state import Unlocked, reflect_app, wait_for
+from reflect.tui.state import SessionCatalog, Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
 from reflect.tui.widgets.conversation import Conversation, Exchange
 from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
@@ -75,17 +75,14 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "catalog_version", self._load_sessions, init=True)
+        self.watch(self.app, "catalog", self._show_catalog, init=True)
 
-    def _load_sessions(self, _version: int = 0) -> None:
-        app = reflect_app(self)
-        if app.unlocked is None:
-            return
-        service = app.service
-        summaries = service.sessions()
-        self._me = service.me_labels()
-        self.query_one(SessionsSidebar).show(summaries)
-        self.query_one(Conversation).set_empty_vault(not summaries)
+    def _show_catalog(self, catalog: SessionCatalog) -> None:
+        if not catalog.loaded:
+            return  # being read; what is on screen stays until it is
+        self._me = list(catalog.me)
+        self.query_one(SessionsSidebar).show(list(catalog.sessions))
+        self.query_one(Conversation).set_empty_vault(not catalog.sessions)
 
     @property
     def answering(self) -> bool:

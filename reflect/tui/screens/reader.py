@@ -132,8 +132,7 @@ class ReaderScreen(Screen[None]):
             await self._show(event.worker.result)
 
     async def _show(self, session: Session) -> None:
-        app = reflect_app(self)
-        me = app.service.me_labels() if app.unlocked is not None else []
+        me = list(reflect_app(self).catalog.me)
         speakers = ", ".join(session.speakers)
         title = Content.assemble(
             (session.title, "bold"),

@@ -101,9 +101,7 @@ class QuoteSearchScreen(Screen[None]):
             return  # an older search finishing late
         self.shown_query = message.query
         results = self.query_one(QuoteList)
-        app = reflect_app(self)
-        me = app.service.me_labels() if app.unlocked is not None else []
-        results.show(message.quotes, me)
+        results.show(message.quotes, reflect_app(self).catalog.me)
         results.display = bool(message.quotes)
         count = len(message.quotes)
         places = f"{count} place{'s' if count != 1 else ''}"

@@ -37,11 +37,10 @@ def status_content(status: VaultStatus) -> Content:
     if not status.unlocked:
         return Content.assemble(("Locked", "bold $text-warning"))
     count = status.sessions
-    parts: list[tuple[str, str] | str] = [
-        ("Unlocked", "bold $text-success"),
-        SEPARATOR,
-        f"{count} session{'s' if count != 1 else ''}",
-        SEPARATOR,
+    parts: list[tuple[str, str] | str] = [("Unlocked", "bold $text-success"), SEPARATOR]
+    if count is not None:
+        parts += [f"{count} session{'s' if count != 1 else ''}", SEPARATOR]
+    parts += [
         index_phrase(status),
         SEPARATOR,
         MODEL_PHRASES.get(status.model, status.model),
