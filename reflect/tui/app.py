@@ -7,11 +7,16 @@ import) runs in thread workers that report back with messages; the app never blo
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from textual import events, work
 from textual.app import App, SystemCommand
@@ -62,6 +67,52 @@ PLAY_TAIL_SECONDS = 1.0
 PLAY_MIN_SECONDS = 6.0
 PLAY_MAX_SECONDS = 90.0
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class DaemonThreads(ThreadPoolExecutor):
+    """Runs each thread worker on its own daemon thread, and never waits for them at exit.
+
+    Textual runs thread workers on the event loop's default executor, which asyncio and the
+    interpreter both join on the way out: quitting while llama.cpp loads a model or
+    evaluates a prompt (seconds, with no way to interrupt either) waited for it. A subclass
+    only because asyncio accepts nothing else as the default executor.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self._running: set[threading.Thread] = set()
+        self._guard = threading.Lock()
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **kwargs))
+                    except BaseException as error:
+                        future.set_exception(error)
+            finally:
+                with self._guard:
+                    self._running.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name="reflect-worker", daemon=True)
+        with self._guard:
+            self._running.add(thread)
+        thread.start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: what still runs is cancelled work nobody needs any more."""
+
+    @property
+    def busy(self) -> bool:
+        with self._guard:
+            return any(thread.is_alive() for thread in self._running)
+
 
 class ReflectApp(App[None]):
     CSS_PATH = "reflect.tcss"
@@ -90,6 +141,10 @@ class ReflectApp(App[None]):
         self._catalog_reads = 0  # numbers the reads of the session list
         self._playing_until = 0.0  # clock time the moment being played ends
         self._played = False  # playback was used: stop it when locking
+        self.threads = DaemonThreads()
+
+    def on_load(self) -> None:
+        asyncio.get_running_loop().set_default_executor(self.threads)
 
     # ---- screens --------------------------------------------------------------------------
 
@@ -451,6 +506,24 @@ def create_app(
             clock=clock or time.monotonic,
         )
     )
+
+
+def run(app: ReflectApp, **options: Any) -> int:
+    """Run `app` until the person quits, and end the process at once if work is left.
+
+    By the time the app returns, quitting has locked the vault, and the workers' threads are
+    daemons (`DaemonThreads`), so nothing waits for them. One still running is inside
+    llama.cpp (a model loading, a prompt being evaluated); the interpreter's normal exit
+    would run llama.cpp's destructors under it, which crashed 2 exits in 3 when measured
+    mid-prompt. So the process ends here, with the exit code the app chose.
+    """
+    app.run(**options)
+    code = app.return_code or 0
+    if app.threads.busy:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
 
 
 def _is_a_host(app: ReflectApp) -> ReflectHost:
