@@ -451,11 +451,11 @@ class ReflectApp(App[None]):
 
     async def action_quit(self) -> None:
         if self.unlocked is not None:
-            # Stop the model mid-answer, else quitting waits for it to finish writing.
-            self.unlocked.service.cancel_answer()
-            if self.status.importing is None:
-                self.unlocked.service.lock()
-                self.unlocked = None
+            # Locking stops an answer mid-word and an import within the file or recording
+            # piece in hand (what it finished is kept, and importing again carries on).
+            # Nothing waits for either: the process ends without them.
+            self.unlocked.service.lock()
+            self.unlocked = None
         self.exit()
 
     async def action_lock(self) -> None:
