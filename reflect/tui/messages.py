@@ -17,6 +17,8 @@ from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
 from reflect.live_index import IndexProgress
 from reflect.retrieval import Hit
+from reflect.service import Reflect
+from reflect.session import Session
 from reflect.tui.state import SessionCatalog
 
 
@@ -118,3 +120,22 @@ class OpenSession(Message):
     """Open the transcript reader at the top of a session."""
 
     session_id: str
+
+
+@dataclass
+class VaultOpened(Message):
+    """The unlock or create worker opened the vault (None: the passphrase was wrong)."""
+
+    service: Reflect | None
+
+
+@dataclass
+class DemoReady(Message):
+    """The demo vault has been made; it can be unlocked."""
+
+
+@dataclass
+class SessionRead(Message):
+    """The reader's worker decrypted the session to show."""
+
+    session: Session
