@@ -60,6 +60,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common import markdown_table
+
 from reflect import crypto
 from reflect.answer import Answer, EvidenceThresholds, decide_found
 from reflect.ingest import ImportOptions
@@ -303,16 +305,6 @@ def ask(service: Reflect, question: dict[str, Any], speaker_filter: bool) -> Res
 
 
 # ---- summaries -------------------------------------------------------------------------------
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), separator, *(line(r) for r in rows)])
 
 
 def share(count: int, total: int) -> str:

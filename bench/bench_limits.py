@@ -22,7 +22,7 @@ to read a record's size).
      Random bytes do not all fail alike (FFmpeg finds MP3 frame headers in some), so
      --mp3-files files (default 3) are tried, seeds 0, 1, 2... With the real models the
      speech model is the bundled Whisper, from reflect's model cache; with --fake-embedder
-     it is `reflect.asr.FakeTranscriber`;
+     it is `reflect.testing.FakeTranscriber`;
    - a 19 MB transcript, just under the limit: accepted; time, peak RSS, turns, chunks.
 2. One session of 100,000 turns (~13 MB): import (time, peak RSS, chunks, index record
    size), then in a new process unlock + `open_index` (time to words searchable, to meaning
@@ -73,6 +73,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import BigramText, markdown_table, percentile
 
 HERE = Path(__file__).resolve()
 PASSPHRASE = "limits benchmark: a long walk by the canal"
@@ -139,31 +140,6 @@ QUERY_STARTS = [
 # ---- invented text -------------------------------------------------------------------------
 
 
-class BigramText:
-    """Sentence-like utterances from a word-bigram model of SENTENCES."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.followers: dict[str, list[str]] = {}
-        for sentence in SENTENCES:
-            words = ["<s>", *sentence.split(), "</s>"]
-            for a, b in itertools.pairwise(words):
-                self.followers.setdefault(a, []).append(b)
-
-    def utterance(self, max_words: int) -> str:
-        words: list[str] = []
-        word = "<s>"
-        while len(words) < max_words:
-            word = self.rng.choice(self.followers.get(word) or ["</s>"])
-            if word == "</s>":
-                if len(words) >= max_words // 3:
-                    break
-                word = "<s>"
-                continue
-            words.append(word)
-        return " ".join(words) or "Okay."
-
-
 def stamp(seconds: float) -> str:
     s = int(seconds) % (MAX_CLOCK_SECONDS + 1)
     return f"[{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}]"
@@ -204,7 +180,7 @@ def write_transcript(path: Path, lines: Iterator[str], max_bytes: int | None = N
 def write_oversized_transcript(path: Path, size: int, rng: random.Random) -> None:
     # Reflect refuses this file by its size, so its text is a repeated pool of generated
     # lines: writing 100 MB of fresh bigram text would take the parent a minute for nothing.
-    text = BigramText(rng)
+    text = BigramText(SENTENCES, rng)
     pool = list(dialogue_lines(text, 5_000))
     path.parent.mkdir(parents=True, exist_ok=True)
     written = 0
@@ -228,7 +204,7 @@ def write_random_bytes(path: Path, size: int, seed: int) -> None:
 def queries() -> list[str]:
     """Invented search phrases, the same in every process."""
     rng = random.Random(7)
-    text = BigramText(rng)
+    text = BigramText(SENTENCES, rng)
     found = []
     for n in range(QUERIES + WARM_UP_QUERIES):
         if n % 2:
@@ -284,7 +260,8 @@ def embedder_factory(fake: bool, warm: bool) -> tuple[Callable[[], Any] | None, 
     """For an import that will embed: the model loaded and warmed, so its load is not import
     time. Otherwise None, reflect's own default, loaded only if something needs it: a file
     that is refused should cost what it costs a user, without a model in memory."""
-    from reflect.embedding import FakeEmbedder, default_embedder
+    from reflect.embedding import default_embedder
+    from reflect.testing import FakeEmbedder
 
     if fake:
         return (lambda: FakeEmbedder(384)), None
@@ -309,7 +286,8 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
     def transcriber() -> Any:
         # What Reflect would build itself (bundled Whisper), timed: the recording path asks
         # for the speech model before it looks at the file.
-        from reflect.asr import FakeTranscriber, WhisperTranscriber
+        from reflect.asr import WhisperTranscriber
+        from reflect.testing import FakeTranscriber
 
         started = time.perf_counter()
         made = FakeTranscriber() if args.fake_embedder else WhisperTranscriber()
@@ -379,9 +357,9 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def step_open(args: argparse.Namespace) -> dict[str, Any]:
-    from reflect.embedding import FakeEmbedder
     from reflect.live_index import IndexProgress
     from reflect.service import Reflect
+    from reflect.testing import FakeEmbedder
 
     marks: dict[str, float] = {}
     memory: dict[str, float] = {"rss_start_mb": rss_mb()}
@@ -418,10 +396,6 @@ def step_open(args: argparse.Namespace) -> dict[str, Any]:
             "empty_results": empty, "p50_ms": percentile(latencies, 50),
             "p95_ms": percentile(latencies, 95), "max_ms": max(latencies),
             "peak_rss_mb": peak, **memory}
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
 STEPS = {"import": step_import, "open": step_open}
@@ -489,7 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     load_before = os.getloadavg()
     started = time.perf_counter()
     rng = random.Random(20240507)
-    text = BigramText(rng)
+    text = BigramText(SENTENCES, rng)
     common = {"fake_embedder": args.fake_embedder}
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="reflect-limits-") as tmp:
@@ -550,16 +524,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # ---- the report ------------------------------------------------------------------------------
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), separator, *(line(r) for r in rows)])
 
 
 def mb(n: float) -> str:

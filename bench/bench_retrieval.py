@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from common import markdown_table
 
 from reflect import crypto
 from reflect.chunking import (
@@ -381,16 +382,6 @@ def quality_rows(corpus: Corpus, ranks_by_mode: dict[Mode, Ranks]) -> list[list[
 QUALITY_HEADERS = ["kind", "n"] + [
     f"{MODE_LABELS[m]} {metric}" for m in MODES for metric in ("R@1", "R@5", "MRR")
 ]
-
-
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(x)) for x in column) for column in zip(headers, *rows, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)) + " |"
-
-    separator = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([line(headers), separator, *(line(r) for r in rows)])
 
 
 def win_loss(new: Ranks, old: Ranks) -> tuple[int, int]:

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import itertools
 import json
 import os
 import random
@@ -58,9 +57,9 @@ from bench_retrieval import (
     Utterance,
     annomi_date,
     load_questions,
-    markdown_table,
     read_annomi,
 )
+from common import BigramText, markdown_table, percentile
 
 from reflect import crypto
 from reflect.chunking import chunk_session, embedding_text
@@ -188,37 +187,11 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-class BigramText:
-    """Sentence-like text from a word-bigram model of the AnnoMI utterances."""
-
-    def __init__(self, utterances: Sequence[Utterance], rng: random.Random) -> None:
-        self.rng = rng
-        followers: dict[str, list[str]] = {}
-        for u in utterances:
-            words = ["<s>", *u.text.split(), "</s>"]
-            for a, b in itertools.pairwise(words):
-                followers.setdefault(a, []).append(b)
-        self.followers = followers
-
-    def utterance(self, max_words: int) -> str:
-        words: list[str] = []
-        word = "<s>"
-        while len(words) < max_words:
-            word = self.rng.choice(self.followers.get(word) or ["</s>"])
-            if word == "</s>":
-                if len(words) >= max_words // 3:
-                    break
-                word = "<s>"
-                continue
-            words.append(word)
-        return " ".join(words) or "Okay."
-
-
 def step_generate(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(20240501)
     vectors_rng = np.random.default_rng(20240501)
     transcripts = read_annomi()
-    text = BigramText([u for us in transcripts.values() for u in us], rng)
+    text = BigramText([u.text for us in transcripts.values() for u in us], rng)
     # What a record must carry to be used as is (model + chunking); the model is not loaded.
     identity = record_identity(default_embedder())
     service = Reflect.create(Path(args.work) / "vault", PASSPHRASE,
@@ -345,10 +318,6 @@ def step_open(args: argparse.Namespace) -> dict[str, Any]:
     )
     service.lock()
     return result
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q)) if values else float("nan")
 
 
 def step_startup(args: argparse.Namespace) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Protocol, runtime_checkable
 
@@ -289,52 +289,6 @@ def merge_turns(segments: Sequence[Segment], *, max_gap: float = 3.0) -> list[Se
         else:
             turns.append(segment)
     return turns
-
-
-@dataclass
-class FakeCall:
-    offset: float
-    seconds: float
-    language: str | None
-    channel: int | None
-
-
-@dataclass
-class FakeTranscriber:
-    """A deterministic stand-in for tests of callers: one segment per stretch of sound.
-
-    A stretch is audio above -40 dBFS, with pauses under half a second bridged. Its text is
-    `text_for(start, end, channel)` (absolute times), by default "speech at 12.30", so the
-    result depends only on the audio and the offset, as a resumed run needs. Every call is
-    recorded in `calls`.
-    """
-
-    text_for: Callable[[float, float, int | None], str] | None = None
-    language: str = "en"
-    calls: list[FakeCall] = field(default_factory=list)
-
-    def transcribe(
-        self,
-        samples: Samples,
-        *,
-        offset: float = 0.0,
-        language: str | None = None,
-        channel: int | None = None,
-        on_progress: ProgressCallback | None = None,
-    ) -> list[Segment]:
-        mono = _as_mono(samples)
-        seconds = mono.size / SAMPLE_RATE
-        self.calls.append(FakeCall(offset, seconds, language, channel))
-        segments = []
-        for start, end in _stretches(mono):
-            a, b = round(offset + start, 2), round(offset + end, 2)
-            text = self.text_for(a, b, channel) if self.text_for else f"speech at {a:.2f}"
-            segments.append(Segment(a, b, text, channel, language or self.language, 1.0))
-            if on_progress is not None:
-                on_progress(b)
-        if on_progress is not None:
-            on_progress(offset + seconds)
-        return segments
 
 
 # --- internals -----------------------------------------------------------------------------

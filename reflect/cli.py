@@ -898,11 +898,9 @@ def run_app(path: Path, *, demo: bool = False) -> int:
             "The reflect app needs a terminal window. `reflect --help` lists the commands "
             "that work in scripts."
         )
-    from reflect.tui.app import create_app  # Textual loads only for the app
+    from reflect.tui.app import create_app, run  # Textual loads only for the app
 
-    app = create_app(path, demo=demo)
-    app.run()
-    return app.return_code or 0
+    return run(create_app(path, demo=demo))
 
 
 def cmd_app(args: argparse.Namespace) -> int:

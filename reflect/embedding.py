@@ -1,4 +1,4 @@
-"""Sentence embeddings: the real model, read from a local folder, and a fake one for tests.
+"""Sentence embeddings: the real model, read from a local folder.
 
 Importing this module is cheap: torch and sentence-transformers are imported only when a
 `SentenceTransformerEmbedder` first loads its model, after the Hugging Face libraries are told
@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import threading
-import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -134,69 +132,6 @@ def default_embedder() -> SentenceTransformerEmbedder:
     from reflect.bundled import embedding_model_path
 
     return SentenceTransformerEmbedder(embedding_model_path())
-
-
-class FakeEmbedder:
-    """A deterministic stand-in for tests: no model, no torch.
-
-    Each text becomes a bag of hashed features (its words, and the character trigrams of each
-    word) folded into `dimension` signed buckets, then L2-normalised. Texts sharing words or
-    word parts ("worry" / "worried") come out similar; paraphrases do not, which tests use to
-    tell lexical from semantic behaviour.
-    """
-
-    def __init__(self, dimension: int = 64) -> None:
-        self._dimension = dimension
-
-    @property
-    def model_id(self) -> str:
-        return f"fake-hash-{self._dimension}"
-
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    def embed(
-        self,
-        texts: Sequence[str],
-        *,
-        batch_size: int = 32,
-        progress: Progress | None = None,
-    ) -> Vectors:
-        def encode(batch: Sequence[str]) -> Vectors:
-            return (
-                np.stack([self._vector(text) for text in batch])
-                if batch
-                else _empty(self._dimension)
-            )
-
-        return _embed_in_batches(texts, encode, self._dimension, batch_size, progress)
-
-    def _vector(self, text: str) -> Vectors:
-        vector = np.zeros(self._dimension, dtype=np.float32)
-        for word in _fake_words(text):
-            self._add_feature(vector, "w:" + word, 1.0)
-            padded = f"#{word}#"
-            for i in range(len(padded) - 2):
-                self._add_feature(vector, "t:" + padded[i : i + 3], 0.5)
-        norm = float(np.linalg.norm(vector))
-        if norm == 0.0:
-            # Text without words still gets a valid unit vector, so similarity stays defined.
-            self._add_feature(vector, "empty", 1.0)
-            norm = 1.0
-        return vector / norm
-
-    def _add_feature(self, vector: Vectors, feature: str, weight: float) -> None:
-        digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-        bucket = int.from_bytes(digest[:4], "little") % self._dimension
-        sign = 1.0 if digest[4] & 1 else -1.0
-        vector[bucket] += sign * weight
-
-
-def _fake_words(text: str) -> list[str]:
-    folded = unicodedata.normalize("NFKD", text.casefold())
-    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return re.findall(r"\w+", folded)
 
 
 def _embed_in_batches(

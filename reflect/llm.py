@@ -1,4 +1,4 @@
-"""The chat model: which GGUF file to use, llama.cpp to run it, and a fake for tests.
+"""The chat model: which GGUF file to use, and llama.cpp to run it.
 
 How reflect picks the chat template: it does not choose one itself. `llama_cpp.Llama` reads
 the GGUF's `tokenizer.chat_template` metadata when it loads the file; when that template is
@@ -190,68 +190,6 @@ class LlamaChatModel:
 
     def _token_text(self, token: int) -> str:
         return "" if token == -1 else str(self._llama._model.token_get_text(token))
-
-
-class FakeChatModel:
-    """A deterministic stand-in: replies from a queue, streamed word by word.
-
-    Records every prompt it receives in `prompts`, so a test can assert the model was (or
-    was not) asked. When the queue runs dry it raises, which makes an unexpected call loud.
-    """
-
-    def __init__(
-        self, replies: Sequence[str], *, model_id: str = "fake-chat", context_size: int = 4096
-    ) -> None:
-        self.replies = list(replies)
-        self.prompts: list[list[Message]] = []
-        self.calls: list[dict[str, Any]] = []
-        self._model_id = model_id
-        self._context_size = context_size
-        self._cancel = threading.Event()
-
-    @property
-    def model_id(self) -> str:
-        return self._model_id
-
-    @property
-    def context_size(self) -> int:
-        return self._context_size
-
-    def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    def count_prompt_tokens(self, messages: Sequence[Message]) -> int:
-        return sum(self.count_tokens(m["content"]) + 4 for m in messages)
-
-    def stream(
-        self,
-        messages: Sequence[Message],
-        *,
-        max_tokens: int,
-        stop: Sequence[str],
-        temperature: float = 0.0,
-    ) -> Iterator[str]:
-        self.prompts.append([dict(m) for m in messages])
-        self.calls.append(
-            {"max_tokens": max_tokens, "stop": list(stop), "temperature": temperature}
-        )
-        if not self.replies:
-            raise AssertionError("FakeChatModel was asked for more replies than it was given")
-        reply = _cut_at_stop(self.replies.pop(0), stop)
-        self._cancel.clear()
-        words = reply.split(" ")
-        for i, word in enumerate(words[:max_tokens]):
-            if self._cancel.is_set():
-                return
-            yield word if i == 0 else " " + word
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-
-def _cut_at_stop(text: str, stop: Sequence[str]) -> str:
-    cut = min((i for s in stop if s and (i := text.find(s)) >= 0), default=len(text))
-    return text[:cut]
 
 
 # ---- which model file ---------------------------------------------------------------------

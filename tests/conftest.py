@@ -49,7 +49,7 @@ def isolated_user_dirs(
 def fake_embedder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Unit tests embed with the deterministic fake; integration tests pass the real model."""
     from reflect import service
-    from reflect.embedding import FakeEmbedder
+    from reflect.testing import FakeEmbedder
 
     monkeypatch.setattr(service, "_default_embedder_factory", FakeEmbedder)
 
@@ -58,7 +58,7 @@ def fake_embedder_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 def fake_transcriber_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     """Recordings are transcribed by a deterministic fake unless a test brings Whisper."""
     from reflect import service
-    from reflect.asr import FakeTranscriber
+    from reflect.testing import FakeTranscriber
 
     monkeypatch.setattr(service, "_default_transcriber_factory", lambda folder: FakeTranscriber())
 

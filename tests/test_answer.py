@@ -37,12 +37,10 @@ from reflect.answer import (
     stem,
 )
 from reflect.chunking import chunk_session, embedding_text
-from reflect.embedding import FakeEmbedder
 from reflect.index import SearchIndex
 from reflect.llm import (
     ChatModel,
     ChatModelError,
-    FakeChatModel,
     list_models,
     resolve_model_path,
 )
@@ -50,6 +48,7 @@ from reflect.paths import user_models_dir
 from reflect.prompt_templates import validate_prompts
 from reflect.retrieval import Hit, Retriever
 from reflect.session import Session, build_text
+from reflect.testing import FakeChatModel, FakeEmbedder
 from reflect.transcript import Turn
 
 EMBEDDER = FakeEmbedder(64)

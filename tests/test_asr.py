@@ -20,7 +20,6 @@ import pytest
 from reflect import bundled
 from reflect.asr import (
     AsrError,
-    FakeTranscriber,
     Segment,
     Transcriber,
     WhisperTranscriber,
@@ -36,6 +35,7 @@ from reflect.bundled import (
     whisper_base_model_path,
     whisper_tiny_model_path,
 )
+from reflect.testing import FakeTranscriber
 from tests.audio_fixtures import TURNS, fixture
 
 # The end of turn 4 and the start of turn 5 bracket a pause that halves the session.

@@ -94,7 +94,7 @@ RESTORER = """
 import sys
 import reflect.service
 from reflect.cli import main
-from reflect.embedding import FakeEmbedder
+from reflect.testing import FakeEmbedder
 reflect.service._default_embedder_factory = FakeEmbedder
 sys.exit(main(["restore", sys.argv[1], "--passphrase-file", sys.argv[2]]))
 """

@@ -149,7 +149,7 @@ BACKER = """
 import sys
 from reflect import crypto
 from reflect.service import Reflect
-from reflect.embedding import FakeEmbedder
+from reflect.testing import FakeEmbedder
 s = Reflect.unlock(sys.argv[1], sys.argv[2], embedder_factory=FakeEmbedder)
 print("ready", flush=True)
 while True:

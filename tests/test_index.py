@@ -12,7 +12,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reflect.chunking import Chunk, chunk_session, embedding_text
-from reflect.embedding import FakeEmbedder
 from reflect.errors import IndexRecordError, VaultLocked
 from reflect.index import (
     Filters,
@@ -23,6 +22,7 @@ from reflect.index import (
 )
 from reflect.index_record import decode_index_record, encode_index_record
 from reflect.session import Session, build_text
+from reflect.testing import FakeEmbedder
 from reflect.transcript import Turn
 
 EMBEDDER = FakeEmbedder(64)

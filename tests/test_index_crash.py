@@ -17,11 +17,11 @@ import time
 from pathlib import Path
 
 from reflect import crypto
-from reflect.embedding import FakeEmbedder
 from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.live_index import record_identity
 from reflect.service import Reflect
+from reflect.testing import FakeEmbedder
 from tests.conftest import PASSPHRASE
 
 SESSIONS = 16
@@ -30,7 +30,7 @@ OLD, NEW = FakeEmbedder(32), FakeEmbedder(48)
 REBUILDER = textwrap.dedent(
     """
     import sys, time
-    from reflect.embedding import FakeEmbedder
+    from reflect.testing import FakeEmbedder
     from reflect.service import Reflect
 
     class Slow(FakeEmbedder):

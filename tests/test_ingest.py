@@ -168,7 +168,7 @@ IMPORTER = """
 import sys
 import reflect.service
 from reflect.cli import main
-from reflect.embedding import FakeEmbedder
+from reflect.testing import FakeEmbedder
 reflect.service._default_embedder_factory = FakeEmbedder
 sys.exit(main(["import", "--json", *sys.argv[1:]]))
 """

@@ -21,7 +21,6 @@ from typing import Any
 import pytest
 
 from reflect import crypto, recording
-from reflect.asr import FakeTranscriber
 from reflect.audio import PlaybackError
 from reflect.cli import main
 from reflect.errors import UsageError
@@ -29,6 +28,7 @@ from reflect.ingest import ImportOptions, ImportProgress
 from reflect.recording import RecordingError, TranscriptionProgress, audio_name
 from reflect.service import Reflect, SearchFilters
 from reflect.session import Session
+from reflect.testing import FakeTranscriber
 from tests.audio_fixtures import AUDIO, TURNS
 from tests.conftest import PASSPHRASE, grep_tree
 
@@ -176,7 +176,7 @@ KILLED_IMPORT = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from reflect import recording
-    from reflect.asr import FakeTranscriber
+    from reflect.testing import FakeTranscriber
     from reflect.service import Reflect
     from tests.test_recording import spoken_text
 

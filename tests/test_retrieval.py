@@ -13,7 +13,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reflect.chunking import Chunk, chunk_session, embedding_text
-from reflect.embedding import FakeEmbedder
 from reflect.index import ChunkMatch, SearchIndex
 from reflect.retrieval import (
     EXACT_MATCH_SCORE,
@@ -24,6 +23,7 @@ from reflect.retrieval import (
     quoted_phrase,
 )
 from reflect.session import Session, build_text
+from reflect.testing import FakeEmbedder
 from reflect.transcript import Turn
 
 EMBEDDER = FakeEmbedder(64)

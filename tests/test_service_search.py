@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from reflect import crypto
-from reflect.embedding import FakeEmbedder
 from reflect.errors import UsageError, VaultLocked
 from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.live_index import IndexProgress, record_identity
 from reflect.service import Reflect, SearchFilters
+from reflect.testing import FakeEmbedder
 from tests.conftest import PASSPHRASE
 
 SPRING = """[00:00:03] Dr. Amani: How did the week go with the allotment?

@@ -7,19 +7,23 @@ import) runs in thread workers that report back with messages; the app never blo
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState, get_current_worker
+from textual.worker import Worker, WorkerState
 
 from reflect.crypto import KdfParams
 from reflect.errors import ReflectError, VaultLocked
@@ -30,11 +34,24 @@ from reflect.service import ModelFactory, Reflect, SearchFilters
 from reflect.tui.commands import ReflectCommands
 from reflect.tui.errors import ErrorModal, error_text
 from reflect.tui.messages import (
+    CatalogRead,
     ImportFinished,
     ImportProgressed,
     IndexOpened,
     IndexProgressed,
     ModelStateChanged,
+)
+from reflect.tui.screens.create import CreateVaultScreen
+from reflect.tui.screens.help import HelpScreen
+from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.unlock import UnlockScreen
+from reflect.tui.state import (
+    AppOptions,
+    ReflectHost,
+    SessionCatalog,
+    Unlocked,
+    VaultStatus,
+    wait_for,
 )
 from reflect.vault import Vault, missing_vault_error
 
@@ -43,7 +60,6 @@ CRASH_MESSAGE = (
     "reflect stopped because of a bug in reflect itself. Everything you imported is safe in "
     "your vault; start reflect again to carry on."
 )
-WAIT_POLL_SECONDS = 0.1
 # Playing a cited moment starts a little before it, so its first words aren't clipped, and
 # runs a little past it; a long excerpt plays at most this long (the reader has the rest).
 PLAY_LEAD_IN_SECONDS = 1.5
@@ -51,40 +67,51 @@ PLAY_TAIL_SECONDS = 1.0
 PLAY_MIN_SECONDS = 6.0
 PLAY_MAX_SECONDS = 90.0
 
-
-@dataclass(frozen=True, slots=True)
-class AppOptions:
-    vault_path: Path
-    demo: bool = False
-    embedder_factory: EmbedderFactory | None = None
-    model_factory: ModelFactory | None = None
-    kdf: KdfParams | None = None
-    # Load the chat model as soon as the index is open, so the first answer doesn't wait.
-    preload_model: bool = True
-    clock: Callable[[], float] = time.monotonic
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class VaultStatus:
-    """What the status bar says. Replaced whole, so watchers see every change."""
+class DaemonThreads(ThreadPoolExecutor):
+    """Runs each thread worker on its own daemon thread, and never waits for them at exit.
 
-    unlocked: bool = False
-    sessions: int = 0
-    index: IndexProgress | None = None
-    index_open: bool = False
-    model: str = "waiting"  # "waiting" | "loading" | "ready" | "unavailable"
-    importing: ImportProgress | None = None
+    Textual runs thread workers on the event loop's default executor, which asyncio and the
+    interpreter both join on the way out: quitting while llama.cpp loads a model or
+    evaluates a prompt (seconds, with no way to interrupt either) waited for it. A subclass
+    only because asyncio accepts nothing else as the default executor.
+    """
 
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self._running: set[threading.Thread] = set()
+        self._guard = threading.Lock()
 
-@dataclass(slots=True)
-class Unlocked:
-    """One unlock of the vault. Threads hold this, so a lock never confuses two of them."""
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
 
-    service: Reflect
-    generation: int
-    idle_lock_minutes: float
-    searchable: threading.Event = field(default_factory=threading.Event)
-    index_open: threading.Event = field(default_factory=threading.Event)
+        def run() -> None:
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **kwargs))
+                    except BaseException as error:
+                        future.set_exception(error)
+            finally:
+                with self._guard:
+                    self._running.discard(threading.current_thread())
+
+        thread = threading.Thread(target=run, name="reflect-worker", daemon=True)
+        with self._guard:
+            self._running.add(thread)
+        thread.start()
+        return future
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing to wait for: what still runs is cancelled work nobody needs any more."""
+
+    @property
+    def busy(self) -> bool:
+        with self._guard:
+            return any(thread.is_alive() for thread in self._running)
 
 
 class ReflectApp(App[None]):
@@ -102,7 +129,7 @@ class ReflectApp(App[None]):
 
     status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
     filters: reactive[SearchFilters] = reactive(SearchFilters, init=False)
-    catalog_version: reactive[int] = reactive(0, init=False)
+    catalog: reactive[SessionCatalog] = reactive(SessionCatalog, init=False)
 
     def __init__(self, options: AppOptions) -> None:
         super().__init__()
@@ -111,15 +138,17 @@ class ReflectApp(App[None]):
         self.import_report: ImportReport | None = None
         self.last_activity = options.clock()
         self._generation = 0
+        self._catalog_reads = 0  # numbers the reads of the session list
         self._playing_until = 0.0  # clock time the moment being played ends
         self._played = False  # playback was used: stop it when locking
+        self.threads = DaemonThreads()
+
+    def on_load(self) -> None:
+        asyncio.get_running_loop().set_default_executor(self.threads)
 
     # ---- screens --------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        from reflect.tui.screens.create import CreateVaultScreen
-        from reflect.tui.screens.unlock import UnlockScreen
-
         path = self.options.vault_path
         if self.options.demo or Vault.exists(path):
             self.push_screen(UnlockScreen())
@@ -148,8 +177,6 @@ class ReflectApp(App[None]):
 
     def open_vault(self, service: Reflect) -> None:
         """Called by the unlock and create screens: show the main screen, start loading."""
-        from reflect.tui.screens.main import MainScreen
-
         self._generation += 1
         service.set_activity("app")
         if service.rolled_back is not None:
@@ -163,16 +190,25 @@ class ReflectApp(App[None]):
             minutes = 10.0
         self.unlocked = Unlocked(service, self._generation, minutes)
         self.filters = SearchFilters()
-        self.status = VaultStatus(unlocked=True, sessions=len(service.sessions()))
+        self.catalog = SessionCatalog()
+        self.status = VaultStatus(unlocked=True)
         self.last_activity = self.options.clock()
         # Not awaited: the screen asking for this is the one being replaced.
         self.switch_screen(MainScreen())
+        self.sessions_changed()
         self._open_index(self.unlocked)
 
     def sessions_changed(self) -> None:
+        """The vault's sessions changed: read the list again, in a worker."""
         if self.unlocked is not None:
-            self.status = replace(self.status, sessions=len(self.service.sessions()))
-        self.catalog_version += 1
+            self._catalog_reads += 1
+            self._read_catalog(self.unlocked, self._catalog_reads)
+
+    def set_me(self, label: str) -> None:
+        """Mark `label` as the person using reflect (written in a worker, then re-read)."""
+        if self.unlocked is not None:
+            self._catalog_reads += 1
+            self._read_catalog(self.unlocked, self._catalog_reads, me=label)
 
     @property
     def idle_lock_minutes(self) -> float:
@@ -184,8 +220,6 @@ class ReflectApp(App[None]):
 
     async def lock_vault(self, *, idle: bool = False) -> None:
         """Drop the keys, the index and every widget holding transcript text."""
-        from reflect.tui.screens.unlock import UnlockScreen
-
         unlocked = self.unlocked
         if unlocked is None:
             return
@@ -200,6 +234,7 @@ class ReflectApp(App[None]):
         self.clear_notifications()
         self.import_report = None
         self.filters = SearchFilters()
+        self.catalog = SessionCatalog()
         self.status = VaultStatus()
         while len(self.screen_stack) > 2:  # Textual's own default screen stays at the bottom
             await self.pop_screen()
@@ -241,15 +276,6 @@ class ReflectApp(App[None]):
 
     # ---- background work ------------------------------------------------------------------
 
-    @staticmethod
-    def wait_for(event: threading.Event) -> bool:
-        """In a worker thread: wait for `event`, giving up if the worker is cancelled."""
-        worker = get_current_worker()
-        while not event.wait(WAIT_POLL_SECONDS):
-            if worker.is_cancelled:
-                return False
-        return True
-
     @work(thread=True, exit_on_error=False, group="vault", name="open-index")
     def _open_index(self, unlocked: Unlocked) -> None:
         def report(progress: IndexProgress) -> None:
@@ -269,6 +295,14 @@ class ReflectApp(App[None]):
             unlocked.index_open.set()
         self.post_message(IndexOpened(unlocked.generation))
 
+    @work(thread=True, exit_on_error=False, group="vault", name="read-catalog")
+    def _read_catalog(self, unlocked: Unlocked, read: int, me: str | None = None) -> None:
+        service = unlocked.service
+        if me is not None:
+            service.set_me(me)
+        catalog = SessionCatalog(tuple(service.sessions()), tuple(service.me_labels()), True)
+        self.post_message(CatalogRead(unlocked.generation, read, catalog))
+
     @work(thread=True, exit_on_error=False, group="vault", name="load-model")
     def _load_model(self, unlocked: Unlocked) -> None:
         self.post_message(ModelStateChanged(unlocked.generation, "loading"))
@@ -286,7 +320,7 @@ class ReflectApp(App[None]):
     @work(thread=True, exit_on_error=False, group="vault", name="import")
     def _import(self, unlocked: Unlocked, paths: list[Path], options: ImportOptions) -> None:
         # Sessions imported while the index is still opening would be missed by it.
-        if not self.wait_for(unlocked.index_open):
+        if not wait_for(unlocked.index_open):
             return
 
         def report(progress: ImportProgress) -> None:
@@ -340,6 +374,12 @@ class ReflectApp(App[None]):
 
     def _current(self, generation: int) -> bool:
         return self.unlocked is not None and self.unlocked.generation == generation
+
+    def on_catalog_read(self, message: CatalogRead) -> None:
+        if not self._current(message.generation) or message.read != self._catalog_reads:
+            return  # a lock since, or a newer read on its way
+        self.catalog = message.catalog
+        self.status = replace(self.status, sessions=len(message.catalog.sessions))
 
     def on_index_progressed(self, message: IndexProgressed) -> None:
         if self._current(message.generation):
@@ -417,18 +457,16 @@ class ReflectApp(App[None]):
         return True
 
     def action_help(self) -> None:
-        from reflect.tui.screens.help import HelpScreen
-
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
         if self.unlocked is not None:
-            # Stop the model mid-answer, else quitting waits for it to finish writing.
-            self.unlocked.service.cancel_answer()
-            if self.status.importing is None:
-                self.unlocked.service.lock()
-                self.unlocked = None
+            # Locking stops an answer mid-word and an import within the file or recording
+            # piece in hand (what it finished is kept, and importing again carries on).
+            # Nothing waits for either: the process ends without them.
+            self.unlocked.service.lock()
+            self.unlocked = None
         self.exit()
 
     async def action_lock(self) -> None:
@@ -479,3 +517,26 @@ def create_app(
             clock=clock or time.monotonic,
         )
     )
+
+
+def run(app: ReflectApp, **options: Any) -> int:
+    """Run `app` until the person quits, and end the process at once if work is left.
+
+    By the time the app returns, quitting has locked the vault, and the workers' threads are
+    daemons (`DaemonThreads`), so nothing waits for them. One still running is inside
+    llama.cpp (a model loading, a prompt being evaluated); the interpreter's normal exit
+    would run llama.cpp's destructors under it, which crashed 2 exits in 3 when measured
+    mid-prompt. So the process ends here, with the exit code the app chose.
+    """
+    app.run(**options)
+    code = app.return_code or 0
+    if app.threads.busy:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _is_a_host(app: ReflectApp) -> ReflectHost:
+    # Never called: mypy checks here that the app still is what screens are promised.
+    return app

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from reflect.errors import ReflectError
 from reflect.service import SearchFilters
-
-if TYPE_CHECKING:
-    from reflect.tui.app import ReflectApp
+from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.prompt import TextPrompt
+from reflect.tui.state import ReflectHost
 
 Command = tuple[str, str, Callable[[], Any]]
 IDLE_CHOICES = (5, 10, 15, 30, 60)
@@ -21,9 +20,7 @@ IDLE_CHOICES = (5, 10, 15, 30, 60)
 
 class ReflectCommands(Provider):
     def _commands(self) -> Iterator[Command]:
-        from reflect.tui.screens.main import MainScreen
-
-        app: ReflectApp = self.app  # type: ignore[assignment]
+        app = self._app
         yield ("Keys", "Show every key and where it works (F1)", app.action_help)
         yield (
             "Switch light or dark",
@@ -32,7 +29,7 @@ class ReflectCommands(Provider):
         )
         if app.unlocked is None:
             return
-        main = next((s for s in app.screen_stack if isinstance(s, MainScreen)), None)
+        main = next((s for s in self.app.screen_stack if isinstance(s, MainScreen)), None)
         if main is not None:
             yield (
                 "Ask a question",
@@ -72,18 +69,14 @@ class ReflectCommands(Provider):
                 "Auto-lock when reflect is left alone (this time only)",
                 partial(self._set_idle, minutes),
             )
-        try:
-            speakers = sorted({sp for s in app.service.sessions() for sp in s.speakers})
-        except ReflectError:
-            speakers = []
-        for label in speakers:
+        for label in app.catalog.speakers:
             yield (
                 f"I am {label}",
                 "Mark this speaker as you, for “what did I say”",
                 partial(self._set_me, label),
             )
 
-    def _filter_commands(self, app: ReflectApp) -> Iterator[Command]:
+    def _filter_commands(self, app: ReflectHost) -> Iterator[Command]:
         filters = app.filters
         yield (
             "Filter: only what I said",
@@ -95,17 +88,13 @@ class ReflectCommands(Provider):
             "Questions and searches look at your therapist's words only",
             partial(self._set, speaker="therapist"),
         )
-        try:
-            sessions = app.service.sessions()
-        except ReflectError:
-            sessions = []
-        for label in sorted({sp for s in sessions for sp in s.speakers}):
+        for label in app.catalog.speakers:
             yield (
                 f"Filter: only what {label} said",
                 "Limit to one speaker",
                 partial(self._set, speaker=label),
             )
-        for s in reversed(sessions):
+        for s in reversed(app.catalog.sessions):
             yield (
                 f"Filter: only {s.title} ({s.date})",
                 "Limit to this session",
@@ -138,8 +127,8 @@ class ReflectCommands(Provider):
     # ---- what the commands do --------------------------------------------------------------
 
     @property
-    def _app(self) -> ReflectApp:
-        return self.app  # type: ignore[return-value]
+    def _app(self) -> ReflectHost:
+        return cast("ReflectHost", self.app)
 
     @staticmethod
     def _on_main(screen: Any, action: str) -> None:
@@ -150,18 +139,16 @@ class ReflectCommands(Provider):
 
     def _replace(self, filters: SearchFilters) -> None:
         if self._app.set_filters(filters):
-            self._app.notify("Filters apply to questions and quote search.", title="Filters")
+            self.app.notify("Filters apply to questions and quote search.", title="Filters")
 
     def _ask_date(self, field: str) -> None:
-        from reflect.tui.screens.prompt import TextPrompt
-
         title = "Only from this date on" if field == "since" else "Only up to this date"
 
         def apply(value: str | None) -> None:
             if value:
                 self._set(**{field: value})
 
-        self._app.push_screen(
+        self.app.push_screen(
             TextPrompt(
                 title,
                 "A date like 2026-03-14, or words like “last month” or “March”.",
@@ -172,12 +159,11 @@ class ReflectCommands(Provider):
 
     def _set_idle(self, minutes: int) -> None:
         self._app.set_idle_lock_minutes(minutes)
-        self._app.notify(f"reflect will lock after {minutes} minutes without activity.")
+        self.app.notify(f"reflect will lock after {minutes} minutes without activity.")
 
     def _set_me(self, label: str) -> None:
-        self._app.service.set_me(label)
-        self._app.sessions_changed()
-        self._app.notify(f"Noted: you are “{label}”.")
+        self._app.set_me(label)
+        self.app.notify(f"Noted: you are “{label}”.")
 
     # ---- the palette protocol -----------------------------------------------------------
 

@@ -17,6 +17,9 @@ from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
 from reflect.live_index import IndexProgress
 from reflect.retrieval import Hit
+from reflect.service import Reflect
+from reflect.session import Session
+from reflect.tui.state import SessionCatalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +38,16 @@ class IndexProgressed(Message):
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, IndexProgressed)
+
+
+@dataclass
+class CatalogRead(Message):
+    generation: int
+    read: int  # which read this is; an older one finishing late is dropped
+    catalog: SessionCatalog
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, CatalogRead)
 
 
 @dataclass
@@ -107,3 +120,22 @@ class OpenSession(Message):
     """Open the transcript reader at the top of a session."""
 
     session_id: str
+
+
+@dataclass
+class VaultOpened(Message):
+    """The unlock or create worker opened the vault (None: the passphrase was wrong)."""
+
+    service: Reflect | None
+
+
+@dataclass
+class DemoReady(Message):
+    """The demo vault has been made; it can be unlocked."""
+
+
+@dataclass
+class SessionRead(Message):
+    """The reader's worker decrypted the session to show."""
+
+    session: Session

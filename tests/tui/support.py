@@ -20,10 +20,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
 from reflect import crypto
-from reflect.embedding import FakeEmbedder
 from reflect.ingest import ImportOptions
-from reflect.llm import FakeChatModel, Message
+from reflect.llm import Message
 from reflect.service import Reflect
+from reflect.testing import FakeChatModel, FakeEmbedder
 from reflect.tui.app import ReflectApp, create_app
 
 PASSPHRASE = "tea by the window at noon"
@@ -216,6 +216,7 @@ async def unlock(pilot: Pilot[Any], passphrase: str = PASSPHRASE) -> None:
         pilot,
         lambda: (
             any(isinstance(s, MainScreen) for s in app.screen_stack)
+            and app.catalog.loaded
             and app.status.index_open
             and app.status.model in ("ready", "unavailable")
         ),

@@ -11,7 +11,7 @@ from textual.widgets import Input, Static
 from reflect.answer import Answer
 from reflect.errors import ReflectError
 from reflect.live_index import IndexProgress
-from reflect.llm import FakeChatModel
+from reflect.testing import FakeChatModel
 from reflect.tui.app import CRASH_MESSAGE
 from reflect.tui.errors import UNEXPECTED_MESSAGE, ErrorModal
 from reflect.tui.messages import AnswerFinished, AnswerGrew, IndexOpened, IndexProgressed
@@ -24,11 +24,13 @@ from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
 from reflect.tui.widgets.sessions import SessionList
 from reflect.vault import Vault
 from tests.tui.support import (
+    NEW_SESSIONS,
     NOT_FOUND_QUESTION,
     PASSPHRASE,
     PHONE_QUESTION,
     PHONE_REPLY,
     GatedChatModel,
+    GatedImportEmbedder,
     SlowChatModel,
     ask,
     fill_and_submit,
@@ -37,6 +39,7 @@ from tests.tui.support import (
     type_text,
     unlock,
     wait_until,
+    write_sessions,
 )
 
 # ---- first run and unlock -----------------------------------------------------------------
@@ -70,8 +73,8 @@ async def test_first_run_creates_a_vault(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert Vault.exists(path)
         assert app.focused is app.screen.query_one("#question", Input)
-        welcome = text_of(app.screen.query_one("#welcome", Static))
-        assert "ctrl+o to import" in welcome
+        welcome = app.screen.query_one("#welcome", Static)
+        await wait_until(pilot, lambda: "ctrl+o to import" in text_of(welcome))
 
 
 async def test_wrong_then_right_passphrase(vault: Path) -> None:
@@ -343,6 +346,23 @@ async def test_quitting_mid_answer_stops_the_model_and_locks(vault: Path) -> Non
         service = app.service
         await fill_and_submit(pilot, "#question", PHONE_QUESTION)
         await wait_until(pilot, model.started.is_set)
+        await pilot.press("ctrl+q")
+    assert app.return_code == 0 and app.unlocked is None
+    with pytest.raises(ReflectError):
+        service.sessions()
+
+
+async def test_quitting_during_an_import_locks_without_waiting_for_it(
+    vault: Path, tmp_path: Path
+) -> None:
+    folder = write_sessions(tmp_path / "new", NEW_SESSIONS)
+    gate = threading.Event()  # never opened: the import is held for as long as the test runs
+    app = make_app(vault, embedder_factory=lambda: GatedImportEmbedder(gate))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(pilot)
+        service = app.service
+        assert app.start_import([folder])
+        await wait_until(pilot, lambda: app.status.importing is not None)
         await pilot.press("ctrl+q")
     assert app.return_code == 0 and app.unlocked is None
     with pytest.raises(ReflectError):

@@ -170,6 +170,35 @@ async def test_filters_from_the_command_palette_show_as_chips(vault: Path) -> No
         assert not main.query("#chip-speaker")
 
 
+async def test_the_session_list_is_read_by_a_worker_never_on_the_ui_thread(vault: Path) -> None:
+    app = make_app(vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(pilot)
+        service = app.service
+        ui_thread = threading.get_ident()
+        read_on_ui: list[str] = []
+
+        def watch(name: str) -> None:
+            read = getattr(service, name)
+
+            def watched(*args: Any) -> Any:
+                if threading.get_ident() == ui_thread:
+                    read_on_ui.append(name)
+                return read(*args)
+
+            setattr(service, name, watched)
+
+        watch("sessions")
+        watch("me_labels")
+
+        # The palette lists speakers and sessions on every keystroke, from the held list.
+        await run_command(pilot, "I am Dr. Okafor")
+        await wait_until(pilot, lambda: "Dr. Okafor" in app.catalog.me)
+        assert app.status.sessions == 3
+        await pilot.press("ctrl+b", "ctrl+o", "escape")
+        assert read_on_ui == []
+
+
 async def test_a_date_the_app_cannot_read_is_explained(vault: Path) -> None:
     app = make_app(vault)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -213,7 +242,7 @@ async def test_import_a_folder_with_a_broken_file_while_searching(
 
         gate.set()
         await wait_until(pilot, lambda: app.status.importing is None)
-        assert app.status.sessions == 5
+        await wait_until(pilot, lambda: app.status.sessions == 5)
         await pilot.press("escape", "ctrl+o")
         importer = app.screen
         assert isinstance(importer, ImportScreen)
@@ -235,7 +264,7 @@ async def test_help_lists_every_key(vault: Path) -> None:
         await pilot.press("f1")
         assert isinstance(app.screen, HelpScreen)
         shown = " ".join(text_of(s) for s in app.screen.query(".help-rows").results(Static))
-        for _section, rows in key_sections():
+        for _section, rows in key_sections(ReflectApp.BINDINGS):
             for keys, description in rows:
                 assert keys in shown and description in shown
         for key in ("ctrl+f", "ctrl+o", "ctrl+l", "ctrl+q", "esc", "ctrl+p", "f1 / ?"):
@@ -274,8 +303,7 @@ async def test_demo_vault_is_made_once_and_opens_with_its_public_passphrase(
         await wait_until(pilot, lambda: "ready" in text_of(message))
         assert screen.query_one("#passphrase", Input).value == "sample sessions only"
         await pilot.press("enter")
-        await wait_until(pilot, lambda: app.status.index_open)
-        assert app.status.sessions == 8
+        await wait_until(pilot, lambda: app.status.index_open and app.status.sessions == 8)
         await ask(pilot, "what did we say about the train?")
         assert app.screen.query_one("#citation-list", QuoteList).quotes
 
@@ -316,9 +344,8 @@ AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 async def test_p_plays_the_cited_moment_and_p_again_stops(
     vault: Path, monkeypatch: Any
 ) -> None:
-    from reflect.asr import FakeTranscriber
-    from reflect.embedding import FakeEmbedder
     from reflect.service import Reflect
+    from reflect.testing import FakeEmbedder, FakeTranscriber
     from tests.test_recording import spoken_text
     from tests.tui.support import PASSPHRASE
 
@@ -368,7 +395,7 @@ async def test_a_recording_shows_its_progress_and_can_be_paused(
     vault: Path, tmp_path: Path, monkeypatch: Any
 ) -> None:
     from reflect import recording, service
-    from reflect.asr import FakeTranscriber
+    from reflect.testing import FakeTranscriber
 
     class Slow(FakeTranscriber):
         def transcribe(self, samples: Any, **kwargs: Any) -> Any:

@@ -1,7 +1,8 @@
-"""Snapshots of the app's main screens (pytest-textual-snapshot; update with --snapshot-update).
+"""Snapshots of the app's screens (pytest-textual-snapshot; update with --snapshot-update).
 
-Deterministic: invented sessions with fixed dates, fake models, no spinner or clock in view,
-and the text cursor held still.
+A class per screen or state. Deterministic: invented sessions with fixed dates, fake models,
+no spinner or clock in view, the text cursor held still, and the import screen's home folder
+a made-up relative one (never this computer's).
 """
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import DirectoryTree, Input
 
+from reflect import crypto
+from reflect.service import Reflect
+from reflect.tui.errors import ErrorModal
+from reflect.tui.screens.create import CreateVaultScreen
+from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.unlock import UnlockScreen
 from tests.tui.support import (
+    PASSPHRASE,
     PHONE_QUESTION,
     ask,
     copy_vault,
+    fill_and_submit,
     make_app,
+    run_command,
     template_vault,
     unlock,
     wait_until,
@@ -27,6 +37,7 @@ from tests.tui.support import (
 
 SIZE = (100, 30)
 Snap = Callable[..., bool]
+Steps = Callable[[Pilot[Any]], Awaitable[None]]
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +50,7 @@ def vault(template: Path, tmp_path: Path) -> Path:
     return copy_vault(template, tmp_path)
 
 
-def still(
-    steps: Callable[[Pilot[Any]], Awaitable[None]] | None = None,
-) -> Callable[[Pilot[Any]], Awaitable[None]]:
+def still(steps: Steps | None = None) -> Steps:
     """Run `steps`, then stop every text cursor blinking so the picture is stable."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
@@ -55,35 +64,103 @@ def still(
     return run_before
 
 
-def test_unlock_screen(snap_compare: Snap, vault: Path) -> None:
-    assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still())
-
-
 async def _answered(pilot: Pilot[Any]) -> None:
     await unlock(pilot)
     await ask(pilot, PHONE_QUESTION)
 
 
-def test_main_screen_with_an_answer_and_its_excerpts(snap_compare: Snap, vault: Path) -> None:
-    assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(_answered))
+class TestUnlock:
+    def test_unlock_screen(self, snap_compare: Snap, vault: Path) -> None:
+        async def shown(pilot: Pilot[Any]) -> None:
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, UnlockScreen))
+
+        assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(shown))
 
 
-async def _reading(pilot: Pilot[Any]) -> None:
-    await _answered(pilot)
-    await pilot.press("tab", "enter")
-    await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReaderScreen))
-    await wait_until(pilot, lambda: bool(pilot.app.screen.query(".-quoted")))
-    await pilot.pause()
+class TestCreateVault:
+    def test_first_run_asks_for_a_passphrase_twice(
+        self, snap_compare: Snap, tmp_path: Path
+    ) -> None:
+        async def typed(pilot: Pilot[Any]) -> None:
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, CreateVaultScreen))
+            pilot.app.screen.query_one("#new-passphrase", Input).value = "short"
+
+        app = make_app(tmp_path / "new-vault")
+        assert snap_compare(app, terminal_size=SIZE, run_before=still(typed))
 
 
-def test_reader_at_a_quote(snap_compare: Snap, vault: Path) -> None:
-    assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(_reading))
+class TestMainScreen:
+    @pytest.mark.parametrize(
+        ("size", "theme"),
+        [(SIZE, "textual-dark"), ((80, 24), "textual-dark"), (SIZE, "textual-light")],
+        ids=["100x30", "80x24", "light"],
+    )
+    def test_an_answer_and_its_excerpts(
+        self, snap_compare: Snap, vault: Path, size: tuple[int, int], theme: str
+    ) -> None:
+        async def answered(pilot: Pilot[Any]) -> None:
+            pilot.app.theme = theme
+            await _answered(pilot)
+
+        assert snap_compare(make_app(vault), terminal_size=size, run_before=still(answered))
 
 
-async def _help(pilot: Pilot[Any]) -> None:
-    await unlock(pilot)
-    await pilot.press("f1")
+class TestEmptyVault:
+    def test_a_new_vault_says_how_to_import(self, snap_compare: Snap, tmp_path: Path) -> None:
+        path = tmp_path / "empty-vault"
+        Reflect.create(path, PASSPHRASE, kdf=crypto.floor_kdf_params()).lock()
+        assert snap_compare(make_app(path), terminal_size=SIZE, run_before=still(unlock))
 
 
-def test_help_screen(snap_compare: Snap, vault: Path) -> None:
-    assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(_help))
+class TestReader:
+    def test_reader_at_a_quote(self, snap_compare: Snap, vault: Path) -> None:
+        async def reading(pilot: Pilot[Any]) -> None:
+            await _answered(pilot)
+            await pilot.press("tab", "enter")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReaderScreen))
+            await wait_until(pilot, lambda: bool(pilot.app.screen.query(".-quoted")))
+
+        assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(reading))
+
+
+class TestHelp:
+    def test_help_screen(self, snap_compare: Snap, vault: Path) -> None:
+        async def helping(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("f1")
+
+        assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(helping))
+
+
+class TestImport:
+    def test_import_screen_shows_the_files_it_can_read(
+        self, snap_compare: Snap, vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        home = tmp_path / "rowan"
+        (home / "therapy").mkdir(parents=True)
+        (home / "therapy" / "2025-03-04 first session.vtt").write_text("WEBVTT\n")
+        (home / "therapy" / "2025-03-18 second session.txt").write_text("")
+        (home / "holiday.jpg").write_bytes(b"")  # not a transcript: not listed
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setattr(Path, "home", lambda: Path("rowan"))
+
+        async def importing(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+o")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, ImportScreen))
+            tree = pilot.app.screen.query_one(DirectoryTree)
+            await wait_until(pilot, lambda: bool(tree.root.children))
+
+        assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(importing))
+
+
+class TestErrorModal:
+    def test_a_date_it_cannot_read(self, snap_compare: Snap, vault: Path) -> None:
+        async def failing(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await run_command(pilot, "from a date")
+            await wait_until(pilot, lambda: bool(pilot.app.screen.query("#prompt-input")))
+            await fill_and_submit(pilot, "#prompt-input", "the blue moon")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, ErrorModal))
+
+        assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(failing))

@@ -12,7 +12,8 @@ from textual.worker import Worker, WorkerState
 
 from reflect.passphrase import MIN_LENGTH, strength_hint
 from reflect.service import Reflect
-from reflect.tui.context import reflect_app
+from reflect.tui.messages import VaultOpened
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 
 WARNING = (
@@ -83,7 +84,7 @@ class CreateVaultScreen(Screen[None]):
         self._create(first.value)
 
     @work(thread=True, exit_on_error=False, name="create")
-    def _create(self, passphrase: str) -> Reflect:
+    def _create(self, passphrase: str) -> None:
         options = reflect_app(self).options
         service = Reflect.create(
             options.vault_path,
@@ -100,12 +101,10 @@ class CreateVaultScreen(Screen[None]):
                 embedder_factory=options.embedder_factory,
                 model_factory=options.model_factory,
             )
-        return service
+        self.post_message(VaultOpened(service))
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "create":
-            return
-        if event.state is WorkerState.ERROR:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "create" and event.state is WorkerState.ERROR:
             for box in self.query(Input):
                 box.disabled = False
             self.query_one("#create", Button).disabled = False
@@ -113,9 +112,11 @@ class CreateVaultScreen(Screen[None]):
             # Worker state messages don't bubble: the app's handler never sees this one.
             if event.worker.error is not None:
                 reflect_app(self).show_error(event.worker.error)
-        elif event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Reflect):
+
+    def on_vault_opened(self, message: VaultOpened) -> None:
+        if message.service is not None:
             self.forget_transcripts()
-            reflect_app(self).open_vault(event.worker.result)
+            reflect_app(self).open_vault(message.service)
 
     def _message(self, text: str) -> None:
         label = self.query_one("#create-message", Static)

@@ -12,6 +12,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from reflect.tui.screens.importer import ImportScreen
+from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.search import QuoteSearchScreen
+from reflect.tui.state import reflect_app
+from reflect.tui.widgets.quotes import QuoteList
+from reflect.tui.widgets.sessions import SessionList
+
 # Keys that belong to Textual's own widgets, as reflect uses them.
 EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
     "Everywhere": [
@@ -42,17 +50,10 @@ def _key_name(key: str) -> str:
     return {"question_mark": "?", "slash": "/", "escape": "esc"}.get(key.strip(), key.strip())
 
 
-def key_sections() -> list[tuple[str, list[tuple[str, str]]]]:
-    from reflect.tui.app import ReflectApp
-    from reflect.tui.screens.importer import ImportScreen
-    from reflect.tui.screens.main import MainScreen
-    from reflect.tui.screens.reader import ReaderScreen
-    from reflect.tui.screens.search import QuoteSearchScreen
-    from reflect.tui.widgets.quotes import QuoteList
-    from reflect.tui.widgets.sessions import SessionList
-
+def key_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """`app_bindings`: the app's own keys, passed in since screens don't import the app."""
     sources: list[tuple[str, list[BindingType]]] = [
-        ("Everywhere", list(ReflectApp.BINDINGS)),
+        ("Everywhere", list(app_bindings)),
         ("Main screen", list(MainScreen.BINDINGS)),
         ("Excerpts and search results", list(QuoteList.BINDINGS)),
         ("Sessions list", list(SessionList.BINDINGS)),
@@ -71,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="help-box", classes="modal-box"):
             yield Static("Keys", classes="modal-title")
-            sections = key_sections()
+            sections = key_sections(reflect_app(self).BINDINGS)
             width = max(len(k) for _, rows in sections for k, _ in rows) + 2
             with VerticalScroll(id="help-keys"):
                 for section, rows in sections:

@@ -22,8 +22,8 @@ from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, S
 from reflect.excerpts import clock
 from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
-from reflect.tui.context import reflect_app
 from reflect.tui.formatting import QUIET_STYLE
+from reflect.tui.state import SessionCatalog, reflect_app
 from reflect.tui.widgets.status import StatusBar
 
 KINDS = ", ".join(sorted(SUPPORTED_EXTENSIONS - AUDIO_EXTENSIONS))
@@ -127,7 +127,10 @@ class ImportScreen(Screen[None]):
     def on_mount(self) -> None:
         self.query_one("#import-bar", ProgressBar).display = False
         self.query_one("#import-pause", Button).display = False
+        self._asking_me = False
+        self._saw_import = False  # an import ran while this screen was open
         self.watch(self.app, "status", self._status_changed, init=True)
+        self.watch(self.app, "catalog", self._ask_who_is_me, init=False)
 
     def forget_transcripts(self) -> None:
         self.query_one("#import-results").remove_children()
@@ -180,6 +183,7 @@ class ImportScreen(Screen[None]):
         if progress is None:
             pause.disabled = False
         if progress is not None:
+            self._saw_import = True
             bar.display = True
             if progress.recording is not None:
                 # A recording takes minutes: the bar follows its audio, not the file count.
@@ -214,18 +218,22 @@ class ImportScreen(Screen[None]):
             self.query_one("#import-results").mount_all(
                 Static(line, classes="import-line") for line in report_lines(report)
             )
-            self._ask_who_is_me()
+            self._asking_me = True
+            if not self._saw_import:
+                # Opened after the import: the session list already holds its speakers. Else
+                # the question waits for the list to be read again, with the new speakers.
+                self._ask_who_is_me(reflect_app(self).catalog)
 
     def _counts(self, text: str) -> None:
         self.query_one("#import-counts", Static).update(text)
 
-    def _ask_who_is_me(self) -> None:
+    def _ask_who_is_me(self, catalog: SessionCatalog) -> None:
         """`--speaker me` needs to know which speaker is the user; ask once, after import."""
-        app = reflect_app(self)
-        if app.unlocked is None or app.service.me_labels():
+        if not self._asking_me or not catalog.loaded:
             return
-        speakers = sorted({label for s in app.service.sessions() for label in s.speakers})
-        if not speakers:
+        self._asking_me = False
+        speakers = catalog.speakers
+        if catalog.me or not speakers:
             return
         self.query_one("#me-question", Static).update(
             "Which of these speakers is you? (So “what did I say” finds your words.)"
@@ -238,7 +246,6 @@ class ImportScreen(Screen[None]):
     def _chose_me(self, event: Button.Pressed) -> None:
         event.stop()
         label = str(event.button.label)
-        reflect_app(self).service.set_me(label)
-        reflect_app(self).sessions_changed()
+        reflect_app(self).set_me(label)
         self.query_one("#me-choices").remove_children()
         self.query_one("#me-question", Static).update(f"Noted: you are “{label}”.")

@@ -21,8 +21,6 @@ from textual.worker import Worker, WorkerState
 
 from reflect.answer import AnswerEvent, AnswerStarted, AnswerToken
 from reflect.service import SearchFilters
-from reflect.tui.app import ReflectApp, Unlocked
-from reflect.tui.context import reflect_app
 from reflect.tui.messages import (
     AnswerBegan,
     AnswerFinished,
@@ -31,6 +29,10 @@ from reflect.tui.messages import (
     OpenSession,
     Quote,
 )
+from reflect.tui.screens.importer import ImportScreen
+from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.search import QuoteSearchScreen
+from reflect.tui.state import SessionCatalog, Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
 from reflect.tui.widgets.conversation import Conversation, Exchange
 from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
@@ -73,17 +75,14 @@ class MainScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.watch(self.app, "catalog_version", self._load_sessions, init=True)
+        self.watch(self.app, "catalog", self._show_catalog, init=True)
 
-    def _load_sessions(self, _version: int = 0) -> None:
-        app = reflect_app(self)
-        if app.unlocked is None:
-            return
-        service = app.service
-        summaries = service.sessions()
-        self._me = service.me_labels()
-        self.query_one(SessionsSidebar).show(summaries)
-        self.query_one(Conversation).set_empty_vault(not summaries)
+    def _show_catalog(self, catalog: SessionCatalog) -> None:
+        if not catalog.loaded:
+            return  # being read; what is on screen stays until it is
+        self._me = list(catalog.me)
+        self.query_one(SessionsSidebar).show(list(catalog.sessions))
+        self.query_one(Conversation).set_empty_vault(not catalog.sessions)
 
     @property
     def answering(self) -> bool:
@@ -124,7 +123,7 @@ class MainScreen(Screen[None]):
     def _answer(
         self, number: int, question: str, filters: SearchFilters, unlocked: Unlocked
     ) -> None:
-        if not ReflectApp.wait_for(unlocked.searchable):
+        if not wait_for(unlocked.searchable):
             return
         service = unlocked.service
         pieces: list[str] = []
@@ -238,23 +237,15 @@ class MainScreen(Screen[None]):
     # ---- other screens --------------------------------------------------------------------
 
     def on_open_quote(self, message: OpenQuote) -> None:
-        from reflect.tui.screens.reader import ReaderScreen
-
         self.app.push_screen(ReaderScreen(message.quote.hit.session_id, message.quote))
 
     def on_open_session(self, message: OpenSession) -> None:
-        from reflect.tui.screens.reader import ReaderScreen
-
         self.app.push_screen(ReaderScreen(message.session_id))
 
     def action_search(self) -> None:
-        from reflect.tui.screens.search import QuoteSearchScreen
-
         self.app.push_screen(QuoteSearchScreen())
 
     def action_import(self) -> None:
-        from reflect.tui.screens.importer import ImportScreen
-
         self.app.push_screen(ImportScreen())
 
     def action_focus_question(self) -> None:

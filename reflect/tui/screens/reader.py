@@ -18,7 +18,6 @@ from textual.worker import Worker, WorkerState
 
 from reflect.excerpts import clock
 from reflect.session import Session, StoredTurn
-from reflect.tui.context import reflect_app
 from reflect.tui.formatting import (
     HIGHLIGHT_STYLE,
     QUIET_STYLE,
@@ -27,7 +26,8 @@ from reflect.tui.formatting import (
     long_date,
     speaker_style,
 )
-from reflect.tui.messages import Quote
+from reflect.tui.messages import Quote, SessionRead
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 
 
@@ -120,20 +120,16 @@ class ReaderScreen(Screen[None]):
         self.query_one("#transcript").remove_children()
 
     @work(thread=True, exit_on_error=False, name="read-session")
-    def _load(self, session_id: str) -> Session:
-        return reflect_app(self).service.session(session_id)
+    def _load(self, session_id: str) -> None:
+        self.post_message(SessionRead(reflect_app(self).service.session(session_id)))
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.name != "read-session":
-            return
-        if event.state is WorkerState.ERROR:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.name == "read-session" and event.state is WorkerState.ERROR:
             self.query_one("#reader-title", Static).update("This session couldn't be opened.")
-        elif event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Session):
-            await self._show(event.worker.result)
 
-    async def _show(self, session: Session) -> None:
-        app = reflect_app(self)
-        me = app.service.me_labels() if app.unlocked is not None else []
+    async def on_session_read(self, message: SessionRead) -> None:
+        session = message.session
+        me = list(reflect_app(self).catalog.me)
         speakers = ", ".join(session.speakers)
         title = Content.assemble(
             (session.title, "bold"),

@@ -17,9 +17,9 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
 
 from reflect.service import SearchFilters
-from reflect.tui.app import ReflectApp, Unlocked
-from reflect.tui.context import reflect_app
 from reflect.tui.messages import OpenQuote, Quote, QuotesFound
+from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.state import Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
 from reflect.tui.widgets.quotes import QuoteList
 from reflect.tui.widgets.status import StatusBar
@@ -89,7 +89,7 @@ class QuoteSearchScreen(Screen[None]):
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="search", name="search")
     def _search(self, number: int, query: str, filters: SearchFilters, unlocked: Unlocked) -> None:
-        if not ReflectApp.wait_for(unlocked.searchable):
+        if not wait_for(unlocked.searchable):
             return
         service = unlocked.service
         result = service.quotes(query, k=RESULTS, filters=filters)
@@ -101,9 +101,7 @@ class QuoteSearchScreen(Screen[None]):
             return  # an older search finishing late
         self.shown_query = message.query
         results = self.query_one(QuoteList)
-        app = reflect_app(self)
-        me = app.service.me_labels() if app.unlocked is not None else []
-        results.show(message.quotes, me)
+        results.show(message.quotes, reflect_app(self).catalog.me)
         results.display = bool(message.quotes)
         count = len(message.quotes)
         places = f"{count} place{'s' if count != 1 else ''}"
@@ -131,7 +129,5 @@ class QuoteSearchScreen(Screen[None]):
             results.focus()
 
     def on_open_quote(self, message: OpenQuote) -> None:
-        from reflect.tui.screens.reader import ReaderScreen
-
         message.stop()
         self.app.push_screen(ReaderScreen(message.quote.hit.session_id, message.quote))

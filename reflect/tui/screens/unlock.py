@@ -16,7 +16,8 @@ from textual.worker import Worker, WorkerState
 from reflect.demo import DEMO_PASSPHRASE, open_demo
 from reflect.errors import WrongPassphrase
 from reflect.service import Reflect
-from reflect.tui.context import reflect_app
+from reflect.tui.messages import DemoReady, VaultOpened
+from reflect.tui.state import reflect_app
 from reflect.tui.widgets.status import StatusBar
 from reflect.vault import Vault
 
@@ -78,42 +79,41 @@ class UnlockScreen(Screen[None]):
         self._unlock(box.value)
 
     @work(thread=True, exit_on_error=False, name="unlock")
-    def _unlock(self, passphrase: str) -> Reflect | None:
+    def _unlock(self, passphrase: str) -> None:
         options = reflect_app(self).options
         try:
-            return Reflect.unlock(
+            service: Reflect | None = Reflect.unlock(
                 options.vault_path,
                 passphrase,
                 embedder_factory=options.embedder_factory,
                 model_factory=options.model_factory,
             )
         except WrongPassphrase:
-            return None
+            service = None
+        self.post_message(VaultOpened(service))
 
     @work(thread=True, exit_on_error=False, name="prepare-demo")
     def _prepare_demo(self) -> None:
         service, _passphrase, _created = open_demo(reflect_app(self).options.vault_path)
         service.lock()
+        self.post_message(DemoReady())
 
-    async def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        worker = event.worker
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
             self._ready(self.note or "")
             # Worker state messages don't bubble: the app's handler never sees this one.
-            if worker.error is not None:
-                reflect_app(self).show_error(worker.error)
-        if event.state is not WorkerState.SUCCESS:
-            return
-        if worker.name == "prepare-demo":
-            self._ready("The demo vault is ready. Press Enter to open it.")
-        elif worker.name == "unlock":
-            service = worker.result
-            if isinstance(service, Reflect):
-                self.query_one("#passphrase", Input).value = ""
-                reflect_app(self).open_vault(service)
-            else:
-                self.query_one("#passphrase", Input).value = ""
-                self._ready(WRONG)
+            if event.worker.error is not None:
+                reflect_app(self).show_error(event.worker.error)
+
+    def on_demo_ready(self, _message: DemoReady) -> None:
+        self._ready("The demo vault is ready. Press Enter to open it.")
+
+    def on_vault_opened(self, message: VaultOpened) -> None:
+        self.query_one("#passphrase", Input).value = ""
+        if message.service is not None:
+            reflect_app(self).open_vault(message.service)
+        else:
+            self._ready(WRONG)
 
     def _busy(self, message: str) -> None:
         self.query_one("#passphrase", Input).disabled = True

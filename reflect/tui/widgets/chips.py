@@ -12,9 +12,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, Static
 
-from reflect.errors import ReflectError
 from reflect.service import SearchFilters
-from reflect.tui.context import reflect_app
+from reflect.tui.state import reflect_app
 
 FIELDS = ("session", "since", "until", "speaker")
 
@@ -41,13 +40,7 @@ class FilterChips(Horizontal):
         self.set_class(bool(active), "-active")
         if not active:
             return
-        titles: dict[str, str] = {}
-        app = reflect_app(self)
-        if any(f == "session" for f, _ in active) and app.unlocked is not None:
-            try:
-                titles = {s.id: s.title for s in app.service.sessions()}
-            except ReflectError:
-                titles = {}
+        titles = reflect_app(self).catalog.titles
         await self.mount_all(
             Button(
                 chip_label(f, value, titles),

@@ -19,7 +19,6 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
-from reflect.tui.context import reflect_app
 from reflect.tui.formatting import (
     MARKER_STYLE,
     QUIET_STYLE,
@@ -28,6 +27,7 @@ from reflect.tui.formatting import (
     short_date,
 )
 from reflect.tui.messages import OpenQuote, Quote
+from reflect.tui.state import reflect_app
 
 
 def quote_prompt(quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Content:

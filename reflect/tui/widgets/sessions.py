@@ -16,9 +16,9 @@ from textual.widgets.option_list import Option
 
 from reflect.recording import RECORDING_FORMAT
 from reflect.store import SessionSummary
-from reflect.tui.context import reflect_app
 from reflect.tui.formatting import QUIET_STYLE, short_date
 from reflect.tui.messages import OpenSession
+from reflect.tui.state import reflect_app
 
 EMPTY_TEXT = "No sessions yet — press ctrl+o to import your transcripts."
 

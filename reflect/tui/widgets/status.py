@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.content import Content
@@ -11,9 +9,7 @@ from textual.widgets import Static
 
 from reflect.excerpts import clock
 from reflect.tui.formatting import QUIET_STYLE
-
-if TYPE_CHECKING:
-    from reflect.tui.app import VaultStatus
+from reflect.tui.state import VaultStatus
 
 SEPARATOR = ("  ·  ", QUIET_STYLE)
 
@@ -41,11 +37,10 @@ def status_content(status: VaultStatus) -> Content:
     if not status.unlocked:
         return Content.assemble(("Locked", "bold $text-warning"))
     count = status.sessions
-    parts: list[tuple[str, str] | str] = [
-        ("Unlocked", "bold $text-success"),
-        SEPARATOR,
-        f"{count} session{'s' if count != 1 else ''}",
-        SEPARATOR,
+    parts: list[tuple[str, str] | str] = [("Unlocked", "bold $text-success"), SEPARATOR]
+    if count is not None:
+        parts += [f"{count} session{'s' if count != 1 else ''}", SEPARATOR]
+    parts += [
         index_phrase(status),
         SEPARATOR,
         MODEL_PHRASES.get(status.model, status.model),
