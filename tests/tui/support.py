@@ -99,9 +99,9 @@ NEW_SESSIONS: dict[str, str] = {
 """,
 }
 
-# A reply the answer checks keep: it restates excerpt [5] of the phone question below.
+# A reply the answer checks keep: it restates excerpt [4] of the phone question below.
 PHONE_QUESTION = "what did we say about my phone at night?"
-PHONE_REPLY = "You said you left the phone in the kitchen five nights out of seven [5]."
+PHONE_REPLY = "You said you left the phone in the kitchen five nights out of seven [4]."
 NOT_FOUND_QUESTION = "did we talk about cooking pasta?"
 
 SETTLE_SECONDS = 15.0

@@ -121,8 +121,8 @@ async def test_excerpts_appear_before_the_answer_streams(vault: Path) -> None:
         await pilot.pause()
         assert exchange.state.text == PHONE_REPLY
         answer_text = text_of(exchange.query_one(".answer", Static))
-        assert "[5]" in answer_text
-        assert citations.current is not None and citations.current.n == 5  # what it cites
+        assert "[4]" in answer_text
+        assert citations.current is not None and citations.current.n == 4  # what it cites
         assert app.focused is screen.query_one("#question", Input)
 
 
@@ -152,7 +152,7 @@ async def test_safety_message_sits_above_the_answer(vault: Path) -> None:
 
 
 async def test_quotes_not_found_word_for_word_are_marked(vault: Path) -> None:
-    reply = 'You said you "left the phone in the kitchen five nights out of ten" [5].'
+    reply = 'You said you "left the phone in the kitchen five nights out of ten" [4].'
     app = make_app(vault, replies=[reply])
     async with app.run_test(size=(100, 30)) as pilot:
         await unlock(pilot)
@@ -209,7 +209,7 @@ async def test_copy_a_quote_with_its_citation(vault: Path) -> None:
 
 
 async def test_escape_stops_an_answer(vault: Path) -> None:
-    model = SlowChatModel([" ".join(["The phone stayed in the kitchen [5]."] * 30)])
+    model = SlowChatModel([" ".join(["The phone stayed in the kitchen [4]."] * 30)])
     app = make_app(vault, model=model)
     async with app.run_test(size=(100, 30)) as pilot:
         await unlock(pilot)
@@ -339,7 +339,7 @@ def test_bursts_of_progress_and_answer_text_are_coalesced() -> None:
 
 
 async def test_quitting_mid_answer_stops_the_model_and_locks(vault: Path) -> None:
-    model = SlowChatModel([" ".join(["The phone stayed in the kitchen [5]."] * 30)])
+    model = SlowChatModel([" ".join(["The phone stayed in the kitchen [4]."] * 30)])
     app = make_app(vault, model=model)
     async with app.run_test(size=(100, 30)) as pilot:
         await unlock(pilot)
