@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reflect import crypto
+from reflect import crypto, schema
 from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
 from reflect.fsutil import atomic_write
 from reflect.recording import audio_name, recording_info
@@ -87,15 +87,7 @@ def read_backup(source: Path, passphrase: str) -> Iterator[tuple[str, bytes]]:
     if len(blob) < _PREFIX.size or blob[:6] != MAGIC:
         raise BackupError(f"{source.name} is not a reflect backup.")
     _magic, version, header_len = _PREFIX.unpack_from(blob)
-    if version > VERSION:
-        raise VaultTooNew(
-            f"{source.name} was made by a newer reflect; update reflect to restore it."
-        )
-    try:
-        header = json.loads(blob[_PREFIX.size : _PREFIX.size + header_len])
-        kdf = crypto.KdfParams.from_json(header["kdf"])
-    except (ValueError, KeyError, TypeError):
-        raise VaultCorrupted(f"{source.name} is damaged: its header is unreadable.") from None
+    kdf = _header_kdf(version, blob[_PREFIX.size : _PREFIX.size + header_len], source.name)
     body = blob[_PREFIX.size + header_len :]
     key = kdf.derive(normalize_passphrase(passphrase))
     sealed_header = crypto.read_header(body, source.name)
@@ -115,6 +107,31 @@ def read_backup(source: Path, passphrase: str) -> Iterator[tuple[str, bytes]]:
         start = pos + 4 + head_len
         yield head["name"], data[start : start + head["size"]]
         pos = start + head["size"]
+
+
+# A format version this far ahead is a damaged header, not a future reflect.
+_PLAUSIBLE_VERSIONS = 16
+
+
+def _header_kdf(version: int, raw: bytes, name: str) -> crypto.KdfParams:
+    """The backup's key settings, after every field of its header is checked."""
+
+    def damaged() -> VaultCorrupted:
+        return VaultCorrupted(f"{name} is damaged: its header is unreadable.")
+
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    if not VERSION <= version <= VERSION + _PLAUSIBLE_VERSIONS:
+        raise damaged()
+    if version > VERSION:
+        raise VaultTooNew(
+            f"{name} was made by a newer reflect; update reflect to restore it. "
+            "If reflect is up to date, the file is damaged."
+        )
+    schema.require(header, {"kdf": crypto.KDF_SCHEMA}, damaged)
+    return crypto.KdfParams.from_json(header["kdf"])
 
 
 def restore_backup(
