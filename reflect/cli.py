@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -19,6 +18,7 @@ from reflect import __version__, passphrase, paths
 from reflect.errors import ReflectError, UsageError, VaultNotFound
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
+from reflect.safe_text import json_line, markup, terminal
 from reflect.vault import Vault
 
 Handler = Callable[[argparse.Namespace], int]
@@ -31,12 +31,20 @@ def _console(stderr: bool = False) -> Any:
 
 
 def say(message: str) -> None:
-    """Human-facing chatter goes to stderr so stdout stays clean for --json and pipes."""
-    _console(stderr=True).print(message)
+    """Human-facing chatter goes to stderr so stdout stays clean for --json and pipes.
+
+    `message` is Rich markup: text from outside goes in through `markup()`. Cleaning the
+    whole line as well costs nothing, since reflect's own markup holds no control codes."""
+    _console(stderr=True).print(terminal(message, multiline=True))
+
+
+def out(line: str) -> None:
+    """A plain line on stdout; any outside text in it is made safe for the terminal."""
+    print(terminal(line))
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_line(value) + "\n")
     sys.stdout.flush()
 
 
@@ -60,7 +68,7 @@ def open_service(args: argparse.Namespace) -> Any:
     path = vault_dir(args)
     if not Vault.exists(path):
         raise VaultNotFound(f"There is no reflect vault in {path}. Create one with `reflect init`.")
-    secret = passphrase.ask_existing(f"Passphrase for {path}: ")
+    secret = passphrase.ask_existing(f"Passphrase for {terminal(str(path))}: ")
     return Reflect.unlock(path, secret)
 
 
@@ -85,7 +93,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     say("Creating the vault (tuning the key settings to this computer)...")
     service = Reflect.create(path, secret)
     st = service.status()
-    say(f"Created an encrypted vault in {path}.")
+    say(f"Created an encrypted vault in {markup(str(path))}.")
     if args.json:
         print_json(st)
     service.lock()
@@ -99,16 +107,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(st)
     else:
         kdf = st["kdf"]
-        print(f"Vault:     {st['path']}")
-        print(f"Format:    {st['format_version']}")
-        print(f"Sessions:  {st['sessions']}")
+        out(f"Vault:     {st['path']}")
+        out(f"Format:    {st['format_version']}")
+        out(f"Sessions:  {st['sessions']}")
         for job in st["unfinished_recordings"]:
-            print(
+            out(
                 f"Unfinished: {job['file']}, transcribed {clock(job['done_s'])} of "
                 f"{clock(job['duration_s'])}; import the file again to carry on."
             )
-        print(f"Size:      {st['size_bytes'] / 1e6:.2f} MB on disk, encrypted")
-        print(
+        out(f"Size:      {st['size_bytes'] / 1e6:.2f} MB on disk, encrypted")
+        out(
             f"Key:       Argon2id, {kdf['memory_mib']} MiB, {kdf['iterations']} passes, "
             f"{kdf['lanes']} lane(s)"
         )
@@ -201,16 +209,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         report = _import_with_progress_bar(service, targets, options)
         for r in report.results:
+            path, title = markup(r.path), markup(r.title or "")
             if r.status == "failed":
-                say(f"[red]✗[/red] {r.path}: {r.reason}")
+                say(f"[red]✗[/red] {path}: {markup(r.reason or '')}")
             elif r.status == "duplicate":
-                say(f"[dim]= {r.path}: already in the vault as “{r.title}” ({r.session_id})[/dim]")
+                say(f"[dim]= {path}: already in the vault as “{title}” ({r.session_id})[/dim]")
             elif r.status == "stopped":
-                say(f"[yellow]‖[/yellow] {r.path}: {r.reason}")
+                say(f"[yellow]‖[/yellow] {path}: {markup(r.reason or '')}")
             else:
-                say(f"[green]✓[/green] {r.path} → “{r.title}” ({r.session_id}, {r.turns} turns)")
+                say(f"[green]✓[/green] {path} → “{title}” ({r.session_id}, {r.turns} turns)")
                 for warning in r.warnings:
-                    say(f"    [yellow]note:[/yellow] {warning}")
+                    say(f"    [yellow]note:[/yellow] {markup(warning)}")
         say(report.summary() + ".")
     service.lock()
     return 1 if report.failed else 0
@@ -262,7 +271,7 @@ def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
         tasks[p.file],
         total=max(p.audio_total, 1e-9),
         completed=p.audio_done,
-        detail=f"{p.file}: {clock(p.audio_done)} of {clock(p.audio_total)} · {speed}{left}",
+        detail=f"{markup(p.file)}: {clock(p.audio_done)} of {clock(p.audio_total)} · {speed}{left}",
     )
 
 
@@ -279,7 +288,7 @@ def _discard_unfinished(service: Any, targets: list[Path]) -> None:
         say("There is no unfinished transcription of those files.")
     for job in chosen:
         service.discard_pending(job.content_hash)
-        say(f"Forgot the unfinished transcription of {job.source_file} and its audio.")
+        say(f"Forgot the unfinished transcription of {markup(job.source_file)} and its audio.")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -314,8 +323,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 str(i),
                 s.id,
                 s.date,
-                s.title + (" ♪" if s.format == "recording" else ""),
-                ", ".join(s.speakers) or "—",
+                markup(s.title) + (" ♪" if s.format == "recording" else ""),
+                markup(", ".join(s.speakers)) or "—",
                 str(s.turns),
                 s.date_source,
             )
@@ -348,10 +357,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             }
         )
     else:
-        from rich.markup import escape
-
         console = _console()
-        console.print(f"[bold]{escape(session.title)}[/bold] · {session.date:%d %B %Y}")
+        console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
         me = set(service.me_labels())
         # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
         # whenever some turns still wait for a speaker's name.
@@ -364,8 +371,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             prefix = f"[dim]{stamp:>8}[/dim] " if stamp else ""
             if numbered:
                 prefix = f"[dim]{t.index + 1:>{width}}[/dim] {prefix}"
-            label = f"[{style}]{escape(who)}:[/{style}] " if who else ""
-            console.print(f"{prefix}{label}{escape(session.turn_text(t))}")
+            label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
+            console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
     service.lock()
     return 0
 
@@ -373,7 +380,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_rename(args: argparse.Namespace) -> int:
     service = open_service(args)
     s = service.rename(args.session, args.title)
-    say(f"Renamed session {s.id} to “{s.title}”.")
+    say(f"Renamed session {s.id} to “{markup(s.title)}”.")
     service.lock()
     return 0
 
@@ -392,12 +399,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("Removing a session needs confirmation; add --yes in scripts.")
-        answer = input(f"Remove “{summary.title}” ({summary.date}) for good? [y/N] ")
+        answer = input(f"Remove “{terminal(summary.title)}” ({summary.date}) for good? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             say("Nothing removed.")
             return 1
     service.remove(summary.id)
-    say(f"Removed “{summary.title}” ({summary.id}).")
+    say(f"Removed “{markup(summary.title)}” ({summary.id}).")
     service.lock()
     return 0
 
@@ -436,8 +443,8 @@ def _session_speakers(service: Any, args: argparse.Namespace) -> int:
             end=parse_clock(args.end) if args.end else None,
             rename=old,
         )
-        what = f"“{label}”" if label else "no label"
-        say(f"{changed} turn(s) of “{session.title}” now have {what}.")
+        what = f"“{markup(label)}”" if label else "no label"
+        say(f"{changed} turn(s) of “{markup(session.title)}” now have {what}.")
     counts: dict[str, int] = {}
     for turn in session.turns:
         key = turn.speaker or ""
@@ -449,7 +456,7 @@ def _session_speakers(service: Any, args: argparse.Namespace) -> int:
         for label_, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             name = label_ or "(no label)"
             mark = " (you)" if label_ in me else ""
-            print(f"{name}{mark}: {count} turn(s)")
+            out(f"{name}{mark}: {count} turn(s)")
         if "" in counts:
             say(
                 "[dim]Name unlabelled turns with --label NAME, chosen by --turns 3,5-9 "
@@ -467,7 +474,8 @@ def cmd_speakers(args: argparse.Namespace) -> int:
         raise UsageError("Name the session whose speakers to label: reflect speakers SESSION ...")
     if args.me:
         service.set_me(args.me)
-        say(f"“{args.me}” is you: `--speaker me` now finds what {args.me} said.")
+        me_ = markup(args.me)
+        say(f"“{me_}” is you: `--speaker me` now finds what {me_} said.")
     labels: dict[str, int] = {}
     for s in service.sessions():
         for sp in s.speakers:
@@ -478,7 +486,7 @@ def cmd_speakers(args: argparse.Namespace) -> int:
     else:
         for label, count in sorted(labels.items(), key=lambda kv: -kv[1]):
             mark = " (you)" if label in me else ""
-            print(f"{label}{mark}: {count} session(s)")
+            out(f"{label}{mark}: {count} session(s)")
     service.lock()
     return 0
 
@@ -514,7 +522,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     samples, rate = service.recording_clip(session.id, start, args.seconds)
     service.lock()  # the clip is in memory; nothing else is needed while it plays
     say(
-        f"Playing “{session.title}” from {clock(start)} for "
+        f"Playing “{markup(session.title)}” from {clock(start)} for "
         f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
     )
     try:
@@ -540,8 +548,8 @@ def cmd_clip(args: argparse.Namespace) -> int:
         raise UsageError("The clip is written as a WAV file; give a name ending in .wav.")
     atomic_write(target, wav_bytes(samples, rate))
     say(
-        f"Wrote {samples.shape[1] / rate:.0f} s of “{session.title}” from {clock(start)} to "
-        f"{target}. This copy is not encrypted."
+        f"Wrote {samples.shape[1] / rate:.0f} s of “{markup(session.title)}” from "
+        f"{clock(start)} to {markup(str(target))}. This copy is not encrypted."
     )
     return 0
 
@@ -557,11 +565,11 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         atomic_write(Path(args.output).expanduser(), text.encode("utf-8"))
         say(
-            f"Wrote “{session.title}” as plain {args.format} to {args.output}. "
+            f"Wrote “{markup(session.title)}” as plain {args.format} to {markup(args.output)}. "
             "This copy is not encrypted."
         )
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(terminal(text, multiline=True))
     service.lock()
     return 0
 
@@ -614,17 +622,22 @@ def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
 
     from reflect.excerpts import spans_in_line
 
-    console.print(Text(f"{label} ", style="bold") + Text(citation_line(hit), style="dim"))
+    console.print(Text(f"{label} ", style="bold") + Text(terminal(citation_line(hit)), style="dim"))
     me = set(service.me_labels())
     lines = service.excerpt_lines(hit)
     for i, line in enumerate(lines):
         body = Text()
         if line.speaker and (len(lines) > 1 or line.speaker != hit.speaker):
-            body.append(f"{line.speaker}: ", style="cyan" if line.speaker in me else "magenta")
-        text = Text(line.text)
-        for a, b in spans_in_line(line, hit.match_spans):
-            text.stylize("bold yellow", a, b)
-        body.append_text(text)
+            style = "cyan" if line.speaker in me else "magenta"
+            body.append(f"{terminal(line.speaker)}: ", style=style)
+        # Cleaned piece by piece, since cleaning may shorten the text the spans point into.
+        shown = 0
+        end = len(line.text)
+        for a, b in [*sorted(spans_in_line(line, hit.match_spans)), (end, end)]:
+            a = max(a, shown)
+            body.append(terminal(line.text[shown:a], multiline=True))
+            body.append(terminal(line.text[a:b], multiline=True), style="bold yellow")
+            shown = max(shown, b)
         console.print(Padding(body, (0, 0, 1 if i == len(lines) - 1 else 0, 4)))
 
 
@@ -729,7 +742,7 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
                 status.start()
         elif isinstance(event, AnswerToken):
             status.stop()
-            sys.stdout.write(event.text)
+            sys.stdout.write(terminal(event.text, multiline=True))
             sys.stdout.flush()
 
     try:
@@ -740,7 +753,7 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
     if answer.unverified_quotes:
         console.print("[yellow]Not found word for word in your sessions:[/yellow]")
         for quote in answer.unverified_quotes:
-            console.print(f"  “{quote}”")
+            console.print(f"  “{markup(quote, multiline=True)}”")
         console.print()
     if answer.citations:
         for n, hit in answer.citations:
@@ -818,7 +831,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         mark = "→" if c.selected else " "
         size = f"{c.size_bytes / 1e6:,.0f} MB" if c.size_bytes else "—"
         state = "" if c.exists else "  (missing)"
-        print(f"{mark} {c.source:<20} {size:>9}  {c.label}{state}")
+        out(f"{mark} {c.source:<20} {size:>9}  {c.label}{state}")
     print("\n→ marks the model reflect will use. See models/README.md to add another.")
     return 0
 
@@ -847,7 +860,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     secret = _backup_passphrase(args, new=True)
     count = service.backup(target, secret)
     size = target.stat().st_size
-    say(f"Backed up {count} session(s) to {target} ({size / 1e6:.1f} MB, encrypted).")
+    say(f"Backed up {count} session(s) to {markup(str(target))} ({size / 1e6:.1f} MB, encrypted).")
     service.lock()
     return 0
 
@@ -1063,7 +1076,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except ReflectError as e:
-        print(f"reflect: {e.title}: {e.message}", file=sys.stderr)
+        print(terminal(f"reflect: {e.title}: {e.message}"), file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print("\nreflect: interrupted. Everything finished before this is saved.", file=sys.stderr)

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from reflect import crypto
 from reflect.cli import main
-from reflect.service import Reflect
-from tests.conftest import PASSPHRASE
 
 GOOD_VTT = """WEBVTT
 
@@ -22,17 +19,8 @@ GOOD_VTT = """WEBVTT
 """
 
 
-@pytest.fixture
-def cli_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "vault"
-    Reflect.create(path, PASSPHRASE, kdf=crypto.floor_kdf_params()).lock()
-    monkeypatch.setenv("REFLECT_VAULT", str(path))
-    monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
-    return path
-
-
 def test_a_lone_surrogate_refuses_that_file_only(
-    cli_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    env_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = tmp_path / "sessions"
     folder.mkdir()

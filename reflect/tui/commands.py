@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from reflect.errors import ReflectError
+from reflect.safe_text import app_markup, terminal
 from reflect.service import SearchFilters
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class ReflectCommands(Provider):
             speakers = []
         for label in speakers:
             yield (
-                f"I am {label}",
+                f"I am {app_markup(label)}",
                 "Mark this speaker as you, for “what did I say”",
                 partial(self._set_me, label),
             )
@@ -101,13 +102,13 @@ class ReflectCommands(Provider):
             sessions = []
         for label in sorted({sp for s in sessions for sp in s.speakers}):
             yield (
-                f"Filter: only what {label} said",
+                f"Filter: only what {app_markup(label)} said",
                 "Limit to one speaker",
                 partial(self._set, speaker=label),
             )
         for s in reversed(sessions):
             yield (
-                f"Filter: only {s.title} ({s.date})",
+                f"Filter: only {app_markup(s.title)} ({s.date})",
                 "Limit to this session",
                 partial(self._set, session=s.id),
             )
@@ -177,7 +178,7 @@ class ReflectCommands(Provider):
     def _set_me(self, label: str) -> None:
         self._app.service.set_me(label)
         self._app.sessions_changed()
-        self._app.notify(f"Noted: you are “{label}”.")
+        self._app.notify(f"Noted: you are “{terminal(label)}”.", markup=False)
 
     # ---- the palette protocol -----------------------------------------------------------
 

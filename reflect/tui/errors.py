@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from reflect.errors import ReflectError
+from reflect.safe_text import terminal
 
 UNEXPECTED_TITLE = "Something went wrong"
 UNEXPECTED_MESSAGE = (
@@ -27,7 +28,8 @@ UNEXPECTED_MESSAGE = (
 
 def error_text(error: BaseException) -> tuple[str, str]:
     if isinstance(error, ReflectError):
-        return error.title, error.message
+        # Messages name files, and a file name may hold escape sequences.
+        return terminal(error.title), terminal(error.message)
     return UNEXPECTED_TITLE, UNEXPECTED_MESSAGE
 
 
