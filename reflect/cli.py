@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from reflect import __version__, passphrase, paths
-from reflect.errors import ReflectError, UsageError, VaultNotFound
+from reflect.errors import (
+    DiskFull,
+    ReflectError,
+    UsageError,
+    VaultNotFound,
+    as_reflect_error,
+)
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.safe_text import json_line, markup, terminal
@@ -858,7 +864,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
     if target.exists() and not args.force:
         raise UsageError(f"{target} already exists; add --force to replace it.")
     secret = _backup_passphrase(args, new=True)
-    count = service.backup(target, secret)
+    try:
+        count = service.backup(target, secret)
+    except DiskFull as e:
+        # A backup is about the size of the vault: say how much room it needs.
+        raise DiskFull(e.folder, service.status()["size_bytes"]) from None
     size = target.stat().st_size
     say(f"Backed up {count} session(s) to {markup(str(target))} ({size / 1e6:.1f} MB, encrypted).")
     service.lock()
@@ -1075,9 +1085,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = getattr(args, "handler", None) or cmd_app
     try:
         return handler(args)
-    except ReflectError as e:
-        print(terminal(f"reflect: {e.title}: {e.message}"), file=sys.stderr)
-        return e.exit_code
+    except (ReflectError, OSError) as e:
+        known = as_reflect_error(e)
+        if known is None:
+            raise
+        print(terminal(f"reflect: {known.title}: {known.message}"), file=sys.stderr)
+        return known.exit_code
     except KeyboardInterrupt:
         print("\nreflect: interrupted. Everything finished before this is saved.", file=sys.stderr)
         return 130
