@@ -68,6 +68,24 @@ def vault_dir(args: argparse.Namespace) -> Path:
     return paths.resolve_vault_dir(getattr(args, "vault", None))
 
 
+def output_file(args: argparse.Namespace, name: str) -> Path:
+    """Where `export`, `backup` or `clip` may write: never over an existing file without
+    --force, and never inside the vault folder, where plain text would sit in a synced
+    folder and the next write would sweep away (or a file would replace) vault files."""
+    target = Path(name).expanduser()
+    vault = vault_dir(args).resolve()
+    # The folder is resolved, not the file: a symlink named as the target is replaced, not
+    # followed, by the atomic rename.
+    where = target.parent.resolve() / target.name
+    if where == vault or vault in where.parents:
+        raise UsageError(
+            f"{target} is inside the vault folder {vault}; choose a place outside it."
+        )
+    if target.exists() and not getattr(args, "force", False):
+        raise UsageError(f"{target} already exists; add --force to replace it.")
+    return target
+
+
 def open_service(args: argparse.Namespace) -> Any:
     from reflect.service import Reflect
 
@@ -544,12 +562,12 @@ def cmd_clip(args: argparse.Namespace) -> int:
     from reflect.audio import wav_bytes
     from reflect.fsutil import atomic_write
 
+    target = output_file(args, args.output)
     service = open_service(args)
     start = parse_clock(args.at)
     session = service.session(args.session)
     samples, rate = service.recording_clip(session.id, start, args.seconds)
     service.lock()
-    target = Path(args.output).expanduser()
     if target.suffix.lower() != ".wav":
         raise UsageError("The clip is written as a WAV file; give a name ending in .wav.")
     atomic_write(target, wav_bytes(samples, rate))
@@ -563,13 +581,14 @@ def cmd_clip(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from reflect.export import render
 
+    target = output_file(args, args.output) if args.output else None
     service = open_service(args)
     session = service.session(args.session)
     text = render(session, args.format)
-    if args.output:
+    if target is not None:
         from reflect.fsutil import atomic_write
 
-        atomic_write(Path(args.output).expanduser(), text.encode("utf-8"))
+        atomic_write(target, text.encode("utf-8"))
         say(
             f"Wrote “{markup(session.title)}” as plain {args.format} to {markup(args.output)}. "
             "This copy is not encrypted."
@@ -859,10 +878,8 @@ def _backup_passphrase(args: argparse.Namespace, *, new: bool) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    target = output_file(args, args.file)
     service = open_service(args)
-    target = Path(args.file).expanduser()
-    if target.exists() and not args.force:
-        raise UsageError(f"{target} already exists; add --force to replace it.")
     secret = _backup_passphrase(args, new=True)
     try:
         count = service.backup(target, secret)
@@ -1016,11 +1033,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="TIME", required=True, help="where, e.g. 12:31 or 1:02:09")
     p.add_argument("--seconds", type=float, default=20.0, help="how long (default 20)")
     p.add_argument("-o", "--output", metavar="FILE.wav", required=True)
+    p.add_argument("--force", action="store_true", help="replace FILE.wav if it exists")
 
     p = add("export", cmd_export, "write a session as plain text (unencrypted, by your choice)")
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--format", choices=("txt", "vtt", "md"), default="txt")
     p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     p = add("quotes", cmd_quotes, "find the exact words in your sessions")
     p.add_argument(
