@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,3 +41,61 @@ def test_a_lone_surrogate_refuses_that_file_only(
         assert results[name]["status"] == "failed"
         assert "isn't valid Unicode text" in results[name]["reason"]
     assert results["2024-05-03 c.vtt"]["status"] == "imported"
+
+
+def docx_with_body(body_chunks: Any, repeat: int) -> bytes:
+    """A real .docx (from python-docx's template) whose document.xml is replaced."""
+    import io
+    import zipfile
+
+    import docx
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(template) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                target.writestr(info, source.read(info))
+                continue
+            with target.open("word/document.xml", "w", force_zip64=True) as f:
+                f.write(
+                    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                    b'<w:document xmlns:w="http://schemas.openxmlformats.org/'
+                    b'wordprocessingml/2006/main"><w:body>'
+                )
+                block = body_chunks * 100_000
+                for _ in range(repeat // 100_000):
+                    f.write(block)
+                f.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("piece", "count"),
+    [
+        (b"<w:p/>", 31_000_000),  # the reported file: 186 MB of XML in about 300 KB
+        (b"<w:p/>", 2_000_000),  # small enough in bytes, far too many elements
+    ],
+)
+def test_a_docx_declaring_millions_of_paragraphs_is_refused_quickly(
+    piece: bytes, count: int
+) -> None:
+    import resource
+    import time
+
+    from reflect.errors import TranscriptError
+    from reflect.formats import parse_transcript
+
+    data = docx_with_body(piece, count)
+    assert len(data) < 1_000_000
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(TranscriptError, match=r"too large|too many"):
+        parse_transcript(data, "2024-05-05 session.docx")
+    assert time.monotonic() - started < 5
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    assert grown_kib < 150 * 1024
