@@ -259,6 +259,8 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
 
     from reflect.ingest import ImportProgress
 
+    if not _console(stderr=True).is_terminal:
+        return _import_with_progress_lines(service, targets, options)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -283,6 +285,19 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
             )
 
         return service.import_paths(targets, options, progress=tick)
+
+
+def _import_with_progress_lines(service: Any, targets: list[Path], options: Any) -> Any:
+    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, so a
+    long import (a huge transcript takes minutes to index) never looks stalled."""
+    started: set[str] = set()
+
+    def tick(p: Any) -> None:
+        if p.current is not None and p.recording is None and p.current not in started:
+            started.add(p.current)
+            say(f"Importing {markup(p.current)} ({p.files_done + 1} of {p.files_total})…")
+
+    return service.import_paths(targets, options, progress=tick)
 
 
 def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:

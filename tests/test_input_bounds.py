@@ -99,3 +99,19 @@ def test_a_docx_declaring_millions_of_paragraphs_is_refused_quickly(
     assert time.monotonic() - started < 5
     grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
     assert grown_kib < 150 * 1024
+
+
+def test_import_off_a_terminal_reports_each_file_as_it_starts(
+    env_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A huge transcript takes minutes to index; a log must show what is being worked on."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "2024-05-03 one.vtt").write_text(GOOD_VTT)
+    (folder / "2024-05-04 two.vtt").write_text(GOOD_VTT.replace("Boxes", "Crates"))
+    capsys.readouterr()
+    assert main(["import", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "Importing 2024-05-03 one.vtt (1 of 2)…" in err
+    assert "Importing 2024-05-04 two.vtt (2 of 2)…" in err
+    assert err.index("(1 of 2)") < err.index("(2 of 2)") < err.index("2 imported")
