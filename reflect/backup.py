@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from reflect import crypto
+from reflect import crypto, schema
 from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
 from reflect.fsutil import atomic_write
 from reflect.recording import audio_name, recording_info
@@ -251,15 +251,9 @@ def _records_in(
     if len(prefix) < _PREFIX.size or prefix[:6] != MAGIC:
         raise BackupError(f"{what} is not a reflect backup.")
     _magic, version, header_len = _PREFIX.unpack(prefix)
-    if version > VERSION:
-        raise VaultTooNew(f"{what} was made by a newer reflect; update reflect to restore it.")
     if header_len > _MAX_HEADER:
         raise _damaged(what)
-    try:
-        header = json.loads(file.read(header_len))
-        kdf = crypto.KdfParams.from_json(header["kdf"])
-    except (ValueError, KeyError, TypeError):
-        raise _damaged(what) from None
+    kdf = _header_kdf(version, file.read(header_len), what)
     key = kdf.derive(normalize_passphrase(passphrase))
     chunks = crypto.open_sealed_stream(
         key, _BACKUP_PURPOSE, file, what=what, max_chunk_size=_MAX_CHUNK
@@ -280,6 +274,31 @@ def _records_in(
         yield name, body
         for _ in body:
             pass
+
+
+# A format version this far ahead is a damaged header, not a future reflect.
+_PLAUSIBLE_VERSIONS = 16
+
+
+def _header_kdf(version: int, raw: bytes, name: str) -> crypto.KdfParams:
+    """The backup's key settings, after every field of its header is checked."""
+
+    def damaged() -> VaultCorrupted:
+        return VaultCorrupted(f"{name} is damaged: its header is unreadable.")
+
+    try:
+        header = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    if not VERSION <= version <= VERSION + _PLAUSIBLE_VERSIONS:
+        raise damaged()
+    if version > VERSION:
+        raise VaultTooNew(
+            f"{name} was made by a newer reflect; update reflect to restore it. "
+            "If reflect is up to date, the file is damaged."
+        )
+    schema.require(header, {"kdf": crypto.KDF_SCHEMA}, damaged)
+    return crypto.KdfParams.from_json(header["kdf"])
 
 
 def restore_backup(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -16,9 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from reflect import __version__, passphrase, paths
-from reflect.errors import ReflectError, UsageError
+from reflect.errors import (
+    DiskFull,
+    ReflectError,
+    UsageError,
+    as_reflect_error,
+)
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
+from reflect.safe_text import json_line, markup, terminal
 from reflect.vault import Vault, missing_vault_error
 
 Handler = Callable[[argparse.Namespace], int]
@@ -31,12 +36,20 @@ def _console(stderr: bool = False) -> Any:
 
 
 def say(message: str) -> None:
-    """Human-facing chatter goes to stderr so stdout stays clean for --json and pipes."""
-    _console(stderr=True).print(message)
+    """Human-facing chatter goes to stderr so stdout stays clean for --json and pipes.
+
+    `message` is Rich markup: text from outside goes in through `markup()`. Cleaning the
+    whole line as well costs nothing, since reflect's own markup holds no control codes."""
+    _console(stderr=True).print(terminal(message, multiline=True))
+
+
+def out(line: str) -> None:
+    """A plain line on stdout; any outside text in it is made safe for the terminal."""
+    print(terminal(line))
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_line(value) + "\n")
     sys.stdout.flush()
 
 
@@ -54,17 +67,35 @@ def vault_dir(args: argparse.Namespace) -> Path:
     return paths.resolve_vault_dir(getattr(args, "vault", None))
 
 
+def output_file(args: argparse.Namespace, name: str) -> Path:
+    """Where `export`, `backup` or `clip` may write: never over an existing file without
+    --force, and never inside the vault folder, where plain text would sit in a synced
+    folder and the next write would sweep away (or a file would replace) vault files."""
+    target = Path(name).expanduser()
+    vault = vault_dir(args).resolve()
+    # The folder is resolved, not the file: a symlink named as the target is replaced, not
+    # followed, by the atomic rename.
+    where = target.parent.resolve() / target.name
+    if where == vault or vault in where.parents:
+        raise UsageError(
+            f"{target} is inside the vault folder {vault}; choose a place outside it."
+        )
+    if target.exists() and not getattr(args, "force", False):
+        raise UsageError(f"{target} already exists; add --force to replace it.")
+    return target
+
+
 def open_service(args: argparse.Namespace) -> Any:
     from reflect.service import Reflect
 
     path = vault_dir(args)
     if not Vault.exists(path):
         raise missing_vault_error(path)
-    secret = passphrase.ask_existing(f"Passphrase for {path}: ")
+    secret = passphrase.ask_existing(f"Passphrase for {terminal(str(path))}: ")
     service = Reflect.unlock(path, secret)
     service.set_activity(args.command, on_lock_wait=_say_waiting)
     if service.rolled_back is not None:
-        say(f"[yellow]Note:[/yellow] {service.rolled_back.message}")
+        say(f"[yellow]Note:[/yellow] {markup(service.rolled_back.message)}")
         service.accept_rollback()
     return service
 
@@ -94,7 +125,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     say("Creating the vault (tuning the key settings to this computer)...")
     service = Reflect.create(path, secret)
     st = service.status()
-    say(f"Created an encrypted vault in {path}.")
+    say(f"Created an encrypted vault in {markup(str(path))}.")
     if args.json:
         print_json(st)
     service.lock()
@@ -108,16 +139,16 @@ def cmd_status(args: argparse.Namespace) -> int:
         print_json(st)
     else:
         kdf = st["kdf"]
-        print(f"Vault:     {st['path']}")
-        print(f"Format:    {st['format_version']}")
-        print(f"Sessions:  {st['sessions']}")
+        out(f"Vault:     {st['path']}")
+        out(f"Format:    {st['format_version']}")
+        out(f"Sessions:  {st['sessions']}")
         for job in st["unfinished_recordings"]:
-            print(
+            out(
                 f"Unfinished: {job['file']}, transcribed {clock(job['done_s'])} of "
                 f"{clock(job['duration_s'])}; import the file again to carry on."
             )
-        print(f"Size:      {st['size_bytes'] / 1e6:.2f} MB on disk, encrypted")
-        print(
+        out(f"Size:      {st['size_bytes'] / 1e6:.2f} MB on disk, encrypted")
+        out(
             f"Key:       Argon2id, {kdf['memory_mib']} MiB, {kdf['iterations']} passes, "
             f"{kdf['lanes']} lane(s)"
         )
@@ -210,16 +241,17 @@ def cmd_import(args: argparse.Namespace) -> int:
     else:
         report = _import_with_progress_bar(service, targets, options)
         for r in report.results:
+            path, title = markup(r.path), markup(r.title or "")
             if r.status == "failed":
-                say(f"[red]✗[/red] {r.path}: {r.reason}")
+                say(f"[red]✗[/red] {path}: {markup(r.reason or '')}")
             elif r.status == "duplicate":
-                say(f"[dim]= {r.path}: already in the vault as “{r.title}” ({r.session_id})[/dim]")
+                say(f"[dim]= {path}: already in the vault as “{title}” ({r.session_id})[/dim]")
             elif r.status == "stopped":
-                say(f"[yellow]‖[/yellow] {r.path}: {r.reason}")
+                say(f"[yellow]‖[/yellow] {path}: {markup(r.reason or '')}")
             else:
-                say(f"[green]✓[/green] {r.path} → “{r.title}” ({r.session_id}, {r.turns} turns)")
+                say(f"[green]✓[/green] {path} → “{title}” ({r.session_id}, {r.turns} turns)")
                 for warning in r.warnings:
-                    say(f"    [yellow]note:[/yellow] {warning}")
+                    say(f"    [yellow]note:[/yellow] {markup(warning)}")
         say(report.summary() + ".")
     service.lock()
     return 1 if report.failed else 0
@@ -235,6 +267,8 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
 
     from reflect.ingest import ImportProgress
 
+    if not _console(stderr=True).is_terminal:
+        return _import_with_progress_lines(service, targets, options)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -261,6 +295,19 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
         return service.import_paths(targets, options, progress=tick)
 
 
+def _import_with_progress_lines(service: Any, targets: list[Path], options: Any) -> Any:
+    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, so a
+    long import (a huge transcript takes minutes to index) never looks stalled."""
+    started: set[str] = set()
+
+    def tick(p: Any) -> None:
+        if p.current is not None and p.recording is None and p.current not in started:
+            started.add(p.current)
+            say(f"Importing {markup(p.current)} ({p.files_done + 1} of {p.files_total})…")
+
+    return service.import_paths(targets, options, progress=tick)
+
+
 def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
     """A second bar for a recording: audio minutes done, speed, time left."""
     if p.file not in tasks:
@@ -271,7 +318,7 @@ def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
         tasks[p.file],
         total=max(p.audio_total, 1e-9),
         completed=p.audio_done,
-        detail=f"{p.file}: {clock(p.audio_done)} of {clock(p.audio_total)} · {speed}{left}",
+        detail=f"{markup(p.file)}: {clock(p.audio_done)} of {clock(p.audio_total)} · {speed}{left}",
     )
 
 
@@ -288,7 +335,7 @@ def _discard_unfinished(service: Any, targets: list[Path]) -> None:
         say("There is no unfinished transcription of those files.")
     for job in chosen:
         service.discard_pending(job.content_hash)
-        say(f"Forgot the unfinished transcription of {job.source_file} and its audio.")
+        say(f"Forgot the unfinished transcription of {markup(job.source_file)} and its audio.")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -323,8 +370,8 @@ def cmd_sessions(args: argparse.Namespace) -> int:
                 str(i),
                 s.id,
                 s.date,
-                s.title + (" ♪" if s.format == "recording" else ""),
-                ", ".join(s.speakers) or "—",
+                markup(s.title) + (" ♪" if s.format == "recording" else ""),
+                markup(", ".join(s.speakers)) or "—",
                 str(s.turns),
                 s.date_source,
             )
@@ -357,10 +404,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             }
         )
     else:
-        from rich.markup import escape
-
         console = _console()
-        console.print(f"[bold]{escape(session.title)}[/bold] · {session.date:%d %B %Y}")
+        console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
         me = set(service.me_labels())
         # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
         # whenever some turns still wait for a speaker's name.
@@ -373,8 +418,8 @@ def cmd_show(args: argparse.Namespace) -> int:
             prefix = f"[dim]{stamp:>8}[/dim] " if stamp else ""
             if numbered:
                 prefix = f"[dim]{t.index + 1:>{width}}[/dim] {prefix}"
-            label = f"[{style}]{escape(who)}:[/{style}] " if who else ""
-            console.print(f"{prefix}{label}{escape(session.turn_text(t))}")
+            label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
+            console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
     service.lock()
     return 0
 
@@ -382,7 +427,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_rename(args: argparse.Namespace) -> int:
     service = open_service(args)
     s = service.rename(args.session, args.title)
-    say(f"Renamed session {s.id} to “{s.title}”.")
+    say(f"Renamed session {s.id} to “{markup(s.title)}”.")
     service.lock()
     return 0
 
@@ -401,12 +446,12 @@ def cmd_remove(args: argparse.Namespace) -> int:
     if not args.yes:
         if not sys.stdin.isatty():
             raise UsageError("Removing a session needs confirmation; add --yes in scripts.")
-        answer = input(f"Remove “{summary.title}” ({summary.date}) for good? [y/N] ")
+        answer = input(f"Remove “{terminal(summary.title)}” ({summary.date}) for good? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             say("Nothing removed.")
             return 1
     service.remove(summary.id)
-    say(f"Removed “{summary.title}” ({summary.id}).")
+    say(f"Removed “{markup(summary.title)}” ({summary.id}).")
     service.lock()
     return 0
 
@@ -445,8 +490,8 @@ def _session_speakers(service: Any, args: argparse.Namespace) -> int:
             end=parse_clock(args.end) if args.end else None,
             rename=old,
         )
-        what = f"“{label}”" if label else "no label"
-        say(f"{changed} turn(s) of “{session.title}” now have {what}.")
+        what = f"“{markup(label)}”" if label else "no label"
+        say(f"{changed} turn(s) of “{markup(session.title)}” now have {what}.")
     counts: dict[str, int] = {}
     for turn in session.turns:
         key = turn.speaker or ""
@@ -458,7 +503,7 @@ def _session_speakers(service: Any, args: argparse.Namespace) -> int:
         for label_, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             name = label_ or "(no label)"
             mark = " (you)" if label_ in me else ""
-            print(f"{name}{mark}: {count} turn(s)")
+            out(f"{name}{mark}: {count} turn(s)")
         if "" in counts:
             say(
                 "[dim]Name unlabelled turns with --label NAME, chosen by --turns 3,5-9 "
@@ -476,7 +521,8 @@ def cmd_speakers(args: argparse.Namespace) -> int:
         raise UsageError("Name the session whose speakers to label: reflect speakers SESSION ...")
     if args.me:
         service.set_me(args.me)
-        say(f"“{args.me}” is you: `--speaker me` now finds what {args.me} said.")
+        me_ = markup(args.me)
+        say(f"“{me_}” is you: `--speaker me` now finds what {me_} said.")
     labels: dict[str, int] = {}
     for s in service.sessions():
         for sp in s.speakers:
@@ -487,7 +533,7 @@ def cmd_speakers(args: argparse.Namespace) -> int:
     else:
         for label, count in sorted(labels.items(), key=lambda kv: -kv[1]):
             mark = " (you)" if label in me else ""
-            print(f"{label}{mark}: {count} session(s)")
+            out(f"{label}{mark}: {count} session(s)")
     service.lock()
     return 0
 
@@ -523,7 +569,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     samples, rate = service.recording_clip(session.id, start, args.seconds)
     service.lock()  # the clip is in memory; nothing else is needed while it plays
     say(
-        f"Playing “{session.title}” from {clock(start)} for "
+        f"Playing “{markup(session.title)}” from {clock(start)} for "
         f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
     )
     try:
@@ -539,18 +585,18 @@ def cmd_clip(args: argparse.Namespace) -> int:
     from reflect.audio import wav_bytes
     from reflect.fsutil import atomic_write
 
+    target = output_file(args, args.output)
     service = open_service(args)
     start = parse_clock(args.at)
     session = service.session(args.session)
     samples, rate = service.recording_clip(session.id, start, args.seconds)
     service.lock()
-    target = Path(args.output).expanduser()
     if target.suffix.lower() != ".wav":
         raise UsageError("The clip is written as a WAV file; give a name ending in .wav.")
     atomic_write(target, wav_bytes(samples, rate))
     say(
-        f"Wrote {samples.shape[1] / rate:.0f} s of “{session.title}” from {clock(start)} to "
-        f"{target}. This copy is not encrypted."
+        f"Wrote {samples.shape[1] / rate:.0f} s of “{markup(session.title)}” from "
+        f"{clock(start)} to {markup(str(target))}. This copy is not encrypted."
     )
     return 0
 
@@ -558,19 +604,20 @@ def cmd_clip(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from reflect.export import render
 
+    target = output_file(args, args.output) if args.output else None
     service = open_service(args)
     session = service.session(args.session)
     text = render(session, args.format)
-    if args.output:
+    if target is not None:
         from reflect.fsutil import atomic_write
 
-        atomic_write(Path(args.output).expanduser(), text.encode("utf-8"))
+        atomic_write(target, text.encode("utf-8"))
         say(
-            f"Wrote “{session.title}” as plain {args.format} to {args.output}. "
+            f"Wrote “{markup(session.title)}” as plain {args.format} to {markup(args.output)}. "
             "This copy is not encrypted."
         )
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(terminal(text, multiline=True))
     service.lock()
     return 0
 
@@ -623,17 +670,22 @@ def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
 
     from reflect.excerpts import spans_in_line
 
-    console.print(Text(f"{label} ", style="bold") + Text(citation_line(hit), style="dim"))
+    console.print(Text(f"{label} ", style="bold") + Text(terminal(citation_line(hit)), style="dim"))
     me = set(service.me_labels())
     lines = service.excerpt_lines(hit)
     for i, line in enumerate(lines):
         body = Text()
         if line.speaker and (len(lines) > 1 or line.speaker != hit.speaker):
-            body.append(f"{line.speaker}: ", style="cyan" if line.speaker in me else "magenta")
-        text = Text(line.text)
-        for a, b in spans_in_line(line, hit.match_spans):
-            text.stylize("bold yellow", a, b)
-        body.append_text(text)
+            style = "cyan" if line.speaker in me else "magenta"
+            body.append(f"{terminal(line.speaker)}: ", style=style)
+        # Cleaned piece by piece, since cleaning may shorten the text the spans point into.
+        shown = 0
+        end = len(line.text)
+        for a, b in [*sorted(spans_in_line(line, hit.match_spans)), (end, end)]:
+            a = max(a, shown)
+            body.append(terminal(line.text[shown:a], multiline=True))
+            body.append(terminal(line.text[a:b], multiline=True), style="bold yellow")
+            shown = max(shown, b)
         console.print(Padding(body, (0, 0, 1 if i == len(lines) - 1 else 0, 4)))
 
 
@@ -754,7 +806,7 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
                 status.start()
         elif isinstance(event, AnswerToken):
             status.stop()
-            sys.stdout.write(event.text)
+            sys.stdout.write(terminal(event.text, multiline=True))
             sys.stdout.flush()
 
     try:
@@ -765,7 +817,7 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
     if answer.unverified_quotes:
         console.print("[yellow]Not found word for word in your sessions:[/yellow]")
         for quote in answer.unverified_quotes:
-            console.print(f"  “{quote}”")
+            console.print(f"  “{markup(quote, multiline=True)}”")
         console.print()
     if answer.citations:
         for n, hit in answer.citations:
@@ -843,7 +895,7 @@ def cmd_models(args: argparse.Namespace) -> int:
         mark = "→" if c.selected else " "
         size = f"{c.size_bytes / 1e6:,.0f} MB" if c.size_bytes else "—"
         state = "" if c.exists else "  (missing)"
-        print(f"{mark} {c.source:<20} {size:>9}  {c.label}{state}")
+        out(f"{mark} {c.source:<20} {size:>9}  {c.label}{state}")
     print("\n→ marks the model reflect will use. See models/README.md to add another.")
     return 0
 
@@ -865,16 +917,21 @@ def _backup_passphrase(args: argparse.Namespace, *, new: bool) -> str:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    target = output_file(args, args.file)
     service = open_service(args)
-    target = Path(args.file).expanduser()
-    if target.exists() and not args.force:
-        raise UsageError(f"{target} already exists; add --force to replace it.")
     secret = _backup_passphrase(args, new=True)
-    report = service.backup(target, secret)
+    try:
+        report = service.backup(target, secret)
+    except DiskFull as e:
+        # A backup is about the size of the vault: say how much room it needs.
+        raise DiskFull(e.folder, service.status()["size_bytes"]) from None
     size = target.stat().st_size
-    say(f"Backed up {report.sessions} session(s) to {target} ({size / 1e6:.1f} MB, encrypted).")
+    say(
+        f"Backed up {report.sessions} session(s) to {markup(str(target))} "
+        f"({size / 1e6:.1f} MB, encrypted)."
+    )
     for note in report.left_out:
-        say(note)
+        say(markup(note))
     service.lock()
     return 0
 
@@ -1018,11 +1075,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="TIME", required=True, help="where, e.g. 12:31 or 1:02:09")
     p.add_argument("--seconds", type=float, default=20.0, help="how long (default 20)")
     p.add_argument("-o", "--output", metavar="FILE.wav", required=True)
+    p.add_argument("--force", action="store_true", help="replace FILE.wav if it exists")
 
     p = add("export", cmd_export, "write a session as plain text (unencrypted, by your choice)")
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--format", choices=("txt", "vtt", "md"), default="txt")
     p.add_argument("-o", "--output", metavar="FILE")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
 
     p = add("quotes", cmd_quotes, "find the exact words in your sessions")
     p.add_argument(
@@ -1092,9 +1151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     handler: Handler = getattr(args, "handler", None) or cmd_app
     try:
         return handler(args)
-    except ReflectError as e:
-        print(f"reflect: {e.title}: {e.message}", file=sys.stderr)
-        return e.exit_code
+    except (ReflectError, OSError) as e:
+        known = as_reflect_error(e)
+        if known is None:
+            raise
+        print(terminal(f"reflect: {known.title}: {known.message}"), file=sys.stderr)
+        return known.exit_code
     except KeyboardInterrupt:
         print("\nreflect: interrupted. Everything finished before this is saved.", file=sys.stderr)
         return 130

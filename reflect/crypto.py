@@ -32,20 +32,31 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from reflect import schema
 from reflect.errors import VaultCorrupted, VaultTooNew
 
 KEY_SIZE = 32
 TAG_SIZE = 16
 
-# Argon2id bounds. Below the floor a stolen vault is too cheap to brute-force; far above
-# the ceiling, a tampered key file could make opening take hours or exhaust memory.
+# Argon2id bounds. Below the floor a stolen vault is too cheap to brute-force. The ceiling
+# is the most `init` (tune_kdf_params) ever chooses, on the fastest machine: anything above
+# it was not made by reflect, and a tampered key file or backup header could otherwise make
+# opening take minutes and gigabytes of memory before failing.
 KDF_MIN_MEMORY_KIB = 64 * 1024
 KDF_MIN_ITERATIONS = 3
-KDF_MAX_MEMORY_KIB = 4 * 1024 * 1024
-KDF_MAX_ITERATIONS = 64
+KDF_TUNE_MAX_MEMORY_KIB = 256 * 1024
+KDF_MAX_MEMORY_KIB = KDF_TUNE_MAX_MEMORY_KIB
+KDF_MAX_ITERATIONS = 16
 KDF_MAX_LANES = 16
 KDF_TARGET_SECONDS = 0.75
-KDF_TUNE_MAX_MEMORY_KIB = 256 * 1024
+
+KDF_SCHEMA = {
+    "algorithm": str,
+    "memory_kib": int,
+    "iterations": int,
+    "lanes": int,
+    "salt": schema.hex_string,
+}
 
 OBJECT_MAGIC = b"RFLOBJ"
 OBJECT_VERSION = 1
@@ -85,8 +96,9 @@ class KdfParams:
             or not 1 <= self.lanes <= KDF_MAX_LANES
         ):
             raise VaultCorrupted(
-                "This vault's key settings are far beyond anything reflect creates; "
-                "its key file may have been tampered with.",
+                "These key settings ask for more than reflect ever chooses (at most "
+                f"{KDF_MAX_MEMORY_KIB // 1024} MiB of memory, {KDF_MAX_ITERATIONS} passes and "
+                f"{KDF_MAX_LANES} lanes), so the file may have been tampered with.",
                 title="Unsafe vault settings",
             )
 
@@ -111,13 +123,12 @@ class KdfParams:
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> KdfParams:
-        if d.get("algorithm") != "argon2id":
+        """From JSON already checked against KDF_SCHEMA."""
+        if d["algorithm"] != "argon2id":
             raise VaultTooNew(
                 "This vault uses a key algorithm this version of reflect doesn't know."
             )
-        return cls(
-            int(d["memory_kib"]), int(d["iterations"]), int(d["lanes"]), bytes.fromhex(d["salt"])
-        )
+        return cls(d["memory_kib"], d["iterations"], d["lanes"], bytes.fromhex(d["salt"]))
 
 
 def floor_kdf_params() -> KdfParams:

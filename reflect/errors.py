@@ -9,6 +9,9 @@ Messages never contain transcript text: they name files and sessions, not what w
 
 from __future__ import annotations
 
+import errno
+import os
+
 
 class ReflectError(Exception):
     title = "Something went wrong"
@@ -95,3 +98,44 @@ class IndexRecordError(ReflectError):
     """A stored search index could not be read; the caller rebuilds it from the transcript."""
 
     title = "Search index unreadable"
+
+
+class DiskFull(ReflectError):
+    """A write failed for lack of space (or quota). Raised by the write layer
+    (`reflect.fsutil.atomic_writer`), which has already removed what it began to write."""
+
+    title = "Disk full"
+
+    def __init__(self, folder: os.PathLike[str] | str, needed: int | None = None) -> None:
+        where = f"The disk holding {folder} is full"
+        if needed:
+            how_much = f"reflect needs about {_megabytes(needed)} free there"
+        else:
+            how_much = "free some space on it"
+        super().__init__(f"{where}: {how_much} and try again. Nothing was changed.")
+        self.folder = str(folder)
+        self.needed = needed
+
+
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def is_no_space(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in _NO_SPACE
+
+
+def as_reflect_error(error: BaseException) -> ReflectError | None:
+    """The one mapping of low-level failures to what a person is told; None when `error`
+    is a bug to report as such."""
+    if isinstance(error, ReflectError):
+        return error
+    if is_no_space(error):
+        assert isinstance(error, OSError)
+        filename = error.filename
+        folder = os.path.dirname(os.fspath(filename)) if filename else "this computer's data"
+        return DiskFull(folder or ".")
+    return None
+
+
+def _megabytes(size: int) -> str:
+    return f"{max(size / 1e6, 0.1):,.1f} MB"

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from reflect.errors import DiskFull, is_no_space
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 TEMP_PREFIX = ".tmp-"
@@ -50,25 +52,34 @@ def fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_writer(target: Path) -> Iterator[BinaryIO]:
-    """Yield a file to write; on clean exit it replaces `target` atomically and durably."""
+def atomic_writer(target: Path, *, size: int | None = None) -> Iterator[BinaryIO]:
+    """Yield a file to write; on clean exit it replaces `target` atomically and durably.
+
+    A full disk (or quota) raises `DiskFull` naming the folder, and `size` (when the caller
+    knows how much it writes) as the space needed; the temp file is gone by then."""
     tmp = target.parent / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+    except OSError as e:
+        if is_no_space(e):
+            raise DiskFull(target.parent, size) from None
         raise
     fsync_dir(target.parent)
 
 
 def atomic_write(target: Path, chunks: bytes | Iterable[bytes]) -> None:
-    with atomic_writer(target) as f:
+    size = len(chunks) if isinstance(chunks, bytes) else None
+    with atomic_writer(target, size=size) as f:
         if isinstance(chunks, bytes):
             f.write(chunks)
         else:

@@ -33,6 +33,7 @@ from reflect.recording import (
     start_pending,
     transcribe_pending,
 )
+from reflect.safe_text import terminal
 from reflect.session import Session, build_text
 from reflect.store import SessionStore
 from reflect.transcript import ParsedTranscript, Turn
@@ -167,7 +168,8 @@ _DATE_IN_NAME = re.compile(r"(19|20)\d{2}[-_. ]?\d{2}[-_. ]?\d{2}")
 
 
 def title_from_filename(name: str) -> str:
-    stem = Path(name).stem
+    # A file name may hold escape sequences and bidi overrides; a title is shown everywhere.
+    stem = terminal(Path(name).stem)
     stem = _DATE_IN_NAME.sub(" ", stem)
     stem = re.sub(r"[_\-.]+", " ", stem)
     stem = re.sub(r"\s+", " ", stem).strip()
@@ -214,8 +216,7 @@ def build_session(
     date, date_source = choose_date(options, path, parsed)
     text, turns = build_text(parsed.turns)
     title = (
-        options.title
-        or parsed.title
+        " ".join(terminal(options.title or parsed.title or "").split())
         or title_from_filename(path.name)
         or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
     )
@@ -312,7 +313,7 @@ def import_recording(
             )
         date, date_source = _recording_date(options, path)
         title = (
-            options.title
+            " ".join(terminal(options.title or "").split())
             or title_from_filename(path.name)
             or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
         )

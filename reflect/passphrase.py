@@ -25,10 +25,21 @@ def read_passphrase_file(path: str | os.PathLike[str]) -> str:
         ) from None
     except UnicodeDecodeError:
         raise PassphraseUnavailable(f"The passphrase file {path} isn't UTF-8 text.") from None
-    # Editors add a final newline; it is never part of the passphrase.
-    text = text.removesuffix("\n").removesuffix("\r")
+    text = _one_line(text, f"The passphrase file {path}")
     if not text:
         raise PassphraseUnavailable(f"The passphrase file {path} is empty.")
+    return text
+
+
+def _one_line(text: str, source: str) -> str:
+    """The passphrase as typed. Editors add a byte-order mark (Notepad) and final line ends,
+    and `echo` adds one to a variable; none of them is ever part of a passphrase. Leading and
+    trailing spaces are kept: someone may have typed them."""
+    text = text.removeprefix("\ufeff").rstrip("\r\n")
+    if "\n" in text or "\r" in text:
+        raise PassphraseUnavailable(
+            f"{source} holds more than one line; put only the passphrase in it, on one line."
+        )
     return text
 
 
@@ -36,7 +47,7 @@ def from_environment() -> str | None:
     file = os.environ.get("REFLECT_PASSPHRASE_FILE")
     if file:
         return read_passphrase_file(file)
-    value = os.environ.get("REFLECT_PASSPHRASE")
+    value = _one_line(os.environ.get("REFLECT_PASSPHRASE", ""), "REFLECT_PASSPHRASE")
     return value or None
 
 

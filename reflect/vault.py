@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from reflect import crypto, local_state
+from reflect import crypto, local_state, schema
 from reflect.errors import (
     VaultCorrupted,
     VaultError,
@@ -106,14 +106,27 @@ class Manifest:
 
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
+        """Raises ValueError when `data` is not a manifest."""
         d = json.loads(data)
-        if d.get("format", 0) > FORMAT_VERSION:
+        if not schema.matches(d, {"format": schema.optional(int)}):
+            raise ValueError("not a manifest")
+        if (d.get("format") or 0) > FORMAT_VERSION:
             raise VaultTooNew("This vault was written by a newer version of reflect.")
+        if not schema.matches(d, _MANIFEST_SCHEMA):
+            raise ValueError("not a manifest")
         return cls(
             vault_id=d["vault_id"],
-            generation=int(d["generation"]),
+            generation=d["generation"],
             objects={name: ObjectEntry(*entry) for name, entry in d["objects"].items()},
         )
+
+
+_MANIFEST_SCHEMA = {
+    "vault_id": str,
+    "generation": int,
+    # object id, purpose, sha256, size, generation
+    "objects": schema.dict_of(schema.row(schema.hex_string, str, schema.hex_string, int, int)),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,9 +225,10 @@ class _KeyFile:
         )
         try:
             body = json.loads(raw)
-            version = int(body["reflect_vault"])
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, RecursionError):
             raise damaged from None
+        schema.require(body, {"reflect_vault": int}, lambda: damaged)
+        version = body["reflect_vault"]
         if version > FORMAT_VERSION:
             raise VaultTooNew(
                 f"This vault uses format {version}, made by a newer version of reflect. "
@@ -223,18 +237,24 @@ class _KeyFile:
         checksum = body.pop("checksum", None)
         if checksum != cls._checksum(body):
             raise damaged
-        try:
-            wrap = body["key_wrap"]
-            if wrap["algorithm"] != "aes-256-gcm":
-                raise VaultTooNew("This vault uses a key algorithm this reflect doesn't know.")
-            return cls(
-                str(body["vault_id"]),
-                crypto.KdfParams.from_json(body["kdf"]),
-                bytes.fromhex(wrap["nonce"]),
-                bytes.fromhex(wrap["wrapped_key"]),
-            )
-        except (ValueError, KeyError, TypeError):
-            raise damaged from None
+        schema.require(body, _KEY_FILE_SCHEMA, lambda: damaged)
+        wrap = body["key_wrap"]
+        if wrap["algorithm"] != "aes-256-gcm":
+            raise VaultTooNew("This vault uses a key algorithm this reflect doesn't know.")
+        return cls(
+            body["vault_id"],
+            crypto.KdfParams.from_json(body["kdf"]),
+            bytes.fromhex(wrap["nonce"]),
+            bytes.fromhex(wrap["wrapped_key"]),
+        )
+
+
+_KEY_FILE_SCHEMA = {
+    "reflect_vault": int,
+    "vault_id": str,
+    "kdf": crypto.KDF_SCHEMA,
+    "key_wrap": {"algorithm": str, "nonce": schema.hex_string, "wrapped_key": schema.hex_string},
+}
 
 
 class Vault:

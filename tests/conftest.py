@@ -120,3 +120,15 @@ def stereo() -> Any:
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture
+def env_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A locked vault that CLI commands find through REFLECT_VAULT and REFLECT_PASSPHRASE."""
+    from reflect.service import Reflect
+
+    path = tmp_path / "vault"
+    Reflect.create(path, PASSPHRASE, kdf=crypto.floor_kdf_params()).lock()
+    monkeypatch.setenv("REFLECT_VAULT", str(path))
+    monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
+    return path

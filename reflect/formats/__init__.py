@@ -82,8 +82,11 @@ def parse_transcript(data: bytes, filename: str) -> ParsedTranscript:
         raise TranscriptError(filename, "the file is empty")
     try:
         if extension == ".docx":
-            return parse_docx(data, filename, max_text_bytes=MAX_TEXT_BYTES)
-        return _TEXT_PARSERS[extension](_read_text(data, filename), filename)
+            parsed = parse_docx(data, filename, max_text_bytes=MAX_TEXT_BYTES)
+        else:
+            parsed = _TEXT_PARSERS[extension](_read_text(data, filename), filename)
+        _check_unicode(parsed, filename)
+        return parsed
     except TranscriptError:
         raise
     except Exception as error:
@@ -91,6 +94,21 @@ def parse_transcript(data: bytes, filename: str) -> ParsedTranscript:
         # message; the log gets only the error type, since library messages quote the file.
         _log.warning("unexpected %s while parsing a %s file", type(error).__name__, extension)
         raise TranscriptError(filename, "this file couldn't be read as a transcript") from None
+
+
+def _check_unicode(parsed: ParsedTranscript, filename: str) -> None:
+    """A JSON escape can name half of a UTF-16 pair ("\\ud800"), which no UTF-8 text can
+    hold: storing it would fail mid-import, so the file is refused here, by name."""
+    texts = [parsed.title or ""]
+    for turn in parsed.turns:
+        texts += (turn.text, turn.speaker or "")
+    try:
+        for text in texts:
+            text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TranscriptError(
+            filename, "this file holds text that isn't valid Unicode text (a broken character)"
+        ) from None
 
 
 def _read_text(data: bytes, filename: str) -> str:

@@ -22,6 +22,14 @@ _DAMAGED = "this isn't a readable Word (.docx) file (it may be damaged)"
 # inflates everything into memory, so a small "zip bomb" cannot exhaust it.
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024
 
+# Parsing builds a tree of every element (python-docx then wraps each paragraph), so a few
+# hundred KB that inflate to millions of empty paragraphs would cost gigabytes and minutes.
+# The XML is bounded before parsing: by its declared size, then by counting elements while
+# inflating it in pieces. A two-hour session in Word is some tens of thousands of elements.
+MAX_XML_BYTES = 64 * 1024 * 1024
+MAX_XML_ELEMENTS = 500_000
+_READ_PIECE = 1024 * 1024
+
 # Documents made from python-docx's built-in template keep the template's creation time;
 # it says nothing about the session.
 _PYTHON_DOCX_TEMPLATE_CREATED = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.UTC)
@@ -34,11 +42,9 @@ def parse_docx(data: bytes, filename: str, *, max_text_bytes: int) -> ParsedTran
         )
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            unzipped_bytes = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+            _check_size(archive, filename)
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         raise TranscriptError(filename, _DAMAGED) from None
-    if unzipped_bytes > MAX_UNZIPPED_BYTES:
-        raise TranscriptError(filename, "this document is too large to be a transcript")
 
     try:
         document = docx.Document(io.BytesIO(data))
@@ -55,6 +61,28 @@ def parse_docx(data: bytes, filename: str, *, max_text_bytes: int) -> ParsedTran
         raise TranscriptError(filename, "no transcript text was found in this document")
     title, created = _core_properties(document)
     return ParsedTranscript(turns=layout.turns, format="docx", title=title, date=created)
+
+
+def _check_size(archive: zipfile.ZipFile, filename: str) -> None:
+    too_large = TranscriptError(filename, "this document is too large to be a transcript")
+    infos = archive.infolist()
+    if sum(info.file_size for info in infos) > MAX_UNZIPPED_BYTES:
+        raise too_large
+    xml = [info for info in infos if info.filename.lower().endswith((".xml", ".rels"))]
+    if any(info.file_size > MAX_XML_BYTES for info in xml):
+        raise too_large
+    elements = 0
+    for info in xml:
+        # Declared sizes can lie; the count is taken on what actually inflates.
+        with archive.open(info) as part:
+            inflated = 0
+            while piece := part.read(_READ_PIECE):
+                inflated += len(piece)
+                elements += piece.count(b"<")
+                if inflated > MAX_XML_BYTES or elements > MAX_XML_ELEMENTS:
+                    raise TranscriptError(
+                        filename, "this document has too many parts to be a transcript"
+                    )
 
 
 def _document_lines(document: Document) -> list[str]:

@@ -433,7 +433,7 @@ class ReflectApp(App[None]):
             # note says why, and the words are still on the screen.
             self._playing_until = 0.0
             title, message = error_text(worker.error)
-            self.notify(message, title=title, severity="warning", timeout=8)
+            self.notify(message, title=title, severity="warning", timeout=8, markup=False)
             return
         self.show_error(worker.error)
 

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from reflect.safe_text import app_markup, terminal
 from reflect.service import SearchFilters
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.prompt import TextPrompt
@@ -71,7 +72,7 @@ class ReflectCommands(Provider):
             )
         for label in app.catalog.speakers:
             yield (
-                f"I am {label}",
+                f"I am {app_markup(label)}",
                 "Mark this speaker as you, for “what did I say”",
                 partial(self._set_me, label),
             )
@@ -90,13 +91,13 @@ class ReflectCommands(Provider):
         )
         for label in app.catalog.speakers:
             yield (
-                f"Filter: only what {label} said",
+                f"Filter: only what {app_markup(label)} said",
                 "Limit to one speaker",
                 partial(self._set, speaker=label),
             )
         for s in reversed(app.catalog.sessions):
             yield (
-                f"Filter: only {s.title} ({s.date})",
+                f"Filter: only {app_markup(s.title)} ({s.date})",
                 "Limit to this session",
                 partial(self._set, session=s.id),
             )
@@ -163,7 +164,7 @@ class ReflectCommands(Provider):
 
     def _set_me(self, label: str) -> None:
         self._app.set_me(label)
-        self.app.notify(f"Noted: you are “{label}”.")
+        self.app.notify(f"Noted: you are “{terminal(label)}”.", markup=False)
 
     # ---- the palette protocol -----------------------------------------------------------
 

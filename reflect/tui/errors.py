@@ -16,7 +16,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from reflect.errors import ReflectError
+from reflect.errors import as_reflect_error
+from reflect.safe_text import terminal
 
 UNEXPECTED_TITLE = "Something went wrong"
 UNEXPECTED_MESSAGE = (
@@ -26,8 +27,10 @@ UNEXPECTED_MESSAGE = (
 
 
 def error_text(error: BaseException) -> tuple[str, str]:
-    if isinstance(error, ReflectError):
-        return error.title, error.message
+    known = as_reflect_error(error)  # a full disk is a ReflectError here too
+    if known is not None:
+        # Messages name files, and a file name may hold escape sequences.
+        return terminal(known.title), terminal(known.message)
     return UNEXPECTED_TITLE, UNEXPECTED_MESSAGE
 
 

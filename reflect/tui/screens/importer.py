@@ -22,6 +22,7 @@ from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, S
 from reflect.excerpts import clock
 from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
+from reflect.safe_text import app_markup, terminal
 from reflect.tui.formatting import QUIET_STYLE
 from reflect.tui.state import SessionCatalog, reflect_app
 from reflect.tui.widgets.status import StatusBar
@@ -68,12 +69,14 @@ class TranscriptTree(DirectoryTree):
 def report_lines(report: ImportReport) -> list[Content]:
     lines = [Content.styled(report.summary() + ".", "bold")]
     for result in report.results:
-        name = Path(result.path).name
+        name = terminal(Path(result.path).name)
+        title = terminal(result.title or "")
         if result.status == "failed":
-            lines.append(Content.assemble(("✗ ", "$text-error"), f"{name}: {result.reason}"))
+            reason = terminal(result.reason or "")
+            lines.append(Content.assemble(("✗ ", "$text-error"), f"{name}: {reason}"))
         elif result.status == "duplicate":
             lines.append(
-                Content.styled(f"= {name}: already in your vault as “{result.title}”", QUIET_STYLE)
+                Content.styled(f"= {name}: already in your vault as “{title}”", QUIET_STYLE)
             )
         elif result.status == "stopped":
             lines.append(
@@ -85,7 +88,7 @@ def report_lines(report: ImportReport) -> list[Content]:
         else:
             lines.append(
                 Content.assemble(
-                    ("✓ ", "$text-success"), f"{name} → “{result.title}”, {result.turns} turns"
+                    ("✓ ", "$text-success"), f"{name} → “{title}”, {result.turns} turns"
                 )
             )
     return lines
@@ -239,13 +242,15 @@ class ImportScreen(Screen[None]):
             "Which of these speakers is you? (So “what did I say” finds your words.)"
         )
         self.query_one("#me-choices").mount_all(
-            Button(label, classes="me-choice", compact=True) for label in speakers[:8]
+            # The label shown is escaped and cleaned; the name keeps the speaker as stored.
+            Button(app_markup(label), name=label, classes="me-choice", compact=True)
+            for label in speakers[:8]
         )
 
     @on(Button.Pressed, ".me-choice")
     def _chose_me(self, event: Button.Pressed) -> None:
         event.stop()
-        label = str(event.button.label)
+        label = event.button.name or str(event.button.label)
         reflect_app(self).set_me(label)
         self.query_one("#me-choices").remove_children()
-        self.query_one("#me-question", Static).update(f"Noted: you are “{label}”.")
+        self.query_one("#me-question", Static).update(f"Noted: you are “{terminal(label)}”.")

@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from reflect.excerpts import clock
+from reflect.safe_text import terminal
 from reflect.session import Session, StoredTurn
 from reflect.tui.formatting import (
     HIGHLIGHT_STYLE,
@@ -37,7 +38,7 @@ def _turn_head(turn: StoredTurn, me: list[str]) -> list[tuple[str, str]]:
     if when:
         head.append((f"{when:>7}  ", QUIET_STYLE))
     if turn.speaker:
-        head.append((turn.speaker, speaker_style(turn.speaker, me)))
+        head.append((terminal(turn.speaker), speaker_style(turn.speaker, me)))
     return head
 
 
@@ -130,9 +131,9 @@ class ReaderScreen(Screen[None]):
     async def on_session_read(self, message: SessionRead) -> None:
         session = message.session
         me = list(reflect_app(self).catalog.me)
-        speakers = ", ".join(session.speakers)
+        speakers = terminal(", ".join(session.speakers))
         title = Content.assemble(
-            (session.title, "bold"),
+            (terminal(session.title), "bold"),
             (f"  ·  {long_date(session.date)}", ""),
             (f"  ·  {speakers}" if speakers else "", QUIET_STYLE),
         )

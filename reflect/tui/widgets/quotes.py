@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.safe_text import terminal
 from reflect.tui.formatting import (
     MARKER_STYLE,
     QUIET_STYLE,
@@ -35,7 +36,7 @@ def quote_prompt(quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Co
     head: list[tuple[str, str] | str] = []
     if quote.n is not None:
         head.append((f"[{quote.n}] ", MARKER_STYLE))
-    head.append((f"{short_date(hit.session_date)} · {hit.session_title}", "bold"))
+    head.append((f"{short_date(hit.session_date)} · {terminal(hit.session_title)}", "bold"))
     # One speaker: named here. Several: each line of the excerpt names its own.
     speakers = list(dict.fromkeys(line.speaker for line in quote.lines if line.speaker))
     if not quote.lines and hit.speaker:

@@ -15,6 +15,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.recording import RECORDING_FORMAT
+from reflect.safe_text import terminal
 from reflect.store import SessionSummary
 from reflect.tui.formatting import QUIET_STYLE, short_date
 from reflect.tui.messages import OpenSession
@@ -27,7 +28,7 @@ def session_prompt(summary: SessionSummary) -> Content:
     turns = f"{summary.turns} turn{'s' if summary.turns != 1 else ''}"
     kind = " · recording" if summary.format == RECORDING_FORMAT else ""
     return Content.assemble(
-        (summary.title, "bold"),
+        (terminal(summary.title), "bold"),
         "\n",
         (f"{short_date(dt.date.fromisoformat(summary.date))} · {turns}{kind}", QUIET_STYLE),
     )

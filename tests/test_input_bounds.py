@@ -1,0 +1,117 @@
+"""Hostile or odd input files are refused one by one, in bounded time and memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reflect.cli import main
+
+GOOD_VTT = """WEBVTT
+
+00:00:01.000 --> 00:00:04.000
+<v Dr. Okafor>What brought you in this week?
+
+00:00:05.000 --> 00:00:09.000
+<v Mira>The move, mostly. Boxes everywhere.
+"""
+
+
+def test_a_lone_surrogate_refuses_that_file_only(
+    env_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    # A JSON escape can name half of a UTF-16 pair, which no UTF-8 text can hold.
+    (folder / "2024-05-01 a.json").write_text(
+        '{"segments": [{"speaker": "Sam\\ud800", "start": 0, "end": 2, "text": "Hello there."}]}'
+    )
+    (folder / "2024-05-02 b.json").write_text(
+        '{"segments": [{"speaker": "Sam", "start": 0, "end": 2, "text": "Fine \\udfff."}]}'
+    )
+    (folder / "2024-05-03 c.vtt").write_text(GOOD_VTT)
+    capsys.readouterr()
+    assert main(["import", "--json", str(folder)]) == 1
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    results = {Path(e["path"]).name: e for e in events if e["event"] == "result"}
+    for name in ("2024-05-01 a.json", "2024-05-02 b.json"):
+        assert results[name]["status"] == "failed"
+        assert "isn't valid Unicode text" in results[name]["reason"]
+    assert results["2024-05-03 c.vtt"]["status"] == "imported"
+
+
+def docx_with_body(body_chunks: Any, repeat: int) -> bytes:
+    """A real .docx (from python-docx's template) whose document.xml is replaced."""
+    import io
+    import zipfile
+
+    import docx
+
+    template = io.BytesIO()
+    docx.Document().save(template)
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(template) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as target,
+    ):
+        for info in source.infolist():
+            if info.filename != "word/document.xml":
+                target.writestr(info, source.read(info))
+                continue
+            with target.open("word/document.xml", "w", force_zip64=True) as f:
+                f.write(
+                    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                    b'<w:document xmlns:w="http://schemas.openxmlformats.org/'
+                    b'wordprocessingml/2006/main"><w:body>'
+                )
+                block = body_chunks * 100_000
+                for _ in range(repeat // 100_000):
+                    f.write(block)
+                f.write(b"</w:body></w:document>")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("piece", "count"),
+    [
+        (b"<w:p/>", 31_000_000),  # the reported file: 186 MB of XML in about 300 KB
+        (b"<w:p/>", 2_000_000),  # small enough in bytes, far too many elements
+    ],
+)
+def test_a_docx_declaring_millions_of_paragraphs_is_refused_quickly(
+    piece: bytes, count: int
+) -> None:
+    import resource
+    import time
+
+    from reflect.errors import TranscriptError
+    from reflect.formats import parse_transcript
+
+    data = docx_with_body(piece, count)
+    assert len(data) < 1_000_000
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.monotonic()
+    with pytest.raises(TranscriptError, match=r"too large|too many"):
+        parse_transcript(data, "2024-05-05 session.docx")
+    assert time.monotonic() - started < 5
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    assert grown_kib < 150 * 1024
+
+
+def test_import_off_a_terminal_reports_each_file_as_it_starts(
+    env_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A huge transcript takes minutes to index; a log must show what is being worked on."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "2024-05-03 one.vtt").write_text(GOOD_VTT)
+    (folder / "2024-05-04 two.vtt").write_text(GOOD_VTT.replace("Boxes", "Crates"))
+    capsys.readouterr()
+    assert main(["import", str(folder)]) == 0
+    err = capsys.readouterr().err
+    assert "Importing 2024-05-03 one.vtt (1 of 2)…" in err
+    assert "Importing 2024-05-04 two.vtt (2 of 2)…" in err
+    assert err.index("(1 of 2)") < err.index("(2 of 2)") < err.index("2 imported")
