@@ -127,11 +127,11 @@ def restore_backup(
     records = dict(read_backup(source, passphrase))
     if SETTINGS in records:
         theirs = Settings.from_dict(json.loads(records[SETTINGS]))
-        ours = store.settings()
-        merged_me = ours.me + [label for label in theirs.me if label not in ours.me]
-        if merged_me != ours.me:
-            ours.me = merged_me
-            store.save_settings(ours)
+
+        def merge_me(ours: Settings) -> None:
+            ours.me += [label for label in theirs.me if label not in ours.me]
+
+        store.change_settings(merge_me)
     known = {s.content_hash for s in store.catalog()}
     restored = present = 0
     for name, data in records.items():
@@ -149,8 +149,10 @@ def restore_backup(
         if info is not None:
             # The recording is filed under the session's id, which may have changed.
             info["audio"] = audio_name(session.id) if audio is not None else None
-        store.add(session, index_record, audio=audio)
         known.add(session.content_hash)
+        if store.add(session, index_record, audio=audio) is not None:
+            present += 1  # another import or restore stored it meanwhile
+            continue
         restored += 1
         if progress:
             progress(restored)

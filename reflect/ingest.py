@@ -34,7 +34,7 @@ from reflect.recording import (
     transcribe_pending,
 )
 from reflect.session import Session, build_text
-from reflect.store import SessionStore
+from reflect.store import SessionStore, Settings
 from reflect.transcript import ParsedTranscript, Turn
 
 # Kept here rather than imported from reflect.audio, which loads PyAV: listing a folder
@@ -256,7 +256,10 @@ def import_file(
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
     record = indexer(session) if indexer else None
-    store.add(session, record, replace=replace_id)
+    same = store.add(session, record, replace=replace_id)
+    if same is not None:
+        # Another import stored the same transcript while this one was indexing it.
+        return FileResult(display, "duplicate", same.id, same.title, len(parsed.turns))
     if on_stored:
         on_stored(session, record)
     status = "replaced" if replace_id else "imported"
@@ -416,7 +419,8 @@ def _recording_progress(
 
 
 def set_me(store: SessionStore, label: str) -> None:
-    settings = store.settings()
-    if label not in settings.me:
-        settings.me.append(label)
-        store.save_settings(settings)
+    def add_label(settings: Settings) -> None:
+        if label not in settings.me:
+            settings.me.append(label)
+
+    store.change_settings(add_label)
