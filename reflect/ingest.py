@@ -329,12 +329,27 @@ def import_recording(
             store.discard_pending(pending.content_hash)
             raise
     except ReflectError as e:
-        return FileResult(display, "failed", reason=e.message.removeprefix(f"{path.name}: "))
+        return _failed_unless_done(store, path, digest, e)
     record = indexer(session) if indexer else None
-    store.add(session, record, finishes=pending.name)
+    try:
+        same = store.add(session, record, finishes=pending.name)
+    except ReflectError as e:
+        return _failed_unless_done(store, path, digest, e)
+    if same is not None:
+        return FileResult(display, "duplicate", same.id, same.title, len(session.turns))
     if on_stored:
         on_stored(session, record)
     return FileResult(display, "imported", session.id, session.title, len(session.turns))
+
+
+def _failed_unless_done(
+    store: SessionStore, path: Path, digest: str, error: ReflectError
+) -> FileResult:
+    """A recording that failed, unless another import of it finished it meanwhile."""
+    same = store.find_by_hash(digest)
+    if same is not None:
+        return FileResult(str(path), "duplicate", same.id, same.title, 0)
+    return FileResult(str(path), "failed", reason=error.message.removeprefix(f"{path.name}: "))
 
 
 def _recording_date(options: ImportOptions, path: Path) -> tuple[dt.date, str]:

@@ -26,6 +26,7 @@ from reflect.recording import (
     AUDIO_PREFIX,
     PENDING_PREFIX,
     PendingRecording,
+    RecordingError,
     audio_name,
     pending_name,
 )
@@ -35,6 +36,7 @@ from reflect.vault import Transaction, Vault
 CATALOG = "catalog"
 # Said by a writer that worked on a session another writer removed meanwhile.
 REMOVED_MEANWHILE = "That session was removed meanwhile, so nothing was changed."
+_DISCARDED = "its unfinished transcription was discarded meanwhile"
 SETTINGS = "settings"
 SESSION_PREFIX = "session/"
 INDEX_PREFIX = "index/"
@@ -225,6 +227,10 @@ class SessionStore:
                 if isinstance(info, dict) and info.get("audio"):
                     info["audio"] = audio_name(session.id)
             if finishes is not None:
+                if finishes not in tx:
+                    raise RecordingError(
+                        f"{session.source_file}: {_DISCARDED}, so it was not stored."
+                    )
                 tx.delete(finishes)
             if audio is not None:
                 tx.put(audio_name(session.id), audio, purpose="audio")
@@ -248,6 +254,21 @@ class SessionStore:
             candidate = secrets.token_hex(4)
             if candidate not in taken:
                 return candidate
+
+    def save_pending(self, pending: PendingRecording) -> PendingRecording:
+        """Store a recording's progress, unless another import of it got as far or further
+        (what it stored is then returned, to carry on from). RecordingError if the job was
+        finished or discarded meanwhile."""
+        with self.vault.transaction() as tx:
+            stored = (
+                PendingRecording.decode(tx.get(pending.name)) if pending.name in tx else None
+            )
+            if stored is None or stored.session_id != pending.session_id:
+                raise RecordingError(f"{pending.source_file}: {_DISCARDED}.")
+            if stored.done >= pending.done:
+                return stored
+            tx.put(pending.name, pending.encode(), purpose="pending")
+        return pending
 
     def put_index_record(self, session_id: str, record: bytes, *, made_from: Session) -> bool:
         """Store a record built outside the lock from `made_from`, unless the session has

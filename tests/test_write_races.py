@@ -20,11 +20,14 @@ from typing import Any
 import pytest
 
 from reflect import crypto
+from reflect.asr import FakeTranscriber
 from reflect.embedding import FakeEmbedder
 from reflect.errors import ReflectError, SessionNotFound
 from reflect.ingest import ImportOptions
+from reflect.recording import AUDIO_PREFIX
 from reflect.service import Reflect
 from reflect.store import INDEX_PREFIX, SESSION_PREFIX
+from tests.audio_fixtures import AUDIO
 from tests.conftest import PASSPHRASE
 from tests.test_cli_sessions import SESSION
 
@@ -53,6 +56,16 @@ class Gate:
             self._passed = True
             self.reached.set()
             assert self.release.wait(WAIT), "writer A was never released"
+
+
+class GatedTranscriber(FakeTranscriber):
+    def __init__(self, gate: Gate) -> None:
+        super().__init__()
+        self._gate = gate
+
+    def transcribe(self, samples: Any, **kwargs: Any) -> Any:
+        self._gate.stop_here()
+        return super().transcribe(samples, **kwargs)
 
 
 class GatedEmbedder(FakeEmbedder):
@@ -190,7 +203,8 @@ def race(
     *,
     dimension: int = 64,
 ) -> dict[str, BaseException | None]:
-    """Run `first` until it reaches `pause_at`, then `second`, then let `first` finish.
+    """Run `first` until it reaches `pause_at` ("embed", "transcribe" or an object's
+    purpose), then `second`, then let `first` finish.
 
     Returns what each raised (None if nothing)."""
     gate = Gate()
@@ -200,8 +214,10 @@ def race(
         PASSPHRASE,
         embedder_factory=(lambda: GatedEmbedder(gate, dimension)) if gated else FakeEmbedder,
     )
+    if pause_at == "transcribe":
+        a = Reflect.unlock(path, PASSPHRASE, transcriber_factory=lambda: GatedTranscriber(gate))
     b = Reflect.unlock(path, PASSPHRASE, embedder_factory=FakeEmbedder)
-    if not gated:
+    if not gated and pause_at != "transcribe":
         _gate(a, gate, pause_at)
     a_asking, a_holds, b_asking, b_holds = (threading.Event() for _ in range(4))
     _watch_lock(a, a_asking, a_holds)
@@ -309,4 +325,33 @@ def test_reindexing_at_unlock_keeps_what_another_writer_did(
         current = after.store.get(sid)
         assert current.turns[1].speaker == "Ezra B"
         assert after.store.index_record(sid) == after._live_index().record_for(current)
+    after.lock()
+
+
+@pytest.mark.parametrize("other", ["import", "discard"])
+def test_a_recording_imported_twice_at_once_is_stored_once(
+    vault_with_session: tuple[Path, str], other: str
+) -> None:
+    """The second import carries on the first one's unfinished transcription and finishes
+    it, or the app discards it; the first one then neither stores the session again nor
+    brings back the unfinished record it was working on."""
+    path, _ = vault_with_session
+    recording = path.parent / "2025-03-08 session.ogg"
+    recording.write_bytes((AUDIO / "session_mono.ogg").read_bytes())
+
+    def second(s: Reflect) -> object:
+        if other == "import":
+            return s.import_paths([recording])
+        (pending,) = s.pending_recordings()
+        s.discard_pending(pending.content_hash)
+        return None
+
+    outcome = race(path, lambda s: s.import_paths([recording]), second, "transcribe")
+    assert outcome == {"a": None, "b": None}
+    after = Reflect.unlock(path, PASSPHRASE, embedder_factory=FakeEmbedder)
+    assert_whole(after)
+    assert after.pending_recordings() == []
+    recorded = [s.id for s in after.sessions() if s.format == "recording"]
+    assert len(recorded) == (1 if other == "import" else 0)
+    assert after.vault.names(AUDIO_PREFIX) == [f"{AUDIO_PREFIX}{i}" for i in recorded]
     after.lock()
