@@ -327,8 +327,10 @@ def restore_backup(
         if info is not None:
             # The recording is filed under the session's id, which may have changed.
             info["audio"] = audio_name(session.id) if audio is not None else None
-        store.add(session, index_record, audio=audio)
         known.add(session.content_hash)
+        if store.add(session, index_record, audio=audio) is not None:
+            present += 1  # another import or restore stored it meanwhile
+            return
         restored += 1
         if progress:
             progress(restored)
@@ -353,8 +355,9 @@ def restore_backup(
 
 def _merge_settings(store: SessionStore, data: bytes) -> None:
     theirs = Settings.from_dict(json.loads(data))
-    ours = store.settings()
-    merged_me = ours.me + [label for label in theirs.me if label not in ours.me]
-    if merged_me != ours.me:
-        ours.me = merged_me
-        store.save_settings(ours)
+
+    def merge_me(ours: Settings) -> None:
+        ours.me += [label for label in theirs.me if label not in ours.me]
+
+    # Against the settings as they are when written: a concurrent `--me` is kept too.
+    store.change_settings(merge_me)

@@ -35,7 +35,7 @@ from reflect.recording import (
 )
 from reflect.safe_text import terminal
 from reflect.session import Session, build_text
-from reflect.store import SessionStore
+from reflect.store import SessionStore, Settings
 from reflect.transcript import ParsedTranscript, Turn
 
 # Kept here rather than imported from reflect.audio, which loads PyAV: listing a folder
@@ -257,7 +257,10 @@ def import_file(
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
     record = indexer(session) if indexer else None
-    store.add(session, record, replace=replace_id)
+    same = store.add(session, record, replace=replace_id)
+    if same is not None:
+        # Another import stored the same transcript while this one was indexing it.
+        return FileResult(display, "duplicate", same.id, same.title, len(parsed.turns))
     if on_stored:
         on_stored(session, record)
     status = "replaced" if replace_id else "imported"
@@ -327,12 +330,27 @@ def import_recording(
             store.discard_pending(pending.content_hash)
             raise
     except ReflectError as e:
-        return FileResult(display, "failed", reason=e.message.removeprefix(f"{path.name}: "))
+        return _failed_unless_done(store, path, digest, e)
     record = indexer(session) if indexer else None
-    store.add(session, record, finishes=pending.name)
+    try:
+        same = store.add(session, record, finishes=pending.name)
+    except ReflectError as e:
+        return _failed_unless_done(store, path, digest, e)
+    if same is not None:
+        return FileResult(display, "duplicate", same.id, same.title, len(session.turns))
     if on_stored:
         on_stored(session, record)
     return FileResult(display, "imported", session.id, session.title, len(session.turns))
+
+
+def _failed_unless_done(
+    store: SessionStore, path: Path, digest: str, error: ReflectError
+) -> FileResult:
+    """A recording that failed, unless another import of it finished it meanwhile."""
+    same = store.find_by_hash(digest)
+    if same is not None:
+        return FileResult(str(path), "duplicate", same.id, same.title, 0)
+    return FileResult(str(path), "failed", reason=error.message.removeprefix(f"{path.name}: "))
 
 
 def _recording_date(options: ImportOptions, path: Path) -> tuple[dt.date, str]:
@@ -417,7 +435,8 @@ def _recording_progress(
 
 
 def set_me(store: SessionStore, label: str) -> None:
-    settings = store.settings()
-    if label not in settings.me:
-        settings.me.append(label)
-        store.save_settings(settings)
+    def add_label(settings: Settings) -> None:
+        if label not in settings.me:
+            settings.me.append(label)
+
+    store.change_settings(add_label)

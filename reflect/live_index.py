@@ -129,8 +129,10 @@ class LiveIndex:
                     self.index.add_lexical(session, fresh)
                     chunks = fresh
                 vectors = self._embed(session, chunks)
+                # Not stored if another writer removed or relabelled it meanwhile: it
+                # stored its own record then, and this one would be stale.
                 self.store.put_index_record(
-                    session.id, encode_index_record(identity, chunks, vectors)
+                    session.id, encode_index_record(identity, chunks, vectors), made_from=session
                 )
             self.index.add_vectors(session.id, chunks, vectors)
             tick(vectors_done=done)

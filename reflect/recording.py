@@ -222,6 +222,9 @@ def start_pending(
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     with store.vault.transaction() as tx:
+        if pending.name in tx:
+            # Another import of the same file started meanwhile: carry on with its job.
+            return PendingRecording.decode(tx.get(pending.name))
         if options.keep_audio:
             tx.put(audio_name(pending.session_id), _file_blocks(path), purpose="audio")
         tx.put(pending.name, pending.encode(), purpose="pending")
@@ -291,7 +294,10 @@ def transcribe_pending(
             if s.text.strip()
         )
         pending.done += 1
-        store.vault.put(pending.name, pending.encode(), purpose="pending")
+        stored = store.save_pending(pending)
+        if stored is not pending:  # another import of this recording is as far or further
+            pending.done, pending.segments = stored.done, stored.segments
+            pending.language = stored.language
         report(end)
     return True
 

@@ -27,7 +27,7 @@ from reflect.recording import (
     recording_info,
 )
 from reflect.retrieval import Hit
-from reflect.session import Session
+from reflect.session import Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.understanding import Understood, understand
 from reflect.vault import RolledBack, Vault
@@ -467,17 +467,23 @@ class Reflect:
         title = title.strip()
         if not title:
             raise UsageError("A title can't be empty.")
-        session = self.session(reference)
-        session.title = title
-        self.store.update(session)
-        return session
+
+        def retitle(session: Session) -> None:
+            session.title = title
+
+        return self._edit(reference, retitle)
 
     def redate(self, reference: str, date: dt.date) -> Session:
-        session = self.session(reference)
-        session.date = date
-        session.date_source = "user"
-        self.store.update(session)
-        return session
+        def move(session: Session) -> None:
+            session.date = date
+            session.date_source = "user"
+
+        return self._edit(reference, move)
+
+    def _edit(self, reference: str, change: Callable[[Session], None]) -> Session:
+        edited = self.store.edit(self.store.resolve(reference).id, change)
+        assert edited is not None  # `change` never declines
+        return edited
 
     def remove(self, reference: str) -> SessionSummary:
         summary = self.store.resolve(reference)
@@ -503,13 +509,15 @@ class Reflect:
 
     def update_settings(self, **changes: Any) -> Settings:
         """Change and save settings, e.g. `update_settings(idle_lock_minutes=5)`."""
-        settings = self.settings()
-        for name, value in changes.items():
+        for name in changes:
             if name not in Settings.__dataclass_fields__:
                 raise UsageError(f"There is no setting called {name!r}.")
-            setattr(settings, name, value)
-        self.store.save_settings(settings)
-        return settings
+
+        def apply(settings: Settings) -> None:
+            for name, value in changes.items():
+                setattr(settings, name, value)
+
+        return self.store.change_settings(apply)
 
     def set_me(self, label: str) -> None:
         set_me(self.store, label)
@@ -530,7 +538,8 @@ class Reflect:
         start (`start` <= t < `end`), or by their current label (`rename`); with none of
         these, every unlabelled turn. `label` None removes the label. Returns the session
         and how many turns changed. Labels are part of what the index embeds, so the
-        session's index record is rebuilt with it, in the same transaction.
+        session's index record is rebuilt with it, in the same transaction. SessionNotFound,
+        saying so, if another writer removes the session meanwhile.
         """
         import dataclasses
 
@@ -538,13 +547,8 @@ class Reflect:
             label = " ".join(label.split())
             if not label:
                 raise UsageError("A speaker's name can't be empty.")
-        session = self.session(reference)
+        session_id = self.store.resolve(reference).id
         wanted = set(turns) if turns is not None else None
-        if wanted is not None and not wanted <= set(range(1, len(session.turns) + 1)):
-            raise UsageError(
-                f"“{session.title}” has turns 1 to {len(session.turns)}; "
-                f"there is no turn {min(wanted - set(range(1, len(session.turns) + 1)))}."
-            )
 
         def chosen(turn: Any) -> bool:
             if wanted is not None and turn.index + 1 not in wanted:
@@ -562,22 +566,45 @@ class Reflect:
                 return turn.speaker is None
             return True
 
-        changed = 0
-        relabelled = []
-        for turn in session.turns:
-            if chosen(turn) and turn.speaker != label:
-                relabelled.append(dataclasses.replace(turn, speaker=label))
-                changed += 1
-            else:
-                relabelled.append(turn)
-        if changed:
+        # Embedding takes seconds, so it is done outside the writer lock; the result is
+        # stored only if nobody changed the session's turns meanwhile, else done again
+        # from what they stored.
+        while True:
+            session = self.store.get(session_id)
+            count = len(session.turns)
+            if wanted is not None and not wanted <= set(range(1, count + 1)):
+                raise UsageError(
+                    f"“{session.title}” has turns 1 to {count}; "
+                    f"there is no turn {min(wanted - set(range(1, count + 1)))}."
+                )
+            relabelled = [
+                dataclasses.replace(turn, speaker=label)
+                if chosen(turn) and turn.speaker != label
+                else turn
+                for turn in session.turns
+            ]
+            changed = sum(a != b for a, b in zip(relabelled, session.turns, strict=True))
+            if not changed:
+                return session, 0
+            read = dataclasses.replace(session)
             session.turns = relabelled
             live = self._live_index()
             record = live.record_for(session)
-            self.store.add(session, record, replace=session.id)
-            if self._index_loaded.is_set():
-                live.add(session, record)
-        return session, changed
+
+            def relabel(
+                current: Session, read: Session = read, turns: list[StoredTurn] = relabelled
+            ) -> bool:
+                if current.text != read.text or current.turns != read.turns:
+                    return False
+                current.turns = turns
+                return True
+
+            stored = self.store.edit(session_id, relabel, index_record=record)
+            if stored is not None:
+                break
+        if self._index_loaded.is_set():
+            live.add(stored, record)
+        return stored, changed
 
     def me_labels(self) -> list[str]:
         return self.store.settings().me

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ from reflect.recording import (
     AUDIO_PREFIX,
     PENDING_PREFIX,
     PendingRecording,
+    RecordingError,
     audio_name,
     pending_name,
 )
@@ -33,6 +34,9 @@ from reflect.session import Session
 from reflect.vault import Transaction, Vault
 
 CATALOG = "catalog"
+# Said by a writer that worked on a session another writer removed meanwhile.
+REMOVED_MEANWHILE = "That session was removed meanwhile, so nothing was changed."
+_DISCARDED = "its unfinished transcription was discarded meanwhile"
 SETTINGS = "settings"
 SESSION_PREFIX = "session/"
 INDEX_PREFIX = "index/"
@@ -186,12 +190,12 @@ class SessionStore:
 
     def discard_pending(self, content_hash: str) -> None:
         """Forget an unfinished recording: its partial transcript and its sealed audio."""
-        pending = self.find_pending(content_hash)
-        if pending is None:
-            return
+        name = pending_name(content_hash)
         with self.vault.transaction() as tx:
-            tx.delete(pending_name(content_hash))
-            tx.delete(audio_name(pending.session_id))
+            if name not in tx:
+                return
+            tx.delete(audio_name(PendingRecording.decode(tx.get(name)).session_id))
+            tx.delete(name)
 
     def add(
         self,
@@ -201,16 +205,35 @@ class SessionStore:
         replace: str | None = None,
         finishes: str | None = None,
         audio: bytes | Iterable[bytes] | None = None,
-    ) -> None:
+    ) -> SessionSummary | None:
         """Store a session (and its index record) atomically; optionally replacing another,
         finishing the pending record named `finishes` (a transcribed recording), or with the
-        session's recording (`audio`, from a backup)."""
+        session's recording (`audio`, from a backup).
+
+        Checked against the vault as it is now, not as it was when the caller started: if a
+        session with the same content is already there (another import of the same file
+        got there first), nothing is stored and that session is returned; else None."""
         with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            same = next(
+                (s for s in catalog.values() if s.content_hash == session.content_hash), None
+            )
+            if same is not None:
+                return same
+            if replace is None and finishes is None and session.id in catalog:
+                # Another writer took this id since it was chosen (or a backup brought it).
+                session.id = self._free_id(catalog, tx)
+                info = session.extra.get("recording")
+                if isinstance(info, dict) and info.get("audio"):
+                    info["audio"] = audio_name(session.id)
             if finishes is not None:
+                if finishes not in tx:
+                    raise RecordingError(
+                        f"{session.source_file}: {_DISCARDED}, so it was not stored."
+                    )
                 tx.delete(finishes)
             if audio is not None:
                 tx.put(audio_name(session.id), audio, purpose="audio")
-            catalog = self._read_catalog(tx)
             if replace is not None:
                 catalog.pop(replace, None)
                 tx.delete(SESSION_PREFIX + replace)
@@ -220,20 +243,75 @@ class SessionStore:
                 tx.put(INDEX_PREFIX + session.id, index_record, purpose="index")
             catalog[session.id] = SessionSummary.of(session)
             self._write_catalog(tx, catalog.values())
+        return None
 
-    def put_index_record(self, session_id: str, record: bytes) -> None:
+    @staticmethod
+    def _free_id(catalog: dict[str, SessionSummary], tx: Transaction) -> str:
+        taken = set(catalog) | {
+            PendingRecording.decode(tx.get(name)).session_id for name in tx.names(PENDING_PREFIX)
+        }
+        while True:
+            candidate = secrets.token_hex(4)
+            if candidate not in taken:
+                return candidate
+
+    def save_pending(self, pending: PendingRecording) -> PendingRecording:
+        """Store a recording's progress, unless another import of it got as far or further
+        (what it stored is then returned, to carry on from). RecordingError if the job was
+        finished or discarded meanwhile."""
         with self.vault.transaction() as tx:
+            stored = (
+                PendingRecording.decode(tx.get(pending.name)) if pending.name in tx else None
+            )
+            if stored is None or stored.session_id != pending.session_id:
+                raise RecordingError(f"{pending.source_file}: {_DISCARDED}.")
+            if stored.done >= pending.done:
+                return stored
+            tx.put(pending.name, pending.encode(), purpose="pending")
+        return pending
+
+    def put_index_record(self, session_id: str, record: bytes, *, made_from: Session) -> bool:
+        """Store a record built outside the lock from `made_from`, unless the session has
+        been removed or relabelled since (its own writer stored a fresh record then)."""
+        with self.vault.transaction() as tx:
+            current = self._read_session(tx, session_id)
+            if current is None or not _same_words(current, made_from):
+                return False
             tx.put(INDEX_PREFIX + session_id, record, purpose="index")
+        return True
 
-    def update(self, session: Session) -> None:
-        """Rewrite a session's own fields (title, date) and its catalog row."""
+    def edit(
+        self,
+        session_id: str,
+        change: Callable[[Session], bool | None],
+        *,
+        index_record: bytes | None = None,
+    ) -> Session | None:
+        """Change a session as it is now in the vault, under the writer lock.
+
+        `change` gets the stored session and changes it in place. It may return False to say
+        the session is no longer what the caller prepared for (its turns changed meanwhile):
+        nothing is written and None is returned, so the caller can prepare again. With
+        `index_record`, the session's record is replaced in the same transaction.
+        SessionNotFound if another writer removed the session."""
         with self.vault.transaction() as tx:
+            session = self._read_session(tx, session_id)
             catalog = self._read_catalog(tx)
-            if session.id not in catalog:
-                raise SessionNotFound(f"There is no session with id {session.id}.")
+            if session is None or session_id not in catalog:
+                raise SessionNotFound(REMOVED_MEANWHILE)
+            if change(session) is False:
+                return None
             tx.put(SESSION_PREFIX + session.id, _dump_json(session.to_dict()), purpose="session")
+            if index_record is not None:
+                tx.put(INDEX_PREFIX + session.id, index_record, purpose="index")
             catalog[session.id] = SessionSummary.of(session)
             self._write_catalog(tx, catalog.values())
+        return session
+
+    @staticmethod
+    def _read_session(tx: Transaction, session_id: str) -> Session | None:
+        name = SESSION_PREFIX + session_id
+        return Session.from_dict(_load_json(tx.get(name))) if name in tx else None
 
     def remove(self, session_id: str) -> None:
         with self.vault.transaction() as tx:
@@ -245,5 +323,20 @@ class SessionStore:
                     tx.delete(name)
             self._write_catalog(tx, catalog.values())
 
-    def save_settings(self, settings: Settings) -> None:
-        self.vault.put(SETTINGS, _dump_json(settings.to_dict()), purpose="settings")
+    def change_settings(self, change: Callable[[Settings], None]) -> Settings:
+        """Change the settings as they are now in the vault, under the writer lock, so two
+        writers changing different settings both keep their change."""
+        with self.vault.transaction() as tx:
+            settings = (
+                Settings.from_dict(_load_json(tx.get(SETTINGS))) if SETTINGS in tx else Settings()
+            )
+            before = settings.to_dict()
+            change(settings)
+            if settings.to_dict() != before:
+                tx.put(SETTINGS, _dump_json(settings.to_dict()), purpose="settings")
+        return settings
+
+
+def _same_words(a: Session, b: Session) -> bool:
+    """Same text and turns (labels included): what a session's index record is made from."""
+    return a.text == b.text and a.turns == b.turns

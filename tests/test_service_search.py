@@ -128,9 +128,7 @@ def test_configured_embedding_model_reembeds_with_progress(vault_dir: Path) -> N
     from reflect.bundled import embedding_model_path
 
     service = Reflect.unlock(vault_dir, PASSPHRASE)
-    settings = service.settings()
-    settings.embedding_model = str(embedding_model_path())
-    service.store.save_settings(settings)
+    service.update_settings(embedding_model=str(embedding_model_path()))
     service.lock()
     reopened = Reflect.unlock(vault_dir, PASSPHRASE)
     seen: list[IndexProgress] = []
