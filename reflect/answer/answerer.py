@@ -1,0 +1,429 @@
+"""The Answerer: runs the stages of answering a question, in order.
+
+1. understand the question (reflect.understanding) and search (reflect.retrieval);
+2. decide whether the sessions hold an answer (evidence.py);
+3. build the excerpts (excerpts.py); scope and safety (scope.py);
+4. compose: the model's short answer, or the extractive one from the excerpts;
+5. check every sentence and quote the model wrote (checks.py);
+then report through events (results.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
+from reflect.answer.evidence import Evidence, decide_found, question_similarity
+from reflect.answer.excerpts import (
+    DEFAULT_ME_LABELS,
+    DEFAULT_THERAPIST_LABELS,
+    Excerpt,
+    build_excerpts,
+    grow_span,
+    sentence_spans,
+)
+from reflect.answer.results import (
+    Answer,
+    AnswerDone,
+    AnswerError,
+    AnswerSettings,
+    AnswerStarted,
+    AnswerToken,
+    EventCallback,
+    Prepared,
+    Timings,
+)
+from reflect.answer.scope import is_scope_request
+from reflect.embedding import Embedder
+from reflect.errors import ReflectError
+from reflect.index import NO_FILTERS, Filters
+from reflect.llm import ChatModel, Message
+from reflect.prompt_templates import Prompts, validate_prompts
+from reflect.retrieval import Hit, Retriever
+from reflect.session import Session
+from reflect.words import content_stems
+
+ModelFactory = Callable[[], ChatModel]
+
+# Lines the model must not start: it would be pasting the transcript or the prompt back.
+_BASE_STOPS = (
+    "\nExcerpts:",
+    "Question:",
+    "\n[",
+    "\nYou:",
+    "\nTherapist:",
+    "<|im_end|>",
+    "\n\n",
+    "Example.",
+)
+
+
+class Answerer:
+    """Answers questions from the sessions in `retriever`, with the model from `model_factory`.
+
+    The model is created on the first question that needs it and kept. Prompt files are
+    checked when the Answerer is created. One question at a time per Answerer; `cancel()` may
+    be called from any thread.
+    """
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        embedder: Embedder | None,
+        model_factory: ModelFactory,
+        *,
+        me_labels: Sequence[str] = DEFAULT_ME_LABELS,
+        therapist_labels: Sequence[str] = DEFAULT_THERAPIST_LABELS,
+        region: str | None = None,
+        settings: AnswerSettings = AnswerSettings(),
+        prompts: Prompts | None = None,
+    ) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.model_factory = model_factory
+        self.me_labels = tuple(me_labels)
+        self.therapist_labels = tuple(therapist_labels)
+        self.region = region
+        self.settings = settings
+        self.prompts = prompts if prompts is not None else validate_prompts()
+        self._model: ChatModel | None = None
+        self._model_lock = threading.Lock()
+        self._cancelled = threading.Event()
+
+    # -- public ---------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Stop the answer being written; it is returned with `cancelled=True`."""
+        self._cancelled.set()
+        model = self._model
+        if model is not None:
+            model.cancel()
+
+    def load_model(self) -> ChatModel:
+        """The chat model, created on first call (the UI may call this early, in the
+        background, to hide the load time)."""
+        with self._model_lock:
+            if self._model is None:
+                self._model = self.model_factory()
+            return self._model
+
+    def prepare(self, question: str, *, filters: Filters = NO_FILTERS) -> Prepared:
+        """Everything decided before (and without) the model: search, evidence, excerpts,
+        scope and safety. Takes milliseconds; `ask` starts with it."""
+        began = time.perf_counter()
+        question = " ".join(question.split())
+        hits = (
+            self.retriever.search(
+                question, k=self.settings.k, filters=filters, mode=self.settings.mode
+            )
+            if question
+            else []
+        )
+        retrieval_ms = _ms_since(began)
+        evidence = self._decide(question, hits, filters)
+        excerpts = self._excerpts(question, hits) if evidence.found else []
+        # The hits the user will see: those behind the excerpts, or all as "closest".
+        shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts else hits
+        return Prepared(
+            question=question,
+            hits=list(hits),
+            evidence=evidence,
+            excerpts=excerpts,
+            scope_redirect=is_scope_request(question),
+            safety_message=self._safety_message(question, shown),
+            retrieval_ms=retrieval_ms,
+        )
+
+    def ask(
+        self,
+        question: str,
+        *,
+        filters: Filters = NO_FILTERS,
+        on_event: EventCallback | None = None,
+    ) -> Answer:
+        """Answer `question`; `on_event` gets AnswerStarted, AnswerToken..., AnswerDone.
+
+        Raises a ReflectError (after AnswerStarted) when the chat model cannot be loaded.
+        """
+        self._cancelled.clear()
+        emit = on_event or (lambda event: None)
+        began = time.perf_counter()
+        prepared = self.prepare(question, filters=filters)
+        emit(
+            AnswerStarted(
+                hits=prepared.hits,
+                excerpts=list(prepared.excerpts),
+                safety_message=prepared.safety_message,
+            )
+        )
+        found = prepared.evidence.found
+        answer = Answer(
+            question=prepared.question,
+            text="",
+            found=found,
+            hits=prepared.hits,
+            safety_message=prepared.safety_message,
+            scope_redirect=prepared.scope_redirect,
+            evidence=prepared.evidence,
+            excerpts=list(prepared.excerpts),
+            closest=[] if found else list(prepared.hits),
+            timings=Timings(prepared.retrieval_ms),
+        )
+        if prepared.scope_redirect:
+            # Before "not found": a request for advice deserves the pointer to the therapist
+            # whether or not the sessions mention its subject.
+            self._answer_scope(answer)
+        elif not found:
+            answer.text = self.prompts.not_found
+        else:
+            self._answer_with_model(answer, emit, began)
+        if not answer.timings.total_ms:
+            answer.timings = dataclasses.replace(answer.timings, total_ms=_ms_since(began))
+        if answer.text and (not found or prepared.scope_redirect or answer.extractive):
+            emit(AnswerToken(answer.text))
+        emit(AnswerDone(answer))
+        return answer
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
+        similarity = question_similarity(self.retriever, question, filters) if hits else None
+        return decide_found(
+            question,
+            hits,
+            similarity=similarity,
+            thresholds=self.settings.evidence,
+            filters=filters,
+        )
+
+    def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:
+        texts = [question, *(h.text for h in hits)]
+        if any(self.prompts.mentions_crisis(t) for t in texts):
+            return self.prompts.safety_message(self.region)
+        return None
+
+    def _excerpts(self, question: str, hits: Sequence[Hit]) -> list[Excerpt]:
+        s = self.settings
+        return build_excerpts(
+            hits,
+            question,
+            session_of=self._session_of,
+            me_labels=self.me_labels,
+            therapist_labels=self.therapist_labels,
+            token_budget=s.excerpt_token_budget,
+            max_excerpt_tokens=s.max_excerpt_tokens,
+            max_excerpts=s.max_excerpts,
+        )
+
+    def _session_of(self, session_id: str) -> Session | None:
+        # Turns (who said what) live with the session in the index; a hit alone only names
+        # its speakers. Without them, whole hits are used as excerpts.
+        try:
+            return self.retriever.index.session(session_id)
+        except (KeyError, ReflectError, AttributeError):
+            return None
+
+    def _answer_scope(self, answer: Answer) -> None:
+        lines = self._extractive_lines(answer.question, answer.excerpts)
+        answer.text = "\n".join([self.prompts.scope, *(line for _, line in lines)])
+        answer.citations = [(e.n, e.hit) for e, _ in lines]
+
+    def _answer_with_model(self, answer: Answer, emit: EventCallback, began: float) -> None:
+        load_began = time.perf_counter()
+        needs_load = self._model is None
+        model = self.load_model()
+        load_ms = _ms_since(load_began) if needs_load else None
+        answer.model_id = model.model_id
+        answer.excerpts = self._fit_context(model, answer.question, answer.excerpts)
+        messages = self._messages(answer.question, answer.excerpts)
+        prompt_tokens = model.count_prompt_tokens(messages)
+
+        generation_began = time.perf_counter()
+        kept, first_token_at = self._stream_checked(model, messages, answer, emit)
+        finished = time.perf_counter()
+        if self._cancelled.is_set():
+            # Also when the stop came while the model was still reading the prompt and no
+            # token arrived: the answer was cut short either way.
+            answer.cancelled = True
+
+        generated = model.count_tokens(answer.model_text) if answer.model_text else 0
+        gen_seconds = finished - (first_token_at or finished)
+        answer.timings = Timings(
+            retrieval_ms=answer.timings.retrieval_ms,
+            prompt_tokens=prompt_tokens,
+            ttft_ms=(first_token_at - generation_began) * 1000 if first_token_at else None,
+            total_ms=(finished - began) * 1000,
+            tokens_per_s=(generated - 1) / gen_seconds
+            if generated > 1 and gen_seconds > 0
+            else None,
+            generated_tokens=generated,
+            model_load_ms=load_ms,
+        )
+        self._finish(answer, kept)
+
+    def _stream_checked(
+        self, model: ChatModel, messages: list[Message], answer: Answer, emit: EventCallback
+    ) -> tuple[list[CheckedSentence], float | None]:
+        """Run the model, checking each sentence as it completes; emit only what passes."""
+        checker = SentenceChecker(
+            answer.question,
+            answer.excerpts,
+            embedder=self.embedder,
+            bounds=self.settings.check,
+            example=f"{self.prompts.example_question} {self.prompts.example_answer}",
+        )
+        splitter = SentenceSplitter()
+        kept: list[CheckedSentence] = []
+        raw: list[str] = []
+        first_token_at: float | None = None
+
+        def take(sentences: list[str]) -> None:
+            for sentence in sentences:
+                result = checker.check(sentence)
+                answer.removed_citations.extend(
+                    n for n in result.removed_citations if n not in answer.removed_citations
+                )
+                if not result.kept:
+                    answer.dropped_sentences.append((result.text, result.reason))
+                    continue
+                if result.corrected_from:
+                    answer.corrected_citations.append((result.corrected_from, result.citations[0]))
+                emit(AnswerToken(("" if not kept else " ") + result.text))
+                kept.append(result)
+
+        for piece in model.stream(
+            messages,
+            max_tokens=self.settings.max_answer_tokens,
+            stop=self._stops(answer.excerpts),
+            temperature=self.settings.temperature,
+        ):
+            if first_token_at is None:
+                first_token_at = time.perf_counter()
+            raw.append(piece)
+            take(splitter.feed(piece))
+            if self._cancelled.is_set():
+                answer.cancelled = True
+                model.cancel()
+                break
+        if not answer.cancelled:
+            take(splitter.flush())
+        answer.model_text = "".join(raw)
+        return kept, first_token_at
+
+    def _finish(self, answer: Answer, kept: list[CheckedSentence]) -> None:
+        """The checked sentences become the answer; with none, the excerpts' own words."""
+        if kept:
+            answer.text = " ".join(k.text for k in kept)
+            answer.unverified_quotes = [q for k in kept for q in k.unverified_quotes]
+            cited = sorted({n for k in kept for n in k.citations})
+        elif answer.cancelled:
+            answer.text = ""
+            cited = []
+        else:
+            lines = self._extractive_lines(answer.question, answer.excerpts)
+            answer.text = "\n".join(line for _, line in lines)
+            answer.extractive = True
+            cited = [e.n for e, _ in lines]
+        by_number = {e.n: e for e in answer.excerpts}
+        answer.citations = [(n, by_number[n].hit) for n in cited]
+
+    def _messages(self, question: str, excerpts: Sequence[Excerpt]) -> list[Message]:
+        # The system prompt and the worked example come first and never change, so llama.cpp
+        # keeps them in its KV cache across questions; only excerpts and question are new.
+        block = "\n".join(e.render() for e in excerpts)
+        user = self.prompts.render_answer(excerpts=block, question=" ".join(question.split()))
+        return [
+            {"role": "system", "content": self.prompts.system},
+            {"role": "user", "content": self.prompts.example_question},
+            {"role": "assistant", "content": self.prompts.example_answer},
+            {"role": "user", "content": user},
+        ]
+
+    def _fit_context(
+        self, model: ChatModel, question: str, excerpts: Sequence[Excerpt]
+    ) -> list[Excerpt]:
+        """Drop trailing excerpts while the prompt plus room for the answer overflows.
+
+        Rare with the default budget (about 600 of 4096 tokens); the dropped excerpts were
+        already shown in AnswerStarted, and simply go uncited.
+        """
+        fitted = list(excerpts)
+        room = self.settings.answer_room_tokens
+        while fitted and (
+            model.count_prompt_tokens(self._messages(question, fitted)) + room > model.context_size
+        ):
+            fitted.pop()
+        if not fitted:
+            raise AnswerError("The chat model's context is too small for even one excerpt.")
+        return fitted
+
+    def _stops(self, excerpts: Sequence[Excerpt]) -> list[str]:
+        labels = {e.who for e in excerpts if e.who} | {
+            s.strip() for e in excerpts if e.hit.speaker for s in e.hit.speaker.split(",")
+        }
+        return list(dict.fromkeys([*_BASE_STOPS, *(f"\n{label}:" for label in sorted(labels))]))
+
+    def _extractive_lines(
+        self, question: str, excerpts: Sequence[Excerpt]
+    ) -> list[tuple[Excerpt, str]]:
+        """The best excerpts' most relevant sentences, quoted verbatim, one line each.
+
+        Best: most of the question's words, then said by whoever the question asks about
+        ("what did I say" / "what did my therapist suggest"), then earliest number.
+        """
+        terms = content_stems(question)
+        asked = _asked_about(question)
+        ranked = sorted(
+            excerpts,
+            key=lambda e: (-len(content_stems(e.hit.text) & terms), e.who != asked, e.n),
+        )[: self.settings.extractive_quotes]
+        lines = []
+        for excerpt in sorted(ranked, key=lambda e: e.n):
+            quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
+            line = self.prompts.extractive_line(
+                date=excerpt.hit.session_date, who=excerpt.speaker_phrase, quote=quote, n=excerpt.n
+            )
+            lines.append((excerpt, line))
+        return lines
+
+
+_ASKS_ABOUT_USER = re.compile(
+    r"\b(?:did|have|had|do) i (?:say|said|mention|tell|talk|"
+    r"describe|explain)|\bi (?:said|mentioned|told)\b",
+    re.IGNORECASE,
+)
+_ASKS_ABOUT_THERAPIST = re.compile(r"\b(?:therapist|counsell?or|doctor|dr)\b", re.IGNORECASE)
+
+
+def _asked_about(question: str) -> str | None:
+    if _ASKS_ABOUT_THERAPIST.search(question):
+        return "Therapist"
+    if _ASKS_ABOUT_USER.search(question):
+        return "You"
+    return None
+
+
+def _within(piece: Hit, hit: Hit) -> bool:
+    return piece.session_id == hit.session_id and hit.char_start <= piece.char_start < hit.char_end
+
+
+def _best_quote(text: str, terms: set[str], max_words: int) -> str:
+    """Whole sentences of `text` around the one sharing most of `terms`, verbatim."""
+    sentences = sentence_spans(text) or [(0, len(text))]
+    best = max(
+        range(len(sentences)),
+        key=lambda i: (len(content_stems(text[slice(*sentences[i])]) & terms), -i),
+    )
+    a, b = grow_span(sentences, best, lambda na, nb: len(text[na:nb].split()) <= max_words)
+    quote = " ".join(text[a:b].split())
+    if len(quote.split()) > max_words:
+        quote = " ".join(quote.split()[:max_words])
+    return quote
+
+
+def _ms_since(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
