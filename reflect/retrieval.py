@@ -12,16 +12,16 @@ come first, then the usual results for the same words.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from reflect.chunking import is_cjk, span_times, turn_at
 from reflect.embedding import Embedder
-from reflect.index import NO_FILTERS, STOPWORDS, ChunkMatch, Filters, SearchIndex
+from reflect.index import NO_FILTERS, ChunkMatch, Filters, SearchIndex
 from reflect.session import Session, StoredTurn
 from reflect.understanding import Understood, understand
+from reflect.words import content_stems, stem, words
 
 __all__ = ["Filters", "Hit", "Mode", "Retriever", "expand_to_turns"]
 
@@ -171,7 +171,7 @@ class Retriever:
         pool = candidates[: self.rerank_depth]
         if prefer is None or not pool:
             return candidates
-        terms = _content_words(understood.content)
+        terms = content_stems(understood.content)
         rescored = []
         for position, (match, score) in enumerate(pool, start=1):
             fused = 1.0 / (self.k_rrf + position)
@@ -272,15 +272,12 @@ class Retriever:
         )
 
 
-def _content_words(text: str) -> set[str]:
-    return {w for w in _WORDS.findall(text.casefold()) if w not in STOPWORDS}
-
-
 def _speaker_closeness(
     match: ChunkMatch, terms: set[str], prefer: Callable[[str | None], bool]
 ) -> float:
-    """1 when the chunk's best-matching turn (most of the question's words) is by the
-    preferred side, 0.5 when that side speaks elsewhere in the chunk, else 0."""
+    """1 when the chunk's best-matching turn (the most of the question's content stems; the
+    first such turn on a tie) is by the preferred side, 0.5 when that side speaks elsewhere
+    in the chunk, else 0."""
     session, chunk = match.session, match.chunk
     turns = [
         t
@@ -289,18 +286,15 @@ def _speaker_closeness(
     ]
     if not turns:
         return 0.0
-
-    def overlap(turn: StoredTurn) -> int:
+    best, best_overlap = turns[0], -1
+    for turn in turns:
         a, b = max(turn.char_start, chunk.char_start), min(turn.char_end, chunk.char_end)
-        return len(terms & set(_WORDS.findall(session.text[a:b].casefold())))
-
-    best = max(turns, key=lambda t: (overlap(t), t.char_end - t.char_start))
+        overlap = len(terms & {stem(w) for w in words(session.text[a:b])})
+        if overlap > best_overlap:
+            best, best_overlap = turn, overlap
     if prefer(best.speaker):
         return 1.0
     return 0.5 if any(prefer(t.speaker) for t in turns) else 0.0
-
-
-_WORDS = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 def _own_turn(
