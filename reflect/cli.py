@@ -750,6 +750,22 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     return 0
 
 
+def understood_json(asked: Any) -> dict[str, Any] | None:
+    """How the question was read: its kind, what it is about, when, and whether it was
+    completed from the conversation."""
+    if asked is None:
+        return None
+    return {
+        "kind": asked.kind,
+        "about": asked.topic,
+        "followup": asked.followup,
+        "since": asked.since.isoformat() if asked.since else None,
+        "until": asked.until.isoformat() if asked.until else None,
+        "time": asked.time_words,
+        "summary": asked.summary(),
+    }
+
+
 def answer_to_json(answer: Any) -> dict[str, Any]:
     t = answer.timings
     return {
@@ -761,6 +777,7 @@ def answer_to_json(answer: Any) -> dict[str, Any]:
         "unverified_quotes": answer.unverified_quotes,
         "safety_message": answer.safety_message,
         "model": answer.model_id,
+        "understood": understood_json(answer.asked),
         "timings": {
             "retrieval_ms": t.retrieval_ms,
             "prompt_tokens": t.prompt_tokens,
@@ -780,16 +797,63 @@ def cmd_ask(args: argparse.Namespace) -> int:
     filters = filters_from(args)
     service.resolve_filters(filters)
     _load_index(service)
+    # --conversation: the lines are one conversation, each question may lean on the last.
+    conversation = service.new_conversation() if args.conversation else None
     for question in questions:
         if args.json:
-            print_json(answer_to_json(service.ask(question, filters=filters, k=args.k)))
+            answer = service.ask(question, filters=filters, k=args.k, conversation=conversation)
+            print_json(answer_to_json(answer))
         else:
-            _ask_streaming(service, question, filters, args.k)
+            _ask_streaming(service, question, filters, args.k, conversation)
     service.lock()
     return 0
 
 
-def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> None:
+_NEW_CONVERSATION = ("/new", "new", "/clear")
+_END_CHAT = ("/quit", "/exit", "quit", "exit")
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    """Questions one after another, each able to build on the last ("did I keep it?")."""
+    service = open_service(args)
+    service.model_path = args.model
+    filters = filters_from(args)
+    service.resolve_filters(filters)
+    _load_index(service)
+    conversation = service.new_conversation()
+    say(
+        "Ask about your sessions; a question can build on the last one. "
+        "Type /new to start afresh, or press Enter on an empty line to finish."
+    )
+    try:
+        while True:
+            try:
+                question = input("› ").strip()
+            except EOFError:
+                break
+            if not question or question.lower() in _END_CHAT:
+                break
+            if question.lower() in _NEW_CONVERSATION:
+                conversation.clear()
+                say("Starting afresh.")
+                continue
+            _ask_streaming(service, question, filters, args.k, conversation, chat=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.lock()
+    return 0
+
+
+def _ask_streaming(
+    service: Any,
+    question: str,
+    filters: Any,
+    k: int | None,
+    conversation: Any = None,
+    *,
+    chat: bool = False,
+) -> None:
     from rich.panel import Panel
 
     from reflect.answer import AnswerStarted, AnswerToken
@@ -810,10 +874,18 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
             sys.stdout.flush()
 
     try:
-        answer = service.ask(question, filters=filters, k=k, on_event=on_event)
+        answer = service.ask(
+            question, filters=filters, k=k, on_event=on_event, conversation=conversation
+        )
     finally:
         status.stop()
     sys.stdout.write("\n\n")
+    if answer.asked is not None and (answer.asked.followup or answer.asked.kind != "recall"
+                                      or answer.asked.time_words):
+        note = f"Understood: {answer.asked.summary()}."
+        if chat and answer.asked.followup:
+            note += " Type /new to start afresh."
+        console.print(markup(note), style="dim")
     if answer.unverified_quotes:
         console.print("[yellow]Not found word for word in your sessions:[/yellow]")
         for quote in answer.unverified_quotes:
@@ -1106,7 +1178,17 @@ def build_parser() -> argparse.ArgumentParser:
     add_filter_options(p)
     p.add_argument("--model", metavar="PATH", help="a GGUF chat model to use")
     p.add_argument("--from-file", metavar="FILE", help="one question per line (with --json)")
+    p.add_argument(
+        "--conversation",
+        action="store_true",
+        help="the questions are one conversation: each may build on the last (\"did I keep it?\")",
+    )
     p.add_argument("--json", action="store_true")
+
+    p = add("chat", cmd_chat, "ask question after question; each can build on the last")
+    p.add_argument("--k", type=int, default=None, help="how many excerpts to consider")
+    add_filter_options(p)
+    p.add_argument("--model", metavar="PATH", help="a GGUF chat model to use")
 
     p = add("models", cmd_models, "list the chat models reflect sees and which it will use")
     p.add_argument("--model", metavar="PATH", help="show what reflect would do with --model PATH")

@@ -11,6 +11,7 @@ come first, then the usual results for the same words.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -108,6 +109,7 @@ class Retriever:
         filters: Filters = NO_FILTERS,
         mode: Mode = "hybrid",
         as_typed: bool = False,
+        understood: Understood | None = None,
     ) -> list[Hit]:
         """The `k` best excerpts for `query`, best first.
 
@@ -116,14 +118,19 @@ class Retriever:
         question ("when did I say", "which session was that") is not searched; who said it
         ("my counsellor said", "did I tell") is preferred, not filtered. `as_typed` searches
         the words exactly as given, as before any of this (for comparisons and for a user
-        who clears what was understood).
+        who clears what was understood). `understood`: the question already read (answering
+        reads it further, e.g. completes a follow-up from the conversation); `query` is then
+        what to search.
         """
         if mode not in ("hybrid", "lexical", "vector"):
             raise ValueError(f"unknown search mode {mode!r}")
         query = query.strip()
         if not query or k <= 0 or self.index.chunk_count == 0 or filters.allows_nothing():
             return []
-        understood = None if as_typed else understand(query)
+        if understood is not None:
+            understood = dataclasses.replace(understood, content=query)
+        elif not as_typed:
+            understood = understand(query)
         if understood is None:
             whole = quoted_phrase(query)
             phrases: tuple[str, ...] = (whole,) if whole is not None else ()

@@ -34,6 +34,8 @@ from reflect.vault import RolledBack, Vault
 
 if TYPE_CHECKING:
     from reflect.answer import Answer, Answerer, EventCallback
+    from reflect.answer.compose import AcrossSessions
+    from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
     from reflect.llm import ChatModel
@@ -347,9 +349,14 @@ class Reflect:
         filters: SearchFilters | None = None,
         k: int | None = None,
         on_event: EventCallback | None = None,
+        conversation: Conversation | None = None,
     ) -> Answer:
-        """Answer from the sessions: excerpts first (events), then the checked answer."""
+        """Answer from the sessions: excerpts first (events), then the checked answer.
+
+        With a `conversation` (`Reflect.new_conversation()`), a question may build on the
+        ones before it ("did I keep it?") and is added to it."""
         from reflect.answer import Answerer, AnswerSettings
+        from reflect.answer.question import SessionDate
 
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
@@ -364,9 +371,25 @@ class Reflect:
             therapist_labels=self._therapist_labels(known, me),
             region=self.settings().crisis_region,
             settings=AnswerSettings(k=k) if k else AnswerSettings(),
+            session_dates=lambda: [SessionDate(s.id, s.day) for s in self.sessions()],
+            across=self._across(),
         )
         self._answerer = answerer
-        return answerer.ask(question, filters=resolved, on_event=on_event)
+        return answerer.ask(
+            question, filters=resolved, on_event=on_event, conversation=conversation
+        )
+
+    @staticmethod
+    def new_conversation() -> Conversation:
+        """A conversation for `ask`: follow-up questions lean on the earlier ones."""
+        from reflect.answer.conversation import Conversation
+
+        return Conversation()
+
+    def _across(self) -> AcrossSessions | None:
+        """The view across sessions that "how often / first / last" questions need."""
+        timeline = getattr(self, "sessions_mentioning", None)
+        return self if timeline is not None else None  # type: ignore[return-value]
 
     def cancel_answer(self) -> None:
         """Stop the answer being written (safe from any thread)."""

@@ -11,12 +11,15 @@ then report through events (results.py).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import threading
 import time
 from collections.abc import Callable, Sequence
 
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
+from reflect.answer.compose import AcrossSessions, day, sessions_list
+from reflect.answer.conversation import Conversation
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
     DEFAULT_ME_LABELS,
@@ -26,6 +29,7 @@ from reflect.answer.excerpts import (
     grow_span,
     sentence_spans,
 )
+from reflect.answer.question import AskedQuestion, SessionDate, read_question
 from reflect.answer.results import (
     Answer,
     AnswerDone,
@@ -45,7 +49,7 @@ from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
 from reflect.session import Session
-from reflect.words import content_stems
+from reflect.words import content_stems, stem
 
 ModelFactory = Callable[[], ChatModel]
 
@@ -81,7 +85,16 @@ class Answerer:
         region: str | None = None,
         settings: AnswerSettings = AnswerSettings(),
         prompts: Prompts | None = None,
+        session_dates: Callable[[], Sequence[SessionDate]] | None = None,
+        across: AcrossSessions | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
     ) -> None:
+        """`session_dates` lets questions name a session by time ("last time", "on 16
+        October"); `across` answers "how often / first / last" from the sessions that
+        mention a theme. Without them those questions are answered as plain searches."""
+        self.session_dates = session_dates or (lambda: ())
+        self.across = across
+        self.today = today
         self.retriever = retriever
         self.embedder = embedder
         self.model_factory = model_factory
@@ -111,18 +124,23 @@ class Answerer:
                 self._model = self.model_factory()
             return self._model
 
-    def prepare(self, question: str, *, filters: Filters = NO_FILTERS) -> Prepared:
+    def read(self, question: str, conversation: Conversation | None = None) -> AskedQuestion:
+        """Stage 1: the question as reflect will answer it (kind, topic, time, follow-up)."""
+        return read_question(
+            question,
+            today=self.today(),
+            sessions=self.session_dates(),
+            previous=conversation.last if conversation is not None else None,
+        )
+
+    def prepare(
+        self, question: str, *, filters: Filters = NO_FILTERS, asked: AskedQuestion | None = None
+    ) -> Prepared:
         """Everything decided before (and without) the model: search, evidence, excerpts,
         scope and safety. Takes milliseconds; `ask` starts with it."""
         began = time.perf_counter()
         question = " ".join(question.split())
-        hits = (
-            self.retriever.search(
-                question, k=self.settings.k, filters=filters, mode=self.settings.mode
-            )
-            if question
-            else []
-        )
+        hits = self._search(question, filters, asked) if question else []
         retrieval_ms = _ms_since(began)
         evidence = self._decide(question, hits, filters)
         excerpts = self._excerpts(question, hits) if evidence.found else []
@@ -144,15 +162,41 @@ class Answerer:
         *,
         filters: Filters = NO_FILTERS,
         on_event: EventCallback | None = None,
+        conversation: Conversation | None = None,
     ) -> Answer:
         """Answer `question`; `on_event` gets AnswerStarted, AnswerToken..., AnswerDone.
 
-        Raises a ReflectError (after AnswerStarted) when the chat model cannot be loaded.
+        With a `conversation`, the question may lean on the ones before it ("did I keep
+        it?"), and is added to it. Raises a ReflectError (after AnswerStarted) when the chat
+        model cannot be loaded.
         """
         self._cancelled.clear()
         emit = on_event or (lambda event: None)
         began = time.perf_counter()
-        prepared = self.prepare(question, filters=filters)
+        asked = self.read(question, conversation)
+        filters = _placed_in_time(filters, asked)
+        answer = self._answer(question, asked, filters, emit, began)
+        answer.asked = asked
+        if conversation is not None:
+            conversation.add(asked, [hit for _, hit in answer.citations] or answer.hits[:1])
+        return answer
+
+    def _answer(
+        self,
+        question: str,
+        asked: AskedQuestion,
+        filters: Filters,
+        emit: EventCallback,
+        began: float,
+    ) -> Answer:
+        composed = self._compose(asked, filters, began)
+        if composed is not None:
+            emit(AnswerStarted(hits=composed.hits, excerpts=list(composed.excerpts),
+                               safety_message=composed.safety_message))
+            emit(AnswerToken(composed.text))
+            emit(AnswerDone(composed))
+            return composed
+        prepared = self.prepare(question, filters=filters, asked=asked)
         emit(
             AnswerStarted(
                 hits=prepared.hits,
@@ -189,6 +233,174 @@ class Answerer:
         return answer
 
     # -- steps ----------------------------------------------------------------------------
+
+    def _search(
+        self, question: str, filters: Filters, asked: AskedQuestion | None, k: int | None = None
+    ) -> list[Hit]:
+        k = k or self.settings.k
+        if asked is None:
+            return self.retriever.search(question, k=k, filters=filters, mode=self.settings.mode)
+        query = asked.topic or " ".join(asked.understood.phrases) or question
+        return self.retriever.search(
+            query, k=k, filters=filters, mode=self.settings.mode, understood=asked.understood
+        )
+
+    def _compose(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer | None:
+        """Questions the system answers from evidence, without the model; None for the rest."""
+        if asked.kind == "when" and asked.refers_to is not None:
+            return self._answer_when(asked, began)
+        if asked.kind in ("first", "last", "count") and self.across is not None and asked.topic:
+            return self._answer_across(asked, filters, began)
+        if asked.kind == "outcome" and asked.topic:
+            return self._answer_outcome(asked, filters, began)
+        return None
+
+    def _composed(
+        self,
+        asked: AskedQuestion,
+        hits: Sequence[Hit],
+        lines: Sequence[tuple[Hit, str]],
+        began: float,
+        *,
+        found: bool = True,
+        lead: str = "",
+    ) -> Answer:
+        """An answer whose sentences are built here: `lines` pair a hit with a sentence
+        template holding `{n}` (its excerpt number) and `{quote}` (its own words)."""
+        excerpts: list[Excerpt] = []
+        text_lines = [lead] if lead else []
+        terms = content_stems(asked.topic)
+        for hit, template in lines:
+            pieces = self._excerpts(asked.topic or asked.text, [hit])
+            if not pieces:
+                continue
+            best = max(pieces, key=lambda e: (len(content_stems(e.hit.text) & terms), -e.n))
+            excerpt = dataclasses.replace(best, n=len(excerpts) + 1)
+            excerpts.append(excerpt)
+            quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
+            text_lines.append(
+                template.format(
+                    n=excerpt.n,
+                    quote=quote,
+                    who=excerpt.speaker_phrase,
+                    who_cap=excerpt.speaker_phrase[:1].upper() + excerpt.speaker_phrase[1:],
+                )
+            )
+        answer = Answer(
+            question=asked.text,
+            text="\n".join(text_lines),
+            found=found,
+            hits=list(hits),
+            excerpts=excerpts,
+            closest=[] if found else list(hits),
+            timings=Timings(_ms_since(began)),
+            extractive=True,
+        )
+        by_n = {e.n: e for e in excerpts}
+        answer.citations = [(n, by_n[n].hit) for n in sorted(by_n)]
+        answer.timings = dataclasses.replace(answer.timings, total_ms=_ms_since(began))
+        return answer
+
+    def _answer_when(self, asked: AskedQuestion, began: float) -> Answer:
+        hit = asked.refers_to
+        assert hit is not None
+        today = self.today()
+        return self._composed(
+            asked,
+            [hit],
+            [(hit, f"That was on {day(hit.session_date, today)}, in “{hit.session_title}”"
+                   " [{n}]: {who} said “{quote}”")],
+            began,
+        )
+
+    def _answer_outcome(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
+        """"Did I keep the diary?": where it first came up among the moments found, then
+        what was said about it in *later* sessions (the user's own words preferred); say what
+        those show, or that the sessions after it don't say."""
+        today = self.today()
+        found = self._search(asked.topic, filters, asked)
+        evidence = self._decide(asked.topic, found, filters)
+        if not evidence.found:
+            return self._nothing_about(asked, found, evidence, began)
+        terms = content_stems(asked.topic) - _OUTCOME_VERBS
+        relevant = [h for h in found if content_stems(h.text) & terms] or found[:1]
+        anchor = min(relevant, key=lambda h: (h.session_date, h.rank))
+        later = [h for h in relevant if h.session_date > anchor.session_date]
+        if not later and not filters.session_ids:
+            after = dataclasses.replace(
+                filters, since=anchor.session_date + dt.timedelta(days=1)
+            )
+            later = [
+                h for h in self._search(asked.topic, after, asked, k=5)
+                if content_stems(h.text) & terms
+            ]
+        if later:
+            mine = [h for h in later if h.speaker in self.me_labels]
+            mine = mine if asked.speaker == "me" else []
+            ordered = sorted(mine or later, key=lambda h: (h.session_date, h.rank))
+            picks = [h for i, h in enumerate(ordered)
+                     if h.session_id not in {o.session_id for o in ordered[:i]}][:2]
+            lines = [(picks[0], "Afterwards, on " + day(picks[0].session_date, today)
+                      + ", {who} said: “{quote}” [{n}]")]
+            lines += [(h, "On " + day(h.session_date, today) + ", {who} said: “{quote}” [{n}]")
+                      for h in picks[1:]]
+            lines.append((anchor, "It came up on " + day(anchor.session_date, today)
+                          + ": {who} said “{quote}” [{n}]"))
+            answer = self._composed(asked, found, lines, began)
+        else:
+            answer = self._composed(
+                asked,
+                found,
+                [(anchor, "It came up on " + day(anchor.session_date, today)
+                  + ": {who} said “{quote}” [{n}]")],
+                began,
+                lead=f"Your sessions after {day(anchor.session_date, today)} don't say "
+                "what happened.",
+            )
+        answer.evidence = evidence
+        return answer
+
+    def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
+        """"When did I first / last...", "how often...": from the sessions that mention it."""
+        assert self.across is not None
+        today = self.today()
+        sessions = self.across.sessions_mentioning(asked.topic, filters)
+        if not sessions:
+            first = self._search(asked.topic, filters, asked)
+            evidence = self._decide(asked.topic, first, filters)
+            return self._nothing_about(asked, first, evidence, began)
+        hits = [h for s in sessions for h in s.hits]
+        topic = asked.topic
+        if asked.kind == "count":
+            dates = [s.session_date for s in sessions]
+            lead = (
+                f"{topic[:1].upper() + topic[1:]} came up in {len(sessions)} "
+                f"session{'s' if len(sessions) != 1 else ''}: {sessions_list(dates, today)}."
+            )
+            picks = [sessions[0], sessions[-1]] if len(sessions) > 1 else [sessions[0]]
+            lines = [(s.hits[0], "On " + day(s.session_date, today) + ", {who} said: "
+                      "“{quote}” [{n}]") for s in picks]
+            return self._composed(asked, hits, lines, began, lead=lead)
+        chosen = sessions[0] if asked.kind == "first" else sessions[-1]
+        word = "first" if asked.kind == "first" else "last"
+        line = ("It " + word + " came up on " + day(chosen.session_date, today)
+                + ", in “" + chosen.session_title + "”: {who} said “{quote}” [{n}]")
+        return self._composed(asked, hits, [(chosen.hits[0], line)], began)
+
+    def _nothing_about(
+        self, asked: AskedQuestion, hits: Sequence[Hit], evidence: Evidence, began: float
+    ) -> Answer:
+        answer = Answer(
+            question=asked.text,
+            text=self.prompts.not_found,
+            found=False,
+            hits=list(hits),
+            closest=list(hits),
+            evidence=evidence,
+            timings=Timings(_ms_since(began)),
+        )
+        answer.timings = dataclasses.replace(answer.timings, total_ms=_ms_since(began))
+        return answer
 
     def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
         similarity = question_similarity(self.retriever, question, filters) if hits else None
@@ -405,6 +617,32 @@ def _asked_about(question: str) -> str | None:
     if _ASKS_ABOUT_USER.search(question):
         return "You"
     return None
+
+
+# Words of the asking, not of what happened: "did I keep / stick to / try the diary?" is
+# answered by any later mention of the diary, kept or not.
+_OUTCOME_VERBS = frozenset(
+    stem(w)
+    for w in (
+        "keep", "kept", "stick", "stuck", "try", "tried", "manage", "managed", "start",
+        "started", "stop", "stopped", "finish", "finished", "use", "used", "do", "did", "make",
+        "made", "get", "got", "go", "went", "end", "up", "ever", "actually", "really", "help",
+        "helped", "work", "worked",
+    )
+)
+
+
+def _placed_in_time(filters: Filters, asked: AskedQuestion) -> Filters:
+    """The question's own time words ("last session", "in March") as filters, unless the
+    user set that filter themselves (theirs wins)."""
+    changes: dict[str, object] = {}
+    if asked.session_ids is not None and filters.session_ids is None:
+        changes["session_ids"] = asked.session_ids
+    if asked.since is not None and filters.since is None:
+        changes["since"] = asked.since
+    if asked.until is not None and filters.until is None:
+        changes["until"] = asked.until
+    return dataclasses.replace(filters, **changes) if changes else filters  # type: ignore[arg-type]
 
 
 def _within(piece: Hit, hit: Hit) -> bool:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from reflect.answer.checks import CheckBounds
 from reflect.answer.evidence import Evidence, EvidenceThresholds
 from reflect.answer.excerpts import Excerpt
+from reflect.answer.question import AskedQuestion
 from reflect.errors import ReflectError
 from reflect.retrieval import Hit, Mode
 
@@ -60,6 +61,9 @@ class Answer:
     cancelled: bool = False
     model_text: str = ""
     dropped_sentences: list[tuple[str, str]] = field(default_factory=list)
+    # The question as answered (kind, topic, time, follow-up): shown so the user sees what
+    # was understood and can start afresh.
+    asked: AskedQuestion | None = None
 
 
 @dataclass(frozen=True, slots=True)

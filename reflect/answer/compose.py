@@ -1,0 +1,65 @@
+"""Stage 4 for questions the system answers itself: sentences built from evidence.
+
+"Did I keep the diary?", "when did I first talk about my dad?", "how often has sleep come
+up?", "when was that?": the answer is a date, a count or what was said *after* a moment,
+and each is read from the sessions, not written by the model (the bundled 0.5B model asserts
+answers no excerpt holds: models/README.md). Every sentence here states a fact the cited
+excerpt or the session dates show, and every quote is the excerpt's own words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from reflect.answer.excerpts import Excerpt
+from reflect.index import Filters
+from reflect.retrieval import Hit
+
+__all__ = ["AcrossSessions", "SessionMentions", "day", "mention_sentence", "sessions_list"]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionMentions:
+    """One session where a theme came up: its best moments, best first."""
+
+    session_id: str
+    session_date: dt.date
+    session_title: str
+    hits: list[Hit]
+
+    @property
+    def mentions(self) -> int:
+        return len(self.hits)
+
+
+class AcrossSessions(Protocol):
+    """What answering needs from the views across sessions (timelines)."""
+
+    def sessions_mentioning(self, topic: str, filters: Filters) -> list[SessionMentions]:
+        """Every session where `topic` came up, oldest first."""
+        ...
+
+
+def day(date: dt.date, today: dt.date | None = None) -> str:
+    """"8 January", with the year only when it isn't this year's."""
+    text = f"{date.day} {date:%B}"
+    if today is not None and date.year != today.year:
+        text += f" {date.year}"
+    return text
+
+
+def mention_sentence(excerpt: Excerpt, quote: str, today: dt.date | None = None) -> str:
+    """'On 22 January you said: "I brought the diary." [2]' (who as known, else neutral)."""
+    who = excerpt.speaker_phrase
+    return f"On {day(excerpt.hit.session_date, today)} {who} said: “{quote}” [{excerpt.n}]"
+
+
+def sessions_list(dates: Sequence[dt.date], today: dt.date | None = None) -> str:
+    """"8 January, 22 January and 5 February"."""
+    names = [day(d, today) for d in dates]
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]

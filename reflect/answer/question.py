@@ -1,0 +1,433 @@
+"""Stage 1 of answering: what kind of question this is, about what, when, and what it builds on.
+
+Search already reads quotes, framing and who said it (`reflect.understanding`). Answering
+needs more, because some questions are not "find the moment" at all:
+
+- "did I keep the sleep diary?": an *outcome*: what was said after the suggestion;
+- "when did I first talk about my dad?" / "...last...": the *first* / *last* session with it;
+- "how often has sleep come up?": a *count* of sessions;
+- "what did we cover last session?": that session's *recap*;
+- "what did we agree I'd try?": the *agreements*;
+- "in September", "last month", "last time", "on 16 October", "in my first session": *when*,
+  which becomes a date or session filter;
+- "did I keep it?", "when was that?", "and what did she say about that?": a *follow-up*,
+  whose topic, filters and cited moment come from the conversation so far.
+
+All of it by rules over the words and the session dates (the bundled 0.5B model reads
+questions unreliably: models/README.md), each rule tested on its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+from reflect.dates import date_range_phrase
+from reflect.retrieval import Hit
+from reflect.understanding import SpeakerRole, Understood, strip_framing, understand
+from reflect.words import content_stems
+
+__all__ = ["AskedQuestion", "Kind", "PreviousTurn", "read_question"]
+
+Kind = Literal["recall", "outcome", "first", "last", "count", "recap", "agreements", "when"]
+
+_MONTH = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
+)
+
+# When: phrases that place a question in time. Each is removed from the topic once read.
+_LAST_SESSION = re.compile(
+    r"\b(?:(?:in|at|during|from|on)\s+)?(?:the|our|my)?\s*(?:last|latest|most recent|previous)"
+    r"\s+(?:session|appointment|meeting|time we (?:met|spoke|talked))\b|\blast\s+time\b",
+    re.IGNORECASE,
+)
+_SESSION_BEFORE = re.compile(
+    r"\b(?:in\s+)?the\s+session\s+before\s+(?:that|last|the last one)\b", re.IGNORECASE
+)
+_FIRST_SESSION = re.compile(
+    r"\b(?:in|at|during|from)?\s*(?:the|our|my)\s+(?:very\s+)?first\s+(?:session|appointment|"
+    r"meeting)\b",
+    re.IGNORECASE,
+)
+_ON_DAY = re.compile(
+    rf"\bon\s+(?:the\s+)?(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})|({_MONTH})\s+"
+    rf"(\d{{1,2}})(?:st|nd|rd|th)?)(?:,?\s+(\d{{4}}))?\b",
+    re.IGNORECASE,
+)
+_PERIOD = re.compile(
+    rf"\b(?:(?:in|during|back in|over)\s+)?(?:(?:early|late|mid)\s*-?\s*)?(?:{_MONTH})"
+    rf"(?:\s+\d{{4}})?\b"
+    r"|\b(?:last|this|past)\s+(?:month|week|year)\b"
+    r"|\b(?:a|one|two|three|four|five|six|\d+)\s+(?:weeks?|months?|days?)\s+ago\b"
+    r"|\b(?:in\s+)?the\s+(?:last|past)\s+(?:few\s+|couple of\s+|\d+\s+|two\s+|three\s+)?"
+    r"(?:weeks?|months?)\b",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {"a": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
+                 "six": "6"}
+
+# Kinds. Order matters in `_kind_of`: the most specific first.
+# At the start only: "what did I say about how often Mum rang" asks for a moment, not a count.
+_COUNT = re.compile(
+    r"^(?:and\s+|so\s+)?(?:how\s+(?:often|many\s+(?:times|sessions|weeks))\b|in\s+how\s+many\s+"
+    r"(?:sessions|of\s+(?:my|our|the)\s+sessions)\b|how\s+much\s+(?:have|did)\s+we\s+"
+    r"(?:talk|talked)\b)",
+    re.IGNORECASE,
+)
+_FIRST_LAST = re.compile(
+    r"\bwhen\s+(?:did|was|have)\b.*?\b(first|last)\b|\b(?:the\s+)?(first|last)\s+time\s+"
+    r"(?:i|we|you|she|he|it)\b|\bwhen\s+did\s+(?:i|we)\s+(start|begin)\b",
+    re.IGNORECASE,
+)
+_AGREEMENTS = re.compile(
+    r"\bwhat\s+(?:did|have|had)\s+(?:we|i|you)\s+(?:agree|agreed|plan|planned|"
+    r"commit|committed|set)\b|\bhomework\b|\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\s+"
+    r"(?:task|tasks|plan|plans|assignment|exercise|exercises|goals?)\b|\bwhat\s+did\s+i\s+"
+    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+am\s+i\s+(?:meant|supposed)"
+    r"\s+to\s+(?:be\s+)?(?:do|doing|try|trying)\b|\bwhat\s+(?:should|do)\s+i\s+(?:try|do)\s+"
+    r"(?:this|next)\s+week\b",
+    re.IGNORECASE,
+)
+_RECAP = re.compile(
+    r"\bwhat\s+(?:did|do|have)\s+we\s+(?:cover|covered|talk\s+about|talked\s+about|discuss|"
+    r"discussed|go\s+over|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
+    r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b",
+    re.IGNORECASE,
+)
+_OUTCOME = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:did|have|has|had|was|were)\s+(?:i|we|it|that|they|she|he|"
+    r"things|the\s+\w+)\s+(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?"
+    r"(?!say\b|said\b|tell\b|told\b|mention|talk|speak|spoke|discuss|bring\s+up|describe|"
+    r"explain|ask\b|asked\b)(\w+)",
+    re.IGNORECASE,
+)
+_WHEN_THAT = re.compile(
+    r"^(?:and\s+|so\s+)?(?:when|which\s+session|what\s+(?:day|date|session))\s+(?:was|is|did)\s+"
+    r"(?:that|it|this|she\s+say\s+(?:that|it)|i\s+say\s+(?:that|it))\s*\??$",
+    re.IGNORECASE,
+)
+
+# A follow-up leans on the conversation: it says "it", "that", "she"... and little else.
+_REFERS_BACK = re.compile(
+    r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there|the\s+same)\b"
+    r"|^(?:and|so|but|what\s+about|how\s+about|and\s+what\s+about)\b",
+    re.IGNORECASE,
+)
+_OUTCOME_LEAD = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:did|have|has|had|was|were)\s+(?:i|we|it|that|they|she|he)\s+"
+    r"(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?",
+    re.IGNORECASE,
+)
+_ASKS_ABOUT_ME = re.compile(r"^(?:and\s+|so\s+|but\s+)?(?:did|have|had|was)\s+i\b", re.I)
+_PRONOUNS = re.compile(
+    r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there)\b", re.IGNORECASE
+)
+_LEADS = re.compile(r"^(?:and|so|but|ok|okay|what about|how about)\b[\s,]*", re.IGNORECASE)
+_KIND_WORDS = re.compile(
+    r"\b(?:how\s+often|how\s+many\s+(?:times|sessions|weeks)|in\s+how\s+many\s+sessions|"
+    r"first|last|when|homework|recap|summary|start|begin|come\s+up|came\s+up|did\s+it\s+come\s+up)"
+    r"\b|\bhas\b|\bhave\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionDate:
+    """A session as the question reader needs it: its id and day."""
+
+    id: str
+    date: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousTurn:
+    """What a follow-up can lean on: the last question as read, and what its answer cited."""
+
+    question: AskedQuestion
+    cited_session: str | None = None  # the session of the first excerpt the answer cited
+    cited_date: dt.date | None = None
+    cited: Hit | None = None  # that excerpt, for "when was that?"
+
+
+@dataclass(frozen=True, slots=True)
+class AskedQuestion:
+    """A question as reflect will answer it. `topic` is what to look for; `since`/`until`/
+    `session_ids` place it in time (None: anywhere); `followup` says it was completed from
+    the conversation; `time_words` are the words that placed it, to show the user."""
+
+    text: str
+    kind: Kind
+    topic: str
+    understood: Understood
+    since: dt.date | None = None
+    until: dt.date | None = None
+    session_ids: frozenset[str] | None = None
+    time_words: str | None = None
+    followup: bool = False
+    refers_to_date: dt.date | None = None  # "when was that?": the moment it points back to
+    refers_to_session: str | None = None
+    refers_to: Hit | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def speaker(self) -> SpeakerRole | None:
+        return self.understood.speaker
+
+    @property
+    def search_text(self) -> str:
+        """The words to search for this question: its topic, with quoted words first."""
+        return " ".join(part for part in (*self.understood.phrases, self.topic) if part).strip()
+
+    def summary(self) -> str:
+        """What was understood, for the user: "about: the sleep diary · after 8 January"."""
+        parts = [f"about: {self.topic}"] if self.topic else []
+        if self.kind not in ("recall", "when"):
+            parts.append(
+                {
+                    "outcome": "what happened after",
+                    "first": "the first time",
+                    "last": "the last time",
+                    "count": "how many sessions",
+                    "recap": "what the session covered",
+                    "agreements": "what was agreed",
+                }[self.kind]
+            )
+        who = self.understood.speaker_description()
+        if who:
+            parts.append(f"said by {who}")
+        if self.time_words:
+            parts.append(self.time_words)
+        elif self.since and self.until:
+            parts.append(f"{_day(self.since)} to {_day(self.until)}")
+        elif self.since:
+            parts.append(f"after {_day(self.since)}")
+        elif self.until:
+            parts.append(f"before {_day(self.until)}")
+        return " · ".join(parts)
+
+
+def read_question(
+    text: str,
+    *,
+    today: dt.date,
+    sessions: Sequence[SessionDate] = (),
+    previous: PreviousTurn | None = None,
+) -> AskedQuestion:
+    """Read `text`: its kind, topic and time, completed from `previous` when it leans on it."""
+    text = " ".join(text.split())
+    understood = understand(text)
+    rest, since, until, session_ids, time_words = _read_time(text, today, sessions)
+    kind = _kind_of(rest)
+    topic = _topic(rest, kind, understood)
+    if kind == "outcome" and understood.speaker is None and _ASKS_ABOUT_ME.search(rest):
+        # "did I keep it?": what happened is told by the user, in a later session.
+        understood = replace(understood, speaker="me")
+    asked = AskedQuestion(
+        text=text,
+        kind=kind,
+        topic=topic,
+        understood=understood,
+        since=since,
+        until=until,
+        session_ids=session_ids,
+        time_words=time_words,
+    )
+    if previous is not None and _leans_on_conversation(text, topic):
+        asked = _complete_from(asked, previous)
+    return asked
+
+
+# ---- time ----------------------------------------------------------------------------------
+
+
+def _read_time(
+    text: str, today: dt.date, sessions: Sequence[SessionDate]
+) -> tuple[str, dt.date | None, dt.date | None, frozenset[str] | None, str | None]:
+    """(text without its time words, since, until, session ids, the time words)."""
+    ordered = sorted((s for s in sessions if s.date <= today), key=lambda s: (s.date, s.id))
+    for pattern, pick in (
+        (_SESSION_BEFORE, -2),
+        (_LAST_SESSION, -1),
+        (_FIRST_SESSION, 0),
+    ):
+        m = pattern.search(text)
+        if m and ordered and len(ordered) >= abs(pick) + (1 if pick >= 0 else 0):
+            chosen = ordered[pick]
+            rest = _cut(text, m)
+            words = "the last session" if pick == -1 else (
+                "the session before last" if pick == -2 else "the first session"
+            )
+            return rest, None, None, frozenset({chosen.id}), f"{words} ({_day(chosen.date)})"
+    m = _ON_DAY.search(text)
+    if m:
+        day_n, month_a, month_b, day_m, year = m.groups()
+        phrase = f"{day_n or day_m} {month_a or month_b} {year or ''}".strip()
+        try:
+            first, last = date_range_phrase(phrase, today)
+        except ValueError:
+            first = last = None  # type: ignore[assignment]
+        if first is not None:
+            on_day = [s for s in ordered if s.date == first]
+            rest = _cut(text, m)
+            if on_day:
+                return rest, None, None, frozenset(s.id for s in on_day), f"on {_day(first)}"
+            return rest, first, last, None, f"on {_day(first)}"
+    m = _PERIOD.search(text)
+    if m and not _is_may_the_verb(text, m):
+        phrase = re.sub(r"^(?:in|during|back in|over)\s+", "", m.group(0), flags=re.IGNORECASE)
+        phrase = re.sub(r"^(?:early|late|mid)\s*-?\s*", "", phrase, flags=re.IGNORECASE)
+        phrase = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
+        for word, digit in _NUMBER_WORDS.items():
+            phrase = re.sub(rf"^{word}\b", digit, phrase, flags=re.IGNORECASE)
+        phrase = re.sub(r"^(?:last|past)\s+(?:few|couple of)\s+", "last 3 ", phrase)
+        try:
+            since, until = date_range_phrase(phrase, today)
+        except ValueError:
+            return text, None, None, None, None
+        if "ago" in phrase:
+            # "two weeks ago" names a time, not everything since: the week around it.
+            since, until = since - dt.timedelta(days=4), since + dt.timedelta(days=4)
+        words = m.group(0).strip()
+        start = m.start()
+        side = re.search(r"\b(since|after|from|before|until|till)\s*$", text[:start], re.I)
+        if side:
+            start = side.start()
+            words = f"{side.group(1).lower()} {words}"
+            if side.group(1).lower() in ("before", "until", "till"):
+                since, until = None, since - dt.timedelta(days=1)  # type: ignore[assignment]
+            else:
+                until = today
+        rest = " ".join((text[:start] + " " + text[m.end() :]).split())
+        return rest, since, min(until, today), None, words
+    return text, None, None, None, None
+
+
+def _is_may_the_verb(text: str, m: re.Match[str]) -> bool:
+    """"may" is a month only in "in May", "May 2025", "since May": not in "I may try"."""
+    word = m.group(0).strip().lower()
+    if word != "may":
+        return False
+    before = text[: m.start()].rstrip().lower()
+    return not before.endswith(("in", "during", "since", "until", "of", "from", "before", "after"))
+
+
+def _cut(text: str, m: re.Match[str]) -> str:
+    return " ".join((text[: m.start()] + " " + text[m.end() :]).split())
+
+
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%B}"
+
+
+# ---- kind and topic ------------------------------------------------------------------------
+
+
+def _kind_of(text: str) -> Kind:
+    if _WHEN_THAT.search(text):
+        return "when"
+    if _COUNT.search(text):
+        return "count"
+    m = _FIRST_LAST.search(text)
+    if m:
+        word = next(g for g in m.groups() if g).lower()
+        return "last" if word == "last" else "first"
+    if _AGREEMENTS.search(text):
+        return "agreements"
+    if _RECAP.search(text) and not content_stems(_strip_kind(text, "recap")):
+        return "recap"
+    if _OUTCOME.search(text):
+        return "outcome"
+    return "recall"
+
+
+def _strip_kind(text: str, kind: Kind) -> str:
+    """The question without the words that made it its kind."""
+    if kind == "recap":
+        text = _RECAP.sub(" ", text)
+    elif kind == "agreements":
+        text = _AGREEMENTS.sub(" ", text)
+        text = re.sub(r"\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\b", " ", text, flags=re.I)
+        text = re.sub(r"\b(?:i(?:'d|’d)?\s+)?(?:try|do|to)\b", " ", text, flags=re.IGNORECASE)
+    elif kind == "count":
+        text = _COUNT.sub(" ", text)
+    elif kind in ("first", "last"):
+        text = _FIRST_LAST.sub(" ", text)
+    elif kind == "outcome":
+        text = _OUTCOME_LEAD.sub("", text)
+        text = re.sub(r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had|was|were)\s+", "", text,
+                      flags=re.IGNORECASE)
+    elif kind == "when":
+        text = _WHEN_THAT.sub(" ", text)
+    text = re.sub(
+        r"\b(?:come|came|comes|been)\s+up\b|\bbrought\s+up\b|\bhas\b|\bhave\b|\bdid\b",
+        " ",
+        text,
+        flags=re.IGNORECASE,
+    )
+    return " ".join(text.split())
+
+
+def _topic(text: str, kind: Kind, understood: Understood) -> str:
+    if kind == "recall":
+        # Framing, quotes and roles as search reads them (text here is without time words).
+        return understand(text).content if text else understood.content
+    rest = _strip_kind(text, kind)
+    rest = strip_framing(rest) if rest else rest
+    rest = re.sub(r"^(?:the\s+)?(?:sessions?|times?)\b\s*", "", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"^(?:did|do|have|had)?\s*(?:we|i|you)\b\s*", "", rest, flags=re.IGNORECASE)
+    rest = re.sub(
+        r"\b(?:talk(?:ed)?|spoke|speak|hear|heard)\s+about\b|^(?:i\s+|we\s+)?(?:mention(?:ed)?|"
+        r"say|said|bring\s+up|brought\s+up|discuss(?:ed)?|raise[sd]?)\b|^(?:about|of|on)\b",
+        " ",
+        rest,
+        flags=re.IGNORECASE,
+    )
+    return " ".join(rest.split()).strip(" ?,.!")
+
+
+def _leans_on_conversation(text: str, topic: str) -> bool:
+    """A follow-up: it refers back ("it", "that", "she", "and what about...") and says little
+    of its own (at most one content word once the pronouns are gone)."""
+    if not _REFERS_BACK.search(text):
+        return False
+    own = content_stems(_PRONOUNS.sub(" ", _LEADS.sub("", topic)))
+    return len(own) <= 1
+
+
+def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestion:
+    before = previous.question
+    own = " ".join(_PRONOUNS.sub(" ", _LEADS.sub("", asked.topic)).split()).strip(" ?,.")
+    own_words = content_stems(own)
+    # "what about weekends?": the new word leads, the old topic keeps it in context.
+    topic = f"{own} {before.topic}".strip() if own_words else before.topic
+    kind: Kind = asked.kind
+    if kind == "recall" and not own_words and before.kind in ("first", "last", "count"):
+        kind = before.kind
+    timed = asked.since or asked.until or asked.session_ids
+    completed = replace(
+        asked,
+        kind=kind,
+        topic=topic,
+        followup=True,
+        since=asked.since if timed else before.since,
+        until=asked.until if timed else before.until,
+        session_ids=asked.session_ids if timed else before.session_ids,
+        time_words=asked.time_words if timed else before.time_words,
+    )
+    if kind == "when":
+        completed = replace(
+            completed,
+            refers_to_date=previous.cited_date,
+            refers_to_session=previous.cited_session,
+            refers_to=previous.cited,
+        )
+    if asked.understood.speaker is None and before.understood.speaker is not None and not own:
+        completed = replace(
+            completed, understood=replace(asked.understood, speaker=before.understood.speaker,
+                                          speaker_words=before.understood.speaker_words)
+        )
+    return completed

@@ -1,0 +1,279 @@
+"""Questions about time and outcomes, and follow-ups: read by rules, answered from evidence.
+
+Unit tests with the deterministic FakeEmbedder and FakeChatModel (the system answers these
+kinds itself, so the model must not even be asked). The people are invented: the client
+Noor and her counsellor Ines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+
+from reflect.answer import Answerer, AnswerSettings, EvidenceThresholds
+from reflect.answer.compose import SessionMentions
+from reflect.answer.conversation import Conversation
+from reflect.answer.question import PreviousTurn, SessionDate, read_question
+from reflect.chunking import chunk_session, embedding_text
+from reflect.index import Filters, SearchIndex
+from reflect.retrieval import Retriever
+from reflect.session import Session, build_text
+from reflect.testing import FakeChatModel, FakeEmbedder
+from reflect.transcript import Turn
+
+TODAY = dt.date(2025, 6, 30)
+DATES = [SessionDate(f"s{i}", dt.date(2025, 3, 4) + dt.timedelta(days=14 * i)) for i in range(6)]
+
+
+class TestKinds:
+    @pytest.mark.parametrize(
+        ("question", "kind", "topic"),
+        [
+            ("what did we say about sleep?", "recall", "sleep"),
+            ("did I keep the worry journal?", "outcome", "keep the worry journal"),
+            ("have I stuck to the evening walks?", "outcome", "stuck to the evening walks"),
+            ("when did I first talk about my dad?", "first", "my dad"),
+            ("when did I last mention the allotment?", "last", "the allotment"),
+            ("how often has sleep come up?", "count", "sleep"),
+            ("in how many sessions did we talk about work?", "count", "work"),
+            ("what did we cover last session?", "recap", ""),
+            ("what was my homework last time?", "agreements", ""),
+            ("what did we agree I'd try?", "agreements", ""),
+        ],
+    )
+    def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:
+        asked = read_question(question, today=TODAY, sessions=DATES)
+        assert (asked.kind, asked.topic) == (kind, topic)
+
+    def test_a_frequency_inside_a_memory_is_not_a_count(self) -> None:
+        asked = read_question(
+            "what did I say about how often Mum was ringing?", today=TODAY, sessions=DATES
+        )
+        assert asked.kind == "recall"
+
+    def test_did_i_say_is_a_memory_not_an_outcome(self) -> None:
+        assert read_question("did I say the garage was full?", today=TODAY).kind == "recall"
+
+
+class TestTime:
+    def test_last_and_first_session_become_that_session(self) -> None:
+        last = read_question("what did we cover last session?", today=TODAY, sessions=DATES)
+        assert last.session_ids == frozenset({"s5"})
+        assert "the last session (13 May)" in last.summary()
+        first = read_question(
+            "what did I say about the train in my first session", today=TODAY, sessions=DATES
+        )
+        assert first.session_ids == frozenset({"s0"}) and first.topic == "the train"
+
+    def test_a_session_in_the_future_is_not_the_last_one(self) -> None:
+        asked = read_question("last session?", today=dt.date(2025, 4, 2), sessions=DATES)
+        assert asked.session_ids == frozenset({"s2"})  # 1 April; 15 April hasn't happened
+
+    def test_a_day_with_a_session_becomes_that_session(self) -> None:
+        asked = read_question(
+            "what did we talk about on the 1st of April?", today=TODAY, sessions=DATES
+        )
+        assert asked.kind == "recap" and asked.session_ids == frozenset({"s2"})
+
+    @pytest.mark.parametrize(
+        ("question", "since", "until"),
+        [
+            ("what did my counsellor say about walking in March?", (2025, 3, 1), (2025, 3, 31)),
+            ("have I been sleeping better since April?", (2025, 4, 1), (2025, 6, 30)),
+            ("what did we say about sleep before April?", None, (2025, 3, 31)),
+        ],
+    )
+    def test_periods_become_date_filters(
+        self,
+        question: str,
+        since: tuple[int, int, int] | None,
+        until: tuple[int, int, int],
+    ) -> None:
+        asked = read_question(question, today=TODAY, sessions=DATES)
+        assert asked.since == (dt.date(*since) if since else None)
+        assert asked.until == dt.date(*until)
+        assert "april" not in asked.topic.lower() and "march" not in asked.topic.lower()
+
+    def test_may_the_verb_is_not_may_the_month(self) -> None:
+        asked = read_question("I may try walking, what did we say?", today=TODAY)
+        assert asked.since is None and asked.until is None
+
+
+class TestFollowUps:
+    def previous(self, question: str) -> PreviousTurn:
+        return PreviousTurn(read_question(question, today=TODAY, sessions=DATES))
+
+    def test_did_i_keep_it_is_about_the_last_topic(self) -> None:
+        asked = read_question(
+            "did I keep it?",
+            today=TODAY,
+            sessions=DATES,
+            previous=self.previous("what did we say about the worry journal?"),
+        )
+        assert asked.followup and asked.kind == "outcome"
+        assert "worry journal" in asked.topic
+        assert asked.speaker == "me"
+
+    def test_what_about_keeps_the_old_topic_as_context(self) -> None:
+        asked = read_question(
+            "what about weekends?",
+            today=TODAY,
+            previous=self.previous("what did we say about drinking?"),
+        )
+        assert asked.followup and asked.topic == "weekends drinking"
+
+    def test_time_words_carry_over_unless_new_ones_are_given(self) -> None:
+        before = self.previous("what did we say about sleep in April?")
+        again = read_question("and what did she say about that?", today=TODAY, previous=before)
+        assert (again.since, again.until) == (dt.date(2025, 4, 1), dt.date(2025, 4, 30))
+        assert again.speaker == "other"
+
+    def test_a_new_question_is_not_a_follow_up(self) -> None:
+        asked = read_question(
+            "what did we say about my sister's new flat?",
+            today=TODAY,
+            previous=self.previous("what did we say about sleep?"),
+        )
+        assert not asked.followup and asked.topic == "my sister's new flat"
+
+
+# ---- answers, from evidence ----------------------------------------------------------------
+
+EMBEDDER = FakeEmbedder(64)
+ME = ["Noor"]
+
+
+def noor(text: str) -> Turn:
+    return Turn("Noor", text, None, None)
+
+
+def ines(text: str) -> Turn:
+    return Turn("Ines", text, None, None)
+
+
+def session(sid: str, date: dt.date, turns: list[Turn]) -> Session:
+    text, stored = build_text(turns)
+    return Session(
+        id=sid, title=f"Session {sid}", date=date, date_source="option",
+        source_file=f"{sid}.txt", content_hash=sid, imported_at="2025-06-30T10:00:00",
+        format="txt", text=text, turns=stored,
+    )
+
+
+SUGGESTED = session("a", dt.date(2025, 3, 4), [
+    noor("My head won't stop at night, it replays every conversation from work."),
+    ines("Would you be up for keeping a worry journal by the bed, a few lines each night?"),
+    noor("Yeah, I'll try the worry journal."),
+    ines("Good. And the walks at lunch, how are they?"),
+    noor("The walks at lunch are fine, I do them most days with a colleague."),
+])
+KEPT = session("b", dt.date(2025, 3, 18), [
+    ines("How has the fortnight been?"),
+    noor("I wrote in the worry journal most nights, eleven of fourteen, and it helped."),
+    ines("Eleven of fourteen nights. That's real."),
+])
+UNRELATED = session("c", dt.date(2025, 4, 1), [
+    noor("My sister is moving to the coast and I feel left behind."),
+    ines("Left behind how?"),
+])
+SESSIONS = [SUGGESTED, KEPT, UNRELATED]
+WORDS_DECIDE = EvidenceThresholds(
+    strong_similarity=2.0, min_coverage=0.5, min_similarity=-1.0, partial_coverage=2.0,
+    partial_similarity=2.0, no_terms_similarity=2.0, words_only_coverage=0.5,
+)
+
+
+@pytest.fixture(scope="module")
+def retriever() -> Iterator[Retriever]:
+    index = SearchIndex()
+    for s in SESSIONS:
+        chunks = chunk_session(s, min_words=5, max_words=25)
+        index.add_lexical(s, chunks)
+        index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
+    yield Retriever(index, EMBEDDER, me_labels=frozenset(ME))
+    index.close()
+
+
+class Timeline:
+    """A stand-in for the view across sessions: sessions whose text holds the topic word."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+
+    def sessions_mentioning(self, topic: str, filters: Filters) -> list[SessionMentions]:
+        hits = self.retriever.search(topic, k=20, filters=filters)
+        word = topic.split()[-1].lower()
+        out: dict[str, SessionMentions] = {}
+        for h in hits:
+            if word in h.text.lower():
+                out.setdefault(
+                    h.session_id, SessionMentions(h.session_id, h.session_date, h.session_title, [])
+                ).hits.append(h)
+        return sorted(out.values(), key=lambda s: s.session_date)
+
+
+def answerer(retriever: Retriever, model: FakeChatModel) -> Answerer:
+    return Answerer(
+        retriever,
+        EMBEDDER,
+        lambda: model,
+        me_labels=ME,
+        settings=AnswerSettings(evidence=WORDS_DECIDE),
+        session_dates=lambda: [SessionDate(s.id, s.date) for s in SESSIONS],
+        across=Timeline(retriever),
+        today=lambda: TODAY,
+    )
+
+
+def test_did_i_keep_it_answers_with_what_was_said_afterwards(retriever: Retriever) -> None:
+    model = FakeChatModel([])
+    answer = answerer(retriever, model).ask("did I keep the worry journal?")
+    assert answer.found and answer.asked is not None and answer.asked.kind == "outcome"
+    assert answer.text.startswith("Afterwards, on 18 March, you said: “I wrote in the worry")
+    assert "It came up on 4 March" in answer.text
+    cited = {hit.session_id for _, hit in answer.citations}
+    assert cited == {"a", "b"}
+    for _, hit in answer.citations:  # every excerpt is the transcript's own words
+        source = next(s for s in SESSIONS if s.id == hit.session_id)
+        assert source.text[hit.char_start : hit.char_end] == hit.text
+    assert model.calls == []  # the system answered; the model was never asked
+
+
+def test_when_later_sessions_say_nothing_it_says_so(retriever: Retriever) -> None:
+    answer = answerer(retriever, FakeChatModel([])).ask("did I keep up the walks at lunch?")
+    assert answer.text.startswith("Your sessions after 4 March don't say what happened.")
+    assert [hit.session_id for _, hit in answer.citations] == ["a"]
+
+
+def test_a_conversation_carries_the_topic_and_the_cited_moment(retriever: Retriever) -> None:
+    a = answerer(retriever, FakeChatModel(["You agreed to try a worry journal [2]."]))
+    talk = Conversation()
+    a.ask("what did we say about the worry journal?", conversation=talk)
+    kept = a.ask("did I keep it?", conversation=talk)
+    assert kept.asked is not None and kept.asked.followup
+    assert "I wrote in the worry journal" in kept.text
+    when = a.ask("when was that?", conversation=talk)
+    assert when.text.startswith("That was on 18 March, in “Session b”")
+    talk.clear()
+    fresh = a.ask("when was that?", conversation=talk)
+    assert fresh.asked is not None and not fresh.asked.followup
+
+
+def test_first_last_and_how_often_come_from_the_sessions_that_mention_it(
+    retriever: Retriever,
+) -> None:
+    a = answerer(retriever, FakeChatModel([]))
+    first = a.ask("when did I first talk about the journal?")
+    assert first.text.startswith("It first came up on 4 March, in “Session a”")
+    last = a.ask("when did I last mention the journal?")
+    assert last.text.startswith("It last came up on 18 March, in “Session b”")
+    count = a.ask("how often has the journal come up?")
+    assert count.text.startswith("The journal came up in 2 sessions: 4 March and 18 March.")
+
+
+def test_nothing_about_a_topic_never_mentioned(retriever: Retriever) -> None:
+    answer = answerer(retriever, FakeChatModel([])).ask("did I keep the gratitude letters?")
+    assert not answer.found
+    assert answer.citations == []
