@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input
 from textual.worker import Worker, WorkerState
 
 from reflect.answer import AnswerEvent, AnswerStarted, AnswerToken
+from reflect.answer.conversation import Conversation
 from reflect.service import SearchFilters
 from reflect.tui.messages import (
     AnswerBegan,
@@ -34,7 +35,8 @@ from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.state import SessionCatalog, Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
-from reflect.tui.widgets.conversation import Conversation, Exchange
+from reflect.tui.widgets.conversation import Conversation as ConversationPane
+from reflect.tui.widgets.conversation import Exchange
 from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
 from reflect.tui.widgets.sessions import SessionsSidebar
 from reflect.tui.widgets.status import StatusBar
@@ -49,6 +51,7 @@ class MainScreen(Screen[None]):
         Binding("i", "import", "Import", show=False),
         Binding("escape", "stop_answer", "Stop answer"),
         Binding("ctrl+b", "toggle_sessions", "Sessions", show=False),
+        Binding("ctrl+n", "new_topic", "New topic"),
     ]
 
     def __init__(self) -> None:
@@ -59,12 +62,14 @@ class MainScreen(Screen[None]):
         self._stop_requested = threading.Event()
         self._selected: int | None = None
         self._me: list[str] = []
+        # The questions so far, so "did I keep it?" can lean on the last one; in memory only.
+        self._conversation: Conversation | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="body"):
             yield SessionsSidebar(id="sessions")
             with Vertical(id="center"):
-                yield Conversation(id="conversation")
+                yield ConversationPane(id="conversation")
                 yield FilterChips(id="chips")
                 yield Input(
                     placeholder="Ask about your sessions…",
@@ -82,7 +87,7 @@ class MainScreen(Screen[None]):
             return  # being read; what is on screen stays until it is
         self._me = list(catalog.me)
         self.query_one(SessionsSidebar).show(list(catalog.sessions))
-        self.query_one(Conversation).set_empty_vault(not catalog.sessions)
+        self.query_one(ConversationPane).set_empty_vault(not catalog.sessions)
 
     @property
     def answering(self) -> bool:
@@ -90,7 +95,8 @@ class MainScreen(Screen[None]):
         return self._answering is not None
 
     def forget_transcripts(self) -> None:
-        self.query_one(Conversation).forget()
+        self._conversation = None
+        self.query_one(ConversationPane).forget()
         self.query_one(CitationsPanel).clear()
         self.query_one(SessionsSidebar).forget()
         self.query_one("#question", Input).value = ""
@@ -112,7 +118,7 @@ class MainScreen(Screen[None]):
         self._count += 1
         exchange = Exchange(self._count, question)
         self._exchanges[self._count] = exchange
-        await self.query_one(Conversation).add_exchange(exchange)
+        await self.query_one(ConversationPane).add_exchange(exchange)
         self._answering = self._count
         self._stop_requested.clear()
         self._select(exchange)
@@ -145,8 +151,18 @@ class MainScreen(Screen[None]):
                 pieces.append(event.text)
                 self.post_message(AnswerGrew(number, "".join(pieces)))
 
-        answer = service.ask(question, filters=filters, on_event=on_event)
+        if self._conversation is None:
+            self._conversation = service.new_conversation()
+        answer = service.ask(
+            question, filters=filters, on_event=on_event, conversation=self._conversation
+        )
         self.post_message(AnswerFinished(number, answer))
+
+    def action_new_topic(self) -> None:
+        """Start afresh: the next question won't build on the ones before it."""
+        if self._conversation is not None:
+            self._conversation.clear()
+        self.notify("Starting afresh: the next question won't build on the last ones.")
 
     def on_answer_began(self, message: AnswerBegan) -> None:
         exchange = self._exchanges.get(message.exchange)
@@ -164,13 +180,13 @@ class MainScreen(Screen[None]):
     def on_answer_grew(self, message: AnswerGrew) -> None:
         exchange = self._exchanges.get(message.exchange)
         if exchange is not None:
-            self.query_one(Conversation).follow()
+            self.query_one(ConversationPane).follow()
             exchange.grew(message.text)
 
     def on_answer_finished(self, message: AnswerFinished) -> None:
         exchange = self._exchanges.get(message.exchange)
         if exchange is not None:
-            self.query_one(Conversation).follow()
+            self.query_one(ConversationPane).follow()
             exchange.finished(
                 message.answer,
                 stop_requested=self._stop_requested.is_set()

@@ -19,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Static
 
 from reflect.answer import Answer
+from reflect.safe_text import app_markup
 from reflect.tui.formatting import QUIET_STYLE, answer_content
 from reflect.tui.messages import Quote
 
@@ -144,20 +145,26 @@ class Exchange(Vertical, can_focus=True):
             self._note("Stopped. These lines are quoted straight from the excerpts.")
             return
         self._show_answer(answer.text, answer.unverified_quotes)
+        understood = _understood_line(answer)
         if not answer.found and not answer.scope_redirect:
             n = len(answer.closest)
             self._note(
-                f"The closest matches are on the right ({n})."
-                if n
-                else "Nothing in your sessions came close."
+                understood
+                + (
+                    f"The closest matches are on the right ({n})."
+                    if n
+                    else "Nothing in your sessions came close."
+                )
             )
         elif answer.unverified_quotes:
-            self._note("Underlined words were not found word for word in your sessions.")
+            self._note(
+                understood + "Underlined words were not found word for word in your sessions."
+            )
         elif answer.citations:
             numbers = ", ".join(f"[{n}]" for n, _ in answer.citations)
-            self._note(f"Based on {numbers}: the excerpts are on the right.")
+            self._note(understood + f"Based on {numbers}: the excerpts are on the right.")
         else:
-            self._note("")
+            self._note(understood.strip())
 
     def failed(self) -> None:
         self._stop_waiting()
@@ -184,6 +191,18 @@ class Exchange(Vertical, can_focus=True):
         note = self.query_one(".note", Static)
         note.update(text)
         note.display = bool(text)
+
+
+def _understood_line(answer: Answer) -> str:
+    """What reflect understood, when it read more than the words (a follow-up, a time, a kind
+    of question): shown so the person can see it and start afresh (ctrl+n)."""
+    asked = answer.asked
+    if asked is None or not (asked.followup or asked.kind != "recall" or asked.time_words):
+        return ""
+    text = f"Understood: {app_markup(asked.summary())}."
+    if asked.followup:
+        text += " ctrl+n starts afresh."
+    return text + "\n"
 
 
 class Conversation(VerticalScroll, can_focus=False):
