@@ -106,6 +106,7 @@ class QuotesFound(Message):
     search: int  # which search this answers; older ones are discarded
     query: str
     quotes: list[Quote] = field(default_factory=list)
+    understood: str = ""  # how the query was read, when it was read as more than its words
 
 
 @dataclass

@@ -367,3 +367,24 @@ async def test_quitting_during_an_import_locks_without_waiting_for_it(
     assert app.return_code == 0 and app.unlocked is None
     with pytest.raises(ReflectError):
         service.sessions()
+
+
+async def test_a_follow_up_leans_on_the_last_question_until_ctrl_n(vault: Path) -> None:
+    app = make_app(vault, replies=[PHONE_REPLY])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(pilot)
+        await ask(pilot, PHONE_QUESTION)
+        await ask(pilot, "when was that?")
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        last = list(screen.query(Exchange))[-1]
+        assert last.state.text.startswith("That was on ")
+        note = text_of(last.query_one(".note", Static))
+        assert "Understood:" in note and "ctrl+n starts afresh" in note
+
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert any("Starting afresh" in str(n.message) for n in app._notifications)
+        await ask(pilot, "when was that?")
+        fresh = list(screen.query(Exchange))[-1]
+        assert not fresh.state.text.startswith("That was on ")

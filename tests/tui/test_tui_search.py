@@ -433,3 +433,23 @@ async def test_a_recording_shows_its_progress_and_can_be_paused(
         assert any("paused" in line for line in lines), lines
         assert len(app.service.pending_recordings()) == 1
         assert not pause.display
+
+
+async def test_search_shows_what_it_understood_and_can_search_as_typed(vault: Path) -> None:
+    app = make_app(vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+f")
+        screen = app.screen
+        assert isinstance(screen, QuoteSearchScreen)
+        status = screen.query_one("#search-status", Static)
+        screen.query_one("#query", Input).value = 'where did they say "the phone" at night'
+        await wait_until(pilot, lambda: "Understood" in text_of(status))
+        assert "the words “the phone”" in text_of(status)
+        assert "ctrl+t searches as typed" in text_of(status)
+
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: "as typed" in text_of(status) and screen.as_typed)
+        assert "Understood" not in text_of(status)
+        await pilot.press("ctrl+t")
+        await wait_until(pilot, lambda: "Understood" in text_of(status))

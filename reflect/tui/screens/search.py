@@ -34,6 +34,7 @@ class QuoteSearchScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("down", "to_results", "Results", show=False),
+        Binding("ctrl+t", "toggle_as_typed", "As typed"),
     ]
 
     def __init__(self, query: str = "") -> None:
@@ -42,6 +43,9 @@ class QuoteSearchScreen(Screen[None]):
         self._search_number = 0
         self._timer: Timer | None = None
         self.shown_query = ""  # the query whose results are on screen
+        # Search the words as typed, without reading who said it or dropping the framing:
+        # what was understood is a preference the person can clear.
+        self.as_typed = False
 
     def compose(self) -> ComposeResult:
         yield Static("Search your sessions for the exact words", classes="pane-title")
@@ -92,9 +96,23 @@ class QuoteSearchScreen(Screen[None]):
         if not wait_for(unlocked.searchable):
             return
         service = unlocked.service
-        result = service.quotes(query, k=RESULTS, filters=filters)
+        result = service.quotes(query, k=RESULTS, filters=filters, as_typed=self.as_typed)
         quotes = [Quote(hit, service.excerpt_lines(hit)) for hit in result.hits]
-        self.post_message(QuotesFound(number, query, quotes))
+        understood = result.understood
+        note = ""
+        if understood is not None and (understood.phrases or understood.speaker):
+            parts = [f"the words “{p}”" for p in understood.phrases]
+            who = understood.speaker_description()
+            if who:
+                parts.append(f"said by {who} (preferred)")
+            note = "Understood: " + " · ".join(parts) + " · ctrl+t searches as typed"
+        elif self.as_typed:
+            note = "Searching the words as typed · ctrl+t reads the question again"
+        self.post_message(QuotesFound(number, query, quotes, note))
+
+    def action_toggle_as_typed(self) -> None:
+        self.as_typed = not self.as_typed
+        self._search_now()
 
     def on_quotes_found(self, message: QuotesFound) -> None:
         if message.search != self._search_number:
@@ -105,13 +123,16 @@ class QuoteSearchScreen(Screen[None]):
         results.display = bool(message.quotes)
         count = len(message.quotes)
         places = f"{count} place{'s' if count != 1 else ''}"
+        lead = f"{message.understood}\n" if message.understood else ""
         if not count:
-            self._show_status("Nothing in your sessions matches that.")
+            self._show_status(lead + "Nothing in your sessions matches that.")
         elif not any(q.hit.match_spans for q in message.quotes):
             # Meaning search always finds something; say plainly that these aren't the words.
-            self._show_status(f"No place has these exact words. The {places} closest in meaning:")
+            self._show_status(
+                lead + f"No place has these exact words. The {places} closest in meaning:"
+            )
         else:
-            self._show_status(f"{places} · Enter opens the transcript · c copies the quote")
+            self._show_status(lead + f"{places} · Enter opens the transcript · c copies the quote")
 
     def _show_status(self, text: str) -> None:
         self.query_one("#search-status", Static).update(text)
