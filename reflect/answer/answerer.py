@@ -49,7 +49,7 @@ from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
 from reflect.session import Session
-from reflect.words import content_stems, stem
+from reflect.words import content_stems, stem, words
 
 ModelFactory = Callable[[], ChatModel]
 
@@ -318,21 +318,39 @@ class Answerer:
         what was said about it in *later* sessions (the user's own words preferred); say what
         those show, or that the sessions after it don't say."""
         today = self.today()
-        found = self._search(asked.topic, filters, asked)
+        # Where it came up is often the therapist's suggestion: found without preferring the
+        # user; what happened after is the user's to tell, so that search prefers them.
+        neutral = dataclasses.replace(asked, understood=dataclasses.replace(
+            asked.understood, speaker=None, speaker_words=None))
+        found = self._search(asked.topic, filters, neutral)
         evidence = self._decide(asked.topic, found, filters)
         if not evidence.found:
             return self._nothing_about(asked, found, evidence, began)
-        terms = content_stems(asked.topic) - _OUTCOME_VERBS
-        relevant = [h for h in found if content_stems(h.text) & terms] or found[:1]
-        anchor = min(relevant, key=lambda h: (h.session_date, h.rank))
-        later = [h for h in relevant if h.session_date > anchor.session_date]
-        if not later and not filters.session_ids:
+        terms = content_stems(asked.topic) - _OUTCOME_VERBS or content_stems(asked.topic)
+        key = self._rarest(asked.topic, terms)
+
+        def mentions(hit: Hit) -> bool:
+            # A later mention names the thing itself (its rarest word: "diary" rather than
+            # "sleep" in "the sleep diary"); the user's own turn may say no more ("I brought
+            # the diary"), anyone else's must say all of it.
+            words = content_stems(hit.text)
+            return key in words and (hit.speaker in self.me_labels or terms <= words)
+
+        relevant = [h for h in found if key in content_stems(h.text)] or found[:1]
+        fullest = max(len(content_stems(h.text) & terms) for h in relevant)
+        anchor = min(
+            (h for h in relevant if len(content_stems(h.text) & terms) == fullest),
+            key=lambda h: (h.session_date, h.rank),
+        )
+        later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
+        if not filters.session_ids:
             after = dataclasses.replace(
                 filters, since=anchor.session_date + dt.timedelta(days=1)
             )
-            later = [
+            seen = {(h.session_id, h.char_start) for h in later}
+            later += [
                 h for h in self._search(asked.topic, after, asked, k=5)
-                if content_stems(h.text) & terms
+                if mentions(h) and (h.session_id, h.char_start) not in seen
             ]
         if later:
             mine = [h for h in later if h.speaker in self.me_labels]
@@ -359,6 +377,16 @@ class Answerer:
             )
         answer.evidence = evidence
         return answer
+
+    def _rarest(self, topic: str, terms: set[str]) -> str:
+        """The topic's word that the fewest passages of the sessions hold."""
+        spelled = {stem(w): w for w in reversed(words(topic))}
+
+        def passages(term: str) -> int:
+            held = len(self.retriever.index.lexical_search(spelled.get(term, term), 2000))
+            return held or 1 << 30  # a word no passage holds can't be what they said
+
+        return min(sorted(terms), key=passages)
 
     def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
         """"When did I first / last...", "how often...": from the sessions that mention it."""
