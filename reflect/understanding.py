@@ -42,7 +42,8 @@ _MIN_PHRASE_WORDS = 2
 # speaker label), by "you" (asking the app as if it were the therapist), or by he/she/they.
 _ROLE_NOUNS = (
     r"counsell?ors?|therapists?|psychologists?|psychiatrists?|psychotherapists?|doctors?|"
-    r"docs?|dr\.?|gps?|physicians?|nurses?(?: practitioners?)?|midwi(?:fe|ves)|"
+    r"docs?|dr\.?(?:\s+(?!(?:say|says|said|tell|told|mention|suggest|ask|explain)\b)"
+    r"[a-z][\w'’-]+)?|gps?|physicians?|nurses?(?: practitioners?)?|midwi(?:fe|ves)|"
     r"pharmacists?|chemists?|social ?workers?|case ?workers?|caseworkers?|"
     r"probation officers?|officers?|dietitians?|dieticians?|nutritionists?|coach(?:es)?|"
     r"clinicians?|practitioners?|specialists?|consultants?|advisers?|advisors?|"
@@ -126,6 +127,7 @@ _SPOKE = re.compile(
     rf"(?:\s+(?:about|that|of|on|regarding)\b)?)?",
     re.IGNORECASE,
 )
+_SAYS = re.compile(rf"\b(?:{_SPEECH})\b", re.IGNORECASE)
 _FILLER_WORDS = re.compile(
     r"\b(?:um+|uh+|er+m?|hmm+|like,|you know|kind of|sort of|basically|just|again|ever|"
     r"exactly|actually|really|maybe|please|again|anyway)\b",
@@ -162,6 +164,8 @@ class Understood:
             return "the other person"
         if words.lower() == "you":
             return "your therapist"
+        if words[:1].isupper() and (not _ROLE.fullmatch(words) or words[:2].lower() == "dr"):
+            return words  # a name: "Helen", "Dr. Rivera"
         first, _, rest = words.partition(" ")
         if first.lower() in ("my", "the", "our", "that", "this", "a", "her", "his") and rest:
             return f"your {rest}"
@@ -216,12 +220,16 @@ def _role_words(match: re.Match[str]) -> str | None:
     return you.group(1).lower() if you else None
 
 
-def strip_framing(text: str) -> str:
-    """The question without how it is asked: what to look for."""
+def strip_framing(text: str, *, roles: bool = True) -> str:
+    """The question without how it is asked: what to look for. `roles=False` keeps role
+    words that are not followed by speech ("did I see a doctor" is about the doctor)."""
     out = text
     for pattern in _FRAMING:
         out = pattern.sub(" ", out)
-    out = _SPOKE.sub(lambda m: " " if _is_spoken(m) else m.group(0), out)
+    out = _SPOKE.sub(
+        lambda m: " " if _is_spoken(m) and (roles or _SAYS.search(m.group(0))) else m.group(0),
+        out,
+    )
     out = _FILLER_WORDS.sub(" ", out)
     out = _SPACES.sub(" ", out)
     return _EDGE_JUNK.sub("", out).strip()

@@ -156,32 +156,56 @@ def ines(text: str) -> Turn:
 def session(sid: str, date: dt.date, turns: list[Turn]) -> Session:
     text, stored = build_text(turns)
     return Session(
-        id=sid, title=f"Session {sid}", date=date, date_source="option",
-        source_file=f"{sid}.txt", content_hash=sid, imported_at="2025-06-30T10:00:00",
-        format="txt", text=text, turns=stored,
+        id=sid,
+        title=f"Session {sid}",
+        date=date,
+        date_source="option",
+        source_file=f"{sid}.txt",
+        content_hash=sid,
+        imported_at="2025-06-30T10:00:00",
+        format="txt",
+        text=text,
+        turns=stored,
     )
 
 
-SUGGESTED = session("a", dt.date(2025, 3, 4), [
-    noor("My head won't stop at night, it replays every conversation from work."),
-    ines("Would you be up for keeping a worry journal by the bed, a few lines each night?"),
-    noor("Yeah, I'll try the worry journal."),
-    ines("Good. And the walks at lunch, how are they?"),
-    noor("The walks at lunch are fine, I do them most days with a colleague."),
-])
-KEPT = session("b", dt.date(2025, 3, 18), [
-    ines("How has the fortnight been?"),
-    noor("I wrote in the worry journal most nights, eleven of fourteen, and it helped."),
-    ines("Eleven of fourteen nights. That's real."),
-])
-UNRELATED = session("c", dt.date(2025, 4, 1), [
-    noor("My sister is moving to the coast and I feel left behind."),
-    ines("Left behind how?"),
-])
+SUGGESTED = session(
+    "a",
+    dt.date(2025, 3, 4),
+    [
+        noor("My head won't stop at night, it replays every conversation from work."),
+        ines("Would you be up for keeping a worry journal by the bed, a few lines each night?"),
+        noor("Yeah, I'll try the worry journal."),
+        ines("Good. And the walks at lunch, how are they?"),
+        noor("The walks at lunch are fine, I do them most days with a colleague."),
+    ],
+)
+KEPT = session(
+    "b",
+    dt.date(2025, 3, 18),
+    [
+        ines("How has the fortnight been?"),
+        noor("I wrote in the worry journal most nights, eleven of fourteen, and it helped."),
+        ines("Eleven of fourteen nights. That's real."),
+    ],
+)
+UNRELATED = session(
+    "c",
+    dt.date(2025, 4, 1),
+    [
+        noor("My sister is moving to the coast and I feel left behind."),
+        ines("Left behind how?"),
+    ],
+)
 SESSIONS = [SUGGESTED, KEPT, UNRELATED]
 WORDS_DECIDE = EvidenceThresholds(
-    strong_similarity=2.0, min_coverage=0.5, min_similarity=-1.0, partial_coverage=2.0,
-    partial_similarity=2.0, no_terms_similarity=2.0, words_only_coverage=0.5,
+    strong_similarity=2.0,
+    min_coverage=0.5,
+    min_similarity=-1.0,
+    partial_coverage=2.0,
+    partial_similarity=2.0,
+    no_terms_similarity=2.0,
+    words_only_coverage=0.5,
 )
 
 
@@ -277,3 +301,46 @@ def test_nothing_about_a_topic_never_mentioned(retriever: Retriever) -> None:
     answer = answerer(retriever, FakeChatModel([])).ask("did I keep the gratitude letters?")
     assert not answer.found
     assert answer.citations == []
+
+
+class TestRegressionsFromTheBench:
+    """Misreadings found by bench_answers.py on the dev questions (written fresh here)."""
+
+    @pytest.mark.parametrize(
+        ("question", "kind", "topic"),
+        [
+            ("when did a garden shed first come up?", "first", "a garden shed"),
+            ("how many sessions did Ken come up in?", "count", "Ken"),
+            ("has my sleep got better?", "outcome", "my sleep got better"),
+            ("did Mum settle in at the flat?", "outcome", "Mum settle in at the flat"),
+            ("did I ever see a doctor about it?", "outcome", "see a doctor about it"),
+            (
+                "where I said he marks emails like homework",
+                "recall",
+                "where he marks emails like homework",
+            ),
+        ],
+    )
+    def test_kinds_and_topics(self, question: str, kind: str, topic: str) -> None:
+        asked = read_question(question, today=TODAY, sessions=DATES)
+        assert (asked.kind, asked.topic) == (kind, topic)
+
+    def test_a_session_named_by_its_day(self) -> None:
+        asked = read_question(
+            "what did we agree in the 1 April session?", today=TODAY, sessions=DATES
+        )
+        assert asked.kind == "agreements" and asked.session_ids == frozenset({"s2"})
+
+    @pytest.mark.parametrize(
+        ("question", "others", "topic", "who"),
+        [
+            ("what did Ines say about guilt?", ["Ines"], "guilt", "Ines"),
+            ("what did Dr. Osei say about panic?", ["Dr. Osei"], "panic", "Dr. Osei"),
+        ],
+    )
+    def test_the_therapist_by_name(
+        self, question: str, others: list[str], topic: str, who: str
+    ) -> None:
+        asked = read_question(question, today=TODAY, others=others)
+        assert asked.topic == topic and asked.speaker == "other"
+        assert asked.understood.speaker_description() == who

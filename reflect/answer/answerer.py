@@ -131,6 +131,7 @@ class Answerer:
             today=self.today(),
             sessions=self.session_dates(),
             previous=conversation.last if conversation is not None else None,
+            others=[label for label in self.therapist_labels if label not in self.me_labels],
         )
 
     def prepare(

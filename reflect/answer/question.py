@@ -54,7 +54,7 @@ _FIRST_SESSION = re.compile(
     re.IGNORECASE,
 )
 _ON_DAY = re.compile(
-    rf"\bon\s+(?:the\s+)?(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})|({_MONTH})\s+"
+    rf"\b(?:on|in|from)\s+(?:the\s+)?(?:(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})|({_MONTH})\s+"
     rf"(\d{{1,2}})(?:st|nd|rd|th)?)(?:,?\s+(\d{{4}}))?\b",
     re.IGNORECASE,
 )
@@ -85,9 +85,9 @@ _FIRST_LAST = re.compile(
 )
 _AGREEMENTS = re.compile(
     r"\bwhat\s+(?:did|have|had)\s+(?:we|i|you)\s+(?:agree|agreed|plan|planned|"
-    r"commit|committed|set)\b|\bhomework\b|\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\s+"
+    r"commit|committed|set)\b|\b(?:my|our|the|any)\s+homework\b|^homework\b|\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\s+"
     r"(?:task|tasks|plan|plans|assignment|exercise|exercises|goals?)\b|\bwhat\s+did\s+i\s+"
-    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+am\s+i\s+(?:meant|supposed)"
+    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+(?:am|was)\s+i\s+(?:meant|supposed)"
     r"\s+to\s+(?:be\s+)?(?:do|doing|try|trying)\b|\bwhat\s+(?:should|do)\s+i\s+(?:try|do)\s+"
     r"(?:this|next)\s+week\b",
     re.IGNORECASE,
@@ -96,6 +96,12 @@ _RECAP = re.compile(
     r"\bwhat\s+(?:did|do|have)\s+we\s+(?:cover|covered|talk\s+about|talked\s+about|discuss|"
     r"discussed|go\s+over|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
     r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b",
+    re.IGNORECASE,
+)
+_OUTCOME_ANY = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had)\s+(?!(?:i|we|you|she|he|they)\s+"
+    r"(?:ever\s+)?(?:say|said|tell|told|mention|talk|speak|spoke|discuss|describe|explain|ask)\b)"
+    r"(?!.*\b(?:say|said|tell|told|mention(?:ed)?|talk(?:ed)?\s+about|spoke|discuss(?:ed)?)\b)",
     re.IGNORECASE,
 )
 _OUTCOME = re.compile(
@@ -107,7 +113,8 @@ _OUTCOME = re.compile(
 )
 _WHEN_THAT = re.compile(
     r"^(?:and\s+|so\s+)?(?:when|which\s+session|what\s+(?:day|date|session))\s+(?:was|is|did)\s+"
-    r"(?:that|it|this|she\s+say\s+(?:that|it)|i\s+say\s+(?:that|it))\s*\??$",
+    r"(?:that|it|this|(?:she|he|you|i)\s+(?:say|tell\s+(?:you|me|her|him))\s+(?:that|it|this))"
+    r"\s*\??$",
     re.IGNORECASE,
 )
 
@@ -216,10 +223,22 @@ def read_question(
     today: dt.date,
     sessions: Sequence[SessionDate] = (),
     previous: PreviousTurn | None = None,
+    others: Sequence[str] = (),
 ) -> AskedQuestion:
-    """Read `text`: its kind, topic and time, completed from `previous` when it leans on it."""
+    """Read `text`: its kind, topic and time, completed from `previous` when it leans on it.
+    `others`: the speaker labels that are not the user ("Helen", "Dr. Rivera"): "what did
+    Helen say" is then the other person, and the name isn't searched."""
     text = " ".join(text.split())
     understood = understand(text)
+    named = _named_speaker(text, others)
+    if named is not None:
+        # Read as the role it is, so the framing around it goes too; shown by name.
+        text = " ".join(
+            (text[: named.start()] + "my therapist" + text[named.end() :]).split()
+        )
+        understood = replace(
+            understand(text), speaker="other", speaker_words=named.group("name").strip()
+        )
     rest, since, until, session_ids, time_words = _read_time(text, today, sessions)
     kind = _kind_of(rest)
     topic = _topic(rest, kind, understood)
@@ -239,6 +258,28 @@ def read_question(
     if previous is not None and _leans_on_conversation(text, topic):
         asked = _complete_from(asked, previous)
     return asked
+
+
+def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
+    """"what did Helen say", "Dr. Rivera's advice": a label of the other side, named."""
+    names = set()
+    for label in others:
+        label = label.strip()
+        if not label or len(label) < 2:
+            continue
+        names.add(re.escape(label))
+        last = label.split()[-1]
+        if len(label.split()) > 1 and len(last) > 2:
+            names.add(re.escape(last))  # "Rivera" for "Dr. Rivera"
+    if not names:
+        return None
+    pattern = re.compile(
+        rf"(?P<name>\b(?:dr\.?\s+)?(?:{'|'.join(sorted(names, key=len, reverse=True))}))"
+        rf"(?:['’]s)?\b(?=\s+(?:\w+\s+)?(?:say|says|said|tell|told|mention|suggest|"
+        rf"recommend|explain|ask|think|thought|advice|idea|put it|mean)|['’]s\s)",
+        re.IGNORECASE,
+    )
+    return pattern.search(text)
 
 
 # ---- time ----------------------------------------------------------------------------------
@@ -339,7 +380,7 @@ def _kind_of(text: str) -> Kind:
         return "agreements"
     if _RECAP.search(text) and not content_stems(_strip_kind(text, "recap")):
         return "recap"
-    if _OUTCOME.search(text):
+    if _OUTCOME.search(text) or _OUTCOME_ANY.search(text):
         return "outcome"
     return "recall"
 
@@ -350,14 +391,21 @@ def _strip_kind(text: str, kind: Kind) -> str:
         text = _RECAP.sub(" ", text)
     elif kind == "agreements":
         text = _AGREEMENTS.sub(" ", text)
-        text = re.sub(r"\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\b", " ", text, flags=re.I)
+        text = re.sub(r"\bwhat\s+(?:was|is|were|are)(?:\s+(?:my|our))?\b", " ", text, flags=re.I)
         text = re.sub(r"\b(?:i(?:'d|’d)?\s+)?(?:try|do|to)\b", " ", text, flags=re.IGNORECASE)
     elif kind == "count":
         text = _COUNT.sub(" ", text)
     elif kind in ("first", "last"):
-        text = _FIRST_LAST.sub(" ", text)
+        text = re.sub(
+            r"\bwhen\s+(?:did|was|have|has)\b|\b(?:the\s+)?(?:first|last)\b(?:\s+time\b)?"
+            r"|\b(?:start|begin)\b",
+            " ",
+            text,
+            flags=re.IGNORECASE,
+        )
     elif kind == "outcome":
         text = _OUTCOME_LEAD.sub("", text)
+        text = re.sub(r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had)\s+", "", text, flags=re.I)
         text = re.sub(r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had|was|were)\s+", "", text,
                       flags=re.IGNORECASE)
     elif kind == "when":
@@ -376,7 +424,8 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
         # Framing, quotes and roles as search reads them (text here is without time words).
         return understand(text).content if text else understood.content
     rest = _strip_kind(text, kind)
-    rest = strip_framing(rest) if rest else rest
+    rest = strip_framing(rest, roles=kind != "outcome") if rest else rest
+    rest = re.sub(r"\b(?:in|from|at)\s+the\s+session\b", " ", rest, flags=re.IGNORECASE)
     rest = re.sub(r"^(?:the\s+)?(?:sessions?|times?)\b\s*", "", rest, flags=re.IGNORECASE)
     rest = re.sub(r"^(?:did|do|have|had)?\s*(?:we|i|you)\b\s*", "", rest, flags=re.IGNORECASE)
     rest = re.sub(
@@ -386,7 +435,8 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
         rest,
         flags=re.IGNORECASE,
     )
-    return " ".join(rest.split()).strip(" ?,.!")
+    rest = " ".join(rest.split()).strip(" ?,.!")
+    return re.sub(r"\s+(?:in|on|at|about|of|up|for|to|with)$", "", rest).strip(" ?,.!")
 
 
 def _leans_on_conversation(text: str, topic: str) -> bool:
