@@ -1139,6 +1139,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE")
     p.add_argument("--passphrase-file", metavar="FILE", help="the backup's passphrase")
 
+    from reflect import cli_across
+
+    cli_across.add_commands(add)
+
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")
     return parser
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
     from reflect.llm import ChatModel
+    from reflect.timeline import Timeline
 
 ModelFactory = Callable[[], "ChatModel"]
 
@@ -397,6 +398,17 @@ class Reflect:
         elapsed = (time.perf_counter() - started) * 1000
         understood = None if as_typed else understand(query)
         return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)}, understood)
+
+    # ---- across sessions ----------------------------------------------------------------
+
+    def timeline(self, topic: str, filters: SearchFilters | None = None) -> Timeline:
+        """Every session where `topic` came up, oldest first (reflect/timeline.py).
+        Counts sessions by words only until the meaning index is ready (`by_meaning`)."""
+        from reflect.timeline import build_timeline
+
+        resolved = self.resolve_filters(filters or SearchFilters())
+        live = self._live_index()
+        return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
 
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None
