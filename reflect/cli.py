@@ -826,6 +826,48 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def agreement_to_json(agreement: Any) -> dict[str, Any]:
+    return {
+        "id": agreement.id,
+        "status": agreement.status,
+        "kind": agreement.kind,
+        "declined": agreement.declined,
+        "reply": hit_to_json(agreement.reply) if agreement.reply else None,
+        "follow_ups": [hit_to_json(h) for h in agreement.follow_ups],
+        **hit_to_json(agreement.words),
+    }
+
+
+def cmd_agreements(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    service.resolve_filters(service_filters(since=args.since, session=args.session))
+    _load_index(service)
+    agreements = service.agreements(since=args.since, session=args.session)
+    if args.json:
+        print_json([agreement_to_json(a) for a in agreements])
+        service.lock()
+        return 0
+    console = _console()
+    if not agreements:
+        console.print("No agreements found in these sessions.")
+    for agreement in agreements:
+        declined = " · declined" if agreement.declined else ""
+        console.print(f"[bold]{agreement.id}[/bold]{declined}", highlight=False)
+        render_hit(console, service, agreement.words, " ")
+        if agreement.reply is not None:
+            render_hit(console, service, agreement.reply, "  ↳")
+        for hit in agreement.follow_ups:
+            render_hit(console, service, hit, "  later:")
+    service.lock()
+    return 0
+
+
+def service_filters(**given: Any) -> Any:
+    from reflect.service import SearchFilters
+
+    return SearchFilters(**given)
+
+
 def answer_to_json(answer: Any) -> dict[str, Any]:
     t = answer.timings
     return {
@@ -1218,6 +1260,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("timeline", cmd_timeline, "every session where a theme came up, oldest first")
     p.add_argument("topic", metavar="TOPIC", help='a theme in your words: "sleep", "my dad"')
     add_filter_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = add("agreements", cmd_agreements, "what you and your therapist agreed to try")
+    p.add_argument("--since", metavar="DATE", help='e.g. 2024-03-01, "last month", "March"')
+    p.add_argument("--session", metavar="SESSION", help="only this session")
     p.add_argument("--json", action="store_true")
 
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")

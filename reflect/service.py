@@ -33,6 +33,7 @@ from reflect.understanding import Understood, understand
 from reflect.vault import RolledBack, Vault
 
 if TYPE_CHECKING:
+    from reflect.agreements import Agreement
     from reflect.answer import Answer, Answerer, EventCallback
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
@@ -409,6 +410,41 @@ class Reflect:
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
         return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
+
+    def agreements(
+        self,
+        *,
+        since: str | None = None,
+        session: str | None = None,
+        follow_ups: bool = True,
+    ) -> list[Agreement]:
+        """What was agreed to try, oldest first, each with the later sessions that talk about
+        it (reflect/agreements.py). `since` takes what `SearchFilters.since` takes."""
+        from reflect.agreements import find_agreements, link_follow_ups
+        from reflect.index import Filters
+        from reflect.timeline import build_timeline
+
+        chosen = self.resolve_filters(SearchFilters(session=session, since=since))
+        live = self._live_index()
+        me = self.me_labels()
+        sessions = [
+            s
+            for s in live.index.sessions()
+            if (chosen.session_ids is None or s.id in chosen.session_ids)
+            and (chosen.since is None or s.date >= chosen.since)
+        ]
+        sessions.sort(key=lambda s: (s.date, s.imported_at, s.id))
+        found = [a for s in sessions for a in find_agreements(s, me)]
+        if follow_ups:
+            retriever = live.retriever(me)
+
+            def later(subject: str, after: dt.date) -> list[list[Hit]]:
+                later_on = Filters(since=after + dt.timedelta(days=1))
+                timeline = build_timeline(subject, live.index, retriever, filters=later_on)
+                return [s.hits for s in timeline.sessions]
+
+            link_follow_ups(found, later)
+        return found
 
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None
