@@ -826,6 +826,33 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recap(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    recap = service.recap(args.session)
+    if args.json:
+        print_json(
+            {
+                "session_id": recap.session_id,
+                "session_date": recap.session_date.isoformat(),
+                "session_title": recap.session_title,
+                "moments": [hit_to_json(h) for h in recap.moments],
+            }
+        )
+        service.lock()
+        return 0
+    console = _console()
+    day = f"{recap.session_date:%d %B %Y}".lstrip("0")
+    console.print(
+        f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
+    )
+    if not recap.moments:
+        console.print("This session has nothing to recap.")
+    for hit in recap.moments:
+        render_hit(console, service, hit, "•")
+    service.lock()
+    return 0
+
+
 def agreement_to_json(agreement: Any) -> dict[str, Any]:
     return {
         "id": agreement.id,
@@ -1260,6 +1287,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("timeline", cmd_timeline, "every session where a theme came up, oldest first")
     p.add_argument("topic", metavar="TOPIC", help='a theme in your words: "sleep", "my dad"')
     add_filter_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = add("recap", cmd_recap, "what a session covered: its key moments, verbatim")
+    p.add_argument("session", metavar="SESSION", help="id, id prefix, list number or title")
     p.add_argument("--json", action="store_true")
 
     p = add("agreements", cmd_agreements, "what you and your therapist agreed to try")

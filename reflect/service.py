@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
     from reflect.llm import ChatModel
+    from reflect.recap import Recap
     from reflect.timeline import Timeline
 
 ModelFactory = Callable[[], "ChatModel"]
@@ -410,6 +411,30 @@ class Reflect:
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
         return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
+
+    def recap(self, reference: str) -> Recap:
+        """A session's 3-6 key moments, verbatim (reflect/recap.py). Computed on demand from
+        the session's sealed index record (chunks and embeddings): milliseconds, no model,
+        unless the record is missing and the session must be embedded first."""
+        from reflect.chunking import chunk_session, embedding_text
+        from reflect.errors import ReflectError
+        from reflect.index_record import decode_index_record
+        from reflect.recap import Recap, recap_of
+
+        session = self.session(reference)
+        record = self.store.index_record(session.id)
+        chunks = vectors = None
+        if record is not None:
+            try:
+                _, chunks, vectors = decode_index_record(record)
+            except ReflectError:
+                chunks = None  # damaged: made again below, as opening the index would
+        if chunks is None or vectors is None or any(c.char_end > len(session.text) for c in chunks):
+            chunks = chunk_session(session)
+            texts = [embedding_text(session, c, speaker_labels=True) for c in chunks]
+            vectors = self._live_index().embedder().embed(texts)
+        moments = recap_of(session, chunks, vectors)
+        return Recap(session.id, session.date, session.title, moments)
 
     def agreements(
         self,
