@@ -17,9 +17,9 @@ comes from `Reflect.timeline`, `Reflect.recap` and `Reflect.agreements`, as the 
   moment (strict), or inside a chunk a moment was drawn from (the topic was reached).
 - Agreements: found agreements matched to bench/eval/agreements_history.jsonl (proposal or
   acceptance inside the found words or reply) and bench/eval/agreements_demo.jsonl (any
-  evidence string). The rules were written looking at the history; the demo is the honest
-  check (its file was hand-marked before the rules were run on it, and no rule changed
-  after). Follow-up recall: gold follow-up sessions (history) among the linked ones.
+  evidence string). The rules were written looking at the history; the demo is the check
+  (hand-marked from its script after a first look at what the rules found there, and no
+  rule was changed after that look). Follow-up recall: gold follow-up sessions (history) among the linked ones.
 """
 
 from __future__ import annotations
