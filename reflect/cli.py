@@ -766,6 +766,151 @@ def understood_json(asked: Any) -> dict[str, Any] | None:
     }
 
 
+# ---- across sessions ---------------------------------------------------------------------
+
+# Columns of the timeline chart: "29 Jul 2025  ████████████████████   12  Session title".
+TIMELINE_BAR_WIDTH = 20
+
+
+def _short_day(day: Any) -> str:
+    return f"{day:%d %b %Y}".lstrip("0")
+
+
+def timeline_to_json(timeline: Any) -> dict[str, Any]:
+    return {
+        "topic": timeline.topic,
+        "sessions": [
+            {
+                "session_id": s.session_id,
+                "session_date": s.session_date.isoformat(),
+                "session_title": s.session_title,
+                "mentions": s.mentions,
+                "hits": [hit_to_json(h) for h in s.hits],
+            }
+            for s in timeline.sessions
+        ],
+    }
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from rich.table import Table
+    from rich.text import Text
+
+    from reflect.timeline import bar
+
+    service = open_service(args)
+    filters = filters_from(args)
+    service.resolve_filters(filters)  # a bad filter is reported before the index loads
+    _load_index(service)
+    timeline = service.timeline(args.topic, filters)
+    if args.json:
+        print_json(timeline_to_json(timeline))
+        service.lock()
+        return 0
+    console = _console()
+    total = len(service.sessions())
+    topic = terminal(timeline.topic)
+    if not timeline.sessions:
+        console.print(f"“{topic}” didn't come up in your sessions.")
+        service.lock()
+        return 0
+    sessions = "session" if total == 1 else "sessions"
+    console.print(
+        Text(f"“{topic}” came up in {timeline.count} of your {total} {sessions}", style="bold")
+    )
+    if not timeline.by_meaning:
+        console.print("(matched by its words only: the meaning index isn't ready)", style="dim")
+    most = max(s.mentions for s in timeline.sessions)
+    chart = Table(box=None, show_header=False, padding=(0, 1))
+    chart.add_column(justify="right", no_wrap=True)
+    chart.add_column(no_wrap=True, width=TIMELINE_BAR_WIDTH)
+    chart.add_column(justify="right", no_wrap=True)
+    chart.add_column(overflow="ellipsis", no_wrap=True)
+    for s in timeline.sessions:
+        chart.add_row(
+            _short_day(s.session_date),
+            Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
+            str(s.mentions),
+            Text(terminal(s.session_title), style="dim"),
+        )
+    console.print(chart)
+    console.print("(bars: how many moments of each session are about it)\n", style="dim")
+    for s in timeline.sessions:
+        for hit in s.hits:
+            render_hit(console, service, hit, "•")
+    service.lock()
+    return 0
+
+
+def cmd_recap(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    recap = service.recap(args.session)
+    if args.json:
+        print_json(
+            {
+                "session_id": recap.session_id,
+                "session_date": recap.session_date.isoformat(),
+                "session_title": recap.session_title,
+                "moments": [hit_to_json(h) for h in recap.moments],
+            }
+        )
+        service.lock()
+        return 0
+    console = _console()
+    day = f"{recap.session_date:%d %B %Y}".lstrip("0")
+    console.print(
+        f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
+    )
+    if not recap.moments:
+        console.print("This session has nothing to recap.")
+    for hit in recap.moments:
+        render_hit(console, service, hit, "•")
+    service.lock()
+    return 0
+
+
+def agreement_to_json(agreement: Any) -> dict[str, Any]:
+    return {
+        "id": agreement.id,
+        "status": agreement.status,
+        "kind": agreement.kind,
+        "declined": agreement.declined,
+        "reply": hit_to_json(agreement.reply) if agreement.reply else None,
+        "follow_ups": [hit_to_json(h) for h in agreement.follow_ups],
+        **hit_to_json(agreement.words),
+    }
+
+
+def cmd_agreements(args: argparse.Namespace) -> int:
+    service = open_service(args)
+    service.resolve_filters(service_filters(since=args.since, session=args.session))
+    _load_index(service)
+    agreements = service.agreements(since=args.since, session=args.session)
+    if args.json:
+        print_json([agreement_to_json(a) for a in agreements])
+        service.lock()
+        return 0
+    console = _console()
+    if not agreements:
+        console.print("No agreements found in these sessions.")
+    for agreement in agreements:
+        declined = " · declined" if agreement.declined else ""
+        console.print(f"[bold]{agreement.id}[/bold]{declined}", highlight=False)
+        render_hit(console, service, agreement.words, " ")
+        if agreement.reply is not None:
+            render_hit(console, service, agreement.reply, "  ↳")
+        for hit in agreement.follow_ups:
+            render_hit(console, service, hit, "  later:")
+    service.lock()
+    return 0
+
+
+def service_filters(**given: Any) -> Any:
+    from reflect.service import SearchFilters
+
+    return SearchFilters(**given)
+
+
 def answer_to_json(answer: Any) -> dict[str, Any]:
     t = answer.timings
     return {
@@ -1220,6 +1365,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("restore", cmd_restore, "bring sessions back from a backup file (no duplicates)")
     p.add_argument("file", metavar="FILE")
     p.add_argument("--passphrase-file", metavar="FILE", help="the backup's passphrase")
+
+    p = add("timeline", cmd_timeline, "every session where a theme came up, oldest first")
+    p.add_argument("topic", metavar="TOPIC", help='a theme in your words: "sleep", "my dad"')
+    add_filter_options(p)
+    p.add_argument("--json", action="store_true")
+
+    p = add("recap", cmd_recap, "what a session covered: its key moments, verbatim")
+    p.add_argument("session", metavar="SESSION", help="id, id prefix, list number or title")
+    p.add_argument("--json", action="store_true")
+
+    p = add("agreements", cmd_agreements, "what you and your therapist agreed to try")
+    p.add_argument("--since", metavar="DATE", help='e.g. 2024-03-01, "last month", "March"')
+    p.add_argument("--session", metavar="SESSION", help="only this session")
+    p.add_argument("--json", action="store_true")
 
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")
     return parser

@@ -232,6 +232,13 @@ class Retriever:
         order = sorted(scores, key=lambda key: (-scores[key], lexical_rank.get(key, 1 << 30)))
         return [(matches[key], scores[key]) for key in order]
 
+    def hit(
+        self, rank: int, match: ChunkMatch, score: float, query: str, filters: Filters = NO_FILTERS
+    ) -> Hit:
+        """A chunk found some other way (a timeline, a recap) as a hit, exactly as search
+        would show it: widened to whole turns, `query`'s words highlighted."""
+        return self._hit(rank, match, score, query, filters, exact=False)
+
     def _hit(
         self,
         rank: int,

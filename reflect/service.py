@@ -33,12 +33,15 @@ from reflect.understanding import Understood, understand
 from reflect.vault import RolledBack, Vault
 
 if TYPE_CHECKING:
+    from reflect.agreements import Agreement
     from reflect.answer import Answer, Answerer, EventCallback
     from reflect.answer.compose import AcrossSessions
     from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
     from reflect.llm import ChatModel
+    from reflect.recap import Recap
+    from reflect.timeline import Timeline
 
 ModelFactory = Callable[[], "ChatModel"]
 
@@ -420,6 +423,76 @@ class Reflect:
         elapsed = (time.perf_counter() - started) * 1000
         understood = None if as_typed else understand(query)
         return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)}, understood)
+
+    # ---- across sessions ----------------------------------------------------------------
+
+    def timeline(self, topic: str, filters: SearchFilters | None = None) -> Timeline:
+        """Every session where `topic` came up, oldest first (reflect/timeline.py).
+        Counts sessions by words only until the meaning index is ready (`by_meaning`)."""
+        from reflect.timeline import build_timeline
+
+        resolved = self.resolve_filters(filters or SearchFilters())
+        live = self._live_index()
+        return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
+
+    def recap(self, reference: str) -> Recap:
+        """A session's 3-6 key moments, verbatim (reflect/recap.py). Computed on demand from
+        the session's sealed index record (chunks and embeddings): milliseconds, no model,
+        unless the record is missing and the session must be embedded first."""
+        from reflect.chunking import chunk_session, embedding_text
+        from reflect.errors import ReflectError
+        from reflect.index_record import decode_index_record
+        from reflect.recap import Recap, recap_of
+
+        session = self.session(reference)
+        record = self.store.index_record(session.id)
+        chunks = vectors = None
+        if record is not None:
+            try:
+                _, chunks, vectors = decode_index_record(record)
+            except ReflectError:
+                chunks = None  # damaged: made again below, as opening the index would
+        if chunks is None or vectors is None or any(c.char_end > len(session.text) for c in chunks):
+            chunks = chunk_session(session)
+            texts = [embedding_text(session, c, speaker_labels=True) for c in chunks]
+            vectors = self._live_index().embedder().embed(texts)
+        moments = recap_of(session, chunks, vectors)
+        return Recap(session.id, session.date, session.title, moments)
+
+    def agreements(
+        self,
+        *,
+        since: str | None = None,
+        session: str | None = None,
+        follow_ups: bool = True,
+    ) -> list[Agreement]:
+        """What was agreed to try, oldest first, each with the later sessions that talk about
+        it (reflect/agreements.py). `since` takes what `SearchFilters.since` takes."""
+        from reflect.agreements import find_agreements, link_follow_ups
+        from reflect.index import Filters
+        from reflect.timeline import build_timeline
+
+        chosen = self.resolve_filters(SearchFilters(session=session, since=since))
+        live = self._live_index()
+        me = self.me_labels()
+        sessions = [
+            s
+            for s in live.index.sessions()
+            if (chosen.session_ids is None or s.id in chosen.session_ids)
+            and (chosen.since is None or s.date >= chosen.since)
+        ]
+        sessions.sort(key=lambda s: (s.date, s.imported_at, s.id))
+        found = [a for s in sessions for a in find_agreements(s, me)]
+        if follow_ups:
+            retriever = live.retriever(me)
+
+            def later(subject: str, after: dt.date) -> list[list[Hit]]:
+                later_on = Filters(since=after + dt.timedelta(days=1))
+                timeline = build_timeline(subject, live.index, retriever, filters=later_on)
+                return [s.hits for s in timeline.sessions]
+
+            link_follow_ups(found, later)
+        return found
 
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None

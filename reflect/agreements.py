@@ -1,0 +1,203 @@
+"""What client and therapist agreed to try: homework, plans, commitments, found by rules.
+
+Two shapes cover what sessions say (measured on the invented history and the demo,
+bench/bench_across_sessions.py):
+
+- a proposal ("Would you be up for keeping a sleep diary this week?", "How about trying
+  the three lines?", "Your homework is..."), with the other speaker's next turn as the reply
+  that accepts or declines it;
+- a commitment, said unprompted ("I'll ring the surgery on Monday.", "I'll cut down to
+  weekends"): "I'll" or "I'm going to" with a verb of doing, and something after it.
+
+Both are read a sentence at a time. A second match within a few turns of the first one is
+the same agreement being worked out ("Keep it by the kettle", "I'll put it by the kettle"),
+so it is folded into the first. Follow-ups are found by the timeline of the agreement's own
+words in later sessions (reflect/timeline.py), with its measured thresholds.
+
+Every excerpt is a slice of the stored text (reflect/moments.py); nothing is paraphrased.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from reflect.moments import moment_hit, sentences
+from reflect.retrieval import Hit
+from reflect.session import Session, StoredTurn
+
+_APOSTROPHE = "['’]"
+
+PROPOSAL = re.compile(
+    r"\b(?:would|could|will) you (?:be )?(?:up for|willing to|consider|like to try|try)\b"
+    r"|\bhow about (?:you |we )?(?:try|trying|keeping|doing|writing|making|starting|giving)\b"
+    r"|\b(?:your|some|a bit of) homework\b"
+    r"|\bbetween now and next (?:time|week|session)\b"
+    rf"|\bI{_APOSTROPHE}d (?:like|love) you to (?:try|keep|write|notice|practi[sc]e|do)\b"
+    r"|\b(?:shall|should) we (?:book|say|keep)\b"
+    r"|\bsame time\?"
+    # "And keep the sleep diary going": carrying on is asked as an instruction.
+    # (with something to keep going: a bare "Keep going." is encouragement)
+    r"|^(?:and |so )?(?:keep|carry on)\s+\w.*\b(?:going|up)\b",
+    re.IGNORECASE,
+)
+# Verbs of doing: "I'll ring", "I'm going to cut down". Not "I'll be honest", "I'll see".
+_DOING = (
+    r"ring|call|phone|go|try|start|restart|keep|write|cut|clear|book|ask|stop|walk|run|put|"
+    r"leave|practi[sc]e|text|email|tell|take|give|set|plan|visit|drink|limit|stick"
+)
+COMMITMENT = re.compile(
+    rf"\bI(?:{_APOSTROPHE}ll| will| am going to|{_APOSTROPHE}m going to) (?:{_DOING})\b"
+    r"(?=\s+\w)",  # something after the verb: a bare "I'll try." commits to nothing
+    re.IGNORECASE,
+)
+# "I've said I'll take the room": a commitment reported, not made here.
+REPORTED = re.compile(r"\b(?:said|told|says|promised)\b[^.?!]*\bI\b", re.IGNORECASE)
+ACCEPT = re.compile(
+    rf"^\W*(?:yeah|yes|yep|ok(?:ay)?|sure|alright|all right|definitely|I can|I{_APOSTROPHE}ll|"
+    rf"I will|I could|let{_APOSTROPHE}s|that sounds|good|great|right|fine|deal)\b",
+    re.IGNORECASE,
+)
+DECLINE = re.compile(
+    rf"\b(?:not for me|I don{_APOSTROPHE}t think (?:so|I could|that)|no,? thanks|"
+    rf"I{_APOSTROPHE}d rather not|I can{_APOSTROPHE}t do that|I won{_APOSTROPHE}t)\b",
+    re.IGNORECASE,
+)
+# A second match this close to an agreement (in turns) is the same agreement.
+SAME_AGREEMENT_TURNS = 3
+FOLLOW_UP_SESSIONS = 3
+
+
+@dataclass(slots=True)
+class Agreement:
+    """`words`: the sentence that proposes or commits (whole turn around it, verbatim);
+    `reply`: the other speaker's next turn when it accepts or declines."""
+
+    id: str
+    kind: str  # "proposal" | "commitment"
+    words: Hit
+    reply: Hit | None
+    declined: bool = False
+    follow_ups: list[Hit] = field(default_factory=list)
+    status: str = "open"
+
+    @property
+    def session_id(self) -> str:
+        return self.words.session_id
+
+    @property
+    def session_date(self) -> dt.date:
+        return self.words.session_date
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    turn: StoredTurn
+    sentence: tuple[int, int]
+    kind: str
+
+
+def agreement_id(session: Session, char_start: int) -> str:
+    """Stable while the session is unchanged, so a status stored later still finds it."""
+    digest = hashlib.blake2b(f"{session.content_hash}:{char_start}".encode(), digest_size=4)
+    return digest.hexdigest()
+
+
+def _matches(session: Session, me: frozenset[str]) -> list[_Found]:
+    found = []
+    for turn in session.turns:
+        # Commitments are the client's: a therapist's "I'll ask a lot of questions" is not
+        # homework. Until reflect knows which speaker is the client, anyone's count.
+        can_commit = not me or turn.speaker in me
+        for a, b in sentences(session, turn):
+            sentence = session.text[a:b]
+            if PROPOSAL.search(sentence):
+                found.append(_Found(turn, (a, b), "proposal"))
+                break
+            if can_commit and COMMITMENT.search(sentence) and not REPORTED.search(sentence):
+                found.append(_Found(turn, (a, b), "commitment"))
+                break
+    return found
+
+
+def _reply(session: Session, turn: StoredTurn) -> tuple[StoredTurn | None, bool]:
+    """The other speaker's turn, within a few, that accepts or declines (a sentence of it
+    starting "Yeah", "I'll", "Let's"... or saying "not for me"), and whether it declines."""
+    for later in session.turns[turn.index + 1 : turn.index + 1 + SAME_AGREEMENT_TURNS]:
+        if later.speaker == turn.speaker:
+            continue
+        said = session.turn_text(later)
+        if DECLINE.search(said):
+            return later, True
+        if any(ACCEPT.search(session.text[a:b]) for a, b in sentences(session, later)):
+            return later, False
+    return None, False
+
+
+def _is_reply_to_proposal(found: _Found, previous: _Found | None) -> bool:
+    return (
+        previous is not None
+        and previous.kind == "proposal"
+        and found.turn.index - previous.turn.index <= SAME_AGREEMENT_TURNS
+    )
+
+
+def find_agreements(session: Session, me: Iterable[str] = ()) -> list[Agreement]:
+    """The session's agreements, in the order they were made. `me`: the client's speaker
+    labels (commitments are theirs)."""
+    agreements: list[Agreement] = []
+    last: _Found | None = None
+    for found in _matches(session, frozenset(me)):
+        if last is not None and found.turn.index - last.turn.index <= SAME_AGREEMENT_TURNS:
+            if found.kind == "commitment" and _is_reply_to_proposal(found, last):
+                continue  # "Yeah, I'll try that": the reply, read below
+            sentence = session.text[found.sentence[0] : found.sentence[1]]
+            if found.kind == "commitment" or not sentence.rstrip().endswith("?"):
+                # Working out the details of the same agreement ("Keep it by the kettle").
+                # A new question ("Tuesday the ninth, same time?") is a new agreement.
+                continue
+        a, b = found.sentence
+        turn_a, turn_b = found.turn.char_start, found.turn.char_end
+        # The whole turn when it is short enough to read at a glance, else the sentence.
+        words = moment_hit(session, turn_a, turn_b) if turn_b - turn_a <= 600 else None
+        if words is None:
+            words = moment_hit(session, a, b)
+        words.match_spans = [(a - words.char_start, b - words.char_start)]
+        reply_turn, declined = _reply(session, found.turn)
+        reply = None
+        if reply_turn is not None:
+            reply = moment_hit(session, reply_turn.char_start, reply_turn.char_end, rank=2)
+        agreements.append(
+            Agreement(agreement_id(session, a), found.kind, words, reply, declined)
+        )
+        last = found
+    return agreements
+
+
+def subject_of(agreement: Agreement) -> str:
+    """What the agreement is about, for finding it again later: its words and its reply's,
+    without the asking ("would you be up for").
+    """
+    a, b = agreement.words.match_spans[0] if agreement.words.match_spans else (0, 0)
+    said = agreement.words.text[a:b] or agreement.words.text
+    said = COMMITMENT.sub(" ", PROPOSAL.sub(" ", said))
+    if agreement.reply is not None and not agreement.declined:
+        said += " " + agreement.reply.text.split("\n")[0]
+    return " ".join(said.split())
+
+
+def link_follow_ups(
+    agreements: Iterable[Agreement],
+    later_mentions: Callable[[str, dt.date], list[list[Hit]]],
+    *,
+    sessions: int = FOLLOW_UP_SESSIONS,
+) -> None:
+    """Fill each agreement's `follow_ups` with the best moment of up to `sessions` later
+    sessions that talk about it. `later_mentions(subject, after)` gives the hits of each later
+    session, oldest first (the service passes a timeline)."""
+    for agreement in agreements:
+        found = later_mentions(subject_of(agreement), agreement.session_date)
+        agreement.follow_ups = [hits[0] for hits in found[:sessions] if hits]

@@ -1,0 +1,99 @@
+"""timeline, recap and agreements end to end with the real embedding model, on the invented
+demo sessions (Sam and Dr. Rivera), through the CLI as a person would run them."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reflect import crypto
+from reflect.cli import main
+from reflect.ingest import ImportOptions
+from reflect.service import Reflect
+from tests.conftest import PASSPHRASE
+
+pytestmark = pytest.mark.slow
+
+DEMO = Path(__file__).resolve().parent.parent / "reflect" / "demo" / "sessions"
+
+
+@pytest.fixture(scope="module")
+def demo_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from reflect.embedding import default_embedder
+
+    path = tmp_path_factory.mktemp("across") / "vault"
+    service = Reflect.create(
+        path, PASSPHRASE, kdf=crypto.floor_kdf_params(), embedder_factory=default_embedder
+    )
+    assert not service.import_paths([DEMO], ImportOptions(me="Sam")).failed
+    service.lock()
+    return path
+
+
+@pytest.fixture
+def cli(demo_vault: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    from reflect import service
+    from reflect.embedding import default_embedder
+
+    monkeypatch.setattr(service, "_default_embedder_factory", default_embedder)
+    monkeypatch.setenv("REFLECT_VAULT", str(demo_vault))
+    monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
+    yield
+
+
+def run_json(capsys: pytest.CaptureFixture[str], argv: list[str]) -> object:
+    capsys.readouterr()
+    assert main(argv) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.usefixtures("cli")
+def test_timeline_of_the_train_panic(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, ["timeline", "panic on the train", "--json"])
+    assert isinstance(data, dict)
+    dates = [s["session_date"] for s in data["sessions"]]
+    assert dates == sorted(dates)
+    # The first attack (S1), Oakhurst and box breathing (S3), staying on (S5, S8).
+    assert {"2026-01-08", "2026-02-05", "2026-03-05", "2026-04-23"} <= set(dates)
+    for entry in data["sessions"]:
+        assert entry["mentions"] >= 1 and entry["hits"]
+    assert main(["timeline", "panic on the train"]) == 0
+    assert "█" in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("cli")
+def test_recap_of_the_first_session(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, ["recap", "1", "--json"])
+    assert isinstance(data, dict)
+    moments = data["moments"]
+    assert 3 <= len(moments) <= 6
+    assert {m["speaker"] for m in moments} == {"Sam", "Dr. Rivera"}
+    assert all(m["text"] not in ("Mm-hmm.", "Yeah.", "Okay.") for m in moments)
+    service = Reflect.unlock(Path(os.environ["REFLECT_VAULT"]), PASSPHRASE)
+    try:
+        session = service.session("1")
+        recap = service.recap("1")
+        assert [m.text for m in recap.moments] == [m["text"] for m in moments]
+        for moment in recap.moments:
+            assert moment.text == session.text[moment.char_start : moment.char_end]
+    finally:
+        service.lock()
+
+
+@pytest.mark.usefixtures("cli")
+def test_agreements_include_the_sleep_diary_with_its_follow_up(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    data = run_json(capsys, ["agreements", "--json"])
+    assert isinstance(data, list)
+    diary = [a for a in data if "keeping a sleep diary" in a["text"]]
+    assert diary and diary[0]["session_date"] == "2026-01-08"
+    assert diary[0]["reply"]["speaker"] == "Sam"
+    assert any(h["session_date"] > "2026-01-08" for h in diary[0]["follow_ups"])
+    since = run_json(capsys, ["agreements", "--since", "2026-04-01", "--json"])
+    assert isinstance(since, list) and since
+    assert all(a["session_date"] >= "2026-04-01" for a in since)
