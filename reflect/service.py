@@ -35,7 +35,7 @@ from reflect.vault import RolledBack, Vault
 if TYPE_CHECKING:
     from reflect.agreements import Agreement
     from reflect.answer import Answer, Answerer, EventCallback
-    from reflect.answer.compose import AcrossSessions
+    from reflect.answer.compose import AcrossSessions, SessionMentions
     from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
@@ -389,10 +389,10 @@ class Reflect:
 
         return Conversation()
 
-    def _across(self) -> AcrossSessions | None:
-        """The view across sessions that "how often / first / last" questions need."""
-        timeline = getattr(self, "sessions_mentioning", None)
-        return self if timeline is not None else None  # type: ignore[return-value]
+    def _across(self) -> AcrossSessions:
+        """The views across sessions that "how often / first / last", "what did we cover"
+        and "what did we agree" questions are answered from."""
+        return _AnsweringViews(self)
 
     def cancel_answer(self) -> None:
         """Stop the answer being written (safe from any thread)."""
@@ -704,3 +704,50 @@ class Reflect:
 
     def me_labels(self) -> list[str]:
         return self.store.settings().me
+
+
+class _AnsweringViews:
+    """The timeline, recaps and agreements as the answer stage needs them
+    (`reflect.answer.compose.AcrossSessions`)."""
+
+    def __init__(self, service: Reflect) -> None:
+        self._service = service
+
+    def sessions_mentioning(self, topic: str, filters: Filters) -> list[SessionMentions]:
+        from reflect.answer.compose import SessionMentions
+        from reflect.timeline import build_timeline
+
+        live = self._service._live_index()
+        timeline = build_timeline(
+            topic, live.index, live.retriever(self._service.me_labels()), filters=filters
+        )
+        return [
+            SessionMentions(s.session_id, s.session_date, s.session_title, s.hits)
+            for s in timeline.sessions
+            if s.hits
+        ]
+
+    def recap_moments(self, session_id: str) -> list[Hit]:
+        return list(self._service.recap(session_id).moments)
+
+    def agreed(self, filters: Filters) -> list[tuple[Hit, Hit | None]]:
+        from reflect.agreements import find_agreements
+
+        live = self._service._live_index()
+        me = self._service.me_labels()
+        sessions = sorted(
+            (
+                s
+                for s in live.index.sessions()
+                if (filters.session_ids is None or s.id in filters.session_ids)
+                and (filters.since is None or s.date >= filters.since)
+                and (filters.until is None or s.date <= filters.until)
+            ),
+            key=lambda s: (s.date, s.id),
+        )
+        return [
+            (a.words, a.reply)
+            for s in sessions
+            for a in find_agreements(s, me)
+            if not a.declined
+        ]

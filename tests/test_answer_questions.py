@@ -18,7 +18,7 @@ from reflect.answer.conversation import Conversation
 from reflect.answer.question import PreviousTurn, SessionDate, read_question
 from reflect.chunking import chunk_session, embedding_text
 from reflect.index import Filters, SearchIndex
-from reflect.retrieval import Retriever
+from reflect.retrieval import Hit, Retriever
 from reflect.session import Session, build_text
 from reflect.testing import FakeChatModel, FakeEmbedder
 from reflect.transcript import Turn
@@ -237,6 +237,14 @@ class Timeline:
                 ).hits.append(h)
         return sorted(out.values(), key=lambda s: s.session_date)
 
+    def recap_moments(self, session_id: str) -> list[Hit]:
+        hits = self.retriever.search("journal walks sister", k=20)
+        return [h for h in hits if h.session_id == session_id][:3]
+
+    def agreed(self, filters: Filters) -> list[tuple[Hit, Hit | None]]:
+        (proposal,) = [h for h in self.retriever.search("worry journal by the bed", k=3)][:1]
+        return [(proposal, None)] if proposal.session_id == "a" else []
+
 
 def answerer(retriever: Retriever, model: FakeChatModel) -> Answerer:
     return Answerer(
@@ -344,3 +352,17 @@ class TestRegressionsFromTheBench:
         asked = read_question(question, today=TODAY, others=others)
         assert asked.topic == topic and asked.speaker == "other"
         assert asked.understood.speaker_description() == who
+
+
+def test_what_did_we_cover_is_that_sessions_moments(retriever: Retriever) -> None:
+    answer = answerer(retriever, FakeChatModel([])).ask("what did we cover on 18 March?")
+    assert answer.asked is not None and answer.asked.kind == "recap"
+    assert answer.text.startswith("In “Session b”, on 18 March, these were the main moments:")
+    assert {hit.session_id for _, hit in answer.citations} == {"b"}
+
+
+def test_what_did_we_agree_is_the_agreements_with_their_words(retriever: Retriever) -> None:
+    answer = answerer(retriever, FakeChatModel([])).ask("what did we agree in March?")
+    assert answer.asked is not None and answer.asked.kind == "agreements"
+    assert answer.text.startswith("What you agreed on 4 March:")
+    assert "worry journal" in answer.text

@@ -254,7 +254,64 @@ class Answerer:
             return self._answer_across(asked, filters, began)
         if asked.kind == "outcome" and asked.topic:
             return self._answer_outcome(asked, filters, began)
+        if asked.kind == "recap" and self.across is not None:
+            return self._answer_recap(asked, filters, began)
+        if asked.kind == "agreements" and self.across is not None:
+            return self._answer_agreements(asked, filters, began)
         return None
+
+    def _one_session(self, filters: Filters) -> SessionDate | None:
+        """The session a question names ("last time", "on 15 April"), else the latest."""
+        known = sorted(
+            (s for s in self.session_dates() if s.date <= self.today()),
+            key=lambda s: (s.date, s.id),
+        )
+        if filters.session_ids is not None:
+            known = [s for s in known if s.id in filters.session_ids]
+        if filters.since is not None:
+            known = [s for s in known if s.date >= filters.since]
+        if filters.until is not None:
+            known = [s for s in known if s.date <= filters.until]
+        return known[-1] if known else None
+
+    def _answer_recap(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
+        """"What did we cover last time?": that session's key moments, verbatim."""
+        assert self.across is not None
+        chosen = self._one_session(filters)
+        moments = self.across.recap_moments(chosen.id) if chosen is not None else []
+        if chosen is None or not moments:
+            return self._nothing_about(asked, [], None, began)
+        today = self.today()
+        title = moments[0].session_title
+        lead = f"In “{title}”, on {day(chosen.date, today)}, these were the main moments:"
+        lines = [(h, "{who_cap} said: “{quote}” [{n}]") for h in moments]
+        return self._composed(asked, moments, lines, began, lead=lead, topic_words=False)
+
+    def _answer_agreements(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
+        """"What did we agree?": the agreements of the session it names (else the latest
+        session that had any), each with the reply that took it on."""
+        assert self.across is not None
+        today = self.today()
+        named = bool(filters.session_ids or filters.since or filters.until)
+        agreed = self.across.agreed(filters)
+        if asked.topic:
+            terms = content_stems(asked.topic)
+            agreed = [a for a in agreed if content_stems(a[0].text) & terms] or agreed
+        if not agreed:
+            return self._nothing_about(asked, [], None, began)
+        if not named:
+            latest = max(a[0].session_date for a in agreed)
+            agreed = [a for a in agreed if a[0].session_date == latest]
+        agreed = agreed[-4:]
+        dates = sorted({a[0].session_date for a in agreed})
+        lead = f"What you agreed on {sessions_list(dates, today)}:"
+        lines: list[tuple[Hit, str]] = []
+        for proposal, reply in agreed:
+            lines.append((proposal, "{who_cap} said: “{quote}” [{n}]"))
+            if reply is not None:
+                lines.append((reply, "  {who_cap} said: “{quote}” [{n}]"))
+        hits = [h for pair in agreed for h in pair if h is not None]
+        return self._composed(asked, hits, lines, began, lead=lead, topic_words=False)
 
     def _composed(
         self,
@@ -265,14 +322,18 @@ class Answerer:
         *,
         found: bool = True,
         lead: str = "",
+        topic_words: bool = True,
     ) -> Answer:
         """An answer whose sentences are built here: `lines` pair a hit with a sentence
         template holding `{n}` (its excerpt number) and `{quote}` (its own words)."""
         excerpts: list[Excerpt] = []
         text_lines = [lead] if lead else []
-        terms = content_stems(asked.topic)
+        terms = content_stems(asked.topic) if topic_words else set()
         for hit, template in lines:
-            pieces = self._excerpts(asked.topic or asked.text, [hit])
+            pieces = self._excerpts(asked.topic or asked.text, [hit]) if topic_words else []
+            if not topic_words:
+                # A recap moment or an agreement is shown whole: its own turn, as found.
+                pieces = self._excerpts(hit.text, [hit])[:1]
             if not pieces:
                 continue
             best = max(pieces, key=lambda e: (len(content_stems(e.hit.text) & terms), -e.n))
@@ -407,17 +468,17 @@ class Answerer:
                 f"session{'s' if len(sessions) != 1 else ''}: {sessions_list(dates, today)}."
             )
             picks = [sessions[0], sessions[-1]] if len(sessions) > 1 else [sessions[0]]
-            lines = [(s.hits[0], "On " + day(s.session_date, today) + ", {who} said: "
+            lines = [(_best(s.hits), "On " + day(s.session_date, today) + ", {who} said: "
                       "“{quote}” [{n}]") for s in picks]
             return self._composed(asked, hits, lines, began, lead=lead)
         chosen = sessions[0] if asked.kind == "first" else sessions[-1]
         word = "first" if asked.kind == "first" else "last"
         line = ("It " + word + " came up on " + day(chosen.session_date, today)
                 + ", in “" + chosen.session_title + "”: {who} said “{quote}” [{n}]")
-        return self._composed(asked, hits, [(chosen.hits[0], line)], began)
+        return self._composed(asked, hits, [(_best(chosen.hits), line)], began)
 
     def _nothing_about(
-        self, asked: AskedQuestion, hits: Sequence[Hit], evidence: Evidence, began: float
+        self, asked: AskedQuestion, hits: Sequence[Hit], evidence: Evidence | None, began: float
     ) -> Answer:
         answer = Answer(
             question=asked.text,
@@ -659,6 +720,11 @@ _OUTCOME_VERBS = frozenset(
         "helped", "work", "worked",
     )
 )
+
+
+def _best(hits: Sequence[Hit]) -> Hit:
+    """The strongest of a session's moments (a timeline lists them in the session's order)."""
+    return max(hits, key=lambda h: (h.score, -h.rank))
 
 
 def _placed_in_time(filters: Filters, asked: AskedQuestion) -> Filters:

@@ -36,10 +36,19 @@ class SessionMentions:
 
 
 class AcrossSessions(Protocol):
-    """What answering needs from the views across sessions (timelines)."""
+    """What answering needs from the views across sessions (timeline, recap, agreements)."""
 
     def sessions_mentioning(self, topic: str, filters: Filters) -> list[SessionMentions]:
         """Every session where `topic` came up, oldest first."""
+        ...
+
+    def recap_moments(self, session_id: str) -> list[Hit]:
+        """A session's key moments, verbatim, in order."""
+        ...
+
+    def agreed(self, filters: Filters) -> list[tuple[Hit, Hit | None]]:
+        """What was agreed in the sessions `filters` allow, oldest first: the proposal or
+        commitment, and the reply that accepted it when there was one."""
         ...
 
 
