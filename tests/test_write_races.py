@@ -20,13 +20,12 @@ from typing import Any
 import pytest
 
 from reflect import crypto
-from reflect.asr import FakeTranscriber
-from reflect.embedding import FakeEmbedder
 from reflect.errors import ReflectError, SessionNotFound
 from reflect.ingest import ImportOptions
 from reflect.recording import AUDIO_PREFIX
 from reflect.service import Reflect
 from reflect.store import INDEX_PREFIX, SESSION_PREFIX
+from reflect.testing import FakeEmbedder, FakeTranscriber
 from tests.audio_fixtures import AUDIO
 from tests.conftest import PASSPHRASE
 from tests.test_cli_sessions import SESSION
