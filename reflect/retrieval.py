@@ -262,24 +262,13 @@ class Retriever:
         if filters.speakers is not None:
             a, b = _own_turn(session, a, b, spans, filters.speakers)
             spans = [(max(s, a), min(e, b)) for s, e in spans if s < b and e > a]
-        first_turn, last_turn = _turn_range(session, a, b)
-        start, end = span_times(session, a, b)
-        return Hit(
+        return span_hit(
+            session,
+            a,
+            b,
             rank=rank,
             score=score,
-            session_id=session.id,
-            session_title=session.title,
-            session_date=session.date,
-            source_file=session.source_file,
-            speaker=_hit_speaker(session, spans, first_turn, last_turn),
-            start=start,
-            end=end,
-            text=session.text[a:b],
-            char_start=a,
-            char_end=b,
-            first_turn=first_turn,
-            last_turn=last_turn,
-            match_spans=[(s - a, e - a) for s, e in spans],
+            spans=spans,
             exact=exact,
             chunk_index=chunk.index,
             chunk_text=session.text[chunk.char_start : chunk.char_end],
@@ -309,6 +298,45 @@ def _speaker_closeness(
     if prefer(best.speaker):
         return 1.0
     return 0.5 if any(prefer(t.speaker) for t in turns) else 0.0
+
+
+def span_hit(
+    session: Session,
+    a: int,
+    b: int,
+    *,
+    rank: int = 1,
+    score: float = 0.0,
+    spans: Sequence[tuple[int, int]] = (),
+    exact: bool = False,
+    chunk_index: int = 0,
+    chunk_text: str | None = None,
+) -> Hit:
+    """`session.text[a:b]` as a Hit: its turns, who spoke (who said the matched `spans`, else
+    everyone in it) and when. Search results and the views built without a search (a recap's
+    moments, an agreement's words) are all made here, so they look and cite alike."""
+    first_turn, last_turn = _turn_range(session, a, b)
+    start, end = span_times(session, a, b)
+    return Hit(
+        rank=rank,
+        score=score,
+        session_id=session.id,
+        session_title=session.title,
+        session_date=session.date,
+        source_file=session.source_file,
+        speaker=_hit_speaker(session, spans, first_turn, last_turn),
+        start=start,
+        end=end,
+        text=session.text[a:b],
+        char_start=a,
+        char_end=b,
+        first_turn=first_turn,
+        last_turn=last_turn,
+        match_spans=[(s - a, e - a) for s, e in spans],
+        exact=exact,
+        chunk_index=chunk_index,
+        chunk_text=session.text[a:b] if chunk_text is None else chunk_text,
+    )
 
 
 def _own_turn(
