@@ -390,49 +390,56 @@ class Answerer:
             return self._nothing_about(asked, found, evidence, began)
         terms = content_stems(asked.topic) - _OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms)
+        stems: dict[tuple[str, int], set[str]] = {}
+
+        def said(hit: Hit) -> set[str]:
+            place = (hit.session_id, hit.char_start)
+            if place not in stems:
+                stems[place] = content_stems(hit.text)
+            return stems[place]
 
         def mentions(hit: Hit) -> bool:
             # A later mention names the thing itself (its rarest word: "diary" rather than
             # "sleep" in "the sleep diary"); the user's own turn may say no more ("I brought
             # the diary"), anyone else's must say all of it.
-            words = content_stems(hit.text)
-            return key in words and (hit.speaker in self.me_labels or terms <= words)
+            return key in said(hit) and (hit.speaker in self.me_labels or terms <= said(hit))
 
-        relevant = [h for h in found if key in content_stems(h.text)] or found[:1]
-        fullest = max(len(content_stems(h.text) & terms) for h in relevant)
+        relevant = [h for h in found if key in said(h)] or found[:1]
+        fullest = max(len(said(h) & terms) for h in relevant)
         anchor = min(
-            (h for h in relevant if len(content_stems(h.text) & terms) == fullest),
+            (h for h in relevant if len(said(h) & terms) == fullest),
             key=lambda h: (h.session_date, h.rank),
         )
         later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
         if not filters.session_ids:
-            after = dataclasses.replace(
-                filters, since=anchor.session_date + dt.timedelta(days=1)
-            )
+            after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             seen = {(h.session_id, h.char_start) for h in later}
             later += [
-                h for h in self._search(asked.topic, after, asked, k=5)
+                h
+                for h in self._search(asked.topic, after, asked, k=5)
                 if mentions(h) and (h.session_id, h.char_start) not in seen
             ]
+        came_up = (anchor, f"It came up on {day(anchor.session_date, today)}: "
+                   "{who} said “{quote}” [{n}]")
         if later:
             mine = [h for h in later if h.speaker in self.me_labels]
-            mine = mine if asked.speaker == "me" else []
-            ordered = sorted(mine or later, key=lambda h: (h.session_date, h.rank))
-            picks = [h for i, h in enumerate(ordered)
-                     if h.session_id not in {o.session_id for o in ordered[:i]}][:2]
-            lines = [(picks[0], "Afterwards, on " + day(picks[0].session_date, today)
-                      + ", {who} said: “{quote}” [{n}]")]
-            lines += [(h, "On " + day(h.session_date, today) + ", {who} said: “{quote}” [{n}]")
-                      for h in picks[1:]]
-            lines.append((anchor, "It came up on " + day(anchor.session_date, today)
-                          + ": {who} said “{quote}” [{n}]"))
-            answer = self._composed(asked, found, lines, began)
+            if asked.speaker != "me":
+                mine = []
+            picks: list[Hit] = []
+            for h in sorted(mine or later, key=lambda h: (h.session_date, h.rank)):
+                if len(picks) < 2 and h.session_id not in {p.session_id for p in picks}:
+                    picks.append(h)
+            lines = [
+                (h, ("Afterwards, on " if i == 0 else "On ") + day(h.session_date, today)
+                 + ", {who} said: “{quote}” [{n}]")
+                for i, h in enumerate(picks)
+            ]
+            answer = self._composed(asked, found, [*lines, came_up], began)
         else:
             answer = self._composed(
                 asked,
                 found,
-                [(anchor, "It came up on " + day(anchor.session_date, today)
-                  + ": {who} said “{quote}” [{n}]")],
+                [came_up],
                 began,
                 lead=f"Your sessions after {day(anchor.session_date, today)} don't say "
                 "what happened.",
