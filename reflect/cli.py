@@ -691,12 +691,7 @@ def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
 
 def understood_line(understood: Any) -> str:
     """How reflect read the question, and how to search the words as typed instead."""
-    parts = [f"about: {understood.content}"] if understood.content else []
-    parts += [f"the words “{p}”" for p in understood.phrases]
-    who = understood.speaker_description()
-    if who:
-        parts.append(f"said by {who} (preferred)")
-    return "Looking for " + " · ".join(parts) + ". Add --as-typed to search the words as typed."
+    return f"Looking for {understood.summary()}. Add --as-typed to search the words as typed."
 
 
 def _load_index(service: Any) -> None:

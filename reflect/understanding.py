@@ -171,6 +171,16 @@ class Understood:
             return f"your {rest}"
         return f"your {words}"
 
+    def summary(self, *, about: bool = True) -> str:
+        """What search will look for, for the user: "about: X · the words “Y” · said by your
+        counsellor (preferred)" (`about=False` leaves out what to look for)."""
+        parts = [f"about: {self.content}"] if about and self.content else []
+        parts += [f"the words “{p}”" for p in self.phrases]
+        who = self.speaker_description()
+        if who:
+            parts.append(f"said by {who} (preferred)")
+        return " · ".join(parts)
+
     def to_dict(self) -> dict[str, object]:
         """For `--json`: what was looked for, the quoted words, and who said it."""
         return {

@@ -101,11 +101,7 @@ class QuoteSearchScreen(Screen[None]):
         understood = result.understood
         note = ""
         if understood is not None and (understood.phrases or understood.speaker):
-            parts = [f"the words “{p}”" for p in understood.phrases]
-            who = understood.speaker_description()
-            if who:
-                parts.append(f"said by {who} (preferred)")
-            note = "Understood: " + " · ".join(parts) + " · ctrl+t searches as typed"
+            note = f"Understood: {understood.summary(about=False)} · ctrl+t searches as typed"
         elif self.as_typed:
             note = "Searching the words as typed · ctrl+t reads the question again"
         self.post_message(QuotesFound(number, query, quotes, note))
