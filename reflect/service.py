@@ -468,11 +468,14 @@ class Reflect:
     ) -> list[Agreement]:
         """What was agreed to try, oldest first, each with the later sessions that talk about
         it (reflect/agreements.py). `since` takes what `SearchFilters.since` takes."""
+        chosen = self.resolve_filters(SearchFilters(session=session, since=since))
+        return self._agreements_in(chosen, follow_ups=follow_ups)
+
+    def _agreements_in(self, chosen: Filters, *, follow_ups: bool) -> list[Agreement]:
+        """The agreements of the sessions `chosen` allows (sessions and dates), oldest first."""
         from reflect.agreements import find_agreements, link_follow_ups
-        from reflect.index import Filters
         from reflect.timeline import build_timeline
 
-        chosen = self.resolve_filters(SearchFilters(session=session, since=since))
         live = self._live_index()
         me = self.me_labels()
         sessions = [
@@ -480,6 +483,7 @@ class Reflect:
             for s in live.index.sessions()
             if (chosen.session_ids is None or s.id in chosen.session_ids)
             and (chosen.since is None or s.date >= chosen.since)
+            and (chosen.until is None or s.date <= chosen.until)
         ]
         sessions.sort(key=lambda s: (s.date, s.imported_at, s.id))
         found = [a for s in sessions for a in find_agreements(s, me)]
@@ -731,23 +735,8 @@ class _AnsweringViews:
         return list(self._service.recap(session_id).moments)
 
     def agreed(self, filters: Filters) -> list[tuple[Hit, Hit | None]]:
-        from reflect.agreements import find_agreements
-
-        live = self._service._live_index()
-        me = self._service.me_labels()
-        sessions = sorted(
-            (
-                s
-                for s in live.index.sessions()
-                if (filters.session_ids is None or s.id in filters.session_ids)
-                and (filters.since is None or s.date >= filters.since)
-                and (filters.until is None or s.date <= filters.until)
-            ),
-            key=lambda s: (s.date, s.id),
-        )
         return [
             (a.words, a.reply)
-            for s in sessions
-            for a in find_agreements(s, me)
+            for a in self._service._agreements_in(filters, follow_ups=False)
             if not a.declined
         ]
