@@ -130,7 +130,7 @@ _SPOKE = re.compile(
 _SAYS = re.compile(rf"\b(?:{_SPEECH})\b", re.IGNORECASE)
 _FILLER_WORDS = re.compile(
     r"\b(?:um+|uh+|er+m?|hmm+|like,|you know|kind of|sort of|basically|just|again|ever|"
-    r"exactly|actually|really|maybe|please|again|anyway)\b",
+    r"exactly|actually|really|maybe|please|anyway)\b",
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
