@@ -700,8 +700,10 @@ def understood_line(understood: Any) -> str:
 
 
 def _load_index(service: Any) -> None:
+    # One command, a few searches, then exit: exact search over the vectors as loaded is
+    # ready at once, and building chromadb's index would only compete for the CPU.
     with _console(stderr=True).status("Opening your sessions…", spinner="dots"):
-        service.open_index()
+        service.open_index(vector_store=False)
     for note in service.index_notes():
         say(note)
 

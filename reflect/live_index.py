@@ -89,7 +89,16 @@ class LiveIndex:
         embedder = self._embedder if self._progress.vector_ready else None
         return Retriever(self.index, embedder, me_labels=frozenset(me_labels))
 
-    def load(self, report: Callable[[IndexProgress], None] | None = None) -> None:
+    def load(
+        self,
+        report: Callable[[IndexProgress], None] | None = None,
+        *,
+        vector_store: bool = True,
+    ) -> None:
+        """Decrypt every session and its index record into the index; "ready" as soon as
+        meaning search works (exact, on the vectors as loaded). `vector_store`: then build
+        chromadb's index in a background thread, which takes over once complete; a command
+        that searches once and exits has no use for it."""
         started = time.monotonic()
 
         def tick(**changes: object) -> None:
@@ -137,6 +146,11 @@ class LiveIndex:
             self.index.add_vectors(session.id, chunks, vectors)
             tick(vectors_done=done)
         tick(stage="ready")
+        if vector_store:
+            index = self.index
+            threading.Thread(
+                target=_build_quietly, args=(index,), name="reflect-vector-store", daemon=True
+            ).start()
 
     def _readable_session(self, summary: SessionSummary) -> Session | None:
         """The session, or None (with a note) when its object is damaged: one bad object
@@ -218,3 +232,12 @@ class LiveIndex:
             self._index.close()
             self._index = None
         self._embedder = None
+
+
+def _build_quietly(index: SearchIndex) -> None:
+    """chromadb's index, built in the background. Should it fail, searches simply stay exact
+    (as good or better), so nothing is reported: a traceback would scribble over the app."""
+    try:
+        index.build_vector_store()
+    except Exception:
+        return

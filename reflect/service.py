@@ -186,11 +186,19 @@ class Reflect:
                 self._live = LiveIndex(self.store, self._embedder_factory)
             return self._live
 
-    def open_index(self, progress: Callable[[IndexProgress], None] | None = None) -> None:
-        """Build the in-memory index from the vault (words first, then meaning)."""
+    def open_index(
+        self,
+        progress: Callable[[IndexProgress], None] | None = None,
+        *,
+        vector_store: bool = True,
+    ) -> None:
+        """Build the in-memory index from the vault (words first, then meaning).
+
+        `vector_store=False`: meaning search stays exact and chromadb is never started, for
+        a command that searches and exits (see `LiveIndex.load`)."""
         live = self._live_index()
         if not self._index_loaded.is_set():
-            live.load(progress)
+            live.load(progress, vector_store=vector_store)
             self._index_loaded.set()
 
     def index_notes(self) -> list[str]:

@@ -3,14 +3,25 @@ bench/bench_cold_start.py, never here."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+import reflect.index
+from reflect.chunking import Chunk
+from reflect.index import Filters, SearchIndex
 from reflect.service import Reflect
+from reflect.session import Session
+from reflect.transcript import Turn
+from tests.test_index import make_session
 
 # What `reflect sessions` (decrypt the catalog, print a table) must never pay for.
 HEAVY_MODULES = (
@@ -50,3 +61,83 @@ def test_reflect_sessions_imports_nothing_heavy(env_vault: Path, tmp_path: Path)
     assert "Choir" in result.stdout  # it really listed the session
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert loaded == []
+
+
+def _one_turn_chunks(session_id: str, count: int) -> tuple[Session, list[Chunk]]:
+    turns = [Turn("Noor", f"line {i}", float(i), float(i) + 1) for i in range(count)]
+    session = make_session(session_id, turns)
+    chunks = [
+        Chunk(session_id=session_id, index=i, first_turn=i, last_turn=i,
+              char_start=t.char_start, char_end=t.char_end, speakers=("Noor",),
+              start=t.start, end=t.end)
+        for i, t in enumerate(session.turns)
+    ]
+    return session, chunks
+
+
+def _clustered(rng: np.random.Generator, count: int) -> np.ndarray:
+    centres = rng.normal(size=(30, 64))
+    vectors = centres[rng.integers(0, 30, count)] + 0.8 * rng.normal(size=(count, 64))
+    return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_switch_to_chromadb_during_edits_keeps_the_rankings(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Exact search serves while chromadb's index builds in the background, in batches, with
+    sessions added and removed meanwhile; after the switch chromadb ranks what exact search
+    ranked (at ef_search=1000 HNSW finds the true nearest at this size)."""
+    monkeypatch.setattr(reflect.index, "STORE_BATCH", 50)
+    rng = np.random.default_rng(18)
+    sessions = {f"s{n}": (*_one_turn_chunks(f"s{n}", 300), _clustered(rng, 300)) for n in range(6)}
+    index = SearchIndex()
+    try:
+        for session, chunks, vectors in list(sessions.values())[:5]:
+            index.add_session(session, chunks, vectors)
+        queries = _clustered(rng, 12)
+        builder = threading.Thread(target=index.build_vector_store)
+        builder.start()
+        index.remove_session("s1")  # while some of its vectors may be in chromadb already
+        session, chunks, vectors = sessions["s5"]
+        index.add_session(session, chunks, vectors)  # while the build runs, or after
+        builder.join()
+        index.build_vector_store()  # whatever came after the builder's last look
+        assert index.store_serving
+        assert index.vector_count == index.chunk_count == 5 * 300
+        kept = [sessions[s] for s in ("s0", "s2", "s3", "s4", "s5")]
+        matrix = np.concatenate([v for _, _, v in kept])
+        keys = [(s.id, c.index) for s, chunks, _ in kept for c in chunks]
+        for query in queries:
+            expected = [keys[i] for i in np.argsort(-(matrix @ query), kind="stable")[:20]]
+            found = index.vector_search(query, 20)
+            assert [m.key for m in found] == expected
+            assert [m.score for m in found] == pytest.approx(
+                sorted((matrix @ query).tolist(), reverse=True)[:20], abs=1e-5
+            )
+        # Removed after the switch: chromadb forgets it as the matrix did.
+        index.remove_session("s0")
+        assert all(m.chunk.session_id != "s0" for m in index.vector_search(queries[0], 50))
+    finally:
+        index.close()
+
+
+def test_exact_and_chromadb_agree_with_filters() -> None:
+    rng = np.random.default_rng(5)
+    session, chunks, vectors = (*_one_turn_chunks("f", 800), _clustered(rng, 800))
+    chunks = [dataclasses.replace(c, speakers=("Ilse",)) if c.index % 7 == 0 else c
+              for c in chunks]
+    exact, store = SearchIndex(), SearchIndex()
+    try:
+        for index in (exact, store):
+            index.add_session(session, chunks, vectors)
+        store.build_vector_store()
+        assert store.store_serving and not exact.store_serving
+        for query in _clustered(rng, 8):
+            for filters in (Filters(), Filters(speakers=frozenset({"Ilse"}))):
+                a = exact.vector_search(query, 10, filters)
+                b = store.vector_search(query, 10, filters)
+                assert [m.key for m in a] == [m.key for m in b]
+                assert [m.score for m in a] == pytest.approx([m.score for m in b], abs=1e-5)
+    finally:
+        exact.close()
+        store.close()
