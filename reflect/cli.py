@@ -781,6 +781,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     service.model_path = args.model
     filters = filters_from(args)
     service.resolve_filters(filters)
+    _preload_chat_model(service)
     _load_index(service)
     for question in questions:
         if args.json:
@@ -791,6 +792,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _preload_chat_model(service: Any) -> None:
+    """Load the chat model while the sessions are opened: seconds saved when the question
+    is answered by the model. A failure is left for the answer itself to report."""
+    import threading
+
+    def load() -> None:
+        try:
+            service.chat_model()
+        except Exception:
+            return
+
+    threading.Thread(target=load, name="reflect-chat-model", daemon=True).start()
+
+
 def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> None:
     from rich.panel import Panel
 
@@ -799,13 +814,20 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
     console = _console()
     status = _console(stderr=True).status("Thinking…", spinner="dots")
     status.start()
+    shown: list[int] = []
 
     def on_event(event: Any) -> None:
         if isinstance(event, AnswerStarted):
+            status.stop()
             if event.safety_message:
-                status.stop()
                 console.print(Panel(event.safety_message, border_style="yellow"))
-                status.start()
+            # The excerpts are known in milliseconds and the model takes seconds: show them
+            # first, numbered as the answer will cite them.
+            for excerpt in event.excerpts:
+                render_hit(console, service, excerpt.hit, f"[{excerpt.n}]")
+                shown.append(excerpt.n)
+            sys.stdout.flush()
+            status.start()
         elif isinstance(event, AnswerToken):
             status.stop()
             sys.stdout.write(terminal(event.text, multiline=True))
@@ -821,10 +843,11 @@ def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> 
         for quote in answer.unverified_quotes:
             console.print(f"  “{markup(quote, multiline=True)}”")
         console.print()
-    if answer.citations:
-        for n, hit in answer.citations:
+    unshown = [(n, hit) for n, hit in answer.citations if n not in shown]
+    if unshown:
+        for n, hit in unshown:
             render_hit(console, service, hit, f"[{n}]")
-    elif answer.closest:
+    elif answer.closest and not answer.citations:
         console.print("[dim]Closest matches:[/dim]")
         for hit in answer.closest[:3]:
             render_hit(console, service, hit, "·")

@@ -17,9 +17,12 @@ import pytest
 
 import reflect.index
 from reflect.chunking import Chunk
+from reflect.cli import main
 from reflect.index import Filters, SearchIndex
+from reflect.ingest import ImportOptions
 from reflect.service import Reflect
 from reflect.session import Session
+from reflect.testing import FakeChatModel
 from reflect.transcript import Turn
 from tests.test_index import make_session
 
@@ -141,3 +144,36 @@ def test_exact_and_chromadb_agree_with_filters() -> None:
     finally:
         exact.close()
         store.close()
+
+
+def test_cli_ask_prints_the_excerpts_before_the_answer(
+    env_vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "2024-05-04 mornings.txt"
+    source.write_text(
+        "[00:00:05] Jordan: I started walking the dog before work, around the reservoir.\n"
+        "[00:00:20] Okafor: How does the morning feel after the walk?\n"
+        "[00:00:31] Jordan: Lighter. The dog walking gives the day a shape.\n"
+    )
+    service = Reflect.unlock(env_vault, os.environ["REFLECT_PASSPHRASE"])
+    service.import_paths([source], ImportOptions(me="Jordan"))
+    service.lock()
+    seen_at_model: list[str] = []
+    fake = FakeChatModel(["You said you walk the dog around the reservoir [1]."])
+
+    def stream(*args: object, **kwargs: object) -> object:
+        seen_at_model.append(capsys.readouterr().out)  # stdout when the model starts
+        return FakeChatModel.stream(fake, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fake, "stream", stream)
+    monkeypatch.setattr(Reflect, "_default_model", lambda self: fake)
+    capsys.readouterr()
+    assert main(["ask", "What did I say about walking the dog?"]) == 0
+    after = capsys.readouterr().out
+    # Before the model ran, the excerpt was on stdout, numbered as the answer cites it.
+    (before,) = seen_at_model
+    assert before.lstrip().startswith("[1]") and "reservoir" in before
+    assert "You said you walk the dog" not in before
+    assert "You said you walk the dog around the reservoir [1]" in after
+    assert "[1]" not in after.replace("reservoir [1]", "")  # not shown twice
