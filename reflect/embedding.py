@@ -22,6 +22,8 @@ from reflect.errors import EmbeddingModelMissing
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from reflect.bert_numpy import NumpyBert
+
 Vectors = npt.NDArray[np.float32]
 Progress = Callable[[int, int], None]
 
@@ -37,6 +39,11 @@ _OFFLINE_ENV = {
 # A generic last folder name says nothing about which model it is.
 _GENERIC_FOLDER_NAMES = frozenset({"model", "models", "data", "files", "weights"})
 _WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".onnx", ".pt")
+# Calls with at most this many texts (a question, an answer's sentences) run on the numpy
+# encoder when the model allows it (reflect.bert_numpy): no torch import, 0.2 s to load
+# instead of 4-5 s. Bulk embedding (import, re-embedding) stays on torch, which is several
+# times faster per chunk on long texts (bench/README.md, "Fast from cold").
+NUMPY_MAX_TEXTS = 8
 
 
 @runtime_checkable
@@ -83,6 +90,8 @@ class SentenceTransformerEmbedder:
         self._threads = threads or min(4, max(1, (os.cpu_count() or 2) // 2))
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self._numpy: NumpyBert | None = None
+        self._numpy_checked = False
 
     @property
     def model_id(self) -> str:
@@ -90,6 +99,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
+        light = self._numpy_encoder()
+        if light is not None:
+            return light.dimension
         model = self.load()
         # Renamed in sentence-transformers 6; the old name still works but warns.
         get_dimension = getattr(model, "get_embedding_dimension", None) or (
@@ -98,6 +110,22 @@ class SentenceTransformerEmbedder:
         dimension = get_dimension()
         assert dimension is not None
         return int(dimension)
+
+    def load_query_encoder(self) -> None:
+        """Load what a search's question needs: the numpy encoder where the model allows it,
+        else the whole model."""
+        if self._numpy_encoder() is None:
+            self.load()
+
+    def _numpy_encoder(self) -> NumpyBert | None:
+        with self._lock:
+            if not self._numpy_checked:
+                self._numpy_checked = True
+                from reflect import bert_numpy
+
+                if bert_numpy.supports(self.model_path):
+                    self._numpy = bert_numpy.NumpyBert(self.model_path)
+            return self._numpy
 
     def load(self) -> SentenceTransformer:
         with self._lock:
@@ -112,6 +140,9 @@ class SentenceTransformerEmbedder:
         batch_size: int = 32,
         progress: Progress | None = None,
     ) -> Vectors:
+        light = self._numpy_encoder() if len(texts) <= NUMPY_MAX_TEXTS else None
+        if light is not None:
+            return _embed_in_batches(texts, light.encode, light.dimension, batch_size, progress)
         model = self.load()
 
         def encode(batch: Sequence[str]) -> Vectors:

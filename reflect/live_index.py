@@ -124,9 +124,11 @@ class LiveIndex:
         tick(sessions=len(pending), lexical_ready=True, vectors_total=len(pending))
         tick(stage="loading model")
         embedder = self.embedder()
-        warm_up = getattr(embedder, "load", None)
+        # Pay the load now, not on the first query; only what a question needs (for the
+        # bundled model a numpy encoder, without torch: see reflect/bert_numpy.py).
+        warm_up = getattr(embedder, "load_query_encoder", None) or getattr(embedder, "load", None)
         if callable(warm_up):
-            warm_up()  # pay the model's load now, not on the first query
+            warm_up()
         tick(stage="vectors")
         identity = record_identity(embedder)
         for done, (session, chunks, vectors, stored_identity) in enumerate(pending, 1):

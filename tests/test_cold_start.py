@@ -42,17 +42,13 @@ HEAVY_MODULES = (
 )
 
 
-def test_reflect_sessions_imports_nothing_heavy(env_vault: Path, tmp_path: Path) -> None:
-    source = tmp_path / "2025-02-20 choir.txt"
-    source.write_text("Therapist: How was choir?\nClient: I sang the alto line wrong.\n")
-    service = Reflect.unlock(env_vault, os.environ["REFLECT_PASSPHRASE"])
-    service.import_paths([source])
-    service.lock()
+def _modules_loaded_by(argv: list[str]) -> tuple[str, list[str]]:
+    """(stdout, heavy modules imported) of `reflect ARGV` run in a fresh process."""
     script = textwrap.dedent(
         f"""
         import json, sys
         from reflect.cli import main
-        assert main(["sessions"]) == 0
+        assert main({argv!r}) == 0
         heavy = {HEAVY_MODULES!r}
         print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in heavy)))
         """
@@ -61,9 +57,43 @@ def test_reflect_sessions_imports_nothing_heavy(env_vault: Path, tmp_path: Path)
         [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy()
     )
     assert result.returncode == 0, result.stderr
-    assert "Choir" in result.stdout  # it really listed the session
-    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    *printed, loaded = result.stdout.strip().splitlines()
+    return "\n".join(printed), json.loads(loaded)
+
+
+def test_reflect_sessions_and_quotes_import_nothing_heavy(
+    env_vault: Path, tmp_path: Path
+) -> None:
+    source = tmp_path / "2025-02-20 choir.txt"
+    source.write_text("Therapist: How was choir?\nClient: I sang the alto line wrong.\n")
+    service = Reflect.unlock(env_vault, os.environ["REFLECT_PASSPHRASE"])
+    service.import_paths([source])
+    service.lock()
+    printed, loaded = _modules_loaded_by(["sessions"])
+    assert "Choir" in printed  # it really listed the session
     assert loaded == []
+    # A search by meaning (the real bundled model in the child): numpy only, no torch, no
+    # chromadb; the session's record, made by the tests' fake embedder, is re-embedded too.
+    printed, loaded = _modules_loaded_by(["quotes", "singing in a choir"])
+    assert "alto line" in printed
+    assert [m for m in loaded if m.split(".")[0] != "numpy"] == []
+
+
+def test_numpy_encoder_gives_the_vectors_of_sentence_transformers() -> None:
+    from reflect.embedding import NUMPY_MAX_TEXTS, default_embedder
+
+    embedder = default_embedder()
+    texts = [
+        "phone in the kitchen",
+        "",
+        "Therapist: Mm-hmm. Client: I—I don't know, naïve maybe? 😅 Ça va.",
+        " ".join(["a long turn about sleep and the night shifts"] * 60),  # cut at 256 tokens
+    ]
+    light = np.stack([embedder.embed([t])[0] for t in texts])  # the numpy encoder
+    assert "torch" not in sys.modules or embedder._model is None
+    full = embedder.embed(texts * NUMPY_MAX_TEXTS)[: len(texts)]  # sentence-transformers
+    assert embedder._model is not None
+    assert (light * full).sum(axis=1) == pytest.approx(np.ones(len(texts)), abs=1e-5)
 
 
 def _one_turn_chunks(session_id: str, count: int) -> tuple[Session, list[Chunk]]:
