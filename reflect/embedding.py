@@ -40,9 +40,10 @@ _OFFLINE_ENV = {
 _GENERIC_FOLDER_NAMES = frozenset({"model", "models", "data", "files", "weights"})
 _WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".onnx", ".pt")
 # Calls with at most this many texts (a question, an answer's sentences) run on the numpy
-# encoder when the model allows it (reflect.bert_numpy): no torch import, 0.2 s to load
-# instead of 4-5 s. Bulk embedding (import, re-embedding) stays on torch, which is several
-# times faster per chunk on long texts (bench/README.md, "Fast from cold").
+# encoder when the model allows it (reflect.bert_numpy) and torch is not loaded: no torch
+# import, 0.2 s to load instead of 4-5 s. Bulk embedding (import, re-embedding) goes to
+# torch, which is 2-3 times faster per chunk on long texts (bench/README.md, "Fast from
+# cold"); once torch is loaded it takes everything. Both give the same vectors.
 NUMPY_MAX_TEXTS = 8
 
 
@@ -140,7 +141,8 @@ class SentenceTransformerEmbedder:
         batch_size: int = 32,
         progress: Progress | None = None,
     ) -> Vectors:
-        light = self._numpy_encoder() if len(texts) <= NUMPY_MAX_TEXTS else None
+        few = len(texts) <= NUMPY_MAX_TEXTS and self._model is None
+        light = self._numpy_encoder() if few else None
         if light is not None:
             return _embed_in_batches(texts, light.encode, light.dimension, batch_size, progress)
         model = self.load()
