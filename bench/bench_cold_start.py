@@ -251,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="timed imports (each ~1-2 min); 0 reuses --work's AnnoMI vault")
     parser.add_argument("--chunks", type=int, default=50_000, help="generated vault size")
     parser.add_argument("--no-generated", action="store_true", help="AnnoMI vault only")
+    parser.add_argument("--no-annomi", action="store_true",
+                        help="generated vault only (with --import-runs 0)")
     parser.add_argument("--no-ask", action="store_true", help="skip `reflect ask` (no LLM)")
     parser.add_argument("--work", help="keep the vaults here (reused when present)")
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
@@ -270,22 +272,31 @@ def main(argv: list[str] | None = None) -> int:
         annomi = root / "annomi"
         annomi.mkdir(exist_ok=True)
         imported = [import_annomi(annomi) for _ in range(args.import_runs)]
-        if not (annomi / "vault").exists():
-            raise SystemExit("no AnnoMI vault: run with --import-runs 1 at least once")
-        rows = report("AnnoMI, 133 sessions", measure_vault(annomi, args.runs, not args.no_ask),
-                      imported, generated=False)
+        rows: list[list[str]] = []
+        if not args.no_annomi:
+            if not (annomi / "vault").exists():
+                raise SystemExit("no AnnoMI vault: run with --import-runs 1 at least once")
+            rows += report("AnnoMI, 133 sessions",
+                           measure_vault(annomi, args.runs, not args.no_ask),
+                           imported, generated=False)
+            print_table(rows, args.runs, load_before, started)  # kept if a later part fails
         if not args.no_generated:
             generated_vault(root / "generated", args.chunks)
             rows += report(f"generated, {args.chunks:,} chunks",
                            measure_vault(root / "generated", args.runs, not args.no_ask),
                            None, generated=True)
-    load_after = os.getloadavg()
-    print(f"# Fast from cold, {dt.date.today().isoformat()}, {os.cpu_count()} cores; median of "
-          f"{args.runs} runs after a warm-up; load average {load_before[0]:.1f} at the start, "
-          f"{load_after[0]:.1f} at the end; {time.perf_counter() - started:.0f} s\n")
-    print(markdown_table(["command", "vault", "median", "peak RSS", "runs (s)", "floor", "goal",
-                          "result"], rows))
+            print_table(rows, args.runs, load_before, started)
     return 0
+
+
+def print_table(rows: list[list[str]], runs: int, load_before: tuple[float, ...],
+                started: float) -> None:
+    load_now = os.getloadavg()
+    print(f"# Fast from cold, {dt.date.today().isoformat()}, {os.cpu_count()} cores; median of "
+          f"{runs} run(s) after a warm-up; load average {load_before[0]:.1f} at the start, "
+          f"{load_now[0]:.1f} now; {time.perf_counter() - started:.0f} s\n")
+    print(markdown_table(["command", "vault", "median", "peak RSS", "runs (s)", "floor", "goal",
+                          "result"], rows), flush=True)
 
 
 if __name__ == "__main__":
