@@ -781,7 +781,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     service.model_path = args.model
     filters = filters_from(args)
     service.resolve_filters(filters)
-    _preload_chat_model(service)
+    # The chat model is not loaded in a background thread meanwhile: llama.cpp points the
+    # process's stdout and stderr at /dev/null while it loads, which swallowed the excerpts.
     _load_index(service)
     for question in questions:
         if args.json:
@@ -790,20 +791,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
             _ask_streaming(service, question, filters, args.k)
     service.lock()
     return 0
-
-
-def _preload_chat_model(service: Any) -> None:
-    """Load the chat model while the sessions are opened: seconds saved when the question
-    is answered by the model. A failure is left for the answer itself to report."""
-    import threading
-
-    def load() -> None:
-        try:
-            service.chat_model()
-        except Exception:
-            return
-
-    threading.Thread(target=load, name="reflect-chat-model", daemon=True).start()
 
 
 def _ask_streaming(service: Any, question: str, filters: Any, k: int | None) -> None:
