@@ -129,8 +129,9 @@ class _IndexedSession:
 HNSW_EF_SEARCH = 1000
 
 # Vectors added to chromadb per call while its index builds in the background: small enough
-# that a removal or a lock waits for at most one batch.
-STORE_BATCH = 2000
+# that a search, a removal or a lock waits for at most one batch (chromadb holds the
+# interpreter while it inserts).
+STORE_BATCH = 500
 
 
 class SearchIndex:

@@ -26,6 +26,11 @@ from reflect.store import SessionStore, SessionSummary
 
 EmbedderFactory = Callable[[], Embedder]
 
+# How long after "ready" chromadb's index starts building. Starting chromadb and inserting
+# into it hold the interpreter for seconds, which made the first search after unlock wait
+# 3.5-4.7 s at 50,000 chunks; exact search serves meanwhile (bench/README.md).
+VECTOR_STORE_DELAY_S = 5.0
+
 # Bump when chunking changes: stored records made with other chunks are then rebuilt.
 CHUNKING_VERSION = "chunks-2"  # 2: speaker labels in the embedded text
 
@@ -239,6 +244,7 @@ class LiveIndex:
 def _build_quietly(index: SearchIndex) -> None:
     """chromadb's index, built in the background. Should it fail, searches simply stay exact
     (as good or better), so nothing is reported: a traceback would scribble over the app."""
+    time.sleep(VECTOR_STORE_DELAY_S)  # a closed index makes the build return at once
     try:
         index.build_vector_store()
     except Exception:
