@@ -343,9 +343,11 @@ STEPS = {"import": step_import, "generate": step_generate, "open": step_open,
 # ---- the parent: runs the steps, prints the table ------------------------------------------
 
 
-def run_step(step: str, work: Path, **options: Any) -> dict[str, Any]:
+def run_step(step: str, work: Path, *, script: Path = HERE, **options: Any) -> dict[str, Any]:
+    """Run `script --step STEP` in a fresh process; its JSON result. `script`: another bench
+    script with the same --step/--work/--out protocol (bench_cold_start.py reuses this)."""
     out = work / f"result-{step}-{time.monotonic_ns()}.json"
-    command = [sys.executable, str(HERE), "--step", step, "--work", str(work), "--out", str(out)]
+    command = [sys.executable, str(script), "--step", step, "--work", str(work), "--out", str(out)]
     for name, value in options.items():
         if value is True:
             command.append(f"--{name.replace('_', '-')}")

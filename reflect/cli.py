@@ -695,8 +695,10 @@ def understood_line(understood: Any) -> str:
 
 
 def _load_index(service: Any) -> None:
+    # One command, a few searches, then exit: exact search over the vectors as loaded is
+    # ready at once, and building chromadb's index would only compete for the CPU.
     with _console(stderr=True).status("Opening your sessions…", spinner="dots"):
-        service.open_index()
+        service.open_index(vector_store=False)
     for note in service.index_notes():
         say(note)
 
@@ -936,6 +938,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     service.model_path = args.model
     filters = filters_from(args)
     service.resolve_filters(filters)
+    # The chat model is not loaded in a background thread meanwhile: llama.cpp points the
+    # process's stdout and stderr at /dev/null while it loads, which swallowed the excerpts.
     _load_index(service)
     # --conversation: the lines are one conversation, each question may lean on the last.
     conversation = service.new_conversation() if args.conversation else None
@@ -1001,13 +1005,20 @@ def _ask_streaming(
     console = _console()
     status = _console(stderr=True).status("Thinking…", spinner="dots")
     status.start()
+    shown: list[int] = []
 
     def on_event(event: Any) -> None:
         if isinstance(event, AnswerStarted):
+            status.stop()
             if event.safety_message:
-                status.stop()
                 console.print(Panel(event.safety_message, border_style="yellow"))
-                status.start()
+            # The excerpts are known in milliseconds and the model takes seconds: show them
+            # first, numbered as the answer will cite them.
+            for excerpt in event.excerpts:
+                render_hit(console, service, excerpt.hit, f"[{excerpt.n}]")
+                shown.append(excerpt.n)
+            sys.stdout.flush()
+            status.start()
         elif isinstance(event, AnswerToken):
             status.stop()
             sys.stdout.write(terminal(event.text, multiline=True))
@@ -1031,10 +1042,11 @@ def _ask_streaming(
         for quote in answer.unverified_quotes:
             console.print(f"  “{markup(quote, multiline=True)}”")
         console.print()
-    if answer.citations:
-        for n, hit in answer.citations:
+    unshown = [(n, hit) for n, hit in answer.citations if n not in shown]
+    if unshown:
+        for n, hit in unshown:
             render_hit(console, service, hit, f"[{n}]")
-    elif answer.closest:
+    elif answer.closest and not answer.citations:
         console.print("[dim]Closest matches:[/dim]")
         for hit in answer.closest[:3]:
             render_hit(console, service, hit, "·")

@@ -22,6 +22,8 @@ from reflect.errors import EmbeddingModelMissing
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from reflect.bert_numpy import NumpyBert
+
 Vectors = npt.NDArray[np.float32]
 Progress = Callable[[int, int], None]
 
@@ -37,6 +39,12 @@ _OFFLINE_ENV = {
 # A generic last folder name says nothing about which model it is.
 _GENERIC_FOLDER_NAMES = frozenset({"model", "models", "data", "files", "weights"})
 _WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".onnx", ".pt")
+# Calls with at most this many texts (a question, an answer's sentences) run on the numpy
+# encoder when the model allows it (reflect.bert_numpy) and torch is not loaded: no torch
+# import, 0.2 s to load instead of 4-5 s. Bulk embedding (import, re-embedding) goes to
+# torch, which is 2-3 times faster per chunk on long texts (bench/README.md, "Fast from
+# cold"); once torch is loaded it takes everything. Both give the same vectors.
+NUMPY_MAX_TEXTS = 8
 
 
 @runtime_checkable
@@ -83,6 +91,8 @@ class SentenceTransformerEmbedder:
         self._threads = threads or min(4, max(1, (os.cpu_count() or 2) // 2))
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
+        self._numpy: NumpyBert | None = None
+        self._numpy_checked = False
 
     @property
     def model_id(self) -> str:
@@ -90,6 +100,9 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
+        light = self._numpy_encoder()
+        if light is not None:
+            return light.dimension
         model = self.load()
         # Renamed in sentence-transformers 6; the old name still works but warns.
         get_dimension = getattr(model, "get_embedding_dimension", None) or (
@@ -98,6 +111,23 @@ class SentenceTransformerEmbedder:
         dimension = get_dimension()
         assert dimension is not None
         return int(dimension)
+
+    def load_query_encoder(self) -> None:
+        """Load what a search's question needs: the numpy encoder where the model allows it,
+        else the whole model."""
+        if self._numpy_encoder() is None:
+            self.load()
+
+    def _numpy_encoder(self) -> NumpyBert | None:
+        with self._lock:
+            if not self._numpy_checked:
+                self._numpy_checked = True
+                from reflect import bert_numpy
+
+                if bert_numpy.supports(self.model_path):
+                    self._numpy = bert_numpy.NumpyBert(self.model_path)
+                    _limit_blas_threads(self._threads)
+            return self._numpy
 
     def load(self) -> SentenceTransformer:
         with self._lock:
@@ -112,6 +142,10 @@ class SentenceTransformerEmbedder:
         batch_size: int = 32,
         progress: Progress | None = None,
     ) -> Vectors:
+        few = len(texts) <= NUMPY_MAX_TEXTS and self._model is None
+        light = self._numpy_encoder() if few else None
+        if light is not None:
+            return _embed_in_batches(texts, light.encode, light.dimension, batch_size, progress)
         model = self.load()
 
         def encode(batch: Sequence[str]) -> Vectors:
@@ -177,6 +211,18 @@ def _model_id(model_path: Path) -> str:
     if name.lower() in _GENERIC_FOLDER_NAMES and model_path.parent.name:
         name = f"{model_path.parent.name}-{name}"
     return f"{name}-{digest.hexdigest()[:12]}"
+
+
+def _limit_blas_threads(threads: int) -> None:
+    """numpy's BLAS threads, process-wide like torch's (see __init__): with its default of
+    every core, a question took 25 ms at the median and 360-1,070 ms at p95 on a busy 2-core
+    machine, against 12 and 24-32 ms on one thread. threadpoolctl comes with
+    sentence-transformers (through scikit-learn); without it the default stays."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(threads, user_api="blas")
 
 
 def _load_sentence_transformer(model_path: Path, threads: int) -> SentenceTransformer:

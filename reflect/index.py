@@ -13,6 +13,7 @@ soon as the vault opens while embeddings load in the background.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import os
 import re
@@ -26,6 +27,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from reflect.chunking import Chunk
 from reflect.embedding import Vectors
@@ -126,6 +128,11 @@ class _IndexedSession:
 # measured 100% at 2,000 and 96% at 50,000 for 4.5 ms a query (bench/README.md).
 HNSW_EF_SEARCH = 1000
 
+# Vectors added to chromadb per call while its index builds in the background: small enough
+# that a search, a removal or a lock waits for at most one batch (chromadb holds the
+# interpreter while it inserts).
+STORE_BATCH = 500
+
 
 class SearchIndex:
     def __init__(self, *, stemming: bool = True) -> None:
@@ -133,13 +140,22 @@ class SearchIndex:
         self._db: sqlite3.Connection | None = _open_database(
             STEMMED_TOKENIZER if stemming else PLAIN_TOKENIZER
         )
-        self._client = _chroma_client()
+        # Meaning search starts exact, on a numpy matrix of the vectors (rows in `_exact_rows`,
+        # ascending), and moves to chromadb's HNSW index once `build_vector_store` has put
+        # every vector there. Rebuilding that index at each unlock took 45 s at 50,000 chunks
+        # (1 s at 2,000) while the matrix product takes ~5 ms at 50,000 x 384, and exact search
+        # finds at least what HNSW finds (bench/README.md, "Fast from cold"). Nothing is
+        # written anywhere: the matrix, like chromadb's EphemeralClient, lives in memory.
+        self._client: Any = None
         self._collection_name = f"reflect-{uuid.uuid4().hex}"
-        self._collection: Any = self._client.create_collection(
-            name=self._collection_name,
-            configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
-            embedding_function=None,
-        )
+        self._collection: Any = None
+        self._store_serving = False  # chromadb holds every vector and answers searches
+        self._exact_rows = np.zeros(0, dtype=np.int64)
+        self._exact_matrix: Vectors | None = None
+        self._exact_new: list[tuple[list[int], Vectors]] = []  # appended on the next search
+        self._exact_gone: set[int] = set()  # removed rows, masked out on the next search
+        self._unstored: dict[int, None] = {}  # rows not yet in chromadb, in order
+        self._stored: set[int] = set()  # rows in chromadb
         self._sessions: dict[str, _IndexedSession] = {}
         self._chunks: dict[int, tuple[_IndexedSession, Chunk]] = {}
         self._speaker_keys: dict[str, str] = {}
@@ -197,23 +213,73 @@ class SearchIndex:
             if not chunks:
                 indexed.has_vectors = True
                 return
-            ids, metadatas = [], []
+            rows = []
             for chunk in chunks:
                 row = indexed.rows.get(chunk.index)
                 if row is None or self._chunks[row][1] != chunk:
                     raise ValueError("add_vectors got chunks that differ from add_lexical's")
-                ids.append(str(row))
-                metadatas.append(self._vector_metadata(indexed.session, chunk))
-            batch = self._client.get_max_batch_size()
-            for i in range(0, len(ids), batch):
-                self._collection.add(
-                    ids=ids[i : i + batch],
-                    embeddings=vectors[i : i + batch],
-                    metadatas=metadatas[i : i + batch],
-                )
+                rows.append(row)
+            if self._store_serving:
+                self._store_add(rows, vectors)
+            else:
+                self._exact_new.append((rows, vectors))
+                self._unstored.update(dict.fromkeys(rows))
             self._dimension = int(vectors.shape[1])
-            self._vector_count += len(ids)
+            self._vector_count += len(rows)
             indexed.has_vectors = True
+
+    def build_vector_store(self) -> None:
+        """Put every vector into chromadb, then let it answer meaning searches.
+
+        Takes seconds to a minute (HNSW insertion): run it in a background thread. Searches
+        stay exact, and adding or removing sessions stays possible, while it runs; it returns
+        early, quietly, when the index is closed meanwhile.
+        """
+        while True:
+            with self._lock:
+                if self._db is None:
+                    return
+                if not self._unstored:
+                    # The switch: chromadb has every vector; the matrix is not needed.
+                    self._store_serving = True
+                    self._exact_rows = np.zeros(0, dtype=np.int64)
+                    self._exact_matrix = None
+                    self._exact_new.clear()
+                    self._exact_gone.clear()
+                    return
+                rows = list(itertools.islice(self._unstored, STORE_BATCH))
+                for row in rows:
+                    del self._unstored[row]
+                all_rows, matrix = self._exact_vectors()
+                vectors = matrix[np.searchsorted(all_rows, rows)]
+                collection = self._vector_collection()
+                metadatas = [self._vector_metadata(*self._chunks[row]) for row in rows]
+            try:
+                collection.add(ids=[str(r) for r in rows], embeddings=vectors,
+                               metadatas=metadatas)
+            except Exception:
+                if self.closed:
+                    return  # locked meanwhile: the collection is gone, and so is the need
+                raise
+            with self._lock:
+                if self._db is None:
+                    return
+                gone = [r for r in rows if r not in self._chunks]  # removed meanwhile
+                if gone:
+                    collection.delete(ids=[str(r) for r in gone])
+                self._stored.update(r for r in rows if r in self._chunks)
+
+    def _store_add(self, rows: list[int], vectors: Vectors) -> None:
+        collection = self._vector_collection()
+        metadatas = [self._vector_metadata(*self._chunks[row]) for row in rows]
+        batch = self._chroma().get_max_batch_size()
+        for i in range(0, len(rows), batch):
+            collection.add(
+                ids=[str(r) for r in rows[i : i + batch]],
+                embeddings=vectors[i : i + batch],
+                metadatas=metadatas[i : i + batch],
+            )
+        self._stored.update(rows)
 
     def remove_session(self, session_id: str) -> None:
         with self._lock:
@@ -236,7 +302,14 @@ class SearchIndex:
                     (rows_json,),
                 )
             if indexed.has_vectors and rows:
-                self._collection.delete(ids=[str(r) for r in rows])
+                stored = [r for r in rows if r in self._stored]
+                if stored:
+                    self._vector_collection().delete(ids=[str(r) for r in stored])
+                    self._stored.difference_update(stored)
+                for row in rows:
+                    self._unstored.pop(row, None)
+                if not self._store_serving:
+                    self._exact_gone.update(rows)
                 self._vector_count -= len(rows)
 
     def close(self) -> None:
@@ -250,6 +323,14 @@ class SearchIndex:
             self._chunks.clear()
             self._speaker_keys.clear()
             self._vector_count = 0
+            self._exact_rows = np.zeros(0, dtype=np.int64)
+            self._exact_matrix = None
+            self._exact_new.clear()
+            self._exact_gone.clear()
+            self._unstored.clear()
+            self._stored.clear()
+            if self._collection is None:
+                return
             try:
                 self._client.delete_collection(self._collection_name)
             finally:
@@ -268,6 +349,11 @@ class SearchIndex:
     @property
     def vector_count(self) -> int:
         return self._vector_count
+
+    @property
+    def store_serving(self) -> bool:
+        """True once chromadb answers meaning searches (see `build_vector_store`)."""
+        return self._store_serving
 
     @property
     def vector_progress(self) -> tuple[int, int]:
@@ -346,6 +432,8 @@ class SearchIndex:
             if k <= 0 or self._vector_count == 0 or filters.allows_nothing():
                 return []
             vector = np.asarray(query_vector, dtype=np.float32).reshape(1, -1)
+            if not self._store_serving:
+                return self._exact_nearest(vector[0], k, filters)
             if filters == NO_FILTERS:
                 return self._nearest(vector, k, None)
             if filters.speakers is not None and not any(
@@ -362,10 +450,68 @@ class SearchIndex:
                 return found[:k]
             return self._nearest(vector, k, self._chroma_where(filters))
 
+    def _exact_nearest(self, vector: Vectors, k: int, filters: Filters) -> list[ChunkMatch]:
+        """The k nearest allowed chunks by cosine similarity, over every vector."""
+        rows, matrix = self._exact_vectors()
+        norm = float(np.linalg.norm(vector))
+        scores = matrix @ (vector / norm if norm > 0 else vector)
+        if filters == NO_FILTERS and k < len(rows):
+            # Only the k best need sorting (argpartition is linear).
+            best = np.argpartition(-scores, k - 1)[:k]
+            order = best[np.argsort(-scores[best], kind="stable")]
+        else:
+            order = np.argsort(-scores, kind="stable")
+        found: list[ChunkMatch] = []
+        for i in order:
+            match = self._match(int(rows[i]), float(scores[i]))
+            if filters == NO_FILTERS or _allows(filters, match):
+                found.append(match)
+                if len(found) == k:
+                    break
+        return found
+
+    def _exact_vectors(self) -> tuple[npt.NDArray[np.int64], Vectors]:
+        """(rows, unit vectors) of every chunk with vectors, with the adds and removals since
+        the last call applied; rows ascend (they are handed out in order)."""
+        if self._exact_new or self._exact_gone or self._exact_matrix is None:
+            parts = [] if self._exact_matrix is None else [self._exact_matrix]
+            row_parts = [self._exact_rows]
+            for rows, vectors in self._exact_new:
+                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+                parts.append((vectors / np.where(norms > 0, norms, 1)).astype(np.float32))
+                row_parts.append(np.asarray(rows, dtype=np.int64))
+            dimension = self._dimension or 0
+            matrix = np.concatenate(parts) if parts else np.zeros((0, dimension), np.float32)
+            all_rows = np.concatenate(row_parts)
+            if self._exact_gone:
+                keep = ~np.isin(all_rows, np.fromiter(self._exact_gone, dtype=np.int64))
+                matrix, all_rows = matrix[keep], all_rows[keep]
+            self._exact_matrix = np.ascontiguousarray(matrix, dtype=np.float32)
+            self._exact_rows = all_rows
+            self._exact_new.clear()
+            self._exact_gone.clear()
+        return self._exact_rows, self._exact_matrix
+
+    def _chroma(self) -> Any:
+        if self._client is None:
+            self._client = _chroma_client()
+        return self._client
+
+    def _vector_collection(self) -> Any:
+        """The chromadb collection, created on first need: starting chromadb takes ~0.5 s
+        and memory that a one-off search from the command line has no use for."""
+        if self._collection is None:
+            self._collection = self._chroma().create_collection(
+                name=self._collection_name,
+                configuration={"hnsw": {"space": "cosine", "ef_search": HNSW_EF_SEARCH}},
+                embedding_function=None,
+            )
+        return self._collection
+
     def _nearest(self, vector: Vectors, n: int, where: dict[str, Any] | None) -> list[ChunkMatch]:
         if n <= 0:
             return []
-        result = self._collection.query(
+        result = self._vector_collection().query(
             query_embeddings=vector,
             n_results=min(n, self._vector_count),
             where=where,
@@ -440,7 +586,8 @@ class SearchIndex:
             # search that cannot run finds nothing rather than crashing the app.
             return iter(())
 
-    def _vector_metadata(self, session: Session, chunk: Chunk) -> dict[str, Any]:
+    def _vector_metadata(self, indexed: _IndexedSession, chunk: Chunk) -> dict[str, Any]:
+        session = indexed.session
         metadata: dict[str, Any] = {
             "session_id": session.id,
             "date": _date_number(session.date),

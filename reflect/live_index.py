@@ -26,6 +26,11 @@ from reflect.store import SessionStore, SessionSummary
 
 EmbedderFactory = Callable[[], Embedder]
 
+# How long after "ready" chromadb's index starts building. Starting chromadb and inserting
+# into it hold the interpreter for seconds, which made the first search after unlock wait
+# 3.5-4.7 s at 50,000 chunks; exact search serves meanwhile (bench/README.md).
+VECTOR_STORE_DELAY_S = 5.0
+
 # Bump when chunking changes: stored records made with other chunks are then rebuilt.
 CHUNKING_VERSION = "chunks-2"  # 2: speaker labels in the embedded text
 
@@ -89,7 +94,16 @@ class LiveIndex:
         embedder = self._embedder if self._progress.vector_ready else None
         return Retriever(self.index, embedder, me_labels=frozenset(me_labels))
 
-    def load(self, report: Callable[[IndexProgress], None] | None = None) -> None:
+    def load(
+        self,
+        report: Callable[[IndexProgress], None] | None = None,
+        *,
+        vector_store: bool = True,
+    ) -> None:
+        """Decrypt every session and its index record into the index; "ready" as soon as
+        meaning search works (exact, on the vectors as loaded). `vector_store`: then build
+        chromadb's index in a background thread, which takes over once complete; a command
+        that searches once and exits has no use for it."""
         started = time.monotonic()
 
         def tick(**changes: object) -> None:
@@ -115,9 +129,11 @@ class LiveIndex:
         tick(sessions=len(pending), lexical_ready=True, vectors_total=len(pending))
         tick(stage="loading model")
         embedder = self.embedder()
-        warm_up = getattr(embedder, "load", None)
+        # Pay the load now, not on the first query; only what a question needs (for the
+        # bundled model a numpy encoder, without torch: see reflect/bert_numpy.py).
+        warm_up = getattr(embedder, "load_query_encoder", None) or getattr(embedder, "load", None)
         if callable(warm_up):
-            warm_up()  # pay the model's load now, not on the first query
+            warm_up()
         tick(stage="vectors")
         identity = record_identity(embedder)
         for done, (session, chunks, vectors, stored_identity) in enumerate(pending, 1):
@@ -137,6 +153,11 @@ class LiveIndex:
             self.index.add_vectors(session.id, chunks, vectors)
             tick(vectors_done=done)
         tick(stage="ready")
+        if vector_store:
+            index = self.index
+            threading.Thread(
+                target=_build_quietly, args=(index,), name="reflect-vector-store", daemon=True
+            ).start()
 
     def _readable_session(self, summary: SessionSummary) -> Session | None:
         """The session, or None (with a note) when its object is damaged: one bad object
@@ -218,3 +239,13 @@ class LiveIndex:
             self._index.close()
             self._index = None
         self._embedder = None
+
+
+def _build_quietly(index: SearchIndex) -> None:
+    """chromadb's index, built in the background. Should it fail, searches simply stay exact
+    (as good or better), so nothing is reported: a traceback would scribble over the app."""
+    time.sleep(VECTOR_STORE_DELAY_S)  # a closed index makes the build return at once
+    try:
+        index.build_vector_store()
+    except Exception:
+        return

@@ -17,21 +17,18 @@ from typing import TYPE_CHECKING, Any
 from reflect import crypto
 from reflect.errors import UsageError
 from reflect.excerpts import ExcerptLine, clock, excerpt_lines
-from reflect.index import Filters
-from reflect.ingest import ImportOptions, ImportProgress, ImportReport, import_paths, set_me
-from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
 from reflect.recording import (
     PendingRecording,
     TranscriberFactory,
     is_placeholder_label,
     recording_info,
 )
-from reflect.retrieval import Hit
 from reflect.session import Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
-from reflect.understanding import Understood, understand
 from reflect.vault import RolledBack, Vault
 
+# Search and import (numpy, the parsers, the index) load on first use: `reflect sessions`
+# only decrypts the catalog, and those imports were a third of its run (issue #18).
 if TYPE_CHECKING:
     from reflect.agreements import Agreement
     from reflect.answer import Answer, Answerer, EventCallback
@@ -39,9 +36,14 @@ if TYPE_CHECKING:
     from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
+    from reflect.index import Filters
+    from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
     from reflect.llm import ChatModel
     from reflect.recap import Recap
+    from reflect.retrieval import Hit
     from reflect.timeline import Timeline
+    from reflect.understanding import Understood
 
 ModelFactory = Callable[[], "ChatModel"]
 
@@ -184,14 +186,24 @@ class Reflect:
         self.vault.ensure_open()
         with self._index_lock:
             if self._live is None:
+                from reflect.live_index import LiveIndex
+
                 self._live = LiveIndex(self.store, self._embedder_factory)
             return self._live
 
-    def open_index(self, progress: Callable[[IndexProgress], None] | None = None) -> None:
-        """Build the in-memory index from the vault (words first, then meaning)."""
+    def open_index(
+        self,
+        progress: Callable[[IndexProgress], None] | None = None,
+        *,
+        vector_store: bool = True,
+    ) -> None:
+        """Build the in-memory index from the vault (words first, then meaning).
+
+        `vector_store=False`: meaning search stays exact and chromadb is never started, for
+        a command that searches and exits (see `LiveIndex.load`)."""
         live = self._live_index()
         if not self._index_loaded.is_set():
-            live.load(progress)
+            live.load(progress, vector_store=vector_store)
             self._index_loaded.set()
 
     def index_notes(self) -> list[str]:
@@ -203,6 +215,7 @@ class Reflect:
 
     def resolve_filters(self, filters: SearchFilters, today: dt.date | None = None) -> Filters:
         from reflect.dates import date_range_phrase
+        from reflect.index import Filters
 
         today = today or dt.date.today()
         session_ids = None
@@ -421,6 +434,8 @@ class Reflect:
         retriever = self._live_index().retriever(self.me_labels())
         hits = retriever.search(query, k=k, filters=resolved, as_typed=as_typed)
         elapsed = (time.perf_counter() - started) * 1000
+        from reflect.understanding import understand
+
         understood = None if as_typed else understand(query)
         return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)}, understood)
 
@@ -546,6 +561,7 @@ class Reflect:
         progress: Callable[[ImportProgress], None] | None = None,
     ) -> ImportReport:
         """Import files and folders; `cancel_import()` stops it between two files."""
+        from reflect.ingest import ImportOptions, import_paths
         live = self._live_index()
         self._stop_import.clear()
         return import_paths(
@@ -620,6 +636,8 @@ class Reflect:
         return self.store.change_settings(apply)
 
     def set_me(self, label: str) -> None:
+        from reflect.ingest import set_me
+
         set_me(self.store, label)
 
     def label_speakers(

@@ -1,6 +1,7 @@
 """The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
 
-The flow (init, import of a transcript and of a recording, quotes, ask) runs in a child
+The flow (init, import of a transcript and of a recording, quotes, ask, the app's index with
+chromadb built in the background) runs in a child
 process whose HOME, data, config, state,
 cache and temp folders are fresh folders of this test, with a socket guard that records and
 refuses any name lookup or non-local connection. Afterwards every byte under those folders is
@@ -89,6 +90,16 @@ FLOW = textwrap.dedent(
     from reflect.service import Reflect
     from reflect import paths
     service = Reflect.unlock(paths.resolve_vault_dir(None), open(pass_file).read().strip())
+    # As the app opens it: exact search at once, chromadb's index built in a background
+    # thread, then serving. That must leave nothing on disk either.
+    import time
+    service.open_index()
+    index = service._live_index().index
+    deadline = time.monotonic() + 120
+    while not index.store_serving and time.monotonic() < deadline:
+        time.sleep(0.05)
+    found = service.quotes("heron by the allotment gate").hits
+    results["app index"] = 0 if index.store_serving and found else 1
     prefixes = []
     for summary in service.sessions():
         _, _, vectors = decode_index_record(service.store.index_record(summary.id))
