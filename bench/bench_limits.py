@@ -75,6 +75,8 @@ from typing import Any
 import numpy as np
 from common import BigramText, markdown_table, percentile
 
+from reflect.testing import store_of
+
 HERE = Path(__file__).resolve()
 PASSPHRASE = "limits benchmark: a long walk by the canal"
 MB = 10**6
@@ -323,7 +325,7 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
     per_file = [b - a for a, b in itertools.pairwise(marks)]
     chunks, record_bytes = [], []
     for summary in service.sessions():
-        record = service.store.index_record(summary.id)
+        record = store_of(service).index_record(summary.id)
         if record is not None:
             record_bytes.append(len(record))
             chunks.append(len(decode_index_record(record)[1]))
@@ -345,10 +347,10 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
         "rss_after_mb": rss_after,
         "rss_after_trim_mb": rss_after_trim,
         "rss_by_files_mb": [rss_by_files[k] for k in sorted(rss_by_files)],
-        "objects_before": before["objects"],
-        "objects_after": after["objects"],
-        "bytes_before": before["size_bytes"],
-        "bytes_after": after["size_bytes"],
+        "objects_before": before.objects,
+        "objects_after": after.objects,
+        "bytes_before": before.size_bytes,
+        "bytes_after": after.size_bytes,
         "pending_after": pending,
         "chunks": sum(chunks),
         "record_bytes": sum(record_bytes),

@@ -48,6 +48,7 @@ from bench_retrieval import (
 from reflect.answer import Answerer
 from reflect.embedding import default_embedder
 from reflect.retrieval import Hit
+from reflect.testing import live_index_of
 
 DEPTH = 20
 
@@ -87,7 +88,7 @@ def with_alt_refs(corpus: Corpus) -> None:
 
 def searches(corpus: Corpus) -> dict[str, Search]:
     service = corpus.service
-    retriever = service._live_index().retriever()  # the bench compares stages below the API
+    retriever = live_index_of(service).retriever()  # the bench compares stages below the API
     return {
         # The baselines search the question as typed, as reflect did before it read questions.
         "BM25 only": lambda q: retriever.search(q, k=DEPTH, mode="lexical", as_typed=True),
@@ -99,7 +100,7 @@ def searches(corpus: Corpus) -> dict[str, Search]:
 
 def refused(corpus: Corpus, question: str) -> bool:
     service = corpus.service
-    retriever = service._live_index().retriever()
+    retriever = live_index_of(service).retriever()
     me = service.me_labels()
     answerer = Answerer(retriever, retriever.embedder, _no_model, me_labels=me)
     return not answerer.prepare(question).evidence.found

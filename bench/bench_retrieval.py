@@ -69,6 +69,7 @@ from reflect.live_index import record_identity
 from reflect.retrieval import DEFAULT_CANDIDATES, DEFAULT_K_RRF, Hit, Mode, Retriever, quoted_phrase
 from reflect.service import Reflect, SearchFilters
 from reflect.session import Session, build_text
+from reflect.testing import live_index_of, store_of
 from reflect.transcript import Turn
 
 HERE = Path(__file__).resolve().parent
@@ -244,7 +245,7 @@ def stored_chunks(
     vectors: dict[ChunkKey, np.ndarray] = {}
     spans: dict[ChunkKey, tuple[int, int]] = {}
     for summary in service.sessions():
-        record = service.store.index_record(summary.id)
+        record = store_of(service).index_record(summary.id)
         assert record is not None, f"session {summary.id} was stored without its index record"
         _, chunks, embedded = decode_index_record(record)
         for chunk, vector in zip(chunks, embedded, strict=True):
@@ -295,7 +296,7 @@ def build_annomi(root: Path, embedder: Embedder) -> Corpus:
     for session, utterances in zip(sessions, transcripts.values(), strict=True):
         chunks = chunks_of[session.id]
         vectors = np.stack([next(embedded) for _ in chunks])
-        service.store.add(session, encode_index_record(record_identity(embedder), chunks,
+        store_of(service).add(session, encode_index_record(record_identity(embedder), chunks,
                                                        vectors))
         session_of_transcript[utterances[0].transcript_id] = session.id
         for turn, utterance in zip(session.turns, utterances, strict=True):
@@ -897,7 +898,7 @@ def main(argv: list[str] | None = None) -> int:
         for i, corpus in enumerate(corpora):
             if chunking is None:
                 # The index `open_index` loaded from the vault: what the app searches.
-                index = corpus.service._live_index().index
+                index = live_index_of(corpus.service).index
             else:
                 built = build_index(corpus.sessions, embedder, chunking)
                 index = built.index

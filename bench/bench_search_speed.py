@@ -70,6 +70,7 @@ from reflect.ingest import ImportOptions, content_hash
 from reflect.live_index import IndexProgress, record_identity
 from reflect.service import Reflect, SearchFilters
 from reflect.session import Session, build_text
+from reflect.testing import live_index_of, store_of
 from reflect.transcript import Turn
 
 HERE = Path(__file__).resolve()
@@ -161,7 +162,7 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
     embed_after_s = embed_per_session(embedder, per_session)
     stored_chunks = 0
     for summary in service.sessions():
-        record = service.store.index_record(summary.id)
+        record = store_of(service).index_record(summary.id)
         assert record is not None
         stored_chunks += len(decode_index_record(record)[1])
     all_texts = [t for texts in per_session for t in texts]
@@ -224,7 +225,7 @@ def step_generate(args: argparse.Namespace) -> dict[str, Any]:
         chunks = chunk_session(session)
         vectors = vectors_rng.standard_normal((len(chunks), SYNTHETIC_DIMENSION))
         vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-        service.store.add(session, encode_index_record(identity, chunks, vectors))
+        store_of(service).add(session, encode_index_record(identity, chunks, vectors))
         chunks_total += len(chunks)
         words += len(body.split())
         sessions += 1
@@ -269,7 +270,7 @@ def step_open(args: argparse.Namespace) -> dict[str, Any]:
     marks["unlocked"] = time.perf_counter() - started
     service.open_index(progress)
     # The live index is private to Reflect; only its size and the query model are read here.
-    live = service._live_index()
+    live = live_index_of(service)
     result: dict[str, Any] = {"marks": marks, "sessions": len(service.sessions()),
                               "chunks": live.index.chunk_count}
     if args.tracemalloc:

@@ -25,17 +25,21 @@ from typing import BinaryIO
 from reflect import crypto, schema
 from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
 from reflect.fsutil import atomic_write
-from reflect.recording import audio_name, recording_info
-from reflect.session import Session
-from reflect.store import (
+from reflect.records import (
     CATALOG,
-    INDEX_PREFIX,
     SESSION_PREFIX,
     SETTINGS,
-    SessionStore,
     SessionSummary,
     Settings,
+    audio_name,
+    decode_session,
+    decode_settings,
+    index_name,
+    recording_info,
+    session_name,
 )
+from reflect.session import Session
+from reflect.store import SessionStore
 from reflect.vault import normalize_passphrase
 
 MAGIC = b"RFLBAK"
@@ -69,7 +73,7 @@ class RestoreReport:
 
 def _readable(store: SessionStore, name: str) -> bytes | None:
     try:
-        return store.vault.get(name)
+        return store.read_raw(name)
     except VaultCorrupted:
         return None
 
@@ -84,7 +88,7 @@ def _records(
         yield _record_head(name, len(data))
         yield data
 
-    if SETTINGS in store.vault:
+    if store.has(SETTINGS):
         settings = _readable(store, SETTINGS)
         if settings is None:
             left_out.append("Your settings are damaged, so they were left out of the backup.")
@@ -92,18 +96,18 @@ def _records(
             yield from record(SETTINGS, settings)
     for summary in summaries:
         title = f"“{summary.title}” ({summary.id})"
-        session = _readable(store, SESSION_PREFIX + summary.id)
+        session = _readable(store, session_name(summary.id))
         if session is None:
             left_out.append(f"The session {title} is damaged, so it was left out of the backup.")
             continue
-        yield from record(SESSION_PREFIX + summary.id, session)
+        yield from record(session_name(summary.id), session)
         included.append(summary.id)
-        if INDEX_PREFIX + summary.id in store.vault:
+        if store.has(index_name(summary.id)):
             # Derived from the session: without it, restore rebuilds it.
-            index = _readable(store, INDEX_PREFIX + summary.id)
+            index = _readable(store, index_name(summary.id))
             if index is not None:
-                yield from record(INDEX_PREFIX + summary.id, index)
-        if audio_name(summary.id) in store.vault:
+                yield from record(index_name(summary.id), index)
+        if store.has(audio_name(summary.id)):
             streamed = yield from _recording(store, audio_name(summary.id))
             if not streamed:
                 left_out.append(
@@ -124,7 +128,7 @@ def _recording(store: SessionStore, name: str) -> Generator[bytes, None, bool]:
     before its bytes: a damage found half-way would leave a broken backup behind.
     """
     try:
-        stream = store.vault.open_stream(name)
+        stream = store.open_raw(name)
     except VaultCorrupted:
         return False
     with stream:
@@ -341,9 +345,9 @@ def restore_backup(
         elif name.startswith(SESSION_PREFIX) and name != CATALOG:
             if held is not None:
                 store_held(None)
-            session = Session.from_dict(json.loads(b"".join(body)))
+            session = decode_session(b"".join(body))
             held = (session.id, session, None)
-        elif held is not None and name == INDEX_PREFIX + held[0]:
+        elif held is not None and name == index_name(held[0]):
             held = (held[0], held[1], b"".join(body))
         elif held is not None and name == audio_name(held[0]):
             store_held(body)
@@ -354,7 +358,7 @@ def restore_backup(
 
 
 def _merge_settings(store: SessionStore, data: bytes) -> None:
-    theirs = Settings.from_dict(json.loads(data))
+    theirs = decode_settings(data)
 
     def merge_me(ours: Settings) -> None:
         ours.me += [label for label in theirs.me if label not in ours.me]

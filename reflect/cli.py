@@ -10,9 +10,10 @@ import argparse
 import datetime as dt
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reflect import __version__, passphrase, paths
 from reflect.errors import (
@@ -26,10 +27,25 @@ from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.safe_text import json_line, markup, terminal
 from reflect.vault import Vault, missing_vault_error
 
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from reflect.agreements import Agreement
+    from reflect.answer import Answer, AnswerEvent
+    from reflect.answer.conversation import Conversation
+    from reflect.answer.question import AskedQuestion
+    from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.recording import TranscriptionProgress
+    from reflect.retrieval import Hit
+    from reflect.service import Reflect, ReflectOptions, SearchFilters
+    from reflect.timeline import Timeline
+    from reflect.understanding import Understood
+
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _console(stderr: bool = False) -> Any:
+def _console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
@@ -85,19 +101,24 @@ def output_file(args: argparse.Namespace, name: str) -> Path:
     return target
 
 
-def open_service(args: argparse.Namespace) -> Any:
+@contextmanager
+def open_vault(
+    args: argparse.Namespace, options: ReflectOptions | None = None
+) -> Iterator[Reflect]:
+    """The vault, unlocked for the `with` block and locked however the block ends (an
+    error included), so no command leaves the keys in memory behind it."""
     from reflect.service import Reflect
 
     path = vault_dir(args)
     if not Vault.exists(path):
         raise missing_vault_error(path)
     secret = passphrase.ask_existing(f"Passphrase for {terminal(str(path))}: ")
-    service = Reflect.unlock(path, secret)
-    service.set_activity(args.command, on_lock_wait=_say_waiting)
-    if service.rolled_back is not None:
-        say(f"[yellow]Note:[/yellow] {markup(service.rolled_back.message)}")
-        service.accept_rollback()
-    return service
+    with Reflect.unlock(path, secret, options) as service:
+        service.set_activity(args.command, on_lock_wait=_say_waiting)
+        if service.rolled_back is not None:
+            say(f"[yellow]Note:[/yellow] {markup(service.rolled_back.message)}")
+            service.accept_rollback()
+        yield service
 
 
 def _say_waiting(other: str | None) -> None:
@@ -123,141 +144,143 @@ def cmd_init(args: argparse.Namespace) -> int:
         )
     secret = passphrase.ask_new("Passphrase: ", file=args.passphrase_file)
     say("Creating the vault (tuning the key settings to this computer)...")
-    service = Reflect.create(path, secret)
-    st = service.status()
+    with Reflect.create(path, secret) as service:
+        st = service.status()
     say(f"Created an encrypted vault in {markup(str(path))}.")
     if args.json:
-        print_json(st)
-    service.lock()
+        print_json(st.to_json())
     return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    st = service.status()
-    if args.json:
-        print_json(st)
-    else:
-        kdf = st["kdf"]
-        out(f"Vault:     {st['path']}")
-        out(f"Format:    {st['format_version']}")
-        out(f"Sessions:  {st['sessions']}")
-        for job in st["unfinished_recordings"]:
+    with open_vault(args) as service:
+        st = service.status()
+        if args.json:
+            print_json(st.to_json())
+        else:
+            kdf = st.kdf
+            out(f"Vault:     {st.path}")
+            out(f"Format:    {st.format_version}")
+            out(f"Sessions:  {st.sessions}")
+            for job in st.unfinished_recordings:
+                out(
+                    f"Unfinished: {job.file}, transcribed {clock(job.done_s)} of "
+                    f"{clock(job.duration_s)}; import the file again to carry on."
+                )
+            out(f"Size:      {st.size_bytes / 1e6:.2f} MB on disk, encrypted")
             out(
-                f"Unfinished: {job['file']}, transcribed {clock(job['done_s'])} of "
-                f"{clock(job['duration_s'])}; import the file again to carry on."
+                f"Key:       Argon2id, {kdf.memory_mib} MiB, {kdf.iterations} passes, "
+                f"{kdf.lanes} lane(s)"
             )
-        out(f"Size:      {st['size_bytes'] / 1e6:.2f} MB on disk, encrypted")
-        out(
-            f"Key:       Argon2id, {kdf['memory_mib']} MiB, {kdf['iterations']} passes, "
-            f"{kdf['lanes']} lane(s)"
-        )
-    service.lock()
-    return 0
+        return 0
 
 
 def cmd_passwd(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    if args.new_passphrase_file:
-        new = passphrase.read_passphrase_file(args.new_passphrase_file)
-        if len(new) < passphrase.MIN_LENGTH:
-            raise UsageError(f"The passphrase needs at least {passphrase.MIN_LENGTH} characters.")
-    else:
-        if not sys.stdin.isatty():
-            raise UsageError(
-                "Give the new passphrase with --new-passphrase-file FILE, "
-                "or run this in a terminal."
-            )
-        import getpass
+    with open_vault(args) as service:
+        if args.new_passphrase_file:
+            new = passphrase.read_passphrase_file(args.new_passphrase_file)
+            if len(new) < passphrase.MIN_LENGTH:
+                raise UsageError(
+                    f"The passphrase needs at least {passphrase.MIN_LENGTH} characters."
+                )
+        else:
+            if not sys.stdin.isatty():
+                raise UsageError(
+                    "Give the new passphrase with --new-passphrase-file FILE, "
+                    "or run this in a terminal."
+                )
+            import getpass
 
-        new = getpass.getpass("New passphrase: ")
-        hint = passphrase.strength_hint(new)
-        if len(new) < passphrase.MIN_LENGTH:
-            raise UsageError(f"The passphrase needs at least {passphrase.MIN_LENGTH} characters.")
-        if hint:
-            say(hint)
-        if getpass.getpass("Type it again: ") != new:
-            raise UsageError("The two passphrases don't match. Nothing was changed.")
-    service.change_passphrase(new)
-    service.lock()
-    say("Passphrase changed. The old one no longer opens this vault.")
-    return 0
+            new = getpass.getpass("New passphrase: ")
+            hint = passphrase.strength_hint(new)
+            if len(new) < passphrase.MIN_LENGTH:
+                raise UsageError(
+                    f"The passphrase needs at least {passphrase.MIN_LENGTH} characters."
+                )
+            if hint:
+                say(hint)
+            if getpass.getpass("Type it again: ") != new:
+                raise UsageError("The two passphrases don't match. Nothing was changed.")
+        service.change_passphrase(new)
+        say("Passphrase changed. The old one no longer opens this vault.")
+        return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from reflect.ingest import ImportOptions, ImportProgress
+    from reflect.ingest import ImportOptions
+    from reflect.service import ReflectOptions
 
-    service = open_service(args)
-    if args.asr_model:
-        service.asr_model_path = args.asr_model
-    if args.discard_unfinished:
-        _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
-        service.lock()
-        return 0
-    if not args.paths:
-        raise UsageError("Name the transcript or recording files (or folders) to import.")
-    options = ImportOptions(
-        date=parse_day(args.date) if args.date else None,
-        me=args.me,
-        replace=args.replace,
-        language=args.language,
-        keep_audio=not args.no_keep_audio,
-    )
-    targets = [Path(p).expanduser() for p in args.paths]
-    if args.json:
-
-        def emit(p: ImportProgress) -> None:
-            event: dict[str, Any] = {
-                "event": "progress",
-                "files_done": p.files_done,
-                "files_total": p.files_total,
-                "turns": p.turns_done,
-                "elapsed_s": round(p.elapsed, 2),
-            }
-            if p.recording is not None:
-                r = p.recording
-                event["recording"] = {
-                    "file": r.file,
-                    "audio_done_s": round(r.audio_done, 1),
-                    "audio_total_s": round(r.audio_total, 1),
-                    "realtime_factor": round(r.realtime_factor, 2) if r.realtime_factor else None,
-                    "seconds_left": round(r.seconds_left) if r.seconds_left else None,
-                }
-            print_json(event)
-
-        report = service.import_paths(targets, options, progress=emit)
-        for r in report.results:
-            print_json({"event": "result", **r.to_dict()})
-        print_json(
-            {
-                "event": "summary",
-                "imported": report.count("imported"),
-                "replaced": report.count("replaced"),
-                "duplicates": report.count("duplicate"),
-                "failed": len(report.failed),
-                "skipped": report.skipped,
-            }
+    with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
+        if args.discard_unfinished:
+            _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
+            return 0
+        if not args.paths:
+            raise UsageError("Name the transcript or recording files (or folders) to import.")
+        options = ImportOptions(
+            date=parse_day(args.date) if args.date else None,
+            me=args.me,
+            replace=args.replace,
+            language=args.language,
+            keep_audio=not args.no_keep_audio,
         )
-    else:
-        report = _import_with_progress_bar(service, targets, options)
-        for r in report.results:
-            path, title = markup(r.path), markup(r.title or "")
-            if r.status == "failed":
-                say(f"[red]✗[/red] {path}: {markup(r.reason or '')}")
-            elif r.status == "duplicate":
-                say(f"[dim]= {path}: already in the vault as “{title}” ({r.session_id})[/dim]")
-            elif r.status == "stopped":
-                say(f"[yellow]‖[/yellow] {path}: {markup(r.reason or '')}")
-            else:
-                say(f"[green]✓[/green] {path} → “{title}” ({r.session_id}, {r.turns} turns)")
-                for warning in r.warnings:
-                    say(f"    [yellow]note:[/yellow] {markup(warning)}")
-        say(report.summary() + ".")
-    service.lock()
-    return 1 if report.failed else 0
+        targets = [Path(p).expanduser() for p in args.paths]
+        if args.json:
+
+            def emit(p: ImportProgress) -> None:
+                event: dict[str, Any] = {
+                    "event": "progress",
+                    "files_done": p.files_done,
+                    "files_total": p.files_total,
+                    "turns": p.turns_done,
+                    "elapsed_s": round(p.elapsed, 2),
+                }
+                if p.recording is not None:
+                    r = p.recording
+                    event["recording"] = {
+                        "file": r.file,
+                        "audio_done_s": round(r.audio_done, 1),
+                        "audio_total_s": round(r.audio_total, 1),
+                        "realtime_factor": round(r.realtime_factor, 2)
+                        if r.realtime_factor
+                        else None,
+                        "seconds_left": round(r.seconds_left) if r.seconds_left else None,
+                    }
+                print_json(event)
+
+            report = service.import_paths(targets, options, progress=emit)
+            for r in report.results:
+                print_json({"event": "result", **r.to_dict()})
+            print_json(
+                {
+                    "event": "summary",
+                    "imported": report.count("imported"),
+                    "replaced": report.count("replaced"),
+                    "duplicates": report.count("duplicate"),
+                    "failed": len(report.failed),
+                    "skipped": report.skipped,
+                }
+            )
+        else:
+            report = _import_with_progress_bar(service, targets, options)
+            for r in report.results:
+                path, title = markup(r.path), markup(r.title or "")
+                if r.status == "failed":
+                    say(f"[red]✗[/red] {path}: {markup(r.reason or '')}")
+                elif r.status == "duplicate":
+                    say(f"[dim]= {path}: already in the vault as “{title}” ({r.session_id})[/dim]")
+                elif r.status == "stopped":
+                    say(f"[yellow]‖[/yellow] {path}: {markup(r.reason or '')}")
+                else:
+                    say(f"[green]✓[/green] {path} → “{title}” ({r.session_id}, {r.turns} turns)")
+                    for warning in r.warnings:
+                        say(f"    [yellow]note:[/yellow] {markup(warning)}")
+            say(report.summary() + ".")
+        return 1 if report.failed else 0
 
 
-def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -> Any:
+def _import_with_progress_bar(
+    service: Reflect, targets: list[Path], options: ImportOptions
+) -> ImportReport:
     from rich.progress import (
         BarColumn,
         Progress,
@@ -265,7 +288,6 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
         TimeElapsedColumn,
     )
 
-    from reflect.ingest import ImportProgress
 
     if not _console(stderr=True).is_terminal:
         return _import_with_progress_lines(service, targets, options)
@@ -278,7 +300,7 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
         transient=True,
     ) as bar:
         task = bar.add_task("Importing", total=None, detail="")
-        listening: dict[str, Any] = {}
+        listening: dict[str, TaskID] = {}
 
         def tick(p: ImportProgress) -> None:
             if p.recording is not None:
@@ -295,12 +317,14 @@ def _import_with_progress_bar(service: Any, targets: list[Path], options: Any) -
         return service.import_paths(targets, options, progress=tick)
 
 
-def _import_with_progress_lines(service: Any, targets: list[Path], options: Any) -> Any:
+def _import_with_progress_lines(
+    service: Reflect, targets: list[Path], options: ImportOptions
+) -> ImportReport:
     """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, so a
     long import (a huge transcript takes minutes to index) never looks stalled."""
     started: set[str] = set()
 
-    def tick(p: Any) -> None:
+    def tick(p: ImportProgress) -> None:
         if p.current is not None and p.recording is None and p.current not in started:
             started.add(p.current)
             say(f"Importing {markup(p.current)} ({p.files_done + 1} of {p.files_total})…")
@@ -308,7 +332,7 @@ def _import_with_progress_lines(service: Any, targets: list[Path], options: Any)
     return service.import_paths(targets, options, progress=tick)
 
 
-def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
+def _recording_tick(bar: Progress, tasks: dict[str, TaskID], p: TranscriptionProgress) -> None:
     """A second bar for a recording: audio minutes done, speed, time left."""
     if p.file not in tasks:
         tasks[p.file] = bar.add_task("Transcribing", total=None, detail="")
@@ -322,7 +346,7 @@ def _recording_tick(bar: Any, tasks: dict[str, Any], p: Any) -> None:
     )
 
 
-def _discard_unfinished(service: Any, targets: list[Path]) -> None:
+def _discard_unfinished(service: Reflect, targets: list[Path]) -> None:
     from reflect.recording import file_hash
 
     jobs = service.pending_recordings()
@@ -339,121 +363,116 @@ def _discard_unfinished(service: Any, targets: list[Path]) -> None:
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    rows = service.sessions()
-    if args.json:
-        print_json(
-            [
-                {
-                    "id": s.id,
-                    "title": s.title,
-                    "date": s.date,
-                    "date_source": s.date_source,
-                    "source_file": s.source_file,
-                    "speakers": s.speakers,
-                    "turns": s.turns,
-                    "recording": s.format == "recording",
-                }
-                for s in rows
-            ]
-        )
-    elif not rows:
-        say("No sessions yet. Add some with `reflect import FILE_OR_FOLDER`.")
-    else:
-        from rich.table import Table
-
-        table = Table(box=None, header_style="bold")
-        for col in ("#", "id", "date", "title", "speakers", "turns", "date from"):
-            table.add_column(col, justify="right" if col in ("#", "turns") else "left")
-        for i, s in enumerate(rows, 1):
-            table.add_row(
-                str(i),
-                s.id,
-                s.date,
-                markup(s.title) + (" ♪" if s.format == "recording" else ""),
-                markup(", ".join(s.speakers)) or "—",
-                str(s.turns),
-                s.date_source,
+    with open_vault(args) as service:
+        rows = service.sessions()
+        if args.json:
+            print_json(
+                [
+                    {
+                        "id": s.id,
+                        "title": s.title,
+                        "date": s.date,
+                        "date_source": s.date_source,
+                        "source_file": s.source_file,
+                        "speakers": s.speakers,
+                        "turns": s.turns,
+                        "recording": s.format == "recording",
+                    }
+                    for s in rows
+                ]
             )
-        _console().print(table)
-    service.lock()
-    return 0
+        elif not rows:
+            say("No sessions yet. Add some with `reflect import FILE_OR_FOLDER`.")
+        else:
+            from rich.table import Table
+
+            table = Table(box=None, header_style="bold")
+            for col in ("#", "id", "date", "title", "speakers", "turns", "date from"):
+                table.add_column(col, justify="right" if col in ("#", "turns") else "left")
+            for i, s in enumerate(rows, 1):
+                table.add_row(
+                    str(i),
+                    s.id,
+                    s.date,
+                    markup(s.title) + (" ♪" if s.format == "recording" else ""),
+                    markup(", ".join(s.speakers)) or "—",
+                    str(s.turns),
+                    s.date_source,
+                )
+            _console().print(table)
+        return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    session = service.session(args.session)
-    if args.json:
-        print_json(
-            {
-                "id": session.id,
-                "title": session.title,
-                "date": session.date.isoformat(),
-                "date_source": session.date_source,
-                "source_file": session.source_file,
-                "speakers": session.speakers,
-                "turns": [
-                    {
-                        "speaker": t.speaker,
-                        "start": t.start,
-                        "end": t.end,
-                        "text": session.turn_text(t),
-                    }
-                    for t in session.turns
-                ],
-            }
-        )
-    else:
-        console = _console()
-        console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
-        me = set(service.me_labels())
-        # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
-        # whenever some turns still wait for a speaker's name.
-        numbered = args.numbers or any(t.speaker is None for t in session.turns)
-        width = len(str(len(session.turns)))
-        for t in session.turns:
-            stamp = clock(t.start)
-            who = t.speaker or ""
-            style = "cyan" if t.speaker in me else "magenta"
-            prefix = f"[dim]{stamp:>8}[/dim] " if stamp else ""
-            if numbered:
-                prefix = f"[dim]{t.index + 1:>{width}}[/dim] {prefix}"
-            label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
-            console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        session = service.session(args.session)
+        if args.json:
+            print_json(
+                {
+                    "id": session.id,
+                    "title": session.title,
+                    "date": session.date.isoformat(),
+                    "date_source": session.date_source,
+                    "source_file": session.source_file,
+                    "speakers": session.speakers,
+                    "turns": [
+                        {
+                            "speaker": t.speaker,
+                            "start": t.start,
+                            "end": t.end,
+                            "text": session.turn_text(t),
+                        }
+                        for t in session.turns
+                    ],
+                }
+            )
+        else:
+            console = _console()
+            console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
+            me = set(service.me_labels())
+            # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
+            # whenever some turns still wait for a speaker's name.
+            numbered = args.numbers or any(t.speaker is None for t in session.turns)
+            width = len(str(len(session.turns)))
+            for t in session.turns:
+                stamp = clock(t.start)
+                who = t.speaker or ""
+                style = "cyan" if t.speaker in me else "magenta"
+                prefix = f"[dim]{stamp:>8}[/dim] " if stamp else ""
+                if numbered:
+                    prefix = f"[dim]{t.index + 1:>{width}}[/dim] {prefix}"
+                label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
+                console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
+        return 0
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    s = service.rename(args.session, args.title)
-    say(f"Renamed session {s.id} to “{markup(s.title)}”.")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        s = service.rename(args.session, args.title)
+        say(f"Renamed session {s.id} to “{markup(s.title)}”.")
+        return 0
 
 
 def cmd_redate(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    s = service.redate(args.session, parse_day(args.date))
-    say(f"Session {s.id} is now dated {s.date.isoformat()}.")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        s = service.redate(args.session, parse_day(args.date))
+        say(f"Session {s.id} is now dated {s.date.isoformat()}.")
+        return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    summary = service.store.resolve(args.session)
-    if not args.yes:
-        if not sys.stdin.isatty():
-            raise UsageError("Removing a session needs confirmation; add --yes in scripts.")
-        answer = input(f"Remove “{terminal(summary.title)}” ({summary.date}) for good? [y/N] ")
-        if answer.strip().lower() not in ("y", "yes"):
-            say("Nothing removed.")
-            return 1
-    service.remove(summary.id)
-    say(f"Removed “{markup(summary.title)}” ({summary.id}).")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        summary = service.summary(args.session)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("Removing a session needs confirmation; add --yes in scripts.")
+            answer = input(f"Remove “{terminal(summary.title)}” ({summary.date}) for good? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                say("Nothing removed.")
+                return 1
+        service.remove(summary.id)
+        say(f"Removed “{markup(summary.title)}” ({summary.id}).")
+        return 0
 
 
 def parse_turn_numbers(text: str) -> list[int]:
@@ -474,7 +493,7 @@ def parse_turn_numbers(text: str) -> list[int]:
     return numbers
 
 
-def _session_speakers(service: Any, args: argparse.Namespace) -> int:
+def _session_speakers(service: Reflect, args: argparse.Namespace) -> int:
     session = service.session(args.session)
     if args.label is not None or args.rename or args.unlabel:
         if args.rename:
@@ -509,33 +528,33 @@ def _session_speakers(service: Any, args: argparse.Namespace) -> int:
                 "[dim]Name unlabelled turns with --label NAME, chosen by --turns 3,5-9 "
                 "(numbers as `reflect show` lists them) or --from/--to times.[/dim]"
             )
-    service.lock()
     return 0
 
 
 def cmd_speakers(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    if args.session:
-        return _session_speakers(service, args)
-    if args.label is not None or args.rename or args.unlabel:
-        raise UsageError("Name the session whose speakers to label: reflect speakers SESSION ...")
-    if args.me:
-        service.set_me(args.me)
-        me_ = markup(args.me)
-        say(f"“{me_}” is you: `--speaker me` now finds what {me_} said.")
-    labels: dict[str, int] = {}
-    for s in service.sessions():
-        for sp in s.speakers:
-            labels[sp] = labels.get(sp, 0) + 1
-    me = set(service.me_labels())
-    if args.json:
-        print_json({"me": sorted(me), "speakers": labels})
-    else:
-        for label, count in sorted(labels.items(), key=lambda kv: -kv[1]):
-            mark = " (you)" if label in me else ""
-            out(f"{label}{mark}: {count} session(s)")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        if args.session:
+            return _session_speakers(service, args)
+        if args.label is not None or args.rename or args.unlabel:
+            raise UsageError(
+                "Name the session whose speakers to label: reflect speakers SESSION ..."
+            )
+        if args.me:
+            service.set_me(args.me)
+            me_ = markup(args.me)
+            say(f"“{me_}” is you: `--speaker me` now finds what {me_} said.")
+        labels: dict[str, int] = {}
+        for s in service.sessions():
+            for sp in s.speakers:
+                labels[sp] = labels.get(sp, 0) + 1
+        me = set(service.me_labels())
+        if args.json:
+            print_json({"me": sorted(me), "speakers": labels})
+        else:
+            for label, count in sorted(labels.items(), key=lambda kv: -kv[1]):
+                mark = " (you)" if label in me else ""
+                out(f"{label}{mark}: {count} session(s)")
+        return 0
 
 
 def parse_clock(text: str) -> float:
@@ -563,11 +582,11 @@ PLAY_LEAD_IN_SECONDS = 1.5
 def cmd_play(args: argparse.Namespace) -> int:
     from reflect.audio import play
 
-    service = open_service(args)
-    start = max(0.0, parse_clock(args.at) - (0.0 if args.exact else PLAY_LEAD_IN_SECONDS))
-    session = service.session(args.session)
-    samples, rate = service.recording_clip(session.id, start, args.seconds)
-    service.lock()  # the clip is in memory; nothing else is needed while it plays
+    # The vault is locked once the clip is in memory: nothing else is needed while it plays.
+    with open_vault(args) as service:
+        start = max(0.0, parse_clock(args.at) - (0.0 if args.exact else PLAY_LEAD_IN_SECONDS))
+        session = service.session(args.session)
+        samples, rate = service.recording_clip(session.id, start, args.seconds)
     say(
         f"Playing “{markup(session.title)}” from {clock(start)} for "
         f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
@@ -586,11 +605,10 @@ def cmd_clip(args: argparse.Namespace) -> int:
     from reflect.fsutil import atomic_write
 
     target = output_file(args, args.output)
-    service = open_service(args)
-    start = parse_clock(args.at)
-    session = service.session(args.session)
-    samples, rate = service.recording_clip(session.id, start, args.seconds)
-    service.lock()
+    with open_vault(args) as service:
+        start = parse_clock(args.at)
+        session = service.session(args.session)
+        samples, rate = service.recording_clip(session.id, start, args.seconds)
     if target.suffix.lower() != ".wav":
         raise UsageError("The clip is written as a WAV file; give a name ending in .wav.")
     atomic_write(target, wav_bytes(samples, rate))
@@ -605,21 +623,20 @@ def cmd_export(args: argparse.Namespace) -> int:
     from reflect.export import render
 
     target = output_file(args, args.output) if args.output else None
-    service = open_service(args)
-    session = service.session(args.session)
-    text = render(session, args.format)
-    if target is not None:
-        from reflect.fsutil import atomic_write
+    with open_vault(args) as service:
+        session = service.session(args.session)
+        text = render(session, args.format)
+        if target is not None:
+            from reflect.fsutil import atomic_write
 
-        atomic_write(target, text.encode("utf-8"))
-        say(
-            f"Wrote “{markup(session.title)}” as plain {args.format} to {markup(args.output)}. "
-            "This copy is not encrypted."
-        )
-    else:
-        sys.stdout.write(terminal(text, multiline=True))
-    service.lock()
-    return 0
+            atomic_write(target, text.encode("utf-8"))
+            say(
+                f"Wrote “{markup(session.title)}” as plain {args.format} to {markup(args.output)}. "
+                "This copy is not encrypted."
+            )
+        else:
+            sys.stdout.write(terminal(text, multiline=True))
+        return 0
 
 
 def add_filter_options(p: argparse.ArgumentParser) -> None:
@@ -629,7 +646,7 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--speaker", metavar="WHO", help='"me", "therapist" or a speaker label')
 
 
-def filters_from(args: argparse.Namespace) -> Any:
+def filters_from(args: argparse.Namespace) -> SearchFilters:
     from reflect.service import SearchFilters
 
     return SearchFilters(
@@ -637,7 +654,7 @@ def filters_from(args: argparse.Namespace) -> Any:
     )
 
 
-def hit_to_json(hit: Any) -> dict[str, Any]:
+def hit_to_json(hit: Hit) -> dict[str, Any]:
     return {
         "rank": hit.rank,
         "score": round(hit.score, 6),
@@ -652,7 +669,7 @@ def hit_to_json(hit: Any) -> dict[str, Any]:
     }
 
 
-def citation_line(hit: Any) -> str:
+def citation_line(hit: Hit) -> str:
     when = clock(hit.start)
     if hit.end is not None and hit.start is not None:
         when += f"–{clock(hit.end)}"
@@ -664,7 +681,7 @@ def citation_line(hit: Any) -> str:
     return " · ".join(parts)
 
 
-def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
+def render_hit(console: Console, service: Reflect, hit: Hit, label: str) -> None:
     from rich.padding import Padding
     from rich.text import Text
 
@@ -689,12 +706,12 @@ def render_hit(console: Any, service: Any, hit: Any, label: str) -> None:
         console.print(Padding(body, (0, 0, 1 if i == len(lines) - 1 else 0, 4)))
 
 
-def understood_line(understood: Any) -> str:
+def understood_line(understood: Understood) -> str:
     """How reflect read the question, and how to search the words as typed instead."""
     return f"Looking for {understood.summary()}. Add --as-typed to search the words as typed."
 
 
-def _load_index(service: Any) -> None:
+def _load_index(service: Reflect) -> None:
     # One command, a few searches, then exit: exact search over the vectors as loaded is
     # ready at once, and building chromadb's index would only compete for the CPU.
     with _console(stderr=True).status("Opening your sessions…", spinner="dots"):
@@ -719,35 +736,34 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     if args.from_file and not args.json:
         raise UsageError("--from-file prints one JSON object per line; add --json.")
     queries = _query_lines(args, args.query)
-    service = open_service(args)
-    filters = filters_from(args)
-    service.resolve_filters(filters)  # a bad filter is reported before the index loads
-    _load_index(service)
-    for query in queries:
-        result = service.quotes(query, k=args.k, filters=filters, as_typed=args.as_typed)
-        understood = result.understood
-        if args.json:
-            print_json(
-                {
-                    "query": query,
-                    "understood": understood.to_dict() if understood else None,
-                    "hits": [hit_to_json(h) for h in result.hits],
-                    "timings": result.timings,
-                }
-            )
-            continue
-        console = _console()
-        if understood is not None and understood.changed_anything:
-            console.print(understood_line(understood), style="dim")
-        if not result.hits:
-            console.print("Nothing in your sessions matches that.")
-        for hit in result.hits:
-            render_hit(console, service, hit, f"{hit.rank}.")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        filters = filters_from(args)
+        service.resolve_filters(filters)  # a bad filter is reported before the index loads
+        _load_index(service)
+        for query in queries:
+            result = service.quotes(query, k=args.k, filters=filters, as_typed=args.as_typed)
+            understood = result.understood
+            if args.json:
+                print_json(
+                    {
+                        "query": query,
+                        "understood": understood.to_dict() if understood else None,
+                        "hits": [hit_to_json(h) for h in result.hits],
+                        "timings": result.timings,
+                    }
+                )
+                continue
+            console = _console()
+            if understood is not None and understood.changed_anything:
+                console.print(understood_line(understood), style="dim")
+            if not result.hits:
+                console.print("Nothing in your sessions matches that.")
+            for hit in result.hits:
+                render_hit(console, service, hit, f"{hit.rank}.")
+        return 0
 
 
-def understood_json(asked: Any) -> dict[str, Any] | None:
+def understood_json(asked: AskedQuestion | None) -> dict[str, Any] | None:
     """How the question was read: its kind, what it is about, when, and whether it was
     completed from the conversation."""
     if asked is None:
@@ -769,11 +785,11 @@ def understood_json(asked: Any) -> dict[str, Any] | None:
 TIMELINE_BAR_WIDTH = 20
 
 
-def _short_day(day: Any) -> str:
+def _short_day(day: dt.date) -> str:
     return f"{day:%d %b %Y}".lstrip("0")
 
 
-def timeline_to_json(timeline: Any) -> dict[str, Any]:
+def timeline_to_json(timeline: Timeline) -> dict[str, Any]:
     return {
         "topic": timeline.topic,
         "sessions": [
@@ -790,27 +806,30 @@ def timeline_to_json(timeline: Any) -> dict[str, Any]:
 
 
 def cmd_timeline(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        filters = filters_from(args)
+        service.resolve_filters(filters)  # a bad filter is reported before the index loads
+        _load_index(service)
+        timeline = service.timeline(args.topic, filters)
+        if args.json:
+            print_json(timeline_to_json(timeline))
+        else:
+            _print_timeline(service, timeline)
+        return 0
+
+
+def _print_timeline(service: Reflect, timeline: Timeline) -> None:
     from rich.table import Table
     from rich.text import Text
 
     from reflect.timeline import bar
 
-    service = open_service(args)
-    filters = filters_from(args)
-    service.resolve_filters(filters)  # a bad filter is reported before the index loads
-    _load_index(service)
-    timeline = service.timeline(args.topic, filters)
-    if args.json:
-        print_json(timeline_to_json(timeline))
-        service.lock()
-        return 0
     console = _console()
     total = len(service.sessions())
     topic = terminal(timeline.topic)
     if not timeline.sessions:
         console.print(f"“{topic}” didn't come up in your sessions.")
-        service.lock()
-        return 0
+        return
     sessions = "session" if total == 1 else "sessions"
     console.print(
         Text(f"“{topic}” came up in {timeline.count} of your {total} {sessions}", style="bold")
@@ -835,38 +854,34 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     for s in timeline.sessions:
         for hit in s.hits:
             render_hit(console, service, hit, "•")
-    service.lock()
-    return 0
 
 
 def cmd_recap(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    recap = service.recap(args.session)
-    if args.json:
-        print_json(
-            {
-                "session_id": recap.session_id,
-                "session_date": recap.session_date.isoformat(),
-                "session_title": recap.session_title,
-                "moments": [hit_to_json(h) for h in recap.moments],
-            }
+    with open_vault(args) as service:
+        recap = service.recap(args.session)
+        if args.json:
+            print_json(
+                {
+                    "session_id": recap.session_id,
+                    "session_date": recap.session_date.isoformat(),
+                    "session_title": recap.session_title,
+                    "moments": [hit_to_json(h) for h in recap.moments],
+                }
+            )
+            return 0
+        console = _console()
+        day = f"{recap.session_date:%d %B %Y}".lstrip("0")
+        console.print(
+            f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
         )
-        service.lock()
+        if not recap.moments:
+            console.print("This session has nothing to recap.")
+        for hit in recap.moments:
+            render_hit(console, service, hit, "•")
         return 0
-    console = _console()
-    day = f"{recap.session_date:%d %B %Y}".lstrip("0")
-    console.print(
-        f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
-    )
-    if not recap.moments:
-        console.print("This session has nothing to recap.")
-    for hit in recap.moments:
-        render_hit(console, service, hit, "•")
-    service.lock()
-    return 0
 
 
-def agreement_to_json(agreement: Any) -> dict[str, Any]:
+def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
     return {
         "id": agreement.id,
         "status": agreement.status,
@@ -879,36 +894,34 @@ def agreement_to_json(agreement: Any) -> dict[str, Any]:
 
 
 def cmd_agreements(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    service.resolve_filters(service_filters(since=args.since, session=args.session))
-    _load_index(service)
-    agreements = service.agreements(since=args.since, session=args.session)
-    if args.json:
-        print_json([agreement_to_json(a) for a in agreements])
-        service.lock()
+    with open_vault(args) as service:
+        service.resolve_filters(service_filters(since=args.since, session=args.session))
+        _load_index(service)
+        agreements = service.agreements(since=args.since, session=args.session)
+        if args.json:
+            print_json([agreement_to_json(a) for a in agreements])
+            return 0
+        console = _console()
+        if not agreements:
+            console.print("No agreements found in these sessions.")
+        for agreement in agreements:
+            declined = " · declined" if agreement.declined else ""
+            console.print(f"[bold]{agreement.id}[/bold]{declined}", highlight=False)
+            render_hit(console, service, agreement.words, " ")
+            if agreement.reply is not None:
+                render_hit(console, service, agreement.reply, "  ↳")
+            for hit in agreement.follow_ups:
+                render_hit(console, service, hit, "  later:")
         return 0
-    console = _console()
-    if not agreements:
-        console.print("No agreements found in these sessions.")
-    for agreement in agreements:
-        declined = " · declined" if agreement.declined else ""
-        console.print(f"[bold]{agreement.id}[/bold]{declined}", highlight=False)
-        render_hit(console, service, agreement.words, " ")
-        if agreement.reply is not None:
-            render_hit(console, service, agreement.reply, "  ↳")
-        for hit in agreement.follow_ups:
-            render_hit(console, service, hit, "  later:")
-    service.lock()
-    return 0
 
 
-def service_filters(**given: Any) -> Any:
+def service_filters(**given: str | None) -> SearchFilters:
     from reflect.service import SearchFilters
 
     return SearchFilters(**given)
 
 
-def answer_to_json(answer: Any) -> dict[str, Any]:
+def answer_to_json(answer: Answer) -> dict[str, Any]:
     t = answer.timings
     return {
         "question": answer.question,
@@ -933,24 +946,26 @@ def answer_to_json(answer: Any) -> dict[str, Any]:
 def cmd_ask(args: argparse.Namespace) -> int:
     if args.from_file and not args.json:
         raise UsageError("--from-file prints one JSON object per line; add --json.")
+    from reflect.service import ReflectOptions
+
     questions = _query_lines(args, args.question)
-    service = open_service(args)
-    service.model_path = args.model
-    filters = filters_from(args)
-    service.resolve_filters(filters)
-    # The chat model is not loaded in a background thread meanwhile: llama.cpp points the
-    # process's stdout and stderr at /dev/null while it loads, which swallowed the excerpts.
-    _load_index(service)
-    # --conversation: the lines are one conversation, each question may lean on the last.
-    conversation = service.new_conversation() if args.conversation else None
-    for question in questions:
-        if args.json:
-            answer = service.ask(question, filters=filters, k=args.k, conversation=conversation)
-            print_json(answer_to_json(answer))
-        else:
-            _ask_streaming(service, question, filters, args.k, conversation)
-    service.lock()
-    return 0
+    with open_vault(args, ReflectOptions(model_path=args.model)) as service:
+        filters = filters_from(args)
+        service.resolve_filters(filters)
+        # The chat model is not loaded in a background thread meanwhile: llama.cpp points the
+        # process's stdout and stderr at /dev/null while it loads, which swallowed the excerpts.
+        _load_index(service)
+        # --conversation: the lines are one conversation, each question may lean on the last.
+        conversation = service.new_conversation() if args.conversation else None
+        for question in questions:
+            if args.json:
+                answer = service.ask(
+                    question, filters=filters, k=args.k, conversation=conversation
+                )
+                print_json(answer_to_json(answer))
+            else:
+                _ask_streaming(service, question, filters, args.k, conversation)
+        return 0
 
 
 _NEW_CONVERSATION = ("/new", "new", "/clear")
@@ -959,42 +974,41 @@ _END_CHAT = ("/quit", "/exit", "quit", "exit")
 
 def cmd_chat(args: argparse.Namespace) -> int:
     """Questions one after another, each able to build on the last ("did I keep it?")."""
-    service = open_service(args)
-    service.model_path = args.model
-    filters = filters_from(args)
-    service.resolve_filters(filters)
-    _load_index(service)
-    conversation = service.new_conversation()
-    say(
-        "Ask about your sessions; a question can build on the last one. "
-        "Type /new to start afresh, or press Enter on an empty line to finish."
-    )
-    try:
-        while True:
-            try:
-                question = input("› ").strip()
-            except EOFError:
-                break
-            if not question or question.lower() in _END_CHAT:
-                break
-            if question.lower() in _NEW_CONVERSATION:
-                conversation.clear()
-                say("Starting afresh.")
-                continue
-            _ask_streaming(service, question, filters, args.k, conversation, chat=True)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        service.lock()
-    return 0
+    from reflect.service import ReflectOptions
+
+    with open_vault(args, ReflectOptions(model_path=args.model)) as service:
+        filters = filters_from(args)
+        service.resolve_filters(filters)
+        _load_index(service)
+        conversation = service.new_conversation()
+        say(
+            "Ask about your sessions; a question can build on the last one. "
+            "Type /new to start afresh, or press Enter on an empty line to finish."
+        )
+        try:
+            while True:
+                try:
+                    question = input("› ").strip()
+                except EOFError:
+                    break
+                if not question or question.lower() in _END_CHAT:
+                    break
+                if question.lower() in _NEW_CONVERSATION:
+                    conversation.clear()
+                    say("Starting afresh.")
+                    continue
+                _ask_streaming(service, question, filters, args.k, conversation, chat=True)
+        except KeyboardInterrupt:
+            pass
+        return 0
 
 
 def _ask_streaming(
-    service: Any,
+    service: Reflect,
     question: str,
-    filters: Any,
+    filters: SearchFilters,
     k: int | None,
-    conversation: Any = None,
+    conversation: Conversation | None = None,
     *,
     chat: bool = False,
 ) -> None:
@@ -1007,7 +1021,7 @@ def _ask_streaming(
     status.start()
     shown: list[int] = []
 
-    def on_event(event: Any) -> None:
+    def on_event(event: AnswerEvent) -> None:
         if isinstance(event, AnswerStarted):
             status.stop()
             if event.safety_message:
@@ -1065,14 +1079,13 @@ def cmd_models(args: argparse.Namespace) -> int:
                     f"{asr_folder} isn't a faster-whisper (CTranslate2) model folder: "
                     "it has no model.bin."
                 )
-        service = open_service(args)
-        service.update_settings(asr_model=str(asr_folder) if asr_folder else None)
+        with open_vault(args) as service:
+            service.update_settings(asr_model=str(asr_folder) if asr_folder else None)
         say(
             "Saved: recordings are transcribed with it from now on."
             if asr_folder
             else "Recordings are transcribed with the bundled Whisper model again."
         )
-        service.lock()
         return 0
     if args.use_embedding or args.default_embedding:
         folder = None
@@ -1080,10 +1093,9 @@ def cmd_models(args: argparse.Namespace) -> int:
             folder = Path(args.use_embedding).expanduser().resolve()
             if not (folder / "config.json").is_file():
                 raise UsageError(f"{folder} isn't a sentence-transformers model folder.")
-        service = open_service(args)
-        service.update_settings(embedding_model=str(folder) if folder else None)
+        with open_vault(args) as service:
+            service.update_settings(embedding_model=str(folder) if folder else None)
         say("Saved. Your sessions are re-embedded with it the next time the vault opens.")
-        service.lock()
         return 0
     if args.use or args.use_default:
         chosen = None
@@ -1091,15 +1103,13 @@ def cmd_models(args: argparse.Namespace) -> int:
             chosen = Path(args.use).expanduser().resolve()
             if not chosen.exists():
                 raise UsageError(f"There is no model at {chosen}.")
-        service = open_service(args)
-        setting = service.update_settings(model=str(chosen) if chosen else None).model
+        with open_vault(args) as service:
+            setting = service.update_settings(model=str(chosen) if chosen else None).model
         say("Saved in the vault." if args.use else "The vault no longer names a model.")
-        service.lock()
     elif Vault.exists(vault_dir(args)) and passphrase.from_environment() is not None:
         # Only read the vault's choice when that needs no typing: listing should be quick.
-        service = open_service(args)
-        setting = service.settings().model
-        service.lock()
+        with open_vault(args) as service:
+            setting = service.settings().model
     candidates = list_models(args.model, setting)
     if args.json:
         print_json(
@@ -1142,31 +1152,29 @@ def _backup_passphrase(args: argparse.Namespace, *, new: bool) -> str:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     target = output_file(args, args.file)
-    service = open_service(args)
-    secret = _backup_passphrase(args, new=True)
-    try:
-        report = service.backup(target, secret)
-    except DiskFull as e:
-        # A backup is about the size of the vault: say how much room it needs.
-        raise DiskFull(e.folder, service.status()["size_bytes"]) from None
-    size = target.stat().st_size
-    say(
-        f"Backed up {report.sessions} session(s) to {markup(str(target))} "
-        f"({size / 1e6:.1f} MB, encrypted)."
-    )
-    for note in report.left_out:
-        say(markup(note))
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        secret = _backup_passphrase(args, new=True)
+        try:
+            report = service.backup(target, secret)
+        except DiskFull as e:
+            # A backup is about the size of the vault: say how much room it needs.
+            raise DiskFull(e.folder, service.status().size_bytes) from None
+        size = target.stat().st_size
+        say(
+            f"Backed up {report.sessions} session(s) to {markup(str(target))} "
+            f"({size / 1e6:.1f} MB, encrypted)."
+        )
+        for note in report.left_out:
+            say(markup(note))
+        return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
-    service = open_service(args)
-    secret = _backup_passphrase(args, new=False)
-    report = service.restore(Path(args.file).expanduser(), secret)
-    say(f"Restored {report.restored} session(s); {report.already_present} were already here.")
-    service.lock()
-    return 0
+    with open_vault(args) as service:
+        secret = _backup_passphrase(args, new=False)
+        report = service.restore(Path(args.file).expanduser(), secret)
+        say(f"Restored {report.restored} session(s); {report.already_present} were already here.")
+        return 0
 
 
 # ---- the terminal app -------------------------------------------------------------------

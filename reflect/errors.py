@@ -82,6 +82,10 @@ class TranscriptError(ReflectError):
         self.reason = reason
 
 
+class RecordingError(ReflectError):
+    title = "Couldn't import recording"
+
+
 class SessionNotFound(ReflectError):
     title = "No such session"
 

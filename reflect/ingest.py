@@ -35,7 +35,8 @@ from reflect.recording import (
 )
 from reflect.safe_text import terminal
 from reflect.session import Session, build_text
-from reflect.store import SessionStore, Settings
+from reflect.speakers import set_me
+from reflect.store import SessionStore
 from reflect.transcript import ParsedTranscript, Turn
 
 # Kept here rather than imported from reflect.audio, which loads PyAV: listing a folder
@@ -432,11 +433,3 @@ def _recording_progress(
         progress(ImportProgress(done, total, turns_done, time.monotonic() - started, p.file, p))
 
     return forward
-
-
-def set_me(store: SessionStore, label: str) -> None:
-    def add_label(settings: Settings) -> None:
-        if label not in settings.me:
-            settings.me.append(label)
-
-    store.change_settings(add_label)

@@ -16,26 +16,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
-import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING
 
-from reflect.errors import ReflectError
+from reflect.errors import RecordingError
+from reflect.records import PendingRecording, audio_name
 from reflect.session import Session, build_text
+from reflect.speakers import CHANNEL_LABELS
 from reflect.transcript import Turn
 
 if TYPE_CHECKING:
     from reflect.asr import Transcriber
     from reflect.store import SessionStore
 
-PENDING_PREFIX = "pending/"
-AUDIO_PREFIX = "audio/"
 RECORDING_FORMAT = "recording"
-PENDING_VERSION = 1
 
 # Whisper on 2 cores does a five-minute piece in well under a minute: small enough that an
 # interruption costs little, large enough that Whisper has context for its sentences.
@@ -45,21 +42,7 @@ PIECE_SECONDS = 300.0
 MAX_RECORDING_BYTES = 4 * 1024**3
 _READ_BLOCK = 1024 * 1024
 
-# Labels for speakers told apart by stereo channel. Neutral on purpose: reflect does not know
-# which channel is the client; `reflect speakers` renames them.
-CHANNEL_LABELS = ("Speaker 1", "Speaker 2")
-
 TranscriberFactory = Callable[[], "Transcriber"]
-_PLACEHOLDER = re.compile(r"speaker \d+", re.IGNORECASE)
-
-
-def is_placeholder_label(label: str) -> bool:
-    """A name reflect (or a transcription tool) made up for a voice: "Speaker 1"."""
-    return bool(_PLACEHOLDER.fullmatch(label.strip()))
-
-
-class RecordingError(ReflectError):
-    title = "Couldn't import recording"
 
 
 class _Stopped(Exception):
@@ -95,62 +78,6 @@ class TranscriptionProgress:
     def seconds_left(self) -> float | None:
         rate = self.realtime_factor
         return (self.audio_total - self.audio_done) / rate if rate else None
-
-
-@dataclass(slots=True)
-class PendingRecording:
-    """What is stored between pieces: enough to resume without redoing any of them."""
-
-    content_hash: str
-    session_id: str
-    source_file: str
-    duration: float
-    channels: int
-    codec: str
-    container: str
-    separate_channels: bool
-    windows: list[tuple[float, float]]
-    language: str | None
-    keep_audio: bool
-    model: str
-    started_at: str
-    segments: list[list[Any]] = field(default_factory=list)  # [start, end, text, channel]
-    done: int = 0  # windows finished
-
-    @property
-    def name(self) -> str:
-        return pending_name(self.content_hash)
-
-    @property
-    def audio_done(self) -> float:
-        return self.windows[self.done - 1][1] if self.done else 0.0
-
-    def encode(self) -> bytes:
-        body = {"version": PENDING_VERSION, **_fields(self)}
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-    @classmethod
-    def decode(cls, data: bytes) -> PendingRecording:
-        body = json.loads(data)
-        if body.pop("version", None) != PENDING_VERSION:
-            raise RecordingError(
-                "An unfinished transcription was started by another version of reflect; "
-                "remove it with `reflect import --discard-unfinished` and import again."
-            )
-        body["windows"] = [tuple(w) for w in body["windows"]]
-        return cls(**body)
-
-
-def _fields(p: PendingRecording) -> dict[str, Any]:
-    return {name: getattr(p, name) for name in PendingRecording.__dataclass_fields__}
-
-
-def pending_name(content_hash: str) -> str:
-    return PENDING_PREFIX + content_hash
-
-
-def audio_name(session_id: str) -> str:
-    return AUDIO_PREFIX + session_id
 
 
 def file_hash(path: Path) -> str:
@@ -221,14 +148,8 @@ def start_pending(
         model=model_id,
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    with store.vault.transaction() as tx:
-        if pending.name in tx:
-            # Another import of the same file started meanwhile: carry on with its job.
-            return PendingRecording.decode(tx.get(pending.name))
-        if options.keep_audio:
-            tx.put(audio_name(pending.session_id), _file_blocks(path), purpose="audio")
-        tx.put(pending.name, pending.encode(), purpose="pending")
-    return pending
+    # Another import of the same file may have started meanwhile: then carry on with its job.
+    return store.start_pending(pending, _file_blocks(path) if options.keep_audio else None)
 
 
 def transcribe_pending(
@@ -352,18 +273,3 @@ def build_recording_session(
             }
         },
     )
-
-
-def recording_info(session: Session) -> dict[str, Any] | None:
-    info = session.extra.get("recording")
-    return info if isinstance(info, dict) else None
-
-
-def open_audio(store: SessionStore, session: Session) -> BinaryIO:
-    """The session's sealed recording as a seekable file that decrypts only what is read."""
-    info = recording_info(session)
-    name = info.get("audio") if info else None
-    if not name or name not in store.vault:
-        what = "was imported without its audio" if info else "is a transcript, not a recording"
-        raise RecordingError(f"“{session.title}” {what}, so there is nothing to play.")
-    return store.vault.open_stream(name)

@@ -10,19 +10,15 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reflect import crypto
+from reflect import crypto, speakers
 from reflect.errors import UsageError
 from reflect.excerpts import ExcerptLine, clock, excerpt_lines
-from reflect.recording import (
-    PendingRecording,
-    TranscriberFactory,
-    is_placeholder_label,
-    recording_info,
-)
+from reflect.recording import TranscriberFactory
+from reflect.records import PendingRecording, recording_info
 from reflect.session import Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.vault import RolledBack, Vault
@@ -71,6 +67,61 @@ class QuoteResult:
     understood: Understood | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReflectOptions:
+    """What a `Reflect` is built with, fixed for its life: the models chosen for this
+    process only (--model, --asr-model; else the vault's settings, else the bundled ones)
+    and the factories that load them (tests and benchmarks give stand-ins)."""
+
+    model_path: str | None = None
+    asr_model_path: str | None = None
+    embedder_factory: EmbedderFactory | None = None
+    model_factory: ModelFactory | None = None
+    transcriber_factory: TranscriberFactory | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnfinishedRecording:
+    file: str
+    done_s: float
+    duration_s: float
+    started: str
+    id: str  # its content hash: what `discard_pending` takes
+
+
+@dataclass(frozen=True, slots=True)
+class KeySettings:
+    algorithm: str
+    memory_mib: int
+    iterations: int
+    lanes: int
+
+
+@dataclass(frozen=True, slots=True)
+class VaultStatus:
+    path: Path
+    format_version: int
+    sessions: int
+    size_bytes: int
+    objects: int
+    generation: int
+    unfinished_recordings: list[UnfinishedRecording]
+    kdf: KeySettings
+
+    def to_json(self) -> dict[str, Any]:
+        """What `reflect status --json` prints."""
+        return {
+            "path": str(self.path),
+            "format_version": self.format_version,
+            "sessions": self.sessions,
+            "size_bytes": self.size_bytes,
+            "objects": self.objects,
+            "generation": self.generation,
+            "unfinished_recordings": [asdict(p) for p in self.unfinished_recordings],
+            "kdf": asdict(self.kdf),
+        }
+
+
 def _default_embedder_factory() -> Any:
     from reflect.embedding import default_embedder
 
@@ -84,27 +135,26 @@ def _default_transcriber_factory(model_folder: Path | None) -> Any:
 
 
 class Reflect:
-    def __init__(
-        self,
-        vault: Vault,
-        *,
-        embedder_factory: EmbedderFactory | None = None,
-        model_factory: ModelFactory | None = None,
-        transcriber_factory: TranscriberFactory | None = None,
-    ) -> None:
-        self.vault = vault
-        self.store = SessionStore(vault)
-        self._embedder_factory = embedder_factory or self._configured_embedder
-        self._model_factory = model_factory or self._default_model
-        self._transcriber_factory = transcriber_factory or self._configured_transcriber
+    """An unlocked vault. Use as a context manager to lock it however the block ends:
+    `with Reflect.unlock(path, passphrase) as service: ...`.
+
+    Its vault and store are its own: tests reach them through `reflect.testing.vault_of` and
+    `store_of`, never through attributes."""
+
+    def __init__(self, vault: Vault, options: ReflectOptions | None = None) -> None:
+        options = options or ReflectOptions()
+        self._vault = vault
+        self._store = SessionStore(vault)
+        self._options = options
+        self._embedder_factory = options.embedder_factory or self._configured_embedder
+        self._model_factory = options.model_factory or self._default_model
+        self._transcriber_factory = options.transcriber_factory or self._configured_transcriber
         self._transcriber: Transcriber | None = None
         self._transcriber_lock = threading.Lock()
-        self.asr_model_path: str | None = None  # --asr-model, for this process only
         self._model: ChatModel | None = None
         self._model_lock = threading.Lock()
         self._answerer: Answerer | None = None
         self._stop_import = threading.Event()
-        self.model_path: str | None = None  # --model, for this process only
         self._live: LiveIndex | None = None
         self._index_loaded = threading.Event()
         self._index_lock = threading.Lock()
@@ -120,44 +170,48 @@ class Reflect:
         cls,
         path: Path,
         passphrase: str,
+        options: ReflectOptions | None = None,
         *,
         kdf: crypto.KdfParams | None = None,
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
         transcriber_factory: TranscriberFactory | None = None,
     ) -> Reflect:
-        return cls(
-            Vault.create(path, passphrase, kdf=kdf),
-            embedder_factory=embedder_factory,
-            model_factory=model_factory,
-            transcriber_factory=transcriber_factory,
-        )
+        """A new vault at `path`. The factories are a shorthand for the same fields of
+        `options`."""
+        options = _with_factories(options, embedder_factory, model_factory, transcriber_factory)
+        return cls(Vault.create(path, passphrase, kdf=kdf), options)
 
     @classmethod
     def unlock(
         cls,
         path: Path,
         passphrase: str,
+        options: ReflectOptions | None = None,
         *,
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
         transcriber_factory: TranscriberFactory | None = None,
     ) -> Reflect:
-        return cls(
-            Vault.open(path, passphrase),
-            embedder_factory=embedder_factory,
-            model_factory=model_factory,
-            transcriber_factory=transcriber_factory,
-        )
+        """The vault at `path`, opened. The factories are a shorthand for the same fields of
+        `options`."""
+        options = _with_factories(options, embedder_factory, model_factory, transcriber_factory)
+        return cls(Vault.open(path, passphrase), options)
+
+    def __enter__(self) -> Reflect:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.lock()
 
     @property
     def rolled_back(self) -> RolledBack | None:
         """Set when the vault is an older copy than this computer last saw: tell the person."""
-        return self.vault.rolled_back
+        return self._vault.rolled_back
 
     def accept_rollback(self) -> None:
         """The person has been told the vault is an older copy: don't tell them again."""
-        self.vault.accept_rollback()
+        self._vault.accept_rollback()
 
     def set_activity(
         self, activity: str, on_lock_wait: Callable[[str | None], None] | None = None
@@ -165,8 +219,8 @@ class Reflect:
         """Name what this process does ("import"), so another reflect waiting for the vault
         can say what it waits for; `on_lock_wait` hears when this one waits, with the other's
         name (None when unknown), once per wait."""
-        self.vault.activity = activity
-        self.vault.on_lock_wait = on_lock_wait
+        self._vault.activity = activity
+        self._vault.on_lock_wait = on_lock_wait
 
     def lock(self) -> None:
         """Drop the keys and everything decrypted: the index, the sessions it holds."""
@@ -177,18 +231,18 @@ class Reflect:
             self._live = None
         self._index_loaded.clear()
         self._answerer = None
-        self.vault.close()
+        self._vault.close()
 
     # ---- the search index ------------------------------------------------------------------
 
     def _live_index(self) -> LiveIndex:
         # Everything derived from the sessions goes through here: refuse once locked.
-        self.vault.ensure_open()
+        self._vault.ensure_open()
         with self._index_lock:
             if self._live is None:
                 from reflect.live_index import LiveIndex
 
-                self._live = LiveIndex(self.store, self._embedder_factory)
+                self._live = LiveIndex(self._store, self._embedder_factory)
             return self._live
 
     def open_index(
@@ -220,53 +274,20 @@ class Reflect:
         today = today or dt.date.today()
         session_ids = None
         if filters.session:
-            session_ids = frozenset({self.store.resolve(filters.session).id})
+            session_ids = frozenset({self._store.resolve(filters.session).id})
         since = date_range_phrase(filters.since, today)[0] if filters.since else None
         until = date_range_phrase(filters.until, today)[1] if filters.until else None
-        speakers = None
+        labels = None
         if filters.speaker:
-            speakers = frozenset(self.speaker_labels(filters.speaker))
-        return Filters(session_ids=session_ids, since=since, until=until, speakers=speakers)
+            labels = frozenset(self.speaker_labels(filters.speaker))
+        return Filters(session_ids=session_ids, since=since, until=until, speakers=labels)
 
     def speaker_labels(self, who: str) -> list[str]:
         """Labels for "me", "therapist" (everyone who isn't me) or a label, any case."""
-        me = self.me_labels()
-        known = sorted({sp for s in self.sessions() for sp in s.speakers})
-        wanted = who.strip().casefold()
-        if wanted in ("me", "i", "myself", "you"):
-            if not me:
-                raise UsageError(
-                    "reflect doesn't know which speaker is you yet. "
-                    "Tell it with `reflect speakers --me LABEL`."
-                )
-            return me
-        if wanted == "therapist":
-            therapist = self._therapist_labels(known, me)
-            if not therapist:
-                raise UsageError(
-                    "reflect doesn't know which speaker is your therapist yet. "
-                    "Tell it which one is you with `reflect speakers --me LABEL`."
-                )
-            return therapist
-        matches = [label for label in known if label.casefold() == wanted]
-        if not matches:
-            raise UsageError(
-                f"No speaker is called {who!r}. Known speakers: {', '.join(known) or 'none'}."
-            )
-        return matches
+        return speakers.labels_for(who, self.me_labels(), self._known_speakers())
 
-    @staticmethod
-    def _therapist_labels(known: Sequence[str], me: Sequence[str]) -> list[str]:
-        """Everyone who isn't the user, except placeholder names ("Speaker 2" from a
-        recording's channels): nobody has said yet who those are, so reflect mustn't call
-        them the therapist. Until the user has said which speaker they are, only a label
-        that names the role ("Therapist") is known to be the therapist: any other might be
-        the user themselves."""
-        from reflect.answer import DEFAULT_THERAPIST_LABELS
-
-        if not me:
-            return [label for label in known if label.casefold() in DEFAULT_THERAPIST_LABELS]
-        return [label for label in known if label not in me and not is_placeholder_label(label)]
+    def _known_speakers(self) -> list[str]:
+        return sorted({label for s in self.sessions() for label in s.speakers})
 
     def _configured_embedder(self) -> Any:
         """The vault's chosen sentence-transformers folder, else the bundled model."""
@@ -288,7 +309,7 @@ class Reflect:
 
     def _configured_transcriber(self) -> Transcriber:
         """--asr-model for this run, else the vault's choice, else the bundled Whisper."""
-        chosen = self.asr_model_path or self.settings().asr_model
+        chosen = self._options.asr_model_path or self.settings().asr_model
         folder = Path(chosen).expanduser() if chosen else None
         if folder is not None and not folder.is_dir():
             raise UsageError(
@@ -307,10 +328,10 @@ class Reflect:
             return self._transcriber
 
     def pending_recordings(self) -> list[PendingRecording]:
-        return self.store.pending()
+        return self._store.pending()
 
     def discard_pending(self, content_hash: str) -> None:
-        self.store.discard_pending(content_hash)
+        self._store.discard_pending(content_hash)
 
     def recording_clip(
         self, reference: str, start: float, seconds: float, *, rate: int | None = None
@@ -318,12 +339,11 @@ class Reflect:
         """(samples shaped (channels, n), sample rate) of a stretch of a session's recording,
         decoded in memory from the sealed copy (only the part asked for is decrypted)."""
         from reflect import audio
-        from reflect.recording import open_audio
 
         session = self.session(reference)
         if seconds <= 0:
             raise UsageError("The stretch to play must be longer than zero seconds.")
-        with open_audio(self.store, session) as stream:
+        with self._store.open_audio(session) as stream:
             if rate is None:
                 rate = min(audio.probe(stream, name=session.source_file).sample_rate, 48_000)
             stream.seek(0)
@@ -344,7 +364,7 @@ class Reflect:
     def _default_model(self) -> ChatModel:
         from reflect.llm import LlamaChatModel, resolve_model_path
 
-        path, _source = resolve_model_path(self.model_path, self.settings().model)
+        path, _source = resolve_model_path(self._options.model_path, self.settings().model)
         return LlamaChatModel(path)
 
     def chat_model(self) -> ChatModel:
@@ -378,13 +398,12 @@ class Reflect:
         live = self._live_index()
         me = self.me_labels()
         retriever = live.retriever(me)
-        known = sorted({label for s in self.sessions() for label in s.speakers})
         answerer = Answerer(
             retriever,
             retriever.embedder,
             self.chat_model,
             me_labels=me,
-            therapist_labels=self._therapist_labels(known, me),
+            therapist_labels=speakers.therapist_labels(self._known_speakers(), me),
             region=self.settings().crisis_region,
             settings=AnswerSettings(k=k) if k else AnswerSettings(),
             session_dates=lambda: [SessionDate(s.id, s.day) for s in self.sessions()],
@@ -416,7 +435,7 @@ class Reflect:
         """The session a hit came from: from memory when the index holds it."""
         if self._live is not None and self._index_loaded.is_set():
             return self._live.index.session(hit.session_id)
-        return self.store.get(hit.session_id)
+        return self._store.get(hit.session_id)
 
     def excerpt_lines(self, hit: Hit) -> list[ExcerptLine]:
         return excerpt_lines(self.session_of(hit), hit.char_start, hit.char_end)
@@ -460,7 +479,7 @@ class Reflect:
         from reflect.recap import Recap, recap_of
 
         session = self.session(reference)
-        record = self.store.index_record(session.id)
+        record = self._store.index_record(session.id)
         chunks = vectors = None
         if record is not None:
             try:
@@ -489,6 +508,7 @@ class Reflect:
     def _agreements_in(self, chosen: Filters, *, follow_ups: bool) -> list[Agreement]:
         """The agreements of the sessions `chosen` allows (sessions and dates), oldest first."""
         from reflect.agreements import find_agreements, link_follow_ups
+        from reflect.index import Filters
         from reflect.timeline import build_timeline
 
         live = self._live_index()
@@ -516,42 +536,46 @@ class Reflect:
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None
     ) -> None:
-        self.vault.change_passphrase(new_passphrase, kdf=kdf)
+        self._vault.change_passphrase(new_passphrase, kdf=kdf)
 
-    def status(self) -> dict[str, Any]:
-        st = self.vault.status()
-        return {
-            "path": str(st.path),
-            "format_version": st.format_version,
-            "sessions": len(self.store.catalog()),
-            "size_bytes": st.size_bytes,
-            "objects": st.object_count,
-            "generation": st.generation,
-            "unfinished_recordings": [
-                {
-                    "file": p.source_file,
-                    "done_s": round(p.audio_done, 1),
-                    "duration_s": round(p.duration, 1),
-                    "started": p.started_at,
-                    "id": p.content_hash,
-                }
-                for p in self.store.pending()
+    def status(self) -> VaultStatus:
+        st = self._vault.status()
+        return VaultStatus(
+            path=st.path,
+            format_version=st.format_version,
+            sessions=len(self._store.catalog()),
+            size_bytes=st.size_bytes,
+            objects=st.object_count,
+            generation=st.generation,
+            unfinished_recordings=[
+                UnfinishedRecording(
+                    file=p.source_file,
+                    done_s=round(p.audio_done, 1),
+                    duration_s=round(p.duration, 1),
+                    started=p.started_at,
+                    id=p.content_hash,
+                )
+                for p in self._store.pending()
             ],
-            "kdf": {
-                "algorithm": "argon2id",
-                "memory_mib": st.kdf.memory_kib // 1024,
-                "iterations": st.kdf.iterations,
-                "lanes": st.kdf.lanes,
-            },
-        }
+            kdf=KeySettings(
+                algorithm="argon2id",
+                memory_mib=st.kdf.memory_kib // 1024,
+                iterations=st.kdf.iterations,
+                lanes=st.kdf.lanes,
+            ),
+        )
 
     # ---- sessions ----------------------------------------------------------------------
 
     def sessions(self) -> list[SessionSummary]:
-        return self.store.catalog()
+        return self._store.catalog()
+
+    def summary(self, reference: str) -> SessionSummary:
+        """A session's catalog entry, by id, unique id prefix, list number or exact title."""
+        return self._store.resolve(reference)
 
     def session(self, reference: str) -> Session:
-        return self.store.get(self.store.resolve(reference).id)
+        return self._store.get(self._store.resolve(reference).id)
 
     def import_paths(
         self,
@@ -565,7 +589,7 @@ class Reflect:
         live = self._live_index()
         self._stop_import.clear()
         return import_paths(
-            self.store,
+            self._store,
             paths,
             options or ImportOptions(),
             indexer=live.record_for,
@@ -597,13 +621,13 @@ class Reflect:
         return self._edit(reference, move)
 
     def _edit(self, reference: str, change: Callable[[Session], None]) -> Session:
-        edited = self.store.edit(self.store.resolve(reference).id, change)
+        edited = self._store.edit(self._store.resolve(reference).id, change)
         assert edited is not None  # `change` never declines
         return edited
 
     def remove(self, reference: str) -> SessionSummary:
-        summary = self.store.resolve(reference)
-        self.store.remove(summary.id)
+        summary = self._store.resolve(reference)
+        self._store.remove(summary.id)
         if self._live is not None:
             self._live.remove(summary.id)
         return summary
@@ -613,15 +637,15 @@ class Reflect:
     ) -> BackupReport:
         from reflect.backup import write_backup
 
-        return write_backup(self.store, target, passphrase, kdf=kdf)
+        return write_backup(self._store, target, passphrase, kdf=kdf)
 
     def restore(self, source: Path, passphrase: str) -> RestoreReport:
         from reflect.backup import restore_backup
 
-        return restore_backup(self.store, source, passphrase)
+        return restore_backup(self._store, source, passphrase)
 
     def settings(self) -> Settings:
-        return self.store.settings()
+        return self._store.settings()
 
     def update_settings(self, **changes: Any) -> Settings:
         """Change and save settings, e.g. `update_settings(idle_lock_minutes=5)`."""
@@ -633,12 +657,10 @@ class Reflect:
             for name, value in changes.items():
                 setattr(settings, name, value)
 
-        return self.store.change_settings(apply)
+        return self._store.change_settings(apply)
 
     def set_me(self, label: str) -> None:
-        from reflect.ingest import set_me
-
-        set_me(self.store, label)
+        speakers.set_me(self._store, label)
 
     def label_speakers(
         self,
@@ -661,46 +683,24 @@ class Reflect:
         """
         import dataclasses
 
-        if label is not None:
-            label = " ".join(label.split())
-            if not label:
-                raise UsageError("A speaker's name can't be empty.")
-        session_id = self.store.resolve(reference).id
+        label = speakers.clean_label(label)
+        session_id = self._store.resolve(reference).id
         wanted = set(turns) if turns is not None else None
-
-        def chosen(turn: Any) -> bool:
-            if wanted is not None and turn.index + 1 not in wanted:
-                return False
-            if rename is not None and turn.speaker != rename:
-                return False
-            if start is not None or end is not None:
-                if turn.start is None:
-                    return False
-                too_early = start is not None and turn.start < start
-                too_late = end is not None and turn.start >= end
-                if too_early or too_late:
-                    return False
-            if wanted is None and rename is None and start is None and end is None:
-                return turn.speaker is None
-            return True
 
         # Embedding takes seconds, so it is done outside the writer lock; the result is
         # stored only if nobody changed the session's turns meanwhile, else done again
         # from what they stored.
         while True:
-            session = self.store.get(session_id)
+            session = self._store.get(session_id)
             count = len(session.turns)
             if wanted is not None and not wanted <= set(range(1, count + 1)):
                 raise UsageError(
                     f"“{session.title}” has turns 1 to {count}; "
                     f"there is no turn {min(wanted - set(range(1, count + 1)))}."
                 )
-            relabelled = [
-                dataclasses.replace(turn, speaker=label)
-                if chosen(turn) and turn.speaker != label
-                else turn
-                for turn in session.turns
-            ]
+            relabelled = speakers.relabelled(
+                session.turns, label, wanted=wanted, start=start, end=end, rename=rename
+            )
             changed = sum(a != b for a, b in zip(relabelled, session.turns, strict=True))
             if not changed:
                 return session, 0
@@ -717,7 +717,7 @@ class Reflect:
                 current.turns = turns
                 return True
 
-            stored = self.store.edit(session_id, relabel, index_record=record)
+            stored = self._store.edit(session_id, relabel, index_record=record)
             if stored is not None:
                 break
         if self._index_loaded.is_set():
@@ -725,7 +725,7 @@ class Reflect:
         return stored, changed
 
     def me_labels(self) -> list[str]:
-        return self.store.settings().me
+        return self._store.settings().me
 
 
 class _AnsweringViews:
@@ -758,3 +758,18 @@ class _AnsweringViews:
             for a in self._service._agreements_in(filters, follow_ups=False)
             if not a.declined
         ]
+
+
+def _with_factories(
+    options: ReflectOptions | None,
+    embedder_factory: EmbedderFactory | None,
+    model_factory: ModelFactory | None,
+    transcriber_factory: TranscriberFactory | None,
+) -> ReflectOptions:
+    options = options or ReflectOptions()
+    return replace(
+        options,
+        embedder_factory=embedder_factory or options.embedder_factory,
+        model_factory=model_factory or options.model_factory,
+        transcriber_factory=transcriber_factory or options.transcriber_factory,
+    )

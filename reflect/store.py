@@ -1,12 +1,6 @@
-"""Sessions, their catalog and the user's settings, kept as objects in the vault.
-
-Vault names:
-    catalog              summary of every session (what `reflect sessions` lists)
-    session/<id>         one session: canonical text, turns, offsets
-    index/<id>           that session's chunks and embeddings (see reflect.index_record)
-    settings             the user's choices (their own speaker label, model...)
-    audio/<id>           a session's original recording, when it was imported from one
-    pending/<hash>       a recording being transcribed: its plan and the pieces done so far
+"""Sessions, their catalog, the user's settings and unfinished recordings, read from and
+written to the vault. The only module that opens the vault's objects: their names and
+encodings are in reflect.records.
 
 A session, its index record and the catalog change in one transaction, so a session is
 stored whole or not at all.
@@ -14,94 +8,46 @@ stored whole or not at all.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import BinaryIO
 
-from reflect.errors import SessionNotFound, UsageError
-from reflect.recording import (
-    AUDIO_PREFIX,
+from reflect.errors import RecordingError, SessionNotFound, UsageError
+from reflect.records import (
+    CATALOG,
     PENDING_PREFIX,
+    PURPOSE_AUDIO,
+    PURPOSE_CATALOG,
+    PURPOSE_INDEX,
+    PURPOSE_PENDING,
+    PURPOSE_SESSION,
+    PURPOSE_SETTINGS,
+    SESSION_RECORDS,
+    SETTINGS,
     PendingRecording,
-    RecordingError,
+    SessionSummary,
+    Settings,
     audio_name,
+    decode_catalog,
+    decode_session,
+    decode_settings,
+    encode_catalog,
+    encode_session,
+    encode_settings,
+    index_name,
     pending_name,
+    recording_info,
+    session_name,
 )
 from reflect.session import Session
 from reflect.vault import Transaction, Vault
 
-CATALOG = "catalog"
+# Importable from here as before the layout moved to reflect.records.
+__all__ = ["REMOVED_MEANWHILE", "SessionStore", "SessionSummary", "Settings"]
+
 # Said by a writer that worked on a session another writer removed meanwhile.
 REMOVED_MEANWHILE = "That session was removed meanwhile, so nothing was changed."
 _DISCARDED = "its unfinished transcription was discarded meanwhile"
-SETTINGS = "settings"
-SESSION_PREFIX = "session/"
-INDEX_PREFIX = "index/"
-
-
-@dataclass(slots=True)
-class SessionSummary:
-    id: str
-    title: str
-    date: str  # YYYY-MM-DD
-    date_source: str
-    source_file: str
-    speakers: list[str]
-    turns: int
-    content_hash: str
-    imported_at: str
-    format: str
-
-    @classmethod
-    def of(cls, s: Session) -> SessionSummary:
-        return cls(
-            s.id,
-            s.title,
-            s.date.isoformat(),
-            s.date_source,
-            s.source_file,
-            s.speakers,
-            len(s.turns),
-            s.content_hash,
-            s.imported_at,
-            s.format,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @property
-    def day(self) -> dt.date:
-        return dt.date.fromisoformat(self.date)
-
-
-@dataclass(slots=True)
-class Settings:
-    me: list[str] = field(default_factory=list)
-    model: str | None = None
-    embedding_model: str | None = None
-    asr_model: str | None = None  # a faster-whisper model folder; None: the bundled one
-    crisis_region: str | None = None
-    idle_lock_minutes: int = 10
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Settings:
-        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
-
-
-def _load_json(data: bytes) -> Any:
-    return json.loads(data.decode("utf-8"))
-
-
-def _dump_json(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class SessionStore:
@@ -113,18 +59,17 @@ class SessionStore:
     def catalog(self) -> list[SessionSummary]:
         if CATALOG not in self.vault:
             return []
-        rows = _load_json(self.vault.get(CATALOG))
-        summaries = [SessionSummary(**row) for row in rows]
+        summaries = decode_catalog(self.vault.get(CATALOG))
         return sorted(summaries, key=lambda s: (s.date, s.imported_at, s.id))
 
     def get(self, session_id: str) -> Session:
         try:
-            return Session.from_dict(_load_json(self.vault.get(SESSION_PREFIX + session_id)))
+            return decode_session(self.vault.get(session_name(session_id)))
         except KeyError:
             raise SessionNotFound(f"There is no session with id {session_id}.") from None
 
     def index_record(self, session_id: str) -> bytes | None:
-        name = INDEX_PREFIX + session_id
+        name = index_name(session_id)
         return self.vault.get(name) if name in self.vault else None
 
     def resolve(self, reference: str) -> SessionSummary:
@@ -152,7 +97,7 @@ class SessionStore:
     def settings(self) -> Settings:
         if SETTINGS not in self.vault:
             return Settings()
-        return Settings.from_dict(_load_json(self.vault.get(SETTINGS)))
+        return decode_settings(self.vault.get(SETTINGS))
 
     def find_by_hash(self, content_hash: str) -> SessionSummary | None:
         return next((s for s in self.catalog() if s.content_hash == content_hash), None)
@@ -169,13 +114,13 @@ class SessionStore:
 
     @staticmethod
     def _write_catalog(tx: Transaction, summaries: Iterable[SessionSummary]) -> None:
-        tx.put(CATALOG, _dump_json([s.to_dict() for s in summaries]), purpose="catalog")
+        tx.put(CATALOG, encode_catalog(list(summaries)), purpose=PURPOSE_CATALOG)
 
     @staticmethod
     def _read_catalog(tx: Transaction) -> dict[str, SessionSummary]:
         if CATALOG not in tx:
             return {}
-        return {row["id"]: SessionSummary(**row) for row in _load_json(tx.get(CATALOG))}
+        return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
 
     def pending(self) -> list[PendingRecording]:
         """Recordings whose transcription was started and not finished."""
@@ -233,14 +178,14 @@ class SessionStore:
                     )
                 tx.delete(finishes)
             if audio is not None:
-                tx.put(audio_name(session.id), audio, purpose="audio")
+                tx.put(audio_name(session.id), audio, purpose=PURPOSE_AUDIO)
             if replace is not None:
                 catalog.pop(replace, None)
-                tx.delete(SESSION_PREFIX + replace)
-                tx.delete(INDEX_PREFIX + replace)
-            tx.put(SESSION_PREFIX + session.id, _dump_json(session.to_dict()), purpose="session")
+                tx.delete(session_name(replace))
+                tx.delete(index_name(replace))
+            tx.put(session_name(session.id), encode_session(session), purpose=PURPOSE_SESSION)
             if index_record is not None:
-                tx.put(INDEX_PREFIX + session.id, index_record, purpose="index")
+                tx.put(index_name(session.id), index_record, purpose=PURPOSE_INDEX)
             catalog[session.id] = SessionSummary.of(session)
             self._write_catalog(tx, catalog.values())
         return None
@@ -267,8 +212,43 @@ class SessionStore:
                 raise RecordingError(f"{pending.source_file}: {_DISCARDED}.")
             if stored.done >= pending.done:
                 return stored
-            tx.put(pending.name, pending.encode(), purpose="pending")
+            tx.put(pending.name, pending.encode(), purpose=PURPOSE_PENDING)
         return pending
+
+    def start_pending(
+        self, pending: PendingRecording, audio: Iterable[bytes] | None
+    ) -> PendingRecording:
+        """Store a recording's plan (and its sealed audio, when kept) at once. If another
+        import of the same file started meanwhile, its job is returned to carry on with."""
+        with self.vault.transaction() as tx:
+            if pending.name in tx:
+                return PendingRecording.decode(tx.get(pending.name))
+            if audio is not None:
+                tx.put(audio_name(pending.session_id), audio, purpose=PURPOSE_AUDIO)
+            tx.put(pending.name, pending.encode(), purpose=PURPOSE_PENDING)
+        return pending
+
+    def open_audio(self, session: Session) -> BinaryIO:
+        """The session's sealed recording as a seekable file that decrypts only what is read."""
+        info = recording_info(session)
+        name = info.get("audio") if info else None
+        if not name or name not in self.vault:
+            what = "was imported without its audio" if info else "is a transcript, not a recording"
+            raise RecordingError(f"“{session.title}” {what}, so there is nothing to play.")
+        return self.vault.open_stream(name)
+
+    # ---- records as stored, for backups -----------------------------------------------------
+
+    def has(self, name: str) -> bool:
+        return name in self.vault
+
+    def read_raw(self, name: str) -> bytes:
+        """A record's bytes as stored (decrypted, not decoded). VaultCorrupted if damaged."""
+        return self.vault.get(name)
+
+    def open_raw(self, name: str) -> BinaryIO:
+        """A large record (a recording) as a seekable file that decrypts only what is read."""
+        return self.vault.open_stream(name)
 
     def put_index_record(self, session_id: str, record: bytes, *, made_from: Session) -> bool:
         """Store a record built outside the lock from `made_from`, unless the session has
@@ -277,7 +257,7 @@ class SessionStore:
             current = self._read_session(tx, session_id)
             if current is None or not _same_words(current, made_from):
                 return False
-            tx.put(INDEX_PREFIX + session_id, record, purpose="index")
+            tx.put(index_name(session_id), record, purpose=PURPOSE_INDEX)
         return True
 
     def edit(
@@ -301,24 +281,24 @@ class SessionStore:
                 raise SessionNotFound(REMOVED_MEANWHILE)
             if change(session) is False:
                 return None
-            tx.put(SESSION_PREFIX + session.id, _dump_json(session.to_dict()), purpose="session")
+            tx.put(session_name(session.id), encode_session(session), purpose=PURPOSE_SESSION)
             if index_record is not None:
-                tx.put(INDEX_PREFIX + session.id, index_record, purpose="index")
+                tx.put(index_name(session.id), index_record, purpose=PURPOSE_INDEX)
             catalog[session.id] = SessionSummary.of(session)
             self._write_catalog(tx, catalog.values())
         return session
 
     @staticmethod
     def _read_session(tx: Transaction, session_id: str) -> Session | None:
-        name = SESSION_PREFIX + session_id
-        return Session.from_dict(_load_json(tx.get(name))) if name in tx else None
+        name = session_name(session_id)
+        return decode_session(tx.get(name)) if name in tx else None
 
     def remove(self, session_id: str) -> None:
         with self.vault.transaction() as tx:
             catalog = self._read_catalog(tx)
             if catalog.pop(session_id, None) is None:
                 raise SessionNotFound(f"There is no session with id {session_id}.")
-            for prefix in (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX):
+            for prefix in SESSION_RECORDS:
                 for name in tx.names(f"{prefix}{session_id}"):
                     tx.delete(name)
             self._write_catalog(tx, catalog.values())
@@ -327,13 +307,11 @@ class SessionStore:
         """Change the settings as they are now in the vault, under the writer lock, so two
         writers changing different settings both keep their change."""
         with self.vault.transaction() as tx:
-            settings = (
-                Settings.from_dict(_load_json(tx.get(SETTINGS))) if SETTINGS in tx else Settings()
-            )
+            settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
             before = settings.to_dict()
             change(settings)
             if settings.to_dict() != before:
-                tx.put(SETTINGS, _dump_json(settings.to_dict()), purpose="settings")
+                tx.put(SETTINGS, encode_settings(settings), purpose=PURPOSE_SETTINGS)
         return settings
 
 

@@ -12,7 +12,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,31 @@ from reflect.asr import ProgressCallback, Segment, _as_mono, _stretches
 from reflect.audio import SAMPLE_RATE, Samples
 from reflect.embedding import Progress, Vectors, _embed_in_batches, _empty
 from reflect.llm import Message
+
+if TYPE_CHECKING:
+    from reflect.live_index import LiveIndex
+    from reflect.service import Reflect
+    from reflect.store import SessionStore
+    from reflect.vault import Vault
+
+# ---- inside a Reflect ---------------------------------------------------------------------
+# The facade keeps its vault and store to itself. Tests that damage objects, count them or
+# read an index record as stored, and benchmarks that file prepared sessions, reach them
+# here: one documented door, so the product's code never pokes at a Reflect's internals.
+
+
+def vault_of(service: Reflect) -> Vault:
+    return service._vault
+
+
+def store_of(service: Reflect) -> SessionStore:
+    return service._store
+
+
+def live_index_of(service: Reflect) -> LiveIndex:
+    """The in-memory index, for benchmarks that compare stages below the API."""
+    return service._live_index()
+
 
 # ---- the chat model -----------------------------------------------------------------------
 

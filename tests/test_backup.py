@@ -21,8 +21,9 @@ from reflect import crypto
 from reflect.cli import main
 from reflect.errors import ReflectError, WrongPassphrase
 from reflect.ingest import ImportOptions
-from reflect.recording import audio_name
+from reflect.records import audio_name
 from reflect.service import Reflect
+from reflect.testing import vault_of
 from tests.conftest import PASSPHRASE, grep_tree
 from tests.test_ingest import make_folder, transcript
 
@@ -81,7 +82,7 @@ def test_backup_cli(
 ) -> None:
     pass_file = tmp_path / "bp.txt"
     pass_file.write_text(BACKUP_PASS + "\n")
-    monkeypatch.setenv("REFLECT_VAULT", str(filled.vault.path))
+    monkeypatch.setenv("REFLECT_VAULT", str(vault_of(filled).path))
     monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
     target = tmp_path / "b.bin"
     assert main(["backup", str(target), "--passphrase-file", str(pass_file)]) == 0
@@ -163,7 +164,7 @@ def test_backup_and_restore_stream_a_long_recording(tmp_path: Path) -> None:
     session_id = result.session_id or ""
     # Stands in for an hours-long recording: what matters here is only its size.
     audio = hashlib.sha256(b"invented recording").digest() * (BIG_AUDIO // 32)
-    service.vault.put(audio_name(session_id), audio, purpose="audio")
+    vault_of(service).put(audio_name(session_id), audio, purpose="audio")
     expected = hashlib.sha256(audio).hexdigest()
     del audio
     target = tmp_path / "b.bin"
@@ -181,7 +182,7 @@ def test_backup_and_restore_stream_a_long_recording(tmp_path: Path) -> None:
     assert peak < MEMORY_BOUND, f"restore held {peak / 1e6:.0f} MB"
     (summary,) = fresh.sessions()
     assert fresh.session(summary.id).text == service.session(session_id).text
-    assert hashlib.sha256(fresh.vault.get(audio_name(summary.id))).hexdigest() == expected
+    assert hashlib.sha256(vault_of(fresh).get(audio_name(summary.id))).hexdigest() == expected
 
 
 def feed_fifo(path: Path, head: bytes, total: int) -> threading.Thread:

@@ -15,7 +15,7 @@ import pytest
 
 from reflect import crypto
 from reflect.cli import main
-from reflect.errors import WrongPassphrase
+from reflect.errors import VaultLocked, WrongPassphrase
 from reflect.formats import parse_transcript
 from reflect.service import Reflect
 from reflect.vault import Vault
@@ -176,3 +176,29 @@ def test_sigkill_during_backup_leaves_vault_and_last_backup_whole(cli: Path) -> 
                 cli / f"restored-{delay}", "restore here 1", kdf=crypto.floor_kdf_params()
             )
             assert fresh.restore(target, "backup pass 123").restored == 1
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["show", "no such session"],  # fails inside the command
+        ["sessions"],  # succeeds
+        ["rename", "1", "   "],  # refused
+    ],
+)
+def test_every_command_locks_the_vault_however_it_ends(
+    cli: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    opened: list[Reflect] = []
+    unlock = Reflect.unlock
+
+    def watched(*args: object, **kwargs: object) -> Reflect:
+        service = unlock(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(service)
+        return service
+
+    monkeypatch.setattr(Reflect, "unlock", watched)
+    main(argv)
+    assert len(opened) == 1
+    with pytest.raises(VaultLocked):
+        opened[0].sessions()

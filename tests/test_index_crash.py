@@ -21,7 +21,7 @@ from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.live_index import record_identity
 from reflect.service import Reflect
-from reflect.testing import FakeEmbedder
+from reflect.testing import FakeEmbedder, store_of
 from tests.conftest import PASSPHRASE
 
 SESSIONS = 16
@@ -93,7 +93,7 @@ def test_sigkill_while_unlock_rewrites_index_records(tmp_path: Path) -> None:
         assert {s.id: after.session(s.id).text for s in after.sessions()} == texts
         seen = set()
         for session_id in texts:
-            record = after.store.index_record(session_id)
+            record = store_of(after).index_record(session_id)
             assert record is not None
             identity, chunks, vectors = decode_index_record(record)
             assert identity in identities and len(chunks) == len(vectors)
@@ -106,7 +106,8 @@ def test_sigkill_while_unlock_rewrites_index_records(tmp_path: Path) -> None:
     finished = Reflect.unlock(vault, PASSPHRASE, embedder_factory=lambda: NEW)
     finished.open_index()
     for session_id in texts:
-        identity, _, vectors = decode_index_record(finished.store.index_record(session_id) or b"")
+        record = store_of(finished).index_record(session_id)
+        identity, _, vectors = decode_index_record(record or b"")
         assert identity == record_identity(NEW) and vectors.shape[1] == 48
     hit = finished.quotes("heron by the canal lock number 7", k=1).hits[0]
     assert "lock number 7" in hit.text

@@ -16,9 +16,9 @@ from reflect import crypto
 from reflect.cli import main
 from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
-from reflect.recording import audio_name
+from reflect.records import INDEX_PREFIX, SESSION_PREFIX, audio_name
 from reflect.service import Reflect
-from reflect.store import INDEX_PREFIX, SESSION_PREFIX
+from reflect.testing import store_of, vault_of
 from reflect.vault import OBJECTS_DIR
 from tests.conftest import PASSPHRASE
 
@@ -55,7 +55,7 @@ def vault_path(tmp_path: Path) -> Path:
 def object_file(vault_path: Path, name: str) -> Path:
     service = Reflect.unlock(vault_path, PASSPHRASE)
     try:
-        entry = service.vault._current_manifest().objects[name]
+        entry = vault_of(service)._current_manifest().objects[name]
     finally:
         service.lock()
     return vault_path / OBJECTS_DIR / entry.object_id
@@ -110,7 +110,7 @@ def test_a_damaged_index_record_is_rebuilt_at_unlock(
     assert any("the bees" in note.casefold() for note in notes)
     # The rebuilt records are stored: the next unlock has nothing to say.
     for summary in service.sessions():
-        _, chunks, vectors = decode_index_record(service.store.index_record(summary.id) or b"")
+        _, chunks, vectors = decode_index_record(store_of(service).index_record(summary.id) or b"")
         assert len(chunks) == len(vectors) > 0
     report = service.backup(tmp_path / "b.bin", BACKUP_PASS, kdf=crypto.floor_kdf_params())
     assert (report.sessions, report.left_out) == (3, [])
@@ -184,7 +184,7 @@ def test_backup_leaves_out_a_damaged_recording_and_keeps_its_session(
     first, second, _ = session_ids(vault_path)
     service = Reflect.unlock(vault_path, PASSPHRASE)
     # Stands in for the session's sealed recording: several chunks of invented bytes.
-    service.vault.put(audio_name(first), bytes(range(256)) * 1024, purpose="audio")
+    vault_of(service).put(audio_name(first), bytes(range(256)) * 1024, purpose="audio")
     service.lock()
     damage_object(vault_path, damage, audio_name(first), INDEX_PREFIX + second)
 
@@ -196,4 +196,4 @@ def test_backup_leaves_out_a_damaged_recording_and_keeps_its_session(
     assert "recording" in note and "the bees" in note.casefold()
     fresh = Reflect.create(tmp_path / "fresh", PASSPHRASE, kdf=crypto.floor_kdf_params())
     assert fresh.restore(target, BACKUP_PASS).restored == 3
-    assert fresh.vault.names("audio/") == []
+    assert vault_of(fresh).names("audio/") == []

@@ -17,8 +17,9 @@ import pytest
 from reflect import crypto
 from reflect.cli import main
 from reflect.ingest import ImportOptions, title_from_filename
+from reflect.records import CATALOG, SESSION_PREFIX
 from reflect.service import Reflect
-from reflect.store import CATALOG, SESSION_PREFIX
+from reflect.testing import store_of, vault_of
 from reflect.vault import Vault
 from tests.conftest import PASSPHRASE, grep_tree
 
@@ -78,9 +79,9 @@ def test_reimport_is_a_no_op_and_replace_keeps_the_id(service: Reflect, tmp_path
     f = tmp_path / "2024-01-01 weekly.txt"
     f.write_text(transcript(1))
     service.import_paths([f])
-    generation = service.vault.generation
+    generation = vault_of(service).generation
     again = service.import_paths([f])
-    assert again.count("duplicate") == 1 and service.vault.generation == generation
+    assert again.count("duplicate") == 1 and vault_of(service).generation == generation
     f.write_text(transcript(1, extra="Also, a new line."))
     assert service.import_paths([f]).count("imported") == 1
     assert len(service.sessions()) == 2
@@ -103,7 +104,7 @@ def test_rename_redate_remove(service: Reflect, tmp_path: Path) -> None:
     assert (s.title, s.date, s.date_source) == ("The one about the river", "2024-02-03", "user")
     service.remove(sid)
     assert service.sessions() == []
-    assert service.vault.names(SESSION_PREFIX) == []
+    assert vault_of(service).names(SESSION_PREFIX) == []
 
 
 def test_title_from_filename() -> None:
@@ -161,7 +162,7 @@ def test_no_plaintext_in_vault_after_import(service: Reflect, tmp_path: Path) ->
     service.import_paths([f])
     f.unlink()  # the user's own source file is theirs; the vault must not hold plaintext
     needles = [MARKER.encode(), MARKER.encode("utf-16-le"), b"Robin", b"teapot"]
-    assert grep_tree(service.vault.path, needles) == []
+    assert grep_tree(vault_of(service).path, needles) == []
 
 
 IMPORTER = """
@@ -207,7 +208,7 @@ def test_sigkill_during_import_then_rerun(tmp_path: Path) -> None:
         # Catalog and stored sessions agree exactly: nothing half-stored.
         assert {SESSION_PREFIX + s.id for s in catalog} == set(vault.names(SESSION_PREFIX))
         for s in catalog:
-            assert service.store.get(s.id).turns
+            assert store_of(service).get(s.id).turns
         counts.append(len(catalog))
     assert counts == sorted(counts), "a session imported before a kill was lost"
     assert counts[-1] > 0, "no import ever committed before a kill; the test proved nothing"

@@ -24,6 +24,7 @@ from reflect.formats import MAX_TEXT_BYTES
 from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.service import Reflect
+from reflect.testing import store_of
 from tests.conftest import PASSPHRASE
 
 LONG_SESSION_TURNS = 100_000
@@ -42,7 +43,7 @@ def _line(n: int, text: str) -> str:
 
 def _vault_state(service: Reflect) -> tuple[int, int, int]:
     status = service.status()
-    return status["objects"], status["generation"], status["sessions"]
+    return status.objects, status.generation, status.sessions
 
 
 def test_a_transcript_over_the_size_limit_is_refused_and_nothing_is_stored(
@@ -107,7 +108,7 @@ def test_a_session_of_100_000_short_turns_imports_within_bounded_memory(
     session = service.session(result.session_id or "")
     assert len(session.turns) == LONG_SESSION_TURNS
     assert session.text.endswith(last_words)
-    record = service.store.index_record(session.id)
+    record = store_of(service).index_record(session.id)
     assert record is not None
     _, chunks, vectors = decode_index_record(record)
     # Every turn is in some chunk, to the very last one: nothing was dropped to save memory.

@@ -88,6 +88,7 @@ FLOW = textwrap.dedent(
 
     from reflect.index_record import decode_index_record
     from reflect.service import Reflect
+    from reflect.testing import store_of
     from reflect import paths
     service = Reflect.unlock(paths.resolve_vault_dir(None), open(pass_file).read().strip())
     # As the app opens it: exact search at once, chromadb's index built in a background
@@ -102,7 +103,7 @@ FLOW = textwrap.dedent(
     results["app index"] = 0 if index.store_serving and found else 1
     prefixes = []
     for summary in service.sessions():
-        _, _, vectors = decode_index_record(service.store.index_record(summary.id))
+        _, _, vectors = decode_index_record(store_of(service).index_record(summary.id))
         prefixes += [v[:16].astype("<f4").tobytes().hex() for v in vectors]
     print("RESULT " + json.dumps({
         "exit_codes": results,

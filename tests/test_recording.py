@@ -25,10 +25,11 @@ from reflect.audio import PlaybackError
 from reflect.cli import main
 from reflect.errors import UsageError
 from reflect.ingest import ImportOptions, ImportProgress
-from reflect.recording import RecordingError, TranscriptionProgress, audio_name
+from reflect.recording import RecordingError, TranscriptionProgress
+from reflect.records import audio_name
 from reflect.service import Reflect, SearchFilters
 from reflect.session import Session
-from reflect.testing import FakeTranscriber
+from reflect.testing import FakeTranscriber, store_of, vault_of
 from tests.audio_fixtures import AUDIO, TURNS
 from tests.conftest import PASSPHRASE, grep_tree
 
@@ -87,7 +88,7 @@ def test_mono_recording_becomes_a_searchable_session_with_times(tmp_path: Path) 
     assert hit.start is not None and hit.end is not None and hit.start <= 28.0 < hit.end
     info = session.extra["recording"]
     assert info["audio"] == audio_name(session.id) and info["duration"] == pytest.approx(42.9, 0.1)
-    assert not service.store.pending()
+    assert not store_of(service).pending()
 
 
 def test_stereo_recording_is_split_by_channel(tmp_path: Path) -> None:
@@ -127,12 +128,12 @@ def test_broken_recordings_are_refused_and_nothing_is_stored(
     tmp_path: Path, name: str, words: str
 ) -> None:
     service = new_service(tmp_path)
-    before = service.vault.names()
+    before = vault_of(service).names()
     result = service.import_paths([copy(name, tmp_path)]).results[0]
     assert result.status == "failed"
     assert result.reason and words in result.reason.lower(), result.reason
-    assert service.vault.names() == before
-    assert not service.store.pending()
+    assert vault_of(service).names() == before
+    assert not store_of(service).pending()
 
 
 def test_interrupted_transcription_resumes_where_it_stopped(
@@ -152,9 +153,9 @@ def test_interrupted_transcription_resumes_where_it_stopped(
 
     report = service.import_paths([path], progress=progress)
     assert report.stopped and report.results[0].status == "stopped"
-    (pending,) = service.store.pending()
+    (pending,) = store_of(service).pending()
     assert 0 < pending.done < len(pending.windows)
-    assert service.status()["unfinished_recordings"][0]["file"] == path.name
+    assert service.status().unfinished_recordings[0].file == path.name
     assert not service.sessions()
     done_before = pending.audio_done
     assert seen[-1].realtime_factor and seen[-1].seconds_left is not None
@@ -168,7 +169,7 @@ def test_interrupted_transcription_resumes_where_it_stopped(
     starts = [t.start for t in session.turns]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     assert said(session) == [t["text"] for t in TURNS]
-    assert not service.store.pending()
+    assert not store_of(service).pending()
 
 
 KILLED_IMPORT = textwrap.dedent(
@@ -207,7 +208,7 @@ def test_sigkill_during_transcription_resumes_without_duplicates(tmp_path: Path)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             probe = Reflect.unlock(vault_dir, PASSPHRASE)
-            pending = probe.store.pending()
+            pending = store_of(probe).pending()
             probe.lock()
             if pending and pending[0].done >= 2:
                 break
@@ -222,7 +223,7 @@ def test_sigkill_during_transcription_resumes_without_duplicates(tmp_path: Path)
             child.kill()
     service = Reflect.unlock(vault_dir, PASSPHRASE, transcriber_factory=fake)
     service.open_index()
-    (pending_after_kill,) = service.store.pending()
+    (pending_after_kill,) = store_of(service).pending()
     assert pending_after_kill.done >= 2
     result = service.import_paths([path]).results[0]
     assert result.status == "imported"
@@ -230,7 +231,7 @@ def test_sigkill_during_transcription_resumes_without_duplicates(tmp_path: Path)
     assert said(session) == [t["text"] for t in TURNS]
     starts = [t.start for t in session.turns]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
-    assert not service.store.pending()
+    assert not store_of(service).pending()
 
 
 def test_discarding_an_unfinished_transcription_forgets_its_audio(
@@ -240,11 +241,11 @@ def test_discarding_an_unfinished_transcription_forgets_its_audio(
     service = new_service(tmp_path)
     path = copy("session_mono.ogg", tmp_path)
     service.import_paths([path], progress=lambda p: service.cancel_import())
-    (pending,) = service.store.pending()
-    assert audio_name(pending.session_id) in service.vault
+    (pending,) = store_of(service).pending()
+    assert audio_name(pending.session_id) in vault_of(service)
     service.discard_pending(pending.content_hash)
-    assert not service.store.pending()
-    assert not service.vault.names("audio/")
+    assert not store_of(service).pending()
+    assert not vault_of(service).names("audio/")
 
 
 def test_play_clip_decodes_only_from_the_sealed_copy(tmp_path: Path) -> None:
@@ -264,7 +265,7 @@ def test_without_keeping_audio_there_is_nothing_to_play(tmp_path: Path) -> None:
     result = service.import_paths(
         [copy("session_mono.ogg", tmp_path)], ImportOptions(keep_audio=False)
     ).results[0]
-    assert not service.vault.names("audio/")
+    assert not vault_of(service).names("audio/")
     with pytest.raises(RecordingError, match="without its audio"):
         service.recording_clip(result.session_id or "", 1.0, 2.0)
 
@@ -272,9 +273,9 @@ def test_without_keeping_audio_there_is_nothing_to_play(tmp_path: Path) -> None:
 def test_remove_takes_the_audio_too(tmp_path: Path) -> None:
     service = new_service(tmp_path)
     session_id = service.import_paths([copy("session_mono.ogg", tmp_path)]).results[0].session_id
-    assert service.vault.names("audio/")
+    assert vault_of(service).names("audio/")
     service.remove(session_id or "")
-    assert not service.vault.names("audio/")
+    assert not vault_of(service).names("audio/")
 
 
 def test_backup_and_restore_carry_the_recording(tmp_path: Path) -> None:
@@ -395,7 +396,7 @@ def test_locking_stops_a_transcription_within_a_segment(tmp_path: Path) -> None:
     assert not worker.is_alive() and time.monotonic() - began < 2.0
     assert outcome and outcome[0].results[0].status == "stopped"
     again = Reflect.unlock(tmp_path / "vault", PASSPHRASE, transcriber_factory=fake)
-    (pending,) = again.store.pending()
+    (pending,) = store_of(again).pending()
     assert pending.done == 0  # the piece in flight was dropped whole, not half-stored
 
 
@@ -423,8 +424,8 @@ def test_a_recording_with_no_speech_leaves_nothing_behind(tmp_path: Path) -> Non
     service = new_service(tmp_path)
     silent = tmp_path / "2025-06-01 hum.wav"
     silent.write_bytes(wav_bytes(np.zeros((1, 16_000 * 20), dtype=np.float32)))
-    before = service.vault.names()
+    before = vault_of(service).names()
     result = service.import_paths([silent]).results[0]
     assert result.status == "failed" and "no speech" in (result.reason or "")
     # Neither its audio nor an unfinished job that could never finish is kept.
-    assert service.vault.names() == before and not service.store.pending()
+    assert vault_of(service).names() == before and not store_of(service).pending()

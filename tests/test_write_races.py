@@ -22,10 +22,9 @@ import pytest
 from reflect import crypto
 from reflect.errors import ReflectError, SessionNotFound
 from reflect.ingest import ImportOptions
-from reflect.recording import AUDIO_PREFIX
+from reflect.records import AUDIO_PREFIX, INDEX_PREFIX, SESSION_PREFIX
 from reflect.service import Reflect
-from reflect.store import INDEX_PREFIX, SESSION_PREFIX
-from reflect.testing import FakeEmbedder, FakeTranscriber
+from reflect.testing import FakeEmbedder, FakeTranscriber, live_index_of, store_of, vault_of
 from tests.audio_fixtures import AUDIO
 from tests.conftest import PASSPHRASE
 from tests.test_cli_sessions import SESSION
@@ -87,7 +86,7 @@ class Writer:
 
 
 def _speaker(service: Reflect, sid: str, turn: int) -> str | None:
-    return service.store.get(sid).turns[turn - 1].speaker
+    return store_of(service).get(sid).turns[turn - 1].speaker
 
 
 def _import(service: Reflect, sid: str, tmp: Path) -> object:
@@ -103,13 +102,13 @@ WRITERS = [
         "rename",
         lambda s, sid, tmp: s.rename(sid, "My new title"),
         "session",
-        lambda s, sid: s.store.get(sid).title == "My new title",
+        lambda s, sid: store_of(s).get(sid).title == "My new title",
     ),
     Writer(
         "redate",
         lambda s, sid, tmp: s.redate(sid, dt.date(2024, 1, 2)),
         "session",
-        lambda s, sid: s.store.get(sid).date == dt.date(2024, 1, 2),
+        lambda s, sid: store_of(s).get(sid).date == dt.date(2024, 1, 2),
     ),
     Writer(
         "rename speaker",
@@ -167,7 +166,7 @@ def vault_with_session(tmp_path: Path) -> tuple[Path, str]:
 def _gate(service: Reflect, gate: Gate, purpose: str) -> None:
     """Stop `service` just after its first read of an object of `purpose`, until the gate
     opens."""
-    read = service.vault._read_object
+    read = vault_of(service)._read_object
 
     def gated(entry: Any) -> bytes:
         data = read(entry)
@@ -175,11 +174,11 @@ def _gate(service: Reflect, gate: Gate, purpose: str) -> None:
             gate.stop_here()  # with what it read in hand, as a slow reader would be
         return data
 
-    service.vault._read_object = gated  # type: ignore[method-assign]
+    vault_of(service)._read_object = gated  # type: ignore[method-assign]
 
 
 def _watch_lock(service: Reflect, asking: threading.Event, held: threading.Event) -> None:
-    take = service.vault._writer_lock
+    take = vault_of(service)._writer_lock
 
     @contextlib.contextmanager
     def watched() -> Iterator[None]:
@@ -191,7 +190,7 @@ def _watch_lock(service: Reflect, asking: threading.Event, held: threading.Event
             finally:
                 held.clear()
 
-    service.vault._writer_lock = watched  # type: ignore[method-assign]
+    vault_of(service)._writer_lock = watched  # type: ignore[method-assign]
 
 
 def race(
@@ -253,7 +252,7 @@ def assert_whole(service: Reflect) -> None:
     """Catalog, sessions and index records name the same sessions, each once."""
     catalog = [s.id for s in service.sessions()]
     assert len(catalog) == len(set(catalog))
-    names = service.vault.names()
+    names = vault_of(service).names()
     stored = {n.removeprefix(SESSION_PREFIX) for n in names if n.startswith(SESSION_PREFIX)}
     indexed = {n.removeprefix(INDEX_PREFIX) for n in names if n.startswith(INDEX_PREFIX)}
     assert stored == set(catalog) == indexed
@@ -281,7 +280,7 @@ def test_a_slow_writer_keeps_what_a_fast_one_wrote(
         assert error is None, f"{writer.name}: {error!r}"
         assert writer.holds(after, sid), f"{writer.name}'s change was lost"
     if removed:
-        assert not any(sid in n for n in after.vault.names())
+        assert not any(sid in n for n in vault_of(after).names())
     after.lock()
 
 
@@ -300,7 +299,7 @@ def test_a_removed_session_stays_removed_and_labelling_says_so(
     assert error.message == "That session was removed meanwhile, so nothing was changed."
     after = Reflect.unlock(path, PASSPHRASE, embedder_factory=FakeEmbedder)
     assert after.sessions() == []
-    assert after.vault.names(SESSION_PREFIX) == after.vault.names(INDEX_PREFIX) == []
+    assert vault_of(after).names(SESSION_PREFIX) == vault_of(after).names(INDEX_PREFIX) == []
 
 
 @pytest.mark.parametrize("other", ["label", "remove"])
@@ -321,9 +320,9 @@ def test_reindexing_at_unlock_keeps_what_another_writer_did(
     after = Reflect.unlock(path, PASSPHRASE, embedder_factory=FakeEmbedder)
     assert_whole(after)
     if other == "label":
-        current = after.store.get(sid)
+        current = store_of(after).get(sid)
         assert current.turns[1].speaker == "Ezra B"
-        assert after.store.index_record(sid) == after._live_index().record_for(current)
+        assert store_of(after).index_record(sid) == live_index_of(after).record_for(current)
     after.lock()
 
 
@@ -352,5 +351,5 @@ def test_a_recording_imported_twice_at_once_is_stored_once(
     assert after.pending_recordings() == []
     recorded = [s.id for s in after.sessions() if s.format == "recording"]
     assert len(recorded) == (1 if other == "import" else 0)
-    assert after.vault.names(AUDIO_PREFIX) == [f"{AUDIO_PREFIX}{i}" for i in recorded]
+    assert vault_of(after).names(AUDIO_PREFIX) == [f"{AUDIO_PREFIX}{i}" for i in recorded]
     after.lock()

@@ -33,13 +33,7 @@ from reflect.answer.checks import (
     quotes_in,
 )
 from reflect.answer.evidence import Evidence, EvidenceThresholds, decide_found, question_similarity
-from reflect.answer.excerpts import (
-    DEFAULT_ME_LABELS,
-    DEFAULT_THERAPIST_LABELS,
-    Excerpt,
-    build_excerpts,
-    speaker_role,
-)
+from reflect.answer.excerpts import Excerpt, build_excerpts
 from reflect.answer.results import (
     Answer,
     AnswerDone,
@@ -53,6 +47,7 @@ from reflect.answer.results import (
     Timings,
 )
 from reflect.answer.scope import is_scope_request
+from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS, speaker_role
 from reflect.words import content_stems, normalize_for_quote, question_terms, stem
 
 __all__ = [

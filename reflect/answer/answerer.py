@@ -22,8 +22,6 @@ from reflect.answer.compose import AcrossSessions, day, sessions_list
 from reflect.answer.conversation import Conversation
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
-    DEFAULT_ME_LABELS,
-    DEFAULT_THERAPIST_LABELS,
     Excerpt,
     build_excerpts,
     grow_span,
@@ -49,6 +47,7 @@ from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
 from reflect.session import Session
+from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS
 from reflect.words import content_stems, stem, words
 
 ModelFactory = Callable[[], ChatModel]

@@ -12,10 +12,9 @@ from reflect.chunking import span_times
 from reflect.prompt_templates import format_date
 from reflect.retrieval import Hit
 from reflect.session import Session
+from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS, speaker_role
 from reflect.words import content_stems
 
-DEFAULT_ME_LABELS: tuple[str, ...] = ()
-DEFAULT_THERAPIST_LABELS = ("therapist", "counsellor", "counselor", "clinician", "t")
 # Rough but conservative: English BPE averages ~4 characters a token; 3 over-counts, so the
 # packed excerpts fit before the model (and its tokenizer) has even loaded.
 _CHARS_PER_TOKEN = 3.0
@@ -52,27 +51,6 @@ class Excerpt:
         if self.who == "Therapist":
             return "your therapist"
         return self.who or "someone in the session"
-
-
-def speaker_role(
-    speaker: str | None,
-    session_speakers: Sequence[str],
-    me_labels: Sequence[str],
-    therapist_labels: Sequence[str],
-) -> str:
-    if not speaker:
-        return ""
-    key = speaker.casefold()
-    me = {label.casefold() for label in me_labels}
-    if key in me:
-        return "You"
-    if key in {label.casefold() for label in therapist_labels}:
-        return "Therapist"
-    others = [s for s in session_speakers if s.casefold() != key]
-    # Two people in the room and the other one is the user: this one is the therapist.
-    if me and len(others) == 1 and others[0].casefold() in me:
-        return "Therapist"
-    return speaker
 
 
 def build_excerpts(

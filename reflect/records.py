@@ -1,0 +1,217 @@
+"""The vault's object layout: the name of every record reflect stores, and its encoding.
+
+Vault names:
+    catalog              summary of every session (what `reflect sessions` lists)
+    settings             the user's choices (their own speaker label, model...)
+    session/<id>         one session: canonical text, turns, offsets
+    index/<id>           that session's chunks and embeddings (encoded by reflect.index_record)
+    audio/<id>           a session's original recording, when it was imported from one
+    pending/<hash>       a recording being transcribed: its plan and the pieces done so far
+
+Which objects exist in an encrypted vault is part of its security boundary, so this module
+is the one place that names them, and `reflect.store.SessionStore` is the one place that reads
+and writes them (tests/test_architecture.py checks that nothing else opens a transaction).
+Nothing here touches the vault: it only names records and turns them into bytes and back.
+
+A new kind of record: its name (or prefix) and encode/decode here; its reads and writes as
+`SessionStore` methods; if it belongs to a session, its prefix in `SESSION_RECORDS` (removing
+the session removes it) and a line in reflect.backup so a backup carries it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from reflect.errors import RecordingError
+from reflect.session import Session
+
+CATALOG = "catalog"
+SETTINGS = "settings"
+SESSION_PREFIX = "session/"
+INDEX_PREFIX = "index/"
+AUDIO_PREFIX = "audio/"
+PENDING_PREFIX = "pending/"
+# A session's own records: removed with it.
+SESSION_RECORDS = (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX)
+
+# Bound into each sealed object (reflect.crypto), so one kind of record can't be passed off
+# as another.
+PURPOSE_CATALOG = "catalog"
+PURPOSE_SETTINGS = "settings"
+PURPOSE_SESSION = "session"
+PURPOSE_INDEX = "index"
+PURPOSE_AUDIO = "audio"
+PURPOSE_PENDING = "pending"
+
+PENDING_VERSION = 1
+
+
+def session_name(session_id: str) -> str:
+    return SESSION_PREFIX + session_id
+
+
+def index_name(session_id: str) -> str:
+    return INDEX_PREFIX + session_id
+
+
+def audio_name(session_id: str) -> str:
+    return AUDIO_PREFIX + session_id
+
+
+def pending_name(content_hash: str) -> str:
+    return PENDING_PREFIX + content_hash
+
+
+def _load_json(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"))
+
+
+def _dump_json(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# ---- catalog ------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class SessionSummary:
+    id: str
+    title: str
+    date: str  # YYYY-MM-DD
+    date_source: str
+    source_file: str
+    speakers: list[str]
+    turns: int
+    content_hash: str
+    imported_at: str
+    format: str
+
+    @classmethod
+    def of(cls, s: Session) -> SessionSummary:
+        return cls(
+            s.id,
+            s.title,
+            s.date.isoformat(),
+            s.date_source,
+            s.source_file,
+            s.speakers,
+            len(s.turns),
+            s.content_hash,
+            s.imported_at,
+            s.format,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def day(self) -> dt.date:
+        return dt.date.fromisoformat(self.date)
+
+
+def encode_catalog(summaries: list[SessionSummary]) -> bytes:
+    return _dump_json([s.to_dict() for s in summaries])
+
+
+def decode_catalog(data: bytes) -> list[SessionSummary]:
+    return [SessionSummary(**row) for row in _load_json(data)]
+
+
+# ---- settings -----------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Settings:
+    me: list[str] = field(default_factory=list)
+    model: str | None = None
+    embedding_model: str | None = None
+    asr_model: str | None = None  # a faster-whisper model folder; None: the bundled one
+    crisis_region: str | None = None
+    idle_lock_minutes: int = 10
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Settings:
+        known = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+def encode_settings(settings: Settings) -> bytes:
+    return _dump_json(settings.to_dict())
+
+
+def decode_settings(data: bytes) -> Settings:
+    return Settings.from_dict(_load_json(data))
+
+
+# ---- sessions -----------------------------------------------------------------------------
+
+
+def encode_session(session: Session) -> bytes:
+    return _dump_json(session.to_dict())
+
+
+def decode_session(data: bytes) -> Session:
+    return Session.from_dict(_load_json(data))
+
+
+def recording_info(session: Session) -> dict[str, Any] | None:
+    """What a session imported from a recording says about it (its audio's name included)."""
+    info = session.extra.get("recording")
+    return info if isinstance(info, dict) else None
+
+
+# ---- pending recordings -------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class PendingRecording:
+    """What is stored between pieces: enough to resume without redoing any of them."""
+
+    content_hash: str
+    session_id: str
+    source_file: str
+    duration: float
+    channels: int
+    codec: str
+    container: str
+    separate_channels: bool
+    windows: list[tuple[float, float]]
+    language: str | None
+    keep_audio: bool
+    model: str
+    started_at: str
+    segments: list[list[Any]] = field(default_factory=list)  # [start, end, text, channel]
+    done: int = 0  # windows finished
+
+    @property
+    def name(self) -> str:
+        return pending_name(self.content_hash)
+
+    @property
+    def audio_done(self) -> float:
+        return self.windows[self.done - 1][1] if self.done else 0.0
+
+    def encode(self) -> bytes:
+        body = {"version": PENDING_VERSION, **_fields(self)}
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+    @classmethod
+    def decode(cls, data: bytes) -> PendingRecording:
+        body = json.loads(data)
+        if body.pop("version", None) != PENDING_VERSION:
+            raise RecordingError(
+                "An unfinished transcription was started by another version of reflect; "
+                "remove it with `reflect import --discard-unfinished` and import again."
+            )
+        body["windows"] = [tuple(w) for w in body["windows"]]
+        return cls(**body)
+
+
+def _fields(p: PendingRecording) -> dict[str, Any]:
+    return {name: getattr(p, name) for name in PendingRecording.__dataclass_fields__}
