@@ -391,27 +391,39 @@ class Reflect:
 
         With a `conversation` (`Reflect.new_conversation()`), a question may build on the
         ones before it ("did I keep it?") and is added to it."""
+        resolved = self.resolve_filters(filters or SearchFilters())
+        answerer = self.answerer(k=k)
+        self._answerer = answerer
+        return answerer.ask(
+            question, filters=resolved, on_event=on_event, conversation=conversation
+        )
+
+    def answerer(
+        self,
+        *,
+        k: int | None = None,
+        today: dt.date | None = None,
+        model_factory: ModelFactory | None = None,
+    ) -> Answerer:
+        """The Answerer `ask` uses, over the index as it is now. Benchmarks fix `today` (the
+        day relative dates like "last month" count from) and the model; the app never does."""
         from reflect.answer import Answerer, AnswerSettings
         from reflect.answer.question import SessionDate
 
-        resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
         me = self.me_labels()
         retriever = live.retriever(me)
-        answerer = Answerer(
+        return Answerer(
             retriever,
             retriever.embedder,
-            self.chat_model,
+            model_factory or self.chat_model,
             me_labels=me,
             therapist_labels=speakers.therapist_labels(self._known_speakers(), me),
             region=self.settings().crisis_region,
             settings=AnswerSettings(k=k) if k else AnswerSettings(),
             session_dates=lambda: [SessionDate(s.id, s.day) for s in self.sessions()],
             across=self._across(),
-        )
-        self._answerer = answerer
-        return answerer.ask(
-            question, filters=resolved, on_event=on_event, conversation=conversation
+            today=dt.date.today if today is None else (lambda: today),
         )
 
     @staticmethod

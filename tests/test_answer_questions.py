@@ -366,3 +366,17 @@ def test_what_did_we_agree_is_the_agreements_with_their_words(retriever: Retriev
     assert answer.asked is not None and answer.asked.kind == "agreements"
     assert answer.text.startswith("What you agreed on 4 March:")
     assert "worry journal" in answer.text
+
+
+def test_agreements_about_something_never_agreed_are_not_the_other_agreements(
+    retriever: Retriever,
+) -> None:
+    # Only the worry journal was agreed. Asked about a subject no agreement names, the answer
+    # must not list the journal as if it were about that subject: the question is answered
+    # as a search, which reports an absent subject as absent.
+    answer = answerer(retriever, FakeChatModel([])).ask("what did we agree about the aquarium?")
+    assert answer.asked is not None and answer.asked.kind == "agreements"
+    assert not answer.found
+    assert "worry journal" not in answer.text
+    about = answerer(retriever, FakeChatModel([])).ask("what did we agree about the journal?")
+    assert about.found and "worry journal" in about.text

@@ -286,7 +286,9 @@ class Answerer:
         lines = [(h, "{who_cap} said: “{quote}” [{n}]") for h in moments]
         return self._composed(asked, moments, lines, began, lead=lead, topic_words=False)
 
-    def _answer_agreements(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
+    def _answer_agreements(
+        self, asked: AskedQuestion, filters: Filters, began: float
+    ) -> Answer | None:
         """"What did we agree?": the agreements of the session it names (else the latest
         session that had any), each with the reply that took it on."""
         assert self.across is not None
@@ -295,9 +297,12 @@ class Answerer:
         agreed = self.across.agreed(filters)
         if asked.topic:
             terms = content_stems(asked.topic)
-            agreed = [a for a in agreed if content_stems(a[0].text) & terms] or agreed
+            agreed = [a for a in agreed if content_stems(" ".join(h.text for h in a if h)) & terms]
         if not agreed:
-            return self._nothing_about(asked, [], None, began)
+            # Nothing agreed about it: what was *said* about it may still answer ("what did I
+            # say I'd do about my sister?"), so the question goes the usual way, where an
+            # absent subject is reported as absent.
+            return None if asked.topic else self._nothing_about(asked, [], None, began)
         if not named:
             latest = max(a[0].session_date for a in agreed)
             agreed = [a for a in agreed if a[0].session_date == latest]
