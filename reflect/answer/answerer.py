@@ -142,7 +142,7 @@ class Answerer:
         question = " ".join(question.split())
         hits = self._search(question, filters, asked) if question else []
         retrieval_ms = _ms_since(began)
-        evidence = self._decide(question, hits, filters)
+        evidence = self._decide(_without_speaker(question, asked), hits, filters)
         excerpts = self._excerpts(question, hits) if evidence.found else []
         # The hits the user will see: those behind the excerpts, or all as "closest".
         shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts else hits
@@ -731,6 +731,17 @@ _OUTCOME_VERBS = frozenset(
         "helped", "work", "worked",
     )
 )
+
+
+def _without_speaker(question: str, asked: AskedQuestion | None) -> str:
+    """The question as evidence is judged on: without the person it names as the speaker.
+    "What did Helen say about my divorce?" is close in meaning to every turn of Helen's, and
+    her name is on every one of her hits, but neither says anything about a divorce."""
+    who = asked.understood.speaker_words if asked is not None else None
+    if not who:
+        return question
+    pattern = r"\b" + r"\s+".join(map(re.escape, who.split())) + r"(?:['’]s)?\b"
+    return " ".join(re.sub(pattern, " ", question, flags=re.IGNORECASE).split()) or question
 
 
 def _best(hits: Sequence[Hit]) -> Hit:
