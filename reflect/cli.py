@@ -1002,7 +1002,9 @@ def _print_prep(service: Reflect, prep: Prep) -> None:
     for theme in prep.themes:
         shown = theme.timeline.sessions[-PREP_CHART_SESSIONS:]
         count = len(theme.timeline.sessions)
-        console.print(Text(f"“{terminal(theme.topic)}”: {count} sessions", style="bold"))
+        latest = f", the last {len(shown)} here" if count > len(shown) else ""
+        heading = f"“{terminal(theme.topic)}”: {count} sessions{latest}"
+        console.print(Text(heading, style="bold"))
         console.print(_timeline_chart(shown, max((s.mentions for s in shown), default=0)))
     console.print(Text("\nYour notes since then", style="bold underline"))
     if not prep.notes:
