@@ -546,11 +546,19 @@ class Reflect:
         """What was agreed to try, oldest first, each with the later sessions that talk about
         it (reflect/agreements.py). `since` takes what `SearchFilters.since` takes."""
         chosen = self.resolve_filters(SearchFilters(session=session, since=since))
-        return self._agreements_in(chosen, follow_ups=follow_ups)
+        return self._marked(self._agreements_in(chosen, follow_ups=follow_ups))
+
+    def _marked(self, agreements: list[Agreement]) -> list[Agreement]:
+        """With the user's marks (done, not for me). Only where shown: answers don't read them,
+        so a damaged record of marks never stops a question being answered."""
+        from reflect.agreements import apply_marks
+
+        apply_marks(agreements, self._store.agreement_marks())
+        return agreements
 
     def _agreements_in(self, chosen: Filters, *, follow_ups: bool) -> list[Agreement]:
         """The agreements of the sessions `chosen` allows (sessions and dates), oldest first."""
-        from reflect.agreements import apply_marks, find_agreements, link_follow_ups
+        from reflect.agreements import find_agreements, link_follow_ups
         from reflect.index import Filters
         from reflect.timeline import build_timeline
 
@@ -565,7 +573,6 @@ class Reflect:
         ]
         sessions.sort(key=lambda s: (s.date, s.imported_at, s.id))
         found = [a for s in sessions for a in find_agreements(s, me)]
-        apply_marks(found, self._store.agreement_marks())
         if follow_ups:
             retriever = live.retriever(me)
 
@@ -591,7 +598,9 @@ class Reflect:
             sessions,
             speakers=self._known_speakers(),
             recap=self.recap,
-            agreements=lambda ids: self._agreements_in(Filters(session_ids=ids), follow_ups=True),
+            agreements=lambda ids: self._marked(
+                self._agreements_in(Filters(session_ids=ids), follow_ups=True)
+            ),
             timeline=self.timeline,
         )
 
