@@ -12,6 +12,7 @@ import pytest
 from reflect import crypto
 from reflect.cli import main
 from reflect.errors import UsageError, VaultCorrupted
+from reflect.ingest import ImportOptions
 from reflect.records import AGREEMENT_STATUS, PURPOSE_AGREEMENT_STATUS, decode_agreement_marks
 from reflect.service import Reflect
 from reflect.testing import store_of, vault_of
@@ -65,6 +66,23 @@ def test_removing_the_session_drops_its_marks(service: Reflect) -> None:
     service.mark_agreement(coffee, "done")
     service.remove("1")
     assert set(store_of(service).agreement_marks()) == {coffee}
+
+
+def test_replacing_the_session_drops_its_marks(service: Reflect, tmp_path: Path) -> None:
+    diary, coffee = _statuses(service)
+    service.mark_agreement(diary, "done")
+    service.mark_agreement(coffee, "done")
+    first = service.sessions()[0]
+    replacement = tmp_path / "again" / first.source_file
+    replacement.parent.mkdir()
+    replacement.write_text(
+        "[00:00:01] Dr. Okafor: Would you be up for keeping an insomnia diary this week?\n"
+        "[00:00:05] Mirela: Yeah, I'll try that, though the bakery starts at five.\n"
+    )
+    assert service.import_paths([replacement], ImportOptions(replace=True)).count("replaced")
+    # Its words moved: the old mark would point at whatever sits there now.
+    assert set(store_of(service).agreement_marks()) == {coffee}
+    assert list(_statuses(service).values()) == ["open", "done"]
 
 
 def test_a_backup_carries_the_marks(service: Reflect, tmp_path: Path) -> None:
