@@ -12,11 +12,11 @@ import pytest
 from reflect import crypto
 from reflect.cli import main
 from reflect.errors import UsageError, VaultCorrupted
-from reflect.ingest import ImportOptions
 from reflect.records import AGREEMENT_STATUS, PURPOSE_AGREEMENT_STATUS, decode_agreement_marks
 from reflect.service import Reflect
 from reflect.testing import store_of, vault_of
 from tests.conftest import PASSPHRASE, grep_tree
+from tests.test_sealed_recaps import replace_first_session
 from tests.test_timeline import cli_vault  # noqa: F401  (the fixture)
 
 
@@ -72,14 +72,12 @@ def test_replacing_the_session_drops_its_marks(service: Reflect, tmp_path: Path)
     diary, coffee = _statuses(service)
     service.mark_agreement(diary, "done")
     service.mark_agreement(coffee, "done")
-    first = service.sessions()[0]
-    replacement = tmp_path / "again" / first.source_file
-    replacement.parent.mkdir()
-    replacement.write_text(
+    replace_first_session(
+        service,
+        tmp_path,
         "[00:00:01] Dr. Okafor: Would you be up for keeping an insomnia diary this week?\n"
-        "[00:00:05] Mirela: Yeah, I'll try that, though the bakery starts at five.\n"
+        "[00:00:05] Mirela: Yeah, I'll try that, though the bakery starts at five.\n",
     )
-    assert service.import_paths([replacement], ImportOptions(replace=True)).count("replaced")
     # Its words moved: the old mark would point at whatever sits there now.
     assert set(store_of(service).agreement_marks()) == {coffee}
     assert list(_statuses(service).values()) == ["open", "done"]

@@ -76,21 +76,29 @@ def test_a_rename_a_redate_or_a_relabel_rebuilds_it(service: Reflect) -> None:
     assert relabelled.made_from == recap_fingerprint(service.session(first))
 
 
+def replace_first_session(service: Reflect, folder: Path, transcript: str) -> str:
+    """Import `transcript` with --replace over the first session; its id."""
+    first = service.sessions()[0]
+    replacement = folder / "again" / first.source_file
+    replacement.parent.mkdir()
+    replacement.write_text(transcript)
+    assert service.import_paths([replacement], ImportOptions(replace=True)).count("replaced")
+    return first.id
+
+
 def test_a_replaced_session_gets_the_recap_of_its_new_words(
     service: Reflect, tmp_path: Path
 ) -> None:
-    first = service.sessions()[0]
-    replacement = tmp_path / "again" / first.source_file
-    replacement.parent.mkdir()
-    replacement.write_text(
+    first_id = replace_first_session(
+        service,
+        tmp_path,
         "[00:00:01] Dr. Okafor: What would you like to start with today?\n"
         "[00:00:05] Mirela: The allotment. I dug the whole onion bed on Saturday and my back "
         "is still complaining about the spade and the clay.\n"
         "[00:00:20] Dr. Okafor: The allotment sounds like it gives you somewhere to be.\n"
-        "[00:00:30] Mirela: It does. The robins follow me along the rows of onions.\n"
+        "[00:00:30] Mirela: It does. The robins follow me along the rows of onions.\n",
     )
-    report = service.import_paths([replacement], ImportOptions(replace=True))
-    assert report.count("replaced") == 1
+    first = service.summary(first_id)
     session = service.session(first.id)
     assert "allotment" in session.text
     sealed = _sealed(service, first.id)
