@@ -8,6 +8,7 @@ import) runs in thread workers that report back with messages; the app never blo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -23,7 +24,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from reflect.crypto import KdfParams
 from reflect.errors import ReflectError, VaultLocked
@@ -303,6 +304,16 @@ class ReflectApp(App[None]):
         catalog = SessionCatalog(tuple(service.sessions()), tuple(service.me_labels()), True)
         self.post_message(CatalogRead(unlocked.generation, read, catalog))
 
+    @work(thread=True, exit_on_error=False, group="vault", name="recaps")
+    def _backfill_recaps(self, unlocked: Unlocked) -> None:
+        """Sessions imported before recaps were sealed at import (or changed since) get
+        theirs once, after the index is open: their index records are in the vault by then,
+        so it takes milliseconds a session. Nothing is shown; a recap read before this
+        reaches it is computed on the spot, as on the command line."""
+        worker = get_current_worker()
+        with contextlib.suppress(ReflectError):
+            unlocked.service.backfill_recaps(should_stop=lambda: worker.is_cancelled)
+
     @work(thread=True, exit_on_error=False, group="vault", name="load-model")
     def _load_model(self, unlocked: Unlocked) -> None:
         self.post_message(ModelStateChanged(unlocked.generation, "loading"))
@@ -391,6 +402,7 @@ class ReflectApp(App[None]):
         self.status = replace(self.status, index_open=True, index=self.service.index_progress())
         if self.options.preload_model and self.status.model == "waiting":
             self._load_model(self.unlocked)
+        self._backfill_recaps(self.unlocked)
 
     def on_model_state_changed(self, message: ModelStateChanged) -> None:
         if self._current(message.generation):
