@@ -11,10 +11,13 @@ from textual.pilot import Pilot
 from textual.visual import Padding
 from textual.widgets import Input, Static
 
+from reflect import crypto, service
+from reflect.embedding import default_embedder
 from reflect.errors import ReflectError
+from reflect.ingest import ImportOptions
 from reflect.retrieval import Hit
 from reflect.service import Reflect
-from reflect.tui.app import ReflectApp
+from reflect.tui.app import ReflectApp, create_app
 from reflect.tui.errors import ErrorModal
 from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
 from reflect.tui.screens.main import MainScreen
@@ -23,7 +26,11 @@ from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.widgets.quotes import QuoteList
 from reflect.tui.widgets.recap import RecapList
 from tests.tui.support import (
+    ACROSS_SESSIONS,
+    ME,
+    PASSPHRASE,
     PHONE_QUESTION,
+    SESSIONS,
     across_template_vault,
     ask,
     copy_vault,
@@ -33,6 +40,7 @@ from tests.tui.support import (
     text_of,
     unlock,
     wait_until,
+    write_sessions,
 )
 
 SIZE = (100, 30)
@@ -257,3 +265,45 @@ async def test_key_moments_take_the_reader_to_their_line(across_vault: Path) -> 
         assert transcript.scroll_y > 0  # scrolled down to it
         await pilot.press("k")
         assert app.focused is transcript
+
+
+# ---- with the real embedding model --------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_the_views_with_the_real_embedding_model(
+    tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(service, "_default_embedder_factory", default_embedder)
+    vault = tmp_path / "vault"
+    setup = Reflect.create(vault, PASSPHRASE, kdf=crypto.floor_kdf_params())
+    folder = write_sessions(write_sessions(tmp_path / "sessions", SESSIONS), ACROSS_SESSIONS)
+    setup.import_paths([folder], ImportOptions(me=ME))
+    setup.lock()
+
+    # The real embedder; no chat model (none of these views writes anything).
+    app = create_app(vault, kdf=crypto.floor_kdf_params(), preload_model=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill_and_submit(pilot, "#passphrase", PASSPHRASE)
+        await wait_until(pilot, lambda: app.status.index_open and app.catalog.loaded, timeout=120)
+
+        # "sleep" by meaning too: the first session says "waking up at three", not "sleep".
+        screen = await open_timeline(pilot, "sleep")
+        chart = screen.query_one(TimelineChart)
+        await wait_until(pilot, lambda: chart.option_count > 0, timeout=60)
+        titles = [q.hit.session_title for q in chart.best if q is not None]
+        assert titles == ["First session", "Sleep diary", "After the diary"]
+        excerpts = screen.query_one("#timeline-excerpts", QuoteList).quotes
+        for quote in excerpts:  # verbatim, cut from the stored transcript
+            stored = app.service.session_of(quote.hit)
+            assert stored.text[quote.hit.char_start : quote.hit.char_end] == quote.hit.text
+        await enter_opens_the_reader_at(pilot, excerpts[0].hit)
+        await pilot.press("escape")
+
+        await pilot.press("ctrl+y")
+        await wait_until(pilot, lambda: isinstance(app.screen, AgreementsScreen))
+        found = app.screen.query_one(AgreementList)
+        await wait_until(pilot, lambda: bool(found.quotes), timeout=60)
+        texts = [q.hit.text for q in found.quotes]
+        assert texts[0].startswith("Would you be up for keeping a sleep diary")
+        assert "I kept the sleep diary every morning" in texts[2]

@@ -132,9 +132,7 @@ class AgreementsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        agreements = self.query_one(AgreementList)
-        agreements.display = False
-        agreements.focus()
+        self.query_one(AgreementList).display = False
         app = reflect_app(self)
         if app.unlocked is not None:
             self._find(app.unlocked)
@@ -174,6 +172,7 @@ class AgreementsScreen(Screen[None]):
         if not found:
             self._status(EMPTY)
             return
+        agreements.focus()
         count = f"{len(found)} agreement{'s' if len(found) != 1 else ''}"
         self._status(f"{count}, oldest first · Enter opens the transcript there")
 
