@@ -484,10 +484,12 @@ class ReflectApp(App[None]):
 
     def action_timeline(self) -> None:
         main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
-        self.push_screen(TimelineScreen(main.current_topic if main is not None else ""))
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen(main.current_topic if main is not None else ""))
 
     def action_agreements(self) -> None:
-        self.push_screen(AgreementsScreen())
+        if not isinstance(self.screen, AgreementsScreen):
+            self.push_screen(AgreementsScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

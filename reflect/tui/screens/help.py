@@ -20,7 +20,6 @@ from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.state import reflect_app
 from reflect.tui.widgets.quotes import QuoteList
-from reflect.tui.widgets.recap import RecapList
 from reflect.tui.widgets.sessions import SessionList
 
 # Keys that belong to Textual's own widgets, as reflect uses them.
@@ -31,6 +30,7 @@ EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
     ],
     "Main screen": [("enter", "Ask the question in the question box")],
     "Sessions list": [("enter", "Read the whole session")],
+    "Transcript reader": [("enter (key moment)", "Go there in the transcript")],
     "Timeline": [("enter (in the box)", "Show when the theme came up")],
     "Agreements": [("enter / c / p", "Open, copy or play, as on an excerpt")],
 }
@@ -62,7 +62,7 @@ def key_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tu
         ("Main screen", list(MainScreen.BINDINGS)),
         ("Excerpts and search results", list(QuoteList.BINDINGS)),
         ("Sessions list", list(SessionList.BINDINGS)),
-        ("Transcript reader", list(ReaderScreen.BINDINGS) + list(RecapList.BINDINGS)),
+        ("Transcript reader", list(ReaderScreen.BINDINGS)),
         ("Quote search", list(QuoteSearchScreen.BINDINGS)),
         ("Timeline", list(TimelineScreen.BINDINGS) + list(TimelineChart.BINDINGS)),
         ("Agreements", list(AgreementsScreen.BINDINGS)),

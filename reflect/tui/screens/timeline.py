@@ -133,6 +133,7 @@ class TimelineScreen(Screen[None]):
         self.query_one(TimelineChart).forget()
         self.query_one("#timeline-excerpts", QuoteList).forget()
         self._show_results(False)
+        self._status(HINT)
 
     def _show_results(self, shown: bool) -> None:
         self.query_one(TimelineChart).display = shown
