@@ -3,6 +3,7 @@ session's key moments in the reader."""
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +15,13 @@ from textual.widgets import Input, Static
 from reflect import crypto, service
 from reflect.embedding import default_embedder
 from reflect.errors import ReflectError
+from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportOptions
 from reflect.retrieval import Hit
 from reflect.service import Reflect
 from reflect.tui.app import ReflectApp, create_app
 from reflect.tui.errors import ErrorModal
+from reflect.tui.formatting import brief_excerpt, key_lines
 from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.reader import ReaderScreen
@@ -307,3 +310,36 @@ async def test_the_views_with_the_real_embedding_model(
         texts = [q.hit.text for q in found.quotes]
         assert texts[0].startswith("Would you be up for keeping a sleep diary")
         assert "I kept the sleep diary every morning" in texts[2]
+
+
+def test_a_brief_excerpt_keeps_the_matched_and_longest_lines_verbatim() -> None:
+    said = [
+        ("Dr. Okafor", 2.0, "Welcome back."),
+        ("Jonah", 6.0, "I kept the sleep diary every morning except Sunday."),
+        ("Dr. Okafor", 18.0, "Useful."),
+        ("Jonah", 24.0, "That I go to bed later on the nights I work late, and then it's worse."),
+        ("Dr. Okafor", 33.0, "Mm."),
+    ]
+    lines, offset = [], 0
+    for speaker, start, text in said:
+        lines.append(ExcerptLine(speaker, start, text, offset))
+        offset += len(text) + 1
+    text = "\n".join(t for _, _, t in said)
+    start = text.index("sleep diary")
+    hit = Hit(
+        rank=1, score=1.0, session_id="s", session_title="After the diary",
+        session_date=dt.date(2025, 5, 20), source_file="s.txt", speaker=None, start=2.0,
+        end=40.0, text=text, char_start=0, char_end=len(text), first_turn=0, last_turn=4,
+        match_spans=[(start, start + len("sleep diary"))],
+    )  # fmt: skip
+    assert key_lines(hit, lines, 2) == [1, 3]  # the matched words, then the longest
+    shown = brief_excerpt(hit, lines, ["Jonah"]).plain.split("\n")
+    assert shown == [
+        "…",
+        "Jonah · 0:06",
+        "I kept the sleep diary every morning except Sunday.",
+        "…",
+        "Jonah · 0:24",
+        "That I go to bed later on the nights I work late, and then it's worse.",
+        "…",
+    ]

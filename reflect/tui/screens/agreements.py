@@ -30,7 +30,13 @@ from reflect.excerpts import clock
 from reflect.retrieval import Hit
 from reflect.safe_text import terminal
 from reflect.tui.errors import worker_failed
-from reflect.tui.formatting import QUIET_STYLE, excerpt_body, short_date, speaker_style
+from reflect.tui.formatting import (
+    QUIET_STYLE,
+    brief_excerpt,
+    excerpt_body,
+    short_date,
+    speaker_style,
+)
 from reflect.tui.messages import AgreedQuotes, AgreementsFound, OpenQuote, Quote
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.state import Unlocked, reflect_app, wait_for
@@ -70,9 +76,7 @@ def follow_up_prompt(quote: Quote, me: Sequence[str]) -> Content:
         ("later: ", QUIET_STYLE),
         (f"{short_date(hit.session_date)} · {terminal(hit.session_title)}", "bold"),
     )
-    detail = Content.assemble(*_who_and_when(quote, me))
-    lines = [head, detail] if detail.plain else [head]
-    return Content("\n").join([*lines, excerpt_body(hit, quote.lines, me)])
+    return Content("\n").join([head, brief_excerpt(hit, quote.lines, me)])
 
 
 class AgreementList(QuoteList):

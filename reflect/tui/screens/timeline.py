@@ -1,7 +1,8 @@
 """The timeline of a theme: every session where it came up, oldest first.
 
 At the top a chart, one row per session: its date, a bar of how many of its moments are about
-the theme, the count and the title. Below, each session's best one or two excerpts, verbatim.
+the theme, the count and the title. Below, each session's best one or two excerpts, cut to
+their lines about the theme (verbatim; "…" where lines are left out).
 Moving through the chart brings that session's excerpts into view; Enter opens the reader at
 its best moment and `p` plays it; Tab goes to the excerpts, where Enter, `c` and `p` work on
 each one as in search results.
@@ -27,6 +28,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.content import Content
 from textual.screen import Screen
+from textual.visual import Visual
 from textual.widgets import Footer, Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker
@@ -35,7 +37,7 @@ from reflect.safe_text import terminal
 from reflect.service import SearchFilters
 from reflect.timeline import TimelineSession, bar
 from reflect.tui.errors import worker_failed
-from reflect.tui.formatting import QUIET_STYLE, short_date
+from reflect.tui.formatting import QUIET_STYLE, brief_excerpt, short_date
 from reflect.tui.messages import OpenQuote, Quote, TimelineBuilt
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.state import Unlocked, reflect_app, wait_for
@@ -99,6 +101,18 @@ class TimelineChart(OptionList):
             reflect_app(self).toggle_playback(quote.hit)
 
 
+class TimelineExcerpts(QuoteList):
+    """Each session's best moments, cut to the lines that speak of the theme (Enter opens the
+    whole of one in the reader)."""
+
+    def prompt(self, i: int, quote: Quote, me: Sequence[str], *, dimmed: bool) -> Visual:
+        hit = quote.hit
+        where = f"{short_date(hit.session_date)} · {terminal(hit.session_title)}"
+        return Content("\n").join(
+            [Content.styled(where, "bold"), brief_excerpt(hit, quote.lines, me)]
+        )
+
+
 class TimelineScreen(Screen[None]):
     AUTO_FOCUS = "#timeline-topic"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -117,7 +131,7 @@ class TimelineScreen(Screen[None]):
         yield FilterChips(id="timeline-chips")
         yield Static(HINT, id="timeline-status", markup=False)
         yield TimelineChart(id="timeline-chart")
-        yield QuoteList(id="timeline-excerpts")
+        yield TimelineExcerpts(id="timeline-excerpts")
         yield StatusBar()
         yield Footer()
 
