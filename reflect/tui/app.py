@@ -42,9 +42,11 @@ from reflect.tui.messages import (
     IndexProgressed,
     ModelStateChanged,
 )
+from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.help import HelpScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.timeline import TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
 from reflect.tui.state import (
     AppOptions,
@@ -126,6 +128,9 @@ class ReflectApp(App[None]):
         Binding("f1", "help", "Keys"),
         Binding("question_mark", "help", "Keys", show=False),
         Binding("ctrl+l", "lock", "Lock"),
+        # Not in the footer, which has no room for them at 80 columns: in F1 and ctrl+p.
+        Binding("ctrl+g", "timeline", "Timeline of a theme", show=False),
+        Binding("ctrl+y", "agreements", "What you agreed to try", show=False),
     ]
 
     status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
@@ -464,8 +469,8 @@ class ReflectApp(App[None]):
     # ---- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "lock":
-            return self.unlocked is not None  # nothing to lock on the unlock screen
+        if action in ("lock", "timeline", "agreements"):
+            return self.unlocked is not None  # nothing to lock or show on the unlock screen
         return True
 
     def action_help(self) -> None:
@@ -488,6 +493,15 @@ class ReflectApp(App[None]):
             self.notify("An import is running; lock when it has finished.", title="Not locked yet")
             return
         await self.lock_vault()
+
+    def action_timeline(self) -> None:
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen(main.current_topic if main is not None else ""))
+
+    def action_agreements(self) -> None:
+        if not isinstance(self.screen, AgreementsScreen):
+            self.push_screen(AgreementsScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"
