@@ -7,6 +7,7 @@ Vault names:
     index/<id>           that session's chunks and embeddings (encoded by reflect.index_record)
     audio/<id>           a session's original recording, when it was imported from one
     pending/<hash>       a recording being transcribed: its plan and the pieces done so far
+    moments              the moments the person kept, across sessions (reflect.kept)
 
 Which objects exist in an encrypted vault is part of its security boundary, so this module
 is the one place that names them, and `reflect.store.SessionStore` is the one place that reads
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reflect.errors import RecordingError
+from reflect.kept import KeptMoment, damaged, from_record, to_record
 from reflect.session import Session
 
 CATALOG = "catalog"
@@ -34,6 +36,10 @@ SESSION_PREFIX = "session/"
 INDEX_PREFIX = "index/"
 AUDIO_PREFIX = "audio/"
 PENDING_PREFIX = "pending/"
+# One record for every saved moment, so `reflect moments` numbers them in one read; the
+# store drops a session's moments when it removes the session (and re-anchors them when a
+# re-import replaces it), and a backup carries the record after the sessions.
+MOMENTS = "moments"
 # A session's own records: removed with it.
 SESSION_RECORDS = (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX)
 
@@ -45,6 +51,7 @@ PURPOSE_SESSION = "session"
 PURPOSE_INDEX = "index"
 PURPOSE_AUDIO = "audio"
 PURPOSE_PENDING = "pending"
+PURPOSE_MOMENTS = "moments"
 
 PENDING_VERSION = 1
 
@@ -164,6 +171,22 @@ def recording_info(session: Session) -> dict[str, Any] | None:
     """What a session imported from a recording says about it (its audio's name included)."""
     info = session.extra.get("recording")
     return info if isinstance(info, dict) else None
+
+
+# ---- saved moments ------------------------------------------------------------------------
+
+
+def encode_moments(moments: list[KeptMoment]) -> bytes:
+    return _dump_json(to_record(moments))
+
+
+def decode_moments(data: bytes) -> list[KeptMoment]:
+    """Schema-checked (reflect.kept.RECORD_SPEC): VaultCorrupted, saying so, if damaged."""
+    try:
+        body = _load_json(data)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    return from_record(body)
 
 
 # ---- pending recordings -------------------------------------------------------------------
