@@ -15,6 +15,7 @@ from textual.message import Message
 from reflect.answer import Answer
 from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
+from reflect.kept import SavedMoment
 from reflect.live_index import IndexProgress
 from reflect.retrieval import Hit
 from reflect.service import Reflect
@@ -140,3 +141,11 @@ class SessionRead(Message):
     """The reader's worker decrypted the session to show."""
 
     session: Session
+
+
+@dataclass
+class MomentsRead(Message):
+    """The saved moments, each with its words as a quote (reflect.kept)."""
+
+    read: int  # which read this is; an older one finishing late is dropped
+    moments: list[tuple[SavedMoment, Quote]]

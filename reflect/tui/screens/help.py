@@ -15,6 +15,7 @@ from textual.widgets import Static
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentList, MomentsScreen
 from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.state import reflect_app
 from reflect.tui.widgets.quotes import QuoteList
@@ -59,6 +60,7 @@ def key_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tu
         ("Sessions list", list(SessionList.BINDINGS)),
         ("Transcript reader", list(ReaderScreen.BINDINGS)),
         ("Quote search", list(QuoteSearchScreen.BINDINGS)),
+        ("My moments", [*MomentList.BINDINGS, *MomentsScreen.BINDINGS]),
         ("Import", list(ImportScreen.BINDINGS)),
     ]
     return [(name, _key_rows(b) + EXTRA_KEYS.get(name, [])) for name, b in sources]

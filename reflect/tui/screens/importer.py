@@ -20,10 +20,11 @@ from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, Static
 
 from reflect.excerpts import clock
-from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
+from reflect.ingest import AUDIO_EXTENSIONS, ImportOptions, ImportReport, holds_recordings
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
 from reflect.safe_text import app_markup, terminal
 from reflect.tui.formatting import QUIET_STYLE
+from reflect.tui.screens.consent import ConsentPrompt
 from reflect.tui.state import SessionCatalog, reflect_app
 from reflect.tui.widgets.status import StatusBar
 
@@ -159,7 +160,17 @@ class ImportScreen(Screen[None]):
         if not path.exists():
             self._counts(f"There is no file or folder at {path}.")
             return
-        if app.start_import([path]):
+        if app.status.importing is None and holds_recordings([path]):
+            # Never a recording imported silently: the answer is kept with the session.
+            self.app.push_screen(ConsentPrompt(), lambda answer: self._import(path, answer))
+            return
+        self._import(path, None, asked=False)
+
+    def _import(self, path: Path, consent: str | None, *, asked: bool = True) -> None:
+        if asked and consent is None:
+            self._counts("Nothing was imported.")
+            return
+        if reflect_app(self).start_import([path], ImportOptions(consent=consent)):
             self.query_one("#import-results").remove_children()
             self.query_one("#me-choices").remove_children()
             self.query_one("#me-question", Static).update("")

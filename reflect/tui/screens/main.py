@@ -32,6 +32,7 @@ from reflect.tui.messages import (
 )
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentsScreen
 from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.state import SessionCatalog, Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
@@ -52,6 +53,9 @@ class MainScreen(Screen[None]):
         Binding("escape", "stop_answer", "Stop answer"),
         Binding("ctrl+b", "toggle_sessions", "Sessions", show=False),
         Binding("ctrl+n", "new_topic", "New topic"),
+        # One key from the main screen (the question box has focus after unlocking).
+        Binding("ctrl+s", "moments", "Moments"),
+        Binding("m", "moments", "Moments", show=False),
     ]
 
     def __init__(self) -> None:
@@ -263,6 +267,9 @@ class MainScreen(Screen[None]):
 
     def action_import(self) -> None:
         self.app.push_screen(ImportScreen())
+
+    def action_moments(self) -> None:
+        self.app.push_screen(MomentsScreen())
 
     def action_focus_question(self) -> None:
         self.query_one("#question", Input).focus()

@@ -1,6 +1,8 @@
 """The transcript reader: a whole session, scrolled to a quote with the quote highlighted.
 
 Esc goes back to where the reader was opened from (the conversation or quote search).
+Tab moves to the lines (up and down then go line by line); `k` keeps the line in hand, or
+the quote the reader was opened at, as a saved moment.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
+from reflect.consent import header_note
 from reflect.excerpts import clock
 from reflect.safe_text import terminal
 from reflect.session import Session, StoredTurn
@@ -86,11 +89,31 @@ def in_quote(turn: StoredTurn, quote: Quote | None) -> bool:
     return turn.char_start < quote.hit.char_end and quote.hit.char_start < turn.char_end
 
 
+class TurnBlock(Static, can_focus=True):
+    """A block of a turn, which tab and the arrow keys can move to (to keep it with `k`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "step(-1)", "Line above", show=False),
+        Binding("down", "step(1)", "Line below", show=False),
+    ]
+
+    def __init__(self, content: Content, turn: int, *, classes: str) -> None:
+        super().__init__(content, classes=classes)
+        self.turn = turn  # its index in the session
+
+    def action_step(self, by: int) -> None:
+        blocks = list(self.screen.query(TurnBlock))
+        at = blocks.index(self) + by
+        if 0 <= at < len(blocks):
+            blocks[at].focus()
+
+
 class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep moment"),
         Binding("home", "top", "Top", show=False),
         Binding("end", "bottom", "End", show=False),
     ]
@@ -115,6 +138,18 @@ class ReaderScreen(Screen[None]):
             return self.quote is not None
         return True
 
+    def action_keep(self) -> None:
+        """Keep the line in hand, else the quote the reader was opened at."""
+        app = reflect_app(self)
+        if isinstance(self.focused, TurnBlock):
+            turn = self.focused.turn + 1
+            app.keep_moment(self.session_id, turns=(turn, turn))
+        elif self.quote is not None:
+            hit = self.quote.hit
+            app.keep_moment(self.session_id, span=(hit.char_start, hit.char_end))
+        else:
+            self.notify("Press tab to move to a line, then k to keep it.", timeout=4)
+
     def forget_transcripts(self) -> None:
         self.quote = None
         self.query_one("#reader-title", Static).update("")
@@ -132,24 +167,28 @@ class ReaderScreen(Screen[None]):
         session = message.session
         me = list(reflect_app(self).catalog.me)
         speakers = terminal(", ".join(session.speakers))
+        agreement = header_note(session)
         title = Content.assemble(
             (terminal(session.title), "bold"),
             (f"  ·  {long_date(session.date)}", ""),
             (f"  ·  {speakers}" if speakers else "", QUIET_STYLE),
+            (f"  ·  ♪ {agreement}" if agreement else "", QUIET_STYLE),
         )
         self.query_one("#reader-title", Static).update(title)
-        blocks: list[Static] = []
+        blocks: list[TurnBlock] = []
         for turn in session.turns:
             for i, (content, quoted) in enumerate(turn_blocks(session, turn, me, self.quote)):
                 classes = "turn" if i == 0 else "turn turn-rest"
-                blocks.append(Static(content, classes=classes + (" -quoted" if quoted else "")))
+                blocks.append(
+                    TurnBlock(content, turn.index, classes=classes + (" -quoted" if quoted else ""))
+                )
         transcript = self.query_one("#transcript", VerticalScroll)
         await transcript.mount_all(blocks)
         quoted_blocks = [b for b in blocks if b.has_class("-quoted")]
         if quoted_blocks:
             self.call_after_refresh(self._scroll_to_quote, quoted_blocks[0])
 
-    def _scroll_to_quote(self, turn: Static) -> None:
+    def _scroll_to_quote(self, turn: TurnBlock) -> None:
         transcript = self.query_one("#transcript", VerticalScroll)
         # A little of what came before, so the quote reads in context.
         transcript.scroll_to(y=max(turn.virtual_region.y - 2, 0), animate=False)

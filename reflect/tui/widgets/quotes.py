@@ -58,6 +58,7 @@ class QuoteList(OptionList):
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep moment"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -114,6 +115,12 @@ class QuoteList(OptionList):
             self.notify("There is no excerpt to play yet.")
             return
         reflect_app(self).toggle_playback(quote.hit)
+
+    def action_keep(self) -> None:
+        quote = self.current
+        if quote is not None:
+            hit = quote.hit
+            reflect_app(self).keep_moment(hit.session_id, span=(hit.char_start, hit.char_end))
 
     def action_copy_quote(self) -> None:
         quote = self.current
