@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -136,6 +136,20 @@ def turns_of_span(session: Session, char_start: int, char_end: int) -> tuple[int
     if not touched:
         raise UsageError("That stretch holds no words of the session.")
     return touched[0], touched[-1]
+
+
+def cited_span(
+    char_start: int, char_end: int, match_spans: Sequence[tuple[int, int]] = ()
+) -> tuple[int, int]:
+    """What a quote cites, as a stretch of its session's text: where its matched words are
+    (offsets into the quote), else the whole quote. A search result can be a chunk of
+    several turns; the moment worth keeping is the turns the words were found in."""
+    if not match_spans:
+        return char_start, char_end
+    return (
+        char_start + min(a for a, _ in match_spans),
+        char_start + max(b for _, b in match_spans),
+    )
 
 
 def locate(moment: KeptMoment, session: Session) -> tuple[int, int] | None:

@@ -81,7 +81,8 @@ class MainScreen(Screen[None]):
                 )
             yield CitationsPanel(id="citations")
         yield StatusBar()
-        yield Footer()
+        # Compact: at 80 columns the keys, My moments and Lock included, fit on one line.
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self._show_catalog, init=True)

@@ -20,6 +20,7 @@ from textual.worker import Worker, WorkerState
 
 from reflect.consent import header_note
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
 from reflect.session import Session, StoredTurn
 from reflect.tui.formatting import (
@@ -146,7 +147,8 @@ class ReaderScreen(Screen[None]):
             app.keep_moment(self.session_id, turns=(turn, turn))
         elif self.quote is not None:
             hit = self.quote.hit
-            app.keep_moment(self.session_id, span=(hit.char_start, hit.char_end))
+            span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+            app.keep_moment(self.session_id, span=span)
         else:
             self.notify("Press tab to move to a line, then k to keep it.", timeout=4)
 

@@ -110,7 +110,9 @@ class MomentsScreen(Screen[None]):
             self._reads += 1
             self._read(app.unlocked, self._reads)
 
-    @work(thread=True, exit_on_error=False, exclusive=True, name="read-moments")
+    @work(
+        thread=True, exit_on_error=False, exclusive=True, group="read-moments", name="read-moments"
+    )
     def _read(self, unlocked: Unlocked, read: int) -> None:
         service = unlocked.service
         found = []
@@ -183,7 +185,7 @@ class MomentsScreen(Screen[None]):
         if current is not None:
             self._change(current[0].id, None, remove=True)
 
-    @work(thread=True, exit_on_error=False, name="change-moment")
+    @work(thread=True, exit_on_error=False, group="change-moment", name="change-moment")
     def _change(self, moment_id: str, label: str | None, *, remove: bool = False) -> None:
         service = reflect_app(self).service
         if remove:

@@ -19,6 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
 from reflect.tui.formatting import (
     MARKER_STYLE,
@@ -120,7 +121,8 @@ class QuoteList(OptionList):
         quote = self.current
         if quote is not None:
             hit = quote.hit
-            reflect_app(self).keep_moment(hit.session_id, span=(hit.char_start, hit.char_end))
+            span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+            reflect_app(self).keep_moment(hit.session_id, span=span)
 
     def action_copy_quote(self) -> None:
         quote = self.current
