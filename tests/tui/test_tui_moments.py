@@ -132,15 +132,28 @@ async def test_keep_a_transcript_line_in_the_reader(vault: Path) -> None:
         assert isinstance(app.focused, TurnBlock) and app.focused.turn == 2
         await pilot.press("k")
         await _kept(pilot, "where the phone sleeps", 1)
+        # shift+down takes in the next line too; a plain move starts afresh.
+        await pilot.press("shift+down", "shift+down")
+        assert isinstance(app.focused, TurnBlock) and app.focused.turn == 4
+        assert [b.turn for b in app.screen.query(".-chosen").results(TurnBlock)] == [2, 3, 4]
+        await pilot.press("k")
+        await _kept(pilot, "the phone and the kitchen", 2)
         # Esc on the label prompt keeps nothing.
         await pilot.press("k")
         await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt))
         await pilot.press("escape")
         await pilot.pause()
-        assert len(app.service.moments()) == 1
-    (saved,) = _saved(vault)
-    assert (saved.first_turn, saved.last_turn) == (2, 2)
-    assert saved.first_words.startswith("That sounds exhausting.")
+        assert len(app.service.moments()) == 2
+        await pilot.press("up")
+        assert [b.turn for b in app.screen.query(".-chosen").results(TurnBlock)] == [3]
+    line, stretch = _saved(vault)
+    assert (line.first_turn, line.last_turn) == (2, 2)
+    assert line.first_words.startswith("That sounds exhausting.")
+    assert (stretch.first_turn, stretch.last_turn, stretch.label) == (
+        2,
+        4,
+        "the phone and the kitchen",
+    )
 
 
 async def test_my_moments_relabels_removes_and_is_calm_when_empty(vault: Path) -> None:

@@ -29,6 +29,10 @@ EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
     ],
     "Main screen": [("enter", "Ask the question in the question box")],
     "Sessions list": [("enter", "Read the whole session")],
+    "Transcript reader": [
+        ("tab, up / down", "Move line by line (k keeps that line)"),
+        ("shift+up / down", "Take in the line above or below too"),
+    ],
 }
 
 

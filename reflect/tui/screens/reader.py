@@ -1,8 +1,9 @@
 """The transcript reader: a whole session, scrolled to a quote with the quote highlighted.
 
 Esc goes back to where the reader was opened from (the conversation or quote search).
-Tab moves to the lines (up and down then go line by line); `k` keeps the line in hand, or
-the quote the reader was opened at, as a saved moment.
+Tab moves to the lines (up and down then go line by line, shift+up and shift+down take in
+the line above or below too); `k` keeps the lines in hand, or the quote the reader was opened
+at, as a saved moment.
 """
 
 from __future__ import annotations
@@ -96,17 +97,23 @@ class TurnBlock(Static, can_focus=True):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "step(-1)", "Line above", show=False),
         Binding("down", "step(1)", "Line below", show=False),
+        Binding("shift+up", "step(-1, True)", "Take in the line above", show=False),
+        Binding("shift+down", "step(1, True)", "Take in the line below", show=False),
     ]
 
     def __init__(self, content: Content, turn: int, *, classes: str) -> None:
         super().__init__(content, classes=classes)
         self.turn = turn  # its index in the session
 
-    def action_step(self, by: int) -> None:
-        blocks = list(self.screen.query(TurnBlock))
-        at = blocks.index(self) + by
-        if 0 <= at < len(blocks):
-            blocks[at].focus()
+    def action_step(self, by: int, extend: bool = False) -> None:
+        screen = self.screen
+        if isinstance(screen, ReaderScreen):
+            screen.step(self, by, extend=extend)
+
+    def on_focus(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ReaderScreen):
+            screen.mark_chosen()
 
 
 class ReaderScreen(Screen[None]):
@@ -123,6 +130,8 @@ class ReaderScreen(Screen[None]):
         super().__init__()
         self.session_id = session_id
         self.quote = quote
+        # Where a stretch of lines taken in with shift+up/down began (a turn's index).
+        self._anchor: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the session…", id="reader-title", markup=False)
@@ -139,12 +148,38 @@ class ReaderScreen(Screen[None]):
             return self.quote is not None
         return True
 
+    def step(self, block: TurnBlock, by: int, *, extend: bool) -> None:
+        """Move to the line above or below; with `extend`, keep the lines between chosen."""
+        blocks = list(self.query(TurnBlock))
+        at = blocks.index(block) + by
+        if not 0 <= at < len(blocks):
+            return
+        if extend and self._anchor is None:
+            self._anchor = block.turn
+        elif not extend:
+            self._anchor = None
+        blocks[at].focus()
+        self.mark_chosen()
+
+    def chosen_turns(self) -> tuple[int, int] | None:
+        """The turns in hand (first, last; 0-based), when a line has focus."""
+        if not isinstance(self.focused, TurnBlock):
+            return None
+        turn = self.focused.turn
+        anchor = turn if self._anchor is None else self._anchor
+        return min(anchor, turn), max(anchor, turn)
+
+    def mark_chosen(self) -> None:
+        chosen = self.chosen_turns()
+        for block in self.query(TurnBlock):
+            block.set_class(chosen is not None and chosen[0] <= block.turn <= chosen[1], "-chosen")
+
     def action_keep(self) -> None:
-        """Keep the line in hand, else the quote the reader was opened at."""
+        """Keep the lines in hand, else the quote the reader was opened at."""
         app = reflect_app(self)
-        if isinstance(self.focused, TurnBlock):
-            turn = self.focused.turn + 1
-            app.keep_moment(self.session_id, turns=(turn, turn))
+        chosen = self.chosen_turns()
+        if chosen is not None:
+            app.keep_moment(self.session_id, turns=(chosen[0] + 1, chosen[1] + 1))
         elif self.quote is not None:
             hit = self.quote.hit
             span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
