@@ -199,3 +199,21 @@ def test_backups_carry_moments_to_their_sessions_new_ids(tmp_path: Path) -> None
     # Restoring again adds nothing twice.
     other.restore(tmp_path / "all.rflbak", "backup passphrase")
     assert len(other.moments()) == 1
+
+
+def test_a_damaged_moments_record_is_left_out_of_a_backup_by_name(
+    service: Reflect, tmp_path: Path
+) -> None:
+    sid = _import(service, tmp_path)
+    service.keep(sid, at=21.0)
+    vault_of(service).put(MOMENTS, b"not json", purpose=PURPOSE_MOMENTS)
+    report = service.backup(
+        tmp_path / "b.rflbak", "backup passphrase", kdf=crypto.floor_kdf_params()
+    )
+    assert report.sessions == 1
+    assert report.left_out == [
+        "Your saved moments are damaged, so they were left out of the backup."
+    ]
+    other = _service(tmp_path, "other")
+    other.restore(tmp_path / "b.rflbak", "backup passphrase")
+    assert len(other.sessions()) == 1 and other.moments() == []
