@@ -51,8 +51,19 @@ def is_recording(path: Path) -> bool:
 
 
 def holds_recordings(paths: Iterable[Path]) -> bool:
-    """Whether importing `paths` (files and folders) would import a recording."""
-    return any(is_recording(f) for f in discover(paths)[0])
+    """Whether importing `paths` (files and folders) would import a recording: stops at the
+    first one, as `discover` would find it."""
+    for path in paths:
+        found: Iterable[Path] = [path]
+        if path.is_dir():
+            found = (
+                child
+                for child in path.rglob("*")
+                if not any(part.startswith(".") for part in child.relative_to(path).parts)
+            )
+        if any(is_recording(f) and f.is_file() for f in found):
+            return True
+    return False
 
 
 # A .docx is a zip of XML around the text; allow it more room than plain text.
