@@ -303,8 +303,11 @@ def _recording_consent(args: argparse.Namespace) -> str | None:
         raise UsageError(consent.SCRIPT_FLAGS)
     say(consent.QUESTION)
     while True:
+        # The prompt on stderr too: with --json, stdout carries only JSON.
+        sys.stderr.write("yes / no / not sure: ")
+        sys.stderr.flush()
         try:
-            typed = input("yes / no / not sure: ")
+            typed = input()
         except EOFError:
             raise UsageError(consent.SCRIPT_FLAGS) from None
         answer = consent.understood(typed)
