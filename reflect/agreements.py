@@ -189,6 +189,13 @@ def subject_of(agreement: Agreement) -> str:
     return " ".join(said.split())
 
 
+def proposes(text: str) -> bool:
+    """Whether `text` proposes or commits to something to try: between two sentences that
+    match a question equally, the one with the suggestion in it is the one that answers
+    ("Sleep isn't something you can force." / "Would you be up for keeping a sleep diary?")."""
+    return bool(PROPOSAL.search(text) or COMMITMENT.search(text))
+
+
 # Where the thing proposed ends: "keeping a sleep diary | for the next two weeks".
 _THING_ENDS = re.compile(
     r"[,.;:?!…]|\b(?:for|before|after|until|between|this|next|every|each|when|if|so|and then|"

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from reflect.agreements import proposes
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list
 from reflect.answer.conversation import Conversation
@@ -430,7 +431,9 @@ class Answerer:
             if asked.speaker != "me":
                 mine = []
             picks: list[Hit] = []
-            for h in sorted(mine or later, key=lambda h: (h.session_date, h.rank)):
+            # The first mention after it, in time: what happened is told when the session
+            # comes back to it ("I brought the diary"); later in that session come new plans.
+            for h in sorted(mine or later, key=lambda h: (h.session_date, h.char_start)):
                 if len(picks) < 2 and h.session_id not in {p.session_id for p in picks}:
                     picks.append(h)
             lines = [
@@ -758,7 +761,11 @@ def _best_quote(text: str, terms: set[str], max_words: int) -> str:
     sentences = sentence_spans(text) or [(0, len(text))]
     best = max(
         range(len(sentences)),
-        key=lambda i: (len(content_stems(text[slice(*sentences[i])]) & terms), -i),
+        key=lambda i: (
+            len(content_stems(text[slice(*sentences[i])]) & terms),
+            proposes(text[slice(*sentences[i])]),
+            -i,
+        ),
     )
     a, b = grow_span(sentences, best, lambda na, nb: len(text[na:nb].split()) <= max_words)
     quote = " ".join(text[a:b].split())

@@ -8,6 +8,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from reflect.agreements import proposes
 from reflect.chunking import span_times
 from reflect.prompt_templates import format_date
 from reflect.retrieval import Hit
@@ -172,10 +173,10 @@ def _trim(piece: Hit, session: Session | None, terms: set[str], max_tokens: int)
         return piece
     sentences = sentence_spans(text) or [(0, len(text))]
 
-    def score(span: tuple[int, int]) -> tuple[int, int]:
+    def score(span: tuple[int, int]) -> tuple[int, int, bool]:
         a, b = span
         marked = sum(1 for s, _ in piece.match_spans if a <= s < b)
-        return (len(content_stems(text[a:b]) & terms), marked)
+        return (len(content_stems(text[a:b]) & terms), marked, proposes(text[a:b]))
 
     best = max(range(len(sentences)), key=lambda i: (score(sentences[i]), -i))
     a, b = sentences[best]
