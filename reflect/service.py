@@ -19,7 +19,7 @@ from reflect.errors import UsageError
 from reflect.excerpts import ExcerptLine, clock, excerpt_lines
 from reflect.recording import TranscriberFactory
 from reflect.records import PendingRecording, recording_info
-from reflect.session import Session, StoredTurn
+from reflect.session import NOTE, SESSION, Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.vault import RolledBack, Vault
 
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
+    from reflect.documents import Documents
     from reflect.index import Filters
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
     from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
@@ -42,6 +43,10 @@ if TYPE_CHECKING:
     from reflect.understanding import Understood
 
 ModelFactory = Callable[[], "ChatModel"]
+
+# Which kinds of record a view reads (reflect.session.KINDS, reflect/documents.py).
+_SESSIONS_ONLY = frozenset({SESSION})
+_SESSIONS_AND_NOTES = frozenset({SESSION, NOTE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +472,9 @@ class Reflect:
 
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
+        # The user's notes are part of a theme's story; a handout is not something that
+        # "came up" (reflect/documents.py).
+        resolved = replace(resolved, kinds=_SESSIONS_AND_NOTES)
         return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
 
     def recap(self, reference: str) -> Recap:
@@ -516,7 +524,8 @@ class Reflect:
         sessions = [
             s
             for s in live.index.sessions()
-            if (chosen.session_ids is None or s.id in chosen.session_ids)
+            if s.kind == SESSION
+            and (chosen.session_ids is None or s.id in chosen.session_ids)
             and (chosen.since is None or s.date >= chosen.since)
             and (chosen.until is None or s.date <= chosen.until)
         ]
@@ -526,7 +535,7 @@ class Reflect:
             retriever = live.retriever(me)
 
             def later(subject: str, after: dt.date) -> list[list[Hit]]:
-                later_on = Filters(since=after + dt.timedelta(days=1))
+                later_on = Filters(since=after + dt.timedelta(days=1), kinds=_SESSIONS_ONLY)
                 timeline = build_timeline(subject, live.index, retriever, filters=later_on)
                 return [s.hits for s in timeline.sessions]
 
@@ -543,7 +552,7 @@ class Reflect:
         return VaultStatus(
             path=st.path,
             format_version=st.format_version,
-            sessions=len(self._store.catalog()),
+            sessions=len(self.sessions()),
             size_bytes=st.size_bytes,
             objects=st.object_count,
             generation=st.generation,
@@ -568,7 +577,16 @@ class Reflect:
     # ---- sessions ----------------------------------------------------------------------
 
     def sessions(self) -> list[SessionSummary]:
-        return self._store.catalog()
+        """The sessions, oldest first; notes and handouts are `documents`' to list."""
+        return [s for s in self._store.catalog() if s.kind == SESSION]
+
+    @property
+    def documents(self) -> Documents:
+        """The user's notes and their therapist's handouts (reflect/documents.py)."""
+        from reflect.documents import Documents
+
+        self._vault.ensure_open()
+        return Documents(self._store, self._live_index, self._index_loaded.is_set)
 
     def summary(self, reference: str) -> SessionSummary:
         """A session's catalog entry, by id, unique id prefix, list number or exact title."""
@@ -740,6 +758,8 @@ class _AnsweringViews:
         from reflect.timeline import build_timeline
 
         live = self._service._live_index()
+        # "How often has it come up" counts sessions: not notes, not handouts.
+        filters = replace(filters, kinds=_SESSIONS_ONLY)
         timeline = build_timeline(
             topic, live.index, live.retriever(self._service.me_labels()), filters=filters
         )

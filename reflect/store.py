@@ -39,7 +39,7 @@ from reflect.records import (
     recording_info,
     session_name,
 )
-from reflect.session import Session
+from reflect.session import SESSION, Session
 from reflect.vault import Transaction, Vault
 
 # Importable from here as before the layout moved to reflect.records.
@@ -73,8 +73,9 @@ class SessionStore:
         return self.vault.get(name) if name in self.vault else None
 
     def resolve(self, reference: str) -> SessionSummary:
-        """A session by id, unique id prefix, list number (1 = oldest) or exact title."""
-        catalog = self.catalog()
+        """A session by id, unique id prefix, list number (1 = oldest) or exact title.
+        Sessions only: notes and handouts have lists (and numbers) of their own."""
+        catalog = [s for s in self.catalog() if s.kind == SESSION]
         ref = reference.strip()
         if ref.isdigit() and 1 <= int(ref) <= len(catalog) and len(ref) < 4:
             return catalog[int(ref) - 1]
