@@ -487,6 +487,8 @@ class Reflect:
         from reflect.recap import Recap, recap_of
 
         session = self.session(reference)
+        if session.kind != SESSION:
+            raise UsageError(f"That is a {session.kind}, not a session: it has no recap.")
         record = self._store.index_record(session.id)
         chunks = vectors = None
         if record is not None:

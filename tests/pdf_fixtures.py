@@ -36,8 +36,11 @@ def make_pdf(pages: list[list[str]], *, scanned: bool = False, compress: bool = 
     image_data = bytes([128]) * (8 * 8)
     image = add(
         b"<< /Type /XObject /Subtype /Image /Width 8 /Height 8 /ColorSpace /DeviceGray "
-        b"/BitsPerComponent 8 /Length " + str(len(image_data)).encode() + b" >>\nstream\n"
-        + image_data + b"\nendstream"
+        b"/BitsPerComponent 8 /Length "
+        + str(len(image_data)).encode()
+        + b" >>\nstream\n"
+        + image_data
+        + b"\nendstream"
     )
     pages_id = len(objects) + 1 + 2 * len(pages)  # after every page and its content
     kids = []
@@ -46,19 +49,30 @@ def make_pdf(pages: list[list[str]], *, scanned: bool = False, compress: bool = 
         data = zlib.compress(raw) if compress else raw
         filt = b"/Filter /FlateDecode " if compress else b""
         content = add(
-            b"<< " + filt + b"/Length " + str(len(data)).encode() + b" >>\nstream\n"
-            + data + b"\nendstream"
+            b"<< "
+            + filt
+            + b"/Length "
+            + str(len(data)).encode()
+            + b" >>\nstream\n"
+            + data
+            + b"\nendstream"
         )
         page = add(
             b"<< /Type /Page /Parent " + str(pages_id).encode() + b" 0 R /MediaBox [0 0 612 792] "
-            b"/Resources << /Font << /F1 " + str(font).encode() + b" 0 R >> /XObject << /Im1 "
-            + str(image).encode() + b" 0 R >> >> /Contents " + str(content).encode() + b" 0 R >>"
+            b"/Resources << /Font << /F1 "
+            + str(font).encode()
+            + b" 0 R >> /XObject << /Im1 "
+            + str(image).encode()
+            + b" 0 R >> >> /Contents "
+            + str(content).encode()
+            + b" 0 R >>"
         )
         kids.append(page)
     kid_refs = b" ".join(str(k).encode() + b" 0 R" for k in kids)
-    assert add(
-        b"<< /Type /Pages /Kids [" + kid_refs + b"] /Count " + str(len(kids)).encode() + b" >>"
-    ) == pages_id
+    assert (
+        add(b"<< /Type /Pages /Kids [" + kid_refs + b"] /Count " + str(len(kids)).encode() + b" >>")
+        == pages_id
+    )
     catalog = add(b"<< /Type /Catalog /Pages " + str(pages_id).encode() + b" 0 R >>")
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")

@@ -103,9 +103,7 @@ def test_a_note_from_a_file_and_empty_notes_refused(cli: Path) -> None:
             service.documents.note("7")
 
 
-def test_a_note_is_found_and_cited_as_a_note(
-    cli: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_note_is_found_and_cited_as_a_note(cli: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["note", NOTE, "--date", "2026-03-12"]) == 0
     found = json_out(capsys, ["quotes", "diary tonight rota", "--json", "--k", "3"])
     hits = found["hits"]  # type: ignore[index]
@@ -166,7 +164,9 @@ def test_a_pdf_handout_is_imported_listed_searched_and_removed(
 
 def test_markdown_and_word_handouts(tmp_path: Path) -> None:
     md = tmp_path / "grounding.md"
-    md.write_text("# Grounding: 5-4-3-2-1\n\nName five things you can see.\f\nNow four you can touch.\n")
+    md.write_text(
+        "# Grounding: 5-4-3-2-1\n\nName five things you can see.\f\nNow four you can touch.\n"
+    )
     read = read_handout(md)
     assert read.title == "Grounding: 5-4-3-2-1" and [n for n, _ in read.pages] == [1, 2]
 
@@ -211,7 +211,7 @@ def test_note_and_handout_excerpts_say_what_they_are(tmp_path: Path) -> None:
         note, handout = by_source["note"], by_source["handout"]
         assert citation_line(note).startswith("your note, 12 March")
         assert citation_line(handout) == f"handout: Sleep hygiene, page {handout.page}"
-        assert Excerpt(1, note, "You").render().startswith('[1] your note, 12 March')
+        assert Excerpt(1, note, "You").render().startswith("[1] your note, 12 March")
         assert Excerpt(2, handout, "").speaker_phrase == "the handout “Sleep hygiene”"
         # Recaps and agreements are about sessions: a handout or a note is neither.
         assert service.agreements() == []

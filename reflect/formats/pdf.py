@@ -67,6 +67,11 @@ def read_pdf_pages(data: bytes, filename: str) -> list[str]:
         raise TranscriptError(filename, "this PDF is too large to be a handout (over 50 MB)")
     if b"%PDF-" not in data[:1024]:
         raise TranscriptError(filename, "this isn't a PDF file")
+    if b"%%EOF" not in data[-4096:]:
+        # Every PDF writer ends the file so; without it the file stopped part way (a download
+        # or a copy that didn't finish), and what pypdf could still piece together may be
+        # missing pages.
+        raise TranscriptError(filename, "this PDF is cut short (its end is missing)")
     env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT")}
     try:
         done = subprocess.run(

@@ -18,7 +18,8 @@ from textual.worker import Worker, WorkerState
 
 from reflect.excerpts import clock
 from reflect.safe_text import terminal
-from reflect.session import Session, StoredTurn
+from reflect.session import NOTE, SESSION, Session, StoredTurn
+from reflect.sources import page_of
 from reflect.tui.formatting import (
     HIGHLIGHT_STYLE,
     QUIET_STYLE,
@@ -73,7 +74,11 @@ def turn_blocks(
                 end = quote.hit.char_start + mb - offset
                 body = body.stylize(HIGHLIGHT_STYLE, max(start, 0), min(end, len(piece)))
         if not blocks:
-            head = _turn_head(turn, me)
+            page = page_of(session, turn.index)
+            # A handout's page stands where a time would; a note is the user's, unlabelled.
+            head = [(f"page {page}", QUIET_STYLE)] if page is not None else (
+                [] if session.kind == NOTE else _turn_head(turn, me)
+            )
             if head:
                 body = Content.assemble(*head, "\n", body)
         blocks.append((body, quoted))
@@ -137,6 +142,11 @@ class ReaderScreen(Screen[None]):
             (f"  ·  {long_date(session.date)}", ""),
             (f"  ·  {speakers}" if speakers else "", QUIET_STYLE),
         )
+        if session.kind != SESSION:
+            what = "your note" if session.kind == NOTE else f"handout: {session.title}"
+            title = Content.assemble(
+                (terminal(what), "bold"), (f"  ·  {long_date(session.date)}", "")
+            )
         self.query_one("#reader-title", Static).update(title)
         blocks: list[Static] = []
         for turn in session.turns:
