@@ -1212,9 +1212,10 @@ def _note_text(args: argparse.Namespace) -> str:
             raise UsageError(f"Can't read {args.file}: {e.strerror}.") from None
     if args.text:
         return str(args.text)
-    if not sys.stdin.isatty():
-        return sys.stdin.read()
-    raise UsageError('Write the note: reflect note "what you want to remember", or --file FILE.')
+    if sys.stdin.isatty():
+        # Typed here, the note stays out of the shell's history file (an argument doesn't).
+        say("Write your note; press Ctrl-D on an empty line when it's done.")
+    return sys.stdin.read()
 
 
 def cmd_note(args: argparse.Namespace) -> int:

@@ -289,7 +289,13 @@ class Reflect:
 
     def speaker_labels(self, who: str) -> list[str]:
         """Labels for "me", "therapist" (everyone who isn't me) or a label, any case."""
-        return speakers.labels_for(who, self.me_labels(), self._known_speakers())
+        me = self.me_labels()
+        labels = speakers.labels_for(who, me, self._known_speakers())
+        if me and set(labels) == set(me):
+            # The user's notes are theirs, whatever label they were written under.
+            notes = (s for s in self._store.catalog() if s.kind == NOTE)
+            labels += sorted({label for s in notes for label in s.speakers} - set(labels))
+        return labels
 
     def _known_speakers(self) -> list[str]:
         return sorted({label for s in self.sessions() for label in s.speakers})

@@ -236,3 +236,31 @@ def test_a_bad_handout_is_refused_by_name_and_nothing_is_stored(
     assert json_out(capsys, ["handouts", "--json"]) == []
     with pytest.raises(HandoutError, match="handout"):
         read_handout(cli / "notes.xlsx")
+
+
+def test_speaker_me_finds_notes_written_before_me_was_set(tmp_path: Path) -> None:
+    with Reflect.create(tmp_path / "vault", PASSPHRASE, kdf=crypto.floor_kdf_params()) as service:
+        service.documents.write_note("The allotment shed needs a new padlock before spring.")
+        assert service.documents.note("1").turns[0].speaker == "Me"
+        service.set_me("Wren")
+        service.open_index(vector_store=False)
+        hits = service.quotes("allotment padlock", filters=SearchFilters(speaker="me")).hits
+        assert hits and hits[0].source == "note"
+
+
+def test_backups_carry_notes_and_handouts(tmp_path: Path) -> None:
+    kdf = crypto.floor_kdf_params()
+    target = tmp_path / "backup.bin"
+    with Reflect.create(tmp_path / "vault", PASSPHRASE, kdf=kdf) as service:
+        service.documents.write_note(NOTE, day=dt.date(2026, 3, 12))
+        service.documents.import_handout(handout_pdf(tmp_path), title="Sleep hygiene")
+        service.backup(target, "backup passphrase 42", kdf=kdf)
+    with Reflect.create(tmp_path / "other", PASSPHRASE, kdf=kdf) as service:
+        service.restore(target, "backup passphrase 42")
+        (note,) = service.documents.notes()
+        (handout,) = service.documents.handouts()
+        assert service.documents.note(note.id).text == NOTE and handout.title == "Sleep hygiene"
+        assert service.sessions() == []
+        service.open_index(vector_store=False)
+        (hit,) = service.quotes("dim the lamps", k=1).hits
+        assert hit.source == "handout" and hit.page == 2
