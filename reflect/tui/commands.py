@@ -12,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from reflect.safe_text import app_markup, terminal
 from reflect.service import SearchFilters
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.notes import NotesScreen
 from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.state import ReflectHost
 
@@ -62,6 +63,11 @@ class ReflectCommands(Provider):
                 "The quote with its date, speaker and time, to the clipboard (c)",
                 main.action_copy_quote,
             )
+        yield (
+            "Your notes",
+            "Notes of your own between sessions, sealed and searchable (n writes one)",
+            lambda: self.app.push_screen(NotesScreen()),
+        )
         yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
         yield from self._filter_commands(app)
         for minutes in IDLE_CHOICES:

@@ -1,0 +1,144 @@
+"""Your notes: what you wrote between sessions, newest first; `n` writes one.
+
+A note is sealed in the vault like a session and found by search and questions, cited as
+"your note, 12 March" (reflect/documents.py). Writing one embeds it for search, which takes
+a moment, so reading and saving run in thread workers.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.content import Content
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer, OptionList, Static, TextArea
+from textual.widgets.option_list import Option
+
+from reflect.safe_text import terminal
+from reflect.session import Session
+from reflect.tui.formatting import QUIET_STYLE, long_date
+from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.state import reflect_app, wait_for
+from reflect.tui.widgets.status import StatusBar
+
+# Lines of a note shown in the list; the reader (enter) shows all of it.
+PREVIEW_LINES = 3
+
+
+def note_option(note: Session) -> Content:
+    lines = note.text.splitlines()
+    preview = "\n".join(terminal(line) for line in lines[:PREVIEW_LINES])
+    more = "\n…" if len(lines) > PREVIEW_LINES else ""
+    return Content.assemble(
+        (f"your note, {long_date(note.date)}", "bold"), "\n", preview, (more, QUIET_STYLE)
+    )
+
+
+class NoteEditor(ModalScreen[str | None]):
+    """Write a note: ctrl+s keeps it, esc leaves without keeping anything."""
+
+    DEFAULT_CSS = """
+    #note-box { width: 72; }
+    #note-text { height: 10; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+s", "save", "Keep the note"),
+        Binding("escape", "cancel", "Cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="modal-box", id="note-box"):
+            yield Static("A note for yourself", classes="modal-title")
+            yield TextArea(id="note-text", soft_wrap=True, show_line_numbers=False)
+            yield Static(
+                "Sealed in your vault, dated today · ctrl+s to keep · esc to cancel",
+                classes="modal-hint",
+            )
+
+    def on_mount(self) -> None:
+        self.query_one(TextArea).focus()
+
+    def action_save(self) -> None:
+        text = self.query_one(TextArea).text
+        self.dismiss(text if text.strip() else None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class NotesScreen(Screen[None]):
+    DEFAULT_CSS = """
+    #notes-title { height: auto; padding: 0 1; background: $panel; }
+    #notes-list { height: 1fr; }
+    #notes-empty { padding: 1 2; color: $text-muted; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "write", "Write a note"),
+        Binding("escape", "app.pop_screen", "Back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[Session] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("Your notes", id="notes-title")
+        yield Static("", id="notes-empty")
+        yield OptionList(id="notes-list")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        self._load()
+
+    def forget_transcripts(self) -> None:
+        self.notes = []
+        self.query_one(OptionList).clear_options()
+
+    @work(thread=True, exit_on_error=False, group="vault", name="read-notes")
+    def _load(self) -> None:
+        documents = reflect_app(self).service.documents
+        notes = [documents.note(s.id) for s in reversed(documents.notes())]
+        self.app.call_from_thread(self._show, notes)
+
+    def _show(self, notes: list[Session]) -> None:
+        self.notes = notes
+        options = self.query_one(OptionList)
+        options.clear_options()
+        for note in notes:
+            options.add_option(Option(note_option(note), id=note.id))
+        empty = self.query_one("#notes-empty", Static)
+        empty.update("No notes yet. Press n to write one: a thought to bring next time.")
+        empty.display = not notes
+
+    def action_write(self) -> None:
+        def keep(text: str | None) -> None:
+            if text is not None:
+                self._save(text)
+
+        self.app.push_screen(NoteEditor(), keep)
+
+    @work(thread=True, exit_on_error=False, group="vault", name="write-note")
+    def _save(self, text: str) -> None:
+        app = reflect_app(self)
+        unlocked = app.unlocked
+        # A note written while the index opens would be missed by it (as an import would).
+        if unlocked is None or not wait_for(unlocked.index_open):
+            return
+        try:
+            unlocked.service.documents.write_note(text)
+        except Exception as error:  # shown, never lost silently
+            self.app.call_from_thread(app.show_error, error)
+            return
+        self.app.call_from_thread(self.notify, "Kept in your vault.", title="Note")
+        self.app.call_from_thread(self._load)
+
+    @on(OptionList.OptionSelected, "#notes-list")
+    def _read(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.push_screen(ReaderScreen(event.option.id))
