@@ -26,6 +26,8 @@ MAX_DOCX_BYTES = 20 * 1024 * 1024
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(.+?)\s*#*\s*$")
 _BLANK_RUN = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 class HandoutError(TranscriptError):
@@ -98,9 +100,12 @@ def _read_bytes(path: Path, limit: int) -> bytes:
 
 
 def tidy(text: str) -> str:
-    """A page's text with trailing spaces and runs of blank lines gone (the words as
-    extracted, nothing else changed)."""
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    """A page's text with trailing spaces and runs of blank lines gone, control characters
+    made spaces and broken characters (half a UTF-16 pair, which a PDF's text can hold and no
+    stored text can) made "�": the words as extracted, nothing else changed."""
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
+    text = _SURROGATE.sub("\ufffd", text)
+    lines = [line.rstrip() for line in text.split("\n")]
     return _BLANK_RUN.sub("\n\n", "\n".join(lines)).strip()
 
 

@@ -156,3 +156,11 @@ def test_nothing_is_stored_for_a_refused_handout(tmp_path: Path) -> None:
             service.documents.import_handout(scan)
         assert store_of(service).catalog() == []
         assert store_of(service).vault.status().generation == before
+
+
+def test_page_text_is_storable_whatever_the_pdf_held() -> None:
+    from reflect.handouts import tidy
+
+    page = tidy("Breathe\x00 in\ud800 slowly\r\n\n\n\nthen out.  ")
+    assert page == "Breathe  in\ufffd slowly\n\nthen out."
+    page.encode("utf-8")  # no half pairs or NULs left to break storing it
