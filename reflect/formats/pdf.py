@@ -20,6 +20,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from reflect.errors import TranscriptError
 
@@ -31,8 +32,16 @@ MAX_TEXT_CHARS = 5_000_000
 PDF_CPU_SECONDS = 20
 PDF_WALL_SECONDS = 30
 PDF_MEMORY_BYTES = 1024 * 1024 * 1024
-# The child's program: the module below, run without the user's site or environment paths.
-_CHILD = [sys.executable, "-I", "-m", "reflect.formats.pdf_pages"]
+# The child's program: reflect.formats.pdf_pages from this very copy of reflect, run without
+# the user's site folder or environment paths (-I).
+_ROOT = str(Path(__file__).resolve().parents[2])
+_CHILD = [
+    sys.executable,
+    "-I",
+    "-c",
+    f"import sys; sys.path.insert(0, {_ROOT!r}); "
+    "from reflect.formats.pdf_pages import main; sys.exit(main())",
+]
 
 SCANNED = (
     "this PDF has no text to read (scanned pages are pictures of text: they need OCR, "
