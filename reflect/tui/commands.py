@@ -12,7 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from reflect.safe_text import app_markup, terminal
 from reflect.service import SearchFilters
 from reflect.tui.screens.main import MainScreen
-from reflect.tui.screens.notes import NotesScreen
+from reflect.tui.screens.notes import HandoutsScreen, NotesScreen
 from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.state import ReflectHost
 
@@ -67,6 +67,11 @@ class ReflectCommands(Provider):
             "Your notes",
             "Notes of your own between sessions, sealed and searchable (n writes one)",
             lambda: self.app.push_screen(NotesScreen()),
+        )
+        yield (
+            "Your handouts",
+            "Handouts from your therapist, page by page (reflect import --handout FILE)",
+            lambda: self.app.push_screen(HandoutsScreen()),
         )
         yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
         yield from self._filter_commands(app)

@@ -29,7 +29,7 @@ async def _open_notes(pilot: Pilot[Any]) -> NotesScreen:
     await wait_until(pilot, lambda: isinstance(pilot.app.screen, NotesScreen))
     screen = pilot.app.screen
     assert isinstance(screen, NotesScreen)
-    await wait_until(pilot, lambda: bool(screen.notes))
+    await wait_until(pilot, lambda: bool(screen.documents))
     return screen
 
 
@@ -38,15 +38,15 @@ async def test_notes_are_listed_read_and_written(vault: Path) -> None:
     app = make_app(vault)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await _open_notes(pilot)
-        assert [n.text for n in screen.notes] == [NOTE]
+        assert [n.text for n in screen.documents] == [NOTE]
         assert app.status.sessions == 3  # a note is not a session
 
         await pilot.press("n")
         await wait_until(pilot, lambda: isinstance(app.screen, NoteEditor))
         await type_text(pilot, "Ask Dr. Okafor about the alarm clock.")
         await pilot.press("ctrl+s")
-        await wait_until(pilot, lambda: len(screen.notes) == 2)
-        assert screen.notes[0].text == "Ask Dr. Okafor about the alarm clock."  # newest first
+        await wait_until(pilot, lambda: len(screen.documents) == 2)
+        assert screen.documents[0].text == "Ask Dr. Okafor about the alarm clock."  # newest first
 
         found = app.service.quotes("alarm clock Okafor", k=5).hits
         assert any(h.source == "note" for h in found)
@@ -79,3 +79,33 @@ def test_notes_view_snapshot(snap_compare: Any, vault: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(vault), terminal_size=(80, 24), run_before=shown)
+
+
+async def test_handouts_are_listed_and_read_page_by_page(vault: Path, tmp_path: Path) -> None:
+    from textual.widgets import Static
+
+    from reflect.tui.screens.notes import HandoutsScreen
+    from tests.pdf_fixtures import SLEEP_HYGIENE, make_pdf
+
+    pdf = tmp_path / "sleep.pdf"
+    pdf.write_bytes(make_pdf(SLEEP_HYGIENE))
+    with Reflect.unlock(vault, PASSPHRASE) as service:
+        service.documents.import_handout(pdf, title="Sleep hygiene", day=dt.date(2025, 3, 4))
+    app = make_app(vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await run_command(pilot, "Your handouts")
+        await wait_until(pilot, lambda: isinstance(app.screen, HandoutsScreen))
+        screen = app.screen
+        assert isinstance(screen, HandoutsScreen)
+        await wait_until(pilot, lambda: bool(screen.documents))
+        assert "n" not in {b.key for b in screen.BINDINGS}  # nothing to write here
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, ReaderScreen))
+        reader = app.screen
+
+        def shown() -> str:
+            return " ".join(str(s.render()) for s in reader.query(Static))
+
+        await wait_until(pilot, lambda: "page 2" in shown())
+        assert "handout: Sleep hygiene" in shown() and "dim the lamps" in shown()

@@ -1,8 +1,9 @@
-"""Your notes: what you wrote between sessions, newest first; `n` writes one.
+"""Your notes (what you wrote between sessions, newest first; `n` writes one) and your
+therapist's handouts (enter reads one, page by page).
 
-A note is sealed in the vault like a session and found by search and questions, cited as
-"your note, 12 March" (reflect/documents.py). Writing one embeds it for search, which takes
-a moment, so reading and saving run in thread workers.
+Both are sealed in the vault like a session and found by search and questions, cited as
+"your note, 12 March" or "handout: Sleep hygiene, page 2" (reflect/documents.py). Writing a
+note embeds it for search, which takes a moment, so reading and saving run in thread workers.
 """
 
 from __future__ import annotations
@@ -70,51 +71,75 @@ class NoteEditor(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class NotesScreen(Screen[None]):
+class DocumentsScreen(Screen[None]):
+    """A list of notes or handouts, newest first; enter reads one in the reader."""
+
     DEFAULT_CSS = """
     #notes-title { height: auto; padding: 0 1; background: $panel; }
     #notes-list { height: 1fr; }
     #notes-empty { padding: 1 2; color: $text-muted; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "write", "Write a note"),
-        Binding("escape", "app.pop_screen", "Back"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
+    TITLE_TEXT = ""
+    EMPTY_TEXT = ""
 
     def __init__(self) -> None:
         super().__init__()
-        self.notes: list[Session] = []
+        self.documents: list[Session] = []
 
     def compose(self) -> ComposeResult:
-        yield Static("Your notes", id="notes-title")
-        yield Static("", id="notes-empty")
+        yield Static(self.TITLE_TEXT, id="notes-title")
+        yield Static(self.EMPTY_TEXT, id="notes-empty")
         yield OptionList(id="notes-list")
         yield StatusBar()
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#notes-empty", Static).display = False
         self.query_one(OptionList).focus()
         self._load()
 
     def forget_transcripts(self) -> None:
-        self.notes = []
+        self.documents = []
         self.query_one(OptionList).clear_options()
 
-    @work(thread=True, exit_on_error=False, group="vault", name="read-notes")
-    def _load(self) -> None:
-        documents = reflect_app(self).service.documents
-        notes = [documents.note(s.id) for s in reversed(documents.notes())]
-        self.app.call_from_thread(self._show, notes)
+    def read_all(self) -> list[Session]:
+        raise NotImplementedError
 
-    def _show(self, notes: list[Session]) -> None:
-        self.notes = notes
+    def option(self, document: Session) -> Content:
+        raise NotImplementedError
+
+    @work(thread=True, exit_on_error=False, group="vault", name="read-documents")
+    def _load(self) -> None:
+        self.app.call_from_thread(self._show, self.read_all())
+
+    def _show(self, documents: list[Session]) -> None:
+        self.documents = documents
         options = self.query_one(OptionList)
         options.clear_options()
-        for note in notes:
-            options.add_option(Option(note_option(note), id=note.id))
-        empty = self.query_one("#notes-empty", Static)
-        empty.update("No notes yet. Press n to write one: a thought to bring next time.")
-        empty.display = not notes
+        for document in documents:
+            options.add_option(Option(self.option(document), id=document.id))
+        if documents:
+            options.highlighted = 0
+        self.query_one("#notes-empty", Static).display = not documents
+
+    @on(OptionList.OptionSelected, "#notes-list")
+    def _read(self, event: OptionList.OptionSelected) -> None:
+        if event.option.id:
+            self.app.push_screen(ReaderScreen(event.option.id))
+
+
+class NotesScreen(DocumentsScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "write", "Write a note")]
+    TITLE_TEXT = "Your notes"
+    EMPTY_TEXT = "No notes yet. Press n to write one: a thought to bring next time."
+
+    def read_all(self) -> list[Session]:
+        documents = reflect_app(self).service.documents
+        return [documents.note(s.id) for s in reversed(documents.notes())]
+
+    def option(self, document: Session) -> Content:
+        return note_option(document)
 
     def action_write(self) -> None:
         def keep(text: str | None) -> None:
@@ -138,7 +163,24 @@ class NotesScreen(Screen[None]):
         self.app.call_from_thread(self.notify, "Kept in your vault.", title="Note")
         self.app.call_from_thread(self._load)
 
-    @on(OptionList.OptionSelected, "#notes-list")
-    def _read(self, event: OptionList.OptionSelected) -> None:
-        if event.option.id:
-            self.app.push_screen(ReaderScreen(event.option.id))
+
+def handout_option(handout: Session) -> Content:
+    pages = len(handout.turns)
+    return Content.assemble(
+        (f"handout: {terminal(handout.title)}", "bold"),
+        (f"\n{long_date(handout.date)} · {pages} page{'s' if pages != 1 else ''}", QUIET_STYLE),
+    )
+
+
+class HandoutsScreen(DocumentsScreen):
+    """Added with `reflect import --handout FILE`; enter reads one, page by page."""
+
+    TITLE_TEXT = "Your handouts"
+    EMPTY_TEXT = "No handouts yet. Add one with `reflect import --handout FILE`."
+
+    def read_all(self) -> list[Session]:
+        documents = reflect_app(self).service.documents
+        return [documents.handout(s.id) for s in reversed(documents.handouts())]
+
+    def option(self, document: Session) -> Content:
+        return handout_option(document)
