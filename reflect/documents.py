@@ -165,6 +165,10 @@ class Documents:
     def handouts(self) -> list[SessionSummary]:
         return [s for s in self._store.catalog() if s.kind == HANDOUT]
 
+    def read(self, summary: SessionSummary) -> Session:
+        """A note or handout as listed by `notes()` or `handouts()`."""
+        return self._store.get(summary.id)
+
     def note(self, reference: str) -> Session:
         return self._store.get(self._resolve(reference, NOTE).id)
 

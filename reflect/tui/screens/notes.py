@@ -20,7 +20,7 @@ from textual.widgets import Footer, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
 from reflect.safe_text import terminal
-from reflect.session import Session
+from reflect.session import HANDOUT, NOTE, Session
 from reflect.tui.formatting import QUIET_STYLE, long_date
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.state import reflect_app, wait_for
@@ -103,11 +103,15 @@ class DocumentsScreen(Screen[None]):
         self.documents = []
         self.query_one(OptionList).clear_options()
 
+    KIND = NOTE  # which of the vault's documents this screen lists
+
     def read_all(self) -> list[Session]:
-        raise NotImplementedError
+        documents = reflect_app(self).service.documents
+        listed = documents.notes() if self.KIND == NOTE else documents.handouts()
+        return [documents.read(s) for s in reversed(listed)]
 
     def option(self, document: Session) -> Content:
-        raise NotImplementedError
+        return note_option(document) if self.KIND == NOTE else handout_option(document)
 
     @work(thread=True, exit_on_error=False, group="vault", name="read-documents")
     def _load(self) -> None:
@@ -133,13 +137,6 @@ class NotesScreen(DocumentsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("n", "write", "Write a note")]
     TITLE_TEXT = "Your notes"
     EMPTY_TEXT = "No notes yet. Press n to write one: a thought to bring next time."
-
-    def read_all(self) -> list[Session]:
-        documents = reflect_app(self).service.documents
-        return [documents.note(s.id) for s in reversed(documents.notes())]
-
-    def option(self, document: Session) -> Content:
-        return note_option(document)
 
     def action_write(self) -> None:
         def keep(text: str | None) -> None:
@@ -177,10 +174,4 @@ class HandoutsScreen(DocumentsScreen):
 
     TITLE_TEXT = "Your handouts"
     EMPTY_TEXT = "No handouts yet. Add one with `reflect import --handout FILE`."
-
-    def read_all(self) -> list[Session]:
-        documents = reflect_app(self).service.documents
-        return [documents.handout(s.id) for s in reversed(documents.handouts())]
-
-    def option(self, document: Session) -> Content:
-        return handout_option(document)
+    KIND = HANDOUT
