@@ -4,9 +4,10 @@ A backup has its own passphrase (it may travel by USB stick or cloud). Layout:
     "RFLBAK" | version u16 | header length u32 | header JSON (Argon2id settings)
     then one sealed object (reflect.crypto) whose key is the stretched backup passphrase.
 The sealed body is a sequence of records: u32 length + JSON {name, size}, then the object's
-bytes; a session's records come together (session, its index, its recording). Restoring adds
-each session in its own transaction and skips sessions whose content is already in the vault,
-so a restore can be interrupted and simply run again.
+bytes; a session's records come together (session, its index, its recap, its recording), and
+the user's marks on agreements come last. Restoring adds each session in its own transaction
+and skips sessions whose content is already in the vault, so a restore can be interrupted and
+simply run again.
 
 Both directions stream: memory holds one session and a few chunks, never the backup, so a
 vault with long recordings backs up and restores, and an endless or foreign input is refused
@@ -26,15 +27,19 @@ from reflect import crypto, schema
 from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
 from reflect.fsutil import atomic_write
 from reflect.records import (
+    AGREEMENT_STATUS,
     CATALOG,
     SESSION_PREFIX,
     SETTINGS,
+    SealedRecap,
     SessionSummary,
     Settings,
     audio_name,
+    decode_agreement_marks,
     decode_session,
     decode_settings,
     index_name,
+    recap_name,
     recording_info,
     session_name,
 )
@@ -107,6 +112,11 @@ def _records(
             index = _readable(store, index_name(summary.id))
             if index is not None:
                 yield from record(index_name(summary.id), index)
+        if store.has(recap_name(summary.id)):
+            # Derived too: without it, the restored vault computes it again.
+            recap = _readable(store, recap_name(summary.id))
+            if recap is not None:
+                yield from record(recap_name(summary.id), recap)
         if store.has(audio_name(summary.id)):
             streamed = yield from _recording(store, audio_name(summary.id))
             if not streamed:
@@ -114,6 +124,15 @@ def _records(
                     f"The recording of {title} is damaged, so the backup holds that session's "
                     "transcript without its recording."
                 )
+    if store.has(AGREEMENT_STATUS):
+        marks = _readable(store, AGREEMENT_STATUS)
+        if marks is None:
+            left_out.append(
+                "What you marked done or not for you among your agreements is damaged, so it "
+                "was left out of the backup."
+            )
+        else:
+            yield from record(AGREEMENT_STATUS, marks)
 
 
 def _record_head(name: str, size: int) -> bytes:
@@ -317,11 +336,14 @@ def restore_backup(
     # A session's records arrive together; it is stored when the next session starts, or
     # when its recording arrives (streamed straight into the vault).
     held: tuple[str, Session, bytes | None] | None = None
+    recap: SealedRecap | None = None  # the held session's
+    marks: bytes | None = None
 
     def store_held(audio: Iterable[bytes] | None) -> None:
-        nonlocal restored, present
+        nonlocal restored, present, recap
         assert held is not None
         _name, session, index_record = held
+        sealed, recap = recap, None
         if session.content_hash in known:
             present += 1
             return  # its recording, if any, is skipped unread
@@ -336,6 +358,9 @@ def restore_backup(
             present += 1  # another import or restore stored it meanwhile
             return
         restored += 1
+        if sealed is not None:
+            # Made from the session as backed up: put_recap keeps it only if it still fits.
+            store.put_recap(session.id, sealed)
         if progress:
             progress(restored)
 
@@ -349,11 +374,18 @@ def restore_backup(
             held = (session.id, session, None)
         elif held is not None and name == index_name(held[0]):
             held = (held[0], held[1], b"".join(body))
+        elif held is not None and name == recap_name(held[0]):
+            recap = SealedRecap.decode(b"".join(body))
+        elif name == AGREEMENT_STATUS:
+            marks = b"".join(body)
         elif held is not None and name == audio_name(held[0]):
             store_held(body)
             held = None
     if held is not None:
         store_held(None)
+    if marks is not None:
+        # After the sessions: only marks of sessions the vault now holds are kept.
+        store.merge_agreement_marks(decode_agreement_marks(marks))
     return RestoreReport(restored, present)
 
 

@@ -31,17 +31,20 @@ from reflect.vault import Vault, missing_vault_error
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
+    from rich.table import Table
 
     from reflect.agreements import Agreement
     from reflect.answer import Answer, AnswerEvent
     from reflect.answer.conversation import Conversation
     from reflect.answer.question import AskedQuestion
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.prep import Prep
+    from reflect.recap import Recap
     from reflect.recording import TranscriptionProgress
     from reflect.retrieval import Hit
     from reflect.service import Reflect, ReflectOptions, SearchFilters
     from reflect.session import Session
-    from reflect.timeline import Timeline
+    from reflect.timeline import Timeline, TimelineSession
     from reflect.understanding import Understood
 
 Handler = Callable[[argparse.Namespace], int]
@@ -829,11 +832,30 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         return 0
 
 
-def _print_timeline(service: Reflect, timeline: Timeline) -> None:
+def _timeline_chart(sessions: Sequence[TimelineSession], most: int) -> Table:
+    """A bar per session: its date, how many moments were about the theme, its title."""
     from rich.table import Table
     from rich.text import Text
 
     from reflect.timeline import bar
+
+    chart = Table(box=None, show_header=False, padding=(0, 1))
+    chart.add_column(justify="right", no_wrap=True)
+    chart.add_column(no_wrap=True, width=TIMELINE_BAR_WIDTH)
+    chart.add_column(justify="right", no_wrap=True)
+    chart.add_column(overflow="ellipsis", no_wrap=True)
+    for s in sessions:
+        chart.add_row(
+            _short_day(s.session_date),
+            Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
+            str(s.mentions),
+            Text("your note" if s.source == "note" else terminal(s.session_title), style="dim"),
+        )
+    return chart
+
+
+def _print_timeline(service: Reflect, timeline: Timeline) -> None:
+    from rich.text import Text
 
     console = _console()
     total = len(service.sessions())
@@ -855,48 +877,41 @@ def _print_timeline(service: Reflect, timeline: Timeline) -> None:
     if not timeline.by_meaning:
         console.print("(matched by its words only: the meaning index isn't ready)", style="dim")
     most = max(s.mentions for s in timeline.sessions)
-    chart = Table(box=None, show_header=False, padding=(0, 1))
-    chart.add_column(justify="right", no_wrap=True)
-    chart.add_column(no_wrap=True, width=TIMELINE_BAR_WIDTH)
-    chart.add_column(justify="right", no_wrap=True)
-    chart.add_column(overflow="ellipsis", no_wrap=True)
-    for s in timeline.sessions:
-        chart.add_row(
-            _short_day(s.session_date),
-            Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
-            str(s.mentions),
-            Text("your note" if s.source == "note" else terminal(s.session_title), style="dim"),
-        )
-    console.print(chart)
+    console.print(_timeline_chart(timeline.sessions, most))
     console.print("(bars: how many moments of each session are about it)\n", style="dim")
     for s in timeline.sessions:
         for hit in s.hits:
             render_hit(console, service, hit, "•")
 
 
+def recap_to_json(recap: Recap) -> dict[str, Any]:
+    return {
+        "session_id": recap.session_id,
+        "session_date": recap.session_date.isoformat(),
+        "session_title": recap.session_title,
+        "moments": [hit_to_json(h) for h in recap.moments],
+    }
+
+
 def cmd_recap(args: argparse.Namespace) -> int:
     with open_vault(args) as service:
         recap = service.recap(args.session)
         if args.json:
-            print_json(
-                {
-                    "session_id": recap.session_id,
-                    "session_date": recap.session_date.isoformat(),
-                    "session_title": recap.session_title,
-                    "moments": [hit_to_json(h) for h in recap.moments],
-                }
-            )
+            print_json(recap_to_json(recap))
             return 0
-        console = _console()
-        day = f"{recap.session_date:%d %B %Y}".lstrip("0")
-        console.print(
-            f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
-        )
-        if not recap.moments:
-            console.print("This session has nothing to recap.")
-        for hit in recap.moments:
-            render_hit(console, service, hit, "•")
+        _print_recap(_console(), service, recap)
         return 0
+
+
+def _print_recap(console: Console, service: Reflect, recap: Recap) -> None:
+    day = f"{recap.session_date:%d %B %Y}".lstrip("0")
+    console.print(
+        f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
+    )
+    if not recap.moments:
+        console.print("This session has nothing to recap.")
+    for hit in recap.moments:
+        render_hit(console, service, hit, "•")
 
 
 def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
@@ -911,8 +926,22 @@ def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
     }
 
 
+# How each status is said; "dropped" is what `--drop` marks.
+AGREEMENT_STATUS_WORDS = {"open": "open", "done": "done", "dropped": "not for me"}
+
+
 def cmd_agreements(args: argparse.Namespace) -> int:
+    given = (("done", args.done), ("dropped", args.drop), ("open", args.reopen))
+    marking = [(status, agreement_id) for status, agreement_id in given if agreement_id]
     with open_vault(args) as service:
+        if marking:
+            [(status, agreement_id)] = marking
+            agreement = service.mark_agreement(agreement_id, status)
+            if args.json:
+                print_json(agreement_to_json(agreement))
+            else:
+                out(f"{agreement.id}: {AGREEMENT_STATUS_WORDS[status]}.")
+            return 0
         service.resolve_filters(service_filters(since=args.since, session=args.session))
         _load_index(service)
         agreements = service.agreements(since=args.since, session=args.session)
@@ -923,14 +952,83 @@ def cmd_agreements(args: argparse.Namespace) -> int:
         if not agreements:
             console.print("No agreements found in these sessions.")
         for agreement in agreements:
-            declined = " · declined" if agreement.declined else ""
-            console.print(f"[bold]{agreement.id}[/bold]{declined}", highlight=False)
-            render_hit(console, service, agreement.words, " ")
-            if agreement.reply is not None:
-                render_hit(console, service, agreement.reply, "  ↳")
-            for hit in agreement.follow_ups:
-                render_hit(console, service, hit, "  later:")
+            _print_agreement(console, service, agreement)
         return 0
+
+
+def _print_agreement(console: Console, service: Reflect, agreement: Agreement) -> None:
+    status = "" if agreement.status == "open" else f" · {AGREEMENT_STATUS_WORDS[agreement.status]}"
+    declined = " · declined" if agreement.declined else ""
+    console.print(f"[bold]{agreement.id}[/bold]{status}{declined}", highlight=False)
+    render_hit(console, service, agreement.words, " ")
+    if agreement.reply is not None:
+        render_hit(console, service, agreement.reply, "  ↳")
+    for hit in agreement.follow_ups:
+        render_hit(console, service, hit, "  later:")
+
+
+def prep_to_json(prep: Prep) -> dict[str, Any]:
+    return {
+        "last_session": recap_to_json(prep.last_session) if prep.last_session else None,
+        "agreements": [agreement_to_json(a) for a in prep.agreements],
+        "themes": [
+            {"topic": t.topic, "sessions": timeline_to_json(t.timeline)["sessions"]}
+            for t in prep.themes
+        ],
+        "notes": [note_to_json(None, note) for note in prep.notes],
+    }
+
+
+# Sessions of a theme's chart in `reflect prep`: the latest ones (its timeline has them all).
+PREP_CHART_SESSIONS = 6
+
+
+def cmd_prep(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        _load_index(service)
+        prep = service.prep()
+        if args.json:
+            print_json(prep_to_json(prep))
+        else:
+            _print_prep(service, prep)
+        if not sys.stdout.isatty():
+            say("[yellow]Note:[/yellow] written as plain text: wherever it went is not encrypted.")
+        return 0
+
+
+def _print_prep(service: Reflect, prep: Prep) -> None:
+    from rich.text import Text
+
+    console = _console()
+    if prep.last_session is None:
+        console.print("There are no sessions yet: `reflect import FILE` brings one in.")
+        return
+    console.print(Text("Last time", style="bold underline"))
+    _print_recap(console, service, prep.last_session)
+    console.print(Text("\nStill open", style="bold underline"))
+    if not prep.agreements:
+        console.print("Nothing agreed in the last few sessions is still open.")
+    else:
+        console.print(
+            "(mark one with `reflect agreements --done ID` or `--drop ID`)", style="dim"
+        )
+    for agreement in prep.agreements:
+        _print_agreement(console, service, agreement)
+    console.print(Text("\nWhat came up lately", style="bold underline"))
+    if not prep.themes:
+        console.print("No theme stood out in the last few sessions.")
+    for theme in prep.themes:
+        shown = theme.timeline.sessions[-PREP_CHART_SESSIONS:]
+        count = len(theme.timeline.sessions)
+        latest = f", the last {len(shown)} here" if count > len(shown) else ""
+        heading = f"“{terminal(theme.topic)}”: {count} sessions{latest}"
+        console.print(Text(heading, style="bold"))
+        console.print(_timeline_chart(shown, max((s.mentions for s in shown), default=0)))
+    console.print(Text("\nYour notes since then", style="bold underline"))
+    if not prep.notes:
+        console.print("None.")
+    for note in prep.notes:
+        _print_note(console, note)
 
 
 def service_filters(**given: str | None) -> SearchFilters:
@@ -1253,29 +1351,34 @@ def cmd_notes(args: argparse.Namespace) -> int:
             return 0
         notes = [documents.note(s.id) for s in documents.notes()]
         if args.json:
-            print_json(
-                [
-                    {
-                        "n": n,
-                        "id": note.id,
-                        "date": note.date.isoformat(),
-                        "written_at": note.imported_at,
-                        "source": "note",
-                        "text": note.text,
-                    }
-                    for n, note in enumerate(notes, 1)
-                ]
-            )
+            print_json([note_to_json(n, note) for n, note in enumerate(notes, 1)])
             return 0
         if not notes:
             say('No notes yet. Write one with `reflect note "…"`.')
         console = _console()
         for n, note in enumerate(notes, 1):
-            console.print(
-                f"[bold]{n}.[/bold] [dim]your note, {_short_day(note.date)} · {note.id}[/dim]"
-            )
-            console.print(f"    {markup(note.text, multiline=True)}\n", highlight=False)
+            _print_note(console, note, f"{n}.")
         return 0
+
+
+def note_to_json(n: int | None, note: Session) -> dict[str, Any]:
+    """A note as `reflect notes --json` and `reflect prep --json` give it."""
+    numbered = {} if n is None else {"n": n}
+    return {
+        **numbered,
+        "id": note.id,
+        "date": note.date.isoformat(),
+        "written_at": note.imported_at,
+        "source": "note",
+        "text": note.text,
+    }
+
+
+def _print_note(console: Console, note: Session, label: str = "•") -> None:
+    console.print(
+        f"[bold]{label}[/bold] [dim]your note, {_short_day(note.date)} · {note.id}[/dim]"
+    )
+    console.print(f"    {markup(note.text, multiline=True)}\n", highlight=False)
 
 
 def _import_handouts(service: Reflect, args: argparse.Namespace) -> int:
@@ -1621,6 +1724,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("agreements", cmd_agreements, "what you and your therapist agreed to try")
     p.add_argument("--since", metavar="DATE", help='e.g. 2024-03-01, "last month", "March"')
     p.add_argument("--session", metavar="SESSION", help="only this session")
+    mark = p.add_mutually_exclusive_group()
+    mark.add_argument("--done", metavar="ID", help="mark agreement ID done")
+    mark.add_argument("--drop", metavar="ID", help="mark agreement ID not for me")
+    mark.add_argument("--open", dest="reopen", metavar="ID", help="mark agreement ID open again")
+    p.add_argument("--json", action="store_true")
+
+    p = add(
+        "prep",
+        cmd_prep,
+        "ready for your next session: the last recap, what is still open, recent themes",
+    )
+    p.description = (
+        "Ready for your next session: the last session's recap, the agreements still open "
+        "and what became of them, the themes that came up most lately, and your notes since. "
+        "Printed as plain text: `reflect prep > FILE` writes it to FILE unencrypted, by your "
+        "choice."
+    )
     p.add_argument("--json", action="store_true")
 
     p = add("note", cmd_note, "write a note of your own: sealed, dated, searchable")

@@ -12,30 +12,39 @@ import secrets
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from reflect.errors import RecordingError, SessionNotFound, UsageError
+from reflect.errors import RecordingError, SessionNotFound, UsageError, VaultCorrupted
 from reflect.records import (
+    AGREEMENT_STATUS,
     CATALOG,
     PENDING_PREFIX,
+    PURPOSE_AGREEMENT_STATUS,
     PURPOSE_AUDIO,
     PURPOSE_CATALOG,
     PURPOSE_INDEX,
     PURPOSE_PENDING,
+    PURPOSE_RECAP,
     PURPOSE_SESSION,
     PURPOSE_SETTINGS,
     SESSION_RECORDS,
     SETTINGS,
+    AgreementMark,
     PendingRecording,
+    SealedRecap,
     SessionSummary,
     Settings,
     audio_name,
+    decode_agreement_marks,
     decode_catalog,
     decode_session,
     decode_settings,
+    encode_agreement_marks,
     encode_catalog,
     encode_session,
     encode_settings,
     index_name,
     pending_name,
+    recap_fingerprint,
+    recap_name,
     recording_info,
     session_name,
 )
@@ -186,9 +195,12 @@ class SessionStore:
             if audio is not None:
                 tx.put(audio_name(session.id), audio, purpose=PURPOSE_AUDIO)
             if replace is not None:
-                catalog.pop(replace, None)
+                replaced = catalog.pop(replace, None)
                 tx.delete(session_name(replace))
                 tx.delete(index_name(replace))
+                tx.delete(recap_name(replace))
+                if replaced is not None:
+                    self._drop_marks(tx, replaced.content_hash)
             tx.put(session_name(session.id), encode_session(session), purpose=PURPOSE_SESSION)
             if index_record is not None:
                 tx.put(index_name(session.id), index_record, purpose=PURPOSE_INDEX)
@@ -211,9 +223,7 @@ class SessionStore:
         (what it stored is then returned, to carry on from). RecordingError if the job was
         finished or discarded meanwhile."""
         with self.vault.transaction() as tx:
-            stored = (
-                PendingRecording.decode(tx.get(pending.name)) if pending.name in tx else None
-            )
+            stored = PendingRecording.decode(tx.get(pending.name)) if pending.name in tx else None
             if stored is None or stored.session_id != pending.session_id:
                 raise RecordingError(f"{pending.source_file}: {_DISCARDED}.")
             if stored.done >= pending.done:
@@ -302,11 +312,13 @@ class SessionStore:
     def remove(self, session_id: str) -> None:
         with self.vault.transaction() as tx:
             catalog = self._read_catalog(tx)
-            if catalog.pop(session_id, None) is None:
+            removed = catalog.pop(session_id, None)
+            if removed is None:
                 raise SessionNotFound(f"There is no session with id {session_id}.")
             for prefix in SESSION_RECORDS:
                 for name in tx.names(f"{prefix}{session_id}"):
                     tx.delete(name)
+            self._drop_marks(tx, removed.content_hash)
             self._write_catalog(tx, catalog.values())
 
     def change_settings(self, change: Callable[[Settings], None]) -> Settings:
@@ -319,6 +331,91 @@ class SessionStore:
             if settings.to_dict() != before:
                 tx.put(SETTINGS, encode_settings(settings), purpose=PURPOSE_SETTINGS)
         return settings
+
+    # ---- recaps ------------------------------------------------------------------------------
+
+    def recap(self, session_id: str) -> SealedRecap | None:
+        """The session's sealed recap as stored (maybe stale: compare `made_from`), or None
+        when there is none or it is unreadable (derived: the caller computes it again)."""
+        name = recap_name(session_id)
+        if name not in self.vault:
+            return None
+        try:
+            return SealedRecap.decode(self.vault.get(name))
+        except VaultCorrupted:
+            return None
+
+    def put_recap(self, session_id: str, recap: SealedRecap) -> bool:
+        """Seal a recap computed outside the lock, unless the session was removed or changed
+        since (`recap.made_from` no longer matches it): then False, nothing written."""
+        with self.vault.transaction() as tx:
+            current = self._read_session(tx, session_id)
+            if current is None or recap_fingerprint(current) != recap.made_from:
+                return False
+            tx.put(recap_name(session_id), recap.encode(), purpose=PURPOSE_RECAP)
+        return True
+
+    # ---- agreement statuses ------------------------------------------------------------------
+
+    def agreement_marks(self) -> dict[str, AgreementMark]:
+        """What the user marked, by agreement id. VaultCorrupted (saying what to do) if the
+        record is damaged: these are the user's choices, not something to rebuild."""
+        if AGREEMENT_STATUS not in self.vault:
+            return {}
+        return decode_agreement_marks(self.vault.get(AGREEMENT_STATUS))
+
+    def mark_agreement(self, agreement_id: str, mark: AgreementMark | None) -> None:
+        """Store the user's mark (None: open again) on an agreement of the session whose
+        content hash is `mark.session`. A damaged record is started afresh: its marks are
+        lost already, and the user's new choice must not be. SessionNotFound if that
+        session was removed meanwhile."""
+        with self.vault.transaction() as tx:
+            marks = self._read_marks(tx)
+            if mark is None:
+                if marks.pop(agreement_id, None) is None:
+                    return
+            else:
+                hashes = {s.content_hash for s in self._read_catalog(tx).values()}
+                if mark.session not in hashes:
+                    raise SessionNotFound(REMOVED_MEANWHILE)
+                marks[agreement_id] = mark
+            self._write_marks(tx, marks)
+
+    def merge_agreement_marks(self, theirs: dict[str, AgreementMark]) -> None:
+        """Add marks from a backup for the sessions this vault holds; the vault's own marks
+        win (the person may have changed their mind since the backup)."""
+        with self.vault.transaction() as tx:
+            marks = self._read_marks(tx)
+            hashes = {s.content_hash for s in self._read_catalog(tx).values()}
+            added = {
+                key: mark
+                for key, mark in theirs.items()
+                if key not in marks and mark.session in hashes
+            }
+            if added:
+                self._write_marks(tx, {**marks, **added})
+
+    @staticmethod
+    def _read_marks(tx: Transaction) -> dict[str, AgreementMark]:
+        if AGREEMENT_STATUS not in tx:
+            return {}
+        try:
+            return decode_agreement_marks(tx.get(AGREEMENT_STATUS))
+        except VaultCorrupted:
+            return {}  # started afresh by the writer (see mark_agreement)
+
+    @staticmethod
+    def _write_marks(tx: Transaction, marks: dict[str, AgreementMark]) -> None:
+        tx.put(AGREEMENT_STATUS, encode_agreement_marks(marks), purpose=PURPOSE_AGREEMENT_STATUS)
+
+    def _drop_marks(self, tx: Transaction, content_hash: str) -> None:
+        """A removed or replaced session's marks go with it."""
+        if AGREEMENT_STATUS not in tx:
+            return
+        marks = self._read_marks(tx)
+        kept = {key: m for key, m in marks.items() if m.session != content_hash}
+        if len(kept) != len(marks):
+            self._write_marks(tx, kept)
 
 
 def _same_words(a: Session, b: Session) -> bool:

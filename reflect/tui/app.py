@@ -8,6 +8,7 @@ import) runs in thread workers that report back with messages; the app never blo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import threading
@@ -23,7 +24,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from reflect.crypto import KdfParams
 from reflect.errors import ReflectError, VaultLocked
@@ -41,9 +42,11 @@ from reflect.tui.messages import (
     IndexProgressed,
     ModelStateChanged,
 )
+from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.help import HelpScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.timeline import TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
 from reflect.tui.state import (
     AppOptions,
@@ -125,6 +128,9 @@ class ReflectApp(App[None]):
         Binding("f1", "help", "Keys"),
         Binding("question_mark", "help", "Keys", show=False),
         Binding("ctrl+l", "lock", "Lock"),
+        # Not in the footer, which has no room for them at 80 columns: in F1 and ctrl+p.
+        Binding("ctrl+g", "timeline", "Timeline of a theme", show=False),
+        Binding("ctrl+y", "agreements", "What you agreed to try", show=False),
     ]
 
     status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
@@ -303,6 +309,16 @@ class ReflectApp(App[None]):
         catalog = SessionCatalog(tuple(service.sessions()), tuple(service.me_labels()), True)
         self.post_message(CatalogRead(unlocked.generation, read, catalog))
 
+    @work(thread=True, exit_on_error=False, group="vault", name="recaps")
+    def _backfill_recaps(self, unlocked: Unlocked) -> None:
+        """Sessions imported before recaps were sealed at import (or changed since) get
+        theirs once, after the index is open: their index records are in the vault by then,
+        so it takes milliseconds a session. Nothing is shown; a recap read before this
+        reaches it is computed on the spot, as on the command line."""
+        worker = get_current_worker()
+        with contextlib.suppress(ReflectError):
+            unlocked.service.backfill_recaps(should_stop=lambda: worker.is_cancelled)
+
     @work(thread=True, exit_on_error=False, group="vault", name="load-model")
     def _load_model(self, unlocked: Unlocked) -> None:
         self.post_message(ModelStateChanged(unlocked.generation, "loading"))
@@ -391,6 +407,7 @@ class ReflectApp(App[None]):
         self.status = replace(self.status, index_open=True, index=self.service.index_progress())
         if self.options.preload_model and self.status.model == "waiting":
             self._load_model(self.unlocked)
+        self._backfill_recaps(self.unlocked)
 
     def on_model_state_changed(self, message: ModelStateChanged) -> None:
         if self._current(message.generation):
@@ -452,8 +469,8 @@ class ReflectApp(App[None]):
     # ---- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "lock":
-            return self.unlocked is not None  # nothing to lock on the unlock screen
+        if action in ("lock", "timeline", "agreements"):
+            return self.unlocked is not None  # nothing to lock or show on the unlock screen
         return True
 
     def action_help(self) -> None:
@@ -476,6 +493,15 @@ class ReflectApp(App[None]):
             self.notify("An import is running; lock when it has finished.", title="Not locked yet")
             return
         await self.lock_vault()
+
+    def action_timeline(self) -> None:
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen(main.current_topic if main is not None else ""))
+
+    def action_agreements(self) -> None:
+        if not isinstance(self.screen, AgreementsScreen):
+            self.push_screen(AgreementsScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

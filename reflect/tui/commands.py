@@ -73,6 +73,16 @@ class ReflectCommands(Provider):
             "Handouts from your therapist, page by page (reflect import --handout FILE)",
             lambda: self.app.push_screen(HandoutsScreen()),
         )
+        yield (
+            "Timeline of a theme",
+            "Every session where a theme came up, oldest first (ctrl+g)",
+            app.action_timeline,
+        )
+        yield (
+            "Agreements",
+            "What you and your therapist agreed to try, and what came of it (ctrl+y)",
+            app.action_agreements,
+        )
         yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
         yield from self._filter_commands(app)
         for minutes in IDLE_CHOICES:

@@ -40,6 +40,7 @@ from reflect.tui.widgets.conversation import Exchange
 from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
 from reflect.tui.widgets.sessions import SessionsSidebar
 from reflect.tui.widgets.status import StatusBar
+from reflect.understanding import understand
 
 
 class MainScreen(Screen[None]):
@@ -88,6 +89,19 @@ class MainScreen(Screen[None]):
         self._me = list(catalog.me)
         self.query_one(SessionsSidebar).show(list(catalog.sessions))
         self.query_one(ConversationPane).set_empty_vault(not catalog.sessions)
+
+    @property
+    def current_topic(self) -> str:
+        """What the question in hand is about, for a timeline: the question being typed, else
+        the selected answer's topic as it was understood."""
+        typed = self.query_one("#question", Input).value.strip()
+        if typed:
+            return understand(typed).content
+        exchange = self._exchanges.get(self._selected) if self._selected is not None else None
+        if exchange is None:
+            return ""
+        asked = exchange.state.answer.asked if exchange.state.answer else None
+        return asked.topic if asked is not None else ""
 
     @property
     def answering(self) -> bool:

@@ -1,25 +1,28 @@
 """The transcript reader: a whole session, scrolled to a quote with the quote highlighted.
 
-Esc goes back to where the reader was opened from (the conversation or quote search).
+Above the transcript, the session's key moments (reflect/recap.py), found by a worker of
+their own while the transcript loads; Enter on one scrolls the transcript to it. Esc goes
+back to where the reader was opened from (the conversation, quote search, a timeline).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
 from reflect.excerpts import clock
 from reflect.safe_text import terminal
 from reflect.session import NOTE, SESSION, Session, StoredTurn
 from reflect.sources import page_of
+from reflect.tui.errors import worker_failed
 from reflect.tui.formatting import (
     HIGHLIGHT_STYLE,
     QUIET_STYLE,
@@ -28,8 +31,9 @@ from reflect.tui.formatting import (
     long_date,
     speaker_style,
 )
-from reflect.tui.messages import Quote, SessionRead
+from reflect.tui.messages import Quote, RecapRead, SessionRead
 from reflect.tui.state import reflect_app
+from reflect.tui.widgets.recap import RecapList
 from reflect.tui.widgets.status import StatusBar
 
 
@@ -96,6 +100,7 @@ class ReaderScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "key_moments", "Key moments"),
         Binding("home", "top", "Top", show=False),
         Binding("end", "bottom", "End", show=False),
     ]
@@ -104,34 +109,90 @@ class ReaderScreen(Screen[None]):
         super().__init__()
         self.session_id = session_id
         self.quote = quote
+        # Each turn's blocks, by the turn's place in the text, for going to a key moment.
+        self._turns: list[tuple[StoredTurn, list[Static]]] = []
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the session…", id="reader-title", markup=False)
+        yield Static(
+            "Key moments · k to choose one, Enter goes there",
+            id="recap-title",
+            classes="pane-title",
+        )
+        yield RecapList(id="reader-recap")
         yield VerticalScroll(id="transcript")
         yield StatusBar()
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#transcript").focus()
+        self._show_recap(False)
         self._load(self.session_id)
+        self._load_recap(self.session_id)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("copy_quote", "play"):
             return self.quote is not None
+        if action == "key_moments":
+            return bool(self.query_one(RecapList).moments)
         return True
 
     def forget_transcripts(self) -> None:
         self.quote = None
+        self._turns = []
         self.query_one("#reader-title", Static).update("")
+        self.query_one(RecapList).forget()
+        self._show_recap(False)
         self.query_one("#transcript").remove_children()
+
+    def _show_recap(self, shown: bool) -> None:
+        self.query_one("#recap-title").display = shown
+        self.query_one(RecapList).display = shown
 
     @work(thread=True, exit_on_error=False, name="read-session")
     def _load(self, session_id: str) -> None:
         self.post_message(SessionRead(reflect_app(self).service.session(session_id)))
 
+    @work(thread=True, exit_on_error=False, name="read-recap")
+    def _load_recap(self, session_id: str) -> None:
+        service = reflect_app(self).service
+        recap = service.recap(session_id)
+        moments = [Quote(hit, service.excerpt_lines(hit)) for hit in recap.moments]
+        self.post_message(RecapRead(session_id, moments))
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.name == "read-session" and event.state is WorkerState.ERROR:
             self.query_one("#reader-title", Static).update("This session couldn't be opened.")
+        if event.worker.name == "read-recap":
+            worker_failed(self, event)  # the transcript is still there to read
+
+    def on_recap_read(self, message: RecapRead) -> None:
+        if message.session_id != self.session_id:
+            return
+        self.query_one(RecapList).show(message.moments, reflect_app(self).catalog.me)
+        self._show_recap(bool(message.moments))
+        self.refresh_bindings()
+
+    def action_key_moments(self) -> None:
+        recap = self.query_one(RecapList)
+        if recap.has_focus:
+            self.query_one("#transcript").focus()
+        elif recap.moments:
+            recap.focus()
+
+    @on(OptionList.OptionSelected, "#reader-recap")
+    def _go_to_moment(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        moments = self.query_one(RecapList).moments
+        if event.option_index >= len(moments):
+            return
+        start = moments[event.option_index].hit.char_start
+        for turn, blocks in self._turns:
+            here = turn.char_start <= start < turn.char_end
+            for block in blocks:
+                block.set_class(here, "-moment")
+            if here and blocks:
+                self._scroll_to_quote(blocks[0])
 
     async def on_session_read(self, message: SessionRead) -> None:
         session = message.session
@@ -149,10 +210,14 @@ class ReaderScreen(Screen[None]):
             )
         self.query_one("#reader-title", Static).update(title)
         blocks: list[Static] = []
+        self._turns = []
         for turn in session.turns:
+            of_turn = []
             for i, (content, quoted) in enumerate(turn_blocks(session, turn, me, self.quote)):
                 classes = "turn" if i == 0 else "turn turn-rest"
-                blocks.append(Static(content, classes=classes + (" -quoted" if quoted else "")))
+                of_turn.append(Static(content, classes=classes + (" -quoted" if quoted else "")))
+            self._turns.append((turn, of_turn))
+            blocks.extend(of_turn)
         transcript = self.query_one("#transcript", VerticalScroll)
         await transcript.mount_all(blocks)
         quoted_blocks = [b for b in blocks if b.has_class("-quoted")]

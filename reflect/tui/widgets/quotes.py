@@ -15,6 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.visual import Visual
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -83,10 +84,10 @@ class QuoteList(OptionList):
         self.quotes = list(quotes)
         options: list[Option | None] = []
         for i, quote in enumerate(self.quotes):
-            if i:
+            if i and self.divider_before(i):
                 options.append(None)
             dimmed = cited is not None and quote.n is not None and quote.n not in cited
-            options.append(Option(quote_prompt(quote, me, dimmed=dimmed), id=str(i)))
+            options.append(Option(self.prompt(i, quote, me, dimmed=dimmed), id=str(i)))
         highlighted = self.highlighted if same else None
         self.set_options(options)  # dividers are not options: option i is quote i
         if not self.quotes:
@@ -97,6 +98,13 @@ class QuoteList(OptionList):
             self.highlighted = first
         else:
             self.highlighted = highlighted if highlighted is not None else 0
+
+    def prompt(self, i: int, quote: Quote, me: Sequence[str], *, dimmed: bool) -> Visual:
+        """How quote `i` reads in the list (lists of other moments say more around it)."""
+        return quote_prompt(quote, me, dimmed=dimmed)
+
+    def divider_before(self, i: int) -> bool:
+        return True
 
     def forget(self) -> None:
         self.quotes = []
