@@ -156,6 +156,9 @@ class ReaderScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, name="read-recap")
     def _load_recap(self, session_id: str) -> None:
         service = reflect_app(self).service
+        if service.summary(session_id).kind != SESSION:
+            self.post_message(RecapRead(session_id, []))  # a note or a handout has no recap
+            return
         recap = service.recap(session_id)
         moments = [Quote(hit, service.excerpt_lines(hit)) for hit in recap.moments]
         self.post_message(RecapRead(session_id, moments))
