@@ -1,9 +1,9 @@
 """The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
 
-The flow (init, import of a transcript and of a recording, a note of the user's own and a
-PDF handout, quotes, ask, the app's index with chromadb built in the background) runs in a child
-process whose HOME, data, config, state,
-cache and temp folders are fresh folders of this test, with a socket guard that records and
+The flow (init, import of a transcript and of a recording, quotes, ask, saved moments kept,
+listed and played, a note of the user's own and a PDF handout, the app's index with chromadb
+built in the background) runs in a child process whose HOME, data, config, state, cache and
+temp folders are fresh folders of this test, with a socket guard that records and
 refuses any name lookup or non-local connection. Afterwards every byte under those folders is
 searched for the marker sentences (UTF-8 and UTF-16) and for the raw float32 bytes of their
 embeddings. The same flow runs again inside a network namespace without connectivity
@@ -31,6 +31,8 @@ HANDOUT_MARKER = "count the ceiling tiles slowly when the lamp is off 7741"
 # The invented two-voice recording, transcribed by the bundled Whisper during the flow.
 RECORDING = Path(__file__).parent / "fixtures" / "audio" / "session_stereo.opus"
 RECORDED = "we walk by the river after dinner"
+# A saved moment's label: the person's own words, sealed like the transcript.
+LABEL = "when my head went quiet by the heron gate 4410"
 
 TRANSCRIPT = textwrap.dedent(
     f"""\
@@ -77,15 +79,22 @@ FLOW = textwrap.dedent(
 
     from reflect.cli import main
 
-    source, pass_file, recording, handout, note = sys.argv[1:6]
+    source, pass_file, recording, label, handout, note = sys.argv[1:7]
+    # No sound device here: playing a moment decodes it in memory and stops at the speaker.
+    import reflect.audio
+    reflect.audio.play = lambda samples, rate, **kw: None
     results = {}
     for name, argv in [
         ("init", ["init", "--passphrase-file", pass_file]),
         ("import", ["import", "--me", "Jules", source]),
-        ("import recording", ["import", recording]),
+        ("import recording", ["import", "--consented", recording]),
         ("quotes", ["quotes", "heron by the allotment gate", "--json"]),
         ("quotes recording", ["quotes", "walk the dog by the river", "--json"]),
         ("ask", ["ask", "what did I see on the Sunday walk?", "--json"]),
+        ("keep", ["keep", "Sunday walk", "--turn", "2", "--label", label]),
+        ("keep recording", ["keep", "Session stereo", "--at", "0:28"]),
+        ("moments", ["moments", "--json"]),
+        ("moments play", ["moments", "play", "2"]),
         ("note", ["note", note]),
         ("handout", ["import", "--handout", handout, "--title", "Night routine"]),
         ("quotes note", ["quotes", "kettle whistled before the blackbird", "--json"]),
@@ -122,6 +131,7 @@ FLOW = textwrap.dedent(
         "exit_codes": results,
         "attempts": attempts,
         "sessions": len(service.sessions()),
+        "moments": [m.label for m in service.moments()],
         "vector_prefixes": prefixes,
         "records": len(store_of(service).catalog()),
     }))
@@ -168,8 +178,16 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
     )
     proc = subprocess.run(
         [
-            *wrapper, sys.executable, "-c", FLOW, str(source), str(pass_file), str(RECORDING),
-            str(handout), f"Before work {NOTE_MARKER}.",
+            *wrapper,
+            sys.executable,
+            "-c",
+            FLOW,
+            str(source),
+            str(pass_file),
+            str(RECORDING),
+            LABEL,
+            str(handout),
+            f"Before work {NOTE_MARKER}.",
         ],
         capture_output=True,
         text=True,
@@ -185,12 +203,14 @@ def check_flow(result: dict, root: Path) -> None:  # type: ignore[type-arg]
     assert set(result["exit_codes"].values()) == {0}, result["exit_codes"]
     assert result["attempts"] == []
     assert result["sessions"] == 2
+    assert result["moments"] == [LABEL, ""]
     assert result["records"] == 4  # two sessions, a note, a handout
     needles = [
         marker.encode(encoding)
         for marker in (MARKER, NOTE_MARKER, HANDOUT_MARKER)
         for encoding in ("utf-8", "utf-16-le", "utf-16-be")
     ]
+    needles += [LABEL.encode(), LABEL.encode("utf-16-le")]
     # What the recording says (as transcribed), and any stretch of the audio itself.
     needles += [RECORDED.encode(), RECORDED.encode("utf-16-le")]
     audio = RECORDING.read_bytes()

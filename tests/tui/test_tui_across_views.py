@@ -256,7 +256,7 @@ async def test_key_moments_take_the_reader_to_their_line(across_vault: Path) -> 
         assert recap.moments[0].hit.session_title == "After the diary"
         assert len({q.hit.speaker for q in recap.moments}) == 2  # both voices
 
-        await pilot.press("k")
+        await pilot.press("K")  # capital: small k keeps a moment
         assert app.focused is recap
         await pilot.press("down", "down", "enter")
         await pilot.pause()
@@ -266,7 +266,7 @@ async def test_key_moments_take_the_reader_to_their_line(across_vault: Path) -> 
         assert last.text.split(".")[0] in text_of(marked.first(Static))
         transcript = reader.query_one("#transcript")
         assert transcript.scroll_y > 0  # scrolled down to it
-        await pilot.press("k")
+        await pilot.press("K")
         assert app.focused is transcript
 
 

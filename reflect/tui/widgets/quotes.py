@@ -20,6 +20,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
 from reflect.sources import citation
 from reflect.tui.formatting import (
@@ -66,6 +67,7 @@ class QuoteList(OptionList):
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -129,6 +131,13 @@ class QuoteList(OptionList):
             self.notify("There is no excerpt to play yet.")
             return
         reflect_app(self).toggle_playback(quote.hit)
+
+    def action_keep(self) -> None:
+        quote = self.current
+        if quote is not None:
+            hit = quote.hit
+            span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+            reflect_app(self).keep_moment(hit.session_id, span=span)
 
     def action_copy_quote(self) -> None:
         quote = self.current
