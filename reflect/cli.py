@@ -25,6 +25,7 @@ from reflect.errors import (
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.safe_text import json_line, markup, terminal
+from reflect.sources import citation, source_json
 from reflect.vault import Vault, missing_vault_error
 
 if TYPE_CHECKING:
@@ -215,8 +216,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions
     from reflect.service import ReflectOptions
 
-    agreed = None if args.discard_unfinished else _recording_consent(args)
+    agreed = None if args.discard_unfinished or args.handout else _recording_consent(args)
     with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
+        if args.handout:
+            return _import_handouts(service, args)
         if args.discard_unfinished:
             _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
             return 0
@@ -810,10 +813,14 @@ def hit_to_json(hit: Hit) -> dict[str, Any]:
         "start": hit.start,
         "end": hit.end,
         "text": hit.text,
+        **source_json(hit),
     }
 
 
 def citation_line(hit: Hit) -> str:
+    cited = citation(hit)
+    if cited is not None:
+        return cited  # a note or a handout: never a speaker, a session or "your therapist"
     when = clock(hit.start)
     if hit.end is not None and hit.start is not None:
         when += f"–{clock(hit.end)}"
@@ -836,7 +843,9 @@ def render_hit(console: Console, service: Reflect, hit: Hit, label: str) -> None
     lines = service.excerpt_lines(hit)
     for i, line in enumerate(lines):
         body = Text()
-        if line.speaker and (len(lines) > 1 or line.speaker != hit.speaker):
+        if line.speaker and hit.source == "session" and (
+            len(lines) > 1 or line.speaker != hit.speaker
+        ):
             style = "cyan" if line.speaker in me else "magenta"
             body.append(f"{terminal(line.speaker)}: ", style=style)
         # Cleaned piece by piece, since cleaning may shorten the text the spans point into.
@@ -941,6 +950,7 @@ def timeline_to_json(timeline: Timeline) -> dict[str, Any]:
                 "session_id": s.session_id,
                 "session_date": s.session_date.isoformat(),
                 "session_title": s.session_title,
+                "source": s.source,
                 "mentions": s.mentions,
                 "hits": [hit_to_json(h) for h in s.hits],
             }
@@ -979,7 +989,7 @@ def _timeline_chart(sessions: Sequence[TimelineSession], most: int) -> Table:
             _short_day(s.session_date),
             Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
             str(s.mentions),
-            Text(terminal(s.session_title), style="dim"),
+            Text("your note" if s.source == "note" else terminal(s.session_title), style="dim"),
         )
     return chart
 
@@ -994,8 +1004,15 @@ def _print_timeline(service: Reflect, timeline: Timeline) -> None:
         console.print(f"“{topic}” didn't come up in your sessions.")
         return
     sessions = "session" if total == 1 else "sessions"
+    in_sessions = sum(1 for s in timeline.sessions if s.source == "session")
+    notes = timeline.count - in_sessions
+    in_notes = f" and {notes} of your notes" if notes > 1 else " and one of your notes"
     console.print(
-        Text(f"“{topic}” came up in {timeline.count} of your {total} {sessions}", style="bold")
+        Text(
+            f"“{topic}” came up in {in_sessions} of your {total} {sessions}"
+            + (in_notes if notes else ""),
+            style="bold",
+        )
     )
     if not timeline.by_meaning:
         console.print("(matched by its words only: the meaning index isn't ready)", style="dim")
@@ -1098,7 +1115,7 @@ def prep_to_json(prep: Prep) -> dict[str, Any]:
             {"topic": t.topic, "sessions": timeline_to_json(t.timeline)["sessions"]}
             for t in prep.themes
         ],
-        "notes": list(prep.notes),  # none until reflect has notes (reflect.prep._notes_since)
+        "notes": [note_to_json(None, note) for note in prep.notes],
     }
 
 
@@ -1150,6 +1167,8 @@ def _print_prep(service: Reflect, prep: Prep) -> None:
     console.print(Text("\nYour notes since then", style="bold underline"))
     if not prep.notes:
         console.print("None.")
+    for note in prep.notes:
+        _print_note(console, note)
 
 
 def service_filters(**given: str | None) -> SearchFilters:
@@ -1414,6 +1433,214 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 0
 
 
+# ---- notes and handouts -----------------------------------------------------------------
+# Not sessions, but searchable and cited (reflect/documents.py): `reflect note`, `reflect
+# notes`, `reflect import --handout`, `reflect handouts`.
+
+
+def _note_text(args: argparse.Namespace) -> str:
+    if args.file and args.text:
+        raise UsageError("Give the note as text or with --file FILE, not both.")
+    if args.file:
+        try:
+            return Path(args.file).expanduser().read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{args.file} isn't UTF-8 text.") from None
+        except OSError as e:
+            raise UsageError(f"Can't read {args.file}: {e.strerror}.") from None
+    if args.text:
+        return str(args.text)
+    if sys.stdin.isatty():
+        # Typed here, the note stays out of the shell's history file (an argument doesn't).
+        say("Write your note; press Ctrl-D on an empty line when it's done.")
+    return sys.stdin.read()
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    text = _note_text(args)
+    day = parse_day(args.date) if args.date else None
+    with open_vault(args) as service:
+        if args.edit:
+            note = service.documents.edit_note(args.edit, text)
+            say(f"Note of {_short_day(note.date)} changed ({note.id}).")
+        else:
+            note = service.documents.write_note(text, day=day)
+            say(f"Noted ({_short_day(note.date)}, {note.id}); sealed in your vault.")
+        return 0
+
+
+def _confirm_removal(args: argparse.Namespace, what: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"Removing {what} needs confirmation; add --yes in scripts.")
+    answer = input(f"Remove {terminal(what)} for good? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        documents = service.documents
+        if args.remove:
+            note = documents.note(args.remove)
+            if not _confirm_removal(args, f"your note of {_short_day(note.date)}"):
+                say("Nothing removed.")
+                return 1
+            documents.remove_note(note.id)
+            say(f"Removed your note of {_short_day(note.date)} ({note.id}).")
+            return 0
+        notes = [documents.note(s.id) for s in documents.notes()]
+        if args.json:
+            print_json([note_to_json(n, note) for n, note in enumerate(notes, 1)])
+            return 0
+        if not notes:
+            say('No notes yet. Write one with `reflect note "…"`.')
+        console = _console()
+        for n, note in enumerate(notes, 1):
+            _print_note(console, note, f"{n}.")
+        return 0
+
+
+def note_to_json(n: int | None, note: Session) -> dict[str, Any]:
+    """A note as `reflect notes --json` and `reflect prep --json` give it."""
+    numbered = {} if n is None else {"n": n}
+    return {
+        **numbered,
+        "id": note.id,
+        "date": note.date.isoformat(),
+        "written_at": note.imported_at,
+        "source": "note",
+        "text": note.text,
+    }
+
+
+def _print_note(console: Console, note: Session, label: str = "•") -> None:
+    console.print(
+        f"[bold]{label}[/bold] [dim]your note, {_short_day(note.date)} · {note.id}[/dim]"
+    )
+    console.print(f"    {markup(note.text, multiline=True)}\n", highlight=False)
+
+
+def _import_handouts(service: Reflect, args: argparse.Namespace) -> int:
+    from reflect.errors import TranscriptError
+
+    if not args.paths:
+        raise UsageError("Name the handout file to import: reflect import --handout FILE.")
+    if len(args.paths) > 1 and (args.title or args.date):
+        raise UsageError("--title and --date name one handout; import one file at a time.")
+    day = parse_day(args.date) if args.date else None
+    failed = 0
+    for name in args.paths:
+        path = Path(name).expanduser()
+        try:
+            stored = service.documents.import_handout(
+                path, title=args.title, day=day, given_by=args.by
+            )
+        except TranscriptError as e:  # a HandoutError: names the file, nothing stored
+            failed += 1
+            if args.json:
+                print_json(
+                    {"event": "result", "path": str(path), "status": "failed", "reason": e.reason}
+                )
+            else:
+                say(f"[red]✗[/red] {markup(str(path))}: {markup(e.reason)}")
+            continue
+        handout = stored.session
+        status = "duplicate" if stored.duplicate else "imported"
+        if args.json:
+            print_json(
+                {
+                    "event": "result",
+                    "path": str(path),
+                    "status": status,
+                    "source": "handout",
+                    "id": handout.id,
+                    "title": handout.title,
+                }
+            )
+        elif stored.duplicate:
+            say(
+                f"[dim]= {markup(str(path))}: already in the vault as the handout "
+                f"“{markup(handout.title)}” ({handout.id})[/dim]"
+            )
+        else:
+            say(
+                f"[green]✓[/green] {markup(str(path))} → handout “{markup(handout.title)}” "
+                f"({handout.id})"
+            )
+    return 1 if failed else 0
+
+
+def handout_to_json(n: int, handout: Session) -> dict[str, Any]:
+    from reflect.documents import given_by
+    from reflect.sources import page_of
+
+    return {
+        "n": n,
+        "id": handout.id,
+        "title": handout.title,
+        "date": handout.date.isoformat(),
+        "date_source": handout.date_source,
+        "given_by": given_by(handout),
+        "source_file": handout.source_file,
+        "format": handout.format,
+        "source": "handout",
+        "pages": [
+            {"page": page_of(handout, t.index), "text": handout.turn_text(t)} for t in handout.turns
+        ],
+    }
+
+
+def cmd_handouts(args: argparse.Namespace) -> int:
+    from reflect.documents import given_by
+    from reflect.sources import page_of
+
+    with open_vault(args) as service:
+        documents = service.documents
+        if args.remove:
+            handout = documents.handout(args.remove)
+            if not _confirm_removal(args, f"the handout “{handout.title}”"):
+                say("Nothing removed.")
+                return 1
+            documents.remove_handout(handout.id)
+            say(f"Removed the handout “{markup(handout.title)}” ({handout.id}).")
+            return 0
+        if args.show:
+            handout = documents.handout(args.show)
+            if args.json:
+                print_json(handout_to_json(int(args.show) if args.show.isdigit() else 0, handout))
+                return 0
+            console = _console()
+            console.print(f"[bold]handout: {markup(handout.title)}[/bold]", highlight=False)
+            for t in handout.turns:
+                console.print(f"\n[dim]page {page_of(handout, t.index)}[/dim]")
+                console.print(markup(handout.turn_text(t), multiline=True), highlight=False)
+            return 0
+        handouts = [documents.handout(s.id) for s in documents.handouts()]
+        if args.json:
+            print_json([handout_to_json(n, h) for n, h in enumerate(handouts, 1)])
+            return 0
+        if not handouts:
+            say("No handouts yet. Add one with `reflect import --handout FILE`.")
+            return 0
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        for col in ("#", "id", "date", "title", "pages", "given by"):
+            table.add_column(col, justify="right" if col in ("#", "pages") else "left")
+        for n, h in enumerate(handouts, 1):
+            table.add_row(
+                str(n),
+                h.id,
+                h.date.isoformat(),
+                markup(h.title),
+                str(len(h.turns)),
+                markup(given_by(h) or "—"),
+            )
+        _console().print(table)
+        return 0
+
+
 # ---- the terminal app -------------------------------------------------------------------
 
 
@@ -1508,6 +1735,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="your therapist did not agree, or you are not sure (asked otherwise)",
     )
     p.add_argument("--json", action="store_true", help="print JSON lines of progress and results")
+    p.add_argument(
+        "--handout",
+        action="store_true",
+        help="the files are handouts or worksheets (PDF, .docx, .md), not sessions",
+    )
+    p.add_argument("--title", metavar="TITLE", help="a handout's title (default: its own)")
+    p.add_argument("--by", metavar="NAME", help="who gave you the handout")
 
     p = add("sessions", cmd_sessions, "list your sessions")
     p.add_argument("--json", action="store_true")
@@ -1673,6 +1907,23 @@ def build_parser() -> argparse.ArgumentParser:
         "Printed as plain text: `reflect prep > FILE` writes it to FILE unencrypted, by your "
         "choice."
     )
+    p.add_argument("--json", action="store_true")
+
+    p = add("note", cmd_note, "write a note of your own: sealed, dated, searchable")
+    p.add_argument("text", nargs="?", metavar="TEXT", help="the note (or --file, or stdin)")
+    p.add_argument("--file", metavar="FILE", help="the note is this UTF-8 text file")
+    p.add_argument("--date", metavar="YYYY-MM-DD", help="date it (default: today)")
+    p.add_argument("--edit", metavar="N", help="replace the words of note N (`reflect notes`)")
+
+    p = add("notes", cmd_notes, "list your notes")
+    p.add_argument("--remove", metavar="N", help="remove note N for good")
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    p.add_argument("--json", action="store_true")
+
+    p = add("handouts", cmd_handouts, "list your therapist's handouts")
+    p.add_argument("--show", metavar="N", help="print handout N, page by page")
+    p.add_argument("--remove", metavar="N", help="remove handout N for good")
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     p.add_argument("--json", action="store_true")
 
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")

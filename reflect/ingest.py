@@ -274,7 +274,9 @@ def import_file(
         return FileResult(display, "duplicate", existing.id, existing.title, len(parsed.turns))
     replace_id = None
     if options.replace:
-        same_name = [s for s in store.catalog() if s.source_file == path.name]
+        same_name = [
+            s for s in store.catalog() if s.source_file == path.name and s.kind == "session"
+        ]
         if same_name:
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())

@@ -107,6 +107,7 @@ class SessionSummary:
     content_hash: str
     imported_at: str
     format: str
+    kind: str = "session"  # or "note", "handout" (reflect.session.KINDS); old catalogs: sessions
 
     @classmethod
     def of(cls, s: Session) -> SessionSummary:
@@ -121,6 +122,7 @@ class SessionSummary:
             s.content_hash,
             s.imported_at,
             s.format,
+            s.kind,
         )
 
     def to_dict(self) -> dict[str, Any]:

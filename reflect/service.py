@@ -21,7 +21,7 @@ from reflect.excerpts import ExcerptLine, clock, excerpt_lines
 from reflect.kept import SavedMoment
 from reflect.recording import TranscriberFactory
 from reflect.records import PendingRecording, recording_info
-from reflect.session import Session, StoredTurn
+from reflect.session import NOTE, SESSION, Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.vault import RolledBack, Vault
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
+    from reflect.documents import Documents
     from reflect.index import Filters
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
     from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
@@ -45,6 +46,10 @@ if TYPE_CHECKING:
     from reflect.understanding import Understood
 
 ModelFactory = Callable[[], "ChatModel"]
+
+# Which kinds of record a view reads (reflect.session.KINDS, reflect/documents.py).
+_SESSIONS_ONLY = frozenset({SESSION})
+_SESSIONS_AND_NOTES = frozenset({SESSION, NOTE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +292,13 @@ class Reflect:
 
     def speaker_labels(self, who: str) -> list[str]:
         """Labels for "me", "therapist" (everyone who isn't me) or a label, any case."""
-        return speakers.labels_for(who, self.me_labels(), self._known_speakers())
+        me = self.me_labels()
+        labels = speakers.labels_for(who, me, self._known_speakers())
+        if me and set(labels) == set(me):
+            # The user's notes are theirs, whatever label they were written under.
+            notes = (s for s in self._store.catalog() if s.kind == NOTE)
+            labels += sorted({label for s in notes for label in s.speakers} - set(labels))
+        return labels
 
     def _known_speakers(self) -> list[str]:
         return sorted({label for s in self.sessions() for label in s.speakers})
@@ -482,6 +493,9 @@ class Reflect:
 
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
+        # The user's notes are part of a theme's story; a handout is not something that
+        # "came up" (reflect/documents.py).
+        resolved = replace(resolved, kinds=_SESSIONS_AND_NOTES)
         return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
 
     def recap(self, reference: str) -> Recap:
@@ -491,6 +505,8 @@ class Reflect:
         from reflect.recap import Recap, moments_at
 
         session = self.session(reference)
+        if session.kind != SESSION:
+            raise UsageError(f"That is a {session.kind}, not a session: it has no recap.")
         moments = moments_at(session, self._recap_spans(session))
         return Recap(session.id, session.date, session.title, moments)
 
@@ -523,7 +539,7 @@ class Reflect:
         from reflect.errors import SessionNotFound, VaultCorrupted
         from reflect.recap import sealed_spans
 
-        summaries = self._store.catalog()
+        summaries = self.sessions()  # a note or a handout has no recap
         made = 0
         for done, summary in enumerate(summaries, start=1):
             if should_stop is not None and should_stop():
@@ -580,7 +596,8 @@ class Reflect:
         sessions = [
             s
             for s in live.index.sessions()
-            if (chosen.session_ids is None or s.id in chosen.session_ids)
+            if s.kind == SESSION
+            and (chosen.session_ids is None or s.id in chosen.session_ids)
             and (chosen.since is None or s.date >= chosen.since)
             and (chosen.until is None or s.date <= chosen.until)
         ]
@@ -590,7 +607,7 @@ class Reflect:
             retriever = live.retriever(me)
 
             def later(subject: str, after: dt.date) -> list[list[Hit]]:
-                later_on = Filters(since=after + dt.timedelta(days=1))
+                later_on = Filters(since=after + dt.timedelta(days=1), kinds=_SESSIONS_ONLY)
                 timeline = build_timeline(subject, live.index, retriever, filters=later_on)
                 return [s.hits for s in timeline.sessions]
 
@@ -604,11 +621,12 @@ class Reflect:
         from reflect.index import Filters
         from reflect.prep import build_prep
 
-        sessions = sorted(
+        every = sorted(
             self._live_index().index.sessions(), key=lambda s: (s.date, s.imported_at, s.id)
         )
         return build_prep(
-            sessions,
+            [s for s in every if s.kind == SESSION],
+            notes=[s for s in every if s.kind == NOTE],
             speakers=self._known_speakers(),
             recap=self.recap,
             agreements=lambda ids: self._marked(
@@ -622,7 +640,7 @@ class Reflect:
         me) or "open" again; stored sealed. UsageError if no agreement has that id."""
         from reflect.agreements import mark_of, resolve_agreement
 
-        sessions = (self._store.get(s.id) for s in self._store.catalog())
+        sessions = (self._store.get(s.id) for s in self.sessions())
         agreement, session = resolve_agreement(sessions, self.me_labels(), agreement_id)
         self._store.mark_agreement(agreement.id, mark_of(session, status))
         agreement.status = status
@@ -638,7 +656,7 @@ class Reflect:
         return VaultStatus(
             path=st.path,
             format_version=st.format_version,
-            sessions=len(self._store.catalog()),
+            sessions=len(self.sessions()),
             size_bytes=st.size_bytes,
             objects=st.object_count,
             generation=st.generation,
@@ -663,7 +681,16 @@ class Reflect:
     # ---- sessions ----------------------------------------------------------------------
 
     def sessions(self) -> list[SessionSummary]:
-        return self._store.catalog()
+        """The sessions, oldest first; notes and handouts are `documents`' to list."""
+        return [s for s in self._store.catalog() if s.kind == SESSION]
+
+    @property
+    def documents(self) -> Documents:
+        """The user's notes and their therapist's handouts (reflect/documents.py)."""
+        from reflect.documents import Documents
+
+        self._vault.ensure_open()
+        return Documents(self._store, self._live_index, self._index_loaded.is_set)
 
     def summary(self, reference: str) -> SessionSummary:
         """A session's catalog entry, by id, unique id prefix, list number or exact title."""
@@ -924,6 +951,8 @@ class _AnsweringViews:
         from reflect.timeline import build_timeline
 
         live = self._service._live_index()
+        # "How often has it come up" counts sessions: not notes, not handouts.
+        filters = replace(filters, kinds=_SESSIONS_ONLY)
         timeline = build_timeline(
             topic, live.index, live.retriever(self._service.me_labels()), filters=filters
         )

@@ -53,7 +53,7 @@ from reflect.records import (
     recording_info,
     session_name,
 )
-from reflect.session import Session
+from reflect.session import SESSION, Session
 from reflect.vault import Transaction, Vault
 
 # Importable from here as before the layout moved to reflect.records.
@@ -87,9 +87,15 @@ class SessionStore:
         return self.vault.get(name) if name in self.vault else None
 
     def resolve(self, reference: str) -> SessionSummary:
-        """A session by id, unique id prefix, list number (1 = oldest) or exact title."""
-        catalog = self.catalog()
+        """A session by id, unique id prefix, list number (1 = oldest) or exact title.
+        Sessions only, except by exact id (the app opens a note or a handout in the reader
+        by its id): notes and handouts have lists (and numbers) of their own."""
+        everything = self.catalog()
+        catalog = [s for s in everything if s.kind == SESSION]
         ref = reference.strip()
+        by_id = [s for s in everything if s.id == ref]
+        if by_id:
+            return by_id[0]
         if ref.isdigit() and 1 <= int(ref) <= len(catalog) and len(ref) < 4:
             return catalog[int(ref) - 1]
         exact = [s for s in catalog if s.id == ref]

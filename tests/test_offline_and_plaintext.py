@@ -1,11 +1,11 @@
 """The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
 
 The flow (init, import of a transcript and of a recording, quotes, ask, saved moments kept,
-listed and played, the app's index with chromadb built in the background) runs in a child
-process whose HOME, data, config, state,
-cache and temp folders are fresh folders of this test, with a socket guard that records and
+listed and played, a note of the user's own and a PDF handout, the app's index with chromadb
+built in the background) runs in a child process whose HOME, data, config, state, cache and
+temp folders are fresh folders of this test, with a socket guard that records and
 refuses any name lookup or non-local connection. Afterwards every byte under those folders is
-searched for the marker sentence (UTF-8 and UTF-16) and for the raw float32 bytes of its
+searched for the marker sentences (UTF-8 and UTF-16) and for the raw float32 bytes of their
 embeddings. The same flow runs again inside a network namespace without connectivity
 (`unshare -n`) where that is available.
 """
@@ -25,6 +25,9 @@ import pytest
 from tests.conftest import grep_tree
 
 MARKER = "the heron stood on one leg by the allotment gate 9317"
+# The user's own note and a handout page: sealed and searchable like a session.
+NOTE_MARKER = "the kettle whistled twice before the blackbird sang 5120"
+HANDOUT_MARKER = "count the ceiling tiles slowly when the lamp is off 7741"
 # The invented two-voice recording, transcribed by the bundled Whisper during the flow.
 RECORDING = Path(__file__).parent / "fixtures" / "audio" / "session_stereo.opus"
 RECORDED = "we walk by the river after dinner"
@@ -76,7 +79,7 @@ FLOW = textwrap.dedent(
 
     from reflect.cli import main
 
-    source, pass_file, recording, label = sys.argv[1:5]
+    source, pass_file, recording, label, handout, note = sys.argv[1:7]
     # No sound device here: playing a moment decodes it in memory and stops at the speaker.
     import reflect.audio
     reflect.audio.play = lambda samples, rate, **kw: None
@@ -92,6 +95,12 @@ FLOW = textwrap.dedent(
         ("keep recording", ["keep", "Session stereo", "--at", "0:28"]),
         ("moments", ["moments", "--json"]),
         ("moments play", ["moments", "play", "2"]),
+        ("note", ["note", note]),
+        ("handout", ["import", "--handout", handout, "--title", "Night routine"]),
+        ("quotes note", ["quotes", "kettle whistled before the blackbird", "--json"]),
+        ("quotes handout", ["quotes", "ceiling tiles when the lamp is off", "--json"]),
+        ("notes", ["notes", "--json"]),
+        ("handouts", ["handouts", "--json"]),
     ]:
         results[name] = main(argv)
 
@@ -111,7 +120,11 @@ FLOW = textwrap.dedent(
     found = service.quotes("heron by the allotment gate").hits
     results["app index"] = 0 if index.store_serving and found else 1
     prefixes = []
-    for summary in service.sessions():
+    found_note = service.quotes("kettle whistled before the blackbird").hits
+    found_handout = service.quotes("ceiling tiles when the lamp is off").hits
+    results["app note"] = 0 if found_note and found_note[0].source == "note" else 1
+    results["app handout"] = 0 if found_handout and found_handout[0].page == 1 else 1
+    for summary in store_of(service).catalog():  # sessions, the note and the handout
         _, _, vectors = decode_index_record(store_of(service).index_record(summary.id))
         prefixes += [v[:16].astype("<f4").tobytes().hex() for v in vectors]
     print("RESULT " + json.dumps({
@@ -120,6 +133,7 @@ FLOW = textwrap.dedent(
         "sessions": len(service.sessions()),
         "moments": [m.label for m in service.moments()],
         "vector_prefixes": prefixes,
+        "records": len(store_of(service).catalog()),
     }))
     """
 )
@@ -142,6 +156,10 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
     source = tmp_path / "source" / "2025-06-01 sunday walk.txt"
     source.parent.mkdir()
     source.write_text(TRANSCRIPT)
+    from tests.pdf_fixtures import make_pdf
+
+    handout = tmp_path / "source" / "night-routine.pdf"
+    handout.write_bytes(make_pdf([["Night routine", f"Then {HANDOUT_MARKER}."]]))
     pass_file = tmp_path / "source" / "pass.txt"
     pass_file.write_text("offline flow passphrase\n")
     env = {
@@ -168,6 +186,8 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
             str(pass_file),
             str(RECORDING),
             LABEL,
+            str(handout),
+            f"Before work {NOTE_MARKER}.",
         ],
         capture_output=True,
         text=True,
@@ -184,7 +204,12 @@ def check_flow(result: dict, root: Path) -> None:  # type: ignore[type-arg]
     assert result["attempts"] == []
     assert result["sessions"] == 2
     assert result["moments"] == [LABEL, ""]
-    needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER.encode("utf-16-be")]
+    assert result["records"] == 4  # two sessions, a note, a handout
+    needles = [
+        marker.encode(encoding)
+        for marker in (MARKER, NOTE_MARKER, HANDOUT_MARKER)
+        for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+    ]
     needles += [LABEL.encode(), LABEL.encode("utf-16-le")]
     # What the recording says (as transcribed), and any stretch of the audio itself.
     needles += [RECORDED.encode(), RECORDED.encode("utf-16-le")]

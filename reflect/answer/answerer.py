@@ -346,7 +346,8 @@ class Answerer:
             excerpts.append(excerpt)
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
             text_lines.append(
-                template.format(
+                excerpt.source_line(quote)
+                or template.format(
                     n=excerpt.n,
                     quote=quote,
                     who=excerpt.speaker_phrase,
@@ -700,7 +701,7 @@ class Answerer:
         lines = []
         for excerpt in sorted(ranked, key=lambda e: e.n):
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
-            line = self.prompts.extractive_line(
+            line = excerpt.source_line(quote) or self.prompts.extractive_line(
                 date=excerpt.hit.session_date, who=excerpt.speaker_phrase, quote=quote, n=excerpt.n
             )
             lines.append((excerpt, line))

@@ -12,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from reflect.safe_text import app_markup, terminal
 from reflect.service import SearchFilters
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.notes import HandoutsScreen, NotesScreen
 from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.state import ReflectHost
 
@@ -67,6 +68,16 @@ class ReflectCommands(Provider):
                 "The quote with its date, speaker and time, to the clipboard (c)",
                 main.action_copy_quote,
             )
+        yield (
+            "Your notes",
+            "Notes of your own between sessions, sealed and searchable (n writes one)",
+            lambda: self.app.push_screen(NotesScreen()),
+        )
+        yield (
+            "Your handouts",
+            "Handouts from your therapist, page by page (reflect import --handout FILE)",
+            lambda: self.app.push_screen(HandoutsScreen()),
+        )
         yield (
             "Timeline of a theme",
             "Every session where a theme came up, oldest first (ctrl+g)",

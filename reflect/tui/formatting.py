@@ -15,6 +15,7 @@ from textual.content import Content
 from reflect.excerpts import ExcerptLine, clock, spans_in_line
 from reflect.retrieval import Hit
 from reflect.safe_text import terminal
+from reflect.sources import citation
 
 HIGHLIGHT_STYLE = "bold $text-warning on $warning-muted"
 MARKER_STYLE = "bold $text-accent"
@@ -47,6 +48,9 @@ def time_range(start: float | None, end: float | None) -> str:
 def citation_text(hit: Hit) -> str:
     """A quote and its citation line, as copied to the clipboard."""
     quote = " ".join(hit.text.split())
+    cited = citation(hit)
+    if cited is not None:
+        return f"“{quote}”\n— {cited}"
     where = [f"“{hit.session_title}”", long_date(hit.session_date)]
     if hit.speaker:
         where.append(hit.speaker)

@@ -25,7 +25,8 @@ from reflect.consent import header_note
 from reflect.excerpts import clock
 from reflect.kept import cited_span
 from reflect.safe_text import terminal
-from reflect.session import Session, StoredTurn
+from reflect.session import NOTE, SESSION, Session, StoredTurn
+from reflect.sources import page_of
 from reflect.tui.errors import worker_failed
 from reflect.tui.formatting import (
     HIGHLIGHT_STYLE,
@@ -82,7 +83,11 @@ def turn_blocks(
                 end = quote.hit.char_start + mb - offset
                 body = body.stylize(HIGHLIGHT_STYLE, max(start, 0), min(end, len(piece)))
         if not blocks:
-            head = _turn_head(turn, me)
+            page = page_of(session, turn.index)
+            # A handout's page stands where a time would; a note is the user's, unlabelled.
+            head = [(f"page {page}", QUIET_STYLE)] if page is not None else (
+                [] if session.kind == NOTE else _turn_head(turn, me)
+            )
             if head:
                 body = Content.assemble(*head, "\n", body)
         blocks.append((body, quoted))
@@ -228,6 +233,9 @@ class ReaderScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, name="read-recap")
     def _load_recap(self, session_id: str) -> None:
         service = reflect_app(self).service
+        if service.summary(session_id).kind != SESSION:
+            self.post_message(RecapRead(session_id, []))  # a note or a handout has no recap
+            return
         recap = service.recap(session_id)
         moments = [Quote(hit, service.excerpt_lines(hit)) for hit in recap.moments]
         self.post_message(RecapRead(session_id, moments))
@@ -277,6 +285,11 @@ class ReaderScreen(Screen[None]):
             (f"  ·  {speakers}" if speakers else "", QUIET_STYLE),
             (f"  ·  ♪ {agreement}" if agreement else "", QUIET_STYLE),
         )
+        if session.kind != SESSION:
+            what = "your note" if session.kind == NOTE else f"handout: {session.title}"
+            title = Content.assemble(
+                (terminal(what), "bold"), (f"  ·  {long_date(session.date)}", "")
+            )
         self.query_one("#reader-title", Static).update(title)
         blocks: list[TurnBlock] = []
         self._turns = []

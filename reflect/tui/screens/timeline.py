@@ -35,6 +35,7 @@ from textual.worker import Worker
 
 from reflect.safe_text import terminal
 from reflect.service import SearchFilters
+from reflect.sources import citation
 from reflect.timeline import TimelineSession, bar
 from reflect.tui.errors import worker_failed
 from reflect.tui.formatting import QUIET_STYLE, brief_excerpt, short_date
@@ -56,7 +57,10 @@ def chart_row(session: TimelineSession, most: int) -> Content:
         f"{short_date(session.session_date):>11}  ",
         (f"{bar(session.mentions, most, BAR_WIDTH):<{BAR_WIDTH}}", BAR_STYLE),
         (f"{session.mentions:>4}  ", "bold"),
-        (terminal(session.session_title), QUIET_STYLE),
+        (
+            "your note" if session.source == "note" else terminal(session.session_title),
+            QUIET_STYLE,
+        ),
     )
 
 
@@ -107,7 +111,12 @@ class TimelineExcerpts(QuoteList):
 
     def prompt(self, i: int, quote: Quote, me: Sequence[str], *, dimmed: bool) -> Visual:
         hit = quote.hit
-        where = f"{short_date(hit.session_date)} · {terminal(hit.session_title)}"
+        cited = citation(hit)  # a note says so, never a session's title
+        where = (
+            terminal(cited)
+            if cited
+            else f"{short_date(hit.session_date)} · {terminal(hit.session_title)}"
+        )
         return Content("\n").join(
             [Content.styled(where, "bold"), brief_excerpt(hit, quote.lines, me)]
         )

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 from reflect.excerpts import clock
 from reflect.kept import cited_span
 from reflect.safe_text import terminal
+from reflect.sources import citation
 from reflect.tui.formatting import (
     MARKER_STYLE,
     QUIET_STYLE,
@@ -38,6 +39,12 @@ def quote_prompt(quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Co
     head: list[tuple[str, str] | str] = []
     if quote.n is not None:
         head.append((f"[{quote.n}] ", MARKER_STYLE))
+    cited = citation(hit)
+    if cited is not None:
+        # A note or a handout: said as what it is, with no speaker and no time.
+        head.append((terminal(cited), "bold"))
+        body = Content("\n").join([Content.assemble(*head), excerpt_body(hit, quote.lines, me)])
+        return body.stylize(QUIET_STYLE) if dimmed else body
     head.append((f"{short_date(hit.session_date)} · {terminal(hit.session_title)}", "bold"))
     # One speaker: named here. Several: each line of the excerpt names its own.
     speakers = list(dict.fromkeys(line.speaker for line in quote.lines if line.speaker))
