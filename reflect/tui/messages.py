@@ -176,3 +176,11 @@ class AgreedQuotes:
 @dataclass
 class AgreementsFound(Message):
     agreements: list[AgreedQuotes]
+
+
+@dataclass
+class AgreementMarked(Message):
+    """The user's mark on an agreement is stored (sealed)."""
+
+    agreement_id: str
+    status: str

@@ -4,6 +4,7 @@ session's key moments in the reader."""
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +225,94 @@ async def test_agreements_with_replies_and_follow_ups(
         await pilot.press("down", "down", "p")
         assert [h.session_title for h in played] == ["After the diary"]
         await enter_opens_the_reader_at(pilot, found.quotes[2].hit)
+
+
+async def open_agreements(pilot: Pilot[Any]) -> AgreementList:
+    """Press ctrl+y and wait for the agreements."""
+    app = pilot.app
+    await pilot.press("ctrl+y")
+    await wait_until(pilot, lambda: isinstance(app.screen, AgreementsScreen))
+    found = app.screen.query_one(AgreementList)
+    await wait_until(pilot, lambda: bool(found.quotes))
+    return found
+
+
+def stored_marks(vault: Path) -> dict[str, str]:
+    """What is sealed in the vault: the marks of agreements not open."""
+    with Reflect.unlock(vault, PASSPHRASE) as service:
+        return {i: mark.status for i, mark in service._store.agreement_marks().items()}
+
+
+async def test_marking_an_agreement_done_not_for_me_and_open_again(
+    across_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ui_thread = threading.get_ident()
+    stored_on: list[int] = []
+    mark = Reflect.mark_agreement
+
+    def on_a_worker(self: Reflect, agreement_id: str, status: str) -> Any:
+        stored_on.append(threading.get_ident())
+        return mark(self, agreement_id, status)
+
+    monkeypatch.setattr(Reflect, "mark_agreement", on_a_worker)
+    app = make_app(across_vault)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        found = await open_agreements(pilot)
+        screen = app.screen
+        assert isinstance(screen, AgreementsScreen)
+        first = found.current_agreement
+        assert first is not None
+        sleep_diary = first.agreement.id
+
+        await pilot.press("d")  # shown at once, under the agreement's words
+        assert str(found.get_option("0").prompt).endswith("\nmarked done")
+        await wait_until(pilot, lambda: not screen._marking)
+        assert stored_on and ui_thread not in stored_on
+
+        # On a follow-up row, the keys mark the agreement it follows up.
+        await pilot.press("down", "down", "x")
+        assert str(found.get_option("0").prompt).endswith("\nmarked not for me")
+        await pilot.press("down", "d")  # the second agreement
+        assert str(found.get_option("3").prompt).endswith("\nmarked done")
+        await wait_until(pilot, lambda: not screen._marking)
+        assert "d done · x not for me · o open again" in text_of(
+            screen.query_one("#agreements-status", Static)
+        )
+
+    marks = stored_marks(across_vault)
+    assert marks[sleep_diary] == "dropped"
+    assert sorted(marks.values()) == ["done", "dropped"]  # the two agreements
+
+    app = make_app(across_vault)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        found = await open_agreements(pilot)  # marks are read back
+        assert str(found.get_option("0").prompt).endswith("\nmarked not for me")
+        await pilot.press("o")
+        assert not str(found.get_option("0").prompt).endswith("not for me")
+        await wait_until(pilot, lambda: not app.screen._marking)  # type: ignore[attr-defined]
+    assert sleep_diary not in stored_marks(across_vault)  # open again: no mark
+
+
+async def test_a_mark_that_cannot_be_stored_goes_back(
+    across_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: Reflect, agreement_id: str, status: str) -> None:
+        raise ReflectError("The vault is read-only.")
+
+    monkeypatch.setattr(Reflect, "mark_agreement", broken)
+    app = make_app(across_vault)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        found = await open_agreements(pilot)
+        await pilot.press("d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ErrorModal))
+        assert app.screen.error_message == "The vault is read-only."  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        assert not str(found.get_option("0").prompt).endswith("done")
+        current = found.current_agreement
+        assert current is not None and current.agreement.status == "open"
 
 
 async def test_agreements_from_the_palette_when_there_are_none(vault: Path) -> None:

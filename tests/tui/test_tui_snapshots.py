@@ -221,3 +221,17 @@ class TestAgreements:
 
         app = make_app(across_vault)
         assert snap_compare(app, terminal_size=size, run_before=still(agreements))
+
+    def test_an_agreement_marked_done(self, snap_compare: Snap, across_vault: Path) -> None:
+        async def marked(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+y")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, AgreementsScreen))
+            screen = pilot.app.screen
+            found = screen.query_one(AgreementList)
+            await wait_until(pilot, lambda: found.option_count > 0)
+            await pilot.press("d")
+            await wait_until(pilot, lambda: not screen._marking)  # type: ignore[attr-defined]
+
+        app = make_app(across_vault)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=still(marked))
