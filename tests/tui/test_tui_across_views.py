@@ -23,8 +23,10 @@ from reflect.service import Reflect
 from reflect.tui.app import ReflectApp, create_app
 from reflect.tui.errors import ErrorModal
 from reflect.tui.formatting import brief_excerpt, key_lines
+from reflect.tui.messages import Quote
 from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.widgets.quotes import QuoteList
@@ -324,6 +326,104 @@ async def test_agreements_from_the_palette_when_there_are_none(vault: Path) -> N
         status = app.screen.query_one("#agreements-status", Static)
         await wait_until(pilot, lambda: "No agreements found" in text_of(status))
         assert not app.screen.query_one(AgreementList).display
+
+
+# ---- ready for the next session ------------------------------------------------------------
+
+
+async def open_next_session(pilot: Pilot[Any]) -> PrepList:
+    """Press ctrl+r and wait for what to take along."""
+    app = pilot.app
+    await pilot.press("ctrl+r")
+    await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
+    prep = app.screen.query_one(PrepList)
+    await wait_until(pilot, lambda: bool(prep.targets))
+    await pilot.pause()
+    return prep
+
+
+async def test_next_session_opens_a_key_moment_of_last_time(
+    across_vault: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app(across_vault)
+    played = record_playing(app, monkeypatch)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        prep = await open_next_session(pilot)
+        screen = app.screen
+        assert app.focused is prep
+        rows = [str(prep.get_option_at_index(i).prompt) for i in range(prep.option_count)]
+        headings = [r for i, r in enumerate(rows) if prep.get_option_at_index(i).disabled]
+        assert headings[0] == "Last time · 20 May 2025 · After the diary"
+        assert headings[1:3] == ["Still open", "What came up lately"]
+        # The last session's key moments first, verbatim from its transcript.
+        moments = app.service.recap("After the diary").moments
+        stored = app.service.session_of(moments[0])
+        first = prep.current
+        assert isinstance(first, Quote) and first.hit == moments[0]
+        assert stored.text[first.hit.char_start : first.hit.char_end] == first.hit.text
+        # Both agreements are open, with their follow-ups; the themes have a bar a session.
+        open_words = [t.hit.text for t in prep.targets if isinstance(t, Quote)]
+        assert any(w.startswith("Would you be up for keeping a sleep diary") for w in open_words)
+        assert any(w.startswith("I'll stop working past seven") for w in open_words)
+        topics = [t for t in prep.targets if isinstance(t, str)]
+        assert topics and any("█" in r for r in rows)
+
+        await pilot.press("down", "p")  # the second key moment, played
+        assert played == [moments[1]]
+        await enter_opens_the_reader_at(pilot, moments[1])
+        assert app.screen is screen
+
+        # Enter on a theme: its whole timeline.
+        prep.highlighted = prep.targets.index(topics[0])
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(app.screen, TimelineScreen))
+        assert app.screen.query_one("#timeline-topic", Input).value == topics[0]
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+
+
+async def test_next_session_from_the_palette_leaves_out_what_is_marked(
+    across_vault: Path,
+) -> None:
+    with Reflect.unlock(across_vault, PASSPHRASE) as service:
+        service.open_index(vector_store=False)
+        diary = service.agreements(follow_ups=False)[0]
+        service.mark_agreement(diary.id, "done")
+    app = make_app(across_vault)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        await run_command(pilot, "Ready for the next session")
+        await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
+        prep = app.screen.query_one(PrepList)
+        await wait_until(pilot, lambda: bool(prep.targets))
+        words = [t.hit.text for t in prep.targets if isinstance(t, Quote)]
+        assert not any(w.startswith("Would you be up for keeping a sleep diary") for w in words)
+        assert any(w.startswith("I'll stop working past seven") for w in words)
+
+
+async def test_next_session_with_no_sessions_says_how_to_import(tmp_path: Path) -> None:
+    Reflect.create(tmp_path / "vault", PASSPHRASE, kdf=crypto.floor_kdf_params()).lock()
+    app = make_app(tmp_path / "vault")
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
+        status = app.screen.query_one("#prep-status", Static)
+        await wait_until(pilot, lambda: "No sessions yet" in text_of(status))
+        assert not app.screen.query_one(PrepList).display
+
+
+async def test_locking_clears_the_next_session_view(across_vault: Path) -> None:
+    app = make_app(across_vault)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        prep = await open_next_session(pilot)
+        await pilot.press("ctrl+l")
+        await wait_until(pilot, lambda: app.unlocked is None)
+        assert prep.targets == [] and prep.option_count == 0
+        await pilot.press("ctrl+r")  # nothing to show while locked
+        assert not isinstance(app.screen, NextSessionScreen)
 
 
 # ---- key moments in the reader ------------------------------------------------------------

@@ -30,9 +30,11 @@ from textual.visual import Padding, Visual
 from textual.widgets import Footer, Static
 from textual.worker import Worker
 
+from reflect.agreements import Agreement
 from reflect.excerpts import clock
 from reflect.retrieval import Hit
 from reflect.safe_text import terminal
+from reflect.service import Reflect
 from reflect.tui.errors import worker_failed
 from reflect.tui.formatting import (
     QUIET_STYLE,
@@ -94,6 +96,42 @@ def follow_up_prompt(quote: Quote, me: Sequence[str]) -> Content:
     return Content("\n").join([head, brief_excerpt(hit, quote.lines, me)])
 
 
+def agreement_row(item: AgreedQuotes, kind: str, quote: Quote, me: Sequence[str]) -> Visual:
+    """One row of an agreement: its "words" (with the user's mark under them), its "reply"
+    indented, or a "follow-up" further in."""
+    if kind == "reply":
+        reply = reply_prompt(quote, me, declined=item.agreement.declined)
+        return Padding(reply, Spacing(0, 0, 0, REPLY_INDENT))
+    if kind == "follow-up":
+        return Padding(follow_up_prompt(quote, me), Spacing(0, 0, 0, FOLLOW_UP_INDENT))
+    words = quote_prompt(quote, me)
+    if item.agreement.status in STATUS_WORDS:
+        said, style = STATUS_WORDS[item.agreement.status]
+        words = Content.assemble(words, "\n", (said, style))
+    return words
+
+
+def agreement_rows(item: AgreedQuotes) -> list[tuple[str, Quote]]:
+    """An agreement's rows in order: its words, the reply, each follow-up."""
+    rows = [("words", item.words)]
+    if item.reply is not None:
+        rows.append(("reply", item.reply))
+    rows.extend(("follow-up", q) for q in item.follow_ups)
+    return rows
+
+
+def agreed_quotes(service: Reflect, agreement: Agreement) -> AgreedQuotes:
+    """An agreement with each of its moments read from the stored transcript (in a worker)."""
+
+    def quote(hit: Hit) -> Quote:
+        return Quote(hit, service.excerpt_lines(hit))
+
+    reply = quote(agreement.reply) if agreement.reply is not None else None
+    return AgreedQuotes(
+        agreement, quote(agreement.words), reply, [quote(h) for h in agreement.follow_ups]
+    )
+
+
 class AgreementList(QuoteList):
     """Agreements, each followed by its reply and follow-ups, indented under it."""
 
@@ -108,14 +146,9 @@ class AgreementList(QuoteList):
         rows: list[tuple[AgreedQuotes, str]] = []
         quotes: list[Quote] = []
         for item in agreements:
-            rows.append((item, "words"))
-            quotes.append(item.words)
-            if item.reply is not None:
-                rows.append((item, "reply"))
-                quotes.append(item.reply)
-            for follow_up in item.follow_ups:
-                rows.append((item, "follow-up"))
-                quotes.append(follow_up)
+            for kind, quote in agreement_rows(item):
+                rows.append((item, kind))
+                quotes.append(quote)
         self._rows = rows
         self.show(quotes, me)
 
@@ -138,16 +171,7 @@ class AgreementList(QuoteList):
 
     def prompt(self, i: int, quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Visual:
         item, kind = self._rows[i]
-        if kind == "reply":
-            reply = reply_prompt(quote, me, declined=item.agreement.declined)
-            return Padding(reply, Spacing(0, 0, 0, REPLY_INDENT))
-        if kind == "follow-up":
-            return Padding(follow_up_prompt(quote, me), Spacing(0, 0, 0, FOLLOW_UP_INDENT))
-        words = quote_prompt(quote, me)
-        if item.agreement.status in STATUS_WORDS:
-            said, style = STATUS_WORDS[item.agreement.status]
-            words = Content.assemble(words, "\n", (said, style))
-        return words
+        return agreement_row(item, kind, quote, me)
 
     def divider_before(self, i: int) -> bool:
         return self._rows[i][1] == "words"
@@ -191,19 +215,7 @@ class AgreementsScreen(Screen[None]):
         if not wait_for(unlocked.searchable):
             return
         service = unlocked.service
-
-        def quote(hit: Hit) -> Quote:
-            return Quote(hit, service.excerpt_lines(hit))
-
-        found = [
-            AgreedQuotes(
-                a,
-                quote(a.words),
-                quote(a.reply) if a.reply is not None else None,
-                [quote(h) for h in a.follow_ups],
-            )
-            for a in service.agreements()
-        ]
+        found = [agreed_quotes(service, a) for a in service.agreements()]
         self.post_message(AgreementsFound(found))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:

@@ -15,6 +15,7 @@ from textual.widgets import Static
 from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
@@ -33,6 +34,7 @@ EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
     "Transcript reader": [("enter (key moment)", "Go there in the transcript")],
     "Timeline": [("enter (in the box)", "Show when the theme came up")],
     "Agreements": [("enter / c / p", "Open, copy or play, as on an excerpt")],
+    "Next session": [("enter (on a theme)", "Its whole timeline")],
 }
 
 
@@ -66,6 +68,7 @@ def key_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tu
         ("Quote search", list(QuoteSearchScreen.BINDINGS)),
         ("Timeline", list(TimelineScreen.BINDINGS) + list(TimelineChart.BINDINGS)),
         ("Agreements", list(AgreementsScreen.BINDINGS)),
+        ("Next session", list(NextSessionScreen.BINDINGS) + list(PrepList.BINDINGS)),
         ("Import", list(ImportScreen.BINDINGS)),
     ]
     return [(name, _key_rows(b) + EXTRA_KEYS.get(name, [])) for name, b in sources]
