@@ -206,3 +206,11 @@ class PrepGathered(Message):
     recap: list[Quote]
     agreements: list[AgreedQuotes]
     themes: list[ThemeQuotes]
+
+
+@dataclass
+class SessionMomentRead(Message):
+    """The sessions sidebar's worker read a session's first key moment (None: it has none)."""
+
+    session_id: str
+    moment: Hit | None

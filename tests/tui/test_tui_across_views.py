@@ -459,6 +459,31 @@ async def test_key_moments_take_the_reader_to_their_line(across_vault: Path) -> 
         assert app.focused is transcript
 
 
+async def test_the_sessions_list_shows_the_selected_sessions_first_key_moment(
+    across_vault: Path,
+) -> None:
+    app = make_app(across_vault)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await unlock(pilot)
+        await pilot.press("ctrl+b")  # the sessions list, at 80 columns
+        await pilot.pause()
+        detail = app.screen.query_one("#session-moment", Static)
+        newest = app.service.recap("After the diary").moments[0]
+        await wait_until(pilot, lambda: detail.display and "sleep diary" in text_of(detail))
+        said = text_of(detail).split("\n")
+        assert said[0] == f"Key moment · {newest.speaker} · 0:06"
+        shown = said[1].removesuffix("…")  # the moment's own first words, cut at a word
+        assert " ".join(newest.text.split()).startswith(shown) and len(shown) > 20
+
+        await pilot.press("tab", "down")  # from the filter box to the list: the one before
+        older = app.service.recap("Sleep diary").moments[0]
+        first_words = " ".join(older.text.split()[:4])
+        await wait_until(pilot, lambda: first_words in text_of(detail))
+
+        await fill_and_submit(pilot, "#session-filter", "nothing like this")
+        assert not detail.display  # no session, no moment
+
+
 # ---- with the real embedding model --------------------------------------------------------
 
 

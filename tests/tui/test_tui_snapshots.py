@@ -126,6 +126,20 @@ class TestMainScreen:
 
         assert snap_compare(make_app(vault), terminal_size=size, run_before=still(answered))
 
+    def test_the_sessions_list_and_a_key_moment_at_80x24(
+        self, snap_compare: Snap, across_vault: Path
+    ) -> None:
+        async def listed(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+b")
+            await pilot.pause()
+            detail = pilot.app.screen.query_one("#session-moment")
+            await wait_until(pilot, lambda: detail.display)
+            await pilot.press("tab")  # on the list: the newest session selected
+
+        app = make_app(across_vault)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=still(listed))
+
 
 class TestEmptyVault:
     def test_a_new_vault_says_how_to_import(self, snap_compare: Snap, tmp_path: Path) -> None:
