@@ -25,6 +25,7 @@ from reflect.tui.errors import ErrorModal
 from reflect.tui.formatting import brief_excerpt, key_lines
 from reflect.tui.messages import Quote
 from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
+from reflect.tui.screens.help import key_sections
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
@@ -557,3 +558,11 @@ def test_a_brief_excerpt_keeps_the_matched_and_longest_lines_verbatim() -> None:
         "That I go to bed later on the nights I work late, and then it's worse.",
         "…",
     ]
+
+
+def test_the_keys_of_the_new_views_are_in_the_help() -> None:
+    sections = dict(key_sections(ReflectApp.BINDINGS))
+    assert ("ctrl+r", "Ready for the next session") in sections["Everywhere"]
+    marks = {k: d for k, d in sections["Agreements"]}
+    assert marks["d"] == "Mark done" and marks["x"] == "Not for me" and marks["o"] == "Open again"
+    assert ("enter (on a theme)", "Its whole timeline") in sections["Next session"]

@@ -180,7 +180,7 @@ class AgreementList(QuoteList):
 class AgreementsScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
-        Binding("d", "mark('done')", "Done"),
+        Binding("d", "mark('done')", "Mark done"),
         Binding("x", "mark('dropped')", "Not for me"),
         Binding("o", "mark('open')", "Open again"),
     ]

@@ -83,7 +83,7 @@ class PrepList(OptionList):
     """The parts of the next-session view as rows; Enter opens what a row is about."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Open"),
+        Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
     ]
