@@ -332,13 +332,13 @@ async def test_agreements_from_the_palette_when_there_are_none(vault: Path) -> N
 # ---- ready for the next session ------------------------------------------------------------
 
 
-async def open_next_session(pilot: Pilot[Any]) -> PrepList:
+async def open_next_session(pilot: Pilot[Any], timeout: float = 15.0) -> PrepList:
     """Press ctrl+r and wait for what to take along."""
     app = pilot.app
     await pilot.press("ctrl+r")
     await wait_until(pilot, lambda: isinstance(app.screen, NextSessionScreen))
     prep = app.screen.query_one(PrepList)
-    await wait_until(pilot, lambda: bool(prep.targets))
+    await wait_until(pilot, lambda: bool(prep.targets), timeout=timeout)
     await pilot.pause()
     return prep
 
@@ -525,6 +525,17 @@ async def test_the_views_with_the_real_embedding_model(
         texts = [q.hit.text for q in found.quotes]
         assert texts[0].startswith("Would you be up for keeping a sleep diary")
         assert "I kept the sleep diary every morning" in texts[2]
+        await pilot.press("escape")
+
+        # Ready for the next session: last time's key moments, verbatim, open in the reader.
+        prep = await open_next_session(pilot, timeout=60)
+        moments = [t for t in prep.targets if isinstance(t, Quote)]
+        assert moments and moments[0].hit.session_title == "After the diary"
+        for quote in moments:
+            stored = app.service.session_of(quote.hit)
+            assert stored.text[quote.hit.char_start : quote.hit.char_end] == quote.hit.text
+        assert any(isinstance(t, str) for t in prep.targets)  # a theme, found by meaning too
+        await enter_opens_the_reader_at(pilot, moments[0].hit)
 
 
 def test_a_brief_excerpt_keeps_the_matched_and_longest_lines_verbatim() -> None:
