@@ -403,6 +403,33 @@ async def test_next_session_from_the_palette_leaves_out_what_is_marked(
         assert any(w.startswith("I'll stop working past seven") for w in words)
 
 
+async def test_next_session_gathers_again_after_a_mark_in_the_agreements(
+    across_vault: Path,
+) -> None:
+    app = make_app(across_vault)
+    async with app.run_test(size=SIZE) as pilot:
+        await unlock(pilot)
+        prep = await open_next_session(pilot)
+        screen = app.screen
+
+        def open_words() -> list[str]:
+            return [t.hit.text for t in prep.targets if isinstance(t, Quote)]
+
+        assert any(w.startswith("Would you be up for keeping a sleep diary") for w in open_words())
+        await open_agreements(pilot)  # over the Next session view
+        await pilot.press("d")
+        await wait_until(pilot, lambda: not app.screen._marking)  # type: ignore[attr-defined]
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: app.screen is screen)
+        await wait_until(
+            pilot,
+            lambda: (
+                bool(open_words())
+                and not any(w.startswith("Would you be up for keeping") for w in open_words())
+            ),
+        )
+
+
 async def test_next_session_with_no_sessions_says_how_to_import(tmp_path: Path) -> None:
     Reflect.create(tmp_path / "vault", PASSPHRASE, kdf=crypto.floor_kdf_params()).lock()
     app = make_app(tmp_path / "vault")

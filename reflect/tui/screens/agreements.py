@@ -247,6 +247,12 @@ class AgreementsScreen(Screen[None]):
 
     def on_agreement_marked(self, message: AgreementMarked) -> None:
         self._stored[message.agreement_id] = message.status
+        # Other views showing agreements (the Next session view below this one) gather
+        # them again when shown next.
+        for screen in self.app.screen_stack:
+            changed = getattr(screen, "agreements_changed", None)
+            if callable(changed):
+                changed()
 
     def on_agreements_found(self, message: AgreementsFound) -> None:
         found = message.agreements

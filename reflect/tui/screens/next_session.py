@@ -185,6 +185,10 @@ class NextSessionScreen(Screen[None]):
         yield StatusBar()
         yield Footer()
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._stale = False  # an agreement was marked since this was gathered
+
     def on_mount(self) -> None:
         self.query_one(PrepList).display = False
         app = reflect_app(self)
@@ -193,6 +197,17 @@ class NextSessionScreen(Screen[None]):
 
     def forget_transcripts(self) -> None:
         self.query_one(PrepList).forget()
+
+    def agreements_changed(self) -> None:
+        """Called by the Agreements view when a mark is stored: what is still open changed."""
+        self._stale = True
+
+    def on_screen_resume(self) -> None:
+        app = reflect_app(self)
+        if self._stale and app.unlocked is not None:
+            self._stale = False
+            self._status(GATHERING)
+            self._gather(app.unlocked)
 
     @work(thread=True, exit_on_error=False, exclusive=True, group="prep", name="prep")
     def _gather(self, unlocked: Unlocked) -> None:
