@@ -32,7 +32,7 @@ from reflect.store import SessionSummary
 from reflect.tui.errors import worker_failed
 from reflect.tui.formatting import QUIET_STYLE, short_date, speaker_style
 from reflect.tui.messages import OpenSession, SessionMomentRead
-from reflect.tui.state import Unlocked, reflect_app
+from reflect.tui.state import Unlocked, reflect_app, wait_for
 
 EMPTY_TEXT = "No sessions yet — press ctrl+o to import your transcripts."
 # A key moment's words shown under the list: three lines of the sidebar, cut at a word.
@@ -121,6 +121,10 @@ class SessionsSidebar(Vertical):
 
     @work(thread=True, exit_on_error=False, exclusive=True, name="session-moment")
     def _read_moment(self, unlocked: Unlocked, session_id: str) -> None:
+        # Once the index is open: a session imported before recaps were sealed has its
+        # recap worked out from the index (the app seals those in the background then).
+        if not wait_for(unlocked.searchable):
+            return
         moments = unlocked.service.recap(session_id).moments
         if not get_current_worker().is_cancelled:
             self.post_message(SessionMomentRead(session_id, moments[0] if moments else None))
