@@ -341,16 +341,16 @@ async def test_sessions_sidebar_opens_a_session_and_filters_to_it(vault: Path) -
 AUDIO = Path(__file__).parent.parent / "fixtures" / "audio"
 
 
-async def test_p_plays_the_cited_moment_and_p_again_stops(vault: Path, monkeypatch: Any) -> None:
+async def test_p_plays_the_cited_moment_and_p_again_stops(
+    vault: Path, monkeypatch: Any
+) -> None:
     from reflect.service import Reflect
     from reflect.testing import FakeEmbedder, FakeTranscriber
     from tests.test_recording import spoken_text
     from tests.tui.support import PASSPHRASE
 
     service = Reflect.unlock(
-        vault,
-        PASSPHRASE,
-        embedder_factory=FakeEmbedder,
+        vault, PASSPHRASE, embedder_factory=FakeEmbedder,
         transcriber_factory=lambda: FakeTranscriber(text_for=spoken_text),
     )
     assert service.import_paths([AUDIO / "session_mono.ogg"]).results[0].status == "imported"
@@ -418,8 +418,8 @@ async def test_a_recording_shows_its_progress_and_can_be_paused(
         assert isinstance(importer, ImportScreen)
         await fill_and_submit(pilot, "#import-path", str(target))
         await wait_until(
-            pilot,
-            lambda: app.status.importing is not None and app.status.importing.recording is not None,
+            pilot, lambda: app.status.importing is not None
+            and app.status.importing.recording is not None
         )
         await pilot.pause(0.3)
         counts = text_of(importer.query_one("#import-counts", Static))

@@ -34,7 +34,9 @@ async def test_a_vault_missing_its_key_file_is_never_offered_to_be_created(
         await unlock(pilot)
 
 
-async def test_an_older_copy_is_mentioned_once_after_unlocking(vault: Path, tmp_path: Path) -> None:
+async def test_an_older_copy_is_mentioned_once_after_unlocking(
+    vault: Path, tmp_path: Path
+) -> None:
     shutil.copytree(vault, tmp_path / "yesterday")
     service = Reflect.unlock(vault, PASSPHRASE)
     service.update_settings(idle_lock_minutes=20)  # one change made after the copy
