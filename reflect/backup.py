@@ -5,9 +5,10 @@ A backup has its own passphrase (it may travel by USB stick or cloud). Layout:
     then one sealed object (reflect.crypto) whose key is the stretched backup passphrase.
 The sealed body is a sequence of records: u32 length + JSON {name, size}, then the object's
 bytes; a session's records come together (session, its index, its recap, its recording), and
-the user's marks on agreements come last. Restoring adds each session in its own transaction
-and skips sessions whose content is already in the vault, so a restore can be interrupted and
-simply run again.
+the user's marks on agreements and the saved moments of the sessions included come last.
+Restoring adds each session in its own transaction and skips sessions whose content is already
+in the vault, so a restore can be interrupted and simply run again; the moments follow their
+sessions, whatever ids those get.
 
 Both directions stream: memory holds one session and a few chunks, never the backup, so a
 vault with long recordings backs up and restores, and an endless or foreign input is refused
@@ -19,7 +20,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,6 +30,7 @@ from reflect.fsutil import atomic_write
 from reflect.records import (
     AGREEMENT_STATUS,
     CATALOG,
+    MOMENTS,
     SESSION_PREFIX,
     SETTINGS,
     SealedRecap,
@@ -36,8 +38,10 @@ from reflect.records import (
     Settings,
     audio_name,
     decode_agreement_marks,
+    decode_moments,
     decode_session,
     decode_settings,
+    encode_moments,
     index_name,
     recap_name,
     recording_info,
@@ -133,6 +137,24 @@ def _records(
             )
         else:
             yield from record(AGREEMENT_STATUS, marks)
+    yield from _moments_record(store, set(included), left_out)
+
+
+def _moments_record(
+    store: SessionStore, included: set[str], left_out: list[str]
+) -> Iterator[bytes]:
+    """The saved moments of the sessions in the backup (after them: restore maps their ids)."""
+    if not store.has(MOMENTS):
+        return
+    try:
+        moments = [m for m in store.moments() if m.session_id in included]
+    except VaultCorrupted:
+        left_out.append("Your saved moments are damaged, so they were left out of the backup.")
+        return
+    if moments:
+        data = encode_moments(moments)
+        yield _record_head(MOMENTS, len(data))
+        yield data
 
 
 def _record_head(name: str, size: int) -> bytes:
@@ -331,7 +353,8 @@ def restore_backup(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> RestoreReport:
-    known = {s.content_hash for s in store.catalog()}
+    known = {s.content_hash: s.id for s in store.catalog()}
+    ids: dict[str, str] = {}  # a session's id in the backup -> its id in this vault
     restored = present = 0
     # A session's records arrive together; it is stored when the next session starts, or
     # when its recording arrives (streamed straight into the vault).
@@ -342,9 +365,10 @@ def restore_backup(
     def store_held(audio: Iterable[bytes] | None) -> None:
         nonlocal restored, present, recap
         assert held is not None
-        _name, session, index_record = held
+        backup_id, session, index_record = held
         sealed, recap = recap, None
         if session.content_hash in known:
+            ids[backup_id] = known[session.content_hash]
             present += 1
             return  # its recording, if any, is skipped unread
         if any(s.id == session.id for s in store.catalog()):
@@ -353,8 +377,10 @@ def restore_backup(
         if info is not None:
             # The recording is filed under the session's id, which may have changed.
             info["audio"] = audio_name(session.id) if audio is not None else None
-        known.add(session.content_hash)
-        if store.add(session, index_record, audio=audio) is not None:
+        known[session.content_hash] = session.id
+        same = store.add(session, index_record, audio=audio)
+        ids[backup_id] = same.id if same is not None else session.id
+        if same is not None:
             present += 1  # another import or restore stored it meanwhile
             return
         restored += 1
@@ -381,6 +407,14 @@ def restore_backup(
         elif held is not None and name == audio_name(held[0]):
             store_held(body)
             held = None
+        elif name == MOMENTS:
+            if held is not None:
+                store_held(None)
+                held = None
+            moments = decode_moments(b"".join(body))
+            store.merge_moments(
+                [replace(m, session_id=ids[m.session_id]) for m in moments if m.session_id in ids]
+            )
     if held is not None:
         store_held(None)
     if marks is not None:

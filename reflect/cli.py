@@ -37,11 +37,13 @@ if TYPE_CHECKING:
     from reflect.answer.conversation import Conversation
     from reflect.answer.question import AskedQuestion
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.kept import SavedMoment
     from reflect.prep import Prep
     from reflect.recap import Recap
     from reflect.recording import TranscriptionProgress
     from reflect.retrieval import Hit
     from reflect.service import Reflect, ReflectOptions, SearchFilters
+    from reflect.session import Session
     from reflect.timeline import Timeline, TimelineSession
     from reflect.understanding import Understood
 
@@ -213,6 +215,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions
     from reflect.service import ReflectOptions
 
+    agreed = None if args.discard_unfinished else _recording_consent(args)
     with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
         if args.discard_unfinished:
             _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
@@ -225,6 +228,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             replace=args.replace,
             language=args.language,
             keep_audio=not args.no_keep_audio,
+            consent=agreed,
         )
         targets = [Path(p).expanduser() for p in args.paths]
         if args.json:
@@ -281,6 +285,36 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
 
 
+def _recording_consent(args: argparse.Namespace) -> str | None:
+    """Whether the therapist agreed to the recordings being imported (reflect.consent): from
+    --consented / --no-consent, else asked here. Off a terminal, with neither flag, the
+    import stops before doing anything (a usage error naming the flags)."""
+    from reflect import consent
+    from reflect.ingest import holds_recordings
+
+
+    if args.consented:
+        return consent.AGREED
+    if args.no_consent:
+        return consent.NOT_AGREED
+    if not holds_recordings(Path(p).expanduser() for p in args.paths):
+        return None
+    if not sys.stdin.isatty():
+        raise UsageError(consent.SCRIPT_FLAGS)
+    say(consent.QUESTION)
+    while True:
+        # The prompt on stderr too: with --json, stdout carries only JSON.
+        sys.stderr.write("yes / no / not sure: ")
+        sys.stderr.flush()
+        try:
+            typed = input()
+        except EOFError:
+            raise UsageError(consent.SCRIPT_FLAGS) from None
+        answer = consent.understood(typed)
+        if answer is not None:
+            return answer
+
+
 def _import_with_progress_bar(
     service: Reflect, targets: list[Path], options: ImportOptions
 ) -> ImportReport:
@@ -290,7 +324,6 @@ def _import_with_progress_bar(
         TextColumn,
         TimeElapsedColumn,
     )
-
 
     if not _console(stderr=True).is_terminal:
         return _import_with_progress_lines(service, targets, options)
@@ -418,6 +451,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     "date_source": session.date_source,
                     "source_file": session.source_file,
                     "speakers": session.speakers,
+                    "agreement": _agreement_json(session),
                     "turns": [
                         {
                             "speaker": t.speaker,
@@ -430,8 +464,13 @@ def cmd_show(args: argparse.Namespace) -> int:
                 }
             )
         else:
+            from reflect.consent import header_note
+
             console = _console()
             console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
+            note = header_note(session)
+            if note:
+                console.print(f"[dim]♪ {note}[/dim]")
             me = set(service.me_labels())
             # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
             # whenever some turns still wait for a speaker's name.
@@ -447,6 +486,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                 label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
                 console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
         return 0
+
+
+def _agreement_json(session: Session) -> str | None:
+    """A recording's answer to "did your therapist agree?" ("yes", "no", "not sure"), or
+    None when it was not asked or the session is a transcript."""
+    from reflect.consent import answer_of
+
+    return answer_of(session)
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
@@ -583,15 +630,20 @@ PLAY_LEAD_IN_SECONDS = 1.5
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from reflect.audio import play
-
     # The vault is locked once the clip is in memory: nothing else is needed while it plays.
     with open_vault(args) as service:
         start = max(0.0, parse_clock(args.at) - (0.0 if args.exact else PLAY_LEAD_IN_SECONDS))
         session = service.session(args.session)
         samples, rate = service.recording_clip(session.id, start, args.seconds)
+    return _play_clip(session.title, start, samples, rate)
+
+
+def _play_clip(title: str, start: float, samples: Any, rate: int) -> int:
+    """Play a clip decoded in memory, until it ends or Ctrl-C (`play` and `moments play`)."""
+    from reflect.audio import play
+
     say(
-        f"Playing “{markup(session.title)}” from {clock(start)} for "
+        f"Playing “{markup(title)}” from {clock(start)} for "
         f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
     )
     try:
@@ -601,6 +653,95 @@ def cmd_play(args: argparse.Namespace) -> int:
 
         stop_playback()
     return 0
+
+
+# ---- saved moments (reflect.kept) ---------------------------------------------------------
+
+# A saved moment plays whole, up to this long (its decoded audio is held in memory).
+MOMENT_PLAY_MAX_SECONDS = 600.0
+MOMENT_PLAY_TAIL_SECONDS = 1.0
+
+
+def moment_to_json(moment: SavedMoment) -> dict[str, Any]:
+    return moment.to_json()
+
+
+def _moment_line(moment: SavedMoment) -> str:
+    where = [
+        f"{moment.session_date:%d %b %Y}".lstrip("0"),
+        markup(moment.session_title),
+        markup(moment.speaker or ""),
+        clock(moment.start),
+    ]
+    label = f"“{markup(moment.label)}”  " if moment.label else ""
+    sound = " ♪" if moment.has_recording else ""
+    detail = " · ".join(w for w in where if w) + sound
+    return f"[bold]{moment.number:>3}[/bold]  {label}[dim]{detail}[/dim]"
+
+
+def cmd_keep(args: argparse.Namespace) -> int:
+    turns = None
+    if args.turn:
+        numbers = parse_turn_numbers(args.turn)
+        turns = (min(numbers), max(numbers))
+    elif not args.at:
+        raise UsageError("Say where the moment is: --at 12:31 (and --to), or --turn N.")
+    with open_vault(args) as service:
+        moment = service.keep(
+            args.session,
+            at=parse_clock(args.at) if args.at and not turns else None,
+            to=parse_clock(args.to) if args.to and not turns else None,
+            turns=turns,
+            label=args.label,
+        )
+        if args.json:
+            print_json(moment_to_json(moment))
+        say(f"Kept as moment {moment.number}. `reflect moments` lists them.")
+        return 0
+
+
+def cmd_moments(args: argparse.Namespace) -> int:
+    if args.action is not None and args.action != "play":
+        raise UsageError(f"“{args.action}” isn't something moments does; try `moments play N`.")
+    if args.action == "play":
+        if args.number is None:
+            raise UsageError("Say which moment to play: `reflect moments play N`.")
+        return _play_moment(args)
+    with open_vault(args) as service:
+        if args.remove:
+            gone = service.remove_moment(args.remove)
+            say(f"Removed moment {gone.number}. The session itself is unchanged.")
+            return 0
+        if args.relabel:
+            changed = service.relabel_moment(args.relabel[0], args.relabel[1])
+            say(f"Moment {changed.number} is now “{markup(changed.label)}”.")
+            return 0
+        moments = service.moments()
+        if args.json:
+            print_json([moment_to_json(m) for m in moments])
+            return 0
+        if not moments:
+            say("No saved moments yet. Keep one with `reflect keep SESSION --at 12:31`.")
+            return 0
+        console = _console()
+        for moment in moments:
+            console.print(_moment_line(moment))
+            console.print(f"     {markup(moment.first_words)}")
+        return 0
+
+
+def _play_moment(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        moment = service.moment(args.number)
+        if moment.start is None:
+            raise UsageError(
+                f"Moment {moment.number} has no time in a recording, so there is nothing to play."
+            )
+        start = max(0.0, moment.start - PLAY_LEAD_IN_SECONDS)
+        end = (moment.end if moment.end is not None else moment.start) + MOMENT_PLAY_TAIL_SECONDS
+        seconds = min(max(end - start, 1.0), MOMENT_PLAY_MAX_SECONDS)
+        samples, rate = service.recording_clip(moment.session_id, start, seconds)
+    return _play_clip(moment.label or moment.session_title, start, samples, rate)
 
 
 def cmd_clip(args: argparse.Namespace) -> int:
@@ -1355,6 +1496,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a session imported earlier from a file of the same name",
     )
+    agreement = p.add_mutually_exclusive_group()
+    agreement.add_argument(
+        "--consented",
+        action="store_true",
+        help="your therapist agreed to the recordings being imported (asked otherwise)",
+    )
+    agreement.add_argument(
+        "--no-consent",
+        action="store_true",
+        help="your therapist did not agree, or you are not sure (asked otherwise)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON lines of progress and results")
 
     p = add("sessions", cmd_sessions, "list your sessions")
@@ -1397,6 +1549,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"start exactly at TIME, not {PLAY_LEAD_IN_SECONDS:g} s before it",
     )
+
+    p = add("keep", cmd_keep, "keep a moment of a session to come back to")
+    p.add_argument("session", metavar="SESSION", help="id, id prefix, list number or title")
+    p.add_argument("--at", metavar="TIME", help="the turn spoken at TIME, e.g. 12:31")
+    p.add_argument("--to", metavar="TIME", help="and every turn up to TIME")
+    p.add_argument("--turn", metavar="N or N-M", help="turns by number (`reflect show --numbers`)")
+    p.add_argument("--label", metavar="TEXT", help="a few words to find it by")
+    p.add_argument("--json", action="store_true")
+
+    p = add("moments", cmd_moments, "your saved moments: list them, play or remove one")
+    p.add_argument("action", nargs="?", metavar="play", help="play moment N from its recording")
+    p.add_argument("number", nargs="?", metavar="N")
+    p.add_argument("--remove", metavar="N", help="forget moment N (the session stays)")
+    p.add_argument("--relabel", nargs=2, metavar=("N", "TEXT"), help="give moment N a new label")
+    p.add_argument("--json", action="store_true")
 
     p = add("clip", cmd_clip, "write a stretch of a recording as a WAV file (unencrypted)")
     p.add_argument("session", metavar="SESSION")

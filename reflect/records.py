@@ -9,6 +9,7 @@ Vault names:
     pending/<hash>       a recording being transcribed: its plan and the pieces done so far
     recap/<id>           a session's key moments (their offsets), sealed at import
     agreement-status     what the user marked done or not for them, by agreement id
+    moments              the moments the person kept, across sessions (reflect.kept)
 
 Which objects exist in an encrypted vault is part of its security boundary, so this module
 is the one place that names them, and `reflect.store.SessionStore` is the one place that reads
@@ -30,6 +31,7 @@ from typing import Any
 
 from reflect import schema
 from reflect.errors import RecordingError, VaultCorrupted
+from reflect.kept import KeptMoment, damaged, from_record, to_record
 from reflect.session import Session
 
 CATALOG = "catalog"
@@ -40,6 +42,10 @@ AUDIO_PREFIX = "audio/"
 PENDING_PREFIX = "pending/"
 RECAP_PREFIX = "recap/"
 AGREEMENT_STATUS = "agreement-status"
+# One record for every saved moment, so `reflect moments` numbers them in one read; the
+# store drops a session's moments when it removes the session (and re-anchors them when a
+# re-import replaces it), and a backup carries the record after the sessions.
+MOMENTS = "moments"
 # A session's own records: removed with it.
 SESSION_RECORDS = (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX, RECAP_PREFIX)
 
@@ -53,6 +59,7 @@ PURPOSE_AUDIO = "audio"
 PURPOSE_PENDING = "pending"
 PURPOSE_RECAP = "recap"
 PURPOSE_AGREEMENT_STATUS = "agreement-status"
+PURPOSE_MOMENTS = "moments"
 
 PENDING_VERSION = 1
 
@@ -176,6 +183,22 @@ def recording_info(session: Session) -> dict[str, Any] | None:
     """What a session imported from a recording says about it (its audio's name included)."""
     info = session.extra.get("recording")
     return info if isinstance(info, dict) else None
+
+
+# ---- saved moments ------------------------------------------------------------------------
+
+
+def encode_moments(moments: list[KeptMoment]) -> bytes:
+    return _dump_json(to_record(moments))
+
+
+def decode_moments(data: bytes) -> list[KeptMoment]:
+    """Schema-checked (reflect.kept.RECORD_SPEC): VaultCorrupted, saying so, if damaged."""
+    try:
+        body = _load_json(data)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    return from_record(body)
 
 
 # ---- pending recordings -------------------------------------------------------------------

@@ -15,9 +15,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reflect import crypto, speakers
-from reflect.errors import UsageError
+from reflect import crypto, kept, speakers
+from reflect.errors import SessionNotFound, UsageError
 from reflect.excerpts import ExcerptLine, clock, excerpt_lines
+from reflect.kept import SavedMoment
 from reflect.recording import TranscriberFactory
 from reflect.records import PendingRecording, recording_info
 from reflect.session import Session, StoredTurn
@@ -828,6 +829,87 @@ class Reflect:
 
     def me_labels(self) -> list[str]:
         return self._store.settings().me
+
+    # ---- saved moments (reflect.kept) -----------------------------------------------------
+
+    def keep(
+        self,
+        reference: str,
+        *,
+        at: float | None = None,
+        to: float | None = None,
+        turns: tuple[int, int] | None = None,
+        span: tuple[int, int] | None = None,
+        label: str | None = None,
+    ) -> SavedMoment:
+        """Keep whole turns of a session as a saved moment: those spoken from `at` to `to`
+        (seconds), `turns` (first and last, 1-based, as `reflect show` numbers them), or those
+        a stretch of its text touches (`span`, a hit's `char_start, char_end`)."""
+        session = self.session(reference)
+        if span is not None:
+            first, last = kept.turns_of_span(session, *span)
+        elif turns is not None:
+            first, last = turns[0] - 1, turns[1] - 1
+        elif at is not None:
+            first, last = kept.turns_at(session, at, to)
+        else:
+            raise UsageError("Say where the moment is: a time (--at) or turn numbers (--turn).")
+        moment = kept.new_moment(session, first, last, label)
+        self._store.keep_moment(moment)
+        return self.moment(moment.id)
+
+    def moments(self) -> list[SavedMoment]:
+        """Every saved moment, numbered as `reflect moments` lists them (1 = kept first),
+        read from its session as it is now."""
+        sessions: dict[str, Session | None] = {}
+        out = []
+        for number, moment in enumerate(self._store.moments(), 1):
+            if moment.session_id not in sessions:
+                try:
+                    sessions[moment.session_id] = self._store.get(moment.session_id)
+                except SessionNotFound:
+                    sessions[moment.session_id] = None
+            session = sessions[moment.session_id]
+            if session is None:
+                continue  # its session is gone (removed while the record was unreadable)
+            shown = kept.saved(number, moment, session, self._has_recording)
+            if shown is not None:
+                out.append(shown)
+        return out
+
+    def _has_recording(self, session: Session) -> bool:
+        info = recording_info(session)
+        return bool(info and info.get("audio") and self._store.has(str(info["audio"])))
+
+    def moment(self, reference: str) -> SavedMoment:
+        """A saved moment by its number in `moments()` or its id."""
+        wanted = kept.find(self._store.moments(), reference)
+        shown = next((m for m in self.moments() if m.id == wanted.id), None)
+        if shown is None:
+            raise SessionNotFound("That moment's session is no longer in the vault.")
+        return shown
+
+    def remove_moment(self, reference: str) -> SavedMoment:
+        """Forget a saved moment (the session itself is untouched)."""
+        shown = self.moment(reference)
+        self._store.change_moments(lambda ms: [m for m in ms if m.id != shown.id])
+        return shown
+
+    def relabel_moment(self, reference: str, label: str | None) -> SavedMoment:
+        shown = self.moment(reference)
+        cleaned = kept.clean_label(label)
+        self._store.change_moments(
+            lambda ms: [replace(m, label=cleaned) if m.id == shown.id else m for m in ms]
+        )
+        return replace(shown, label=cleaned)
+
+    def moment_hit(self, moment: SavedMoment) -> Hit:
+        """The moment as a quote (its words read from the session), for the reader and for
+        playing: the same shape as a search result."""
+        from reflect.moments import moment_hit
+
+        session = self._store.get(moment.session_id)
+        return moment_hit(session, moment.char_start, moment.char_end)
 
 
 class _AnsweringViews:

@@ -13,14 +13,17 @@ from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 from reflect.errors import RecordingError, SessionNotFound, UsageError, VaultCorrupted
+from reflect.kept import KeptMoment, follow_replacement, in_order
 from reflect.records import (
     AGREEMENT_STATUS,
     CATALOG,
+    MOMENTS,
     PENDING_PREFIX,
     PURPOSE_AGREEMENT_STATUS,
     PURPOSE_AUDIO,
     PURPOSE_CATALOG,
     PURPOSE_INDEX,
+    PURPOSE_MOMENTS,
     PURPOSE_PENDING,
     PURPOSE_RECAP,
     PURPOSE_SESSION,
@@ -35,10 +38,12 @@ from reflect.records import (
     audio_name,
     decode_agreement_marks,
     decode_catalog,
+    decode_moments,
     decode_session,
     decode_settings,
     encode_agreement_marks,
     encode_catalog,
+    encode_moments,
     encode_session,
     encode_settings,
     index_name,
@@ -195,6 +200,7 @@ class SessionStore:
                 tx.delete(recap_name(replace))
                 if replaced is not None:
                     self._drop_marks(tx, replaced.content_hash)
+                self._moments_follow(tx, replace, session)
             tx.put(session_name(session.id), encode_session(session), purpose=PURPOSE_SESSION)
             if index_record is not None:
                 tx.put(index_name(session.id), index_record, purpose=PURPOSE_INDEX)
@@ -314,6 +320,70 @@ class SessionStore:
                     tx.delete(name)
             self._drop_marks(tx, removed.content_hash)
             self._write_catalog(tx, catalog.values())
+            moments = self._read_moments(tx)
+            if moments is not None and any(m.session_id == session_id for m in moments):
+                self._write_moments(tx, [m for m in moments if m.session_id != session_id])
+
+    # ---- saved moments (reflect.kept) ------------------------------------------------------
+
+    def moments(self) -> list[KeptMoment]:
+        """Every saved moment, the first kept first. VaultCorrupted if the record is damaged."""
+        if MOMENTS not in self.vault:
+            return []
+        return in_order(decode_moments(self.vault.get(MOMENTS)))
+
+    @staticmethod
+    def _read_moments(tx: Transaction) -> list[KeptMoment] | None:
+        """The stored moments; None when the record is damaged (a writer that only tidies
+        them, removing a session, then leaves it as it is rather than failing)."""
+        if MOMENTS not in tx:
+            return []
+        try:
+            return decode_moments(tx.get(MOMENTS))
+        except VaultCorrupted:
+            return None
+
+    @staticmethod
+    def _write_moments(tx: Transaction, moments: list[KeptMoment]) -> None:
+        if moments:
+            tx.put(MOMENTS, encode_moments(in_order(moments)), purpose=PURPOSE_MOMENTS)
+        else:
+            tx.delete(MOMENTS)
+
+    def _moments_follow(self, tx: Transaction, replaced: str, session: Session) -> None:
+        moments = self._read_moments(tx)
+        if moments and any(m.session_id == replaced for m in moments):
+            self._write_moments(tx, follow_replacement(moments, replaced, session))
+
+    def keep_moment(self, moment: KeptMoment) -> None:
+        """Store a new moment, unless its session was removed meanwhile (SessionNotFound)."""
+        with self.vault.transaction() as tx:
+            if moment.session_id not in self._read_catalog(tx):
+                raise SessionNotFound(REMOVED_MEANWHILE)
+            moments = decode_moments(tx.get(MOMENTS)) if MOMENTS in tx else []
+            self._write_moments(tx, [*moments, moment])
+
+    def change_moments(
+        self, change: Callable[[list[KeptMoment]], list[KeptMoment]]
+    ) -> list[KeptMoment]:
+        """Replace the moments with `change(moments as stored now)`, under the writer lock."""
+        with self.vault.transaction() as tx:
+            moments = in_order(decode_moments(tx.get(MOMENTS))) if MOMENTS in tx else []
+            changed = change(moments)
+            if changed != moments:
+                self._write_moments(tx, changed)
+        return in_order(changed)
+
+    def merge_moments(self, moments: list[KeptMoment]) -> int:
+        """Add moments (from a backup) not already here whose session is here; how many."""
+        with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            ours = decode_moments(tx.get(MOMENTS)) if MOMENTS in tx else []
+            known = {m.id for m in ours}
+            new = [m for m in moments if m.id not in known and m.session_id in catalog]
+            if new:
+                self._write_moments(tx, ours + new)
+        return len(new)
 
     def change_settings(self, change: Callable[[Settings], None]) -> Settings:
         """Change the settings as they are now in the vault, under the writer lock, so two

@@ -27,7 +27,7 @@ from reflect.answer.excerpts import (
     grow_span,
     sentence_spans,
 )
-from reflect.answer.question import AskedQuestion, SessionDate, read_question
+from reflect.answer.question import OUTCOME_VERBS, AskedQuestion, SessionDate, read_question
 from reflect.answer.results import (
     Answer,
     AnswerDone,
@@ -392,7 +392,7 @@ class Answerer:
         evidence = self._decide(asked.topic, found, filters)
         if not evidence.found:
             return self._nothing_about(asked, found, evidence, began)
-        terms = content_stems(asked.topic) - _OUTCOME_VERBS or content_stems(asked.topic)
+        terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms)
         stems: dict[tuple[str, int], set[str]] = {}
 
@@ -718,19 +718,6 @@ def _asked_about(question: str) -> str | None:
     if _ASKS_ABOUT_USER.search(question):
         return "You"
     return None
-
-
-# Words of the asking, not of what happened: "did I keep / stick to / try the diary?" is
-# answered by any later mention of the diary, kept or not.
-_OUTCOME_VERBS = frozenset(
-    stem(w)
-    for w in (
-        "keep", "kept", "stick", "stuck", "try", "tried", "manage", "managed", "start",
-        "started", "stop", "stopped", "finish", "finished", "use", "used", "do", "did", "make",
-        "made", "get", "got", "go", "went", "end", "up", "ever", "actually", "really", "help",
-        "helped", "work", "worked",
-    )
-)
 
 
 def _without_speaker(question: str, asked: AskedQuestion | None) -> str:

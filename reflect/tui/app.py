@@ -47,6 +47,7 @@ from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.help import HelpScreen
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.next_session import NextSessionScreen
+from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.screens.timeline import TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
 from reflect.tui.state import (
@@ -346,6 +347,47 @@ class ReflectApp(App[None]):
 
         result = unlocked.service.import_paths(paths, options, progress=report)
         self.post_message(ImportFinished(unlocked.generation, result))
+
+    # ---- keeping a moment (reflect.kept) -------------------------------------------------
+
+    def keep_moment(
+        self,
+        session_id: str,
+        *,
+        span: tuple[int, int] | None = None,
+        turns: tuple[int, int] | None = None,
+    ) -> None:
+        """`k`: keep the turns `span` touches (or `turns`, 1-based) as a saved moment, with
+        a label if the person gives one. A short confirmation, nothing more."""
+        unlocked = self.unlocked
+        if unlocked is None:
+            return
+
+        def keep(label: str | None) -> None:
+            if label is not None and self.unlocked is unlocked:
+                self._keep(unlocked, session_id, span, turns, label)
+
+        self.push_screen(
+            TextPrompt(
+                "Keep this moment",
+                "A few words to find it by, if you like: “the breathing we practised”.",
+                optional=True,
+                keys="enter keeps it · esc doesn't",
+            ),
+            keep,
+        )
+
+    @work(thread=True, exit_on_error=False, group="vault", name="keep")
+    def _keep(
+        self,
+        unlocked: Unlocked,
+        session_id: str,
+        span: tuple[int, int] | None,
+        turns: tuple[int, int] | None,
+        label: str,
+    ) -> None:
+        unlocked.service.keep(session_id, span=span, turns=turns, label=label or None)
+        self.call_from_thread(self.notify, "Kept in your moments (ctrl+s).", timeout=3)
 
     # ---- playing a cited moment -----------------------------------------------------------
 

@@ -43,6 +43,11 @@ class ReflectCommands(Provider):
                 partial(self._on_main, main, "search"),
             )
             yield (
+                "My moments",
+                "The moments you kept, to read or listen to again (ctrl+s)",
+                partial(self._on_main, main, "moments"),
+            )
+            yield (
                 "Import transcripts",
                 "Add session files or a folder (ctrl+o)",
                 partial(self._on_main, main, "import"),

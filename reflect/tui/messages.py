@@ -16,6 +16,7 @@ from reflect.agreements import Agreement
 from reflect.answer import Answer
 from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
+from reflect.kept import SavedMoment
 from reflect.live_index import IndexProgress
 from reflect.prep import Prep
 from reflect.retrieval import Hit
@@ -177,6 +178,14 @@ class AgreedQuotes:
 @dataclass
 class AgreementsFound(Message):
     agreements: list[AgreedQuotes]
+
+
+@dataclass
+class MomentsRead(Message):
+    """The saved moments, each with its words as a quote (reflect.kept)."""
+
+    read: int  # which read this is; an older one finishing late is dropped
+    moments: list[tuple[SavedMoment, Quote]]
 
 
 @dataclass

@@ -126,6 +126,14 @@ class ReflectHost(Protocol):
 
     def toggle_playback(self, hit: Hit) -> None: ...
 
+    def keep_moment(
+        self,
+        session_id: str,
+        *,
+        span: tuple[int, int] | None = None,
+        turns: tuple[int, int] | None = None,
+    ) -> None: ...
+
     def note_answer_model_used(self) -> None: ...
 
     def action_help(self) -> None: ...

@@ -30,6 +30,7 @@ from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
 from reflect.tui.screens.help import key_sections
 from reflect.tui.screens.main import MainScreen
 from reflect.tui.screens.next_session import NextSessionScreen, PrepList
+from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.widgets.quotes import QuoteList
@@ -377,6 +378,13 @@ async def test_next_session_opens_a_key_moment_of_last_time(
         await enter_opens_the_reader_at(pilot, moments[1])
         assert app.screen is screen
 
+        await pilot.press("k")  # kept among the user's moments, as on any excerpt
+        await wait_until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await fill_and_submit(pilot, "#prompt-input", "the diary and the canal")
+        await wait_until(pilot, lambda: len(app.service.moments()) == 1)
+        assert app.service.moments()[0].session_id == moments[1].session_id
+        await wait_until(pilot, lambda: app.screen is screen)
+
         # Enter on a theme: its whole timeline.
         prep.highlighted = prep.targets.index(topics[0])
         await pilot.press("enter")
@@ -508,7 +516,7 @@ async def test_key_moments_take_the_reader_to_their_line(across_vault: Path) -> 
         assert recap.moments[0].hit.session_title == "After the diary"
         assert len({q.hit.speaker for q in recap.moments}) == 2  # both voices
 
-        await pilot.press("k")
+        await pilot.press("K")  # capital: small k keeps a moment
         assert app.focused is recap
         await pilot.press("down", "down", "enter")
         await pilot.pause()
@@ -518,7 +526,7 @@ async def test_key_moments_take_the_reader_to_their_line(across_vault: Path) -> 
         assert last.text.split(".")[0] in text_of(marked.first(Static))
         transcript = reader.query_one("#transcript")
         assert transcript.scroll_y > 0  # scrolled down to it
-        await pilot.press("k")
+        await pilot.press("K")
         assert app.focused is transcript
 
 

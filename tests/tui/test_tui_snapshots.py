@@ -24,6 +24,7 @@ from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentsScreen
 from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
 from tests.tui.support import (
@@ -157,6 +158,24 @@ class TestReader:
             await wait_until(pilot, lambda: bool(pilot.app.screen.query(".-quoted")))
 
         assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(reading))
+
+
+class TestMoments:
+    def test_my_moments_at_80x24(self, snap_compare: Snap, vault: Path) -> None:
+        with Reflect.unlock(vault, PASSPHRASE) as service:
+            first, second, _ = (s.id for s in service.sessions())
+            service.keep(first, at=41.0, label="one small experiment for the week")
+            service.keep(second, at=30.0)
+            service.keep(first, at=9.0, to=22.0, label="waking at three")
+
+        async def listed(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, MomentsScreen))
+            screen = pilot.app.screen
+            await wait_until(pilot, lambda: len(screen.moments) == 3)  # type: ignore[attr-defined]
+
+        assert snap_compare(make_app(vault), terminal_size=(80, 24), run_before=still(listed))
 
 
 class TestHelp:

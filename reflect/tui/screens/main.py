@@ -32,6 +32,7 @@ from reflect.tui.messages import (
 )
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentsScreen
 from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.state import SessionCatalog, Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
@@ -53,6 +54,9 @@ class MainScreen(Screen[None]):
         Binding("escape", "stop_answer", "Stop answer"),
         Binding("ctrl+b", "toggle_sessions", "Sessions", show=False),
         Binding("ctrl+n", "new_topic", "New topic"),
+        # One key from the main screen (the question box has focus after unlocking).
+        Binding("ctrl+s", "moments", "Moments"),
+        Binding("m", "moments", "Moments", show=False),
     ]
 
     def __init__(self) -> None:
@@ -78,7 +82,8 @@ class MainScreen(Screen[None]):
                 )
             yield CitationsPanel(id="citations")
         yield StatusBar()
-        yield Footer()
+        # Compact: at 80 columns the keys, My moments and Lock included, fit on one line.
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self._show_catalog, init=True)
@@ -277,6 +282,9 @@ class MainScreen(Screen[None]):
 
     def action_import(self) -> None:
         self.app.push_screen(ImportScreen())
+
+    def action_moments(self) -> None:
+        self.app.push_screen(MomentsScreen())
 
     def action_focus_question(self) -> None:
         self.query_one("#question", Input).focus()

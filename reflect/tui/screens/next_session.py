@@ -44,7 +44,7 @@ from reflect.tui.screens.agreements import agreed_quotes, agreement_row, agreeme
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.timeline import TimelineScreen, chart_row
 from reflect.tui.state import Unlocked, reflect_app, wait_for
-from reflect.tui.widgets.quotes import copy_quote, play_quote
+from reflect.tui.widgets.quotes import copy_quote, keep_quote, play_quote
 from reflect.tui.widgets.status import StatusBar
 
 # A theme's latest sessions shown, a bar each, as `reflect prep` prints them (its timeline,
@@ -86,6 +86,7 @@ class PrepList(OptionList):
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -171,6 +172,9 @@ class PrepList(OptionList):
 
     def action_copy_quote(self) -> None:
         copy_quote(self, self.current_quote)
+
+    def action_keep(self) -> None:
+        keep_quote(self, self.current_quote)
 
 
 class NextSessionScreen(Screen[None]):

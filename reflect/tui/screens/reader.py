@@ -3,6 +3,9 @@
 Above the transcript, the session's key moments (reflect/recap.py), found by a worker of
 their own while the transcript loads; Enter on one scrolls the transcript to it. Esc goes
 back to where the reader was opened from (the conversation, quote search, a timeline).
+Tab moves to the lines (up and down then go line by line, shift+up and shift+down take in
+the line above or below too); `k` keeps the lines in hand, the key moment chosen, or the
+quote the reader was opened at, as a saved moment.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.worker import Worker, WorkerState
 
+from reflect.consent import header_note
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
 from reflect.session import Session, StoredTurn
 from reflect.tui.errors import worker_failed
@@ -90,12 +95,39 @@ def in_quote(turn: StoredTurn, quote: Quote | None) -> bool:
     return turn.char_start < quote.hit.char_end and quote.hit.char_start < turn.char_end
 
 
+class TurnBlock(Static, can_focus=True):
+    """A block of a turn, which tab and the arrow keys can move to (to keep it with `k`)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "step(-1)", "Line above", show=False),
+        Binding("down", "step(1)", "Line below", show=False),
+        Binding("shift+up", "step(-1, True)", "Take in the line above", show=False),
+        Binding("shift+down", "step(1, True)", "Take in the line below", show=False),
+    ]
+
+    def __init__(self, content: Content, turn: int, *, classes: str) -> None:
+        super().__init__(content, classes=classes)
+        self.turn = turn  # its index in the session
+
+    def action_step(self, by: int, extend: bool = False) -> None:
+        screen = self.screen
+        if isinstance(screen, ReaderScreen):
+            screen.step(self, by, extend=extend)
+
+    def on_focus(self) -> None:
+        screen = self.screen
+        if isinstance(screen, ReaderScreen):
+            screen.mark_chosen()
+
+
 class ReaderScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
-        Binding("k", "key_moments", "Key moments"),
+        Binding("k", "keep", "Keep"),
+        # Capital K: small k keeps a moment, on every excerpt and line (issue #19).
+        Binding("K", "key_moments", "Key moments"),
         Binding("home", "top", "Top", show=False),
         Binding("end", "bottom", "End", show=False),
     ]
@@ -105,12 +137,14 @@ class ReaderScreen(Screen[None]):
         self.session_id = session_id
         self.quote = quote
         # Each turn's blocks, by the turn's place in the text, for going to a key moment.
-        self._turns: list[tuple[StoredTurn, list[Static]]] = []
+        self._turns: list[tuple[StoredTurn, list[TurnBlock]]] = []
+        # Where a stretch of lines taken in with shift+up/down began (a turn's index).
+        self._anchor: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Opening the session…", id="reader-title", markup=False)
         yield Static(
-            "Key moments · k to choose one, Enter goes there",
+            "Key moments · K to choose one, Enter goes there",
             id="recap-title",
             classes="pane-title",
         )
@@ -131,6 +165,49 @@ class ReaderScreen(Screen[None]):
         if action == "key_moments":
             return bool(self.query_one(RecapList).moments)
         return True
+
+    def step(self, block: TurnBlock, by: int, *, extend: bool) -> None:
+        """Move to the line above or below; with `extend`, keep the lines between chosen."""
+        blocks = list(self.query(TurnBlock))
+        at = blocks.index(block) + by
+        if not 0 <= at < len(blocks):
+            return
+        if extend and self._anchor is None:
+            self._anchor = block.turn
+        elif not extend:
+            self._anchor = None
+        blocks[at].focus()
+        self.mark_chosen()
+
+    def chosen_turns(self) -> tuple[int, int] | None:
+        """The turns in hand (first, last; 0-based), when a line has focus."""
+        if not isinstance(self.focused, TurnBlock):
+            return None
+        turn = self.focused.turn
+        anchor = turn if self._anchor is None else self._anchor
+        return min(anchor, turn), max(anchor, turn)
+
+    def mark_chosen(self) -> None:
+        chosen = self.chosen_turns()
+        for block in self.query(TurnBlock):
+            block.set_class(chosen is not None and chosen[0] <= block.turn <= chosen[1], "-chosen")
+
+    def action_keep(self) -> None:
+        """Keep the lines in hand, else the quote the reader was opened at."""
+        app = reflect_app(self)
+        chosen = self.chosen_turns()
+        recap = self.query_one(RecapList)
+        if chosen is not None:
+            app.keep_moment(self.session_id, turns=(chosen[0] + 1, chosen[1] + 1))
+        elif recap.has_focus and recap.highlighted is not None and recap.moments:
+            hit = recap.moments[recap.highlighted].hit
+            app.keep_moment(self.session_id, span=(hit.char_start, hit.char_end))
+        elif self.quote is not None:
+            hit = self.quote.hit
+            span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+            app.keep_moment(self.session_id, span=span)
+        else:
+            self.notify("Press tab to move to a line, then k to keep it.", timeout=4)
 
     def forget_transcripts(self) -> None:
         self.quote = None
@@ -193,19 +270,23 @@ class ReaderScreen(Screen[None]):
         session = message.session
         me = list(reflect_app(self).catalog.me)
         speakers = terminal(", ".join(session.speakers))
+        agreement = header_note(session)
         title = Content.assemble(
             (terminal(session.title), "bold"),
             (f"  ·  {long_date(session.date)}", ""),
             (f"  ·  {speakers}" if speakers else "", QUIET_STYLE),
+            (f"  ·  ♪ {agreement}" if agreement else "", QUIET_STYLE),
         )
         self.query_one("#reader-title", Static).update(title)
-        blocks: list[Static] = []
+        blocks: list[TurnBlock] = []
         self._turns = []
         for turn in session.turns:
-            of_turn = []
+            of_turn: list[TurnBlock] = []
             for i, (content, quoted) in enumerate(turn_blocks(session, turn, me, self.quote)):
                 classes = "turn" if i == 0 else "turn turn-rest"
-                of_turn.append(Static(content, classes=classes + (" -quoted" if quoted else "")))
+                of_turn.append(
+                    TurnBlock(content, turn.index, classes=classes + (" -quoted" if quoted else ""))
+                )
             self._turns.append((turn, of_turn))
             blocks.extend(of_turn)
         transcript = self.query_one("#transcript", VerticalScroll)
@@ -214,7 +295,7 @@ class ReaderScreen(Screen[None]):
         if quoted_blocks:
             self.call_after_refresh(self._scroll_to_quote, quoted_blocks[0])
 
-    def _scroll_to_quote(self, turn: Static) -> None:
+    def _scroll_to_quote(self, turn: TurnBlock) -> None:
         transcript = self.query_one("#transcript", VerticalScroll)
         # A little of what came before, so the quote reads in context.
         transcript.scroll_to(y=max(turn.virtual_region.y - 2, 0), animate=False)

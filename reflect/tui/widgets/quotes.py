@@ -21,6 +21,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
 from reflect.tui.formatting import (
     MARKER_STYLE,
@@ -70,6 +71,14 @@ def copy_quote(widget: Widget, quote: Quote | None) -> None:
     widget.notify("Copied the quote with its date, speaker and time.", title="Copied")
 
 
+def keep_quote(widget: Widget, quote: Quote | None) -> None:
+    """`k` on a list of excerpts: keep the moment (its cited lines) among the user's own."""
+    if quote is not None:
+        hit = quote.hit
+        span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+        reflect_app(widget).keep_moment(hit.session_id, span=span)
+
+
 class QuoteList(OptionList):
     """Quotes to pick from. Posts `OpenQuote` on Enter or click."""
 
@@ -77,6 +86,7 @@ class QuoteList(OptionList):
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -136,6 +146,9 @@ class QuoteList(OptionList):
 
     def action_play(self) -> None:
         play_quote(self, self.current)
+
+    def action_keep(self) -> None:
+        keep_quote(self, self.current)
 
     def action_copy_quote(self) -> None:
         copy_quote(self, self.current)
