@@ -46,6 +46,7 @@ from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.help import HelpScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.next_session import NextSessionScreen
 from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.screens.timeline import TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
@@ -132,6 +133,7 @@ class ReflectApp(App[None]):
         # Not in the footer, which has no room for them at 80 columns: in F1 and ctrl+p.
         Binding("ctrl+g", "timeline", "Timeline of a theme", show=False),
         Binding("ctrl+y", "agreements", "What you agreed to try", show=False),
+        Binding("ctrl+r", "next_session", "Ready for the next session", show=False),
     ]
 
     status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
@@ -511,7 +513,7 @@ class ReflectApp(App[None]):
     # ---- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("lock", "timeline", "agreements"):
+        if action in ("lock", "timeline", "agreements", "next_session"):
             return self.unlocked is not None  # nothing to lock or show on the unlock screen
         return True
 
@@ -544,6 +546,10 @@ class ReflectApp(App[None]):
     def action_agreements(self) -> None:
         if not isinstance(self.screen, AgreementsScreen):
             self.push_screen(AgreementsScreen())
+
+    def action_next_session(self) -> None:
+        if not isinstance(self.screen, NextSessionScreen):
+            self.push_screen(NextSessionScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

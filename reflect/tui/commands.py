@@ -88,6 +88,11 @@ class ReflectCommands(Provider):
             "What you and your therapist agreed to try, and what came of it (ctrl+y)",
             app.action_agreements,
         )
+        yield (
+            "Ready for the next session",
+            "The last session's key moments, what is still open, the themes lately (ctrl+r)",
+            app.action_next_session,
+        )
         yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
         yield from self._filter_commands(app)
         for minutes in IDLE_CHOICES:

@@ -18,10 +18,11 @@ from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
 from reflect.kept import SavedMoment
 from reflect.live_index import IndexProgress
+from reflect.prep import Prep
 from reflect.retrieval import Hit
 from reflect.service import Reflect
 from reflect.session import Session
-from reflect.timeline import Timeline
+from reflect.timeline import Timeline, TimelineSession
 from reflect.tui.state import SessionCatalog
 
 
@@ -185,3 +186,40 @@ class MomentsRead(Message):
 
     read: int  # which read this is; an older one finishing late is dropped
     moments: list[tuple[SavedMoment, Quote]]
+
+
+@dataclass
+class AgreementMarked(Message):
+    """The user's mark on an agreement is stored (sealed)."""
+
+    agreement_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeQuotes:
+    """A theme of the last few sessions as the Next session view shows it: its latest
+    sessions (a bar each) and each one's best moment, read from the stored transcript."""
+
+    topic: str
+    count: int  # sessions where it came up, in all
+    sessions: list[TimelineSession]
+    best: list[Quote | None]
+
+
+@dataclass
+class PrepGathered(Message):
+    """What to take to the next session (reflect/prep.py), each moment read for showing."""
+
+    prep: Prep
+    recap: list[Quote]
+    agreements: list[AgreedQuotes]
+    themes: list[ThemeQuotes]
+
+
+@dataclass
+class SessionMomentRead(Message):
+    """The sessions sidebar's worker read a session's first key moment (None: it has none)."""
+
+    session_id: str
+    moment: Hit | None

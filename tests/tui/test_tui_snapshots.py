@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import DirectoryTree, Input
+from textual.screen import Screen
+from textual.widgets import DirectoryTree, Input, OptionList
 
 from reflect import crypto
 from reflect.service import Reflect
@@ -21,6 +22,7 @@ from reflect.tui.errors import ErrorModal
 from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
 from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.importer import ImportScreen
+from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.saved_moments import MomentsScreen
 from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
@@ -74,6 +76,17 @@ def still(steps: Steps | None = None) -> Steps:
     return run_before
 
 
+async def _view(
+    pilot: Pilot[Any], key: str, screen: type[Screen[None]], rows: type[OptionList]
+) -> None:
+    """Unlock, press `key` for a view, and wait for its list of `rows` to be filled."""
+    await unlock(pilot)
+    await pilot.press(key)
+    await wait_until(pilot, lambda: isinstance(pilot.app.screen, screen))
+    found = pilot.app.screen.query_one(rows)
+    await wait_until(pilot, lambda: found.option_count > 0)
+
+
 async def _answered(pilot: Pilot[Any]) -> None:
     await unlock(pilot)
     await ask(pilot, PHONE_QUESTION)
@@ -113,6 +126,20 @@ class TestMainScreen:
             await _answered(pilot)
 
         assert snap_compare(make_app(vault), terminal_size=size, run_before=still(answered))
+
+    def test_the_sessions_list_and_a_key_moment_at_80x24(
+        self, snap_compare: Snap, across_vault: Path
+    ) -> None:
+        async def listed(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+b")
+            await pilot.pause()
+            detail = pilot.app.screen.query_one("#session-moment")
+            await wait_until(pilot, lambda: detail.display)
+            await pilot.press("tab")  # on the list: the newest session selected
+
+        app = make_app(across_vault)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=still(listed))
 
 
 class TestEmptyVault:
@@ -232,11 +259,35 @@ class TestAgreements:
         self, snap_compare: Snap, across_vault: Path, size: tuple[int, int]
     ) -> None:
         async def agreements(pilot: Pilot[Any]) -> None:
-            await unlock(pilot)
-            await pilot.press("ctrl+y")
-            await wait_until(pilot, lambda: isinstance(pilot.app.screen, AgreementsScreen))
-            found = pilot.app.screen.query_one(AgreementList)
-            await wait_until(pilot, lambda: found.option_count > 0)
+            await _view(pilot, "ctrl+y", AgreementsScreen, AgreementList)
 
         app = make_app(across_vault)
         assert snap_compare(app, terminal_size=size, run_before=still(agreements))
+
+    def test_an_agreement_marked_done(self, snap_compare: Snap, across_vault: Path) -> None:
+        async def marked(pilot: Pilot[Any]) -> None:
+            await _view(pilot, "ctrl+y", AgreementsScreen, AgreementList)
+            await pilot.press("d")
+            screen = pilot.app.screen
+            await wait_until(pilot, lambda: not screen._marking)  # type: ignore[attr-defined]
+
+        app = make_app(across_vault)
+        assert snap_compare(app, terminal_size=(80, 24), run_before=still(marked))
+
+
+class TestNextSession:
+    @SIZES
+    def test_ready_for_the_next_session(
+        self, snap_compare: Snap, across_vault: Path, size: tuple[int, int]
+    ) -> None:
+        async def prep(pilot: Pilot[Any]) -> None:
+            await _view(pilot, "ctrl+r", NextSessionScreen, PrepList)
+
+        assert snap_compare(make_app(across_vault), terminal_size=size, run_before=still(prep))
+
+    def test_the_themes_lately(self, snap_compare: Snap, across_vault: Path) -> None:
+        async def themes(pilot: Pilot[Any]) -> None:
+            await _view(pilot, "ctrl+r", NextSessionScreen, PrepList)
+            await pilot.press("end")  # down to the themes, a bar per session
+
+        assert snap_compare(make_app(across_vault), terminal_size=SIZE, run_before=still(themes))

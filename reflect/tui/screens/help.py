@@ -15,6 +15,7 @@ from textual.widgets import Static
 from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.saved_moments import MomentList, MomentsScreen
 from reflect.tui.screens.search import QuoteSearchScreen
@@ -38,6 +39,7 @@ EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
     ],
     "Timeline": [("enter (in the box)", "Show when the theme came up")],
     "Agreements": [("enter / c / p", "Open, copy or play, as on an excerpt")],
+    "Next session": [("enter (on a theme)", "Its whole timeline")],
 }
 
 
@@ -72,6 +74,7 @@ def key_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tu
         ("Timeline", list(TimelineScreen.BINDINGS) + list(TimelineChart.BINDINGS)),
         ("Agreements", list(AgreementsScreen.BINDINGS)),
         ("My moments", [*MomentList.BINDINGS, *MomentsScreen.BINDINGS]),
+        ("Next session", list(NextSessionScreen.BINDINGS) + list(PrepList.BINDINGS)),
         ("Import", list(ImportScreen.BINDINGS)),
     ]
     return [(name, _key_rows(b) + EXTRA_KEYS.get(name, [])) for name, b in sources]

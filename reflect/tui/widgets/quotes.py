@@ -16,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
 from textual.visual import Visual
+from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -58,6 +59,31 @@ def quote_prompt(quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Co
     lines.append(excerpt_body(hit, quote.lines, me))
     content = Content("\n").join(lines)
     return content.stylize(QUIET_STYLE) if dimmed else content
+
+
+def play_quote(widget: Widget, quote: Quote | None) -> None:
+    """`p` on a list of excerpts: play (or stop) the moment of the recording."""
+    if quote is None:
+        widget.notify("There is no excerpt to play yet.")
+        return
+    reflect_app(widget).toggle_playback(quote.hit)
+
+
+def copy_quote(widget: Widget, quote: Quote | None) -> None:
+    """`c` on a list of excerpts: the quote and its citation line to the clipboard."""
+    if quote is None:
+        widget.notify("There is no excerpt to copy yet.")
+        return
+    widget.app.copy_to_clipboard(citation_text(quote.hit))
+    widget.notify("Copied the quote with its date, speaker and time.", title="Copied")
+
+
+def keep_quote(widget: Widget, quote: Quote | None) -> None:
+    """`k` on a list of excerpts: keep the moment (its cited lines) among the user's own."""
+    if quote is not None:
+        hit = quote.hit
+        span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+        reflect_app(widget).keep_moment(hit.session_id, span=span)
 
 
 class QuoteList(OptionList):
@@ -126,26 +152,13 @@ class QuoteList(OptionList):
             self.post_message(OpenQuote(self.quotes[int(event.option.id)]))
 
     def action_play(self) -> None:
-        quote = self.current
-        if quote is None:
-            self.notify("There is no excerpt to play yet.")
-            return
-        reflect_app(self).toggle_playback(quote.hit)
+        play_quote(self, self.current)
 
     def action_keep(self) -> None:
-        quote = self.current
-        if quote is not None:
-            hit = quote.hit
-            span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
-            reflect_app(self).keep_moment(hit.session_id, span=span)
+        keep_quote(self, self.current)
 
     def action_copy_quote(self) -> None:
-        quote = self.current
-        if quote is None:
-            self.notify("There is no excerpt to copy yet.")
-            return
-        self.app.copy_to_clipboard(citation_text(quote.hit))
-        self.notify("Copied the quote with its date, speaker and time.", title="Copied")
+        copy_quote(self, self.current)
 
 
 class CitationsPanel(Vertical):
