@@ -349,17 +349,17 @@ def _recording_tick(bar: Progress, tasks: dict[str, TaskID], p: TranscriptionPro
 def _discard_unfinished(service: Reflect, targets: list[Path]) -> None:
     from reflect.recording import file_hash
 
-    jobs = service.pending_recordings()
-    if not targets:
-        chosen = jobs
-    else:
+    # By hash, not by reading each job: a damaged one must be removable too.
+    chosen = service.pending_hashes()
+    if targets:
         wanted = {file_hash(t) for t in targets if t.is_file()}
-        chosen = [j for j in jobs if j.content_hash in wanted]
+        chosen = [h for h in chosen if h in wanted]
     if not chosen:
         say("There is no unfinished transcription of those files.")
-    for job in chosen:
-        service.discard_pending(job.content_hash)
-        say(f"Forgot the unfinished transcription of {markup(job.source_file)} and its audio.")
+    for content_hash in chosen:
+        source = service.discard_pending(content_hash)
+        what = markup(source) if source else "a damaged recording"
+        say(f"Forgot the unfinished transcription of {what} and its audio.")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ from reflect.chunking import Chunk, chunk_session, embedding_text
 from reflect.embedding import Embedder, Vectors
 from reflect.errors import ReflectError, VaultCorrupted
 from reflect.index import SearchIndex
-from reflect.index_record import decode_index_record, encode_index_record
+from reflect.index_record import decode_index_record, encode_index_record, fits
 from reflect.retrieval import Retriever
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary
@@ -199,7 +199,7 @@ class LiveIndex:
             return None, None, None  # rebuilt from the session itself
         # A restored session may have a new id; its record still names the old one.
         chunks = [dataclasses.replace(c, session_id=session.id) for c in chunks]
-        if any(c.char_end > len(session.text) for c in chunks):
+        if not fits(session, chunks):
             return None, None, None
         return chunks, vectors, model_id
 

@@ -330,8 +330,13 @@ class Reflect:
     def pending_recordings(self) -> list[PendingRecording]:
         return self._store.pending()
 
-    def discard_pending(self, content_hash: str) -> None:
-        self._store.discard_pending(content_hash)
+    def pending_hashes(self) -> list[str]:
+        """Every unfinished recording's content hash, even one too damaged to read."""
+        return self._store.pending_hashes()
+
+    def discard_pending(self, content_hash: str) -> str | None:
+        """Forget an unfinished recording; its file's name, or None if it was damaged."""
+        return self._store.discard_pending(content_hash)
 
     def recording_clip(
         self, reference: str, start: float, seconds: float, *, rate: int | None = None
@@ -475,7 +480,7 @@ class Reflect:
         unless the record is missing and the session must be embedded first."""
         from reflect.chunking import chunk_session, embedding_text
         from reflect.errors import ReflectError
-        from reflect.index_record import decode_index_record
+        from reflect.index_record import decode_index_record, fits
         from reflect.recap import Recap, recap_of
 
         session = self.session(reference)
@@ -486,7 +491,7 @@ class Reflect:
                 _, chunks, vectors = decode_index_record(record)
             except ReflectError:
                 chunks = None  # damaged: made again below, as opening the index would
-        if chunks is None or vectors is None or any(c.char_end > len(session.text) for c in chunks):
+        if chunks is None or vectors is None or not fits(session, chunks):
             chunks = chunk_session(session)
             texts = [embedding_text(session, c, speaker_labels=True) for c in chunks]
             vectors = self._live_index().embedder().embed(texts)

@@ -8,12 +8,20 @@ stored whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from reflect.errors import RecordingError, SessionNotFound, UsageError
+from reflect.errors import (
+    PendingDamaged,
+    RecordingError,
+    SessionNotFound,
+    SettingsDamaged,
+    UsageError,
+)
 from reflect.records import (
+    AUDIO_PREFIX,
     CATALOG,
     PENDING_PREFIX,
     PURPOSE_AUDIO,
@@ -133,14 +141,35 @@ class SessionStore:
         name = pending_name(content_hash)
         return PendingRecording.decode(self.vault.get(name)) if name in self.vault else None
 
-    def discard_pending(self, content_hash: str) -> None:
-        """Forget an unfinished recording: its partial transcript and its sealed audio."""
+    def pending_hashes(self) -> list[str]:
+        """The content hash of every unfinished recording, readable or damaged."""
+        return [name.removeprefix(PENDING_PREFIX) for name in self.vault.names(PENDING_PREFIX)]
+
+    def discard_pending(self, content_hash: str) -> str | None:
+        """Forget an unfinished recording: its partial transcript and its sealed audio.
+        Its source file's name, or None if there was none or it was too damaged to say."""
         name = pending_name(content_hash)
         with self.vault.transaction() as tx:
             if name not in tx:
-                return
-            tx.delete(audio_name(PendingRecording.decode(tx.get(name)).session_id))
+                return None
+            try:
+                pending: PendingRecording | None = PendingRecording.decode(tx.get(name))
+            except PendingDamaged:
+                pending = None
             tx.delete(name)
+            if pending is not None:
+                tx.delete(audio_name(pending.session_id))
+                return pending.source_file
+            # Damaged, so its audio can't be named: drop every recording no session or
+            # other unfinished transcription owns.
+            owners = set(self._read_catalog(tx))
+            for other in tx.names(PENDING_PREFIX):
+                with contextlib.suppress(PendingDamaged):  # damaged too: its audio is orphaned
+                    owners.add(PendingRecording.decode(tx.get(other)).session_id)
+            for audio in tx.names(AUDIO_PREFIX):
+                if audio.removeprefix(AUDIO_PREFIX) not in owners:
+                    tx.delete(audio)
+        return None
 
     def add(
         self,
@@ -307,10 +336,15 @@ class SessionStore:
         """Change the settings as they are now in the vault, under the writer lock, so two
         writers changing different settings both keep their change."""
         with self.vault.transaction() as tx:
-            settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
+            damaged = False
+            try:
+                settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
+            except SettingsDamaged:
+                # Written over: what this change sets is kept; the rest takes its defaults.
+                settings, damaged = Settings(), True
             before = settings.to_dict()
             change(settings)
-            if settings.to_dict() != before:
+            if damaged or settings.to_dict() != before:
                 tx.put(SETTINGS, encode_settings(settings), purpose=PURPOSE_SETTINGS)
         return settings
 
