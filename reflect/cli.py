@@ -245,6 +245,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                         else None,
                         "seconds_left": round(r.seconds_left) if r.seconds_left else None,
                     }
+                if p.indexing is not None:
+                    event["indexing"] = {
+                        "file": p.current,
+                        "passages_done": p.indexing[0],
+                        "passages_total": p.indexing[1],
+                    }
                 print_json(event)
 
             report = service.import_paths(targets, options, progress=emit)
@@ -307,6 +313,8 @@ def _import_with_progress_bar(
                 _recording_tick(bar, listening, p.recording)
                 return
             rate = f" · {p.files_done / p.elapsed:.1f} files/s" if p.elapsed > 0.5 else ""
+            if p.indexing is not None:
+                rate = f" · indexing {p.indexing[0]:,} of {p.indexing[1]:,} passages"
             bar.update(
                 task,
                 total=p.files_total,
@@ -317,17 +325,29 @@ def _import_with_progress_bar(
         return service.import_paths(targets, options, progress=tick)
 
 
+# Often enough that a log shows the import moving, rarely enough to stay readable.
+INDEXING_LINE_SECONDS = 10.0
+
+
 def _import_with_progress_lines(
     service: Reflect, targets: list[Path], options: ImportOptions
 ) -> ImportReport:
-    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, so a
-    long import (a huge transcript takes minutes to index) never looks stalled."""
+    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, and
+    while a file's passages are embedded (a huge transcript takes minutes) a line every
+    `INDEXING_LINE_SECONDS`, so a long import never looks stalled."""
     started: set[str] = set()
+    last_line = 0.0
 
     def tick(p: ImportProgress) -> None:
+        nonlocal last_line
         if p.current is not None and p.recording is None and p.current not in started:
             started.add(p.current)
+            last_line = p.elapsed
             say(f"Importing {markup(p.current)} ({p.files_done + 1} of {p.files_total})…")
+        if p.indexing is not None and p.elapsed - last_line >= INDEXING_LINE_SECONDS:
+            last_line = p.elapsed
+            done, total = p.indexing
+            say(f"  indexing {markup(p.current or '')}: {done:,} of {total:,} passages…")
 
     return service.import_paths(targets, options, progress=tick)
 

@@ -203,17 +203,25 @@ class LiveIndex:
             return None, None, None
         return chunks, vectors, model_id
 
-    def _embed(self, session: Session, chunks: list[Chunk]) -> Vectors:
+    def _embed(
+        self,
+        session: Session,
+        chunks: list[Chunk],
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Vectors:
         # Labels measured +0.06 MRR on both evaluation corpora (bench/README.md, sweep).
         texts = [embedding_text(session, c, speaker_labels=True) for c in chunks]
-        return self.embedder().embed(texts)
+        return self.embedder().embed(texts, progress=progress)
 
     # ---- incremental updates ---------------------------------------------------------------
 
-    def record_for(self, session: Session) -> bytes:
-        """Chunks and embeddings for a session about to be stored (called inside import)."""
+    def record_for(
+        self, session: Session, *, progress: Callable[[int, int], None] | None = None
+    ) -> bytes:
+        """Chunks and embeddings for a session about to be stored (called inside import);
+        `progress` is told how many passages are embedded, of how many."""
         chunks = chunk_session(session)
-        vectors = self._embed(session, chunks)
+        vectors = self._embed(session, chunks, progress)
         return encode_index_record(record_identity(self.embedder()), chunks, vectors)
 
     def add(self, session: Session, record: bytes | None) -> None:
