@@ -19,6 +19,7 @@ from reflect.errors import (
     SessionNotFound,
     SettingsDamaged,
     UsageError,
+    VaultCorrupted,
 )
 from reflect.records import (
     AUDIO_PREFIX,
@@ -30,6 +31,7 @@ from reflect.records import (
     PURPOSE_PENDING,
     PURPOSE_SESSION,
     PURPOSE_SETTINGS,
+    SESSION_PREFIX,
     SESSION_RECORDS,
     SETTINGS,
     PendingRecording,
@@ -67,7 +69,12 @@ class SessionStore:
     def catalog(self) -> list[SessionSummary]:
         if CATALOG not in self.vault:
             return []
-        summaries = decode_catalog(self.vault.get(CATALOG))
+        try:
+            summaries = decode_catalog(self.vault.get(CATALOG))
+        except VaultCorrupted:
+            # Derived from the sessions, so nothing is lost: rebuilt from them and stored.
+            with self.vault.transaction() as tx:
+                summaries = list(self._read_catalog(tx).values())
         return sorted(summaries, key=lambda s: (s.date, s.imported_at, s.id))
 
     def get(self, session_id: str) -> Session:
@@ -126,9 +133,23 @@ class SessionStore:
 
     @staticmethod
     def _read_catalog(tx: Transaction) -> dict[str, SessionSummary]:
+        """The catalog as it is now; a damaged one is rebuilt from the sessions (and stored
+        in this transaction). A session too damaged to read can't be listed then: it is
+        left where it is, for a backup tool or a later reflect to recover."""
         if CATALOG not in tx:
             return {}
-        return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
+        try:
+            return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
+        except VaultCorrupted:
+            pass
+        rebuilt = {}
+        for name in tx.names(SESSION_PREFIX):
+            with contextlib.suppress(VaultCorrupted):
+                session = decode_session(tx.get(name))
+                if session_name(session.id) == name:
+                    rebuilt[session.id] = SessionSummary.of(session)
+        SessionStore._write_catalog(tx, rebuilt.values())
+        return rebuilt
 
     def pending(self) -> list[PendingRecording]:
         """Recordings whose transcription was started and not finished."""
