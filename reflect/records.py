@@ -34,7 +34,6 @@ from reflect.errors import (
     SettingsDamaged,
 )
 from reflect.session import Session
-from reflect.speakers import CHANNEL_LABELS
 
 CATALOG = "catalog"
 SETTINGS = "settings"
@@ -55,6 +54,9 @@ PURPOSE_AUDIO = "audio"
 PURPOSE_PENDING = "pending"
 
 PENDING_VERSION = 1
+# A segment's channel indexes reflect.speakers.CHANNEL_LABELS (left, right); not imported
+# from there, which would make a cycle (tests/test_damaged_records.py checks they agree).
+MAX_CHANNEL = 1
 
 
 def session_name(session_id: str) -> str:
@@ -306,14 +308,14 @@ _PENDING_SCHEMA = {
     "keep_audio": bool,
     "model": str,
     "started_at": str,
-    # start, end, text, channel (an index into CHANNEL_LABELS, or null: unknown)
+    # start, end, text, channel (or null: unknown)
     "segments": schema.defaulted(
         schema.list_of(
             schema.row(
                 float,
                 float,
                 str,
-                schema.optional(schema.int_in(0, len(CHANNEL_LABELS) - 1)),
+                schema.optional(schema.int_in(0, MAX_CHANNEL)),
             )
         )
     ),

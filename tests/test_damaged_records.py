@@ -240,6 +240,13 @@ def test_a_damaged_unfinished_transcription(store: SessionStore, case: dict[str,
         store.find_pending("ab" * 32)
 
 
+def test_the_channels_a_segment_may_name_are_the_labelled_ones() -> None:
+    from reflect.records import MAX_CHANNEL
+    from reflect.speakers import CHANNEL_LABELS
+
+    assert len(CHANNEL_LABELS) - 1 == MAX_CHANNEL
+
+
 def test_every_damaged_record_error_has_its_own_title() -> None:
     errors = [CatalogDamaged(), SettingsDamaged(), SessionDamaged(), PendingDamaged()]
     assert all(isinstance(e, RecordDamaged) for e in errors)
@@ -413,3 +420,48 @@ def test_a_damaged_unfinished_transcription_can_be_discarded(
     service = Reflect.unlock(cli_vault, PASSPHRASE)
     assert store_of(service).vault.names("audio/") == [kept]
     service.lock()
+
+
+# ---- a model folder's JSON ----------------------------------------------------------------
+
+
+MODEL_FILES: dict[str, Any] = {
+    "modules.json": [
+        {"type": "sentence_transformers.models.Transformer"},
+        {"type": "sentence_transformers.models.Pooling"},
+        {"type": "sentence_transformers.models.Normalize"},
+    ],
+    "config.json": {
+        "model_type": "bert",
+        "hidden_act": "gelu",
+        "num_attention_heads": 12,
+        "num_hidden_layers": 6,
+        "hidden_size": 384,
+        "layer_norm_eps": 1e-12,
+    },
+    "1_Pooling/config.json": {"pooling_mode_mean_tokens": True},
+    "sentence_bert_config.json": {"max_seq_length": 256},
+}
+
+
+def model_folder(root: Path, case: dict[str, Any] | None = None) -> Path:
+    folder = root / "model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    (folder / "model.safetensors").write_bytes(b"")
+    (folder / "tokenizer.json").write_text("{}")
+    for name, document in MODEL_FILES.items():
+        data = json.dumps(document).encode()
+        if case is not None and case["file"] == name:
+            data = damaged(document, case)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("case", cases("embedding_model_folder"))
+def test_an_odd_model_folder_is_not_taken_by_the_numpy_encoder(
+    tmp_path: Path, case: dict[str, Any]
+) -> None:
+    from reflect import bert_numpy
+
+    assert bert_numpy.supports(model_folder(tmp_path / "good"))
+    assert not bert_numpy.supports(model_folder(tmp_path / "odd", case))
