@@ -465,3 +465,24 @@ def test_an_odd_model_folder_is_not_taken_by_the_numpy_encoder(
 
     assert bert_numpy.supports(model_folder(tmp_path / "good"))
     assert not bert_numpy.supports(model_folder(tmp_path / "odd", case))
+
+
+# ---- the manifest ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", cases("manifest"))
+def test_a_damaged_manifest(template: Path, tmp_path: Path, case: dict[str, Any]) -> None:
+    import shutil
+
+    from reflect.errors import VaultCorrupted
+    from reflect.vault import _MANIFEST_ID, _MANIFEST_PURPOSE, MANIFEST_FILE
+
+    shutil.copytree(template, tmp_path / "vault")
+    vault = Vault.open(tmp_path / "vault", PASSPHRASE)
+    key = vault._vault_key()
+    base = json.loads(vault._current_manifest().encode())
+    vault.close()
+    sealed = crypto.seal(key, _MANIFEST_PURPOSE, _MANIFEST_ID, damaged(base, case))
+    (tmp_path / "vault" / MANIFEST_FILE).write_bytes(b"".join(sealed))
+    with pytest.raises(VaultCorrupted, match="manifest is unreadable"):
+        Vault.open(tmp_path / "vault", PASSPHRASE)
