@@ -15,6 +15,11 @@ comes from `Reflect.timeline`, `Reflect.recap` and `Reflect.agreements`, as the 
   ("sleep" is said in all eight demo sessions).
 - Recap: a topic of bench/eval/recaps_history.jsonl is covered when its evidence is inside a
   moment (strict), or inside a chunk a moment was drawn from (the topic was reached).
+  Its cost at import: for each session, its sealed recap is removed and `Reflect.recap` run,
+  which does what import does after storing a session (the index record decoded, the moments
+  chosen, the recap sealed in its own transaction), plus reading the record back from the
+  vault, which import has in hand: an upper bound. Beside it, the whole import per session
+  (parsing, embedding, sealing) and a read of a sealed recap.
 - Agreements: found agreements matched to bench/eval/agreements_history.jsonl (proposal or
   acceptance inside the found words or reply) and bench/eval/agreements_demo.jsonl (any
   evidence string). The rules were written looking at the history; the demo is the check
@@ -39,7 +44,9 @@ from reflect import crypto
 from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.recap import recap_of
+from reflect.records import recap_name
 from reflect.service import Reflect
+from reflect.testing import store_of, vault_of
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -66,14 +73,41 @@ def jsonl(name: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+IMPORT_SECONDS: dict[str, float] = {}  # per vault, the whole import
+
+
 def vault(tmp: str, name: str, source: Path, me: str) -> tuple[Reflect, float]:
     service = Reflect.create(Path(tmp) / name, PASSPHRASE, kdf=crypto.floor_kdf_params())
+    began = time.perf_counter()
     report = service.import_paths([source], ImportOptions(me=me))
+    IMPORT_SECONDS[name] = time.perf_counter() - began
     if report.failed:
         raise SystemExit(f"import of {source.name} failed")
     began = time.perf_counter()
     service.open_index()
     return service, time.perf_counter() - began
+
+
+def recap_cost_row(label: str, name: str, service: Reflect) -> list[str]:
+    """What sealing a recap adds to importing a session, and what reading a sealed one costs."""
+    sealing, reading = [], []
+    sessions = service.sessions()
+    for summary in sessions:
+        vault_of(service).delete(recap_name(summary.id))
+        began = time.perf_counter()
+        service.recap(summary.id)
+        sealing.append(time.perf_counter() - began)
+        assert store_of(service).recap(summary.id) is not None
+        began = time.perf_counter()
+        service.recap(summary.id)
+        reading.append(time.perf_counter() - began)
+    per_session = IMPORT_SECONDS[name] / len(sessions)
+    return [
+        label,
+        f"{1000 * per_session:.0f}",
+        f"{1000 * statistics.median(sealing):.1f} (max {1000 * max(sealing):.1f})",
+        f"{1000 * statistics.median(reading):.1f}",
+    ]
 
 
 def ratio(a: int, b: int) -> str:
@@ -112,7 +146,7 @@ def recap_scores(service: Reflect) -> list[str]:
     times = []
     for summary in service.sessions():
         session = service.session(summary.id)
-        record = service.store.index_record(session.id)
+        record = store_of(service).index_record(session.id)
         assert record is not None
         _, chunks, vectors = decode_index_record(record)
         began = time.perf_counter()
@@ -196,6 +230,12 @@ def main() -> int:
         print("\nRecap (history, 63 topics in 12 sessions)\n")
         print(markdown_table(["strict coverage", "topic reached", "median ms per session"],
                              [recap_scores(history)]))
+        print("\nRecap cost at import (ms per session)\n")
+        print(markdown_table(
+            ["set", "whole import", "recap sealed, median", "sealed recap read, median"],
+            [recap_cost_row("history (12 sessions)", "history", history),
+             recap_cost_row("demo (8 sessions)", "demo", demo)],
+        ))
         history_row, history_pairs = agreement_scores(
             history, history_gold,
             lambda g: [g["proposal"]] + ([g["acceptance"]] if g["acceptance"] else []),

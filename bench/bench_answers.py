@@ -71,7 +71,6 @@ from common import markdown_table, percentile
 from reflect import crypto
 from reflect.answer import Answer, Answerer, AnswerStarted
 from reflect.answer.conversation import Conversation
-from reflect.answer.question import SessionDate
 from reflect.embedding import default_embedder
 from reflect.ingest import ImportOptions
 from reflect.llm import ChatModel, Message
@@ -142,21 +141,7 @@ def build_vault(root: Path, name: str, paths: Sequence[Path], me: str, embedder:
 def answerer_for(service: Reflect, model_factory: Callable[[], ChatModel],
                  today: dt.date) -> Answerer:
     """An Answerer as `Reflect.ask` builds one, with `today` fixed and the model given."""
-    live = service._live_index()  # the bench builds the Answerer itself, to fix "today"
-    me = service.me_labels()
-    retriever = live.retriever(me)
-    known = sorted({label for s in service.sessions() for label in s.speakers})
-    return Answerer(
-        retriever,
-        retriever.embedder,
-        model_factory,
-        me_labels=me,
-        therapist_labels=service._therapist_labels(known, me),
-        region=service.settings().crisis_region,
-        session_dates=lambda: [SessionDate(s.id, s.day) for s in service.sessions()],
-        across=service._across(),
-        today=lambda: today,
-    )
+    return service.answerer(today=today, model_factory=model_factory)
 
 
 # ---- scoring --------------------------------------------------------------------------------

@@ -22,10 +22,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
+from reflect.errors import UsageError
 from reflect.moments import moment_hit, sentences
+from reflect.records import AGREEMENT_STATUSES, AgreementMark
 from reflect.retrieval import Hit
 from reflect.session import Session, StoredTurn
 
@@ -82,7 +84,7 @@ class Agreement:
     reply: Hit | None
     declined: bool = False
     follow_ups: list[Hit] = field(default_factory=list)
-    status: str = "open"
+    status: str = "open"  # or "done", "dropped" (not for me): the user's mark
 
     @property
     def session_id(self) -> str:
@@ -170,9 +172,7 @@ def find_agreements(session: Session, me: Iterable[str] = ()) -> list[Agreement]
         reply = None
         if reply_turn is not None:
             reply = moment_hit(session, reply_turn.char_start, reply_turn.char_end, rank=2)
-        agreements.append(
-            Agreement(agreement_id(session, a), found.kind, words, reply, declined)
-        )
+        agreements.append(Agreement(agreement_id(session, a), found.kind, words, reply, declined))
         last = found
     return agreements
 
@@ -189,6 +189,33 @@ def subject_of(agreement: Agreement) -> str:
     return " ".join(said.split())
 
 
+# Where the thing proposed ends: "keeping a sleep diary | for the next two weeks".
+_THING_ENDS = re.compile(
+    r"[,.;:?!…]|\b(?:for|before|after|until|between|this|next|every|each|when|if|so|and then|"
+    r"just|maybe|instead|by|at|in|on|with|around|from)\b",
+    re.IGNORECASE,
+)
+_THING_WORDS = 6
+
+
+def proposed_things(text: str) -> list[str]:
+    """What `text` proposes or commits to, in its own words and in order: "keeping a sleep
+    diary" from "Would you be up for keeping a sleep diary for the next two weeks?". A
+    follow-up's "did I keep it?" means one of these."""
+    things = []
+    for m in [*PROPOSAL.finditer(text), *COMMITMENT.finditer(text)]:
+        # The asking's own last word when it is the doing: "how about TRYING the three
+        # lines", "I'll CUT down to weekends".
+        last = m.group(0).split()[-1]
+        doing = last.lower().endswith("ing") or re.fullmatch(_DOING, last, re.IGNORECASE)
+        tail = text[m.end() - len(last) if doing else m.end() :]
+        end = _THING_ENDS.search(tail)
+        thing = " ".join(tail[: end.start() if end else len(tail)].split()[:_THING_WORDS])
+        if re.search(r"\w{3,}", thing):
+            things.append((m.start(), thing))
+    return [thing for _, thing in sorted(things)]
+
+
 def link_follow_ups(
     agreements: Iterable[Agreement],
     later_mentions: Callable[[str, dt.date], list[list[Hit]]],
@@ -201,3 +228,48 @@ def link_follow_ups(
     for agreement in agreements:
         found = later_mentions(subject_of(agreement), agreement.session_date)
         agreement.follow_ups = [hits[0] for hits in found[:sessions] if hits]
+
+
+# ---- the user's marks ------------------------------------------------------------------------
+
+# How short an id may be given: ids are 8 hex digits, shown whole.
+MIN_ID_PREFIX = 4
+
+
+def apply_marks(agreements: Iterable[Agreement], marks: Mapping[str, AgreementMark]) -> None:
+    """Give each agreement the status the user marked it with (unmarked ones stay open)."""
+    for agreement in agreements:
+        mark = marks.get(agreement.id)
+        agreement.status = mark.status if mark is not None else "open"
+
+
+def mark_of(session: Session, status: str) -> AgreementMark | None:
+    """The mark to store for an agreement of `session` (None: open again, nothing stored)."""
+    if status not in AGREEMENT_STATUSES:
+        raise UsageError(f"An agreement can be {', '.join(AGREEMENT_STATUSES)}; not {status!r}.")
+    if status == "open":
+        return None
+    return AgreementMark(status, session.content_hash, dt.date.today().isoformat())
+
+
+def resolve_agreement(
+    sessions: Iterable[Session], me: Iterable[str], reference: str
+) -> tuple[Agreement, Session]:
+    """The agreement whose id is `reference` (or starts with it), and its session."""
+    wanted = reference.strip().casefold()
+    labels = frozenset(me)
+    found = [
+        (agreement, session)
+        for session in sessions
+        for agreement in find_agreements(session, labels)
+        if agreement.id == wanted
+        or (len(wanted) >= MIN_ID_PREFIX and agreement.id.startswith(wanted))
+    ]
+    exact = [f for f in found if f[0].id == wanted]
+    if len(exact) == 1 or len(found) == 1:
+        return (exact or found)[0]
+    if found:
+        raise UsageError(f"More than one agreement starts with {reference!r}; give its whole id.")
+    raise UsageError(
+        f"No agreement has the id {reference!r}. `reflect agreements` lists them with their ids."
+    )

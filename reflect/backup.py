@@ -4,9 +4,11 @@ A backup has its own passphrase (it may travel by USB stick or cloud). Layout:
     "RFLBAK" | version u16 | header length u32 | header JSON (Argon2id settings)
     then one sealed object (reflect.crypto) whose key is the stretched backup passphrase.
 The sealed body is a sequence of records: u32 length + JSON {name, size}, then the object's
-bytes; a session's records come together (session, its index, its recording). Restoring adds
-each session in its own transaction and skips sessions whose content is already in the vault,
-so a restore can be interrupted and simply run again.
+bytes; a session's records come together (session, its index, its recap, its recording), and
+the user's marks on agreements and the saved moments of the sessions included come last.
+Restoring adds each session in its own transaction and skips sessions whose content is already
+in the vault, so a restore can be interrupted and simply run again; the moments follow their
+sessions, whatever ids those get.
 
 Both directions stream: memory holds one session and a few chunks, never the backup, so a
 vault with long recordings backs up and restores, and an endless or foreign input is refused
@@ -18,7 +20,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -32,15 +34,22 @@ from reflect.errors import (
 )
 from reflect.fsutil import atomic_write
 from reflect.records import (
+    AGREEMENT_STATUS,
     CATALOG,
+    MOMENTS,
     SESSION_PREFIX,
     SETTINGS,
+    SealedRecap,
     SessionSummary,
     Settings,
     audio_name,
+    decode_agreement_marks,
+    decode_moments,
     decode_session,
     decode_settings,
+    encode_moments,
     index_name,
+    recap_name,
     recording_info,
     session_name,
 )
@@ -122,6 +131,11 @@ def _records(
             index = _readable(store, index_name(summary.id))
             if index is not None:
                 yield from record(index_name(summary.id), index)
+        if store.has(recap_name(summary.id)):
+            # Derived too: without it, the restored vault computes it again.
+            recap = _readable(store, recap_name(summary.id))
+            if recap is not None:
+                yield from record(recap_name(summary.id), recap)
         if store.has(audio_name(summary.id)):
             streamed = yield from _recording(store, audio_name(summary.id))
             if not streamed:
@@ -129,6 +143,33 @@ def _records(
                     f"The recording of {title} is damaged, so the backup holds that session's "
                     "transcript without its recording."
                 )
+    if store.has(AGREEMENT_STATUS):
+        marks = _readable(store, AGREEMENT_STATUS)
+        if marks is None:
+            left_out.append(
+                "What you marked done or not for you among your agreements is damaged, so it "
+                "was left out of the backup."
+            )
+        else:
+            yield from record(AGREEMENT_STATUS, marks)
+    yield from _moments_record(store, set(included), left_out)
+
+
+def _moments_record(
+    store: SessionStore, included: set[str], left_out: list[str]
+) -> Iterator[bytes]:
+    """The saved moments of the sessions in the backup (after them: restore maps their ids)."""
+    if not store.has(MOMENTS):
+        return
+    try:
+        moments = [m for m in store.moments() if m.session_id in included]
+    except VaultCorrupted:
+        left_out.append("Your saved moments are damaged, so they were left out of the backup.")
+        return
+    if moments:
+        data = encode_moments(moments)
+        yield _record_head(MOMENTS, len(data))
+        yield data
 
 
 def _record_head(name: str, size: int) -> bytes:
@@ -324,17 +365,22 @@ def restore_backup(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> RestoreReport:
-    known = {s.content_hash for s in store.catalog()}
+    known = {s.content_hash: s.id for s in store.catalog()}
+    ids: dict[str, str] = {}  # a session's id in the backup -> its id in this vault
     restored = present = 0
     # A session's records arrive together; it is stored when the next session starts, or
     # when its recording arrives (streamed straight into the vault).
     held: tuple[str, Session, bytes | None] | None = None
+    recap: SealedRecap | None = None  # the held session's
+    marks: bytes | None = None
 
     def store_held(audio: Iterable[bytes] | None) -> None:
-        nonlocal restored, present
+        nonlocal restored, present, recap
         assert held is not None
-        _name, session, index_record = held
+        backup_id, session, index_record = held
+        sealed, recap = recap, None
         if session.content_hash in known:
+            ids[backup_id] = known[session.content_hash]
             present += 1
             return  # its recording, if any, is skipped unread
         if any(s.id == session.id for s in store.catalog()):
@@ -343,11 +389,16 @@ def restore_backup(
         if info is not None:
             # The recording is filed under the session's id, which may have changed.
             info["audio"] = audio_name(session.id) if audio is not None else None
-        known.add(session.content_hash)
-        if store.add(session, index_record, audio=audio) is not None:
+        known[session.content_hash] = session.id
+        same = store.add(session, index_record, audio=audio)
+        ids[backup_id] = same.id if same is not None else session.id
+        if same is not None:
             present += 1  # another import or restore stored it meanwhile
             return
         restored += 1
+        if sealed is not None:
+            # Made from the session as backed up: put_recap keeps it only if it still fits.
+            store.put_recap(session.id, sealed)
         if progress:
             progress(restored)
 
@@ -361,11 +412,26 @@ def restore_backup(
             held = (session.id, session, None)
         elif held is not None and name == index_name(held[0]):
             held = (held[0], held[1], b"".join(body))
+        elif held is not None and name == recap_name(held[0]):
+            recap = SealedRecap.decode(b"".join(body))
+        elif name == AGREEMENT_STATUS:
+            marks = b"".join(body)
         elif held is not None and name == audio_name(held[0]):
             store_held(body)
             held = None
+        elif name == MOMENTS:
+            if held is not None:
+                store_held(None)
+                held = None
+            moments = decode_moments(b"".join(body))
+            store.merge_moments(
+                [replace(m, session_id=ids[m.session_id]) for m in moments if m.session_id in ids]
+            )
     if held is not None:
         store_held(None)
+    if marks is not None:
+        # After the sessions: only marks of sessions the vault now holds are kept.
+        store.merge_agreement_marks(decode_agreement_marks(marks))
     return RestoreReport(restored, present)
 
 

@@ -30,16 +30,21 @@ from reflect.vault import Vault, missing_vault_error
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
+    from rich.table import Table
 
     from reflect.agreements import Agreement
     from reflect.answer import Answer, AnswerEvent
     from reflect.answer.conversation import Conversation
     from reflect.answer.question import AskedQuestion
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.kept import SavedMoment
+    from reflect.prep import Prep
+    from reflect.recap import Recap
     from reflect.recording import TranscriptionProgress
     from reflect.retrieval import Hit
     from reflect.service import Reflect, ReflectOptions, SearchFilters
-    from reflect.timeline import Timeline
+    from reflect.session import Session
+    from reflect.timeline import Timeline, TimelineSession
     from reflect.understanding import Understood
 
 Handler = Callable[[argparse.Namespace], int]
@@ -210,6 +215,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions
     from reflect.service import ReflectOptions
 
+    agreed = None if args.discard_unfinished else _recording_consent(args)
     with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
         if args.discard_unfinished:
             _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
@@ -222,6 +228,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             replace=args.replace,
             language=args.language,
             keep_audio=not args.no_keep_audio,
+            consent=agreed,
         )
         targets = [Path(p).expanduser() for p in args.paths]
         if args.json:
@@ -284,6 +291,36 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
 
 
+def _recording_consent(args: argparse.Namespace) -> str | None:
+    """Whether the therapist agreed to the recordings being imported (reflect.consent): from
+    --consented / --no-consent, else asked here. Off a terminal, with neither flag, the
+    import stops before doing anything (a usage error naming the flags)."""
+    from reflect import consent
+    from reflect.ingest import holds_recordings
+
+
+    if args.consented:
+        return consent.AGREED
+    if args.no_consent:
+        return consent.NOT_AGREED
+    if not holds_recordings(Path(p).expanduser() for p in args.paths):
+        return None
+    if not sys.stdin.isatty():
+        raise UsageError(consent.SCRIPT_FLAGS)
+    say(consent.QUESTION)
+    while True:
+        # The prompt on stderr too: with --json, stdout carries only JSON.
+        sys.stderr.write("yes / no / not sure: ")
+        sys.stderr.flush()
+        try:
+            typed = input()
+        except EOFError:
+            raise UsageError(consent.SCRIPT_FLAGS) from None
+        answer = consent.understood(typed)
+        if answer is not None:
+            return answer
+
+
 def _import_with_progress_bar(
     service: Reflect, targets: list[Path], options: ImportOptions
 ) -> ImportReport:
@@ -293,7 +330,6 @@ def _import_with_progress_bar(
         TextColumn,
         TimeElapsedColumn,
     )
-
 
     if not _console(stderr=True).is_terminal:
         return _import_with_progress_lines(service, targets, options)
@@ -435,6 +471,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     "date_source": session.date_source,
                     "source_file": session.source_file,
                     "speakers": session.speakers,
+                    "agreement": _agreement_json(session),
                     "turns": [
                         {
                             "speaker": t.speaker,
@@ -447,8 +484,13 @@ def cmd_show(args: argparse.Namespace) -> int:
                 }
             )
         else:
+            from reflect.consent import header_note
+
             console = _console()
             console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
+            note = header_note(session)
+            if note:
+                console.print(f"[dim]♪ {note}[/dim]")
             me = set(service.me_labels())
             # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
             # whenever some turns still wait for a speaker's name.
@@ -464,6 +506,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                 label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
                 console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
         return 0
+
+
+def _agreement_json(session: Session) -> str | None:
+    """A recording's answer to "did your therapist agree?" ("yes", "no", "not sure"), or
+    None when it was not asked or the session is a transcript."""
+    from reflect.consent import answer_of
+
+    return answer_of(session)
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
@@ -600,15 +650,20 @@ PLAY_LEAD_IN_SECONDS = 1.5
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from reflect.audio import play
-
     # The vault is locked once the clip is in memory: nothing else is needed while it plays.
     with open_vault(args) as service:
         start = max(0.0, parse_clock(args.at) - (0.0 if args.exact else PLAY_LEAD_IN_SECONDS))
         session = service.session(args.session)
         samples, rate = service.recording_clip(session.id, start, args.seconds)
+    return _play_clip(session.title, start, samples, rate)
+
+
+def _play_clip(title: str, start: float, samples: Any, rate: int) -> int:
+    """Play a clip decoded in memory, until it ends or Ctrl-C (`play` and `moments play`)."""
+    from reflect.audio import play
+
     say(
-        f"Playing “{markup(session.title)}” from {clock(start)} for "
+        f"Playing “{markup(title)}” from {clock(start)} for "
         f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
     )
     try:
@@ -618,6 +673,95 @@ def cmd_play(args: argparse.Namespace) -> int:
 
         stop_playback()
     return 0
+
+
+# ---- saved moments (reflect.kept) ---------------------------------------------------------
+
+# A saved moment plays whole, up to this long (its decoded audio is held in memory).
+MOMENT_PLAY_MAX_SECONDS = 600.0
+MOMENT_PLAY_TAIL_SECONDS = 1.0
+
+
+def moment_to_json(moment: SavedMoment) -> dict[str, Any]:
+    return moment.to_json()
+
+
+def _moment_line(moment: SavedMoment) -> str:
+    where = [
+        f"{moment.session_date:%d %b %Y}".lstrip("0"),
+        markup(moment.session_title),
+        markup(moment.speaker or ""),
+        clock(moment.start),
+    ]
+    label = f"“{markup(moment.label)}”  " if moment.label else ""
+    sound = " ♪" if moment.has_recording else ""
+    detail = " · ".join(w for w in where if w) + sound
+    return f"[bold]{moment.number:>3}[/bold]  {label}[dim]{detail}[/dim]"
+
+
+def cmd_keep(args: argparse.Namespace) -> int:
+    turns = None
+    if args.turn:
+        numbers = parse_turn_numbers(args.turn)
+        turns = (min(numbers), max(numbers))
+    elif not args.at:
+        raise UsageError("Say where the moment is: --at 12:31 (and --to), or --turn N.")
+    with open_vault(args) as service:
+        moment = service.keep(
+            args.session,
+            at=parse_clock(args.at) if args.at and not turns else None,
+            to=parse_clock(args.to) if args.to and not turns else None,
+            turns=turns,
+            label=args.label,
+        )
+        if args.json:
+            print_json(moment_to_json(moment))
+        say(f"Kept as moment {moment.number}. `reflect moments` lists them.")
+        return 0
+
+
+def cmd_moments(args: argparse.Namespace) -> int:
+    if args.action is not None and args.action != "play":
+        raise UsageError(f"“{args.action}” isn't something moments does; try `moments play N`.")
+    if args.action == "play":
+        if args.number is None:
+            raise UsageError("Say which moment to play: `reflect moments play N`.")
+        return _play_moment(args)
+    with open_vault(args) as service:
+        if args.remove:
+            gone = service.remove_moment(args.remove)
+            say(f"Removed moment {gone.number}. The session itself is unchanged.")
+            return 0
+        if args.relabel:
+            changed = service.relabel_moment(args.relabel[0], args.relabel[1])
+            say(f"Moment {changed.number} is now “{markup(changed.label)}”.")
+            return 0
+        moments = service.moments()
+        if args.json:
+            print_json([moment_to_json(m) for m in moments])
+            return 0
+        if not moments:
+            say("No saved moments yet. Keep one with `reflect keep SESSION --at 12:31`.")
+            return 0
+        console = _console()
+        for moment in moments:
+            console.print(_moment_line(moment))
+            console.print(f"     {markup(moment.first_words)}")
+        return 0
+
+
+def _play_moment(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        moment = service.moment(args.number)
+        if moment.start is None:
+            raise UsageError(
+                f"Moment {moment.number} has no time in a recording, so there is nothing to play."
+            )
+        start = max(0.0, moment.start - PLAY_LEAD_IN_SECONDS)
+        end = (moment.end if moment.end is not None else moment.start) + MOMENT_PLAY_TAIL_SECONDS
+        seconds = min(max(end - start, 1.0), MOMENT_PLAY_MAX_SECONDS)
+        samples, rate = service.recording_clip(moment.session_id, start, seconds)
+    return _play_clip(moment.label or moment.session_title, start, samples, rate)
 
 
 def cmd_clip(args: argparse.Namespace) -> int:
@@ -838,11 +982,30 @@ def cmd_timeline(args: argparse.Namespace) -> int:
         return 0
 
 
-def _print_timeline(service: Reflect, timeline: Timeline) -> None:
+def _timeline_chart(sessions: Sequence[TimelineSession], most: int) -> Table:
+    """A bar per session: its date, how many moments were about the theme, its title."""
     from rich.table import Table
     from rich.text import Text
 
     from reflect.timeline import bar
+
+    chart = Table(box=None, show_header=False, padding=(0, 1))
+    chart.add_column(justify="right", no_wrap=True)
+    chart.add_column(no_wrap=True, width=TIMELINE_BAR_WIDTH)
+    chart.add_column(justify="right", no_wrap=True)
+    chart.add_column(overflow="ellipsis", no_wrap=True)
+    for s in sessions:
+        chart.add_row(
+            _short_day(s.session_date),
+            Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
+            str(s.mentions),
+            Text(terminal(s.session_title), style="dim"),
+        )
+    return chart
+
+
+def _print_timeline(service: Reflect, timeline: Timeline) -> None:
+    from rich.text import Text
 
     console = _console()
     total = len(service.sessions())
@@ -857,48 +1020,41 @@ def _print_timeline(service: Reflect, timeline: Timeline) -> None:
     if not timeline.by_meaning:
         console.print("(matched by its words only: the meaning index isn't ready)", style="dim")
     most = max(s.mentions for s in timeline.sessions)
-    chart = Table(box=None, show_header=False, padding=(0, 1))
-    chart.add_column(justify="right", no_wrap=True)
-    chart.add_column(no_wrap=True, width=TIMELINE_BAR_WIDTH)
-    chart.add_column(justify="right", no_wrap=True)
-    chart.add_column(overflow="ellipsis", no_wrap=True)
-    for s in timeline.sessions:
-        chart.add_row(
-            _short_day(s.session_date),
-            Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
-            str(s.mentions),
-            Text(terminal(s.session_title), style="dim"),
-        )
-    console.print(chart)
+    console.print(_timeline_chart(timeline.sessions, most))
     console.print("(bars: how many moments of each session are about it)\n", style="dim")
     for s in timeline.sessions:
         for hit in s.hits:
             render_hit(console, service, hit, "•")
 
 
+def recap_to_json(recap: Recap) -> dict[str, Any]:
+    return {
+        "session_id": recap.session_id,
+        "session_date": recap.session_date.isoformat(),
+        "session_title": recap.session_title,
+        "moments": [hit_to_json(h) for h in recap.moments],
+    }
+
+
 def cmd_recap(args: argparse.Namespace) -> int:
     with open_vault(args) as service:
         recap = service.recap(args.session)
         if args.json:
-            print_json(
-                {
-                    "session_id": recap.session_id,
-                    "session_date": recap.session_date.isoformat(),
-                    "session_title": recap.session_title,
-                    "moments": [hit_to_json(h) for h in recap.moments],
-                }
-            )
+            print_json(recap_to_json(recap))
             return 0
-        console = _console()
-        day = f"{recap.session_date:%d %B %Y}".lstrip("0")
-        console.print(
-            f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
-        )
-        if not recap.moments:
-            console.print("This session has nothing to recap.")
-        for hit in recap.moments:
-            render_hit(console, service, hit, "•")
+        _print_recap(_console(), service, recap)
         return 0
+
+
+def _print_recap(console: Console, service: Reflect, recap: Recap) -> None:
+    day = f"{recap.session_date:%d %B %Y}".lstrip("0")
+    console.print(
+        f"[bold]“{markup(terminal(recap.session_title))}”, {day}[/bold]", highlight=False
+    )
+    if not recap.moments:
+        console.print("This session has nothing to recap.")
+    for hit in recap.moments:
+        render_hit(console, service, hit, "•")
 
 
 def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
@@ -913,8 +1069,22 @@ def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
     }
 
 
+# How each status is said; "dropped" is what `--drop` marks.
+AGREEMENT_STATUS_WORDS = {"open": "open", "done": "done", "dropped": "not for me"}
+
+
 def cmd_agreements(args: argparse.Namespace) -> int:
+    given = (("done", args.done), ("dropped", args.drop), ("open", args.reopen))
+    marking = [(status, agreement_id) for status, agreement_id in given if agreement_id]
     with open_vault(args) as service:
+        if marking:
+            [(status, agreement_id)] = marking
+            agreement = service.mark_agreement(agreement_id, status)
+            if args.json:
+                print_json(agreement_to_json(agreement))
+            else:
+                out(f"{agreement.id}: {AGREEMENT_STATUS_WORDS[status]}.")
+            return 0
         service.resolve_filters(service_filters(since=args.since, session=args.session))
         _load_index(service)
         agreements = service.agreements(since=args.since, session=args.session)
@@ -925,14 +1095,81 @@ def cmd_agreements(args: argparse.Namespace) -> int:
         if not agreements:
             console.print("No agreements found in these sessions.")
         for agreement in agreements:
-            declined = " · declined" if agreement.declined else ""
-            console.print(f"[bold]{agreement.id}[/bold]{declined}", highlight=False)
-            render_hit(console, service, agreement.words, " ")
-            if agreement.reply is not None:
-                render_hit(console, service, agreement.reply, "  ↳")
-            for hit in agreement.follow_ups:
-                render_hit(console, service, hit, "  later:")
+            _print_agreement(console, service, agreement)
         return 0
+
+
+def _print_agreement(console: Console, service: Reflect, agreement: Agreement) -> None:
+    status = "" if agreement.status == "open" else f" · {AGREEMENT_STATUS_WORDS[agreement.status]}"
+    declined = " · declined" if agreement.declined else ""
+    console.print(f"[bold]{agreement.id}[/bold]{status}{declined}", highlight=False)
+    render_hit(console, service, agreement.words, " ")
+    if agreement.reply is not None:
+        render_hit(console, service, agreement.reply, "  ↳")
+    for hit in agreement.follow_ups:
+        render_hit(console, service, hit, "  later:")
+
+
+def prep_to_json(prep: Prep) -> dict[str, Any]:
+    return {
+        "last_session": recap_to_json(prep.last_session) if prep.last_session else None,
+        "agreements": [agreement_to_json(a) for a in prep.agreements],
+        "themes": [
+            {"topic": t.topic, "sessions": timeline_to_json(t.timeline)["sessions"]}
+            for t in prep.themes
+        ],
+        "notes": list(prep.notes),  # none until reflect has notes (reflect.prep._notes_since)
+    }
+
+
+# Sessions of a theme's chart in `reflect prep`: the latest ones (its timeline has them all).
+PREP_CHART_SESSIONS = 6
+
+
+def cmd_prep(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        _load_index(service)
+        prep = service.prep()
+        if args.json:
+            print_json(prep_to_json(prep))
+        else:
+            _print_prep(service, prep)
+        if not sys.stdout.isatty():
+            say("[yellow]Note:[/yellow] written as plain text: wherever it went is not encrypted.")
+        return 0
+
+
+def _print_prep(service: Reflect, prep: Prep) -> None:
+    from rich.text import Text
+
+    console = _console()
+    if prep.last_session is None:
+        console.print("There are no sessions yet: `reflect import FILE` brings one in.")
+        return
+    console.print(Text("Last time", style="bold underline"))
+    _print_recap(console, service, prep.last_session)
+    console.print(Text("\nStill open", style="bold underline"))
+    if not prep.agreements:
+        console.print("Nothing agreed in the last few sessions is still open.")
+    else:
+        console.print(
+            "(mark one with `reflect agreements --done ID` or `--drop ID`)", style="dim"
+        )
+    for agreement in prep.agreements:
+        _print_agreement(console, service, agreement)
+    console.print(Text("\nWhat came up lately", style="bold underline"))
+    if not prep.themes:
+        console.print("No theme stood out in the last few sessions.")
+    for theme in prep.themes:
+        shown = theme.timeline.sessions[-PREP_CHART_SESSIONS:]
+        count = len(theme.timeline.sessions)
+        latest = f", the last {len(shown)} here" if count > len(shown) else ""
+        heading = f"“{terminal(theme.topic)}”: {count} sessions{latest}"
+        console.print(Text(heading, style="bold"))
+        console.print(_timeline_chart(shown, max((s.mentions for s in shown), default=0)))
+    console.print(Text("\nYour notes since then", style="bold underline"))
+    if not prep.notes:
+        console.print("None.")
 
 
 def service_filters(**given: str | None) -> SearchFilters:
@@ -1279,6 +1516,17 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a session imported earlier from a file of the same name",
     )
+    agreement = p.add_mutually_exclusive_group()
+    agreement.add_argument(
+        "--consented",
+        action="store_true",
+        help="your therapist agreed to the recordings being imported (asked otherwise)",
+    )
+    agreement.add_argument(
+        "--no-consent",
+        action="store_true",
+        help="your therapist did not agree, or you are not sure (asked otherwise)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON lines of progress and results")
 
     p = add("sessions", cmd_sessions, "list your sessions")
@@ -1321,6 +1569,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"start exactly at TIME, not {PLAY_LEAD_IN_SECONDS:g} s before it",
     )
+
+    p = add("keep", cmd_keep, "keep a moment of a session to come back to")
+    p.add_argument("session", metavar="SESSION", help="id, id prefix, list number or title")
+    p.add_argument("--at", metavar="TIME", help="the turn spoken at TIME, e.g. 12:31")
+    p.add_argument("--to", metavar="TIME", help="and every turn up to TIME")
+    p.add_argument("--turn", metavar="N or N-M", help="turns by number (`reflect show --numbers`)")
+    p.add_argument("--label", metavar="TEXT", help="a few words to find it by")
+    p.add_argument("--json", action="store_true")
+
+    p = add("moments", cmd_moments, "your saved moments: list them, play or remove one")
+    p.add_argument("action", nargs="?", metavar="play", help="play moment N from its recording")
+    p.add_argument("number", nargs="?", metavar="N")
+    p.add_argument("--remove", metavar="N", help="forget moment N (the session stays)")
+    p.add_argument("--relabel", nargs=2, metavar=("N", "TEXT"), help="give moment N a new label")
+    p.add_argument("--json", action="store_true")
 
     p = add("clip", cmd_clip, "write a stretch of a recording as a WAV file (unencrypted)")
     p.add_argument("session", metavar="SESSION")
@@ -1413,6 +1676,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("agreements", cmd_agreements, "what you and your therapist agreed to try")
     p.add_argument("--since", metavar="DATE", help='e.g. 2024-03-01, "last month", "March"')
     p.add_argument("--session", metavar="SESSION", help="only this session")
+    mark = p.add_mutually_exclusive_group()
+    mark.add_argument("--done", metavar="ID", help="mark agreement ID done")
+    mark.add_argument("--drop", metavar="ID", help="mark agreement ID not for me")
+    mark.add_argument("--open", dest="reopen", metavar="ID", help="mark agreement ID open again")
+    p.add_argument("--json", action="store_true")
+
+    p = add(
+        "prep",
+        cmd_prep,
+        "ready for your next session: the last recap, what is still open, recent themes",
+    )
+    p.description = (
+        "Ready for your next session: the last session's recap, the agreements still open "
+        "and what became of them, the themes that came up most lately, and your notes since. "
+        "Printed as plain text: `reflect prep > FILE` writes it to FILE unencrypted, by your "
+        "choice."
+    )
     p.add_argument("--json", action="store_true")
 
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from reflect import consent
 from reflect.errors import ReflectError, TranscriptError
 from reflect.formats import (
     MAX_TEXT_BYTES,
@@ -51,6 +52,22 @@ def is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
+def holds_recordings(paths: Iterable[Path]) -> bool:
+    """Whether importing `paths` (files and folders) would import a recording: stops at the
+    first one, as `discover` would find it."""
+    for path in paths:
+        found: Iterable[Path] = [path]
+        if path.is_dir():
+            found = (
+                child
+                for child in path.rglob("*")
+                if not any(part.startswith(".") for part in child.relative_to(path).parts)
+            )
+        if any(is_recording(f) and f.is_file() for f in found):
+            return True
+    return False
+
+
 # A .docx is a zip of XML around the text; allow it more room than plain text.
 MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
 
@@ -81,6 +98,9 @@ class ImportOptions:
     title: str | None = None
     language: str | None = None  # of a recording; None: detected
     keep_audio: bool = True  # keep a recording's audio (sealed) after transcribing it
+    # Whether the therapist agreed to the recording (reflect.consent.ANSWERS), stored with
+    # each recording imported; None when nobody was asked (an API caller).
+    consent: str | None = None
 
 
 @dataclass(slots=True)
@@ -344,6 +364,8 @@ def import_recording(
             session = build_recording_session(
                 pending, date=date, date_source=date_source, title=title
             )
+            if options.consent is not None:
+                consent.stamp(session, options.consent)
         except ReflectError:
             # Listened to the end and heard nothing (noise, or bytes that only looked like
             # audio): keep none of it, rather than an unfinished job that can never finish.

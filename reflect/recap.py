@@ -14,6 +14,11 @@ ones the index already holds), so it needs no model and can be stored with the s
    other speaker's best turn, so both voices are in the recap.
 
 Measured against bench/eval/recaps_history.jsonl in bench/bench_across_sessions.py.
+
+A recap is computed when a session is imported and sealed in the vault (`recap/<id>`, see
+reflect.records.SealedRecap) as offsets, never as text: the moments shown are cut from the
+stored transcript each time. It is computed again when `RECAP_METHOD` changes or the session
+does (renamed, redated, relabelled, replaced), which its `made_from` fingerprint tells.
 """
 
 from __future__ import annotations
@@ -21,17 +26,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from reflect.chunking import Chunk
+from reflect.chunking import Chunk, chunk_session, embedding_text
 from reflect.embedding import Vectors
+from reflect.errors import ReflectError
+from reflect.index_record import decode_index_record, fits
 from reflect.moments import moment_hit
+from reflect.records import SealedRecap, recap_fingerprint
 from reflect.retrieval import Hit
 from reflect.session import Session, StoredTurn
+from reflect.store import SessionStore
 from reflect.words import content_stems
+
+# Bump when the way moments are chosen changes: every sealed recap is then computed again.
+RECAP_METHOD = "recap-1"
 
 MIN_MOMENTS = 3
 MAX_MOMENTS = 6
@@ -106,6 +118,18 @@ def _stems(session: Session, turn: StoredTurn, chunk: Chunk) -> set[str]:
 
 def recap_of(session: Session, chunks: Sequence[Chunk], vectors: Vectors) -> list[Hit]:
     """The session's key moments, in the order they were said (see the module's doc)."""
+    return moments_at(session, recap_spans(session, chunks, vectors))
+
+
+def moments_at(session: Session, spans: Sequence[tuple[int, int]]) -> list[Hit]:
+    """The moments at these offsets, as hits cut from the session's stored text."""
+    return [moment_hit(session, a, b, rank=rank) for rank, (a, b) in enumerate(spans, start=1)]
+
+
+def recap_spans(
+    session: Session, chunks: Sequence[Chunk], vectors: Vectors
+) -> list[tuple[int, int]]:
+    """Where the key moments are: (start, end) offsets into `session.text`, in order."""
     if not chunks:
         return []
     vectors = np.asarray(vectors, dtype=np.float32)
@@ -135,13 +159,13 @@ def recap_of(session: Session, chunks: Sequence[Chunk], vectors: Vectors) -> lis
             picks.append((best[1], best[2], group))
     picks = _both_speakers(session, chunks, picks)
     picks.sort(key=lambda p: p[0].index)
-    moments = []
-    for rank, (turn, chunk, _) in enumerate(picks, start=1):
+    spans = []
+    for turn, chunk, _ in picks:
         a, b = turn.char_start, turn.char_end
         if b - a > MAX_MOMENT_CHARS:
             a, b = max(a, chunk.char_start), min(b, chunk.char_end)
-        moments.append(moment_hit(session, a, b, rank=rank))
-    return moments
+        spans.append((a, b))
+    return spans
 
 
 def _both_speakers(
@@ -166,3 +190,47 @@ def _both_speakers(
             if all(turn.index != p[0].index for p in picks):
                 return [*picks[:position], (turn, chunk, group), *picks[position + 1 :]]
     return picks
+
+
+# ---- sealed in the vault ---------------------------------------------------------------------
+
+
+def sealed_spans(store: SessionStore, session: Session) -> list[tuple[int, int]] | None:
+    """The session's sealed recap, or None when there is none or it is stale (another method,
+    or the session changed since) and must be computed again."""
+    sealed = store.recap(session.id)
+    if (
+        sealed is None
+        or sealed.method != RECAP_METHOD
+        or sealed.made_from != recap_fingerprint(session)
+        or any(not 0 <= a < b <= len(session.text) for a, b in sealed.spans)
+    ):
+        return None
+    return list(sealed.spans)
+
+
+def seal_recap(
+    store: SessionStore, session: Session, chunks: Sequence[Chunk], vectors: Vectors
+) -> list[tuple[int, int]]:
+    """Compute the session's recap and seal it (unless the session changed meanwhile: then
+    the next reader computes it from what is stored)."""
+    spans = recap_spans(session, chunks, vectors)
+    store.put_recap(session.id, SealedRecap(RECAP_METHOD, recap_fingerprint(session), tuple(spans)))
+    return spans
+
+
+def recap_inputs(
+    session: Session, record: bytes | None, embed: Callable[[list[str]], Vectors]
+) -> tuple[list[Chunk], Vectors]:
+    """The session's chunks and embeddings: from its sealed index record (milliseconds), or,
+    when that is missing, damaged or from other chunks, made again with `embed` (seconds)."""
+    if record is not None:
+        try:
+            _, chunks, vectors = decode_index_record(record)
+        except ReflectError:
+            pass  # damaged: made again below, as opening the index would
+        else:
+            if fits(session, chunks):
+                return chunks, vectors
+    chunks = chunk_session(session)
+    return chunks, embed([embedding_text(session, c, speaker_labels=True) for c in chunks])

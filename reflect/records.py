@@ -7,6 +7,9 @@ Vault names:
     index/<id>           that session's chunks and embeddings (encoded by reflect.index_record)
     audio/<id>           a session's original recording, when it was imported from one
     pending/<hash>       a recording being transcribed: its plan and the pieces done so far
+    recap/<id>           a session's key moments (their offsets), sealed at import
+    agreement-status     what the user marked done or not for them, by agreement id
+    moments              the moments the person kept, across sessions (reflect.kept)
 
 Which objects exist in an encrypted vault is part of its security boundary, so this module
 is the one place that names them, and `reflect.store.SessionStore` is the one place that reads
@@ -21,6 +24,7 @@ the session removes it) and a line in reflect.backup so a backup carries it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -32,7 +36,9 @@ from reflect.errors import (
     RecordingError,
     SessionDamaged,
     SettingsDamaged,
+    VaultCorrupted,
 )
+from reflect.kept import KeptMoment, damaged, from_record, to_record
 from reflect.session import Session
 
 CATALOG = "catalog"
@@ -41,8 +47,14 @@ SESSION_PREFIX = "session/"
 INDEX_PREFIX = "index/"
 AUDIO_PREFIX = "audio/"
 PENDING_PREFIX = "pending/"
+RECAP_PREFIX = "recap/"
+AGREEMENT_STATUS = "agreement-status"
+# One record for every saved moment, so `reflect moments` numbers them in one read; the
+# store drops a session's moments when it removes the session (and re-anchors them when a
+# re-import replaces it), and a backup carries the record after the sessions.
+MOMENTS = "moments"
 # A session's own records: removed with it.
-SESSION_RECORDS = (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX)
+SESSION_RECORDS = (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX, RECAP_PREFIX)
 
 # Bound into each sealed object (reflect.crypto), so one kind of record can't be passed off
 # as another.
@@ -52,6 +64,9 @@ PURPOSE_SESSION = "session"
 PURPOSE_INDEX = "index"
 PURPOSE_AUDIO = "audio"
 PURPOSE_PENDING = "pending"
+PURPOSE_RECAP = "recap"
+PURPOSE_AGREEMENT_STATUS = "agreement-status"
+PURPOSE_MOMENTS = "moments"
 
 PENDING_VERSION = 1
 # A segment's channel indexes reflect.speakers.CHANNEL_LABELS (left, right); not imported
@@ -73,6 +88,14 @@ def audio_name(session_id: str) -> str:
 
 def pending_name(content_hash: str) -> str:
     return PENDING_PREFIX + content_hash
+
+
+def recap_name(session_id: str) -> str:
+    return RECAP_PREFIX + session_id
+
+
+def _load_json(data: bytes) -> Any:
+    return json.loads(data.decode("utf-8"))
 
 
 # Every record is checked field by field (reflect.schema) before any of it is used: a sealed
@@ -243,6 +266,22 @@ def recording_info(session: Session) -> dict[str, Any] | None:
     return info if isinstance(info, dict) else None
 
 
+# ---- saved moments ------------------------------------------------------------------------
+
+
+def encode_moments(moments: list[KeptMoment]) -> bytes:
+    return _dump_json(to_record(moments))
+
+
+def decode_moments(data: bytes) -> list[KeptMoment]:
+    """Schema-checked (reflect.kept.RECORD_SPEC): VaultCorrupted, saying so, if damaged."""
+    try:
+        body = _load_json(data)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    return from_record(body)
+
+
 # ---- pending recordings -------------------------------------------------------------------
 
 
@@ -325,3 +364,116 @@ _PENDING_SCHEMA = {
 
 def _fields(p: PendingRecording) -> dict[str, Any]:
     return {name: getattr(p, name) for name in PendingRecording.__dataclass_fields__}
+
+
+# ---- recaps -------------------------------------------------------------------------------
+
+RECAP_VERSION = 1  # the record's layout; the method that chose the moments is `method`
+
+
+@dataclass(frozen=True, slots=True)
+class SealedRecap:
+    """A session's key moments as offsets into its text, not as text: what is shown is cut
+    from the stored transcript when it is read (reflect.recap.moments_at), so a recap can
+    never quote words the session doesn't hold. `method` and `made_from` say what it was
+    computed with and from: either differing from today's means it is computed again."""
+
+    method: str
+    made_from: str  # recap_fingerprint of the session
+    spans: tuple[tuple[int, int], ...]
+
+    def encode(self) -> bytes:
+        return _dump_json(
+            {
+                "version": RECAP_VERSION,
+                "method": self.method,
+                "made_from": self.made_from,
+                "spans": [list(span) for span in self.spans],
+            }
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> SealedRecap | None:
+        """None when unreadable or from another layout: derived, so it is simply rebuilt."""
+        try:
+            body = _load_json(data)
+        except (ValueError, RecursionError):
+            return None
+        spec = {
+            "version": int,
+            "method": str,
+            "made_from": str,
+            "spans": schema.list_of(schema.row(int, int)),
+        }
+        if not schema.matches(body, spec) or body["version"] != RECAP_VERSION:
+            return None
+        return cls(body["method"], body["made_from"], tuple((a, b) for a, b in body["spans"]))
+
+
+def recap_fingerprint(session: Session) -> str:
+    """What a recap depends on: the words, who said them, and the title and date it is shown
+    with. A rename, redate, relabel or replace changes it (the id does not: a restored
+    session keeps its recap under a new id)."""
+    digest = hashlib.blake2b(digest_size=16)
+    turns = [[t.speaker, t.start, t.end, t.char_start, t.char_end] for t in session.turns]
+    digest.update(_dump_json([session.title, session.date.isoformat(), session.text, turns]))
+    return digest.hexdigest()
+
+
+# ---- agreement statuses -------------------------------------------------------------------
+
+AGREEMENT_STATUS_VERSION = 1
+# "open" is never stored: marking one open again removes its entry.
+AGREEMENT_STATUSES = ("open", "done", "dropped")
+
+
+@dataclass(frozen=True, slots=True)
+class AgreementMark:
+    """The user's mark on one agreement. `session` is its session's content hash, which a
+    restore keeps (the id may change) and a replace changes (offsets then point elsewhere)."""
+
+    status: str  # "done" | "dropped"
+    session: str
+    marked: str  # YYYY-MM-DD
+
+
+def _is_mark_status(value: Any) -> bool:
+    return value in AGREEMENT_STATUSES[1:]
+
+
+_MARKS_SPEC = {
+    "version": int,
+    "marks": schema.dict_of({"status": _is_mark_status, "session": str, "marked": str}),
+}
+
+
+def encode_agreement_marks(marks: dict[str, AgreementMark]) -> bytes:
+    return _dump_json(
+        {
+            "version": AGREEMENT_STATUS_VERSION,
+            "marks": {key: asdict(mark) for key, mark in sorted(marks.items())},
+        }
+    )
+
+
+def decode_agreement_marks(data: bytes) -> dict[str, AgreementMark]:
+    """Checked before use: these are the user's own choices, so damage is said, not guessed."""
+
+    def damaged() -> VaultCorrupted:
+        return VaultCorrupted(
+            "The record of the agreements you marked done or not for you is damaged. Restore "
+            "it from a backup (`reflect restore FILE`), or mark an agreement again "
+            "(`reflect agreements --done ID`) to start it afresh."
+        )
+
+    try:
+        body = _load_json(data)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    schema.require(body, _MARKS_SPEC, damaged)
+    if body["version"] != AGREEMENT_STATUS_VERSION:
+        raise damaged()
+    return {
+        key: AgreementMark(m["status"], m["session"], m["marked"])
+        for key, m in body["marks"].items()
+    }

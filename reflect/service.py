@@ -6,6 +6,7 @@ the keys and every decrypted structure.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 import time
@@ -14,9 +15,10 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reflect import crypto, speakers
-from reflect.errors import UsageError
+from reflect import crypto, kept, speakers
+from reflect.errors import SessionNotFound, UsageError
 from reflect.excerpts import ExcerptLine, clock, excerpt_lines
+from reflect.kept import SavedMoment
 from reflect.recording import TranscriberFactory
 from reflect.records import PendingRecording, recording_info
 from reflect.session import Session, StoredTurn
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
     from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
     from reflect.llm import ChatModel
+    from reflect.prep import Prep
     from reflect.recap import Recap
     from reflect.retrieval import Hit
     from reflect.timeline import Timeline
@@ -396,27 +399,39 @@ class Reflect:
 
         With a `conversation` (`Reflect.new_conversation()`), a question may build on the
         ones before it ("did I keep it?") and is added to it."""
+        resolved = self.resolve_filters(filters or SearchFilters())
+        answerer = self.answerer(k=k)
+        self._answerer = answerer
+        return answerer.ask(
+            question, filters=resolved, on_event=on_event, conversation=conversation
+        )
+
+    def answerer(
+        self,
+        *,
+        k: int | None = None,
+        today: dt.date | None = None,
+        model_factory: ModelFactory | None = None,
+    ) -> Answerer:
+        """The Answerer `ask` uses, over the index as it is now. Benchmarks fix `today` (the
+        day relative dates like "last month" count from) and the model; the app never does."""
         from reflect.answer import Answerer, AnswerSettings
         from reflect.answer.question import SessionDate
 
-        resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
         me = self.me_labels()
         retriever = live.retriever(me)
-        answerer = Answerer(
+        return Answerer(
             retriever,
             retriever.embedder,
-            self.chat_model,
+            model_factory or self.chat_model,
             me_labels=me,
             therapist_labels=speakers.therapist_labels(self._known_speakers(), me),
             region=self.settings().crisis_region,
             settings=AnswerSettings(k=k) if k else AnswerSettings(),
             session_dates=lambda: [SessionDate(s.id, s.day) for s in self.sessions()],
             across=self._across(),
-        )
-        self._answerer = answerer
-        return answerer.ask(
-            question, filters=resolved, on_event=on_event, conversation=conversation
+            today=dt.date.today if today is None else (lambda: today),
         )
 
     @staticmethod
@@ -475,28 +490,69 @@ class Reflect:
         return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
 
     def recap(self, reference: str) -> Recap:
-        """A session's 3-6 key moments, verbatim (reflect/recap.py). Computed on demand from
-        the session's sealed index record (chunks and embeddings): milliseconds, no model,
-        unless the record is missing and the session must be embedded first."""
-        from reflect.chunking import chunk_session, embedding_text
-        from reflect.errors import ReflectError
-        from reflect.index_record import decode_index_record, fits
-        from reflect.recap import Recap, recap_of
+        """A session's 3-6 key moments, verbatim (reflect/recap.py): the recap sealed at
+        import, or, when it is missing or stale (the session or the method changed), computed
+        now from the session's index record (milliseconds, no model) and sealed."""
+        from reflect.recap import Recap, moments_at
 
         session = self.session(reference)
-        record = self._store.index_record(session.id)
-        chunks = vectors = None
-        if record is not None:
-            try:
-                _, chunks, vectors = decode_index_record(record)
-            except ReflectError:
-                chunks = None  # damaged: made again below, as opening the index would
-        if chunks is None or vectors is None or not fits(session, chunks):
-            chunks = chunk_session(session)
-            texts = [embedding_text(session, c, speaker_labels=True) for c in chunks]
-            vectors = self._live_index().embedder().embed(texts)
-        moments = recap_of(session, chunks, vectors)
+        moments = moments_at(session, self._recap_spans(session))
         return Recap(session.id, session.date, session.title, moments)
+
+    def _recap_spans(self, session: Session, record: bytes | None = None) -> list[tuple[int, int]]:
+        from reflect.errors import VaultCorrupted
+        from reflect.recap import recap_inputs, seal_recap, sealed_spans
+
+        spans = sealed_spans(self._store, session)
+        if spans is not None:
+            return spans
+        if record is None:
+            try:
+                record = self._store.index_record(session.id)
+            except VaultCorrupted:
+                record = None  # derived: embedded again below
+        chunks, vectors = recap_inputs(
+            session, record, lambda texts: self._live_index().embedder().embed(texts)
+        )
+        return seal_recap(self._store, session, chunks, vectors)
+
+    def backfill_recaps(
+        self,
+        progress: Callable[[int, int], None] | None = None,
+        *,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> int:
+        """Seal the recap of every session that has none or a stale one (sessions imported
+        before recaps were sealed, or changed since), reporting (done, total) after each
+        session. For a worker after unlock; returns how many were computed."""
+        from reflect.errors import SessionNotFound, VaultCorrupted
+        from reflect.recap import sealed_spans
+
+        summaries = self._store.catalog()
+        made = 0
+        for done, summary in enumerate(summaries, start=1):
+            if should_stop is not None and should_stop():
+                break
+            try:
+                session = self._store.get(summary.id)
+            except (SessionNotFound, VaultCorrupted):
+                continue  # removed meanwhile, or damaged (opening the index says so)
+            if sealed_spans(self._store, session) is None:
+                self._recap_spans(session)
+                made += 1
+            if progress is not None:
+                progress(done, len(summaries))
+        return made
+
+    def _seal_imported(self, session: Session, record: bytes | None) -> None:
+        """A recap for a session just imported, from the index record made for it."""
+        from reflect.errors import ReflectError
+
+        if record is None:
+            return
+        # On failure the session is stored all the same; its recap is computed when first read.
+        with contextlib.suppress(ReflectError):
+            self._recap_spans(session, record)
 
     def agreements(
         self,
@@ -508,7 +564,15 @@ class Reflect:
         """What was agreed to try, oldest first, each with the later sessions that talk about
         it (reflect/agreements.py). `since` takes what `SearchFilters.since` takes."""
         chosen = self.resolve_filters(SearchFilters(session=session, since=since))
-        return self._agreements_in(chosen, follow_ups=follow_ups)
+        return self._marked(self._agreements_in(chosen, follow_ups=follow_ups))
+
+    def _marked(self, agreements: list[Agreement]) -> list[Agreement]:
+        """With the user's marks (done, not for me). Only where shown: answers don't read them,
+        so a damaged record of marks never stops a question being answered."""
+        from reflect.agreements import apply_marks
+
+        apply_marks(agreements, self._store.agreement_marks())
+        return agreements
 
     def _agreements_in(self, chosen: Filters, *, follow_ups: bool) -> list[Agreement]:
         """The agreements of the sessions `chosen` allows (sessions and dates), oldest first."""
@@ -537,6 +601,37 @@ class Reflect:
 
             link_follow_ups(found, later)
         return found
+
+    def prep(self) -> Prep:
+        """Ready for the next session (reflect/prep.py): the last session's recap, the
+        agreements still open and what became of them, the themes of the last few sessions
+        with their timelines, and the user's notes since. Needs the index open."""
+        from reflect.index import Filters
+        from reflect.prep import build_prep
+
+        sessions = sorted(
+            self._live_index().index.sessions(), key=lambda s: (s.date, s.imported_at, s.id)
+        )
+        return build_prep(
+            sessions,
+            speakers=self._known_speakers(),
+            recap=self.recap,
+            agreements=lambda ids: self._marked(
+                self._agreements_in(Filters(session_ids=ids), follow_ups=True)
+            ),
+            timeline=self.timeline,
+        )
+
+    def mark_agreement(self, agreement_id: str, status: str) -> Agreement:
+        """Mark an agreement (by its id or a unique start of it) "done", "dropped" (not for
+        me) or "open" again; stored sealed. UsageError if no agreement has that id."""
+        from reflect.agreements import mark_of, resolve_agreement
+
+        sessions = (self._store.get(s.id) for s in self._store.catalog())
+        agreement, session = resolve_agreement(sessions, self.me_labels(), agreement_id)
+        self._store.mark_agreement(agreement.id, mark_of(session, status))
+        agreement.status = status
+        return agreement
 
     def change_passphrase(
         self, new_passphrase: str, *, kdf: crypto.KdfParams | None = None
@@ -591,14 +686,22 @@ class Reflect:
     ) -> ImportReport:
         """Import files and folders; `cancel_import()` stops it between two files."""
         from reflect.ingest import ImportOptions, import_paths
+
         live = self._live_index()
         self._stop_import.clear()
+        searchable = self._index_loaded.is_set()
+
+        def stored(session: Session, record: bytes | None) -> None:
+            self._seal_imported(session, record)
+            if searchable:
+                live.add(session, record)
+
         return import_paths(
             self._store,
             paths,
             options or ImportOptions(),
             indexer=live.record_for,
-            on_stored=live.add if self._index_loaded.is_set() else None,
+            on_stored=stored,
             progress=progress,
             should_stop=self._stop_import.is_set,
             transcriber_factory=self.transcriber,
@@ -731,6 +834,87 @@ class Reflect:
 
     def me_labels(self) -> list[str]:
         return self._store.settings().me
+
+    # ---- saved moments (reflect.kept) -----------------------------------------------------
+
+    def keep(
+        self,
+        reference: str,
+        *,
+        at: float | None = None,
+        to: float | None = None,
+        turns: tuple[int, int] | None = None,
+        span: tuple[int, int] | None = None,
+        label: str | None = None,
+    ) -> SavedMoment:
+        """Keep whole turns of a session as a saved moment: those spoken from `at` to `to`
+        (seconds), `turns` (first and last, 1-based, as `reflect show` numbers them), or those
+        a stretch of its text touches (`span`, a hit's `char_start, char_end`)."""
+        session = self.session(reference)
+        if span is not None:
+            first, last = kept.turns_of_span(session, *span)
+        elif turns is not None:
+            first, last = turns[0] - 1, turns[1] - 1
+        elif at is not None:
+            first, last = kept.turns_at(session, at, to)
+        else:
+            raise UsageError("Say where the moment is: a time (--at) or turn numbers (--turn).")
+        moment = kept.new_moment(session, first, last, label)
+        self._store.keep_moment(moment)
+        return self.moment(moment.id)
+
+    def moments(self) -> list[SavedMoment]:
+        """Every saved moment, numbered as `reflect moments` lists them (1 = kept first),
+        read from its session as it is now."""
+        sessions: dict[str, Session | None] = {}
+        out = []
+        for number, moment in enumerate(self._store.moments(), 1):
+            if moment.session_id not in sessions:
+                try:
+                    sessions[moment.session_id] = self._store.get(moment.session_id)
+                except SessionNotFound:
+                    sessions[moment.session_id] = None
+            session = sessions[moment.session_id]
+            if session is None:
+                continue  # its session is gone (removed while the record was unreadable)
+            shown = kept.saved(number, moment, session, self._has_recording)
+            if shown is not None:
+                out.append(shown)
+        return out
+
+    def _has_recording(self, session: Session) -> bool:
+        info = recording_info(session)
+        return bool(info and info.get("audio") and self._store.has(str(info["audio"])))
+
+    def moment(self, reference: str) -> SavedMoment:
+        """A saved moment by its number in `moments()` or its id."""
+        wanted = kept.find(self._store.moments(), reference)
+        shown = next((m for m in self.moments() if m.id == wanted.id), None)
+        if shown is None:
+            raise SessionNotFound("That moment's session is no longer in the vault.")
+        return shown
+
+    def remove_moment(self, reference: str) -> SavedMoment:
+        """Forget a saved moment (the session itself is untouched)."""
+        shown = self.moment(reference)
+        self._store.change_moments(lambda ms: [m for m in ms if m.id != shown.id])
+        return shown
+
+    def relabel_moment(self, reference: str, label: str | None) -> SavedMoment:
+        shown = self.moment(reference)
+        cleaned = kept.clean_label(label)
+        self._store.change_moments(
+            lambda ms: [replace(m, label=cleaned) if m.id == shown.id else m for m in ms]
+        )
+        return replace(shown, label=cleaned)
+
+    def moment_hit(self, moment: SavedMoment) -> Hit:
+        """The moment as a quote (its words read from the session), for the reader and for
+        playing: the same shape as a search result."""
+        from reflect.moments import moment_hit
+
+        session = self._store.get(moment.session_id)
+        return moment_hit(session, moment.char_start, moment.char_end)
 
 
 class _AnsweringViews:

@@ -21,31 +21,45 @@ from reflect.errors import (
     UsageError,
     VaultCorrupted,
 )
+from reflect.kept import KeptMoment, follow_replacement, in_order
 from reflect.records import (
+    AGREEMENT_STATUS,
     AUDIO_PREFIX,
     CATALOG,
+    MOMENTS,
     PENDING_PREFIX,
+    PURPOSE_AGREEMENT_STATUS,
     PURPOSE_AUDIO,
     PURPOSE_CATALOG,
     PURPOSE_INDEX,
+    PURPOSE_MOMENTS,
     PURPOSE_PENDING,
+    PURPOSE_RECAP,
     PURPOSE_SESSION,
     PURPOSE_SETTINGS,
     SESSION_PREFIX,
     SESSION_RECORDS,
     SETTINGS,
+    AgreementMark,
     PendingRecording,
+    SealedRecap,
     SessionSummary,
     Settings,
     audio_name,
+    decode_agreement_marks,
     decode_catalog,
+    decode_moments,
     decode_session,
     decode_settings,
+    encode_agreement_marks,
     encode_catalog,
+    encode_moments,
     encode_session,
     encode_settings,
     index_name,
     pending_name,
+    recap_fingerprint,
+    recap_name,
     recording_info,
     session_name,
 )
@@ -230,9 +244,13 @@ class SessionStore:
             if audio is not None:
                 tx.put(audio_name(session.id), audio, purpose=PURPOSE_AUDIO)
             if replace is not None:
-                catalog.pop(replace, None)
+                replaced = catalog.pop(replace, None)
                 tx.delete(session_name(replace))
                 tx.delete(index_name(replace))
+                tx.delete(recap_name(replace))
+                if replaced is not None:
+                    self._drop_marks(tx, replaced.content_hash)
+                self._moments_follow(tx, replace, session)
             tx.put(session_name(session.id), encode_session(session), purpose=PURPOSE_SESSION)
             if index_record is not None:
                 tx.put(index_name(session.id), index_record, purpose=PURPOSE_INDEX)
@@ -255,9 +273,7 @@ class SessionStore:
         (what it stored is then returned, to carry on from). RecordingError if the job was
         finished or discarded meanwhile."""
         with self.vault.transaction() as tx:
-            stored = (
-                PendingRecording.decode(tx.get(pending.name)) if pending.name in tx else None
-            )
+            stored = PendingRecording.decode(tx.get(pending.name)) if pending.name in tx else None
             if stored is None or stored.session_id != pending.session_id:
                 raise RecordingError(f"{pending.source_file}: {_DISCARDED}.")
             if stored.done >= pending.done:
@@ -346,12 +362,78 @@ class SessionStore:
     def remove(self, session_id: str) -> None:
         with self.vault.transaction() as tx:
             catalog = self._read_catalog(tx)
-            if catalog.pop(session_id, None) is None:
+            removed = catalog.pop(session_id, None)
+            if removed is None:
                 raise SessionNotFound(f"There is no session with id {session_id}.")
             for prefix in SESSION_RECORDS:
                 for name in tx.names(f"{prefix}{session_id}"):
                     tx.delete(name)
+            self._drop_marks(tx, removed.content_hash)
             self._write_catalog(tx, catalog.values())
+            moments = self._read_moments(tx)
+            if moments is not None and any(m.session_id == session_id for m in moments):
+                self._write_moments(tx, [m for m in moments if m.session_id != session_id])
+
+    # ---- saved moments (reflect.kept) ------------------------------------------------------
+
+    def moments(self) -> list[KeptMoment]:
+        """Every saved moment, the first kept first. VaultCorrupted if the record is damaged."""
+        if MOMENTS not in self.vault:
+            return []
+        return in_order(decode_moments(self.vault.get(MOMENTS)))
+
+    @staticmethod
+    def _read_moments(tx: Transaction) -> list[KeptMoment] | None:
+        """The stored moments; None when the record is damaged (a writer that only tidies
+        them, removing a session, then leaves it as it is rather than failing)."""
+        if MOMENTS not in tx:
+            return []
+        try:
+            return decode_moments(tx.get(MOMENTS))
+        except VaultCorrupted:
+            return None
+
+    @staticmethod
+    def _write_moments(tx: Transaction, moments: list[KeptMoment]) -> None:
+        if moments:
+            tx.put(MOMENTS, encode_moments(in_order(moments)), purpose=PURPOSE_MOMENTS)
+        else:
+            tx.delete(MOMENTS)
+
+    def _moments_follow(self, tx: Transaction, replaced: str, session: Session) -> None:
+        moments = self._read_moments(tx)
+        if moments and any(m.session_id == replaced for m in moments):
+            self._write_moments(tx, follow_replacement(moments, replaced, session))
+
+    def keep_moment(self, moment: KeptMoment) -> None:
+        """Store a new moment, unless its session was removed meanwhile (SessionNotFound)."""
+        with self.vault.transaction() as tx:
+            if moment.session_id not in self._read_catalog(tx):
+                raise SessionNotFound(REMOVED_MEANWHILE)
+            moments = decode_moments(tx.get(MOMENTS)) if MOMENTS in tx else []
+            self._write_moments(tx, [*moments, moment])
+
+    def change_moments(
+        self, change: Callable[[list[KeptMoment]], list[KeptMoment]]
+    ) -> list[KeptMoment]:
+        """Replace the moments with `change(moments as stored now)`, under the writer lock."""
+        with self.vault.transaction() as tx:
+            moments = in_order(decode_moments(tx.get(MOMENTS))) if MOMENTS in tx else []
+            changed = change(moments)
+            if changed != moments:
+                self._write_moments(tx, changed)
+        return in_order(changed)
+
+    def merge_moments(self, moments: list[KeptMoment]) -> int:
+        """Add moments (from a backup) not already here whose session is here; how many."""
+        with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            ours = decode_moments(tx.get(MOMENTS)) if MOMENTS in tx else []
+            known = {m.id for m in ours}
+            new = [m for m in moments if m.id not in known and m.session_id in catalog]
+            if new:
+                self._write_moments(tx, ours + new)
+        return len(new)
 
     def change_settings(self, change: Callable[[Settings], None]) -> Settings:
         """Change the settings as they are now in the vault, under the writer lock, so two
@@ -368,6 +450,91 @@ class SessionStore:
             if damaged or settings.to_dict() != before:
                 tx.put(SETTINGS, encode_settings(settings), purpose=PURPOSE_SETTINGS)
         return settings
+
+    # ---- recaps ------------------------------------------------------------------------------
+
+    def recap(self, session_id: str) -> SealedRecap | None:
+        """The session's sealed recap as stored (maybe stale: compare `made_from`), or None
+        when there is none or it is unreadable (derived: the caller computes it again)."""
+        name = recap_name(session_id)
+        if name not in self.vault:
+            return None
+        try:
+            return SealedRecap.decode(self.vault.get(name))
+        except VaultCorrupted:
+            return None
+
+    def put_recap(self, session_id: str, recap: SealedRecap) -> bool:
+        """Seal a recap computed outside the lock, unless the session was removed or changed
+        since (`recap.made_from` no longer matches it): then False, nothing written."""
+        with self.vault.transaction() as tx:
+            current = self._read_session(tx, session_id)
+            if current is None or recap_fingerprint(current) != recap.made_from:
+                return False
+            tx.put(recap_name(session_id), recap.encode(), purpose=PURPOSE_RECAP)
+        return True
+
+    # ---- agreement statuses ------------------------------------------------------------------
+
+    def agreement_marks(self) -> dict[str, AgreementMark]:
+        """What the user marked, by agreement id. VaultCorrupted (saying what to do) if the
+        record is damaged: these are the user's choices, not something to rebuild."""
+        if AGREEMENT_STATUS not in self.vault:
+            return {}
+        return decode_agreement_marks(self.vault.get(AGREEMENT_STATUS))
+
+    def mark_agreement(self, agreement_id: str, mark: AgreementMark | None) -> None:
+        """Store the user's mark (None: open again) on an agreement of the session whose
+        content hash is `mark.session`. A damaged record is started afresh: its marks are
+        lost already, and the user's new choice must not be. SessionNotFound if that
+        session was removed meanwhile."""
+        with self.vault.transaction() as tx:
+            marks = self._read_marks(tx)
+            if mark is None:
+                if marks.pop(agreement_id, None) is None:
+                    return
+            else:
+                hashes = {s.content_hash for s in self._read_catalog(tx).values()}
+                if mark.session not in hashes:
+                    raise SessionNotFound(REMOVED_MEANWHILE)
+                marks[agreement_id] = mark
+            self._write_marks(tx, marks)
+
+    def merge_agreement_marks(self, theirs: dict[str, AgreementMark]) -> None:
+        """Add marks from a backup for the sessions this vault holds; the vault's own marks
+        win (the person may have changed their mind since the backup)."""
+        with self.vault.transaction() as tx:
+            marks = self._read_marks(tx)
+            hashes = {s.content_hash for s in self._read_catalog(tx).values()}
+            added = {
+                key: mark
+                for key, mark in theirs.items()
+                if key not in marks and mark.session in hashes
+            }
+            if added:
+                self._write_marks(tx, {**marks, **added})
+
+    @staticmethod
+    def _read_marks(tx: Transaction) -> dict[str, AgreementMark]:
+        if AGREEMENT_STATUS not in tx:
+            return {}
+        try:
+            return decode_agreement_marks(tx.get(AGREEMENT_STATUS))
+        except VaultCorrupted:
+            return {}  # started afresh by the writer (see mark_agreement)
+
+    @staticmethod
+    def _write_marks(tx: Transaction, marks: dict[str, AgreementMark]) -> None:
+        tx.put(AGREEMENT_STATUS, encode_agreement_marks(marks), purpose=PURPOSE_AGREEMENT_STATUS)
+
+    def _drop_marks(self, tx: Transaction, content_hash: str) -> None:
+        """A removed or replaced session's marks go with it."""
+        if AGREEMENT_STATUS not in tx:
+            return
+        marks = self._read_marks(tx)
+        kept = {key: m for key, m in marks.items() if m.session != content_hash}
+        if len(kept) != len(marks):
+            self._write_marks(tx, kept)
 
 
 def _same_words(a: Session, b: Session) -> bool:

@@ -97,3 +97,21 @@ def test_agreements_include_the_sleep_diary_with_its_follow_up(
     since = run_json(capsys, ["agreements", "--since", "2026-04-01", "--json"])
     assert isinstance(since, list) and since
     assert all(a["session_date"] >= "2026-04-01" for a in since)
+
+
+@pytest.mark.usefixtures("cli")
+def test_prep_for_the_session_after_the_last(capsys: pytest.CaptureFixture[str]) -> None:
+    data = run_json(capsys, ["prep", "--json"])
+    assert isinstance(data, dict)
+    assert data["last_session"]["session_date"] == "2026-04-23"
+    assert 3 <= len(data["last_session"]["moments"]) <= 6
+    # Sealed at import: what prep shows is what `recap` shows.
+    assert data["last_session"] == run_json(capsys, ["recap", "8", "--json"])
+    assert data["agreements"] and all(a["status"] == "open" for a in data["agreements"])
+    assert all(a["session_date"] >= "2026-03-05" for a in data["agreements"])
+    topics = [t["topic"] for t in data["themes"]]
+    # The last three sessions: the grandmother's death, the wedding, Maya, Mum.
+    assert {"gran", "wedding"} <= set(topics)
+    for theme in data["themes"]:
+        assert theme["sessions"] and all(s["hits"] for s in theme["sessions"])
+    assert data["notes"] == []

@@ -33,7 +33,7 @@ def test_import_contracts_are_kept() -> None:
 _VAULT_OWNERS = {"reflect/vault.py", "reflect/store.py"}
 _OBJECT_CALLS = {"put", "get", "delete", "names", "transaction", "open_stream"}
 _LAYOUT_OWNER = "reflect/records.py"
-_RECORD_PREFIXES = {"session/", "index/", "audio/", "pending/"}
+_RECORD_PREFIXES = {"session/", "index/", "audio/", "pending/", "recap/", "agreement-status"}
 
 
 def _is_vault(node: ast.expr) -> bool:

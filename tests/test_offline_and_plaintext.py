@@ -1,7 +1,7 @@
 """The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
 
-The flow (init, import of a transcript and of a recording, quotes, ask, the app's index with
-chromadb built in the background) runs in a child
+The flow (init, import of a transcript and of a recording, quotes, ask, saved moments kept,
+listed and played, the app's index with chromadb built in the background) runs in a child
 process whose HOME, data, config, state,
 cache and temp folders are fresh folders of this test, with a socket guard that records and
 refuses any name lookup or non-local connection. Afterwards every byte under those folders is
@@ -28,6 +28,8 @@ MARKER = "the heron stood on one leg by the allotment gate 9317"
 # The invented two-voice recording, transcribed by the bundled Whisper during the flow.
 RECORDING = Path(__file__).parent / "fixtures" / "audio" / "session_stereo.opus"
 RECORDED = "we walk by the river after dinner"
+# A saved moment's label: the person's own words, sealed like the transcript.
+LABEL = "when my head went quiet by the heron gate 4410"
 
 TRANSCRIPT = textwrap.dedent(
     f"""\
@@ -74,15 +76,22 @@ FLOW = textwrap.dedent(
 
     from reflect.cli import main
 
-    source, pass_file, recording = sys.argv[1], sys.argv[2], sys.argv[3]
+    source, pass_file, recording, label = sys.argv[1:5]
+    # No sound device here: playing a moment decodes it in memory and stops at the speaker.
+    import reflect.audio
+    reflect.audio.play = lambda samples, rate, **kw: None
     results = {}
     for name, argv in [
         ("init", ["init", "--passphrase-file", pass_file]),
         ("import", ["import", "--me", "Jules", source]),
-        ("import recording", ["import", recording]),
+        ("import recording", ["import", "--consented", recording]),
         ("quotes", ["quotes", "heron by the allotment gate", "--json"]),
         ("quotes recording", ["quotes", "walk the dog by the river", "--json"]),
         ("ask", ["ask", "what did I see on the Sunday walk?", "--json"]),
+        ("keep", ["keep", "Sunday walk", "--turn", "2", "--label", label]),
+        ("keep recording", ["keep", "Session stereo", "--at", "0:28"]),
+        ("moments", ["moments", "--json"]),
+        ("moments play", ["moments", "play", "2"]),
     ]:
         results[name] = main(argv)
 
@@ -109,6 +118,7 @@ FLOW = textwrap.dedent(
         "exit_codes": results,
         "attempts": attempts,
         "sessions": len(service.sessions()),
+        "moments": [m.label for m in service.moments()],
         "vector_prefixes": prefixes,
     }))
     """
@@ -149,7 +159,16 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
         REFLECT_PASSPHRASE_FILE=str(pass_file),
     )
     proc = subprocess.run(
-        [*wrapper, sys.executable, "-c", FLOW, str(source), str(pass_file), str(RECORDING)],
+        [
+            *wrapper,
+            sys.executable,
+            "-c",
+            FLOW,
+            str(source),
+            str(pass_file),
+            str(RECORDING),
+            LABEL,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -164,7 +183,9 @@ def check_flow(result: dict, root: Path) -> None:  # type: ignore[type-arg]
     assert set(result["exit_codes"].values()) == {0}, result["exit_codes"]
     assert result["attempts"] == []
     assert result["sessions"] == 2
+    assert result["moments"] == [LABEL, ""]
     needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER.encode("utf-16-be")]
+    needles += [LABEL.encode(), LABEL.encode("utf-16-le")]
     # What the recording says (as transcribed), and any stretch of the audio itself.
     needles += [RECORDED.encode(), RECORDED.encode("utf-16-le")]
     audio = RECORDING.read_bytes()

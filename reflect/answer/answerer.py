@@ -27,7 +27,7 @@ from reflect.answer.excerpts import (
     grow_span,
     sentence_spans,
 )
-from reflect.answer.question import AskedQuestion, SessionDate, read_question
+from reflect.answer.question import OUTCOME_VERBS, AskedQuestion, SessionDate, read_question
 from reflect.answer.results import (
     Answer,
     AnswerDone,
@@ -142,7 +142,7 @@ class Answerer:
         question = " ".join(question.split())
         hits = self._search(question, filters, asked) if question else []
         retrieval_ms = _ms_since(began)
-        evidence = self._decide(question, hits, filters)
+        evidence = self._decide(_without_speaker(question, asked), hits, filters)
         excerpts = self._excerpts(question, hits) if evidence.found else []
         # The hits the user will see: those behind the excerpts, or all as "closest".
         shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts else hits
@@ -286,7 +286,9 @@ class Answerer:
         lines = [(h, "{who_cap} said: “{quote}” [{n}]") for h in moments]
         return self._composed(asked, moments, lines, began, lead=lead, topic_words=False)
 
-    def _answer_agreements(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
+    def _answer_agreements(
+        self, asked: AskedQuestion, filters: Filters, began: float
+    ) -> Answer | None:
         """"What did we agree?": the agreements of the session it names (else the latest
         session that had any), each with the reply that took it on."""
         assert self.across is not None
@@ -295,9 +297,12 @@ class Answerer:
         agreed = self.across.agreed(filters)
         if asked.topic:
             terms = content_stems(asked.topic)
-            agreed = [a for a in agreed if content_stems(a[0].text) & terms] or agreed
+            agreed = [a for a in agreed if content_stems(" ".join(h.text for h in a if h)) & terms]
         if not agreed:
-            return self._nothing_about(asked, [], None, began)
+            # Nothing agreed about it: what was *said* about it may still answer ("what did I
+            # say I'd do about my sister?"), so the question goes the usual way, where an
+            # absent subject is reported as absent.
+            return None if asked.topic else self._nothing_about(asked, [], None, began)
         if not named:
             latest = max(a[0].session_date for a in agreed)
             agreed = [a for a in agreed if a[0].session_date == latest]
@@ -387,7 +392,7 @@ class Answerer:
         evidence = self._decide(asked.topic, found, filters)
         if not evidence.found:
             return self._nothing_about(asked, found, evidence, began)
-        terms = content_stems(asked.topic) - _OUTCOME_VERBS or content_stems(asked.topic)
+        terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms)
         stems: dict[tuple[str, int], set[str]] = {}
 
@@ -715,17 +720,15 @@ def _asked_about(question: str) -> str | None:
     return None
 
 
-# Words of the asking, not of what happened: "did I keep / stick to / try the diary?" is
-# answered by any later mention of the diary, kept or not.
-_OUTCOME_VERBS = frozenset(
-    stem(w)
-    for w in (
-        "keep", "kept", "stick", "stuck", "try", "tried", "manage", "managed", "start",
-        "started", "stop", "stopped", "finish", "finished", "use", "used", "do", "did", "make",
-        "made", "get", "got", "go", "went", "end", "up", "ever", "actually", "really", "help",
-        "helped", "work", "worked",
-    )
-)
+def _without_speaker(question: str, asked: AskedQuestion | None) -> str:
+    """The question as evidence is judged on: without the person it names as the speaker.
+    "What did Helen say about my divorce?" is close in meaning to every turn of Helen's, and
+    her name is on every one of her hits, but neither says anything about a divorce."""
+    who = asked.understood.speaker_words if asked is not None else None
+    if not who:
+        return question
+    pattern = r"\b" + r"\s+".join(map(re.escape, who.split())) + r"(?:['’]s)?\b"
+    return " ".join(re.sub(pattern, " ", question, flags=re.IGNORECASE).split()) or question
 
 
 def _best(hits: Sequence[Hit]) -> Hit:

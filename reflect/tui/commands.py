@@ -43,6 +43,11 @@ class ReflectCommands(Provider):
                 partial(self._on_main, main, "search"),
             )
             yield (
+                "My moments",
+                "The moments you kept, to read or listen to again (ctrl+s)",
+                partial(self._on_main, main, "moments"),
+            )
+            yield (
                 "Import transcripts",
                 "Add session files or a folder (ctrl+o)",
                 partial(self._on_main, main, "import"),
@@ -62,6 +67,16 @@ class ReflectCommands(Provider):
                 "The quote with its date, speaker and time, to the clipboard (c)",
                 main.action_copy_quote,
             )
+        yield (
+            "Timeline of a theme",
+            "Every session where a theme came up, oldest first (ctrl+g)",
+            app.action_timeline,
+        )
+        yield (
+            "Agreements",
+            "What you and your therapist agreed to try, and what came of it (ctrl+y)",
+            app.action_agreements,
+        )
         yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
         yield from self._filter_commands(app)
         for minutes in IDLE_CHOICES:

@@ -18,13 +18,17 @@ from textual.widgets import DirectoryTree, Input
 from reflect import crypto
 from reflect.service import Reflect
 from reflect.tui.errors import ErrorModal
+from reflect.tui.screens.agreements import AgreementList, AgreementsScreen
 from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentsScreen
+from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
 from tests.tui.support import (
     PASSPHRASE,
     PHONE_QUESTION,
+    across_template_vault,
     ask,
     copy_vault,
     fill_and_submit,
@@ -48,6 +52,12 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def vault(template: Path, tmp_path: Path) -> Path:
     return copy_vault(template, tmp_path)
+
+
+@pytest.fixture
+def across_vault(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> Path:
+    """The sessions and two later ones with agreements, for the views across sessions."""
+    return copy_vault(across_template_vault(tmp_path_factory), tmp_path)
 
 
 def still(steps: Steps | None = None) -> Steps:
@@ -123,6 +133,24 @@ class TestReader:
         assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(reading))
 
 
+class TestMoments:
+    def test_my_moments_at_80x24(self, snap_compare: Snap, vault: Path) -> None:
+        with Reflect.unlock(vault, PASSPHRASE) as service:
+            first, second, _ = (s.id for s in service.sessions())
+            service.keep(first, at=41.0, label="one small experiment for the week")
+            service.keep(second, at=30.0)
+            service.keep(first, at=9.0, to=22.0, label="waking at three")
+
+        async def listed(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+s")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, MomentsScreen))
+            screen = pilot.app.screen
+            await wait_until(pilot, lambda: len(screen.moments) == 3)  # type: ignore[attr-defined]
+
+        assert snap_compare(make_app(vault), terminal_size=(80, 24), run_before=still(listed))
+
+
 class TestHelp:
     def test_help_screen(self, snap_compare: Snap, vault: Path) -> None:
         async def helping(pilot: Pilot[Any]) -> None:
@@ -164,3 +192,51 @@ class TestErrorModal:
             await wait_until(pilot, lambda: isinstance(pilot.app.screen, ErrorModal))
 
         assert snap_compare(make_app(vault), terminal_size=SIZE, run_before=still(failing))
+
+
+SIZES = pytest.mark.parametrize("size", [(80, 24), SIZE], ids=["80x24", "100x30"])
+
+
+class TestReaderKeyMoments:
+    def test_key_moments_above_a_session_at_80x24(self, snap_compare: Snap, vault: Path) -> None:
+        async def reading(pilot: Pilot[Any]) -> None:
+            await _answered(pilot)
+            await pilot.press("tab", "enter")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, ReaderScreen))
+            await wait_until(pilot, lambda: bool(pilot.app.screen.query(".-quoted")))
+            await wait_until(pilot, lambda: pilot.app.screen.query_one("#reader-recap").display)
+
+        assert snap_compare(make_app(vault), terminal_size=(80, 24), run_before=still(reading))
+
+
+class TestTimeline:
+    @SIZES
+    def test_a_theme_over_time(
+        self, snap_compare: Snap, across_vault: Path, size: tuple[int, int]
+    ) -> None:
+        async def timeline(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+g")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, TimelineScreen))
+            await fill_and_submit(pilot, "#timeline-topic", "work")
+            chart = pilot.app.screen.query_one(TimelineChart)
+            await wait_until(pilot, lambda: chart.option_count == 3)
+            await pilot.press("down", "down")  # the last session, its excerpts below
+
+        assert snap_compare(make_app(across_vault), terminal_size=size, run_before=still(timeline))
+
+
+class TestAgreements:
+    @SIZES
+    def test_what_was_agreed(
+        self, snap_compare: Snap, across_vault: Path, size: tuple[int, int]
+    ) -> None:
+        async def agreements(pilot: Pilot[Any]) -> None:
+            await unlock(pilot)
+            await pilot.press("ctrl+y")
+            await wait_until(pilot, lambda: isinstance(pilot.app.screen, AgreementsScreen))
+            found = pilot.app.screen.query_one(AgreementList)
+            await wait_until(pilot, lambda: found.option_count > 0)
+
+        app = make_app(across_vault)
+        assert snap_compare(app, terminal_size=size, run_before=still(agreements))

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,10 +20,11 @@ from textual.suggester import Suggester
 from textual.widgets import Button, DirectoryTree, Footer, Input, ProgressBar, Static
 
 from reflect.excerpts import clock
-from reflect.ingest import AUDIO_EXTENSIONS, ImportReport
+from reflect.ingest import AUDIO_EXTENSIONS, ImportOptions, ImportReport, holds_recordings
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
 from reflect.safe_text import app_markup, terminal
 from reflect.tui.formatting import QUIET_STYLE
+from reflect.tui.screens.consent import ConsentPrompt
 from reflect.tui.state import SessionCatalog, reflect_app
 from reflect.tui.widgets.status import StatusBar
 
@@ -159,7 +160,32 @@ class ImportScreen(Screen[None]):
         if not path.exists():
             self._counts(f"There is no file or folder at {path}.")
             return
-        if app.start_import([path]):
+        if app.status.importing is not None:
+            self.notify("An import is already running.")
+            return
+        self._counts("Looking at what is there…")
+        self._look(path)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, name="look-for-recordings")
+    def _look(self, path: Path) -> None:
+        # A folder is walked here, off the screen's thread: a big one takes a moment.
+        found = holds_recordings([path])
+        self.app.call_from_thread(self._ask_or_import, path, found)
+
+    def _ask_or_import(self, path: Path, recordings: bool) -> None:
+        if not self.is_attached or reflect_app(self).unlocked is None:
+            return  # closed, or locked, while the folder was looked through
+        if recordings:
+            # Never a recording imported silently: the answer is kept with the session.
+            self.app.push_screen(ConsentPrompt(), lambda answer: self._import(path, answer))
+        else:
+            self._import(path, None, asked=False)
+
+    def _import(self, path: Path, consent: str | None, *, asked: bool = True) -> None:
+        if asked and consent is None:
+            self._counts("Nothing was imported.")
+            return
+        if reflect_app(self).start_import([path], ImportOptions(consent=consent)):
             self.query_one("#import-results").remove_children()
             self.query_one("#me-choices").remove_children()
             self.query_one("#me-question", Static).update("")

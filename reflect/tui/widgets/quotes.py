@@ -15,10 +15,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.visual import Visual
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
 from reflect.tui.formatting import (
     MARKER_STYLE,
@@ -58,6 +60,7 @@ class QuoteList(OptionList):
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -76,10 +79,10 @@ class QuoteList(OptionList):
         self.quotes = list(quotes)
         options: list[Option | None] = []
         for i, quote in enumerate(self.quotes):
-            if i:
+            if i and self.divider_before(i):
                 options.append(None)
             dimmed = cited is not None and quote.n is not None and quote.n not in cited
-            options.append(Option(quote_prompt(quote, me, dimmed=dimmed), id=str(i)))
+            options.append(Option(self.prompt(i, quote, me, dimmed=dimmed), id=str(i)))
         highlighted = self.highlighted if same else None
         self.set_options(options)  # dividers are not options: option i is quote i
         if not self.quotes:
@@ -90,6 +93,13 @@ class QuoteList(OptionList):
             self.highlighted = first
         else:
             self.highlighted = highlighted if highlighted is not None else 0
+
+    def prompt(self, i: int, quote: Quote, me: Sequence[str], *, dimmed: bool) -> Visual:
+        """How quote `i` reads in the list (lists of other moments say more around it)."""
+        return quote_prompt(quote, me, dimmed=dimmed)
+
+    def divider_before(self, i: int) -> bool:
+        return True
 
     def forget(self) -> None:
         self.quotes = []
@@ -114,6 +124,13 @@ class QuoteList(OptionList):
             self.notify("There is no excerpt to play yet.")
             return
         reflect_app(self).toggle_playback(quote.hit)
+
+    def action_keep(self) -> None:
+        quote = self.current
+        if quote is not None:
+            hit = quote.hit
+            span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+            reflect_app(self).keep_moment(hit.session_id, span=span)
 
     def action_copy_quote(self) -> None:
         quote = self.current
