@@ -26,14 +26,19 @@ from reflect.errors import (
     SessionDamaged,
     SettingsDamaged,
     TranscriptError,
+    VaultCorrupted,
 )
 from reflect.formats import parse_transcript
 from reflect.index_record import MAGIC, VERSION, decode_index_record
 from reflect.ingest import ImportOptions
 from reflect.records import (
+    AGREEMENT_STATUS,
     CATALOG,
+    MOMENTS,
+    PURPOSE_AGREEMENT_STATUS,
     PURPOSE_CATALOG,
     PURPOSE_INDEX,
+    PURPOSE_MOMENTS,
     PURPOSE_PENDING,
     PURPOSE_SESSION,
     PURPOSE_SETTINGS,
@@ -486,3 +491,56 @@ def test_a_damaged_manifest(template: Path, tmp_path: Path, case: dict[str, Any]
     (tmp_path / "vault" / MANIFEST_FILE).write_bytes(b"".join(sealed))
     with pytest.raises(VaultCorrupted, match="manifest is unreadable"):
         Vault.open(tmp_path / "vault", PASSPHRASE)
+
+
+# ---- the person's own marks: saved moments and agreement marks -------------------------------
+
+
+def moments_base(store: SessionStore) -> dict[str, Any]:
+    return {
+        "version": 1,
+        "moments": [
+            {
+                "id": "ab12cd34",
+                "session_id": session_id(store),
+                "label": "the beehives",
+                "kept_at": "2025-02-04T09:00:00+00:00",
+                "first_turn": 0,
+                "last_turn": 1,
+                "start": 4.0,
+                "end": None,
+                "text": "What did the weekend bring?",
+            }
+        ],
+    }
+
+
+def test_the_moments_base_reads_back(store: SessionStore) -> None:
+    reseal(store, MOMENTS, json.dumps(moments_base(store)).encode(), PURPOSE_MOMENTS)
+    (moment,) = store.moments()
+    assert moment.label == "the beehives"
+
+
+@pytest.mark.parametrize("case", cases("moments"))
+def test_damaged_saved_moments(store: SessionStore, case: dict[str, Any]) -> None:
+    reseal(store, MOMENTS, damaged(moments_base(store), case), PURPOSE_MOMENTS)
+    with pytest.raises(VaultCorrupted, match="saved moments are damaged"):
+        store.moments()
+
+
+MARKS_BASE = {
+    "version": 1,
+    "marks": {"a1": {"status": "done", "session": "ab" * 32, "marked": "2025-02-04"}},
+}
+
+
+def test_the_marks_base_reads_back(store: SessionStore) -> None:
+    reseal(store, AGREEMENT_STATUS, json.dumps(MARKS_BASE).encode(), PURPOSE_AGREEMENT_STATUS)
+    assert store.agreement_marks()["a1"].status == "done"
+
+
+@pytest.mark.parametrize("case", cases("agreement_marks"))
+def test_damaged_agreement_marks(store: SessionStore, case: dict[str, Any]) -> None:
+    reseal(store, AGREEMENT_STATUS, damaged(MARKS_BASE, case), PURPOSE_AGREEMENT_STATUS)
+    with pytest.raises(VaultCorrupted, match="agreements you marked"):
+        store.agreement_marks()
