@@ -22,10 +22,16 @@ import struct
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from reflect import crypto, schema
-from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
+from reflect.errors import (
+    RecordDamaged,
+    ReflectError,
+    VaultCorrupted,
+    VaultTooNew,
+    WrongPassphrase,
+)
 from reflect.fsutil import atomic_write
 from reflect.records import (
     AGREEMENT_STATUS,
@@ -50,6 +56,8 @@ from reflect.records import (
 from reflect.session import Session
 from reflect.store import SessionStore
 from reflect.vault import normalize_passphrase
+
+T = TypeVar("T")
 
 MAGIC = b"RFLBAK"
 VERSION = 1
@@ -80,11 +88,18 @@ class RestoreReport:
     already_present: int
 
 
-def _readable(store: SessionStore, name: str) -> bytes | None:
+def _readable(
+    store: SessionStore, name: str, decode: Callable[[bytes], object] | None = None
+) -> bytes | None:
+    """The record's bytes, or None if it is damaged: sealed wrong, or (checked with `decode`)
+    holding what reflect would refuse to read back from the backup."""
     try:
-        return store.read_raw(name)
-    except VaultCorrupted:
+        data = store.read_raw(name)
+        if decode is not None:
+            decode(data)
+    except VaultCorrupted:  # RecordDamaged included
         return None
+    return data
 
 
 def _records(
@@ -98,14 +113,14 @@ def _records(
         yield data
 
     if store.has(SETTINGS):
-        settings = _readable(store, SETTINGS)
+        settings = _readable(store, SETTINGS, decode_settings)
         if settings is None:
             left_out.append("Your settings are damaged, so they were left out of the backup.")
         else:
             yield from record(SETTINGS, settings)
     for summary in summaries:
         title = f"“{summary.title}” ({summary.id})"
-        session = _readable(store, session_name(summary.id))
+        session = _readable(store, session_name(summary.id), decode_session)
         if session is None:
             left_out.append(f"The session {title} is damaged, so it was left out of the backup.")
             continue
@@ -308,13 +323,10 @@ def _records_in(
         (head_len,) = _RECORD.unpack(plain.read(_RECORD.size))
         if head_len > _MAX_RECORD_HEAD:
             raise _damaged(what)
-        try:
-            head = json.loads(plain.read(head_len))
-            name, size = str(head["name"]), int(head["size"])
-        except (ValueError, KeyError, TypeError):
-            raise _damaged(what) from None
-        if size < 0:
-            raise _damaged(what)
+        head = schema.load(
+            plain.read(head_len), {"name": str, "size": schema.natural}, lambda: _damaged(what)
+        )
+        name, size = head["name"], head["size"]
         body = plain.take(size)
         yield name, body
         for _ in body:
@@ -392,11 +404,11 @@ def restore_backup(
 
     for name, body in read_backup(source, passphrase):
         if name == SETTINGS:
-            _merge_settings(store, b"".join(body))
+            _merge_settings(store, _decoded(decode_settings, b"".join(body), source))
         elif name.startswith(SESSION_PREFIX) and name != CATALOG:
             if held is not None:
                 store_held(None)
-            session = decode_session(b"".join(body))
+            session = _decoded(decode_session, b"".join(body), source)
             held = (session.id, session, None)
         elif held is not None and name == index_name(held[0]):
             held = (held[0], held[1], b"".join(body))
@@ -423,9 +435,19 @@ def restore_backup(
     return RestoreReport(restored, present)
 
 
-def _merge_settings(store: SessionStore, data: bytes) -> None:
-    theirs = decode_settings(data)
+def _decoded(decode: Callable[[bytes], T], data: bytes, source: Path) -> T:
+    """A record from the backup (authenticated by its passphrase, so this is reflect's own
+    bug or a hand-made file): damage is the backup's, not the vault's."""
+    try:
+        return decode(data)
+    except RecordDamaged:
+        raise VaultCorrupted(
+            f"{source.name} holds a damaged part, so the sessions after it can't be restored "
+            "(those before it were)."
+        ) from None
 
+
+def _merge_settings(store: SessionStore, theirs: Settings) -> None:
     def merge_me(ours: Settings) -> None:
         ours.me += [label for label in theirs.me if label not in ours.me]
 

@@ -255,6 +255,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                         else None,
                         "seconds_left": round(r.seconds_left) if r.seconds_left else None,
                     }
+                if p.indexing is not None:
+                    event["indexing"] = {
+                        "file": p.current,
+                        "passages_done": p.indexing[0],
+                        "passages_total": p.indexing[1],
+                    }
                 print_json(event)
 
             report = service.import_paths(targets, options, progress=emit)
@@ -346,6 +352,8 @@ def _import_with_progress_bar(
                 _recording_tick(bar, listening, p.recording)
                 return
             rate = f" · {p.files_done / p.elapsed:.1f} files/s" if p.elapsed > 0.5 else ""
+            if p.indexing is not None:
+                rate = f" · indexing {p.indexing[0]:,} of {p.indexing[1]:,} passages"
             bar.update(
                 task,
                 total=p.files_total,
@@ -356,17 +364,29 @@ def _import_with_progress_bar(
         return service.import_paths(targets, options, progress=tick)
 
 
+# Often enough that a log shows the import moving, rarely enough to stay readable.
+INDEXING_LINE_SECONDS = 10.0
+
+
 def _import_with_progress_lines(
     service: Reflect, targets: list[Path], options: ImportOptions
 ) -> ImportReport:
-    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, so a
-    long import (a huge transcript takes minutes to index) never looks stalled."""
+    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, and
+    while a file's passages are embedded (a huge transcript takes minutes) a line every
+    `INDEXING_LINE_SECONDS`, so a long import never looks stalled."""
     started: set[str] = set()
+    last_line = 0.0
 
     def tick(p: ImportProgress) -> None:
+        nonlocal last_line
         if p.current is not None and p.recording is None and p.current not in started:
             started.add(p.current)
+            last_line = p.elapsed
             say(f"Importing {markup(p.current)} ({p.files_done + 1} of {p.files_total})…")
+        if p.indexing is not None and p.elapsed - last_line >= INDEXING_LINE_SECONDS:
+            last_line = p.elapsed
+            done, total = p.indexing
+            say(f"  indexing {markup(p.current or '')}: {done:,} of {total:,} passages…")
 
     return service.import_paths(targets, options, progress=tick)
 
@@ -388,17 +408,17 @@ def _recording_tick(bar: Progress, tasks: dict[str, TaskID], p: TranscriptionPro
 def _discard_unfinished(service: Reflect, targets: list[Path]) -> None:
     from reflect.recording import file_hash
 
-    jobs = service.pending_recordings()
-    if not targets:
-        chosen = jobs
-    else:
+    # By hash, not by reading each job: a damaged one must be removable too.
+    chosen = service.pending_hashes()
+    if targets:
         wanted = {file_hash(t) for t in targets if t.is_file()}
-        chosen = [j for j in jobs if j.content_hash in wanted]
+        chosen = [h for h in chosen if h in wanted]
     if not chosen:
         say("There is no unfinished transcription of those files.")
-    for job in chosen:
-        service.discard_pending(job.content_hash)
-        say(f"Forgot the unfinished transcription of {markup(job.source_file)} and its audio.")
+    for content_hash in chosen:
+        source = service.discard_pending(content_hash)
+        what = markup(source) if source else "a damaged recording"
+        say(f"Forgot the unfinished transcription of {what} and its audio.")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:

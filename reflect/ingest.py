@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from reflect import consent
 from reflect.errors import ReflectError, TranscriptError
@@ -69,8 +71,21 @@ def holds_recordings(paths: Iterable[Path]) -> bool:
 # A .docx is a zip of XML around the text; allow it more room than plain text.
 MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
 
-# Builds a session's index record (chunks + embeddings) before it is committed.
-Indexer = Callable[[Session], bytes | None]
+# Told how many of a session's passages are embedded so far, and of how many.
+IndexingProgress = Callable[[int, int], None]
+
+
+class Indexer(Protocol):
+    """Builds a session's index record (chunks + embeddings) before it is committed."""
+
+    def __call__(
+        self, session: Session, *, progress: IndexingProgress | None = None
+    ) -> bytes | None: ...
+
+
+# A huge transcript takes minutes to embed; a tick this often says it is still going
+# without flooding a log or the --json stream.
+INDEXING_TICK_SECONDS = 1.0
 # Told about each session once it is committed (to update a live search index).
 StoredCallback = Callable[[Session, bytes | None], None]
 
@@ -120,6 +135,7 @@ class ImportProgress:
     elapsed: float
     current: str | None = None
     recording: TranscriptionProgress | None = None  # while a recording is transcribed
+    indexing: tuple[int, int] | None = None  # passages embedded, of how many (a file's index)
 
     can_replace = True
 
@@ -262,6 +278,8 @@ def import_file(
     options: ImportOptions,
     indexer: Indexer | None,
     on_stored: StoredCallback | None = None,
+    *,
+    on_indexing: IndexingProgress | None = None,
 ) -> FileResult:
     display = str(path)
     try:
@@ -280,7 +298,7 @@ def import_file(
         if same_name:
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
-    record = indexer(session) if indexer else None
+    record = indexer(session, progress=on_indexing) if indexer else None
     same = store.add(session, record, replace=replace_id)
     if same is not None:
         # Another import stored the same transcript while this one was indexing it.
@@ -431,7 +449,16 @@ def import_paths(
                 should_stop=should_stop,
             )
         else:
-            result = import_file(store, path, options, indexer, on_stored)
+            result = import_file(
+                store,
+                path,
+                options,
+                indexer,
+                on_stored,
+                on_indexing=_indexing_progress(
+                    progress, path.name, done, len(files), turns_done, started
+                ),
+            )
         turns_done += result.turns
         report.results.append(result)
         if result.status == "stopped":
@@ -442,6 +469,31 @@ def import_paths(
     if options.me:
         set_me(store, options.me)
     return report
+
+
+def _indexing_progress(
+    progress: Callable[[ImportProgress], None] | None,
+    name: str,
+    done: int,
+    total: int,
+    turns_done: int,
+    started: float,
+) -> IndexingProgress | None:
+    """Passages embedded so far, as import ticks: the first, the last, and one a second."""
+    if progress is None:
+        return None
+    last = -math.inf
+
+    def forward(embedded: int, of: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if embedded not in (0, of) and now - last < INDEXING_TICK_SECONDS:
+            return
+        last = now
+        elapsed = now - started
+        progress(ImportProgress(done, total, turns_done, elapsed, name, indexing=(embedded, of)))
+
+    return forward
 
 
 def _recording_progress(

@@ -30,7 +30,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reflect import schema
-from reflect.errors import RecordingError, VaultCorrupted
+from reflect.errors import (
+    CatalogDamaged,
+    PendingDamaged,
+    RecordingError,
+    SessionDamaged,
+    SettingsDamaged,
+    VaultCorrupted,
+)
 from reflect.kept import KeptMoment, damaged, from_record, to_record
 from reflect.session import Session
 
@@ -62,6 +69,9 @@ PURPOSE_AGREEMENT_STATUS = "agreement-status"
 PURPOSE_MOMENTS = "moments"
 
 PENDING_VERSION = 1
+# A segment's channel indexes reflect.speakers.CHANNEL_LABELS (left, right); not imported
+# from there, which would make a cycle (tests/test_damaged_records.py checks they agree).
+MAX_CHANNEL = 1
 
 
 def session_name(session_id: str) -> str:
@@ -86,6 +96,12 @@ def recap_name(session_id: str) -> str:
 
 def _load_json(data: bytes) -> Any:
     return json.loads(data.decode("utf-8"))
+
+
+# Every record is checked field by field (reflect.schema) before any of it is used: a sealed
+# record authenticates, but a bug, another tool or a hand could still have sealed nonsense,
+# and that must read as "damaged", never as a traceback. Each decoder raises its own
+# RecordDamaged (reflect.errors), one per kind of record.
 
 
 def _dump_json(value: Any) -> bytes:
@@ -137,8 +153,24 @@ def encode_catalog(summaries: list[SessionSummary]) -> bytes:
     return _dump_json([s.to_dict() for s in summaries])
 
 
+_SUMMARY_SCHEMA = {
+    "id": str,
+    "title": str,
+    "date": schema.iso_date,
+    "date_source": str,
+    "source_file": str,
+    "speakers": schema.list_of(str),
+    "turns": schema.natural,
+    "content_hash": str,
+    "imported_at": str,
+    "format": str,
+}
+_SUMMARY_FIELDS = tuple(SessionSummary.__dataclass_fields__)
+
+
 def decode_catalog(data: bytes) -> list[SessionSummary]:
-    return [SessionSummary(**row) for row in _load_json(data)]
+    rows = schema.load(data, schema.list_of(_SUMMARY_SCHEMA), CatalogDamaged)
+    return [SessionSummary(*(row[name] for name in _SUMMARY_FIELDS)) for row in rows]
 
 
 # ---- settings -----------------------------------------------------------------------------
@@ -162,12 +194,24 @@ class Settings:
         return cls(**known)
 
 
+# A setting missing takes its default (an older reflect didn't write it); one present must
+# have the type reflect writes.
+_SETTINGS_SCHEMA = {
+    "me": schema.defaulted(schema.list_of(str)),
+    "model": schema.optional(str),
+    "embedding_model": schema.optional(str),
+    "asr_model": schema.optional(str),
+    "crisis_region": schema.optional(str),
+    "idle_lock_minutes": schema.defaulted(schema.int_in(0, 1_000_000)),
+}
+
+
 def encode_settings(settings: Settings) -> bytes:
     return _dump_json(settings.to_dict())
 
 
 def decode_settings(data: bytes) -> Settings:
-    return Settings.from_dict(_load_json(data))
+    return Settings.from_dict(schema.load(data, _SETTINGS_SCHEMA, SettingsDamaged))
 
 
 # ---- sessions -----------------------------------------------------------------------------
@@ -177,8 +221,45 @@ def encode_session(session: Session) -> bytes:
     return _dump_json(session.to_dict())
 
 
+_RECORDING_INFO_SCHEMA = {
+    "audio": schema.optional(str),
+    "duration": schema.optional(float),
+    "channels": schema.optional(schema.natural),
+    "codec": schema.optional(str),
+    "separate_channels": schema.optional(bool),
+    "language": schema.optional(str),
+    "asr_model": schema.optional(str),
+}
+_SESSION_SCHEMA = {
+    "id": str,
+    "title": str,
+    "date": schema.iso_date,
+    "date_source": str,
+    "source_file": str,
+    "content_hash": str,
+    "imported_at": str,
+    "format": str,
+    "text": str,
+    # speaker, start, end, char_start, char_end
+    "turns": schema.list_of(
+        schema.row(
+            schema.optional(str),
+            schema.optional(float),
+            schema.optional(float),
+            schema.natural,
+            schema.natural,
+        )
+    ),
+    "extra": schema.defaulted({"recording": schema.optional(_RECORDING_INFO_SCHEMA)}),
+}
+
+
 def decode_session(data: bytes) -> Session:
-    return Session.from_dict(_load_json(data))
+    d = schema.load(data, _SESSION_SCHEMA, SessionDamaged)
+    # Every quote is cut from the text at these offsets: they must lie inside it, in order.
+    if not all(a <= b <= len(d["text"]) for *_, a, b in d["turns"]):
+        raise SessionDamaged()
+    return Session.from_dict(d)
 
 
 def recording_info(session: Session) -> dict[str, Any] | None:
@@ -240,14 +321,47 @@ class PendingRecording:
 
     @classmethod
     def decode(cls, data: bytes) -> PendingRecording:
-        body = json.loads(data)
-        if body.pop("version", None) != PENDING_VERSION:
+        body = schema.load(data, {"version": schema.optional(int)}, PendingDamaged)
+        if body.get("version") != PENDING_VERSION:
             raise RecordingError(
                 "An unfinished transcription was started by another version of reflect; "
                 "remove it with `reflect import --discard-unfinished` and import again."
             )
-        body["windows"] = [tuple(w) for w in body["windows"]]
-        return cls(**body)
+        schema.require(body, _PENDING_SCHEMA, PendingDamaged)
+        if body.get("done", 0) > len(body["windows"]):
+            raise PendingDamaged()
+        fields = {k: v for k, v in body.items() if k in cls.__dataclass_fields__}
+        fields["windows"] = [tuple(w) for w in body["windows"]]
+        return cls(**fields)
+
+
+_PENDING_SCHEMA = {
+    "content_hash": str,
+    "session_id": str,
+    "source_file": str,
+    "duration": float,
+    "channels": schema.natural,
+    "codec": str,
+    "container": str,
+    "separate_channels": bool,
+    "windows": schema.list_of(schema.row(float, float)),
+    "language": schema.optional(str),
+    "keep_audio": bool,
+    "model": str,
+    "started_at": str,
+    # start, end, text, channel (or null: unknown)
+    "segments": schema.defaulted(
+        schema.list_of(
+            schema.row(
+                float,
+                float,
+                str,
+                schema.optional(schema.int_in(0, MAX_CHANNEL)),
+            )
+        )
+    ),
+    "done": schema.defaulted(schema.natural),
+}
 
 
 def _fields(p: PendingRecording) -> dict[str, Any]:

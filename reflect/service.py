@@ -344,8 +344,13 @@ class Reflect:
     def pending_recordings(self) -> list[PendingRecording]:
         return self._store.pending()
 
-    def discard_pending(self, content_hash: str) -> None:
-        self._store.discard_pending(content_hash)
+    def pending_hashes(self) -> list[str]:
+        """Every unfinished recording's content hash, even one too damaged to read."""
+        return self._store.pending_hashes()
+
+    def discard_pending(self, content_hash: str) -> str | None:
+        """Forget an unfinished recording; its file's name, or None if it was damaged."""
+        return self._store.discard_pending(content_hash)
 
     def recording_clip(
         self, reference: str, start: float, seconds: float, *, rate: int | None = None

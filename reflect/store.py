@@ -8,14 +8,23 @@ stored whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from reflect.errors import RecordingError, SessionNotFound, UsageError, VaultCorrupted
+from reflect.errors import (
+    PendingDamaged,
+    RecordingError,
+    SessionNotFound,
+    SettingsDamaged,
+    UsageError,
+    VaultCorrupted,
+)
 from reflect.kept import KeptMoment, follow_replacement, in_order
 from reflect.records import (
     AGREEMENT_STATUS,
+    AUDIO_PREFIX,
     CATALOG,
     MOMENTS,
     PENDING_PREFIX,
@@ -28,6 +37,7 @@ from reflect.records import (
     PURPOSE_RECAP,
     PURPOSE_SESSION,
     PURPOSE_SETTINGS,
+    SESSION_PREFIX,
     SESSION_RECORDS,
     SETTINGS,
     AgreementMark,
@@ -73,7 +83,12 @@ class SessionStore:
     def catalog(self) -> list[SessionSummary]:
         if CATALOG not in self.vault:
             return []
-        summaries = decode_catalog(self.vault.get(CATALOG))
+        try:
+            summaries = decode_catalog(self.vault.get(CATALOG))
+        except VaultCorrupted:
+            # Derived from the sessions, so nothing is lost: rebuilt from them and stored.
+            with self.vault.transaction() as tx:
+                summaries = list(self._read_catalog(tx).values())
         return sorted(summaries, key=lambda s: (s.date, s.imported_at, s.id))
 
     def get(self, session_id: str) -> Session:
@@ -138,9 +153,23 @@ class SessionStore:
 
     @staticmethod
     def _read_catalog(tx: Transaction) -> dict[str, SessionSummary]:
+        """The catalog as it is now; a damaged one is rebuilt from the sessions (and stored
+        in this transaction). A session too damaged to read can't be listed then: it is
+        left where it is, for a backup tool or a later reflect to recover."""
         if CATALOG not in tx:
             return {}
-        return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
+        try:
+            return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
+        except VaultCorrupted:
+            pass
+        rebuilt = {}
+        for name in tx.names(SESSION_PREFIX):
+            with contextlib.suppress(VaultCorrupted):
+                session = decode_session(tx.get(name))
+                if session_name(session.id) == name:
+                    rebuilt[session.id] = SessionSummary.of(session)
+        SessionStore._write_catalog(tx, rebuilt.values())
+        return rebuilt
 
     def pending(self) -> list[PendingRecording]:
         """Recordings whose transcription was started and not finished."""
@@ -153,14 +182,35 @@ class SessionStore:
         name = pending_name(content_hash)
         return PendingRecording.decode(self.vault.get(name)) if name in self.vault else None
 
-    def discard_pending(self, content_hash: str) -> None:
-        """Forget an unfinished recording: its partial transcript and its sealed audio."""
+    def pending_hashes(self) -> list[str]:
+        """The content hash of every unfinished recording, readable or damaged."""
+        return [name.removeprefix(PENDING_PREFIX) for name in self.vault.names(PENDING_PREFIX)]
+
+    def discard_pending(self, content_hash: str) -> str | None:
+        """Forget an unfinished recording: its partial transcript and its sealed audio.
+        Its source file's name, or None if there was none or it was too damaged to say."""
         name = pending_name(content_hash)
         with self.vault.transaction() as tx:
             if name not in tx:
-                return
-            tx.delete(audio_name(PendingRecording.decode(tx.get(name)).session_id))
+                return None
+            try:
+                pending: PendingRecording | None = PendingRecording.decode(tx.get(name))
+            except PendingDamaged:
+                pending = None
             tx.delete(name)
+            if pending is not None:
+                tx.delete(audio_name(pending.session_id))
+                return pending.source_file
+            # Damaged, so its audio can't be named: drop every recording no session or
+            # other unfinished transcription owns.
+            owners = set(self._read_catalog(tx))
+            for other in tx.names(PENDING_PREFIX):
+                with contextlib.suppress(PendingDamaged):  # damaged too: its audio is orphaned
+                    owners.add(PendingRecording.decode(tx.get(other)).session_id)
+            for audio in tx.names(AUDIO_PREFIX):
+                if audio.removeprefix(AUDIO_PREFIX) not in owners:
+                    tx.delete(audio)
+        return None
 
     def add(
         self,
@@ -395,10 +445,15 @@ class SessionStore:
         """Change the settings as they are now in the vault, under the writer lock, so two
         writers changing different settings both keep their change."""
         with self.vault.transaction() as tx:
-            settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
+            damaged = False
+            try:
+                settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
+            except SettingsDamaged:
+                # Written over: what this change sets is kept; the rest takes its defaults.
+                settings, damaged = Settings(), True
             before = settings.to_dict()
             change(settings)
-            if settings.to_dict() != before:
+            if damaged or settings.to_dict() != before:
                 tx.put(SETTINGS, encode_settings(settings), purpose=PURPOSE_SETTINGS)
         return settings
 

@@ -233,6 +233,9 @@ class ImportScreen(Screen[None]):
                     if progress.elapsed > 0.5 and progress.files_done
                     else ""
                 )
+                if progress.indexing is not None:  # a long transcript: minutes of embedding
+                    done, total = progress.indexing
+                    rate = f" · indexing {done:,} of {total:,} passages"
                 self._counts(
                     f"{progress.files_done} of {progress.files_total} files · "
                     f"{progress.turns_done} turns{rate}"
