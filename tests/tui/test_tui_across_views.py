@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from textual.visual import Padding
 from textual.widgets import Input, Static
 
 from reflect import crypto, service
-from reflect import prep as prep_module
 from reflect.embedding import default_embedder
 from reflect.errors import ReflectError
 from reflect.excerpts import ExcerptLine
@@ -440,19 +438,15 @@ async def test_next_session_gathers_again_after_a_mark_in_the_agreements(
         )
 
 
-@dataclass(frozen=True)
-class InventedNote:
-    """A note as the notes feature (being built elsewhere) may give it: dated text."""
-
-    date: dt.date
-    text: str
-
-
-async def test_next_session_shows_the_users_notes_once_reflect_has_them(
-    across_vault: Path, monkeypatch: pytest.MonkeyPatch
+async def test_next_session_shows_the_users_notes_since_the_last_session(
+    across_vault: Path,
 ) -> None:
-    note = InventedNote(dt.date(2025, 5, 27), "Slept badly after the late shift on Friday.")
-    monkeypatch.setattr(prep_module, "_notes_since", lambda day: [note])
+    with Reflect.unlock(across_vault, PASSPHRASE) as written:
+        last = max(s.day for s in written.sessions())
+        written.documents.write_note(
+            "Slept badly after the late shift on Friday.", day=last + dt.timedelta(days=3)
+        )
+    day = last + dt.timedelta(days=3)
     app = make_app(across_vault)
     async with app.run_test(size=SIZE) as pilot:
         await unlock(pilot)
@@ -460,11 +454,11 @@ async def test_next_session_shows_the_users_notes_once_reflect_has_them(
         rows = [str(prep.get_option_at_index(i).prompt) for i in range(prep.option_count)]
         assert rows[-2:] == [
             "Your notes since then",
-            "your note, 27 May 2025\nSlept badly after the late shift on Friday.",
+            f"your note, {day.day} {day:%B %Y}\nSlept badly after the late shift on Friday.",
         ]
 
 
-async def test_next_session_leaves_out_notes_until_reflect_has_them(across_vault: Path) -> None:
+async def test_next_session_leaves_out_notes_when_there_are_none(across_vault: Path) -> None:
     app = make_app(across_vault)
     async with app.run_test(size=SIZE) as pilot:
         await unlock(pilot)

@@ -10,8 +10,8 @@ In the order `reflect prep` prints them (reflect/prep.py):
 - "What came up lately": the themes said most in the last few sessions, each with a bar per
   session (the timeline view's chart rows); Enter on a theme opens its whole timeline, on a
   session's bar that session's best moment;
-- "Your notes since then": the user's own notes, when reflect has them (the part is left out
-  until then: notes are a separate feature, reflect.prep._notes_since is the hook).
+- "Your notes since then": the user's own notes written since the last session (left out
+  when there are none).
 
 Headings are disabled rows, so the cursor moves from one thing to open to the next. Nothing
 here is written anywhere: unlike `reflect prep > FILE`, the view stays in the app.
@@ -22,7 +22,6 @@ index (a second or so on a long history).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -37,6 +36,7 @@ from textual.widgets.option_list import Option
 from textual.worker import Worker
 
 from reflect.safe_text import terminal
+from reflect.session import Session
 from reflect.tui.errors import worker_failed
 from reflect.tui.formatting import QUIET_STYLE, brief_excerpt, short_date
 from reflect.tui.messages import OpenQuote, PrepGathered, Quote, ThemeQuotes
@@ -59,14 +59,10 @@ READY = "To take along · Enter opens a moment, or a theme's timeline"
 Target = Quote | str | None
 
 
-def note_prompt(note: Any) -> Content:
-    """A note of the user's, dated. The hook for notes (reflect.prep._notes_since): shown by
-    their `date` and `text` where they have them."""
-    day = getattr(note, "date", None)
-    text = getattr(note, "text", None)
-    when = short_date(day) if isinstance(day, dt.date) else ""
-    body = terminal(text if isinstance(text, str) else str(note))
-    head = Content.styled(f"your note{', ' + when if when else ''}", QUIET_STYLE)
+def note_prompt(note: Session) -> Content:
+    """A note of the user's, dated, in its own words."""
+    body = terminal(note.text)
+    head = Content.styled(f"your note, {short_date(note.date)}", QUIET_STYLE)
     return Content("\n").join([head, Content(body)])
 
 
