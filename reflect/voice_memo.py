@@ -123,5 +123,6 @@ def memo_note(
 
 def stopped_error(path: Path) -> RecordingError:
     return RecordingError(
-        f"{path.name}: transcription paused; give the same file again to carry on where it stopped."
+        f"{path.name}: transcription paused; `reflect note --recording` with the same file "
+        "carries on where it stopped."
     )

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from reflect import crypto, service
+from reflect import crypto, recording, service
 from reflect.cli import main
 from reflect.errors import RecordingError
+from reflect.recording import TranscriptionProgress
 from reflect.records import audio_name
 from reflect.service import Reflect
 from reflect.testing import FakeTranscriber, store_of, vault_of
@@ -124,6 +125,36 @@ def test_a_memo_with_no_speech_leaves_nothing_behind(tmp_path: Path) -> None:
         empty.write_bytes(b"")
         with pytest.raises(RecordingError, match="empty"):
             unlocked.documents.record_note(empty)
+
+
+def test_a_paused_memo_carries_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "PIECE_SECONDS", 10.0)
+    transcriber = FakeTranscriber(text_for=memo_words)
+    long_memo = tmp_path / "long memo.ogg"
+    shutil.copy(AUDIO / "session_mono.ogg", long_memo)
+    with Reflect.create(
+        tmp_path / "vault",
+        PASSPHRASE,
+        kdf=crypto.floor_kdf_params(),
+        transcriber_factory=lambda: transcriber,
+    ) as unlocked:
+
+        def stop_after_a_piece(progress: TranscriptionProgress) -> None:
+            if progress.audio_done > 10.0:
+                unlocked.cancel_import()  # what locking the vault does
+
+        with pytest.raises(RecordingError, match="paused"):
+            unlocked.documents.record_note(long_memo, on_progress=stop_after_a_piece)
+        (pending,) = store_of(unlocked).pending()
+        assert 0 < pending.done < len(pending.windows)
+        done_before = len(transcriber.calls)
+        stored = unlocked.documents.record_note(long_memo)
+        assert not stored.duplicate and not store_of(unlocked).pending()
+        # Carried on: the pieces already stored were not transcribed again.
+        assert transcriber.calls[done_before].offset == pending.windows[pending.done][0] > 0
+        assert len(unlocked.documents.notes()) == 1
 
 
 def test_nothing_of_a_voice_memo_is_written_unencrypted(tmp_path: Path) -> None:
