@@ -11,6 +11,7 @@ no transcript is a PDF): it is stored through the same core call as `reflect imp
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +20,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import Suggester
 from textual.widgets import (
@@ -134,6 +136,13 @@ def report_lines(report: ImportReport, *, handouts: bool = False) -> list[Conten
     return lines
 
 
+@dataclass
+class HandoutsImported(Message):
+    """The screen's worker stored (or couldn't store) the handouts picked."""
+
+    report: ImportReport
+
+
 class ImportScreen(Screen[None]):
     AUTO_FOCUS = "#import-path"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "app.pop_screen", "Back")]
@@ -241,11 +250,10 @@ class ImportScreen(Screen[None]):
             status = "duplicate" if stored.duplicate else "imported"
             pages = handout.turns if isinstance(handout.turns, int) else len(handout.turns)
             report.results.append(FileResult(str(file), status, handout.id, handout.title, pages))
-        self.app.call_from_thread(self._show_handouts, report)
+        self.post_message(HandoutsImported(report))
 
-    async def _show_handouts(self, report: ImportReport) -> None:
-        if not self.is_attached:
-            return
+    async def on_handouts_imported(self, message: HandoutsImported) -> None:
+        report = message.report
         results = self.query_one("#import-results")
         await results.remove_children()  # gone before the new lines come: never both at once
         if not report.results:
