@@ -8,6 +8,8 @@ The kind keeps them out of what only sessions are (`reflect sessions`, recaps, a
 and makes every view cite them as what they are (reflect/sources.py):
 
 - a note is one turn by the user (their speaker label, else "Me"), dated the day written;
+  a voice memo (reflect/voice_memo.py) is one turn per paragraph, with times in its sealed
+  recording, dated by its file;
 - a handout is one turn per page with text, no speaker, no times, its page numbers in
   `extra["pages"]`, with a title, a date when given, and who gave it when given.
 """
