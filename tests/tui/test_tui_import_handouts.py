@@ -5,8 +5,11 @@ same core call as `reflect import --handout`, never as a session. Invented hando
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from textual.widgets import Checkbox, Input, Static
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Checkbox, DirectoryTree, Input, Static
 
 from reflect.tui.screens.importer import ImportScreen
 from tests.pdf_fixtures import SLEEP_HYGIENE, make_pdf
@@ -25,6 +28,15 @@ def shows(screen: ImportScreen, name: str) -> bool:
     return len(lines) == 2 and name in lines[1]
 
 
+async def open_importer(pilot: Pilot[Any]) -> tuple[ImportScreen, Checkbox]:
+    """Unlocked, on the import screen: the screen and its "These are handouts" box."""
+    await unlock(pilot)
+    await pilot.press("ctrl+o")
+    importer = pilot.app.screen
+    assert isinstance(importer, ImportScreen)
+    return importer, importer.query_one("#import-handout", Checkbox)
+
+
 async def test_handouts_are_imported_from_the_import_screen(vault: Path, tmp_path: Path) -> None:
     pdf = tmp_path / "sleep-hygiene.pdf"
     pdf.write_bytes(make_pdf(SLEEP_HYGIENE))
@@ -34,11 +46,7 @@ async def test_handouts_are_imported_from_the_import_screen(vault: Path, tmp_pat
     scan.write_bytes(make_pdf([["x"]], scanned=True))
     app = make_app(vault)
     async with app.run_test(size=(100, 30)) as pilot:
-        await unlock(pilot)
-        await pilot.press("ctrl+o")
-        importer = app.screen
-        assert isinstance(importer, ImportScreen)
-        box = importer.query_one("#import-handout", Checkbox)
+        importer, box = await open_importer(pilot)
         assert box.value is False
 
         # A PDF is a handout without asking.
@@ -71,3 +79,31 @@ async def test_handouts_are_imported_from_the_import_screen(vault: Path, tmp_pat
         assert len(app.service.documents.handouts()) == 2
         found = app.service.quotes("name five things you can see", k=3).hits
         assert found and found[0].source == "handout"
+
+
+async def test_picking_a_pdf_ticks_the_box_and_a_transcript_unticks_it(
+    vault: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "grounding.md").write_text(GROUNDING)
+    (home / "session.vtt").write_text("WEBVTT\n")
+    (home / "sleep.pdf").write_bytes(make_pdf(SLEEP_HYGIENE))
+    monkeypatch.setattr(Path, "home", lambda: home)
+    app = make_app(vault)
+    async with app.run_test(size=(100, 30)) as pilot:
+        importer, box = await open_importer(pilot)
+        tree = importer.query_one(DirectoryTree)
+        await wait_until(pilot, lambda: len(tree.root.children) == 3)
+
+        tree.focus()
+        await pilot.press("home", "down", "down", "down", "enter")  # sleep.pdf
+        await wait_until(pilot, lambda: box.value)
+        assert importer.query_one("#import-path", Input).value.endswith("sleep.pdf")
+        tree.focus()
+        await pilot.press("up", "enter")  # session.vtt: never a handout
+        await wait_until(pilot, lambda: not box.value)
+        tree.focus()
+        await pilot.press("up", "enter")  # grounding.md: either, so left as it is
+        await wait_until(pilot, lambda: importer.query_one(Input).value.endswith(".md"))
+        assert not box.value

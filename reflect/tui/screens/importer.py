@@ -200,8 +200,10 @@ class ImportScreen(Screen[None]):
         event.stop()
         box = self.query_one("#import-path", Input)
         box.value = str(event.path) + ("/" if event.path.is_dir() else "")
-        if event.path.suffix.lower() in ONLY_HANDOUTS:
-            self.query_one("#import-handout", Checkbox).value = True
+        suffix = event.path.suffix.lower()
+        if suffix in ONLY_HANDOUTS or (suffix and suffix not in HANDOUT_EXTENSIONS):
+            # A PDF is a handout, a .vtt or a recording never is; a .md or .docx may be either.
+            self.query_one("#import-handout", Checkbox).value = suffix in ONLY_HANDOUTS
         box.focus()
 
     @on(Input.Submitted, "#import-path")
