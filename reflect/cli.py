@@ -1477,6 +1477,8 @@ def _note_text(args: argparse.Namespace) -> str:
 
 
 def cmd_note(args: argparse.Namespace) -> int:
+    if args.recording:
+        return _record_note(args)
     text = _note_text(args)
     day = parse_day(args.date) if args.date else None
     with open_vault(args) as service:
@@ -1486,6 +1488,29 @@ def cmd_note(args: argparse.Namespace) -> int:
         else:
             note = service.documents.write_note(text, day=day)
             say(f"Noted ({_short_day(note.date)}, {note.id}); sealed in your vault.")
+        return 0
+
+
+def _record_note(args: argparse.Namespace) -> int:
+    """`reflect note --recording FILE`: a voice memo, transcribed here and kept as a note.
+    No consent question: it is the user's own voice, not a session (reflect/voice_memo.py)."""
+    if args.text or args.file or args.edit:
+        raise UsageError("A voice memo is the note: give --recording FILE on its own.")
+    path = Path(args.recording).expanduser()
+    day = parse_day(args.date) if args.date else None
+    with open_vault(args) as service:
+        say(f"Transcribing {markup(path.name)} on this computer…")
+        stored = service.documents.record_note(path, day=day)
+        note = stored.session
+        if stored.duplicate:
+            what = "as a note" if note.kind == "note" else f"as “{markup(note.title)}”"
+            say(f"[dim]= {markup(path.name)}: already in the vault {what} ({note.id}).[/dim]")
+        else:
+            written = _short_day(dt.date.fromisoformat(str(note.date)))
+            say(
+                f"Noted your voice memo ({written}, {note.id}); its words and its audio are "
+                "sealed in your vault."
+            )
         return 0
 
 
@@ -1932,7 +1957,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("note", cmd_note, "write a note of your own: sealed, dated, searchable")
     p.add_argument("text", nargs="?", metavar="TEXT", help="the note (or --file, or stdin)")
     p.add_argument("--file", metavar="FILE", help="the note is this UTF-8 text file")
-    p.add_argument("--date", metavar="YYYY-MM-DD", help="date it (default: today)")
+    p.add_argument(
+        "--recording", metavar="FILE", help="a voice memo (audio file), transcribed here"
+    )
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="date it (default: today; a memo: its file's date)"
+    )
     p.add_argument("--edit", metavar="N", help="replace the words of note N (`reflect notes`)")
 
     p = add("notes", cmd_notes, "list your notes")

@@ -8,6 +8,8 @@ The kind keeps them out of what only sessions are (`reflect sessions`, recaps, a
 and makes every view cite them as what they are (reflect/sources.py):
 
 - a note is one turn by the user (their speaker label, else "Me"), dated the day written;
+  a voice memo (reflect/voice_memo.py) is one turn per paragraph, with times in its sealed
+  recording, dated by its file;
 - a handout is one turn per page with text, no speaker, no times, its page numbers in
   `extra["pages"]`, with a title, a date when given, and who gave it when given.
 """
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from reflect.errors import SessionNotFound, UsageError
+from reflect.errors import ReflectError, SessionNotFound, UsageError
 from reflect.handouts import read_handout
 from reflect.safe_text import terminal
 from reflect.session import HANDOUT, NOTE, Session, build_text
@@ -31,7 +33,10 @@ from reflect.sources import HANDOUT_INFO, PAGES
 from reflect.transcript import Turn
 
 if TYPE_CHECKING:
+    import threading
+
     from reflect.live_index import LiveIndex
+    from reflect.recording import TranscriberFactory, TranscriptionProgress
     from reflect.store import SessionStore, SessionSummary
 
 # A note's speaker when the user hasn't said which label is theirs (`reflect speakers --me`).
@@ -151,10 +156,17 @@ class Documents:
         store: SessionStore,
         live_index: Callable[[], LiveIndex],
         index_open: Callable[[], bool],
+        *,
+        transcriber: TranscriberFactory | None = None,
+        stop: threading.Event | None = None,
     ) -> None:
         self._store = store
         self._live_index = live_index
         self._index_open = index_open
+        # For voice memos: the speech model sessions' recordings use, and the event that
+        # locking the vault sets to stop a transcription within a segment.
+        self._transcriber = transcriber
+        self._stop = stop
 
     # ---- listing -------------------------------------------------------------------------
 
@@ -206,6 +218,53 @@ class Documents:
         self._store_new(session)
         return session
 
+    def record_note(
+        self,
+        path: Path,
+        *,
+        day: dt.date | None = None,
+        on_progress: Callable[[TranscriptionProgress], None] | None = None,
+    ) -> Stored:
+        """A voice memo (an audio file the user recorded) transcribed here and kept as a
+        note, its audio sealed with it (reflect/voice_memo.py). RecordingError, naming the
+        file, if it can't be; an interrupted memo carries on when given again."""
+        from reflect import voice_memo
+
+        if self._transcriber is None:
+            raise UsageError("No speech model is available to transcribe a voice memo.")
+        digest = voice_memo.memo_hash(path)
+        same = self._store.find_by_hash(digest)
+        if same is not None:
+            return Stored(same, duplicate=True)
+        if self._stop is not None:
+            self._stop.clear()
+        pending = voice_memo.transcribe_memo(
+            self._store,
+            path,
+            digest,
+            self._transcriber,
+            on_progress=on_progress,
+            should_stop=self._stop.is_set if self._stop is not None else None,
+        )
+        if pending is None:
+            raise voice_memo.stopped_error(path)
+        me = self._store.settings().me
+        day, date_source = voice_memo.memo_date(path, day)
+        try:
+            note = voice_memo.memo_note(
+                pending,
+                speaker=me[0] if me else NOTE_SPEAKER,
+                day=day,
+                date_source=date_source,
+                title=note_title,
+            )
+        except ReflectError:
+            # Nothing was heard: keep none of it rather than a job that can never finish.
+            self._store.discard_pending(pending.content_hash)
+            raise
+        existing = self._store_new(note, finishes=pending.name)
+        return Stored(existing, duplicate=True) if existing is not None else Stored(note)
+
     def edit_note(self, reference: str, text: str) -> Session:
         """The note's words replaced (its date kept); its index record rebuilt with it."""
         current = self.note(reference)
@@ -245,9 +304,9 @@ class Documents:
         existing = self._store_new(session)
         return Stored(existing, duplicate=True) if existing is not None else Stored(session)
 
-    def _store_new(self, session: Session) -> SessionSummary | None:
+    def _store_new(self, session: Session, finishes: str | None = None) -> SessionSummary | None:
         record = self._live_index().record_for(session)
-        existing = self._store.add(session, record)
+        existing = self._store.add(session, record, finishes=finishes)
         if existing is None and self._index_open():
             self._live_index().add(session, record)
         return existing

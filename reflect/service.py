@@ -695,7 +695,13 @@ class Reflect:
         from reflect.documents import Documents
 
         self._vault.ensure_open()
-        return Documents(self._store, self._live_index, self._index_loaded.is_set)
+        return Documents(
+            self._store,
+            self._live_index,
+            self._index_loaded.is_set,
+            transcriber=self.transcriber,
+            stop=self._stop_import,
+        )
 
     def summary(self, reference: str) -> SessionSummary:
         """A session's catalog entry, by id, unique id prefix, list number or exact title."""

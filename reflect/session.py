@@ -21,7 +21,7 @@ TURN_SEPARATOR = "\n\n"
 # the kind keeps them apart wherever a session is meant (`reflect sessions`, recaps,
 # agreements) and says how a quote from one is cited (reflect/sources.py).
 SESSION = "session"
-NOTE = "note"  # the user's own note: one turn, by the user
+NOTE = "note"  # the user's own note: one turn (a voice memo: one a paragraph), by the user
 HANDOUT = "handout"  # a therapist's handout: one turn per page, no speaker
 KINDS = (SESSION, NOTE, HANDOUT)
 

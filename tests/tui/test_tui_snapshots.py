@@ -196,6 +196,7 @@ class TestImport:
         (home / "therapy" / "2025-03-04 first session.vtt").write_text("WEBVTT\n")
         (home / "therapy" / "2025-03-18 second session.txt").write_text("")
         (home / "holiday.jpg").write_bytes(b"")  # not a transcript: not listed
+        (home / "sleep-hygiene.pdf").write_bytes(b"")  # a handout: listed
         monkeypatch.chdir(tmp_path)
         monkeypatch.setattr(Path, "home", lambda: Path("rowan"))
 
