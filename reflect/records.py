@@ -39,7 +39,8 @@ from reflect.errors import (
     VaultCorrupted,
 )
 from reflect.kept import KeptMoment, damaged, from_record, to_record
-from reflect.session import Session
+from reflect.session import KINDS, Session
+from reflect.session import SESSION as SESSION_KIND
 
 CATALOG = "catalog"
 SETTINGS = "settings"
@@ -153,6 +154,10 @@ def encode_catalog(summaries: list[SessionSummary]) -> bytes:
     return _dump_json([s.to_dict() for s in summaries])
 
 
+def _is_kind(value: Any) -> bool:
+    return value in KINDS
+
+
 _SUMMARY_SCHEMA = {
     "id": str,
     "title": str,
@@ -164,12 +169,16 @@ _SUMMARY_SCHEMA = {
     "content_hash": str,
     "imported_at": str,
     "format": str,
+    # Catalogs written before notes and handouts existed hold sessions only, with no kind.
+    "kind": schema.optional(_is_kind),
 }
 _SUMMARY_FIELDS = tuple(SessionSummary.__dataclass_fields__)
 
 
 def decode_catalog(data: bytes) -> list[SessionSummary]:
     rows = schema.load(data, schema.list_of(_SUMMARY_SCHEMA), CatalogDamaged)
+    for row in rows:
+        row["kind"] = row.get("kind") or SESSION_KIND
     return [SessionSummary(*(row[name] for name in _SUMMARY_FIELDS)) for row in rows]
 
 
@@ -251,6 +260,7 @@ _SESSION_SCHEMA = {
         )
     ),
     "extra": schema.defaulted({"recording": schema.optional(_RECORDING_INFO_SCHEMA)}),
+    "kind": schema.optional(_is_kind),  # absent on a session's record
 }
 
 

@@ -264,3 +264,31 @@ def test_backups_carry_notes_and_handouts(tmp_path: Path) -> None:
         service.open_index(vector_store=False)
         (hit,) = service.quotes("dim the lamps", k=1).hits
         assert hit.source == "handout" and hit.page == 2
+
+
+def test_a_catalog_from_before_kinds_lists_sessions() -> None:
+    """Vaults made before notes and handouts existed have no `kind` in their catalog rows
+    or session records: they read as sessions (an upgraded app once failed to open them)."""
+    import json
+
+    from reflect.errors import CatalogDamaged
+    from reflect.records import decode_catalog
+
+    row = {
+        "id": "5207634f",
+        "title": "Session 1",
+        "date": "2026-01-08",
+        "date_source": "filename",
+        "source_file": "2026-01-08 session 1.vtt",
+        "speakers": ["Dr. Rivera", "Sam"],
+        "turns": 72,
+        "content_hash": "ab" * 32,
+        "imported_at": "2026-12-07T08:30:00",
+        "format": "vtt",
+    }
+    (summary,) = decode_catalog(json.dumps([row]).encode())
+    assert summary.kind == "session"
+    with pytest.raises(CatalogDamaged):
+        decode_catalog(json.dumps([{**row, "kind": ["note"]}]).encode())
+    with pytest.raises(CatalogDamaged):
+        decode_catalog(json.dumps([{**row, "kind": "diary"}]).encode())
