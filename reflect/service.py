@@ -541,7 +541,7 @@ class Reflect:
         """Seal the recap of every session that has none or a stale one (sessions imported
         before recaps were sealed, or changed since), reporting (done, total) after each
         session. For a worker after unlock; returns how many were computed."""
-        from reflect.errors import SessionNotFound, VaultCorrupted
+        from reflect.errors import ReflectError, SessionNotFound, VaultCorrupted
         from reflect.recap import sealed_spans
 
         summaries = self.sessions()  # a note or a handout has no recap
@@ -554,8 +554,11 @@ class Reflect:
             except (SessionNotFound, VaultCorrupted):
                 continue  # removed meanwhile, or damaged (opening the index says so)
             if sealed_spans(self._store, session) is None:
-                self._recap_spans(session)
-                made += 1
+                try:
+                    self._recap_spans(session)
+                    made += 1
+                except ReflectError:
+                    pass  # one session's failure (a full disk...) leaves the others theirs
             if progress is not None:
                 progress(done, len(summaries))
         return made
