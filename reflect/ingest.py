@@ -23,6 +23,7 @@ from reflect.formats import (
     date_from_filename,
     parse_transcript,
 )
+from reflect.import_batches import BatchIndexer, FileGroup, records_in_order
 from reflect.recording import (
     RecordingOptions,
     TranscriberFactory,
@@ -47,6 +48,7 @@ IMPORTABLE_EXTENSIONS = SUPPORTED_EXTENSIONS | AUDIO_EXTENSIONS
 
 def is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
+
 
 # A .docx is a zip of XML around the text; allow it more room than plain text.
 MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
@@ -235,13 +237,22 @@ def build_session(
     )
 
 
-def import_file(
-    store: SessionStore,
-    path: Path,
-    options: ImportOptions,
-    indexer: Indexer | None,
-    on_stored: StoredCallback | None = None,
-) -> FileResult:
+@dataclass(slots=True)
+class PreparedFile:
+    """A text file parsed into a session not yet stored (nor indexed)."""
+
+    path: Path
+    session: Session
+    replace_id: str | None
+    warnings: list[str]
+    parsed_turns: int
+
+
+def prepare_file(
+    store: SessionStore, path: Path, options: ImportOptions
+) -> PreparedFile | FileResult:
+    """Parse a transcript file into its session, or the result that ends its import here
+    (unreadable, or already in the vault)."""
     display = str(path)
     try:
         parsed = parse_transcript(read_file(path), path.name)
@@ -257,22 +268,45 @@ def import_file(
         if same_name:
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
-    record = indexer(session) if indexer else None
-    same = store.add(session, record, replace=replace_id)
+    return PreparedFile(path, session, replace_id, list(parsed.warnings), len(parsed.turns))
+
+
+def store_prepared(
+    store: SessionStore,
+    prepared: PreparedFile,
+    record: bytes | None,
+    on_stored: StoredCallback | None = None,
+) -> FileResult:
+    """Commit a prepared session with its index record, in its own transaction."""
+    display, session = str(prepared.path), prepared.session
+    same = store.add(session, record, replace=prepared.replace_id)
     if same is not None:
         # Another import stored the same transcript while this one was indexing it.
-        return FileResult(display, "duplicate", same.id, same.title, len(parsed.turns))
+        return FileResult(display, "duplicate", same.id, same.title, prepared.parsed_turns)
     if on_stored:
         on_stored(session, record)
-    status = "replaced" if replace_id else "imported"
     return FileResult(
         display,
-        status,
+        "replaced" if prepared.replace_id else "imported",
         session.id,
         session.title,
         len(session.turns),
-        warnings=list(parsed.warnings),
+        warnings=prepared.warnings,
     )
+
+
+def import_file(
+    store: SessionStore,
+    path: Path,
+    options: ImportOptions,
+    indexer: Indexer | None,
+    on_stored: StoredCallback | None = None,
+) -> FileResult:
+    prepared = prepare_file(store, path, options)
+    if isinstance(prepared, FileResult):
+        return prepared
+    record = indexer(prepared.session) if indexer else None
+    return store_prepared(store, prepared, record, on_stored)
 
 
 def import_recording(
@@ -312,8 +346,10 @@ def import_recording(
         )
         if not finished:
             return FileResult(
-                display, "stopped", pending.session_id, reason="transcription paused; "
-                "import the file again to carry on where it stopped"
+                display,
+                "stopped",
+                pending.session_id,
+                reason="transcription paused; import the file again to carry on where it stopped",
             )
         date, date_source = _recording_date(options, path)
         title = (
@@ -373,7 +409,11 @@ def import_paths(
     progress: Callable[[ImportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     transcriber_factory: TranscriberFactory | None = None,
+    batch_indexer: BatchIndexer | None = None,
 ) -> ImportReport:
+    """Import files and folders. With `batch_indexer`, text files are read in groups whose
+    sessions are embedded in one call (reflect/import_batches.py), else one by one with
+    `indexer`; recordings always go one by one with `indexer`."""
     files, problems, skipped = discover(paths)
     report = ImportReport(results=list(problems), skipped=skipped)
     if options.date is not None and len(files) > 1:
@@ -385,15 +425,68 @@ def import_paths(
         )
     started = time.monotonic()
     turns_done = 0
-    for done, path in enumerate(files):
-        if should_stop is not None and should_stop():
-            # Between files: every session stored so far is whole; the rest simply isn't.
+    finished = 0  # files whose import ended (stored, or decided when read)
+    group: FileGroup[PreparedFile, FileResult] = FileGroup(lambda p: len(p.session.text))
+
+    def tick(current: str | None) -> None:
+        if progress:
+            elapsed = time.monotonic() - started
+            progress(ImportProgress(finished, len(files), turns_done, elapsed, current))
+
+    def finish(result: FileResult) -> None:
+        nonlocal turns_done, finished
+        turns_done += result.turns
+        finished += 1
+        report.results.append(result)
+
+    def stopping() -> bool:
+        return should_stop is not None and should_stop()
+
+    def store_group() -> bool:
+        """Embed the group's sessions in one call, then store each in its own transaction, in
+        file order. False if told to stop meanwhile: what follows is left out, as it is
+        between two files without groups."""
+        pending = group.pending()
+        if pending:
+            tick(pending[0].path.name)
+        records = iter(records_in_order([p.session for p in pending], batch_indexer))
+        for prepared, result in group.take():
+            if prepared is not None:
+                if stopping():
+                    return False
+                tick(prepared.path.name)
+                result = store_prepared(store, prepared, next(records), on_stored)
+            assert result is not None
+            finish(result)
+        return True
+
+    for path in files:
+        if stopping():
+            # Between files: every session stored so far is whole; the rest simply isn't
+            # (nor are the files of the group in hand, read but not yet embedded).
             report.stopped = True
             break
-        if progress:
-            progress(
-                ImportProgress(done, len(files), turns_done, time.monotonic() - started, path.name)
-            )
+        if batch_indexer is not None and not is_recording(path):
+            tick(path.name)
+            # A file replacing what an earlier file of its name stores: that one goes first.
+            same_name = options.replace and path.name in {p.path.name for p in group.pending()}
+            if same_name and not store_group():
+                report.stopped = True
+                break
+            prepared = prepare_file(store, path, options)
+            if isinstance(prepared, FileResult):
+                group.add_done(prepared)
+            else:
+                group.add_pending(prepared)
+            if group.full and not store_group():
+                report.stopped = True
+                break
+            continue
+        # A recording, or no grouping: what was read before it is stored first.
+        if not store_group() or stopping():
+            report.stopped = True
+            break
+        tick(path.name)
         if is_recording(path):
             result = import_recording(
                 store,
@@ -402,18 +495,21 @@ def import_paths(
                 indexer,
                 transcriber_factory,
                 on_stored,
-                on_progress=_recording_progress(progress, done, len(files), turns_done, started),
+                on_progress=_recording_progress(
+                    progress, finished, len(files), turns_done, started
+                ),
                 should_stop=should_stop,
             )
         else:
             result = import_file(store, path, options, indexer, on_stored)
-        turns_done += result.turns
-        report.results.append(result)
+        finish(result)
         if result.status == "stopped":
             report.stopped = True
             break
-    if progress and not report.stopped:
-        progress(ImportProgress(len(files), len(files), turns_done, time.monotonic() - started))
+    if not report.stopped and not store_group():
+        report.stopped = True
+    if not report.stopped:
+        tick(None)
     if options.me:
         set_me(store, options.me)
     return report

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from reflect.chunking import Chunk, chunk_session, embedding_text
@@ -212,9 +212,25 @@ class LiveIndex:
 
     def record_for(self, session: Session) -> bytes:
         """Chunks and embeddings for a session about to be stored (called inside import)."""
-        chunks = chunk_session(session)
-        vectors = self._embed(session, chunks)
-        return encode_index_record(record_identity(self.embedder()), chunks, vectors)
+        return self.records_for([session])[0]
+
+    def records_for(self, sessions: Sequence[Session]) -> list[bytes]:
+        """`record_for` of several sessions with one embedding call for all their chunks:
+        sorted by length across sessions, they fill batches with less padding (import)."""
+        chunked = [(session, chunk_session(session)) for session in sessions]
+        texts = [
+            embedding_text(session, c, speaker_labels=True)
+            for session, chunks in chunked
+            for c in chunks
+        ]
+        vectors = self.embedder().embed(texts)
+        identity = record_identity(self.embedder())
+        records, start = [], 0
+        for _, chunks in chunked:
+            end = start + len(chunks)
+            records.append(encode_index_record(identity, chunks, vectors[start:end]))
+            start = end
+        return records
 
     def add(self, session: Session, record: bytes | None) -> None:
         chunks, vectors, _ = self._decode(session, record)
