@@ -38,7 +38,8 @@ class FileGroup(Generic[Pending, Done]):
     items (results decided when the file was read) keep their place in the order."""
 
     size: Callable[[Pending], int]
-    limit: int = GROUP_CHARS
+    # Read when the group is made, not when this module is (tests shrink it).
+    limit: int = field(default_factory=lambda: GROUP_CHARS)
     entries: list[tuple[Pending | None, Done | None]] = field(default_factory=list)
     chars: int = 0
 
