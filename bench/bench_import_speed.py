@@ -2,7 +2,10 @@
 
     .venv/bin/python bench/bench_import_speed.py                      # 133 sessions, 3 rounds
     .venv/bin/python bench/bench_import_speed.py --sessions 40 --rounds 2
-    .venv/bin/python bench/bench_import_speed.py --threads 1,2        # torch threads to compare
+    .venv/bin/python bench/bench_import_speed.py --plan "grouped:2,one at a time:1"
+
+--plan lists the runs of a round as variant:threads, threads being torch's threads for bulk
+embedding (reflect's default is every core; a question's embedding always uses one here).
 
 Each round runs these variants, each in a fresh process, one after the other (interleaved, so
 drift on a shared machine hits them alike); the table gives medians over the rounds:
@@ -41,6 +44,9 @@ from common import markdown_table
 
 HERE = Path(__file__).resolve()
 VARIANTS = ("grouped", "one at a time", "floor")
+# The default (grouped, every core), the same on one thread, the code before (one session at a
+# time, one thread), and the floor at the best setting measured (2 threads on 2 cores).
+DEFAULT_PLAN = "grouped:2,one at a time:1,floor:2,grouped:1"
 
 
 class TimedEmbedder:
@@ -86,7 +92,7 @@ def step_import(args: argparse.Namespace) -> dict[str, Any]:
 
     work = Path(args.work)
     embedder = TimedEmbedder(
-        SentenceTransformerEmbedder(embedding_model_path(), threads=args.threads)
+        SentenceTransformerEmbedder(embedding_model_path(), threads=1, bulk_threads=args.threads)
     )
     if args.variant == "one at a time":
         grouped = ingest.import_paths
@@ -139,7 +145,9 @@ def step_floor(args: argparse.Namespace) -> dict[str, Any]:
     from reflect.embedding import SentenceTransformerEmbedder
 
     groups = json.loads((Path(args.work) / "embedded.json").read_text())
-    embedder = SentenceTransformerEmbedder(embedding_model_path(), threads=args.threads)
+    embedder = SentenceTransformerEmbedder(
+        embedding_model_path(), threads=args.threads, bulk_threads=args.threads
+    )
     started = time.perf_counter()
     embedder.load()
     embedder.embed(["warming up the model before anything is timed"] * 9)
@@ -233,22 +241,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="runs of each variant (median)")
     parser.add_argument("--sessions", type=int, default=133, help="AnnoMI sessions to import")
-    parser.add_argument("--threads", default="1", help="torch threads, comma-separated")
     parser.add_argument(
-        "--variants", default=",".join(VARIANTS), help=f"comma-separated, of: {', '.join(VARIANTS)}"
+        "--plan",
+        default=DEFAULT_PLAN,
+        help=f"a round's runs, variant:threads comma-separated; variants: {', '.join(VARIANTS)}",
     )
     parser.add_argument("--step", choices=sorted(STEPS), help=argparse.SUPPRESS)
+    parser.add_argument("--threads", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
     parser.add_argument("--work", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.step:
-        args.threads = int(args.threads)
         Path(args.out).write_text(json.dumps(STEPS[args.step](args)))
         return 0
 
-    variants = [v.strip() for v in args.variants.split(",")]
-    threads = [int(t) for t in args.threads.split(",")]
+    plan = [(v.strip(), int(n)) for v, n in (p.rsplit(":", 1) for p in args.plan.split(","))]
+    if unknown := {v for v, _ in plan} - set(VARIANTS):
+        parser.error(f"unknown variant(s): {', '.join(sorted(unknown))}")
     load_before = os.getloadavg()
     started = time.perf_counter()
     results: dict[tuple[str, int], list[dict[str, Any]]] = {}
@@ -256,19 +266,16 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         transcripts = dict(list(read_annomi().items())[: args.sessions])
         write_annomi_files(transcripts, work / "source")
-        if "floor" in variants and "grouped" not in variants:
-            run_variant("grouped", work, args.sessions, threads[0])  # what the floor embeds
+        if plan[0][0] == "floor":
+            run_variant("grouped", work, args.sessions, plan[0][1])  # what the floor embeds
         for _ in range(args.rounds):
-            for variant in variants:
-                for n in threads:
-                    result = run_variant(variant, work, args.sessions, n)
-                    results.setdefault((variant, n), []).append(result)
-                    # Every run in full as it ends: a long benchmark cut short still says something.
-                    print(
-                        f"  {variant}, {n} thread(s): {json.dumps(result)}",
-                        file=sys.stderr,
-                        flush=True,
-                    )
+            for variant, n in plan:
+                result = run_variant(variant, work, args.sessions, n)
+                results.setdefault((variant, n), []).append(result)
+                # Every run in full as it ends: a long benchmark cut short still says something.
+                print(
+                    f"  {variant}, {n} thread(s): {json.dumps(result)}", file=sys.stderr, flush=True
+                )
     print(
         f"# Import of {args.sessions} AnnoMI sessions, {os.cpu_count()} cores; median of "
         f"{args.rounds} round(s), variants interleaved; load average {load_before[0]:.1f} "
