@@ -48,9 +48,8 @@ _WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".onnx", ".pt")
 NUMPY_MAX_TEXTS = 8
 # Calls with at least this many texts (an import's groups, re-embedding at unlock) are bulk
 # work someone waits for: they run on every core (`bulk_threads`), then the query setting
-# comes back. On the 2-core machine 2 threads embedded 1.9x as fast as 1 when it was calm;
-# under other processes' load it ranged from a little slower to faster (bench/README.md,
-# "Import speed").
+# comes back. On the 2-core machine 2 threads embedded 1.9x as fast as 1 when it was calm,
+# 1.2x at load average 8, and no faster at load 3 (bench/README.md, "Import speed").
 BULK_MIN_TEXTS = 64
 
 
