@@ -189,6 +189,40 @@ def subject_of(agreement: Agreement) -> str:
     return " ".join(said.split())
 
 
+def proposes(text: str) -> bool:
+    """Whether `text` proposes or commits to something to try: between two sentences that
+    match a question equally, the one with the suggestion in it is the one that answers
+    ("Sleep isn't something you can force." / "Would you be up for keeping a sleep diary?")."""
+    return bool(PROPOSAL.search(text) or COMMITMENT.search(text))
+
+
+# Where the thing proposed ends: "keeping a sleep diary | for the next two weeks".
+_THING_ENDS = re.compile(
+    r"[,.;:?!…]|\b(?:for|before|after|until|between|this|next|every|each|when|if|so|and then|"
+    r"just|maybe|instead|by|at|in|on|with|around|from)\b",
+    re.IGNORECASE,
+)
+_THING_WORDS = 6
+
+
+def proposed_things(text: str) -> list[str]:
+    """What `text` proposes or commits to, in its own words and in order: "keeping a sleep
+    diary" from "Would you be up for keeping a sleep diary for the next two weeks?". A
+    follow-up's "did I keep it?" means one of these."""
+    things = []
+    for m in [*PROPOSAL.finditer(text), *COMMITMENT.finditer(text)]:
+        # The asking's own last word when it is the doing: "how about TRYING the three
+        # lines", "I'll CUT down to weekends".
+        last = m.group(0).split()[-1]
+        doing = last.lower().endswith("ing") or re.fullmatch(_DOING, last, re.IGNORECASE)
+        tail = text[m.end() - len(last) if doing else m.end() :]
+        end = _THING_ENDS.search(tail)
+        thing = " ".join(tail[: end.start() if end else len(tail)].split()[:_THING_WORDS])
+        if re.search(r"\w{3,}", thing):
+            things.append((m.start(), thing))
+    return [thing for _, thing in sorted(things)]
+
+
 def link_follow_ups(
     agreements: Iterable[Agreement],
     later_mentions: Callable[[str, dt.date], list[list[Hit]]],

@@ -5,9 +5,10 @@ A backup has its own passphrase (it may travel by USB stick or cloud). Layout:
     then one sealed object (reflect.crypto) whose key is the stretched backup passphrase.
 The sealed body is a sequence of records: u32 length + JSON {name, size}, then the object's
 bytes; a session's records come together (session, its index, its recap, its recording), and
-the user's marks on agreements come last. Restoring adds each session in its own transaction
-and skips sessions whose content is already in the vault, so a restore can be interrupted and
-simply run again.
+the user's marks on agreements and the saved moments of the sessions included come last.
+Restoring adds each session in its own transaction and skips sessions whose content is already
+in the vault, so a restore can be interrupted and simply run again; the moments follow their
+sessions, whatever ids those get.
 
 Both directions stream: memory holds one session and a few chunks, never the backup, so a
 vault with long recordings backs up and restores, and an endless or foreign input is refused
@@ -19,16 +20,23 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from reflect import crypto, schema
-from reflect.errors import ReflectError, VaultCorrupted, VaultTooNew, WrongPassphrase
+from reflect.errors import (
+    RecordDamaged,
+    ReflectError,
+    VaultCorrupted,
+    VaultTooNew,
+    WrongPassphrase,
+)
 from reflect.fsutil import atomic_write
 from reflect.records import (
     AGREEMENT_STATUS,
     CATALOG,
+    MOMENTS,
     SESSION_PREFIX,
     SETTINGS,
     SealedRecap,
@@ -36,8 +44,10 @@ from reflect.records import (
     Settings,
     audio_name,
     decode_agreement_marks,
+    decode_moments,
     decode_session,
     decode_settings,
+    encode_moments,
     index_name,
     recap_name,
     recording_info,
@@ -46,6 +56,8 @@ from reflect.records import (
 from reflect.session import Session
 from reflect.store import SessionStore
 from reflect.vault import normalize_passphrase
+
+T = TypeVar("T")
 
 MAGIC = b"RFLBAK"
 VERSION = 1
@@ -76,11 +88,18 @@ class RestoreReport:
     already_present: int
 
 
-def _readable(store: SessionStore, name: str) -> bytes | None:
+def _readable(
+    store: SessionStore, name: str, decode: Callable[[bytes], object] | None = None
+) -> bytes | None:
+    """The record's bytes, or None if it is damaged: sealed wrong, or (checked with `decode`)
+    holding what reflect would refuse to read back from the backup."""
     try:
-        return store.read_raw(name)
-    except VaultCorrupted:
+        data = store.read_raw(name)
+        if decode is not None:
+            decode(data)
+    except VaultCorrupted:  # RecordDamaged included
         return None
+    return data
 
 
 def _records(
@@ -94,14 +113,14 @@ def _records(
         yield data
 
     if store.has(SETTINGS):
-        settings = _readable(store, SETTINGS)
+        settings = _readable(store, SETTINGS, decode_settings)
         if settings is None:
             left_out.append("Your settings are damaged, so they were left out of the backup.")
         else:
             yield from record(SETTINGS, settings)
     for summary in summaries:
         title = f"“{summary.title}” ({summary.id})"
-        session = _readable(store, session_name(summary.id))
+        session = _readable(store, session_name(summary.id), decode_session)
         if session is None:
             left_out.append(f"The session {title} is damaged, so it was left out of the backup.")
             continue
@@ -133,6 +152,24 @@ def _records(
             )
         else:
             yield from record(AGREEMENT_STATUS, marks)
+    yield from _moments_record(store, set(included), left_out)
+
+
+def _moments_record(
+    store: SessionStore, included: set[str], left_out: list[str]
+) -> Iterator[bytes]:
+    """The saved moments of the sessions in the backup (after them: restore maps their ids)."""
+    if not store.has(MOMENTS):
+        return
+    try:
+        moments = [m for m in store.moments() if m.session_id in included]
+    except VaultCorrupted:
+        left_out.append("Your saved moments are damaged, so they were left out of the backup.")
+        return
+    if moments:
+        data = encode_moments(moments)
+        yield _record_head(MOMENTS, len(data))
+        yield data
 
 
 def _record_head(name: str, size: int) -> bytes:
@@ -286,13 +323,10 @@ def _records_in(
         (head_len,) = _RECORD.unpack(plain.read(_RECORD.size))
         if head_len > _MAX_RECORD_HEAD:
             raise _damaged(what)
-        try:
-            head = json.loads(plain.read(head_len))
-            name, size = str(head["name"]), int(head["size"])
-        except (ValueError, KeyError, TypeError):
-            raise _damaged(what) from None
-        if size < 0:
-            raise _damaged(what)
+        head = schema.load(
+            plain.read(head_len), {"name": str, "size": schema.natural}, lambda: _damaged(what)
+        )
+        name, size = head["name"], head["size"]
         body = plain.take(size)
         yield name, body
         for _ in body:
@@ -331,7 +365,8 @@ def restore_backup(
     *,
     progress: Callable[[int], None] | None = None,
 ) -> RestoreReport:
-    known = {s.content_hash for s in store.catalog()}
+    known = {s.content_hash: s.id for s in store.catalog()}
+    ids: dict[str, str] = {}  # a session's id in the backup -> its id in this vault
     restored = present = 0
     # A session's records arrive together; it is stored when the next session starts, or
     # when its recording arrives (streamed straight into the vault).
@@ -342,9 +377,10 @@ def restore_backup(
     def store_held(audio: Iterable[bytes] | None) -> None:
         nonlocal restored, present, recap
         assert held is not None
-        _name, session, index_record = held
+        backup_id, session, index_record = held
         sealed, recap = recap, None
         if session.content_hash in known:
+            ids[backup_id] = known[session.content_hash]
             present += 1
             return  # its recording, if any, is skipped unread
         if any(s.id == session.id for s in store.catalog()):
@@ -353,8 +389,10 @@ def restore_backup(
         if info is not None:
             # The recording is filed under the session's id, which may have changed.
             info["audio"] = audio_name(session.id) if audio is not None else None
-        known.add(session.content_hash)
-        if store.add(session, index_record, audio=audio) is not None:
+        known[session.content_hash] = session.id
+        same = store.add(session, index_record, audio=audio)
+        ids[backup_id] = same.id if same is not None else session.id
+        if same is not None:
             present += 1  # another import or restore stored it meanwhile
             return
         restored += 1
@@ -366,11 +404,11 @@ def restore_backup(
 
     for name, body in read_backup(source, passphrase):
         if name == SETTINGS:
-            _merge_settings(store, b"".join(body))
+            _merge_settings(store, _decoded(decode_settings, b"".join(body), source))
         elif name.startswith(SESSION_PREFIX) and name != CATALOG:
             if held is not None:
                 store_held(None)
-            session = decode_session(b"".join(body))
+            session = _decoded(decode_session, b"".join(body), source)
             held = (session.id, session, None)
         elif held is not None and name == index_name(held[0]):
             held = (held[0], held[1], b"".join(body))
@@ -381,6 +419,14 @@ def restore_backup(
         elif held is not None and name == audio_name(held[0]):
             store_held(body)
             held = None
+        elif name == MOMENTS:
+            if held is not None:
+                store_held(None)
+                held = None
+            moments = decode_moments(b"".join(body))
+            store.merge_moments(
+                [replace(m, session_id=ids[m.session_id]) for m in moments if m.session_id in ids]
+            )
     if held is not None:
         store_held(None)
     if marks is not None:
@@ -389,9 +435,19 @@ def restore_backup(
     return RestoreReport(restored, present)
 
 
-def _merge_settings(store: SessionStore, data: bytes) -> None:
-    theirs = decode_settings(data)
+def _decoded(decode: Callable[[bytes], T], data: bytes, source: Path) -> T:
+    """A record from the backup (authenticated by its passphrase, so this is reflect's own
+    bug or a hand-made file): damage is the backup's, not the vault's."""
+    try:
+        return decode(data)
+    except RecordDamaged:
+        raise VaultCorrupted(
+            f"{source.name} holds a damaged part, so the sessions after it can't be restored "
+            "(those before it were)."
+        ) from None
 
+
+def _merge_settings(store: SessionStore, theirs: Settings) -> None:
     def merge_me(ours: Settings) -> None:
         ours.me += [label for label in theirs.me if label not in ours.me]
 

@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from reflect import schema
+
 Array = npt.NDArray[np.float32]
 
 _MODULES = [
@@ -33,13 +35,37 @@ _MODULES = [
 ]
 
 
+# What this encoder reads from a model folder's JSON, checked before use: the folder may be
+# one the user chose (`reflect model`), and an odd one is simply not "supported" here.
+_MODULES_SCHEMA = schema.list_of({"type": schema.optional(str)})
+_CONFIG_SCHEMA = {
+    "num_attention_heads": schema.int_in(1, 1024),
+    "num_hidden_layers": schema.int_in(1, 1024),
+    "hidden_size": schema.int_in(1, 65_536),
+    "layer_norm_eps": schema.optional(float),
+}
+_POOLING_SCHEMA = schema.dict_of(schema.anything)
+_ST_CONFIG_SCHEMA = {"max_seq_length": schema.optional(schema.int_in(1, 1 << 20))}
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def _json(path: Path, spec: object) -> Any:
+    return schema.load(path.read_bytes(), spec, _Unsupported)
+
+
 def supports(folder: Path) -> bool:
     """True when `folder` is a BERT + mean pooling + Normalize sentence-transformers model."""
     try:
-        modules = json.loads((folder / "modules.json").read_text())
-        config = json.loads((folder / "config.json").read_text())
-        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
-    except (OSError, ValueError):
+        modules = _json(folder / "modules.json", _MODULES_SCHEMA)
+        config = _json(folder / "config.json", _CONFIG_SCHEMA)
+        pooling = _json(folder / "1_Pooling" / "config.json", _POOLING_SCHEMA)
+        st_config = folder / "sentence_bert_config.json"
+        if st_config.is_file():
+            _json(st_config, _ST_CONFIG_SCHEMA)
+    except (OSError, _Unsupported):
         return False
     modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
     return (

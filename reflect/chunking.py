@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from reflect.session import Session, StoredTurn
+from reflect.session import HANDOUT, Session, StoredTurn
 
 DEFAULT_MIN_WORDS = 40
 DEFAULT_MAX_WORDS = 150
@@ -96,14 +96,24 @@ def chunk_session(
     """
     if not 0 <= trivial_words < min_words <= max_words:
         raise ValueError("need 0 <= trivial_words < min_words <= max_words")
-    units = [unit for turn in session.turns for unit in _turn_units(session.text, turn, max_words)]
-    groups = _group_units(
-        units,
-        min_words=min_words,
-        max_words=max_words,
-        trivial_words=trivial_words,
-        remark_words=min_words // 2 if remark_words is None else remark_words,
-    )
+    def grouped(units: list[_Unit]) -> list[list[_Unit]]:
+        return _group_units(
+            units,
+            min_words=min_words,
+            max_words=max_words,
+            trivial_words=trivial_words,
+            remark_words=min_words // 2 if remark_words is None else remark_words,
+        )
+
+    if session.kind == HANDOUT:
+        # A handout's turns are its pages: each is chunked on its own, so every excerpt (and
+        # its citation, "page 2") lies on one page.
+        pages = [_turn_units(session.text, turn, max_words) for turn in session.turns]
+        groups = [group for units in pages if units for group in grouped(units)]
+    else:
+        groups = grouped(
+            [unit for turn in session.turns for unit in _turn_units(session.text, turn, max_words)]
+        )
     return [_make_chunk(session, i, group) for i, group in enumerate(groups)]
 
 

@@ -25,6 +25,7 @@ from reflect.errors import (
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.safe_text import json_line, markup, terminal
+from reflect.sources import citation, source_json
 from reflect.vault import Vault, missing_vault_error
 
 if TYPE_CHECKING:
@@ -37,11 +38,13 @@ if TYPE_CHECKING:
     from reflect.answer.conversation import Conversation
     from reflect.answer.question import AskedQuestion
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.kept import SavedMoment
     from reflect.prep import Prep
     from reflect.recap import Recap
     from reflect.recording import TranscriptionProgress
     from reflect.retrieval import Hit
     from reflect.service import Reflect, ReflectOptions, SearchFilters
+    from reflect.session import Session
     from reflect.timeline import Timeline, TimelineSession
     from reflect.understanding import Understood
 
@@ -213,7 +216,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions
     from reflect.service import ReflectOptions
 
+    agreed = None if args.discard_unfinished or args.handout else _recording_consent(args)
     with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
+        if args.handout:
+            return _import_handouts(service, args)
         if args.discard_unfinished:
             _discard_unfinished(service, [Path(p).expanduser() for p in args.paths])
             return 0
@@ -225,6 +231,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             replace=args.replace,
             language=args.language,
             keep_audio=not args.no_keep_audio,
+            consent=agreed,
         )
         targets = [Path(p).expanduser() for p in args.paths]
         if args.json:
@@ -247,6 +254,12 @@ def cmd_import(args: argparse.Namespace) -> int:
                         if r.realtime_factor
                         else None,
                         "seconds_left": round(r.seconds_left) if r.seconds_left else None,
+                    }
+                if p.indexing is not None:
+                    event["indexing"] = {
+                        "file": p.current,
+                        "passages_done": p.indexing[0],
+                        "passages_total": p.indexing[1],
                     }
                 print_json(event)
 
@@ -281,6 +294,36 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
 
 
+def _recording_consent(args: argparse.Namespace) -> str | None:
+    """Whether the therapist agreed to the recordings being imported (reflect.consent): from
+    --consented / --no-consent, else asked here. Off a terminal, with neither flag, the
+    import stops before doing anything (a usage error naming the flags)."""
+    from reflect import consent
+    from reflect.ingest import holds_recordings
+
+
+    if args.consented:
+        return consent.AGREED
+    if args.no_consent:
+        return consent.NOT_AGREED
+    if not holds_recordings(Path(p).expanduser() for p in args.paths):
+        return None
+    if not sys.stdin.isatty():
+        raise UsageError(consent.SCRIPT_FLAGS)
+    say(consent.QUESTION)
+    while True:
+        # The prompt on stderr too: with --json, stdout carries only JSON.
+        sys.stderr.write("yes / no / not sure: ")
+        sys.stderr.flush()
+        try:
+            typed = input()
+        except EOFError:
+            raise UsageError(consent.SCRIPT_FLAGS) from None
+        answer = consent.understood(typed)
+        if answer is not None:
+            return answer
+
+
 def _import_with_progress_bar(
     service: Reflect, targets: list[Path], options: ImportOptions
 ) -> ImportReport:
@@ -290,7 +333,6 @@ def _import_with_progress_bar(
         TextColumn,
         TimeElapsedColumn,
     )
-
 
     if not _console(stderr=True).is_terminal:
         return _import_with_progress_lines(service, targets, options)
@@ -310,6 +352,8 @@ def _import_with_progress_bar(
                 _recording_tick(bar, listening, p.recording)
                 return
             rate = f" · {p.files_done / p.elapsed:.1f} files/s" if p.elapsed > 0.5 else ""
+            if p.indexing is not None:
+                rate = f" · indexing {p.indexing[0]:,} of {p.indexing[1]:,} passages"
             bar.update(
                 task,
                 total=p.files_total,
@@ -320,17 +364,29 @@ def _import_with_progress_bar(
         return service.import_paths(targets, options, progress=tick)
 
 
+# Often enough that a log shows the import moving, rarely enough to stay readable.
+INDEXING_LINE_SECONDS = 10.0
+
+
 def _import_with_progress_lines(
     service: Reflect, targets: list[Path], options: ImportOptions
 ) -> ImportReport:
-    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, so a
-    long import (a huge transcript takes minutes to index) never looks stalled."""
+    """Off a terminal (a log, a pipe) a bar is invisible: a line as each file starts, and
+    while a file's passages are embedded (a huge transcript takes minutes) a line every
+    `INDEXING_LINE_SECONDS`, so a long import never looks stalled."""
     started: set[str] = set()
+    last_line = 0.0
 
     def tick(p: ImportProgress) -> None:
+        nonlocal last_line
         if p.current is not None and p.recording is None and p.current not in started:
             started.add(p.current)
+            last_line = p.elapsed
             say(f"Importing {markup(p.current)} ({p.files_done + 1} of {p.files_total})…")
+        if p.indexing is not None and p.elapsed - last_line >= INDEXING_LINE_SECONDS:
+            last_line = p.elapsed
+            done, total = p.indexing
+            say(f"  indexing {markup(p.current or '')}: {done:,} of {total:,} passages…")
 
     return service.import_paths(targets, options, progress=tick)
 
@@ -352,17 +408,17 @@ def _recording_tick(bar: Progress, tasks: dict[str, TaskID], p: TranscriptionPro
 def _discard_unfinished(service: Reflect, targets: list[Path]) -> None:
     from reflect.recording import file_hash
 
-    jobs = service.pending_recordings()
-    if not targets:
-        chosen = jobs
-    else:
+    # By hash, not by reading each job: a damaged one must be removable too.
+    chosen = service.pending_hashes()
+    if targets:
         wanted = {file_hash(t) for t in targets if t.is_file()}
-        chosen = [j for j in jobs if j.content_hash in wanted]
+        chosen = [h for h in chosen if h in wanted]
     if not chosen:
         say("There is no unfinished transcription of those files.")
-    for job in chosen:
-        service.discard_pending(job.content_hash)
-        say(f"Forgot the unfinished transcription of {markup(job.source_file)} and its audio.")
+    for content_hash in chosen:
+        source = service.discard_pending(content_hash)
+        what = markup(source) if source else "a damaged recording"
+        say(f"Forgot the unfinished transcription of {what} and its audio.")
 
 
 def cmd_sessions(args: argparse.Namespace) -> int:
@@ -418,6 +474,7 @@ def cmd_show(args: argparse.Namespace) -> int:
                     "date_source": session.date_source,
                     "source_file": session.source_file,
                     "speakers": session.speakers,
+                    "agreement": _agreement_json(session),
                     "turns": [
                         {
                             "speaker": t.speaker,
@@ -430,8 +487,13 @@ def cmd_show(args: argparse.Namespace) -> int:
                 }
             )
         else:
+            from reflect.consent import header_note
+
             console = _console()
             console.print(f"[bold]{markup(session.title)}[/bold] · {session.date:%d %B %Y}")
+            note = header_note(session)
+            if note:
+                console.print(f"[dim]♪ {note}[/dim]")
             me = set(service.me_labels())
             # Numbers are what `reflect speakers SESSION --turns` takes: shown when asked, and
             # whenever some turns still wait for a speaker's name.
@@ -447,6 +509,14 @@ def cmd_show(args: argparse.Namespace) -> int:
                 label = f"[{style}]{markup(who)}:[/{style}] " if who else ""
                 console.print(f"{prefix}{label}{markup(session.turn_text(t), multiline=True)}")
         return 0
+
+
+def _agreement_json(session: Session) -> str | None:
+    """A recording's answer to "did your therapist agree?" ("yes", "no", "not sure"), or
+    None when it was not asked or the session is a transcript."""
+    from reflect.consent import answer_of
+
+    return answer_of(session)
 
 
 def cmd_rename(args: argparse.Namespace) -> int:
@@ -583,15 +653,20 @@ PLAY_LEAD_IN_SECONDS = 1.5
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from reflect.audio import play
-
     # The vault is locked once the clip is in memory: nothing else is needed while it plays.
     with open_vault(args) as service:
         start = max(0.0, parse_clock(args.at) - (0.0 if args.exact else PLAY_LEAD_IN_SECONDS))
         session = service.session(args.session)
         samples, rate = service.recording_clip(session.id, start, args.seconds)
+    return _play_clip(session.title, start, samples, rate)
+
+
+def _play_clip(title: str, start: float, samples: Any, rate: int) -> int:
+    """Play a clip decoded in memory, until it ends or Ctrl-C (`play` and `moments play`)."""
+    from reflect.audio import play
+
     say(
-        f"Playing “{markup(session.title)}” from {clock(start)} for "
+        f"Playing “{markup(title)}” from {clock(start)} for "
         f"{samples.shape[1] / rate:.0f} s (Ctrl-C stops)."
     )
     try:
@@ -601,6 +676,95 @@ def cmd_play(args: argparse.Namespace) -> int:
 
         stop_playback()
     return 0
+
+
+# ---- saved moments (reflect.kept) ---------------------------------------------------------
+
+# A saved moment plays whole, up to this long (its decoded audio is held in memory).
+MOMENT_PLAY_MAX_SECONDS = 600.0
+MOMENT_PLAY_TAIL_SECONDS = 1.0
+
+
+def moment_to_json(moment: SavedMoment) -> dict[str, Any]:
+    return moment.to_json()
+
+
+def _moment_line(moment: SavedMoment) -> str:
+    where = [
+        f"{moment.session_date:%d %b %Y}".lstrip("0"),
+        markup(moment.session_title),
+        markup(moment.speaker or ""),
+        clock(moment.start),
+    ]
+    label = f"“{markup(moment.label)}”  " if moment.label else ""
+    sound = " ♪" if moment.has_recording else ""
+    detail = " · ".join(w for w in where if w) + sound
+    return f"[bold]{moment.number:>3}[/bold]  {label}[dim]{detail}[/dim]"
+
+
+def cmd_keep(args: argparse.Namespace) -> int:
+    turns = None
+    if args.turn:
+        numbers = parse_turn_numbers(args.turn)
+        turns = (min(numbers), max(numbers))
+    elif not args.at:
+        raise UsageError("Say where the moment is: --at 12:31 (and --to), or --turn N.")
+    with open_vault(args) as service:
+        moment = service.keep(
+            args.session,
+            at=parse_clock(args.at) if args.at and not turns else None,
+            to=parse_clock(args.to) if args.to and not turns else None,
+            turns=turns,
+            label=args.label,
+        )
+        if args.json:
+            print_json(moment_to_json(moment))
+        say(f"Kept as moment {moment.number}. `reflect moments` lists them.")
+        return 0
+
+
+def cmd_moments(args: argparse.Namespace) -> int:
+    if args.action is not None and args.action != "play":
+        raise UsageError(f"“{args.action}” isn't something moments does; try `moments play N`.")
+    if args.action == "play":
+        if args.number is None:
+            raise UsageError("Say which moment to play: `reflect moments play N`.")
+        return _play_moment(args)
+    with open_vault(args) as service:
+        if args.remove:
+            gone = service.remove_moment(args.remove)
+            say(f"Removed moment {gone.number}. The session itself is unchanged.")
+            return 0
+        if args.relabel:
+            changed = service.relabel_moment(args.relabel[0], args.relabel[1])
+            say(f"Moment {changed.number} is now “{markup(changed.label)}”.")
+            return 0
+        moments = service.moments()
+        if args.json:
+            print_json([moment_to_json(m) for m in moments])
+            return 0
+        if not moments:
+            say("No saved moments yet. Keep one with `reflect keep SESSION --at 12:31`.")
+            return 0
+        console = _console()
+        for moment in moments:
+            console.print(_moment_line(moment))
+            console.print(f"     {markup(moment.first_words)}")
+        return 0
+
+
+def _play_moment(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        moment = service.moment(args.number)
+        if moment.start is None:
+            raise UsageError(
+                f"Moment {moment.number} has no time in a recording, so there is nothing to play."
+            )
+        start = max(0.0, moment.start - PLAY_LEAD_IN_SECONDS)
+        end = (moment.end if moment.end is not None else moment.start) + MOMENT_PLAY_TAIL_SECONDS
+        seconds = min(max(end - start, 1.0), MOMENT_PLAY_MAX_SECONDS)
+        samples, rate = service.recording_clip(moment.session_id, start, seconds)
+    return _play_clip(moment.label or moment.session_title, start, samples, rate)
 
 
 def cmd_clip(args: argparse.Namespace) -> int:
@@ -669,10 +833,14 @@ def hit_to_json(hit: Hit) -> dict[str, Any]:
         "start": hit.start,
         "end": hit.end,
         "text": hit.text,
+        **source_json(hit),
     }
 
 
 def citation_line(hit: Hit) -> str:
+    cited = citation(hit)
+    if cited is not None:
+        return cited  # a note or a handout: never a speaker, a session or "your therapist"
     when = clock(hit.start)
     if hit.end is not None and hit.start is not None:
         when += f"–{clock(hit.end)}"
@@ -695,7 +863,9 @@ def render_hit(console: Console, service: Reflect, hit: Hit, label: str) -> None
     lines = service.excerpt_lines(hit)
     for i, line in enumerate(lines):
         body = Text()
-        if line.speaker and (len(lines) > 1 or line.speaker != hit.speaker):
+        if line.speaker and hit.source == "session" and (
+            len(lines) > 1 or line.speaker != hit.speaker
+        ):
             style = "cyan" if line.speaker in me else "magenta"
             body.append(f"{terminal(line.speaker)}: ", style=style)
         # Cleaned piece by piece, since cleaning may shorten the text the spans point into.
@@ -800,6 +970,7 @@ def timeline_to_json(timeline: Timeline) -> dict[str, Any]:
                 "session_id": s.session_id,
                 "session_date": s.session_date.isoformat(),
                 "session_title": s.session_title,
+                "source": s.source,
                 "mentions": s.mentions,
                 "hits": [hit_to_json(h) for h in s.hits],
             }
@@ -838,7 +1009,7 @@ def _timeline_chart(sessions: Sequence[TimelineSession], most: int) -> Table:
             _short_day(s.session_date),
             Text(bar(s.mentions, most, TIMELINE_BAR_WIDTH), style="cyan"),
             str(s.mentions),
-            Text(terminal(s.session_title), style="dim"),
+            Text("your note" if s.source == "note" else terminal(s.session_title), style="dim"),
         )
     return chart
 
@@ -853,8 +1024,15 @@ def _print_timeline(service: Reflect, timeline: Timeline) -> None:
         console.print(f"“{topic}” didn't come up in your sessions.")
         return
     sessions = "session" if total == 1 else "sessions"
+    in_sessions = sum(1 for s in timeline.sessions if s.source == "session")
+    notes = timeline.count - in_sessions
+    in_notes = f" and {notes} of your notes" if notes > 1 else " and one of your notes"
     console.print(
-        Text(f"“{topic}” came up in {timeline.count} of your {total} {sessions}", style="bold")
+        Text(
+            f"“{topic}” came up in {in_sessions} of your {total} {sessions}"
+            + (in_notes if notes else ""),
+            style="bold",
+        )
     )
     if not timeline.by_meaning:
         console.print("(matched by its words only: the meaning index isn't ready)", style="dim")
@@ -957,7 +1135,7 @@ def prep_to_json(prep: Prep) -> dict[str, Any]:
             {"topic": t.topic, "sessions": timeline_to_json(t.timeline)["sessions"]}
             for t in prep.themes
         ],
-        "notes": list(prep.notes),  # none until reflect has notes (reflect.prep._notes_since)
+        "notes": [note_to_json(None, note) for note in prep.notes],
     }
 
 
@@ -1009,6 +1187,8 @@ def _print_prep(service: Reflect, prep: Prep) -> None:
     console.print(Text("\nYour notes since then", style="bold underline"))
     if not prep.notes:
         console.print("None.")
+    for note in prep.notes:
+        _print_note(console, note)
 
 
 def service_filters(**given: str | None) -> SearchFilters:
@@ -1273,6 +1453,239 @@ def cmd_restore(args: argparse.Namespace) -> int:
         return 0
 
 
+# ---- notes and handouts -----------------------------------------------------------------
+# Not sessions, but searchable and cited (reflect/documents.py): `reflect note`, `reflect
+# notes`, `reflect import --handout`, `reflect handouts`.
+
+
+def _note_text(args: argparse.Namespace) -> str:
+    if args.file and args.text:
+        raise UsageError("Give the note as text or with --file FILE, not both.")
+    if args.file:
+        try:
+            return Path(args.file).expanduser().read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise UsageError(f"{args.file} isn't UTF-8 text.") from None
+        except OSError as e:
+            raise UsageError(f"Can't read {args.file}: {e.strerror}.") from None
+    if args.text:
+        return str(args.text)
+    if sys.stdin.isatty():
+        # Typed here, the note stays out of the shell's history file (an argument doesn't).
+        say("Write your note; press Ctrl-D on an empty line when it's done.")
+    return sys.stdin.read()
+
+
+def cmd_note(args: argparse.Namespace) -> int:
+    if args.recording:
+        return _record_note(args)
+    text = _note_text(args)
+    day = parse_day(args.date) if args.date else None
+    with open_vault(args) as service:
+        if args.edit:
+            note = service.documents.edit_note(args.edit, text)
+            say(f"Note of {_short_day(note.date)} changed ({note.id}).")
+        else:
+            note = service.documents.write_note(text, day=day)
+            say(f"Noted ({_short_day(note.date)}, {note.id}); sealed in your vault.")
+        return 0
+
+
+def _record_note(args: argparse.Namespace) -> int:
+    """`reflect note --recording FILE`: a voice memo, transcribed here and kept as a note.
+    No consent question: it is the user's own voice, not a session (reflect/voice_memo.py)."""
+    if args.text or args.file or args.edit:
+        raise UsageError("A voice memo is the note: give --recording FILE on its own.")
+    path = Path(args.recording).expanduser()
+    day = parse_day(args.date) if args.date else None
+    with open_vault(args) as service:
+        say(f"Transcribing {markup(path.name)} on this computer…")
+        stored = service.documents.record_note(path, day=day)
+        note = stored.session
+        if stored.duplicate:
+            what = "as a note" if note.kind == "note" else f"as “{markup(note.title)}”"
+            say(f"[dim]= {markup(path.name)}: already in the vault {what} ({note.id}).[/dim]")
+        else:
+            written = _short_day(dt.date.fromisoformat(str(note.date)))
+            say(
+                f"Noted your voice memo ({written}, {note.id}); its words and its audio are "
+                "sealed in your vault."
+            )
+        return 0
+
+
+def _confirm_removal(args: argparse.Namespace, what: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(f"Removing {what} needs confirmation; add --yes in scripts.")
+    answer = input(f"Remove {terminal(what)} for good? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def cmd_notes(args: argparse.Namespace) -> int:
+    with open_vault(args) as service:
+        documents = service.documents
+        if args.remove:
+            note = documents.note(args.remove)
+            if not _confirm_removal(args, f"your note of {_short_day(note.date)}"):
+                say("Nothing removed.")
+                return 1
+            documents.remove_note(note.id)
+            say(f"Removed your note of {_short_day(note.date)} ({note.id}).")
+            return 0
+        notes = [documents.note(s.id) for s in documents.notes()]
+        if args.json:
+            print_json([note_to_json(n, note) for n, note in enumerate(notes, 1)])
+            return 0
+        if not notes:
+            say('No notes yet. Write one with `reflect note "…"`.')
+        console = _console()
+        for n, note in enumerate(notes, 1):
+            _print_note(console, note, f"{n}.")
+        return 0
+
+
+def note_to_json(n: int | None, note: Session) -> dict[str, Any]:
+    """A note as `reflect notes --json` and `reflect prep --json` give it."""
+    numbered = {} if n is None else {"n": n}
+    return {
+        **numbered,
+        "id": note.id,
+        "date": note.date.isoformat(),
+        "written_at": note.imported_at,
+        "source": "note",
+        "text": note.text,
+    }
+
+
+def _print_note(console: Console, note: Session, label: str = "•") -> None:
+    console.print(
+        f"[bold]{label}[/bold] [dim]your note, {_short_day(note.date)} · {note.id}[/dim]"
+    )
+    console.print(f"    {markup(note.text, multiline=True)}\n", highlight=False)
+
+
+def _import_handouts(service: Reflect, args: argparse.Namespace) -> int:
+    from reflect.errors import TranscriptError
+
+    if not args.paths:
+        raise UsageError("Name the handout file to import: reflect import --handout FILE.")
+    if len(args.paths) > 1 and (args.title or args.date):
+        raise UsageError("--title and --date name one handout; import one file at a time.")
+    day = parse_day(args.date) if args.date else None
+    failed = 0
+    for name in args.paths:
+        path = Path(name).expanduser()
+        try:
+            stored = service.documents.import_handout(
+                path, title=args.title, day=day, given_by=args.by
+            )
+        except TranscriptError as e:  # a HandoutError: names the file, nothing stored
+            failed += 1
+            if args.json:
+                print_json(
+                    {"event": "result", "path": str(path), "status": "failed", "reason": e.reason}
+                )
+            else:
+                say(f"[red]✗[/red] {markup(str(path))}: {markup(e.reason)}")
+            continue
+        handout = stored.session
+        status = "duplicate" if stored.duplicate else "imported"
+        if args.json:
+            print_json(
+                {
+                    "event": "result",
+                    "path": str(path),
+                    "status": status,
+                    "source": "handout",
+                    "id": handout.id,
+                    "title": handout.title,
+                }
+            )
+        elif stored.duplicate:
+            say(
+                f"[dim]= {markup(str(path))}: already in the vault as the handout "
+                f"“{markup(handout.title)}” ({handout.id})[/dim]"
+            )
+        else:
+            say(
+                f"[green]✓[/green] {markup(str(path))} → handout “{markup(handout.title)}” "
+                f"({handout.id})"
+            )
+    return 1 if failed else 0
+
+
+def handout_to_json(n: int, handout: Session) -> dict[str, Any]:
+    from reflect.documents import given_by
+    from reflect.sources import page_of
+
+    return {
+        "n": n,
+        "id": handout.id,
+        "title": handout.title,
+        "date": handout.date.isoformat(),
+        "date_source": handout.date_source,
+        "given_by": given_by(handout),
+        "source_file": handout.source_file,
+        "format": handout.format,
+        "source": "handout",
+        "pages": [
+            {"page": page_of(handout, t.index), "text": handout.turn_text(t)} for t in handout.turns
+        ],
+    }
+
+
+def cmd_handouts(args: argparse.Namespace) -> int:
+    from reflect.documents import given_by
+    from reflect.sources import page_of
+
+    with open_vault(args) as service:
+        documents = service.documents
+        if args.remove:
+            handout = documents.handout(args.remove)
+            if not _confirm_removal(args, f"the handout “{handout.title}”"):
+                say("Nothing removed.")
+                return 1
+            documents.remove_handout(handout.id)
+            say(f"Removed the handout “{markup(handout.title)}” ({handout.id}).")
+            return 0
+        if args.show:
+            handout = documents.handout(args.show)
+            if args.json:
+                print_json(handout_to_json(int(args.show) if args.show.isdigit() else 0, handout))
+                return 0
+            console = _console()
+            console.print(f"[bold]handout: {markup(handout.title)}[/bold]", highlight=False)
+            for t in handout.turns:
+                console.print(f"\n[dim]page {page_of(handout, t.index)}[/dim]")
+                console.print(markup(handout.turn_text(t), multiline=True), highlight=False)
+            return 0
+        handouts = [documents.handout(s.id) for s in documents.handouts()]
+        if args.json:
+            print_json([handout_to_json(n, h) for n, h in enumerate(handouts, 1)])
+            return 0
+        if not handouts:
+            say("No handouts yet. Add one with `reflect import --handout FILE`.")
+            return 0
+        from rich.table import Table
+
+        table = Table(box=None, header_style="bold")
+        for col in ("#", "id", "date", "title", "pages", "given by"):
+            table.add_column(col, justify="right" if col in ("#", "pages") else "left")
+        for n, h in enumerate(handouts, 1):
+            table.add_row(
+                str(n),
+                h.id,
+                h.date.isoformat(),
+                markup(h.title),
+                str(len(h.turns)),
+                markup(given_by(h) or "—"),
+            )
+        _console().print(table)
+        return 0
+
+
 # ---- the terminal app -------------------------------------------------------------------
 
 
@@ -1355,7 +1768,25 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a session imported earlier from a file of the same name",
     )
+    agreement = p.add_mutually_exclusive_group()
+    agreement.add_argument(
+        "--consented",
+        action="store_true",
+        help="your therapist agreed to the recordings being imported (asked otherwise)",
+    )
+    agreement.add_argument(
+        "--no-consent",
+        action="store_true",
+        help="your therapist did not agree, or you are not sure (asked otherwise)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON lines of progress and results")
+    p.add_argument(
+        "--handout",
+        action="store_true",
+        help="the files are handouts or worksheets (PDF, .docx, .md), not sessions",
+    )
+    p.add_argument("--title", metavar="TITLE", help="a handout's title (default: its own)")
+    p.add_argument("--by", metavar="NAME", help="who gave you the handout")
 
     p = add("sessions", cmd_sessions, "list your sessions")
     p.add_argument("--json", action="store_true")
@@ -1397,6 +1828,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help=f"start exactly at TIME, not {PLAY_LEAD_IN_SECONDS:g} s before it",
     )
+
+    p = add("keep", cmd_keep, "keep a moment of a session to come back to")
+    p.add_argument("session", metavar="SESSION", help="id, id prefix, list number or title")
+    p.add_argument("--at", metavar="TIME", help="the turn spoken at TIME, e.g. 12:31")
+    p.add_argument("--to", metavar="TIME", help="and every turn up to TIME")
+    p.add_argument("--turn", metavar="N or N-M", help="turns by number (`reflect show --numbers`)")
+    p.add_argument("--label", metavar="TEXT", help="a few words to find it by")
+    p.add_argument("--json", action="store_true")
+
+    p = add("moments", cmd_moments, "your saved moments: list them, play or remove one")
+    p.add_argument("action", nargs="?", metavar="play", help="play moment N from its recording")
+    p.add_argument("number", nargs="?", metavar="N")
+    p.add_argument("--remove", metavar="N", help="forget moment N (the session stays)")
+    p.add_argument("--relabel", nargs=2, metavar=("N", "TEXT"), help="give moment N a new label")
+    p.add_argument("--json", action="store_true")
 
     p = add("clip", cmd_clip, "write a stretch of a recording as a WAV file (unencrypted)")
     p.add_argument("session", metavar="SESSION")
@@ -1506,6 +1952,28 @@ def build_parser() -> argparse.ArgumentParser:
         "Printed as plain text: `reflect prep > FILE` writes it to FILE unencrypted, by your "
         "choice."
     )
+    p.add_argument("--json", action="store_true")
+
+    p = add("note", cmd_note, "write a note of your own: sealed, dated, searchable")
+    p.add_argument("text", nargs="?", metavar="TEXT", help="the note (or --file, or stdin)")
+    p.add_argument("--file", metavar="FILE", help="the note is this UTF-8 text file")
+    p.add_argument(
+        "--recording", metavar="FILE", help="a voice memo (audio file), transcribed here"
+    )
+    p.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="date it (default: today; a memo: its file's date)"
+    )
+    p.add_argument("--edit", metavar="N", help="replace the words of note N (`reflect notes`)")
+
+    p = add("notes", cmd_notes, "list your notes")
+    p.add_argument("--remove", metavar="N", help="remove note N for good")
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    p.add_argument("--json", action="store_true")
+
+    p = add("handouts", cmd_handouts, "list your therapist's handouts")
+    p.add_argument("--show", metavar="N", help="print handout N, page by page")
+    p.add_argument("--remove", metavar="N", help="remove handout N for good")
+    p.add_argument("--yes", action="store_true", help="don't ask for confirmation")
     p.add_argument("--json", action="store_true")
 
     add("demo", cmd_demo, "open a demo vault of invented sample sessions")

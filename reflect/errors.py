@@ -58,6 +58,56 @@ class VaultCorrupted(VaultError):
     title = "Vault damaged"
 
 
+class RecordDamaged(VaultCorrupted):
+    """A sealed record decrypted and authenticated, but what it holds is not what reflect
+    writes (a field of the wrong type, a turn outside its text): damage from a bug, a tool
+    or a hand, never a traceback. One sentence per kind of record, never which field: that
+    would tell a person nothing they could act on. A VaultCorrupted, so whatever sets a
+    damaged object aside (a session, a backup's part) sets this one aside too."""
+
+    title = "Vault damaged"
+
+
+class CatalogDamaged(RecordDamaged):
+    title = "Session list damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The vault's list of sessions is damaged, so reflect can't tell which sessions "
+            "it holds. Restore the vault from a backup (`reflect restore`)."
+        )
+
+
+class SettingsDamaged(RecordDamaged):
+    title = "Settings damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The vault's settings are damaged (your sessions are not). Setting one again "
+            "writes them afresh: `reflect speakers --me LABEL` says which speaker you are."
+        )
+
+
+class SessionDamaged(RecordDamaged):
+    title = "Session damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A session stored in the vault is damaged, so it can't be read. Restore it from "
+            "a backup (`reflect restore`)."
+        )
+
+
+class PendingDamaged(RecordDamaged):
+    title = "Unfinished transcription damaged"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "An unfinished transcription stored in the vault is damaged. Remove it with "
+            "`reflect import --discard-unfinished` and import the recording again."
+        )
+
+
 class VaultTooNew(VaultError):
     title = "Vault made by a newer reflect"
 

@@ -84,11 +84,15 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     speakers: frozenset[str] | None = None
+    # Which kinds of record (reflect.session.KINDS): a timeline counts sessions and notes,
+    # never handouts; None: every kind.
+    kinds: frozenset[str] | None = None
 
     def allows_nothing(self) -> bool:
         return (
             self.session_ids == frozenset()
             or self.speakers == frozenset()
+            or self.kinds == frozenset()
             or (self.since is not None and self.until is not None and self.since > self.until)
         )
 
@@ -177,7 +181,7 @@ class SearchIndex:
             self.remove_session(session.id)
             indexed = _IndexedSession(session)
             text_rows: list[tuple[int, str]] = []
-            meta_rows: list[tuple[int, str, int]] = []
+            meta_rows: list[tuple[int, str, int, str]] = []
             speaker_rows: list[tuple[int, str]] = []
             date = _date_number(session.date)
             for chunk in chunks:
@@ -186,11 +190,11 @@ class SearchIndex:
                 indexed.rows[chunk.index] = row
                 self._chunks[row] = (indexed, chunk)
                 text_rows.append((row, session.text[chunk.char_start : chunk.char_end]))
-                meta_rows.append((row, session.id, date))
+                meta_rows.append((row, session.id, date, session.kind))
                 speaker_rows.extend((row, s) for s in set(chunk.speakers) if s is not None)
             with db:
                 db.executemany("INSERT INTO chunk_text(rowid, body) VALUES (?, ?)", text_rows)
-                db.executemany("INSERT INTO chunk_meta VALUES (?, ?, ?)", meta_rows)
+                db.executemany("INSERT INTO chunk_meta VALUES (?, ?, ?, ?)", meta_rows)
                 db.executemany("INSERT INTO chunk_speaker VALUES (?, ?)", speaker_rows)
             self._sessions[session.id] = indexed
 
@@ -591,6 +595,7 @@ class SearchIndex:
         metadata: dict[str, Any] = {
             "session_id": session.id,
             "date": _date_number(session.date),
+            "kind": session.kind,
             "first_turn": chunk.first_turn,
             "last_turn": chunk.last_turn,
             # For reading only; filters use the flags below (one chunk has several speakers).
@@ -618,6 +623,8 @@ class SearchIndex:
             clauses.append({"date": {"$gte": _date_number(filters.since)}})
         if filters.until is not None:
             clauses.append({"date": {"$lte": _date_number(filters.until)}})
+        if filters.kinds is not None:
+            clauses.append({"kind": {"$in": sorted(filters.kinds)}})
         if filters.speakers is not None:
             keys = sorted(
                 self._speaker_keys[s] for s in filters.speakers if s in self._speaker_keys
@@ -798,7 +805,10 @@ def _open_database(tokenizer: str) -> sqlite3.Connection:
     db = sqlite3.connect(":memory:", check_same_thread=False)
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute(f"CREATE VIRTUAL TABLE chunk_text USING fts5(body, tokenize='{tokenizer}')")
-    db.execute("CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER)")
+    db.execute(
+        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, "
+        "kind TEXT)"
+    )
     db.execute("CREATE INDEX chunk_meta_session ON chunk_meta(session_id)")
     db.execute("CREATE INDEX chunk_meta_date ON chunk_meta(date)")
     db.execute(
@@ -821,6 +831,9 @@ def _sql_conditions(filters: Filters) -> tuple[list[str], list[Any]]:
     if filters.until is not None:
         conditions.append("date <= ?")
         params.append(_date_number(filters.until))
+    if filters.kinds is not None:
+        conditions.append("kind IN (SELECT value FROM json_each(?))")
+        params.append(json.dumps(sorted(filters.kinds)))
     if filters.speakers is not None:
         conditions.append(
             "EXISTS (SELECT 1 FROM chunk_speaker AS s WHERE s.row = hits.row "
@@ -838,6 +851,8 @@ def _allows(filters: Filters, match: ChunkMatch) -> bool:
     if filters.since is not None and session.date < filters.since:
         return False
     if filters.until is not None and session.date > filters.until:
+        return False
+    if filters.kinds is not None and session.kind not in filters.kinds:
         return False
     return filters.speakers is None or any(s in filters.speakers for s in match.chunk.speakers)
 

@@ -18,13 +18,17 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from reflect import schema
 from reflect.chunking import Chunk
 from reflect.embedding import Vectors
 from reflect.errors import IndexRecordError
+
+if TYPE_CHECKING:
+    from reflect.session import Session
 
 MAGIC = b"RXIR"
 VERSION = 1
@@ -74,35 +78,62 @@ def decode_index_record(data: bytes) -> tuple[str, list[Chunk], Vectors]:
             f"not read (it reads format {VERSION}); it has to be rebuilt."
         )
     body = memoryview(data)[_PREFIX.size :]
-    try:
-        header = json.loads(bytes(body[:header_length]).decode())
-        model_id, session_id = str(header["model_id"]), str(header["session_id"])
-        dimension, count = int(header["dimension"]), int(header["count"])
-        chunks = [_chunk(session_id, row) for row in header["chunks"]]
-    except (ValueError, KeyError, TypeError, IndexError):
-        raise _damaged() from None
+    header = schema.load(bytes(body[:header_length]), _HEADER_SCHEMA, _damaged)
+    chunks = [_chunk(header["session_id"], row) for row in header["chunks"]]
+    count, dimension = header["count"], header["dimension"]
     vector_bytes = body[header_length:]
     if len(chunks) != count or len(vector_bytes) != count * dimension * 4:
         raise _damaged()
     embeddings = (
         np.frombuffer(vector_bytes, dtype="<f4").astype(np.float32).reshape(count, dimension)
     )
-    return model_id, chunks, embeddings
+    if not np.isfinite(embeddings).all():  # a NaN would silently sink every score it touches
+        raise _damaged()
+    return header["model_id"], chunks, embeddings
+
+
+_HEADER_SCHEMA = {
+    "model_id": str,
+    "session_id": str,
+    "dimension": schema.int_in(1, 65_536),
+    "count": schema.natural,
+    # index, first_turn, last_turn, char_start, char_end, speakers, start, end
+    "chunks": schema.list_of(
+        schema.row(
+            schema.natural,
+            schema.natural,
+            schema.natural,
+            schema.natural,
+            schema.natural,
+            schema.list_of(schema.optional(str)),
+            schema.optional(float),
+            schema.optional(float),
+        )
+    ),
+}
 
 
 def _chunk(session_id: str, row: list[Any]) -> Chunk:
     index, first_turn, last_turn, char_start, char_end, speakers, start, end = row
+    if first_turn > last_turn or char_start > char_end:
+        raise _damaged()
     return Chunk(
         session_id=session_id,
-        index=int(index),
-        first_turn=int(first_turn),
-        last_turn=int(last_turn),
-        char_start=int(char_start),
-        char_end=int(char_end),
-        speakers=tuple(None if s is None else str(s) for s in speakers),
+        index=index,
+        first_turn=first_turn,
+        last_turn=last_turn,
+        char_start=char_start,
+        char_end=char_end,
+        speakers=tuple(speakers),
         start=None if start is None else float(start),
         end=None if end is None else float(end),
     )
+
+
+def fits(session: Session, chunks: Sequence[Chunk]) -> bool:
+    """Whether chunks decoded from a record point inside this session (its text and turns);
+    if not, the record is another session's or stale, and is rebuilt from the session."""
+    return all(c.char_end <= len(session.text) and c.last_turn < len(session.turns) for c in chunks)
 
 
 def _damaged() -> IndexRecordError:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from reflect import consent
 from reflect.errors import ReflectError, TranscriptError
 from reflect.formats import (
     MAX_TEXT_BYTES,
@@ -50,11 +53,40 @@ def is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
+def holds_recordings(paths: Iterable[Path]) -> bool:
+    """Whether importing `paths` (files and folders) would import a recording: stops at the
+    first one, as `discover` would find it."""
+    for path in paths:
+        found: Iterable[Path] = [path]
+        if path.is_dir():
+            found = (
+                child
+                for child in path.rglob("*")
+                if not any(part.startswith(".") for part in child.relative_to(path).parts)
+            )
+        if any(is_recording(f) and f.is_file() for f in found):
+            return True
+    return False
+
+
 # A .docx is a zip of XML around the text; allow it more room than plain text.
 MAX_DOCX_BYTES = 4 * MAX_TEXT_BYTES
 
-# Builds a session's index record (chunks + embeddings) before it is committed.
-Indexer = Callable[[Session], bytes | None]
+# Told how many of a session's passages are embedded so far, and of how many.
+IndexingProgress = Callable[[int, int], None]
+
+
+class Indexer(Protocol):
+    """Builds a session's index record (chunks + embeddings) before it is committed."""
+
+    def __call__(
+        self, session: Session, *, progress: IndexingProgress | None = None
+    ) -> bytes | None: ...
+
+
+# A huge transcript takes minutes to embed; a tick this often says it is still going
+# without flooding a log or the --json stream.
+INDEXING_TICK_SECONDS = 1.0
 # Told about each session once it is committed (to update a live search index).
 StoredCallback = Callable[[Session, bytes | None], None]
 
@@ -67,6 +99,9 @@ class ImportOptions:
     title: str | None = None
     language: str | None = None  # of a recording; None: detected
     keep_audio: bool = True  # keep a recording's audio (sealed) after transcribing it
+    # Whether the therapist agreed to the recording (reflect.consent.ANSWERS), stored with
+    # each recording imported; None when nobody was asked (an API caller).
+    consent: str | None = None
 
 
 @dataclass(slots=True)
@@ -101,6 +136,7 @@ class ImportProgress:
     elapsed: float
     current: str | None = None
     recording: TranscriptionProgress | None = None  # while a recording is transcribed
+    indexing: tuple[int, int] | None = None  # passages embedded, of how many (a file's index)
 
     can_replace = True
 
@@ -264,7 +300,9 @@ def prepare_file(
         return FileResult(display, "duplicate", existing.id, existing.title, len(parsed.turns))
     replace_id = None
     if options.replace:
-        same_name = [s for s in store.catalog() if s.source_file == path.name]
+        same_name = [
+            s for s in store.catalog() if s.source_file == path.name and s.kind == "session"
+        ]
         if same_name:
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
@@ -301,11 +339,13 @@ def import_file(
     options: ImportOptions,
     indexer: Indexer | None,
     on_stored: StoredCallback | None = None,
+    *,
+    on_indexing: IndexingProgress | None = None,
 ) -> FileResult:
     prepared = prepare_file(store, path, options)
     if isinstance(prepared, FileResult):
         return prepared
-    record = indexer(prepared.session) if indexer else None
+    record = indexer(prepared.session, progress=on_indexing) if indexer else None
     return store_prepared(store, prepared, record, on_stored)
 
 
@@ -361,6 +401,8 @@ def import_recording(
             session = build_recording_session(
                 pending, date=date, date_source=date_source, title=title
             )
+            if options.consent is not None:
+                consent.stamp(session, options.consent)
         except ReflectError:
             # Listened to the end and heard nothing (noise, or bytes that only looked like
             # audio): keep none of it, rather than an unfinished job that can never finish.
@@ -501,7 +543,16 @@ def import_paths(
                 should_stop=should_stop,
             )
         else:
-            result = import_file(store, path, options, indexer, on_stored)
+            result = import_file(
+                store,
+                path,
+                options,
+                indexer,
+                on_stored,
+                on_indexing=_indexing_progress(
+                    progress, path.name, finished, len(files), turns_done, started
+                ),
+            )
         finish(result)
         if result.status == "stopped":
             report.stopped = True
@@ -513,6 +564,31 @@ def import_paths(
     if options.me:
         set_me(store, options.me)
     return report
+
+
+def _indexing_progress(
+    progress: Callable[[ImportProgress], None] | None,
+    name: str,
+    done: int,
+    total: int,
+    turns_done: int,
+    started: float,
+) -> IndexingProgress | None:
+    """Passages embedded so far, as import ticks: the first, the last, and one a second."""
+    if progress is None:
+        return None
+    last = -math.inf
+
+    def forward(embedded: int, of: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if embedded not in (0, of) and now - last < INDEXING_TICK_SECONDS:
+            return
+        last = now
+        elapsed = now - started
+        progress(ImportProgress(done, total, turns_done, elapsed, name, indexing=(embedded, of)))
+
+    return forward
 
 
 def _recording_progress(

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reflect import crypto, paths
+from reflect import crypto, paths, schema
 from reflect.fsutil import atomic_write, ensure_private_dir
 
 try:
@@ -54,13 +54,24 @@ def mac_key(vault_key: bytes) -> bytes:
     return crypto.derive_subkey(vault_key, _MAC_LABEL)
 
 
+class _Unreadable(Exception):
+    pass
+
+
+# Each entry is checked where it is used (`seen_generation`): one bad entry loses the notice
+# for its own vault only.
+_SEEN_SCHEMA = {"vaults": schema.dict_of(schema.anything)}
+_ENTRY_SCHEMA = {"generation": schema.natural, "mac": schema.hex_string}
+
+
 def _read() -> dict[str, Any]:
+    """The records, or none if the file is missing or damaged: only a notice is lost."""
     try:
-        data = json.loads(seen_file().read_bytes())
-    except (OSError, ValueError):
+        data = schema.load(seen_file().read_bytes(), _SEEN_SCHEMA, _Unreadable)
+    except (OSError, _Unreadable):
         return {}
-    vaults = data.get("vaults") if isinstance(data, dict) else None
-    return vaults if isinstance(vaults, dict) else {}
+    vaults: dict[str, Any] = data["vaults"]
+    return vaults
 
 
 @contextlib.contextmanager
@@ -79,12 +90,11 @@ def _locked() -> Iterator[None]:
 def seen_generation(vault_id: str, key: bytes) -> int | None:
     """The newest generation recorded for this vault, if the record is genuine."""
     entry = _read().get(vault_id)
-    if not isinstance(entry, dict):
+    if not schema.matches(entry, _ENTRY_SCHEMA):
         return None
-    generation, mac = entry.get("generation"), entry.get("mac")
-    if not isinstance(generation, int) or not isinstance(mac, str):
-        return None
-    if not hmac.compare_digest(mac, _mac(key, vault_id, generation)):
+    assert isinstance(entry, dict)
+    generation: int = entry["generation"]
+    if not hmac.compare_digest(entry["mac"], _mac(key, vault_id, generation)):
         return None
     return generation
 

@@ -24,7 +24,6 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from reflect.agreements import Agreement
 from reflect.index import STOPWORDS
@@ -74,17 +73,13 @@ class Prep:
     last_session: Recap | None
     agreements: list[Agreement] = field(default_factory=list)
     themes: list[Theme] = field(default_factory=list)
-    notes: list[Any] = field(default_factory=list)
+    notes: list[Session] = field(default_factory=list)
 
 
-def _notes_since(day: dt.date | None) -> list[Any]:
-    """The user's own notes written after `day` (None: all of them).
-
-    The hook for notes (issue #16, part 4), being built as session-like records elsewhere:
-    until reflect has notes this returns [], and prep shows none. Once it does, return them
-    here, oldest first."""
-    del day
-    return []
+def _notes_since(notes: Sequence[Session], day: dt.date | None) -> list[Session]:
+    """The user's own notes (reflect/documents.py) dated after `day` (None: all of them),
+    oldest first."""
+    return [n for n in notes if day is None or n.date > day]
 
 
 def _clauses(text: str) -> Iterable[list[str]]:
@@ -175,12 +170,13 @@ def build_prep(
     recap: Callable[[str], Recap],
     agreements: Callable[[frozenset[str]], list[Agreement]],
     timeline: Callable[[str], Timeline],
+    notes: Sequence[Session] = (),
 ) -> Prep:
     """What to take to the next session, from `sessions` (oldest first): `recap(id)`,
     `agreements(session ids)` (with follow-ups) and `timeline(topic)` are the service's;
-    `speakers`: the speaker labels, never themes."""
+    `speakers`: the speaker labels, never themes; `notes`: the user's notes, oldest first."""
     if not sessions:
-        return Prep(None, notes=_notes_since(None))
+        return Prep(None, notes=_notes_since(notes, None))
     last = sessions[-1]
     recent = sessions[-AGREEMENT_SESSIONS:]
     still_open = [
@@ -192,4 +188,4 @@ def build_prep(
         Theme(topic, timeline(topic))
         for topic in salient_themes(sessions[-THEME_SESSIONS:], sessions, ignore=speakers)
     ]
-    return Prep(recap(last.id), still_open, themes, _notes_since(last.date))
+    return Prep(recap(last.id), still_open, themes, _notes_since(notes, last.date))

@@ -34,7 +34,7 @@ import numpy as np
 from reflect.chunking import Chunk, chunk_session, embedding_text
 from reflect.embedding import Vectors
 from reflect.errors import ReflectError
-from reflect.index_record import decode_index_record
+from reflect.index_record import decode_index_record, fits
 from reflect.moments import moment_hit
 from reflect.records import SealedRecap, recap_fingerprint
 from reflect.retrieval import Hit
@@ -230,7 +230,7 @@ def recap_inputs(
         except ReflectError:
             pass  # damaged: made again below, as opening the index would
         else:
-            if all(c.char_end <= len(session.text) for c in chunks):
+            if fits(session, chunks):
                 return chunks, vectors
     chunks = chunk_session(session)
     return chunks, embed([embedding_text(session, c, speaker_labels=True) for c in chunks])

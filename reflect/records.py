@@ -9,6 +9,7 @@ Vault names:
     pending/<hash>       a recording being transcribed: its plan and the pieces done so far
     recap/<id>           a session's key moments (their offsets), sealed at import
     agreement-status     what the user marked done or not for them, by agreement id
+    moments              the moments the person kept, across sessions (reflect.kept)
 
 Which objects exist in an encrypted vault is part of its security boundary, so this module
 is the one place that names them, and `reflect.store.SessionStore` is the one place that reads
@@ -29,8 +30,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reflect import schema
-from reflect.errors import RecordingError, VaultCorrupted
-from reflect.session import Session
+from reflect.errors import (
+    CatalogDamaged,
+    PendingDamaged,
+    RecordingError,
+    SessionDamaged,
+    SettingsDamaged,
+    VaultCorrupted,
+)
+from reflect.kept import KeptMoment, damaged, from_record, to_record
+from reflect.session import KINDS, Session
+from reflect.session import SESSION as SESSION_KIND
 
 CATALOG = "catalog"
 SETTINGS = "settings"
@@ -40,6 +50,10 @@ AUDIO_PREFIX = "audio/"
 PENDING_PREFIX = "pending/"
 RECAP_PREFIX = "recap/"
 AGREEMENT_STATUS = "agreement-status"
+# One record for every saved moment, so `reflect moments` numbers them in one read; the
+# store drops a session's moments when it removes the session (and re-anchors them when a
+# re-import replaces it), and a backup carries the record after the sessions.
+MOMENTS = "moments"
 # A session's own records: removed with it.
 SESSION_RECORDS = (SESSION_PREFIX, INDEX_PREFIX, AUDIO_PREFIX, RECAP_PREFIX)
 
@@ -53,8 +67,12 @@ PURPOSE_AUDIO = "audio"
 PURPOSE_PENDING = "pending"
 PURPOSE_RECAP = "recap"
 PURPOSE_AGREEMENT_STATUS = "agreement-status"
+PURPOSE_MOMENTS = "moments"
 
 PENDING_VERSION = 1
+# A segment's channel indexes reflect.speakers.CHANNEL_LABELS (left, right); not imported
+# from there, which would make a cycle (tests/test_damaged_records.py checks they agree).
+MAX_CHANNEL = 1
 
 
 def session_name(session_id: str) -> str:
@@ -81,6 +99,12 @@ def _load_json(data: bytes) -> Any:
     return json.loads(data.decode("utf-8"))
 
 
+# Every record is checked field by field (reflect.schema) before any of it is used: a sealed
+# record authenticates, but a bug, another tool or a hand could still have sealed nonsense,
+# and that must read as "damaged", never as a traceback. Each decoder raises its own
+# RecordDamaged (reflect.errors), one per kind of record.
+
+
 def _dump_json(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -100,6 +124,7 @@ class SessionSummary:
     content_hash: str
     imported_at: str
     format: str
+    kind: str = "session"  # or "note", "handout" (reflect.session.KINDS); old catalogs: sessions
 
     @classmethod
     def of(cls, s: Session) -> SessionSummary:
@@ -114,6 +139,7 @@ class SessionSummary:
             s.content_hash,
             s.imported_at,
             s.format,
+            s.kind,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -128,8 +154,32 @@ def encode_catalog(summaries: list[SessionSummary]) -> bytes:
     return _dump_json([s.to_dict() for s in summaries])
 
 
+def _is_kind(value: Any) -> bool:
+    return value in KINDS
+
+
+_SUMMARY_SCHEMA = {
+    "id": str,
+    "title": str,
+    "date": schema.iso_date,
+    "date_source": str,
+    "source_file": str,
+    "speakers": schema.list_of(str),
+    "turns": schema.natural,
+    "content_hash": str,
+    "imported_at": str,
+    "format": str,
+    # Catalogs written before notes and handouts existed hold sessions only, with no kind.
+    "kind": schema.optional(_is_kind),
+}
+_SUMMARY_FIELDS = tuple(SessionSummary.__dataclass_fields__)
+
+
 def decode_catalog(data: bytes) -> list[SessionSummary]:
-    return [SessionSummary(**row) for row in _load_json(data)]
+    rows = schema.load(data, schema.list_of(_SUMMARY_SCHEMA), CatalogDamaged)
+    for row in rows:
+        row["kind"] = row.get("kind") or SESSION_KIND
+    return [SessionSummary(*(row[name] for name in _SUMMARY_FIELDS)) for row in rows]
 
 
 # ---- settings -----------------------------------------------------------------------------
@@ -153,12 +203,24 @@ class Settings:
         return cls(**known)
 
 
+# A setting missing takes its default (an older reflect didn't write it); one present must
+# have the type reflect writes.
+_SETTINGS_SCHEMA = {
+    "me": schema.defaulted(schema.list_of(str)),
+    "model": schema.optional(str),
+    "embedding_model": schema.optional(str),
+    "asr_model": schema.optional(str),
+    "crisis_region": schema.optional(str),
+    "idle_lock_minutes": schema.defaulted(schema.int_in(0, 1_000_000)),
+}
+
+
 def encode_settings(settings: Settings) -> bytes:
     return _dump_json(settings.to_dict())
 
 
 def decode_settings(data: bytes) -> Settings:
-    return Settings.from_dict(_load_json(data))
+    return Settings.from_dict(schema.load(data, _SETTINGS_SCHEMA, SettingsDamaged))
 
 
 # ---- sessions -----------------------------------------------------------------------------
@@ -168,14 +230,68 @@ def encode_session(session: Session) -> bytes:
     return _dump_json(session.to_dict())
 
 
+_RECORDING_INFO_SCHEMA = {
+    "audio": schema.optional(str),
+    "duration": schema.optional(float),
+    "channels": schema.optional(schema.natural),
+    "codec": schema.optional(str),
+    "separate_channels": schema.optional(bool),
+    "language": schema.optional(str),
+    "asr_model": schema.optional(str),
+}
+_SESSION_SCHEMA = {
+    "id": str,
+    "title": str,
+    "date": schema.iso_date,
+    "date_source": str,
+    "source_file": str,
+    "content_hash": str,
+    "imported_at": str,
+    "format": str,
+    "text": str,
+    # speaker, start, end, char_start, char_end
+    "turns": schema.list_of(
+        schema.row(
+            schema.optional(str),
+            schema.optional(float),
+            schema.optional(float),
+            schema.natural,
+            schema.natural,
+        )
+    ),
+    "extra": schema.defaulted({"recording": schema.optional(_RECORDING_INFO_SCHEMA)}),
+    "kind": schema.optional(_is_kind),  # absent on a session's record
+}
+
+
 def decode_session(data: bytes) -> Session:
-    return Session.from_dict(_load_json(data))
+    d = schema.load(data, _SESSION_SCHEMA, SessionDamaged)
+    # Every quote is cut from the text at these offsets: they must lie inside it, in order.
+    if not all(a <= b <= len(d["text"]) for *_, a, b in d["turns"]):
+        raise SessionDamaged()
+    return Session.from_dict(d)
 
 
 def recording_info(session: Session) -> dict[str, Any] | None:
     """What a session imported from a recording says about it (its audio's name included)."""
     info = session.extra.get("recording")
     return info if isinstance(info, dict) else None
+
+
+# ---- saved moments ------------------------------------------------------------------------
+
+
+def encode_moments(moments: list[KeptMoment]) -> bytes:
+    return _dump_json(to_record(moments))
+
+
+def decode_moments(data: bytes) -> list[KeptMoment]:
+    """Schema-checked (reflect.kept.RECORD_SPEC): VaultCorrupted, saying so, if damaged."""
+    try:
+        body = _load_json(data)
+    except (ValueError, RecursionError):
+        raise damaged() from None
+    return from_record(body)
 
 
 # ---- pending recordings -------------------------------------------------------------------
@@ -215,14 +331,47 @@ class PendingRecording:
 
     @classmethod
     def decode(cls, data: bytes) -> PendingRecording:
-        body = json.loads(data)
-        if body.pop("version", None) != PENDING_VERSION:
+        body = schema.load(data, {"version": schema.optional(int)}, PendingDamaged)
+        if body.get("version") != PENDING_VERSION:
             raise RecordingError(
                 "An unfinished transcription was started by another version of reflect; "
                 "remove it with `reflect import --discard-unfinished` and import again."
             )
-        body["windows"] = [tuple(w) for w in body["windows"]]
-        return cls(**body)
+        schema.require(body, _PENDING_SCHEMA, PendingDamaged)
+        if body.get("done", 0) > len(body["windows"]):
+            raise PendingDamaged()
+        fields = {k: v for k, v in body.items() if k in cls.__dataclass_fields__}
+        fields["windows"] = [tuple(w) for w in body["windows"]]
+        return cls(**fields)
+
+
+_PENDING_SCHEMA = {
+    "content_hash": str,
+    "session_id": str,
+    "source_file": str,
+    "duration": float,
+    "channels": schema.natural,
+    "codec": str,
+    "container": str,
+    "separate_channels": bool,
+    "windows": schema.list_of(schema.row(float, float)),
+    "language": schema.optional(str),
+    "keep_audio": bool,
+    "model": str,
+    "started_at": str,
+    # start, end, text, channel (or null: unknown)
+    "segments": schema.defaulted(
+        schema.list_of(
+            schema.row(
+                float,
+                float,
+                str,
+                schema.optional(schema.int_in(0, MAX_CHANNEL)),
+            )
+        )
+    ),
+    "done": schema.defaulted(schema.natural),
+}
 
 
 def _fields(p: PendingRecording) -> dict[str, Any]:

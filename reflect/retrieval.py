@@ -21,6 +21,7 @@ from reflect.chunking import is_cjk, span_times, turn_at
 from reflect.embedding import Embedder
 from reflect.index import NO_FILTERS, ChunkMatch, Filters, SearchIndex
 from reflect.session import Session, StoredTurn
+from reflect.sources import page_of
 from reflect.understanding import Understood, understand
 from reflect.words import content_stems, stem, words
 
@@ -74,6 +75,10 @@ class Hit:
     # The whole chunk that matched, which can be wider than `text` (a speaker-filtered excerpt
     # is one turn of it): deciding whether the sessions answer a question reads this.
     chunk_text: str = ""
+    # What it is from: "session", or the user's "note", or a "handout" (reflect.sources says
+    # how each is cited); a handout's hit has the page it starts on.
+    source: str = "session"
+    page: int | None = None
 
 
 class Retriever:
@@ -336,6 +341,8 @@ def span_hit(
         exact=exact,
         chunk_index=chunk_index,
         chunk_text=session.text[a:b] if chunk_text is None else chunk_text,
+        source=session.kind,
+        page=page_of(session, first_turn),
     )
 
 

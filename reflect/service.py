@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from reflect import crypto, speakers
-from reflect.errors import UsageError
+from reflect import crypto, kept, speakers
+from reflect.errors import SessionNotFound, UsageError
 from reflect.excerpts import ExcerptLine, clock, excerpt_lines
+from reflect.kept import SavedMoment
 from reflect.recording import TranscriberFactory
 from reflect.records import PendingRecording, recording_info
-from reflect.session import Session, StoredTurn
+from reflect.session import NOTE, SESSION, Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.vault import RolledBack, Vault
 
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from reflect.answer.conversation import Conversation
     from reflect.asr import Transcriber
     from reflect.backup import BackupReport, RestoreReport
+    from reflect.documents import Documents
     from reflect.index import Filters
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
     from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
@@ -44,6 +46,10 @@ if TYPE_CHECKING:
     from reflect.understanding import Understood
 
 ModelFactory = Callable[[], "ChatModel"]
+
+# Which kinds of record a view reads (reflect.session.KINDS, reflect/documents.py).
+_SESSIONS_ONLY = frozenset({SESSION})
+_SESSIONS_AND_NOTES = frozenset({SESSION, NOTE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +292,13 @@ class Reflect:
 
     def speaker_labels(self, who: str) -> list[str]:
         """Labels for "me", "therapist" (everyone who isn't me) or a label, any case."""
-        return speakers.labels_for(who, self.me_labels(), self._known_speakers())
+        me = self.me_labels()
+        labels = speakers.labels_for(who, me, self._known_speakers())
+        if me and set(labels) == set(me):
+            # The user's notes are theirs, whatever label they were written under.
+            notes = (s for s in self._store.catalog() if s.kind == NOTE)
+            labels += sorted({label for s in notes for label in s.speakers} - set(labels))
+        return labels
 
     def _known_speakers(self) -> list[str]:
         return sorted({label for s in self.sessions() for label in s.speakers})
@@ -332,8 +344,13 @@ class Reflect:
     def pending_recordings(self) -> list[PendingRecording]:
         return self._store.pending()
 
-    def discard_pending(self, content_hash: str) -> None:
-        self._store.discard_pending(content_hash)
+    def pending_hashes(self) -> list[str]:
+        """Every unfinished recording's content hash, even one too damaged to read."""
+        return self._store.pending_hashes()
+
+    def discard_pending(self, content_hash: str) -> str | None:
+        """Forget an unfinished recording; its file's name, or None if it was damaged."""
+        return self._store.discard_pending(content_hash)
 
     def recording_clip(
         self, reference: str, start: float, seconds: float, *, rate: int | None = None
@@ -481,6 +498,9 @@ class Reflect:
 
         resolved = self.resolve_filters(filters or SearchFilters())
         live = self._live_index()
+        # The user's notes are part of a theme's story; a handout is not something that
+        # "came up" (reflect/documents.py).
+        resolved = replace(resolved, kinds=_SESSIONS_AND_NOTES)
         return build_timeline(topic, live.index, live.retriever(self.me_labels()), filters=resolved)
 
     def recap(self, reference: str) -> Recap:
@@ -490,6 +510,8 @@ class Reflect:
         from reflect.recap import Recap, moments_at
 
         session = self.session(reference)
+        if session.kind != SESSION:
+            raise UsageError(f"That is a {session.kind}, not a session: it has no recap.")
         moments = moments_at(session, self._recap_spans(session))
         return Recap(session.id, session.date, session.title, moments)
 
@@ -522,7 +544,7 @@ class Reflect:
         from reflect.errors import SessionNotFound, VaultCorrupted
         from reflect.recap import sealed_spans
 
-        summaries = self._store.catalog()
+        summaries = self.sessions()  # a note or a handout has no recap
         made = 0
         for done, summary in enumerate(summaries, start=1):
             if should_stop is not None and should_stop():
@@ -579,7 +601,8 @@ class Reflect:
         sessions = [
             s
             for s in live.index.sessions()
-            if (chosen.session_ids is None or s.id in chosen.session_ids)
+            if s.kind == SESSION
+            and (chosen.session_ids is None or s.id in chosen.session_ids)
             and (chosen.since is None or s.date >= chosen.since)
             and (chosen.until is None or s.date <= chosen.until)
         ]
@@ -589,7 +612,7 @@ class Reflect:
             retriever = live.retriever(me)
 
             def later(subject: str, after: dt.date) -> list[list[Hit]]:
-                later_on = Filters(since=after + dt.timedelta(days=1))
+                later_on = Filters(since=after + dt.timedelta(days=1), kinds=_SESSIONS_ONLY)
                 timeline = build_timeline(subject, live.index, retriever, filters=later_on)
                 return [s.hits for s in timeline.sessions]
 
@@ -603,11 +626,12 @@ class Reflect:
         from reflect.index import Filters
         from reflect.prep import build_prep
 
-        sessions = sorted(
+        every = sorted(
             self._live_index().index.sessions(), key=lambda s: (s.date, s.imported_at, s.id)
         )
         return build_prep(
-            sessions,
+            [s for s in every if s.kind == SESSION],
+            notes=[s for s in every if s.kind == NOTE],
             speakers=self._known_speakers(),
             recap=self.recap,
             agreements=lambda ids: self._marked(
@@ -621,7 +645,7 @@ class Reflect:
         me) or "open" again; stored sealed. UsageError if no agreement has that id."""
         from reflect.agreements import mark_of, resolve_agreement
 
-        sessions = (self._store.get(s.id) for s in self._store.catalog())
+        sessions = (self._store.get(s.id) for s in self.sessions())
         agreement, session = resolve_agreement(sessions, self.me_labels(), agreement_id)
         self._store.mark_agreement(agreement.id, mark_of(session, status))
         agreement.status = status
@@ -637,7 +661,7 @@ class Reflect:
         return VaultStatus(
             path=st.path,
             format_version=st.format_version,
-            sessions=len(self._store.catalog()),
+            sessions=len(self.sessions()),
             size_bytes=st.size_bytes,
             objects=st.object_count,
             generation=st.generation,
@@ -662,7 +686,22 @@ class Reflect:
     # ---- sessions ----------------------------------------------------------------------
 
     def sessions(self) -> list[SessionSummary]:
-        return self._store.catalog()
+        """The sessions, oldest first; notes and handouts are `documents`' to list."""
+        return [s for s in self._store.catalog() if s.kind == SESSION]
+
+    @property
+    def documents(self) -> Documents:
+        """The user's notes and their therapist's handouts (reflect/documents.py)."""
+        from reflect.documents import Documents
+
+        self._vault.ensure_open()
+        return Documents(
+            self._store,
+            self._live_index,
+            self._index_loaded.is_set,
+            transcriber=self.transcriber,
+            stop=self._stop_import,
+        )
 
     def summary(self, reference: str) -> SessionSummary:
         """A session's catalog entry, by id, unique id prefix, list number or exact title."""
@@ -830,6 +869,87 @@ class Reflect:
     def me_labels(self) -> list[str]:
         return self._store.settings().me
 
+    # ---- saved moments (reflect.kept) -----------------------------------------------------
+
+    def keep(
+        self,
+        reference: str,
+        *,
+        at: float | None = None,
+        to: float | None = None,
+        turns: tuple[int, int] | None = None,
+        span: tuple[int, int] | None = None,
+        label: str | None = None,
+    ) -> SavedMoment:
+        """Keep whole turns of a session as a saved moment: those spoken from `at` to `to`
+        (seconds), `turns` (first and last, 1-based, as `reflect show` numbers them), or those
+        a stretch of its text touches (`span`, a hit's `char_start, char_end`)."""
+        session = self.session(reference)
+        if span is not None:
+            first, last = kept.turns_of_span(session, *span)
+        elif turns is not None:
+            first, last = turns[0] - 1, turns[1] - 1
+        elif at is not None:
+            first, last = kept.turns_at(session, at, to)
+        else:
+            raise UsageError("Say where the moment is: a time (--at) or turn numbers (--turn).")
+        moment = kept.new_moment(session, first, last, label)
+        self._store.keep_moment(moment)
+        return self.moment(moment.id)
+
+    def moments(self) -> list[SavedMoment]:
+        """Every saved moment, numbered as `reflect moments` lists them (1 = kept first),
+        read from its session as it is now."""
+        sessions: dict[str, Session | None] = {}
+        out = []
+        for number, moment in enumerate(self._store.moments(), 1):
+            if moment.session_id not in sessions:
+                try:
+                    sessions[moment.session_id] = self._store.get(moment.session_id)
+                except SessionNotFound:
+                    sessions[moment.session_id] = None
+            session = sessions[moment.session_id]
+            if session is None:
+                continue  # its session is gone (removed while the record was unreadable)
+            shown = kept.saved(number, moment, session, self._has_recording)
+            if shown is not None:
+                out.append(shown)
+        return out
+
+    def _has_recording(self, session: Session) -> bool:
+        info = recording_info(session)
+        return bool(info and info.get("audio") and self._store.has(str(info["audio"])))
+
+    def moment(self, reference: str) -> SavedMoment:
+        """A saved moment by its number in `moments()` or its id."""
+        wanted = kept.find(self._store.moments(), reference)
+        shown = next((m for m in self.moments() if m.id == wanted.id), None)
+        if shown is None:
+            raise SessionNotFound("That moment's session is no longer in the vault.")
+        return shown
+
+    def remove_moment(self, reference: str) -> SavedMoment:
+        """Forget a saved moment (the session itself is untouched)."""
+        shown = self.moment(reference)
+        self._store.change_moments(lambda ms: [m for m in ms if m.id != shown.id])
+        return shown
+
+    def relabel_moment(self, reference: str, label: str | None) -> SavedMoment:
+        shown = self.moment(reference)
+        cleaned = kept.clean_label(label)
+        self._store.change_moments(
+            lambda ms: [replace(m, label=cleaned) if m.id == shown.id else m for m in ms]
+        )
+        return replace(shown, label=cleaned)
+
+    def moment_hit(self, moment: SavedMoment) -> Hit:
+        """The moment as a quote (its words read from the session), for the reader and for
+        playing: the same shape as a search result."""
+        from reflect.moments import moment_hit
+
+        session = self._store.get(moment.session_id)
+        return moment_hit(session, moment.char_start, moment.char_end)
+
 
 class _AnsweringViews:
     """The timeline, recaps and agreements as the answer stage needs them
@@ -843,6 +963,8 @@ class _AnsweringViews:
         from reflect.timeline import build_timeline
 
         live = self._service._live_index()
+        # "How often has it come up" counts sessions: not notes, not handouts.
+        filters = replace(filters, kinds=_SESSIONS_ONLY)
         timeline = build_timeline(
             topic, live.index, live.retriever(self._service.me_labels()), filters=filters
         )

@@ -16,6 +16,15 @@ from reflect.transcript import Turn
 
 TURN_SEPARATOR = "\n\n"
 
+# What a stored record is. Notes and handouts are stored, chunked, indexed and searched as
+# sessions are (reflect/documents.py), so every view cites them from the same stored text;
+# the kind keeps them apart wherever a session is meant (`reflect sessions`, recaps,
+# agreements) and says how a quote from one is cited (reflect/sources.py).
+SESSION = "session"
+NOTE = "note"  # the user's own note: one turn (a voice memo: one a paragraph), by the user
+HANDOUT = "handout"  # a therapist's handout: one turn per page, no speaker
+KINDS = (SESSION, NOTE, HANDOUT)
+
 
 @dataclass(frozen=True, slots=True)
 class StoredTurn:
@@ -40,6 +49,7 @@ class Session:
     text: str
     turns: list[StoredTurn]
     extra: dict[str, Any] = field(default_factory=dict)
+    kind: str = SESSION
 
     def turn_text(self, turn: StoredTurn) -> str:
         return self.text[turn.char_start : turn.char_end]
@@ -53,6 +63,8 @@ class Session:
         return list(seen)
 
     def to_dict(self) -> dict[str, Any]:
+        # A session's record stays as it was before kinds existed; only others say theirs.
+        kind = {} if self.kind == SESSION else {"kind": self.kind}
         return {
             "id": self.id,
             "title": self.title,
@@ -65,6 +77,7 @@ class Session:
             "text": self.text,
             "turns": [[t.speaker, t.start, t.end, t.char_start, t.char_end] for t in self.turns],
             "extra": self.extra,
+            **kind,
         }
 
     @classmethod
@@ -83,6 +96,7 @@ class Session:
                 StoredTurn(i, sp, st, en, a, b) for i, (sp, st, en, a, b) in enumerate(d["turns"])
             ],
             extra=d.get("extra", {}),
+            kind=d.get("kind", SESSION),
         )
 
 

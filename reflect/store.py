@@ -8,23 +8,36 @@ stored whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
-from reflect.errors import RecordingError, SessionNotFound, UsageError, VaultCorrupted
+from reflect.errors import (
+    PendingDamaged,
+    RecordingError,
+    SessionNotFound,
+    SettingsDamaged,
+    UsageError,
+    VaultCorrupted,
+)
+from reflect.kept import KeptMoment, follow_replacement, in_order
 from reflect.records import (
     AGREEMENT_STATUS,
+    AUDIO_PREFIX,
     CATALOG,
+    MOMENTS,
     PENDING_PREFIX,
     PURPOSE_AGREEMENT_STATUS,
     PURPOSE_AUDIO,
     PURPOSE_CATALOG,
     PURPOSE_INDEX,
+    PURPOSE_MOMENTS,
     PURPOSE_PENDING,
     PURPOSE_RECAP,
     PURPOSE_SESSION,
     PURPOSE_SETTINGS,
+    SESSION_PREFIX,
     SESSION_RECORDS,
     SETTINGS,
     AgreementMark,
@@ -35,10 +48,12 @@ from reflect.records import (
     audio_name,
     decode_agreement_marks,
     decode_catalog,
+    decode_moments,
     decode_session,
     decode_settings,
     encode_agreement_marks,
     encode_catalog,
+    encode_moments,
     encode_session,
     encode_settings,
     index_name,
@@ -48,7 +63,7 @@ from reflect.records import (
     recording_info,
     session_name,
 )
-from reflect.session import Session
+from reflect.session import SESSION, Session
 from reflect.vault import Transaction, Vault
 
 # Importable from here as before the layout moved to reflect.records.
@@ -68,7 +83,12 @@ class SessionStore:
     def catalog(self) -> list[SessionSummary]:
         if CATALOG not in self.vault:
             return []
-        summaries = decode_catalog(self.vault.get(CATALOG))
+        try:
+            summaries = decode_catalog(self.vault.get(CATALOG))
+        except VaultCorrupted:
+            # Derived from the sessions, so nothing is lost: rebuilt from them and stored.
+            with self.vault.transaction() as tx:
+                summaries = list(self._read_catalog(tx).values())
         return sorted(summaries, key=lambda s: (s.date, s.imported_at, s.id))
 
     def get(self, session_id: str) -> Session:
@@ -82,9 +102,15 @@ class SessionStore:
         return self.vault.get(name) if name in self.vault else None
 
     def resolve(self, reference: str) -> SessionSummary:
-        """A session by id, unique id prefix, list number (1 = oldest) or exact title."""
-        catalog = self.catalog()
+        """A session by id, unique id prefix, list number (1 = oldest) or exact title.
+        Sessions only, except by exact id (the app opens a note or a handout in the reader
+        by its id): notes and handouts have lists (and numbers) of their own."""
+        everything = self.catalog()
+        catalog = [s for s in everything if s.kind == SESSION]
         ref = reference.strip()
+        by_id = [s for s in everything if s.id == ref]
+        if by_id:
+            return by_id[0]
         if ref.isdigit() and 1 <= int(ref) <= len(catalog) and len(ref) < 4:
             return catalog[int(ref) - 1]
         exact = [s for s in catalog if s.id == ref]
@@ -127,9 +153,23 @@ class SessionStore:
 
     @staticmethod
     def _read_catalog(tx: Transaction) -> dict[str, SessionSummary]:
+        """The catalog as it is now; a damaged one is rebuilt from the sessions (and stored
+        in this transaction). A session too damaged to read can't be listed then: it is
+        left where it is, for a backup tool or a later reflect to recover."""
         if CATALOG not in tx:
             return {}
-        return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
+        try:
+            return {s.id: s for s in decode_catalog(tx.get(CATALOG))}
+        except VaultCorrupted:
+            pass
+        rebuilt = {}
+        for name in tx.names(SESSION_PREFIX):
+            with contextlib.suppress(VaultCorrupted):
+                session = decode_session(tx.get(name))
+                if session_name(session.id) == name:
+                    rebuilt[session.id] = SessionSummary.of(session)
+        SessionStore._write_catalog(tx, rebuilt.values())
+        return rebuilt
 
     def pending(self) -> list[PendingRecording]:
         """Recordings whose transcription was started and not finished."""
@@ -142,14 +182,35 @@ class SessionStore:
         name = pending_name(content_hash)
         return PendingRecording.decode(self.vault.get(name)) if name in self.vault else None
 
-    def discard_pending(self, content_hash: str) -> None:
-        """Forget an unfinished recording: its partial transcript and its sealed audio."""
+    def pending_hashes(self) -> list[str]:
+        """The content hash of every unfinished recording, readable or damaged."""
+        return [name.removeprefix(PENDING_PREFIX) for name in self.vault.names(PENDING_PREFIX)]
+
+    def discard_pending(self, content_hash: str) -> str | None:
+        """Forget an unfinished recording: its partial transcript and its sealed audio.
+        Its source file's name, or None if there was none or it was too damaged to say."""
         name = pending_name(content_hash)
         with self.vault.transaction() as tx:
             if name not in tx:
-                return
-            tx.delete(audio_name(PendingRecording.decode(tx.get(name)).session_id))
+                return None
+            try:
+                pending: PendingRecording | None = PendingRecording.decode(tx.get(name))
+            except PendingDamaged:
+                pending = None
             tx.delete(name)
+            if pending is not None:
+                tx.delete(audio_name(pending.session_id))
+                return pending.source_file
+            # Damaged, so its audio can't be named: drop every recording no session or
+            # other unfinished transcription owns.
+            owners = set(self._read_catalog(tx))
+            for other in tx.names(PENDING_PREFIX):
+                with contextlib.suppress(PendingDamaged):  # damaged too: its audio is orphaned
+                    owners.add(PendingRecording.decode(tx.get(other)).session_id)
+            for audio in tx.names(AUDIO_PREFIX):
+                if audio.removeprefix(AUDIO_PREFIX) not in owners:
+                    tx.delete(audio)
+        return None
 
     def add(
         self,
@@ -195,6 +256,7 @@ class SessionStore:
                 tx.delete(recap_name(replace))
                 if replaced is not None:
                     self._drop_marks(tx, replaced.content_hash)
+                self._moments_follow(tx, replace, session)
             tx.put(session_name(session.id), encode_session(session), purpose=PURPOSE_SESSION)
             if index_record is not None:
                 tx.put(index_name(session.id), index_record, purpose=PURPOSE_INDEX)
@@ -314,15 +376,84 @@ class SessionStore:
                     tx.delete(name)
             self._drop_marks(tx, removed.content_hash)
             self._write_catalog(tx, catalog.values())
+            moments = self._read_moments(tx)
+            if moments is not None and any(m.session_id == session_id for m in moments):
+                self._write_moments(tx, [m for m in moments if m.session_id != session_id])
+
+    # ---- saved moments (reflect.kept) ------------------------------------------------------
+
+    def moments(self) -> list[KeptMoment]:
+        """Every saved moment, the first kept first. VaultCorrupted if the record is damaged."""
+        if MOMENTS not in self.vault:
+            return []
+        return in_order(decode_moments(self.vault.get(MOMENTS)))
+
+    @staticmethod
+    def _read_moments(tx: Transaction) -> list[KeptMoment] | None:
+        """The stored moments; None when the record is damaged (a writer that only tidies
+        them, removing a session, then leaves it as it is rather than failing)."""
+        if MOMENTS not in tx:
+            return []
+        try:
+            return decode_moments(tx.get(MOMENTS))
+        except VaultCorrupted:
+            return None
+
+    @staticmethod
+    def _write_moments(tx: Transaction, moments: list[KeptMoment]) -> None:
+        if moments:
+            tx.put(MOMENTS, encode_moments(in_order(moments)), purpose=PURPOSE_MOMENTS)
+        else:
+            tx.delete(MOMENTS)
+
+    def _moments_follow(self, tx: Transaction, replaced: str, session: Session) -> None:
+        moments = self._read_moments(tx)
+        if moments and any(m.session_id == replaced for m in moments):
+            self._write_moments(tx, follow_replacement(moments, replaced, session))
+
+    def keep_moment(self, moment: KeptMoment) -> None:
+        """Store a new moment, unless its session was removed meanwhile (SessionNotFound)."""
+        with self.vault.transaction() as tx:
+            if moment.session_id not in self._read_catalog(tx):
+                raise SessionNotFound(REMOVED_MEANWHILE)
+            moments = decode_moments(tx.get(MOMENTS)) if MOMENTS in tx else []
+            self._write_moments(tx, [*moments, moment])
+
+    def change_moments(
+        self, change: Callable[[list[KeptMoment]], list[KeptMoment]]
+    ) -> list[KeptMoment]:
+        """Replace the moments with `change(moments as stored now)`, under the writer lock."""
+        with self.vault.transaction() as tx:
+            moments = in_order(decode_moments(tx.get(MOMENTS))) if MOMENTS in tx else []
+            changed = change(moments)
+            if changed != moments:
+                self._write_moments(tx, changed)
+        return in_order(changed)
+
+    def merge_moments(self, moments: list[KeptMoment]) -> int:
+        """Add moments (from a backup) not already here whose session is here; how many."""
+        with self.vault.transaction() as tx:
+            catalog = self._read_catalog(tx)
+            ours = decode_moments(tx.get(MOMENTS)) if MOMENTS in tx else []
+            known = {m.id for m in ours}
+            new = [m for m in moments if m.id not in known and m.session_id in catalog]
+            if new:
+                self._write_moments(tx, ours + new)
+        return len(new)
 
     def change_settings(self, change: Callable[[Settings], None]) -> Settings:
         """Change the settings as they are now in the vault, under the writer lock, so two
         writers changing different settings both keep their change."""
         with self.vault.transaction() as tx:
-            settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
+            damaged = False
+            try:
+                settings = decode_settings(tx.get(SETTINGS)) if SETTINGS in tx else Settings()
+            except SettingsDamaged:
+                # Written over: what this change sets is kept; the rest takes its defaults.
+                settings, damaged = Settings(), True
             before = settings.to_dict()
             change(settings)
-            if settings.to_dict() != before:
+            if damaged or settings.to_dict() != before:
                 tx.put(SETTINGS, encode_settings(settings), purpose=PURPOSE_SETTINGS)
         return settings
 

@@ -80,6 +80,11 @@ class TimelineSession:
     mentions: int
     hits: list[Hit] = field(default_factory=list)
 
+    @property
+    def source(self) -> str:
+        """"session", or "note" for the user's own note (a timeline may include notes)."""
+        return self.hits[0].source if self.hits else "session"
+
 
 @dataclass(slots=True)
 class Timeline:

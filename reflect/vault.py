@@ -107,13 +107,10 @@ class Manifest:
     @classmethod
     def decode(cls, data: bytes) -> Manifest:
         """Raises ValueError when `data` is not a manifest."""
-        d = json.loads(data)
-        if not schema.matches(d, {"format": schema.optional(int)}):
-            raise ValueError("not a manifest")
+        d = schema.load(data, {"format": schema.optional(int)}, _not_a_manifest)
         if (d.get("format") or 0) > FORMAT_VERSION:
             raise VaultTooNew("This vault was written by a newer version of reflect.")
-        if not schema.matches(d, _MANIFEST_SCHEMA):
-            raise ValueError("not a manifest")
+        schema.require(d, _MANIFEST_SCHEMA, _not_a_manifest)
         return cls(
             vault_id=d["vault_id"],
             generation=d["generation"],
@@ -123,10 +120,16 @@ class Manifest:
 
 _MANIFEST_SCHEMA = {
     "vault_id": str,
-    "generation": int,
+    "generation": schema.natural,
     # object id, purpose, sha256, size, generation
-    "objects": schema.dict_of(schema.row(schema.hex_string, str, schema.hex_string, int, int)),
+    "objects": schema.dict_of(
+        schema.row(schema.hex_string, str, schema.hex_string, schema.natural, schema.natural)
+    ),
 }
+
+
+def _not_a_manifest() -> ValueError:
+    return ValueError("not a manifest")
 
 
 @dataclass(frozen=True, slots=True)

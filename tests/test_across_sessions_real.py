@@ -115,3 +115,31 @@ def test_prep_for_the_session_after_the_last(capsys: pytest.CaptureFixture[str])
     for theme in data["themes"]:
         assert theme["sessions"] and all(s["hits"] for s in theme["sessions"])
     assert data["notes"] == []
+
+
+def test_the_sleep_conversation_of_the_issue(demo_vault: Path) -> None:
+    """"What did we say about sleep?" shows the sleep diary suggestion; "did I keep it?"
+    then means the diary, and finds "I brought the diary" in the next session; "when was
+    that?" dates it. (The model stays silent here: the system composes these answers.)"""
+    from reflect.embedding import default_embedder
+    from reflect.testing import FakeChatModel
+
+    model = FakeChatModel([""])
+    with Reflect.unlock(
+        demo_vault, PASSPHRASE, embedder_factory=default_embedder, model_factory=lambda: model
+    ) as service:
+        service.open_index(vector_store=False)
+        talk = service.new_conversation()
+        sleep = service.ask("what did we say about sleep?", conversation=talk)
+        assert sleep.found and "keeping a sleep diary" in sleep.text
+        kept = service.ask("did I keep it?", conversation=talk)
+        assert kept.asked is not None and kept.asked.followup
+        assert "sleep diary" in kept.asked.topic
+        assert kept.text.startswith("Afterwards, on 22 January, you said:")
+        assert "I brought the diary" in kept.text
+        when = service.ask("when was that?", conversation=talk)
+        assert when.text.startswith("That was on 22 January")
+        for answer in (sleep, kept, when):
+            for _, hit in answer.citations:  # every quote is the transcript's own words
+                session = service.session_of(hit)
+                assert session.text[hit.char_start : hit.char_end] == hit.text

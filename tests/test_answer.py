@@ -254,6 +254,9 @@ def test_no_hits_is_not_found() -> None:
 def test_generic_words_are_not_content() -> None:
     assert content_stems("What did we talk about in the session last week?") == set()
     assert content_stems("what did my therapist say about sleep?") == {"sleep"}
+    # How much, how many, right after, back in: how it is asked, not what about.
+    assert content_stems("how much was I sleeping right after the move?") == {"sleep", "mov"}
+    assert content_stems("how many times did Dad ring back in March?") == {"dad", "ring", "march"}
 
 
 def test_light_stemming() -> None:

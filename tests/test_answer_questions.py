@@ -391,3 +391,31 @@ def test_the_named_speaker_is_not_evidence_of_the_subject(retriever: Retriever) 
     assert not absent.found and absent.text.startswith("I couldn't find that")
     told = answerer(retriever, FakeChatModel(["Ines suggested a worry journal [1]."]))
     assert told.ask("what did Ines say about the worry journal?").found
+
+
+def test_did_i_keep_it_means_what_the_cited_moment_suggested(retriever: Retriever) -> None:
+    # "It" after "what did we say about my nights?" is the worry journal the cited excerpt
+    # proposed, not "nights": the follow-up looks for what happened to the journal.
+    a = answerer(retriever, FakeChatModel(["Ines suggested a worry journal [1]."] * 2))
+    talk = Conversation()
+    first = a.ask("what did we say about my head at night?", conversation=talk)
+    assert any("worry journal" in hit.text for _, hit in first.citations)
+    kept = a.ask("did I keep it?", conversation=talk)
+    assert kept.asked is not None and kept.asked.followup
+    assert kept.asked.topic == "keeping a worry journal"
+    assert "I wrote in the worry journal" in kept.text
+
+
+def test_proposed_things_are_the_words_after_the_asking() -> None:
+    from reflect.agreements import proposed_things
+
+    assert proposed_things(
+        "Would you be up for keeping a sleep diary for the next two weeks? Just a few lines."
+    ) == ["keeping a sleep diary"]
+    assert proposed_things("Yeah. I'll cut down to weekends, I think.") == [
+        "cut down to weekends"
+    ]
+    assert proposed_things("How about trying the three lines before bed?") == [
+        "trying the three lines"
+    ]
+    assert proposed_things("That sounds hard. Tell me more.") == []

@@ -84,9 +84,13 @@ def test_empty_files(extension: str, data: bytes) -> None:
     assert_refused(data, f"session{extension}")
 
 
-@pytest.mark.parametrize("filename", ["session.pdf", "session", "notes.vtt.bak", "audio.m4a"])
+@pytest.mark.parametrize("filename", ["session", "notes.vtt.bak", "audio.m4a"])
 def test_unsupported_extensions(filename: str) -> None:
     assert_refused(b"WEBVTT\n", filename, reason_contains="isn't supported")
+
+
+def test_a_pdf_is_pointed_to_the_handout_import() -> None:
+    assert_refused(b"%PDF-1.4\n", "session.pdf", reason_contains="--handout")
 
 
 @pytest.mark.parametrize("extension", [".vtt", ".srt", ".txt", ".md", ".json"])

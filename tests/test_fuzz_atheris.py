@@ -21,7 +21,10 @@ pytest.importorskip("atheris", reason="atheris installs on Linux x86_64 (dev ext
 HERE = Path(__file__).parent
 TARGETS = HERE / "fuzz" / "fuzz_targets.py"
 # About a minute in all on 2 cores; findings so far: none.
-RUNS = {"transcripts": 100_000, "sealed": 20_000, "index_record": 50_000, "audio": 3_000}
+RUNS = {
+    "transcripts": 100_000, "sealed": 20_000, "index_record": 50_000, "audio": 3_000,
+    "pdf": 3_000,
+}
 
 
 def seeds(target: str, corpus: Path) -> None:
@@ -52,6 +55,13 @@ def seeds(target: str, corpus: Path) -> None:
         chunks = chunk_session(session)
         vectors = np.ones((len(chunks), 8), dtype=np.float32)
         (corpus / "seed").write_bytes(encode_index_record("fake-8|chunks-2", chunks, vectors))
+    elif target == "pdf":
+        from tests.pdf_fixtures import SLEEP_HYGIENE, locked, make_pdf
+
+        (corpus / "text").write_bytes(make_pdf(SLEEP_HYGIENE))
+        (corpus / "plain").write_bytes(make_pdf(SLEEP_HYGIENE, compress=False))
+        (corpus / "scanned").write_bytes(make_pdf([["x"]], scanned=True))
+        (corpus / "locked").write_bytes(locked(make_pdf(SLEEP_HYGIENE)))
     else:
         for path in (HERE / "fixtures" / "audio").glob("first_turn.*"):
             (corpus / path.name).write_bytes(path.read_bytes()[:20_000])

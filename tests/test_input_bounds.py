@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -115,3 +116,81 @@ def test_import_off_a_terminal_reports_each_file_as_it_starts(
     assert "Importing 2024-05-03 one.vtt (1 of 2)…" in err
     assert "Importing 2024-05-04 two.vtt (2 of 2)…" in err
     assert err.index("(1 of 2)") < err.index("(2 of 2)") < err.index("2 imported")
+
+
+def one_line_transcript(size: int) -> str:
+    """One line of invented words, `size` characters: no turns, no sentences to cut at."""
+    words = ["walk", "the", "dog", "garden", "sister", "morning", "quiet", "letter", "rain"]
+    text, n = [], 0
+    while n < size:
+        word = words[(n * 7 + len(text)) % len(words)]
+        text.append(word)
+        n += len(word) + 1
+    return " ".join(text) + "\n"
+
+
+def test_a_long_one_line_transcript_reports_its_indexing_off_a_terminal(
+    env_vault: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Embedding a 10 MB line takes minutes (see SECURITY.md): a log shows it moving."""
+    from reflect import cli, ingest
+
+    monkeypatch.setattr(ingest, "INDEXING_TICK_SECONDS", 0.0)
+    monkeypatch.setattr(cli, "INDEXING_LINE_SECONDS", 0.0)
+    source = tmp_path / "2024-05-05 long.txt"
+    source.write_text(one_line_transcript(150_000))
+    capsys.readouterr()
+    assert main(["import", str(source)]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    import re
+
+    counts = [
+        (int(done.replace(",", "")), int(total.replace(",", "")))
+        for done, total in re.findall(r"indexing 2024-05-05 long\.txt: ([\d,]+) of ([\d,]+)", err)
+    ]
+    assert len(counts) >= 3
+    total = counts[0][1]
+    assert total > 64 and all(t == total for _, t in counts)
+    assert [d for d, _ in counts] == sorted(d for d, _ in counts) and counts[-1][0] == total
+    assert (
+        err.index("Importing 2024-05-05 long.txt") < err.index("indexing") < err.index("1 imported")
+    )
+
+
+def test_a_long_one_line_transcript_reports_its_indexing_in_json(
+    env_vault: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "2024-05-05 long.txt"
+    source.write_text(one_line_transcript(150_000))
+    capsys.readouterr()
+    assert main(["import", "--json", str(source)]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    indexing = [e["indexing"] for e in events if e["event"] == "progress" and "indexing" in e]
+    # The first and the last always; one a second between them, so a log isn't flooded.
+    assert indexing[0]["passages_done"] == 0
+    assert indexing[-1]["passages_done"] == indexing[-1]["passages_total"] > 64
+    assert {e["file"] for e in indexing} == {"2024-05-05 long.txt"}
+    assert len(indexing) <= 2 + max(e["elapsed_s"] for e in events if e["event"] == "progress")
+
+
+def test_a_10_mb_line_is_parsed_and_cut_into_passages_in_bounded_time() -> None:
+    """Measured at about 3 s (issue #13): only embedding is slow, and it reports progress."""
+    import time
+
+    from reflect.chunking import chunk_session
+    from reflect.formats import parse_transcript
+    from reflect.session import Session, build_text
+
+    data = one_line_transcript(10_000_000).encode()
+    started = time.monotonic()
+    parsed = parse_transcript(data, "long.txt")
+    text, turns = build_text(parsed.turns)
+    session = Session(
+        "s1", "t", dt.date(2024, 5, 5), "user", "long.txt", "h", "", "text", text, turns
+    )
+    chunks = chunk_session(session)
+    assert len(chunks) > 5_000
+    assert time.monotonic() - started < 60

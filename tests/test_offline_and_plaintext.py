@@ -1,11 +1,11 @@
 """The whole flow with the real models: nothing touches the network, no plaintext lands anywhere.
 
-The flow (init, import of a transcript and of a recording, quotes, ask, the app's index with
-chromadb built in the background) runs in a child
-process whose HOME, data, config, state,
-cache and temp folders are fresh folders of this test, with a socket guard that records and
+The flow (init, import of a transcript and of a recording, quotes, ask, saved moments kept,
+listed and played, a note of the user's own and a PDF handout, the app's index with chromadb
+built in the background) runs in a child process whose HOME, data, config, state, cache and
+temp folders are fresh folders of this test, with a socket guard that records and
 refuses any name lookup or non-local connection. Afterwards every byte under those folders is
-searched for the marker sentence (UTF-8 and UTF-16) and for the raw float32 bytes of its
+searched for the marker sentences (UTF-8 and UTF-16) and for the raw float32 bytes of their
 embeddings. The same flow runs again inside a network namespace without connectivity
 (`unshare -n`) where that is available.
 """
@@ -25,9 +25,14 @@ import pytest
 from tests.conftest import grep_tree
 
 MARKER = "the heron stood on one leg by the allotment gate 9317"
+# The user's own note and a handout page: sealed and searchable like a session.
+NOTE_MARKER = "the kettle whistled twice before the blackbird sang 5120"
+HANDOUT_MARKER = "count the ceiling tiles slowly when the lamp is off 7741"
 # The invented two-voice recording, transcribed by the bundled Whisper during the flow.
 RECORDING = Path(__file__).parent / "fixtures" / "audio" / "session_stereo.opus"
 RECORDED = "we walk by the river after dinner"
+# A saved moment's label: the person's own words, sealed like the transcript.
+LABEL = "when my head went quiet by the heron gate 4410"
 
 TRANSCRIPT = textwrap.dedent(
     f"""\
@@ -74,15 +79,28 @@ FLOW = textwrap.dedent(
 
     from reflect.cli import main
 
-    source, pass_file, recording = sys.argv[1], sys.argv[2], sys.argv[3]
+    source, pass_file, recording, label, handout, note = sys.argv[1:7]
+    # No sound device here: playing a moment decodes it in memory and stops at the speaker.
+    import reflect.audio
+    reflect.audio.play = lambda samples, rate, **kw: None
     results = {}
     for name, argv in [
         ("init", ["init", "--passphrase-file", pass_file]),
         ("import", ["import", "--me", "Jules", source]),
-        ("import recording", ["import", recording]),
+        ("import recording", ["import", "--consented", recording]),
         ("quotes", ["quotes", "heron by the allotment gate", "--json"]),
         ("quotes recording", ["quotes", "walk the dog by the river", "--json"]),
         ("ask", ["ask", "what did I see on the Sunday walk?", "--json"]),
+        ("keep", ["keep", "Sunday walk", "--turn", "2", "--label", label]),
+        ("keep recording", ["keep", "Session stereo", "--at", "0:28"]),
+        ("moments", ["moments", "--json"]),
+        ("moments play", ["moments", "play", "2"]),
+        ("note", ["note", note]),
+        ("handout", ["import", "--handout", handout, "--title", "Night routine"]),
+        ("quotes note", ["quotes", "kettle whistled before the blackbird", "--json"]),
+        ("quotes handout", ["quotes", "ceiling tiles when the lamp is off", "--json"]),
+        ("notes", ["notes", "--json"]),
+        ("handouts", ["handouts", "--json"]),
     ]:
         results[name] = main(argv)
 
@@ -102,14 +120,20 @@ FLOW = textwrap.dedent(
     found = service.quotes("heron by the allotment gate").hits
     results["app index"] = 0 if index.store_serving and found else 1
     prefixes = []
-    for summary in service.sessions():
+    found_note = service.quotes("kettle whistled before the blackbird").hits
+    found_handout = service.quotes("ceiling tiles when the lamp is off").hits
+    results["app note"] = 0 if found_note and found_note[0].source == "note" else 1
+    results["app handout"] = 0 if found_handout and found_handout[0].page == 1 else 1
+    for summary in store_of(service).catalog():  # sessions, the note and the handout
         _, _, vectors = decode_index_record(store_of(service).index_record(summary.id))
         prefixes += [v[:16].astype("<f4").tobytes().hex() for v in vectors]
     print("RESULT " + json.dumps({
         "exit_codes": results,
         "attempts": attempts,
         "sessions": len(service.sessions()),
+        "moments": [m.label for m in service.moments()],
         "vector_prefixes": prefixes,
+        "records": len(store_of(service).catalog()),
     }))
     """
 )
@@ -132,6 +156,10 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
     source = tmp_path / "source" / "2025-06-01 sunday walk.txt"
     source.parent.mkdir()
     source.write_text(TRANSCRIPT)
+    from tests.pdf_fixtures import make_pdf
+
+    handout = tmp_path / "source" / "night-routine.pdf"
+    handout.write_bytes(make_pdf([["Night routine", f"Then {HANDOUT_MARKER}."]]))
     pass_file = tmp_path / "source" / "pass.txt"
     pass_file.write_text("offline flow passphrase\n")
     env = {
@@ -149,7 +177,18 @@ def run_flow(tmp_path: Path, wrapper: list[str]) -> tuple[dict, Path]:  # type: 
         REFLECT_PASSPHRASE_FILE=str(pass_file),
     )
     proc = subprocess.run(
-        [*wrapper, sys.executable, "-c", FLOW, str(source), str(pass_file), str(RECORDING)],
+        [
+            *wrapper,
+            sys.executable,
+            "-c",
+            FLOW,
+            str(source),
+            str(pass_file),
+            str(RECORDING),
+            LABEL,
+            str(handout),
+            f"Before work {NOTE_MARKER}.",
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -164,7 +203,14 @@ def check_flow(result: dict, root: Path) -> None:  # type: ignore[type-arg]
     assert set(result["exit_codes"].values()) == {0}, result["exit_codes"]
     assert result["attempts"] == []
     assert result["sessions"] == 2
-    needles = [MARKER.encode(), MARKER.encode("utf-16-le"), MARKER.encode("utf-16-be")]
+    assert result["moments"] == [LABEL, ""]
+    assert result["records"] == 4  # two sessions, a note, a handout
+    needles = [
+        marker.encode(encoding)
+        for marker in (MARKER, NOTE_MARKER, HANDOUT_MARKER)
+        for encoding in ("utf-8", "utf-16-le", "utf-16-be")
+    ]
+    needles += [LABEL.encode(), LABEL.encode("utf-16-le")]
     # What the recording says (as transcribed), and any stretch of the audio itself.
     needles += [RECORDED.encode(), RECORDED.encode("utf-16-le")]
     audio = RECORDING.read_bytes()

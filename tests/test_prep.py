@@ -61,8 +61,17 @@ def test_themes_are_what_was_said_most_lately_never_filler() -> None:
     assert salient_themes([], history) == []
 
 
-def test_notes_have_a_hook_that_holds_none_yet() -> None:
-    assert _notes_since(dt.date(2025, 2, 17)) == []
+def test_notes_since_the_last_session() -> None:
+    from reflect.documents import make_note
+
+    notes = [
+        make_note(text, session_id=f"n{i}", day=day, speaker="Me")
+        for i, (text, day) in enumerate(
+            [("Before it.", dt.date(2025, 2, 10)), ("After it.", dt.date(2025, 2, 20))]
+        )
+    ]
+    assert [n.text for n in _notes_since(notes, dt.date(2025, 2, 17))] == ["After it."]
+    assert len(_notes_since(notes, None)) == 2
 
 
 @pytest.mark.usefixtures("cli_vault")
@@ -82,6 +91,14 @@ def test_cli_prep_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert [s["session_date"] for s in insomnia["sessions"]] == ["2025-02-03", "2025-02-17"]
     assert {"session_id", "mentions", "hits"} <= set(insomnia["sessions"][0])
     assert data["notes"] == []
+    assert main(["note", "Slept through twice this week.", "--date", "2025-02-20"]) == 0
+    assert main(["note", "An old thought.", "--date", "2025-02-01"]) == 0
+    capsys.readouterr()
+    assert main(["prep", "--json"]) == 0
+    noted = json.loads(capsys.readouterr().out)
+    assert [n["text"] for n in noted["notes"]] == ["Slept through twice this week."]
+    assert noted["notes"][0]["source"] == "note"
+    assert noted["last_session"]["session_date"] == "2025-02-17"  # a note is not a session
     # Marked done: no longer open.
     assert main(["agreements", "--done", diary["id"]]) == 0
     capsys.readouterr()

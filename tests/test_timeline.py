@@ -131,7 +131,9 @@ def test_cli_timeline_json_and_text(cli_vault: Path, capsys: pytest.CaptureFixtu
     assert data["topic"] == "insomnia"
     assert [s["session_date"] for s in data["sessions"]] == ["2025-02-03", "2025-02-17"]
     first = data["sessions"][0]
-    assert set(first) == {"session_id", "session_date", "session_title", "mentions", "hits"}
+    assert set(first) == {
+        "session_id", "session_date", "session_title", "source", "mentions", "hits"
+    }
     hit_fields = {"rank", "score", "session_id", "speaker", "start", "end", "text"}
     assert hit_fields <= set(first["hits"][0])
     assert main(["timeline", "insomnia"]) == 0

@@ -143,6 +143,12 @@ WRITERS = [
         on_session=False,
     ),
     Writer("import", _import, "embed", lambda s, sid: _walks(s) == 1, on_session=False),
+    Writer(
+        "keep a moment",
+        lambda s, sid, tmp: s.keep(sid, at=5.0, label="the alto line"),
+        "session",
+        lambda s, sid: [m.label for m in s.moments()] == ["the alto line"],
+    ),
 ]
 PAIRS = [
     (a, b) for a in WRITERS for b in WRITERS if a is not b or a.name == "import"

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
+from reflect.agreements import proposes
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list
 from reflect.answer.conversation import Conversation
@@ -27,7 +28,7 @@ from reflect.answer.excerpts import (
     grow_span,
     sentence_spans,
 )
-from reflect.answer.question import AskedQuestion, SessionDate, read_question
+from reflect.answer.question import OUTCOME_VERBS, AskedQuestion, SessionDate, read_question
 from reflect.answer.results import (
     Answer,
     AnswerDone,
@@ -345,7 +346,8 @@ class Answerer:
             excerpts.append(excerpt)
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
             text_lines.append(
-                template.format(
+                excerpt.source_line(quote)
+                or template.format(
                     n=excerpt.n,
                     quote=quote,
                     who=excerpt.speaker_phrase,
@@ -392,7 +394,7 @@ class Answerer:
         evidence = self._decide(asked.topic, found, filters)
         if not evidence.found:
             return self._nothing_about(asked, found, evidence, began)
-        terms = content_stems(asked.topic) - _OUTCOME_VERBS or content_stems(asked.topic)
+        terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms)
         stems: dict[tuple[str, int], set[str]] = {}
 
@@ -430,7 +432,9 @@ class Answerer:
             if asked.speaker != "me":
                 mine = []
             picks: list[Hit] = []
-            for h in sorted(mine or later, key=lambda h: (h.session_date, h.rank)):
+            # The first mention after it, in time: what happened is told when the session
+            # comes back to it ("I brought the diary"); later in that session come new plans.
+            for h in sorted(mine or later, key=lambda h: (h.session_date, h.char_start)):
                 if len(picks) < 2 and h.session_id not in {p.session_id for p in picks}:
                     picks.append(h)
             lines = [
@@ -697,7 +701,7 @@ class Answerer:
         lines = []
         for excerpt in sorted(ranked, key=lambda e: e.n):
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
-            line = self.prompts.extractive_line(
+            line = excerpt.source_line(quote) or self.prompts.extractive_line(
                 date=excerpt.hit.session_date, who=excerpt.speaker_phrase, quote=quote, n=excerpt.n
             )
             lines.append((excerpt, line))
@@ -718,19 +722,6 @@ def _asked_about(question: str) -> str | None:
     if _ASKS_ABOUT_USER.search(question):
         return "You"
     return None
-
-
-# Words of the asking, not of what happened: "did I keep / stick to / try the diary?" is
-# answered by any later mention of the diary, kept or not.
-_OUTCOME_VERBS = frozenset(
-    stem(w)
-    for w in (
-        "keep", "kept", "stick", "stuck", "try", "tried", "manage", "managed", "start",
-        "started", "stop", "stopped", "finish", "finished", "use", "used", "do", "did", "make",
-        "made", "get", "got", "go", "went", "end", "up", "ever", "actually", "really", "help",
-        "helped", "work", "worked",
-    )
-)
 
 
 def _without_speaker(question: str, asked: AskedQuestion | None) -> str:
@@ -771,7 +762,11 @@ def _best_quote(text: str, terms: set[str], max_words: int) -> str:
     sentences = sentence_spans(text) or [(0, len(text))]
     best = max(
         range(len(sentences)),
-        key=lambda i: (len(content_stems(text[slice(*sentences[i])]) & terms), -i),
+        key=lambda i: (
+            len(content_stems(text[slice(*sentences[i])]) & terms),
+            proposes(text[slice(*sentences[i])]),
+            -i,
+        ),
     )
     a, b = grow_span(sentences, best, lambda na, nb: len(text[na:nb].split()) <= max_words)
     quote = " ".join(text[a:b].split())

@@ -63,6 +63,9 @@ def day(date: dt.date, today: dt.date | None = None) -> str:
 def mention_sentence(excerpt: Excerpt, quote: str, today: dt.date | None = None) -> str:
     """'On 22 January you said: "I brought the diary." [2]' (who as known, else neutral)."""
     who = excerpt.speaker_phrase
+    line = excerpt.source_line(quote)
+    if line is not None:
+        return line
     return f"On {day(excerpt.hit.session_date, today)} {who} said: “{quote}” [{excerpt.n}]"
 
 

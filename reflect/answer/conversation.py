@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from reflect.agreements import proposed_things
 from reflect.answer.question import AskedQuestion, PreviousTurn
 from reflect.retrieval import Hit
 
@@ -26,12 +27,14 @@ class Conversation:
 
     def add(self, asked: AskedQuestion, cited: list[Hit]) -> None:
         first = cited[0] if cited else None
+        plans = tuple(p for hit in cited for p in proposed_things(hit.chunk_text or hit.text))
         self.turns.append(
             PreviousTurn(
                 asked,
                 cited_session=first.session_id if first else None,
                 cited_date=first.session_date if first else None,
                 cited=first,
+                plans=plans,
             )
         )
 

@@ -8,10 +8,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from reflect.agreements import proposes
 from reflect.chunking import span_times
 from reflect.prompt_templates import format_date
 from reflect.retrieval import Hit
-from reflect.session import Session
+from reflect.session import HANDOUT, NOTE, Session
+from reflect.sources import citation
 from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS, speaker_role
 from reflect.words import content_stems
 
@@ -40,12 +42,29 @@ class Excerpt:
 
     def render(self) -> str:
         text = " ".join(self.hit.text.split())
+        cited = citation(self.hit)
+        if cited is not None:
+            # A note or a handout says what it is, so the model doesn't take it for a session.
+            return f'[{self.n}] {cited}: "{text}"'
         who = f", {self.who}" if self.who else ""
         return f'[{self.n}] {format_date(self.hit.session_date)}{who}: "{text}"'
+
+    def source_line(self, quote: str) -> str | None:
+        """How an answer quotes a note or a handout: 'Your note, 12 March: “…” [2]',
+        'Handout: Sleep hygiene, page 2: “…” [3]'; None for a session's words (the answer's
+        own sentence says who said them and when)."""
+        cited = citation(self.hit)
+        if cited is None:
+            return None
+        return f"{cited[:1].upper()}{cited[1:]}: “{quote}” [{self.n}]"
 
     @property
     def speaker_phrase(self) -> str:
         """Who said it, as the extractive answer puts it: "you", "your therapist", "Amara"."""
+        if self.hit.source == NOTE:
+            return "your note"
+        if self.hit.source == HANDOUT:
+            return f"the handout “{self.hit.session_title}”"
         if self.who == "You":
             return "you"
         if self.who == "Therapist":
@@ -84,7 +103,7 @@ def build_excerpts(
         speakers = session.speakers if session is not None else []
         for piece in _relevant_pieces(_turn_pieces(hit, session), terms):
             piece = _trim(piece, session, terms, max_excerpt_tokens)
-            who = speaker_role(piece.speaker, speakers, me_labels, therapist_labels)
+            who = _role(piece, speakers, me_labels, therapist_labels)
             candidate = Excerpt(len(excerpts) + 1, piece, who)
             cost = estimate_tokens(candidate.render())
             if len(excerpts) >= max_excerpts or (excerpts and used + cost > token_budget):
@@ -92,6 +111,17 @@ def build_excerpts(
             excerpts.append(candidate)
             used += cost
     return excerpts
+
+
+def _role(
+    piece: Hit, speakers: Sequence[str], me: Sequence[str], therapist: Sequence[str]
+) -> str:
+    """A note is the user's own words whatever its label; a handout is nobody's speech."""
+    if piece.source == NOTE:
+        return "You"
+    if piece.source == HANDOUT:
+        return ""
+    return speaker_role(piece.speaker, speakers, me, therapist)
 
 
 def _relevant_pieces(pieces: list[Hit], terms: set[str]) -> list[Hit]:
@@ -172,10 +202,10 @@ def _trim(piece: Hit, session: Session | None, terms: set[str], max_tokens: int)
         return piece
     sentences = sentence_spans(text) or [(0, len(text))]
 
-    def score(span: tuple[int, int]) -> tuple[int, int]:
+    def score(span: tuple[int, int]) -> tuple[int, int, bool]:
         a, b = span
         marked = sum(1 for s, _ in piece.match_spans if a <= s < b)
-        return (len(content_stems(text[a:b]) & terms), marked)
+        return (len(content_stems(text[a:b]) & terms), marked, proposes(text[a:b]))
 
     best = max(range(len(sentences)), key=lambda i: (score(sentences[i]), -i))
     a, b = sentences[best]

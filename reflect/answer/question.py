@@ -28,9 +28,9 @@ from typing import Literal
 from reflect.dates import date_range_phrase
 from reflect.retrieval import Hit
 from reflect.understanding import SpeakerRole, Understood, strip_framing, understand
-from reflect.words import content_stems
+from reflect.words import content_stems, stem
 
-__all__ = ["AskedQuestion", "Kind", "PreviousTurn", "read_question"]
+__all__ = ["OUTCOME_VERBS", "AskedQuestion", "Kind", "PreviousTurn", "read_question"]
 
 Kind = Literal["recall", "outcome", "first", "last", "count", "recap", "agreements", "when"]
 
@@ -67,8 +67,15 @@ _PERIOD = re.compile(
     r"(?:weeks?|months?)\b",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = {"a": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5",
-                 "six": "6"}
+_NUMBER_WORDS = {
+    "a": "1",
+    "one": "1",
+    "two": "2",
+    "three": "3",
+    "four": "4",
+    "five": "5",
+    "six": "6",
+}
 
 # Kinds. Order matters in `_kind_of`: the most specific first.
 # At the start only: "what did I say about how often Mum rang" asks for a moment, not a count.
@@ -142,6 +149,48 @@ _KIND_WORDS = re.compile(
 )
 
 
+# Words of the asking, not of what happened: "did I keep / stick to / try the diary?" is
+# answered by any later mention of the diary, kept or not.
+OUTCOME_VERBS = frozenset(
+    stem(w)
+    for w in (
+        "keep",
+        "kept",
+        "stick",
+        "stuck",
+        "try",
+        "tried",
+        "manage",
+        "managed",
+        "start",
+        "started",
+        "stop",
+        "stopped",
+        "finish",
+        "finished",
+        "use",
+        "used",
+        "do",
+        "did",
+        "make",
+        "made",
+        "get",
+        "got",
+        "go",
+        "went",
+        "end",
+        "up",
+        "ever",
+        "actually",
+        "really",
+        "help",
+        "helped",
+        "work",
+        "worked",
+    )
+)
+
+
 @dataclass(frozen=True, slots=True)
 class SessionDate:
     """A session as the question reader needs it: its id and day."""
@@ -158,6 +207,9 @@ class PreviousTurn:
     cited_session: str | None = None  # the session of the first excerpt the answer cited
     cited_date: dt.date | None = None
     cited: Hit | None = None  # that excerpt, for "when was that?"
+    # What the cited excerpts proposed or committed to ("keeping a sleep diary"), in order:
+    # "did I keep it?" asks about one of these.
+    plans: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,9 +285,7 @@ def read_question(
     named = _named_speaker(text, others)
     if named is not None:
         # Read as the role it is, so the framing around it goes too; shown by name.
-        text = " ".join(
-            (text[: named.start()] + "my therapist" + text[named.end() :]).split()
-        )
+        text = " ".join((text[: named.start()] + "my therapist" + text[named.end() :]).split())
         understood = replace(
             understand(text), speaker="other", speaker_words=named.group("name").strip()
         )
@@ -261,7 +311,7 @@ def read_question(
 
 
 def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
-    """"what did Helen say", "Dr. Rivera's advice": a label of the other side, named."""
+    """ "what did Helen say", "Dr. Rivera's advice": a label of the other side, named."""
     names = set()
     for label in others:
         label = label.strip()
@@ -299,8 +349,10 @@ def _read_time(
         if m and ordered and len(ordered) >= abs(pick) + (1 if pick >= 0 else 0):
             chosen = ordered[pick]
             rest = _cut(text, m)
-            words = "the last session" if pick == -1 else (
-                "the session before last" if pick == -2 else "the first session"
+            words = (
+                "the last session"
+                if pick == -1
+                else ("the session before last" if pick == -2 else "the first session")
             )
             return rest, None, None, frozenset({chosen.id}), f"{words} ({_day(chosen.date)})"
     m = _ON_DAY.search(text)
@@ -348,7 +400,7 @@ def _read_time(
 
 
 def _is_may_the_verb(text: str, m: re.Match[str]) -> bool:
-    """"may" is a month only in "in May", "May 2025", "since May": not in "I may try"."""
+    """ "may" is a month only in "in May", "May 2025", "since May": not in "I may try"."""
     word = m.group(0).strip().lower()
     if word != "may":
         return False
@@ -406,8 +458,12 @@ def _strip_kind(text: str, kind: Kind) -> str:
     elif kind == "outcome":
         text = _OUTCOME_LEAD.sub("", text)
         text = re.sub(r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had)\s+", "", text, flags=re.I)
-        text = re.sub(r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had|was|were)\s+", "", text,
-                      flags=re.IGNORECASE)
+        text = re.sub(
+            r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had|was|were)\s+",
+            "",
+            text,
+            flags=re.IGNORECASE,
+        )
     elif kind == "when":
         text = _WHEN_THAT.sub(" ", text)
     text = re.sub(
@@ -455,6 +511,10 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
     # "what about weekends?": the new word leads, the old topic keeps it in context.
     topic = f"{own} {before.topic}".strip() if own_words else before.topic
     kind: Kind = asked.kind
+    if kind == "outcome" and not own_words - OUTCOME_VERBS and previous.plans:
+        # "Did I keep it?" after an answer that cited a suggestion: "it" is what was
+        # suggested, not the whole topic of the question before ("sleep").
+        topic = _plan_meant(previous.plans, before.topic)
     if kind == "recall" and not own_words and before.kind in ("first", "last", "count"):
         kind = before.kind
     timed = asked.since or asked.until or asked.session_ids
@@ -477,7 +537,18 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
         )
     if asked.understood.speaker is None and before.understood.speaker is not None and not own:
         completed = replace(
-            completed, understood=replace(asked.understood, speaker=before.understood.speaker,
-                                          speaker_words=before.understood.speaker_words)
+            completed,
+            understood=replace(
+                asked.understood,
+                speaker=before.understood.speaker,
+                speaker_words=before.understood.speaker_words,
+            ),
         )
     return completed
+
+
+def _plan_meant(plans: Sequence[str], topic: str) -> str:
+    """The plan a follow-up means: the first that shares a word with the topic asked about
+    before, else the first."""
+    words = content_stems(topic)
+    return next((p for p in plans if content_stems(p) & words), plans[0])

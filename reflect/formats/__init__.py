@@ -74,6 +74,9 @@ def parse_transcript(data: bytes, filename: str) -> ParsedTranscript:
     """The turns in a transcript file. `filename` is a display name; only its extension is
     used, to choose the format."""
     extension = PurePath(filename).suffix.lower()
+    if extension == ".pdf":
+        # PDFs are what therapists hand out, not transcripts (reflect/handouts.py).
+        raise TranscriptError(filename, "a PDF is imported as a handout: add --handout")
     if extension not in SUPPORTED_EXTENSIONS:
         raise TranscriptError(
             filename, "this file type isn't supported (use .vtt, .srt, .txt, .md, .json or .docx)"

@@ -42,9 +42,13 @@ from reflect.tui.messages import (
     IndexProgressed,
     ModelStateChanged,
 )
+from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.create import CreateVaultScreen
 from reflect.tui.screens.help import HelpScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.next_session import NextSessionScreen
+from reflect.tui.screens.prompt import TextPrompt
+from reflect.tui.screens.timeline import TimelineScreen
 from reflect.tui.screens.unlock import UnlockScreen
 from reflect.tui.state import (
     AppOptions,
@@ -126,6 +130,10 @@ class ReflectApp(App[None]):
         Binding("f1", "help", "Keys"),
         Binding("question_mark", "help", "Keys", show=False),
         Binding("ctrl+l", "lock", "Lock"),
+        # Not in the footer, which has no room for them at 80 columns: in F1 and ctrl+p.
+        Binding("ctrl+g", "timeline", "Timeline of a theme", show=False),
+        Binding("ctrl+y", "agreements", "What you agreed to try", show=False),
+        Binding("ctrl+r", "next_session", "Ready for the next session", show=False),
     ]
 
     status: reactive[VaultStatus] = reactive(VaultStatus, init=False)
@@ -340,6 +348,47 @@ class ReflectApp(App[None]):
         result = unlocked.service.import_paths(paths, options, progress=report)
         self.post_message(ImportFinished(unlocked.generation, result))
 
+    # ---- keeping a moment (reflect.kept) -------------------------------------------------
+
+    def keep_moment(
+        self,
+        session_id: str,
+        *,
+        span: tuple[int, int] | None = None,
+        turns: tuple[int, int] | None = None,
+    ) -> None:
+        """`k`: keep the turns `span` touches (or `turns`, 1-based) as a saved moment, with
+        a label if the person gives one. A short confirmation, nothing more."""
+        unlocked = self.unlocked
+        if unlocked is None:
+            return
+
+        def keep(label: str | None) -> None:
+            if label is not None and self.unlocked is unlocked:
+                self._keep(unlocked, session_id, span, turns, label)
+
+        self.push_screen(
+            TextPrompt(
+                "Keep this moment",
+                "A few words to find it by, if you like: “the breathing we practised”.",
+                optional=True,
+                keys="enter keeps it · esc doesn't",
+            ),
+            keep,
+        )
+
+    @work(thread=True, exit_on_error=False, group="vault", name="keep")
+    def _keep(
+        self,
+        unlocked: Unlocked,
+        session_id: str,
+        span: tuple[int, int] | None,
+        turns: tuple[int, int] | None,
+        label: str,
+    ) -> None:
+        unlocked.service.keep(session_id, span=span, turns=turns, label=label or None)
+        self.call_from_thread(self.notify, "Kept in your moments (ctrl+s).", timeout=3)
+
     # ---- playing a cited moment -----------------------------------------------------------
 
     @property
@@ -464,8 +513,8 @@ class ReflectApp(App[None]):
     # ---- actions --------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "lock":
-            return self.unlocked is not None  # nothing to lock on the unlock screen
+        if action in ("lock", "timeline", "agreements", "next_session"):
+            return self.unlocked is not None  # nothing to lock or show on the unlock screen
         return True
 
     def action_help(self) -> None:
@@ -488,6 +537,19 @@ class ReflectApp(App[None]):
             self.notify("An import is running; lock when it has finished.", title="Not locked yet")
             return
         await self.lock_vault()
+
+    def action_timeline(self) -> None:
+        main = next((s for s in self.screen_stack if isinstance(s, MainScreen)), None)
+        if not isinstance(self.screen, TimelineScreen):
+            self.push_screen(TimelineScreen(main.current_topic if main is not None else ""))
+
+    def action_agreements(self) -> None:
+        if not isinstance(self.screen, AgreementsScreen):
+            self.push_screen(AgreementsScreen())
+
+    def action_next_session(self) -> None:
+        if not isinstance(self.screen, NextSessionScreen):
+            self.push_screen(NextSessionScreen())
 
     def action_toggle_dark(self) -> None:
         self.theme = "textual-light" if self.current_theme.dark else "textual-dark"

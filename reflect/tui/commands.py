@@ -12,6 +12,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from reflect.safe_text import app_markup, terminal
 from reflect.service import SearchFilters
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.notes import HandoutsScreen, NotesScreen
 from reflect.tui.screens.prompt import TextPrompt
 from reflect.tui.state import ReflectHost
 
@@ -43,6 +44,11 @@ class ReflectCommands(Provider):
                 partial(self._on_main, main, "search"),
             )
             yield (
+                "My moments",
+                "The moments you kept, to read or listen to again (ctrl+s)",
+                partial(self._on_main, main, "moments"),
+            )
+            yield (
                 "Import transcripts",
                 "Add session files or a folder (ctrl+o)",
                 partial(self._on_main, main, "import"),
@@ -62,6 +68,31 @@ class ReflectCommands(Provider):
                 "The quote with its date, speaker and time, to the clipboard (c)",
                 main.action_copy_quote,
             )
+        yield (
+            "Your notes",
+            "Notes of your own between sessions, sealed and searchable (n writes one)",
+            lambda: self.app.push_screen(NotesScreen()),
+        )
+        yield (
+            "Your handouts",
+            "Handouts from your therapist, page by page (reflect import --handout FILE)",
+            lambda: self.app.push_screen(HandoutsScreen()),
+        )
+        yield (
+            "Timeline of a theme",
+            "Every session where a theme came up, oldest first (ctrl+g)",
+            app.action_timeline,
+        )
+        yield (
+            "Agreements",
+            "What you and your therapist agreed to try, and what came of it (ctrl+y)",
+            app.action_agreements,
+        )
+        yield (
+            "Ready for the next session",
+            "The last session's key moments, what is still open, the themes lately (ctrl+r)",
+            app.action_next_session,
+        )
         yield ("Lock now", "Lock the vault and clear the screen (ctrl+l)", app.action_lock)
         yield from self._filter_commands(app)
         for minutes in IDLE_CHOICES:

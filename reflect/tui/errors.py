@@ -13,11 +13,14 @@ from typing import ClassVar
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.dom import DOMNode
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
 
 from reflect.errors import as_reflect_error
 from reflect.safe_text import terminal
+from reflect.tui.state import reflect_app
 
 UNEXPECTED_TITLE = "Something went wrong"
 UNEXPECTED_MESSAGE = (
@@ -32,6 +35,21 @@ def error_text(error: BaseException) -> tuple[str, str]:
         # Messages name files, and a file name may hold escape sequences.
         return terminal(known.title), terminal(known.message)
     return UNEXPECTED_TITLE, UNEXPECTED_MESSAGE
+
+
+def worker_failed(node: DOMNode, event: Worker.StateChanged) -> bool:
+    """True when a screen's own worker failed; its error then goes to the app's handler.
+
+    A screen's workers report to the screen alone (their state messages don't bubble), so
+    each screen passes failures on here. Work cut short by locking the vault is expected and
+    reported to nobody, as in the app's handler.
+    """
+    if event.state is not WorkerState.ERROR:
+        return False
+    app = reflect_app(node)
+    if event.worker.error is not None and app.unlocked is not None:
+        app.show_error(event.worker.error)
+    return True
 
 
 class ErrorModal(ModalScreen[None]):

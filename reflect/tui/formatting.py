@@ -14,6 +14,8 @@ from textual.content import Content
 
 from reflect.excerpts import ExcerptLine, clock, spans_in_line
 from reflect.retrieval import Hit
+from reflect.safe_text import terminal
+from reflect.sources import citation
 
 HIGHLIGHT_STYLE = "bold $text-warning on $warning-muted"
 MARKER_STYLE = "bold $text-accent"
@@ -46,6 +48,9 @@ def time_range(start: float | None, end: float | None) -> str:
 def citation_text(hit: Hit) -> str:
     """A quote and its citation line, as copied to the clipboard."""
     quote = " ".join(hit.text.split())
+    cited = citation(hit)
+    if cited is not None:
+        return f"“{quote}”\n— {cited}"
     where = [f"“{hit.session_title}”", long_date(hit.session_date)]
     if hit.speaker:
         where.append(hit.speaker)
@@ -83,6 +88,44 @@ def excerpt_body(hit: Hit, lines: Sequence[ExcerptLine], me: Sequence[str]) -> C
         if several and line.speaker:
             body = Content.assemble((f"{line.speaker}: ", speaker_style(line.speaker, me)), body)
         parts.append(body)
+    return Content("\n").join(parts)
+
+
+def key_lines(hit: Hit, lines: Sequence[ExcerptLine], most: int) -> list[int]:
+    """Which lines of a long excerpt to show when there is room for `most`: those holding
+    its matched words, then its longest (the gist, rather than a "Welcome back"); as
+    indices, in the order they were said."""
+    matched = [i for i, line in enumerate(lines) if spans_in_line(line, hit.match_spans)]
+    longest = sorted(range(len(lines)), key=lambda i: (-len(lines[i].text.strip()), i))
+    chosen = list(dict.fromkeys([*matched, *longest]))[:most]
+    return sorted(chosen)
+
+
+def brief_excerpt(
+    hit: Hit, lines: Sequence[ExcerptLine], me: Sequence[str], most: int = 2
+) -> Content:
+    """An excerpt cut to its key lines, each under its speaker and time, with "…" where lines
+    are left out. Every word shown is still the transcript's own; the whole excerpt is one
+    Enter away, in the reader."""
+    if not lines:
+        return highlighted(hit.text, hit.match_spans)
+    parts: list[Content] = []
+    shown = -1
+    for i in key_lines(hit, lines, most):
+        line = lines[i]
+        if i > shown + 1:
+            parts.append(Content.styled("…", QUIET_STYLE))
+        who: list[tuple[str, str]] = []
+        if line.speaker:
+            who.append((terminal(line.speaker), speaker_style(line.speaker, me)))
+        if clock(line.start):
+            who.append((f"{' · ' if who else ''}{clock(line.start)}", QUIET_STYLE))
+        if who:
+            parts.append(Content.assemble(*who))
+        parts.append(highlighted(line.text.strip("\n"), spans_in_line(line, hit.match_spans)))
+        shown = i
+    if shown < len(lines) - 1:
+        parts.append(Content.styled("…", QUIET_STYLE))
     return Content("\n").join(parts)
 
 

@@ -12,13 +12,17 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from reflect.agreements import Agreement
 from reflect.answer import Answer
 from reflect.excerpts import ExcerptLine
 from reflect.ingest import ImportProgress, ImportReport
+from reflect.kept import SavedMoment
 from reflect.live_index import IndexProgress
+from reflect.prep import Prep
 from reflect.retrieval import Hit
 from reflect.service import Reflect
 from reflect.session import Session
+from reflect.timeline import Timeline, TimelineSession
 from reflect.tui.state import SessionCatalog
 
 
@@ -140,3 +144,82 @@ class SessionRead(Message):
     """The reader's worker decrypted the session to show."""
 
     session: Session
+
+
+@dataclass
+class RecapRead(Message):
+    """The reader's recap worker found the session's key moments."""
+
+    session_id: str
+    moments: list[Quote]
+
+
+@dataclass
+class TimelineBuilt(Message):
+    """The timeline worker's result, with each session's best excerpts as the list shows them
+    (`quotes[i]` belongs to `timeline.sessions[i]`)."""
+
+    build: int  # which build this answers; an older one finishing late is dropped
+    timeline: Timeline
+    quotes: list[list[Quote]]
+
+
+@dataclass(frozen=True, slots=True)
+class AgreedQuotes:
+    """An agreement as the Agreements view shows it: its words, the reply, and later
+    sessions' moments that talk about it, each read from the stored transcript."""
+
+    agreement: Agreement
+    words: Quote
+    reply: Quote | None
+    follow_ups: list[Quote]
+
+
+@dataclass
+class AgreementsFound(Message):
+    agreements: list[AgreedQuotes]
+
+
+@dataclass
+class MomentsRead(Message):
+    """The saved moments, each with its words as a quote (reflect.kept)."""
+
+    read: int  # which read this is; an older one finishing late is dropped
+    moments: list[tuple[SavedMoment, Quote]]
+
+
+@dataclass
+class AgreementMarked(Message):
+    """The user's mark on an agreement is stored (sealed)."""
+
+    agreement_id: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeQuotes:
+    """A theme of the last few sessions as the Next session view shows it: its latest
+    sessions (a bar each) and each one's best moment, read from the stored transcript."""
+
+    topic: str
+    count: int  # sessions where it came up, in all
+    sessions: list[TimelineSession]
+    best: list[Quote | None]
+
+
+@dataclass
+class PrepGathered(Message):
+    """What to take to the next session (reflect/prep.py), each moment read for showing."""
+
+    prep: Prep
+    recap: list[Quote]
+    agreements: list[AgreedQuotes]
+    themes: list[ThemeQuotes]
+
+
+@dataclass
+class SessionMomentRead(Message):
+    """The sessions sidebar's worker read a session's first key moment (None: it has none)."""
+
+    session_id: str
+    moment: Hit | None

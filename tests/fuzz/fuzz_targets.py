@@ -2,7 +2,7 @@
 
     python tests/fuzz/fuzz_targets.py TARGET [libFuzzer options] [CORPUS_DIR...]
 
-TARGET is one of: transcripts, sealed, index_record, audio. Each input goes to the reader,
+TARGET is one of: transcripts, sealed, index_record, audio, pdf. Each input goes to the reader,
 and only the documented error class may come out: anything else, a hang past -timeout or
 memory past -rss_limit_mb is a finding, and libFuzzer stops with the input that caused it.
 tests/test_fuzz_atheris.py runs every target for a bounded number of inputs; run one for
@@ -16,10 +16,11 @@ from collections.abc import Callable
 
 import atheris
 
-with atheris.instrument_imports(include=["reflect"]):
+with atheris.instrument_imports(include=["reflect", "pypdf"]):
     from reflect import crypto
     from reflect.errors import IndexRecordError, TranscriptError, VaultCorrupted, VaultTooNew
     from reflect.formats import parse_transcript
+    from reflect.formats.pdf_pages import pages_of
     from reflect.index_record import decode_index_record
 
 # Every format the importer picks by extension; the fuzzer chooses one per input.
@@ -67,11 +68,22 @@ def audio(data: bytes) -> None:
         return
 
 
+def pdf(data: bytes) -> None:
+    # What the handout reader's child process does with a PDF (reflect/formats/pdf.py): in
+    # the product it runs under CPU, memory and time limits; here libFuzzer's are the limits.
+    result = pages_of(data)
+    assert set(result) in ({"pages"}, {"error"}), "neither pages nor an error"
+    pages = result.get("pages")
+    if pages is not None:
+        assert isinstance(pages, list) and all(isinstance(p, str) for p in pages), "not text"
+
+
 TARGETS: dict[str, Callable[[bytes], None]] = {
     "transcripts": transcripts,
     "sealed": sealed,
     "index_record": index_record,
     "audio": audio,
+    "pdf": pdf,
 }
 
 

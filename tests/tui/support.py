@@ -99,6 +99,31 @@ NEW_SESSIONS: dict[str, str] = {
 """,
 }
 
+# Two later sessions with an agreement and its follow-up, for the timeline and agreements
+# views (a vault of their own: the other tests count three sessions).
+ACROSS_SESSIONS: dict[str, str] = {
+    "2025-05-06 sleep diary.txt": """\
+[00:00:03] Dr. Okafor: How have the nights been since we last met?
+[00:00:08] Jonah: Patchy. Some nights I sleep through, some nights I'm up at three again and I can't get back to sleep.
+[00:00:19] Dr. Okafor: Would you be up for keeping a sleep diary this week? Just a line each morning: when you went to bed and when you woke.
+[00:00:31] Jonah: Yeah, I'll try that. I'll keep it by the kettle so I see it.
+[00:00:39] Dr. Okafor: Good. And the evening walks you mentioned?
+[00:00:44] Jonah: I'm going to walk by the canal on Tuesday and Thursday after work.
+""",
+    "2025-05-20 after the diary.txt": """\
+[00:00:02] Dr. Okafor: Did you manage the sleep diary?
+[00:00:06] Jonah: I kept the sleep diary every morning except Sunday. It showed I sleep better after the canal walks.
+[00:00:18] Dr. Okafor: That's useful to know. What else did the diary show you?
+[00:00:24] Jonah: That I go to bed later on the nights I work late, and then the sleep is worse.
+[00:00:33] Dr. Okafor: So the late work eats into the sleep twice: the hours, and the winding down after.
+[00:00:41] Jonah: Exactly. I lie there going over emails in my head until one or two, and the next morning I'm wrecked and drink three coffees to get going.
+[00:00:55] Dr. Okafor: What would a realistic limit on the late evenings look like for you?
+[00:01:02] Jonah: I'll stop working past seven on weeknights. Maybe one late night a week if there's a deadline.
+[00:01:12] Dr. Okafor: That sounds like a plan you could keep. And bring the diary next time, so we can see whether the early nights help the sleep.
+[00:01:22] Jonah: I will. I'm curious myself whether it makes a difference to how I sleep and how I feel at work.
+""",
+}
+
 # A reply the answer checks keep: it restates excerpt [4] of the phone question below.
 PHONE_QUESTION = "what did we say about my phone at night?"
 PHONE_REPLY = "You said you left the phone in the kitchen five nights out of seven [4]."
@@ -118,24 +143,36 @@ def write_sessions(
     return folder
 
 
-_template: Path | None = None
+_templates: dict[str, Path] = {}
 
 
-def template_vault(factory: pytest.TempPathFactory) -> Path:
-    """A vault holding the invented sessions, built once per test run."""
-    global _template
-    if _template is None:
-        root = factory.mktemp("tui-template")
+def _built_once(factory: pytest.TempPathFactory, name: str, *session_sets: dict[str, str]) -> Path:
+    """A vault holding `session_sets`, built once per test run under `name`."""
+    if name not in _templates:
+        root = factory.mktemp(name)
         service = Reflect.create(
             root / "vault",
             PASSPHRASE,
             kdf=crypto.floor_kdf_params(),
             embedder_factory=FakeEmbedder,
         )
-        service.import_paths([write_sessions(root / "sessions")], ImportOptions(me=ME))
+        folder = root / "sessions"
+        for sessions in session_sets:
+            write_sessions(folder, sessions)
+        service.import_paths([folder], ImportOptions(me=ME))
         service.lock()
-        _template = root / "vault"
-    return _template
+        _templates[name] = root / "vault"
+    return _templates[name]
+
+
+def template_vault(factory: pytest.TempPathFactory) -> Path:
+    """A vault holding the invented sessions, built once per test run."""
+    return _built_once(factory, "tui-template", SESSIONS)
+
+
+def across_template_vault(factory: pytest.TempPathFactory) -> Path:
+    """A vault holding the invented sessions and the two later ones with agreements."""
+    return _built_once(factory, "tui-across-template", SESSIONS, ACROSS_SESSIONS)
 
 
 def copy_vault(template: Path, tmp_path: Path) -> Path:

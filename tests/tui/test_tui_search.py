@@ -396,6 +396,7 @@ async def test_a_recording_shows_its_progress_and_can_be_paused(
 ) -> None:
     from reflect import recording, service
     from reflect.testing import FakeTranscriber
+    from reflect.tui.screens.consent import ConsentPrompt
 
     class Slow(FakeTranscriber):
         def transcribe(self, samples: Any, **kwargs: Any) -> Any:
@@ -417,6 +418,9 @@ async def test_a_recording_shows_its_progress_and_can_be_paused(
         importer = app.screen
         assert isinstance(importer, ImportScreen)
         await fill_and_submit(pilot, "#import-path", str(target))
+        # A recording is never imported silently: the agreement question comes first.
+        await wait_until(pilot, lambda: isinstance(app.screen, ConsentPrompt))
+        await pilot.press("enter")  # "Yes" has focus
         await wait_until(
             pilot, lambda: app.status.importing is not None
             and app.status.importing.recording is not None

@@ -12,10 +12,14 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from reflect.tui.screens.agreements import AgreementsScreen
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.main import MainScreen
+from reflect.tui.screens.next_session import NextSessionScreen, PrepList
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentList, MomentsScreen
 from reflect.tui.screens.search import QuoteSearchScreen
+from reflect.tui.screens.timeline import TimelineChart, TimelineScreen
 from reflect.tui.state import reflect_app
 from reflect.tui.widgets.quotes import QuoteList
 from reflect.tui.widgets.sessions import SessionList
@@ -28,6 +32,14 @@ EXTRA_KEYS: dict[str, list[tuple[str, str]]] = {
     ],
     "Main screen": [("enter", "Ask the question in the question box")],
     "Sessions list": [("enter", "Read the whole session")],
+    "Transcript reader": [
+        ("enter (key moment)", "Go there in the transcript"),
+        ("tab, up / down", "Move line by line (k keeps that line)"),
+        ("shift+up / down", "Take in the line above or below too"),
+    ],
+    "Timeline": [("enter (in the box)", "Show when the theme came up")],
+    "Agreements": [("enter / c / p", "Open, copy or play, as on an excerpt")],
+    "Next session": [("enter (on a theme)", "Its whole timeline")],
 }
 
 
@@ -59,6 +71,10 @@ def key_sections(app_bindings: Iterable[BindingType]) -> list[tuple[str, list[tu
         ("Sessions list", list(SessionList.BINDINGS)),
         ("Transcript reader", list(ReaderScreen.BINDINGS)),
         ("Quote search", list(QuoteSearchScreen.BINDINGS)),
+        ("Timeline", list(TimelineScreen.BINDINGS) + list(TimelineChart.BINDINGS)),
+        ("Agreements", list(AgreementsScreen.BINDINGS)),
+        ("My moments", [*MomentList.BINDINGS, *MomentsScreen.BINDINGS]),
+        ("Next session", list(NextSessionScreen.BINDINGS) + list(PrepList.BINDINGS)),
         ("Import", list(ImportScreen.BINDINGS)),
     ]
     return [(name, _key_rows(b) + EXTRA_KEYS.get(name, [])) for name, b in sources]

@@ -32,6 +32,7 @@ from reflect.tui.messages import (
 )
 from reflect.tui.screens.importer import ImportScreen
 from reflect.tui.screens.reader import ReaderScreen
+from reflect.tui.screens.saved_moments import MomentsScreen
 from reflect.tui.screens.search import QuoteSearchScreen
 from reflect.tui.state import SessionCatalog, Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
@@ -40,6 +41,7 @@ from reflect.tui.widgets.conversation import Exchange
 from reflect.tui.widgets.quotes import CitationsPanel, QuoteList
 from reflect.tui.widgets.sessions import SessionsSidebar
 from reflect.tui.widgets.status import StatusBar
+from reflect.understanding import understand
 
 
 class MainScreen(Screen[None]):
@@ -52,6 +54,9 @@ class MainScreen(Screen[None]):
         Binding("escape", "stop_answer", "Stop answer"),
         Binding("ctrl+b", "toggle_sessions", "Sessions", show=False),
         Binding("ctrl+n", "new_topic", "New topic"),
+        # One key from the main screen (the question box has focus after unlocking).
+        Binding("ctrl+s", "moments", "Moments"),
+        Binding("m", "moments", "Moments", show=False),
     ]
 
     def __init__(self) -> None:
@@ -77,7 +82,8 @@ class MainScreen(Screen[None]):
                 )
             yield CitationsPanel(id="citations")
         yield StatusBar()
-        yield Footer()
+        # Compact: at 80 columns the keys, My moments and Lock included, fit on one line.
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.watch(self.app, "catalog", self._show_catalog, init=True)
@@ -88,6 +94,19 @@ class MainScreen(Screen[None]):
         self._me = list(catalog.me)
         self.query_one(SessionsSidebar).show(list(catalog.sessions))
         self.query_one(ConversationPane).set_empty_vault(not catalog.sessions)
+
+    @property
+    def current_topic(self) -> str:
+        """What the question in hand is about, for a timeline: the question being typed, else
+        the selected answer's topic as it was understood."""
+        typed = self.query_one("#question", Input).value.strip()
+        if typed:
+            return understand(typed).content
+        exchange = self._exchanges.get(self._selected) if self._selected is not None else None
+        if exchange is None:
+            return ""
+        asked = exchange.state.answer.asked if exchange.state.answer else None
+        return asked.topic if asked is not None else ""
 
     @property
     def answering(self) -> bool:
@@ -263,6 +282,9 @@ class MainScreen(Screen[None]):
 
     def action_import(self) -> None:
         self.app.push_screen(ImportScreen())
+
+    def action_moments(self) -> None:
+        self.app.push_screen(MomentsScreen())
 
     def action_focus_question(self) -> None:
         self.query_one("#question", Input).focus()

@@ -26,8 +26,8 @@ from reflect.tui.messages import Quote
 WELCOME = (
     "Ask about your sessions in your own words — “what did we say about sleep?” — and the "
     "answer comes with the exact excerpts it is based on.\n\n"
-    "ctrl+f searches for exact words · ctrl+b shows your sessions · ctrl+p lists every "
-    "action · F1 shows all keys"
+    "ctrl+f searches for exact words · ctrl+s opens your saved moments · ctrl+b shows your "
+    "sessions · ctrl+p lists every action · F1 shows all keys"
 )
 WELCOME_EMPTY = (
     "Your vault is ready, and empty. Press ctrl+o to import your session transcripts "

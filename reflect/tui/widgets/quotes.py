@@ -15,11 +15,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.visual import Visual
+from textual.widget import Widget
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from reflect.excerpts import clock
+from reflect.kept import cited_span
 from reflect.safe_text import terminal
+from reflect.sources import citation
 from reflect.tui.formatting import (
     MARKER_STYLE,
     QUIET_STYLE,
@@ -36,6 +40,12 @@ def quote_prompt(quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Co
     head: list[tuple[str, str] | str] = []
     if quote.n is not None:
         head.append((f"[{quote.n}] ", MARKER_STYLE))
+    cited = citation(hit)
+    if cited is not None:
+        # A note or a handout: said as what it is, with no speaker and no time.
+        head.append((terminal(cited), "bold"))
+        body = Content("\n").join([Content.assemble(*head), excerpt_body(hit, quote.lines, me)])
+        return body.stylize(QUIET_STYLE) if dimmed else body
     head.append((f"{short_date(hit.session_date)} · {terminal(hit.session_title)}", "bold"))
     # One speaker: named here. Several: each line of the excerpt names its own.
     speakers = list(dict.fromkeys(line.speaker for line in quote.lines if line.speaker))
@@ -51,6 +61,31 @@ def quote_prompt(quote: Quote, me: Sequence[str], *, dimmed: bool = False) -> Co
     return content.stylize(QUIET_STYLE) if dimmed else content
 
 
+def play_quote(widget: Widget, quote: Quote | None) -> None:
+    """`p` on a list of excerpts: play (or stop) the moment of the recording."""
+    if quote is None:
+        widget.notify("There is no excerpt to play yet.")
+        return
+    reflect_app(widget).toggle_playback(quote.hit)
+
+
+def copy_quote(widget: Widget, quote: Quote | None) -> None:
+    """`c` on a list of excerpts: the quote and its citation line to the clipboard."""
+    if quote is None:
+        widget.notify("There is no excerpt to copy yet.")
+        return
+    widget.app.copy_to_clipboard(citation_text(quote.hit))
+    widget.notify("Copied the quote with its date, speaker and time.", title="Copied")
+
+
+def keep_quote(widget: Widget, quote: Quote | None) -> None:
+    """`k` on a list of excerpts: keep the moment (its cited lines) among the user's own."""
+    if quote is not None:
+        hit = quote.hit
+        span = cited_span(hit.char_start, hit.char_end, hit.match_spans)
+        reflect_app(widget).keep_moment(hit.session_id, span=span)
+
+
 class QuoteList(OptionList):
     """Quotes to pick from. Posts `OpenQuote` on Enter or click."""
 
@@ -58,6 +93,7 @@ class QuoteList(OptionList):
         Binding("enter", "select", "Open in transcript"),
         Binding("c", "copy_quote", "Copy quote"),
         Binding("p", "play", "Play / stop"),
+        Binding("k", "keep", "Keep"),
     ]
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -76,10 +112,10 @@ class QuoteList(OptionList):
         self.quotes = list(quotes)
         options: list[Option | None] = []
         for i, quote in enumerate(self.quotes):
-            if i:
+            if i and self.divider_before(i):
                 options.append(None)
             dimmed = cited is not None and quote.n is not None and quote.n not in cited
-            options.append(Option(quote_prompt(quote, me, dimmed=dimmed), id=str(i)))
+            options.append(Option(self.prompt(i, quote, me, dimmed=dimmed), id=str(i)))
         highlighted = self.highlighted if same else None
         self.set_options(options)  # dividers are not options: option i is quote i
         if not self.quotes:
@@ -90,6 +126,13 @@ class QuoteList(OptionList):
             self.highlighted = first
         else:
             self.highlighted = highlighted if highlighted is not None else 0
+
+    def prompt(self, i: int, quote: Quote, me: Sequence[str], *, dimmed: bool) -> Visual:
+        """How quote `i` reads in the list (lists of other moments say more around it)."""
+        return quote_prompt(quote, me, dimmed=dimmed)
+
+    def divider_before(self, i: int) -> bool:
+        return True
 
     def forget(self) -> None:
         self.quotes = []
@@ -109,19 +152,13 @@ class QuoteList(OptionList):
             self.post_message(OpenQuote(self.quotes[int(event.option.id)]))
 
     def action_play(self) -> None:
-        quote = self.current
-        if quote is None:
-            self.notify("There is no excerpt to play yet.")
-            return
-        reflect_app(self).toggle_playback(quote.hit)
+        play_quote(self, self.current)
+
+    def action_keep(self) -> None:
+        keep_quote(self, self.current)
 
     def action_copy_quote(self) -> None:
-        quote = self.current
-        if quote is None:
-            self.notify("There is no excerpt to copy yet.")
-            return
-        self.app.copy_to_clipboard(citation_text(quote.hit))
-        self.notify("Copied the quote with its date, speaker and time.", title="Copied")
+        copy_quote(self, self.current)
 
 
 class CitationsPanel(Vertical):
