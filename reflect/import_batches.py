@@ -15,13 +15,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, Protocol, TypeVar
 
 from reflect.session import Session
 
-# Builds the index records of several sessions at once (one embedding call for them all),
-# in the order given; None where a session gets none.
-BatchIndexer = Callable[[Sequence[Session]], Sequence[bytes | None]]
+# Told how many of the group's passages are embedded so far, and of how many.
+IndexingProgress = Callable[[int, int], None]
+
+
+class BatchIndexer(Protocol):
+    """Builds the index records of several sessions at once (one embedding call for them
+    all), in the order given; None where a session gets none."""
+
+    def __call__(
+        self, sessions: Sequence[Session], *, progress: IndexingProgress | None = None
+    ) -> Sequence[bytes | None]: ...
+
 
 # How much session text a group gathers before it is embedded: ~160 AnnoMI chunks, ~5 s
 # of embedding on one core. Larger groups gained little more (bench/README.md) and would
@@ -64,12 +73,14 @@ class FileGroup(Generic[Pending, Done]):
 
 
 def records_in_order(
-    sessions: Sequence[Session], indexer: BatchIndexer | None
+    sessions: Sequence[Session],
+    indexer: BatchIndexer | None,
+    progress: IndexingProgress | None = None,
 ) -> list[bytes | None]:
     """The index records of `sessions`, one per session (None without an indexer)."""
     if indexer is None or not sessions:
         return [None] * len(sessions)
-    records = list(indexer(sessions))
+    records = list(indexer(sessions, progress=progress))
     if len(records) != len(sessions):
         raise ValueError(f"{len(records)} index records for {len(sessions)} sessions")
     return records

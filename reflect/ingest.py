@@ -470,10 +470,16 @@ def import_paths(
     finished = 0  # files whose import ended (stored, or decided when read)
     group: FileGroup[PreparedFile, FileResult] = FileGroup(lambda p: len(p.session.text))
 
-    def tick(current: str | None) -> None:
+    shown = 0  # files_done as last reported: never goes back
+
+    def tick(current: str | None, position: int | None = None) -> None:
+        """`position`: the file being read (files before it count as done, as they did
+        before groups: a group's files are read at once, then embedded and stored)."""
+        nonlocal shown
+        shown = max(shown, finished if position is None else position)
         if progress:
             elapsed = time.monotonic() - started
-            progress(ImportProgress(finished, len(files), turns_done, elapsed, current))
+            progress(ImportProgress(shown, len(files), turns_done, elapsed, current))
 
     def finish(result: FileResult) -> None:
         nonlocal turns_done, finished
@@ -484,48 +490,44 @@ def import_paths(
     def stopping() -> bool:
         return should_stop is not None and should_stop()
 
-    def store_group() -> bool:
+    def store_group() -> None:
         """Embed the group's sessions in one call, then store each in its own transaction, in
-        file order. False if told to stop meanwhile: what follows is left out, as it is
-        between two files without groups."""
+        file order. A stop asked meanwhile waits for the group's end: its files were
+        announced as started when they were read, and a started file is finished."""
         pending = group.pending()
-        if pending:
-            tick(pending[0].path.name)
-        records = iter(records_in_order([p.session for p in pending], batch_indexer))
+        # Named by its first file, whose start was announced when it was read.
+        name = pending[0].path.name if pending else ""
+        on_indexing = _indexing_progress(progress, name, shown, len(files), turns_done, started)
+        sessions = [p.session for p in pending]
+        records = iter(records_in_order(sessions, batch_indexer, on_indexing))
         for prepared, result in group.take():
             if prepared is not None:
-                if stopping():
-                    return False
                 tick(prepared.path.name)
                 result = store_prepared(store, prepared, next(records), on_stored)
             assert result is not None
             finish(result)
-        return True
 
-    for path in files:
+    for position, path in enumerate(files):
         if stopping():
-            # Between files: every session stored so far is whole; the rest simply isn't
-            # (nor are the files of the group in hand, read but not yet embedded).
+            # Between files: every session stored so far is whole, and the files read so
+            # far are finished; the rest simply isn't.
+            store_group()
             report.stopped = True
             break
         if batch_indexer is not None and not is_recording(path):
-            tick(path.name)
-            # A file replacing what an earlier file of its name stores: that one goes first.
-            same_name = options.replace and path.name in {p.path.name for p in group.pending()}
-            if same_name and not store_group():
-                report.stopped = True
-                break
+            tick(path.name, position)
+            if options.replace and path.name in {p.path.name for p in group.pending()}:
+                store_group()  # it replaces what the earlier file of its name stores
             prepared = prepare_file(store, path, options)
             if isinstance(prepared, FileResult):
                 group.add_done(prepared)
             else:
                 group.add_pending(prepared)
-            if group.full and not store_group():
-                report.stopped = True
-                break
+            if group.full:
+                store_group()
             continue
-        # A recording, or no grouping: what was read before it is stored first.
-        if not store_group() or stopping():
+        store_group()  # a recording, or no grouping: what was read before it goes first
+        if stopping():
             report.stopped = True
             break
         tick(path.name)
@@ -557,9 +559,8 @@ def import_paths(
         if result.status == "stopped":
             report.stopped = True
             break
-    if not report.stopped and not store_group():
-        report.stopped = True
     if not report.stopped:
+        store_group()
         tick(None)
     if options.me:
         set_me(store, options.me)

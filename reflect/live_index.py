@@ -224,7 +224,9 @@ class LiveIndex:
         vectors = self._embed(session, chunks, progress)
         return encode_index_record(record_identity(self.embedder()), chunks, vectors)
 
-    def records_for(self, sessions: Sequence[Session]) -> list[bytes]:
+    def records_for(
+        self, sessions: Sequence[Session], *, progress: Callable[[int, int], None] | None = None
+    ) -> list[bytes]:
         """`record_for` of several sessions with one embedding call for all their chunks:
         sorted by length across sessions, they fill batches with less padding (import)."""
         chunked = [(session, chunk_session(session)) for session in sessions]
@@ -233,7 +235,7 @@ class LiveIndex:
             for session, chunks in chunked
             for c in chunks
         ]
-        vectors = self.embedder().embed(texts)
+        vectors = self.embedder().embed(texts, progress=progress)
         identity = record_identity(self.embedder())
         records, start = [], 0
         for _, chunks in chunked:

@@ -84,11 +84,14 @@ def test_a_group_keeps_file_order_and_fills_up_by_size() -> None:
 
 
 def test_records_come_one_per_session() -> None:
-    assert records_in_order([], lambda s: []) == []
+    def one_record(sessions: Sequence[Session], *, progress: object = None) -> list[bytes]:
+        return [b"one"]
+
+    assert records_in_order([], one_record) == []
     sessions: list[Session] = [object(), object()]  # type: ignore[list-item]
     assert records_in_order(sessions, None) == [None, None]
     with pytest.raises(ValueError):
-        records_in_order(sessions, lambda s: [b"one"])
+        records_in_order(sessions, one_record)
 
 
 # ---- importing in groups ----------------------------------------------------------------
@@ -133,7 +136,7 @@ def test_groups_are_split_by_size_and_results_keep_file_order(
     seen: list[list[str]] = []
     live = live_index_of(service)
 
-    def indexer(sessions: Sequence[Session]) -> list[bytes]:
+    def indexer(sessions: Sequence[Session], *, progress: object = None) -> list[bytes]:
         seen.append([s.source_file for s in sessions])
         return live.records_for(sessions)
 
@@ -174,7 +177,9 @@ def test_replacing_with_two_files_of_one_name_keeps_the_last(
     assert "Week 2," in service.session(summary.id).text
 
 
-def test_stopping_mid_group_leaves_the_rest_out(service: Reflect, tmp_path: Path) -> None:
+def test_a_stop_finishes_the_files_read_and_leaves_the_rest_out(
+    service: Reflect, tmp_path: Path
+) -> None:
     write(tmp_path / "in", 6)
     stored: list[str] = []
 
