@@ -7,10 +7,11 @@ they are offline, so nothing ever reaches for the network.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -45,6 +46,11 @@ _WEIGHT_SUFFIXES = (".json", ".safetensors", ".bin", ".onnx", ".pt")
 # torch, which is 2-3 times faster per chunk on long texts (bench/README.md, "Fast from
 # cold"); once torch is loaded it takes everything. Both give the same vectors.
 NUMPY_MAX_TEXTS = 8
+# Calls with at least this many texts (an import's groups, re-embedding at unlock) are bulk
+# work someone waits for: they run on every core (`bulk_threads`), then the query setting
+# comes back. On the 2-core machine 2 threads embedded 1.9x as fast as 1 when it was calm,
+# 1.2x at load average 8, and no faster at load 3 (bench/README.md, "Import speed").
+BULK_MIN_TEXTS = 64
 
 
 @runtime_checkable
@@ -74,12 +80,16 @@ class SentenceTransformerEmbedder:
     stored with another model are recognised as stale.
     """
 
-    def __init__(self, model_path: Path, *, threads: int | None = None) -> None:
+    def __init__(
+        self, model_path: Path, *, threads: int | None = None, bulk_threads: int | None = None
+    ) -> None:
         """`threads`: torch's CPU threads, a process-wide setting applied when the model loads.
 
         Default: half the cores (at least 1, at most 4). Torch's own default, every core, turns
         badly against us when anything else runs: its threads spin waiting for each other, and
         on a busy 2-core machine one query took 170 ms with 2 threads against 28 ms with 1.
+        `bulk_threads`: torch's threads during calls of BULK_MIN_TEXTS texts or more; default
+        every core (at most 8).
         """
         model_path = Path(model_path)
         if not (model_path / "config.json").is_file():
@@ -89,6 +99,8 @@ class SentenceTransformerEmbedder:
         self.model_path = model_path
         self._model_id = _model_id(model_path)
         self._threads = threads or min(4, max(1, (os.cpu_count() or 2) // 2))
+        self._bulk_threads = bulk_threads or min(8, os.cpu_count() or 1)
+        self._bulk_calls = 0  # bulk calls running now (guarded by _lock)
         self._model: SentenceTransformer | None = None
         self._lock = threading.Lock()
         self._numpy: NumpyBert | None = None
@@ -147,7 +159,34 @@ class SentenceTransformerEmbedder:
         if light is not None:
             return _embed_in_batches(texts, light.encode, light.dimension, batch_size, progress)
         model = self.load()
+        if len(texts) >= BULK_MIN_TEXTS and self._bulk_threads != self._threads:
+            with self._bulk():
+                return self._encode(model, texts, batch_size, progress)
+        return self._encode(model, texts, batch_size, progress)
 
+    @contextlib.contextmanager
+    def _bulk(self) -> Iterator[None]:
+        """Torch on `bulk_threads` while a bulk call runs; the query setting after the last."""
+        import torch
+
+        with self._lock:
+            self._bulk_calls += 1
+            torch.set_num_threads(self._bulk_threads)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._bulk_calls -= 1
+                if self._bulk_calls == 0:
+                    torch.set_num_threads(self._threads)
+
+    def _encode(
+        self,
+        model: SentenceTransformer,
+        texts: Sequence[str],
+        batch_size: int,
+        progress: Progress | None,
+    ) -> Vectors:
         def encode(batch: Sequence[str]) -> Vectors:
             vectors = model.encode(
                 list(batch),

@@ -26,6 +26,7 @@ from reflect.formats import (
     date_from_filename,
     parse_transcript,
 )
+from reflect.import_batches import BatchIndexer, FileGroup, records_in_order
 from reflect.recording import (
     RecordingOptions,
     TranscriberFactory,
@@ -272,15 +273,22 @@ def build_session(
     )
 
 
-def import_file(
-    store: SessionStore,
-    path: Path,
-    options: ImportOptions,
-    indexer: Indexer | None,
-    on_stored: StoredCallback | None = None,
-    *,
-    on_indexing: IndexingProgress | None = None,
-) -> FileResult:
+@dataclass(slots=True)
+class PreparedFile:
+    """A text file parsed into a session not yet stored (nor indexed)."""
+
+    path: Path
+    session: Session
+    replace_id: str | None
+    warnings: list[str]
+    parsed_turns: int
+
+
+def prepare_file(
+    store: SessionStore, path: Path, options: ImportOptions
+) -> PreparedFile | FileResult:
+    """Parse a transcript file into its session, or the result that ends its import here
+    (unreadable, or already in the vault)."""
     display = str(path)
     try:
         parsed = parse_transcript(read_file(path), path.name)
@@ -298,22 +306,47 @@ def import_file(
         if same_name:
             replace_id = same_name[-1].id
     session = build_session(store, path, parsed, options, replace_id or store.new_session_id())
-    record = indexer(session, progress=on_indexing) if indexer else None
-    same = store.add(session, record, replace=replace_id)
+    return PreparedFile(path, session, replace_id, list(parsed.warnings), len(parsed.turns))
+
+
+def store_prepared(
+    store: SessionStore,
+    prepared: PreparedFile,
+    record: bytes | None,
+    on_stored: StoredCallback | None = None,
+) -> FileResult:
+    """Commit a prepared session with its index record, in its own transaction."""
+    display, session = str(prepared.path), prepared.session
+    same = store.add(session, record, replace=prepared.replace_id)
     if same is not None:
         # Another import stored the same transcript while this one was indexing it.
-        return FileResult(display, "duplicate", same.id, same.title, len(parsed.turns))
+        return FileResult(display, "duplicate", same.id, same.title, prepared.parsed_turns)
     if on_stored:
         on_stored(session, record)
-    status = "replaced" if replace_id else "imported"
     return FileResult(
         display,
-        status,
+        "replaced" if prepared.replace_id else "imported",
         session.id,
         session.title,
         len(session.turns),
-        warnings=list(parsed.warnings),
+        warnings=prepared.warnings,
     )
+
+
+def import_file(
+    store: SessionStore,
+    path: Path,
+    options: ImportOptions,
+    indexer: Indexer | None,
+    on_stored: StoredCallback | None = None,
+    *,
+    on_indexing: IndexingProgress | None = None,
+) -> FileResult:
+    prepared = prepare_file(store, path, options)
+    if isinstance(prepared, FileResult):
+        return prepared
+    record = indexer(prepared.session, progress=on_indexing) if indexer else None
+    return store_prepared(store, prepared, record, on_stored)
 
 
 def import_recording(
@@ -353,8 +386,10 @@ def import_recording(
         )
         if not finished:
             return FileResult(
-                display, "stopped", pending.session_id, reason="transcription paused; "
-                "import the file again to carry on where it stopped"
+                display,
+                "stopped",
+                pending.session_id,
+                reason="transcription paused; import the file again to carry on where it stopped",
             )
         date, date_source = _recording_date(options, path)
         title = (
@@ -416,7 +451,11 @@ def import_paths(
     progress: Callable[[ImportProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     transcriber_factory: TranscriberFactory | None = None,
+    batch_indexer: BatchIndexer | None = None,
 ) -> ImportReport:
+    """Import files and folders. With `batch_indexer`, text files are read in groups whose
+    sessions are embedded in one call (reflect/import_batches.py), else one by one with
+    `indexer`; recordings always go one by one with `indexer`."""
     files, problems, skipped = discover(paths)
     report = ImportReport(results=list(problems), skipped=skipped)
     if options.date is not None and len(files) > 1:
@@ -428,15 +467,70 @@ def import_paths(
         )
     started = time.monotonic()
     turns_done = 0
-    for done, path in enumerate(files):
-        if should_stop is not None and should_stop():
-            # Between files: every session stored so far is whole; the rest simply isn't.
+    finished = 0  # files whose import ended (stored, or decided when read)
+    group: FileGroup[PreparedFile, FileResult] = FileGroup(lambda p: len(p.session.text))
+
+    shown = 0  # files_done as last reported: never goes back
+
+    def tick(current: str | None, position: int | None = None) -> None:
+        """`position`: the file being read (files before it count as done, as they did
+        before groups: a group's files are read at once, then embedded and stored)."""
+        nonlocal shown
+        shown = max(shown, finished if position is None else position)
+        if progress:
+            elapsed = time.monotonic() - started
+            progress(ImportProgress(shown, len(files), turns_done, elapsed, current))
+
+    def finish(result: FileResult) -> None:
+        nonlocal turns_done, finished
+        turns_done += result.turns
+        finished += 1
+        report.results.append(result)
+
+    def stopping() -> bool:
+        return should_stop is not None and should_stop()
+
+    def store_group() -> None:
+        """Embed the group's sessions in one call, then store each in its own transaction, in
+        file order. A stop asked meanwhile waits for the group's end: its files were
+        announced as started when they were read, and a started file is finished."""
+        pending = group.pending()
+        # Named by its first file, whose start was announced when it was read.
+        name = pending[0].path.name if pending else ""
+        on_indexing = _indexing_progress(progress, name, shown, len(files), turns_done, started)
+        sessions = [p.session for p in pending]
+        records = iter(records_in_order(sessions, batch_indexer, on_indexing))
+        for prepared, result in group.take():
+            if prepared is not None:
+                tick(prepared.path.name)
+                result = store_prepared(store, prepared, next(records), on_stored)
+            assert result is not None
+            finish(result)
+
+    for position, path in enumerate(files):
+        if stopping():
+            # Between files: every session stored so far is whole, and the files read so
+            # far are finished; the rest simply isn't.
+            store_group()
             report.stopped = True
             break
-        if progress:
-            progress(
-                ImportProgress(done, len(files), turns_done, time.monotonic() - started, path.name)
-            )
+        if batch_indexer is not None and not is_recording(path):
+            tick(path.name, position)
+            if options.replace and path.name in {p.path.name for p in group.pending()}:
+                store_group()  # it replaces what the earlier file of its name stores
+            prepared = prepare_file(store, path, options)
+            if isinstance(prepared, FileResult):
+                group.add_done(prepared)
+            else:
+                group.add_pending(prepared)
+            if group.full:
+                store_group()
+            continue
+        store_group()  # a recording, or no grouping: what was read before it goes first
+        if stopping():
+            report.stopped = True
+            break
+        tick(path.name)
         if is_recording(path):
             result = import_recording(
                 store,
@@ -445,7 +539,9 @@ def import_paths(
                 indexer,
                 transcriber_factory,
                 on_stored,
-                on_progress=_recording_progress(progress, done, len(files), turns_done, started),
+                on_progress=_recording_progress(
+                    progress, finished, len(files), turns_done, started
+                ),
                 should_stop=should_stop,
             )
         else:
@@ -456,16 +552,16 @@ def import_paths(
                 indexer,
                 on_stored,
                 on_indexing=_indexing_progress(
-                    progress, path.name, done, len(files), turns_done, started
+                    progress, path.name, finished, len(files), turns_done, started
                 ),
             )
-        turns_done += result.turns
-        report.results.append(result)
+        finish(result)
         if result.status == "stopped":
             report.stopped = True
             break
-    if progress and not report.stopped:
-        progress(ImportProgress(len(files), len(files), turns_done, time.monotonic() - started))
+    if not report.stopped:
+        store_group()
+        tick(None)
     if options.me:
         set_me(store, options.me)
     return report

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from reflect.chunking import Chunk, chunk_session, embedding_text
@@ -223,6 +223,26 @@ class LiveIndex:
         chunks = chunk_session(session)
         vectors = self._embed(session, chunks, progress)
         return encode_index_record(record_identity(self.embedder()), chunks, vectors)
+
+    def records_for(
+        self, sessions: Sequence[Session], *, progress: Callable[[int, int], None] | None = None
+    ) -> list[bytes]:
+        """`record_for` of several sessions with one embedding call for all their chunks:
+        sorted by length across sessions, they fill batches with less padding (import)."""
+        chunked = [(session, chunk_session(session)) for session in sessions]
+        texts = [
+            embedding_text(session, c, speaker_labels=True)
+            for session, chunks in chunked
+            for c in chunks
+        ]
+        vectors = self.embedder().embed(texts, progress=progress)
+        identity = record_identity(self.embedder())
+        records, start = [], 0
+        for _, chunks in chunked:
+            end = start + len(chunks)
+            records.append(encode_index_record(identity, chunks, vectors[start:end]))
+            start = end
+        return records
 
     def add(self, session: Session, record: bytes | None) -> None:
         chunks, vectors, _ = self._decode(session, record)

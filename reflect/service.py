@@ -737,6 +737,7 @@ class Reflect:
             paths,
             options or ImportOptions(),
             indexer=live.record_for,
+            batch_indexer=live.records_for,
             on_stored=stored,
             progress=progress,
             should_stop=self._stop_import.is_set,
