@@ -31,6 +31,7 @@ import json
 import os
 import re
 import secrets
+import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
@@ -269,7 +270,10 @@ class Vault:
         self._key: bytearray | None = bytearray(vault_key)
         self._manifest: Manifest | None = None
         self._manifest_stamp: tuple[int, int, int] | None = None
-        self._in_transaction = False
+        # One transaction at a time in this process: the app's workers write from several
+        # threads, and each must wait its turn (the file lock below only orders processes).
+        self._transaction_turn = threading.Lock()
+        self._transaction_thread: int | None = None
         # Set when the vault opened older than this computer last saw it (see `open`).
         self.rolled_back: RolledBack | None = None
         # A word or two saying what this process does ("import"), for others waiting on it,
@@ -557,12 +561,12 @@ class Vault:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Transaction]:
         """All-or-nothing changes: either every put/delete in the block lands, or none."""
-        if self._in_transaction:
+        if self._transaction_thread == threading.get_ident():
             raise VaultError("A vault transaction is already running in this process.")
         self._vault_key()
-        with self._writer_lock():
-            self._in_transaction = True
-            self._manifest = None  # another process may have committed while we waited
+        with self._transaction_turn, self._writer_lock():
+            self._transaction_thread = threading.get_ident()
+            self._manifest = None  # another writer may have committed while we waited
             tx = Transaction(self, self._current_manifest())
             try:
                 tx._sweep_debris()
@@ -572,7 +576,7 @@ class Vault:
                 tx._abort()
                 raise
             finally:
-                self._in_transaction = False
+                self._transaction_thread = None
 
     @contextlib.contextmanager
     def _writer_lock(self) -> Iterator[None]:

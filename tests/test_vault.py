@@ -16,6 +16,7 @@ import pytest
 from reflect import crypto
 from reflect.errors import (
     VaultCorrupted,
+    VaultError,
     VaultExists,
     VaultNotFound,
     VaultTooNew,
@@ -456,3 +457,44 @@ def test_open_stream_detects_damage_and_truncation(filled: Path) -> None:
     target.write_bytes(blob[:-1])
     with pytest.raises(VaultCorrupted):
         v.open_stream("large")
+
+
+def test_writers_on_several_threads_take_turns(vault: Vault) -> None:
+    """The app writes from several worker threads at once (a recap sealed after unlock, a
+    moment kept, an agreement marked): each waits its turn; none fails or is lost."""
+    import threading
+    import time
+
+    started = threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_writer() -> None:
+        try:
+            with vault.transaction() as tx:
+                started.set()
+                time.sleep(0.3)  # still inside while the others begin
+                tx.put("slow", b"1")
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def writer(n: int) -> None:
+        try:
+            vault.put(f"quick-{n}", str(n).encode())
+        except BaseException as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    first = threading.Thread(target=slow_writer)
+    first.start()
+    assert started.wait(5)
+    others = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in others:
+        t.start()
+    for t in [first, *others]:
+        t.join(10)
+    assert errors == []
+    assert sorted(vault.names()) == ["quick-0", "quick-1", "quick-2", "quick-3", "slow"]
+
+
+def test_a_transaction_inside_a_transaction_is_refused(vault: Vault) -> None:
+    with vault.transaction(), pytest.raises(VaultError, match="already running"):
+        vault.put("inner", b"x")
