@@ -44,7 +44,7 @@ from reflect.tui.screens.agreements import agreed_quotes, agreement_row, agreeme
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.screens.timeline import TimelineScreen, chart_row
 from reflect.tui.state import Unlocked, reflect_app, wait_for
-from reflect.tui.widgets.quotes import copy_quote, keep_quote, play_quote
+from reflect.tui.widgets.quotes import QUOTE_BINDINGS, copy_quote, keep_quote, play_quote
 from reflect.tui.widgets.status import StatusBar
 
 # A theme's latest sessions shown, a bar each, as `reflect prep` prints them (its timeline,
@@ -78,12 +78,7 @@ def theme_prompt(theme: ThemeQuotes) -> Content:
 class PrepList(OptionList):
     """The parts of the next-session view as rows; Enter opens what a row is about."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Open in transcript"),
-        Binding("c", "copy_quote", "Copy quote"),
-        Binding("p", "play", "Play / stop"),
-        Binding("k", "keep", "Keep"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = QUOTE_BINDINGS
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

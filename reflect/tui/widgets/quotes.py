@@ -86,15 +86,20 @@ def keep_quote(widget: Widget, quote: Quote | None) -> None:
         reflect_app(widget).keep_moment(hit.session_id, span=span)
 
 
+# The keys of every list of quotes: open, copy, play, keep (the actions are `copy_quote`,
+# `play_quote` and `keep_quote` above, shared by every such list).
+QUOTE_BINDINGS: list[BindingType] = [
+    Binding("enter", "select", "Open in transcript"),
+    Binding("c", "copy_quote", "Copy quote"),
+    Binding("p", "play", "Play / stop"),
+    Binding("k", "keep", "Keep"),
+]
+
+
 class QuoteList(OptionList):
     """Quotes to pick from. Posts `OpenQuote` on Enter or click."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter", "select", "Open in transcript"),
-        Binding("c", "copy_quote", "Copy quote"),
-        Binding("p", "play", "Play / stop"),
-        Binding("k", "keep", "Keep"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = QUOTE_BINDINGS
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
