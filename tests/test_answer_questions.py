@@ -96,6 +96,22 @@ class TestTime:
         assert asked.until == dt.date(*until)
         assert "april" not in asked.topic.lower() and "march" not in asked.topic.lower()
 
+    @pytest.mark.parametrize(
+        ("question", "since", "until"),
+        [
+            ("what did we go over in the mid-April session?", (2025, 4, 8), (2025, 4, 23)),
+            ("what did I say towards the end of April?", (2025, 4, 18), (2025, 4, 30)),
+            ("what did we talk about in early May?", (2025, 5, 1), (2025, 5, 13)),
+            ("what came up at the beginning of March?", (2025, 3, 1), (2025, 3, 13)),
+        ],
+    )
+    def test_a_part_of_a_month_is_that_part(
+        self, question: str, since: tuple[int, int, int], until: tuple[int, int, int]
+    ) -> None:
+        asked = read_question(question, today=TODAY, sessions=DATES)
+        assert (asked.since, asked.until) == (dt.date(*since), dt.date(*until))
+        assert not {"mid", "end", "early", "beginning"} & set(asked.topic.lower().split())
+
     def test_may_the_verb_is_not_may_the_month(self) -> None:
         asked = read_question("I may try walking, what did we say?", today=TODAY)
         assert asked.since is None and asked.until is None
@@ -129,6 +145,27 @@ class TestFollowUps:
         again = read_question("and what did she say about that?", today=TODAY, previous=before)
         assert (again.since, again.until) == (dt.date(2025, 4, 1), dt.date(2025, 4, 30))
         assert again.speaker == "other"
+
+    def test_did_i_keep_it_up_looks_after_the_moment_not_inside_its_month(self) -> None:
+        # What happened to something from March is told in April or later: the follow-up
+        # keeps the topic but not the month, and points at the moment the answer cited.
+        moment = Hit(
+            rank=1, score=1.0, session_id="s0", session_title="Session 1",
+            session_date=dt.date(2025, 3, 4), source_file="s0.txt", speaker="Ines",
+            start=None, end=None, text="Would you try a worry journal?", char_start=0,
+            char_end=30, first_turn=0, last_turn=0,
+        )
+        before = PreviousTurn(
+            read_question("what did Ines suggest for worry in March?", today=TODAY,
+                          sessions=DATES, others=["Ines"]),
+            cited=moment,
+            plans=("a worry journal",),
+        )
+        asked = read_question("did I keep it up?", today=TODAY, sessions=DATES, previous=before)
+        assert asked.followup and asked.kind == "outcome"
+        assert asked.topic == "a worry journal"
+        assert (asked.since, asked.until, asked.session_ids) == (None, None, None)
+        assert asked.refers_to is moment
 
     def test_a_new_question_is_not_a_follow_up(self) -> None:
         asked = read_question(
@@ -419,3 +456,49 @@ def test_proposed_things_are_the_words_after_the_asking() -> None:
         "trying the three lines"
     ]
     assert proposed_things("That sounds hard. Tell me more.") == []
+
+
+def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> None:
+    # The report never says "worry time": it echoes the suggestion's own words (fifteen
+    # minutes, the kitchen table). The client's words are quoted, not Ines's question.
+    sessions = [
+        session("p", dt.date(2025, 5, 6), [
+            noor("The worrying eats my whole evening, every evening."),
+            ines("Would you try a worry time: fifteen minutes at seven, at the kitchen table, "
+                 "and outside it you park the worries?"),
+            noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
+        ]),
+        session("q", dt.date(2025, 5, 20), [
+            ines("How did the fortnight go?"),
+            noor("I sat at the kitchen table for the fifteen minutes most evenings, nine of "
+                 "fourteen, and the nights were quieter."),
+            ines("Nine of fourteen."),
+        ]),
+        session("r", dt.date(2025, 6, 3), [
+            noor("My brother rang about the car again."),
+            ines("What did he want?"),
+        ]),
+    ]
+    index = SearchIndex()
+    for s in sessions:
+        chunks = chunk_session(s, min_words=5, max_words=25)
+        index.add_lexical(s, chunks)
+        index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
+    try:
+        a = Answerer(
+            Retriever(index, EMBEDDER, me_labels=frozenset(ME)),
+            EMBEDDER,
+            lambda: FakeChatModel([]),
+            me_labels=ME,
+            therapist_labels=["Ines"],
+            settings=AnswerSettings(evidence=WORDS_DECIDE),
+            session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
+            today=lambda: TODAY,
+        )
+        answer = a.ask("did the worry time actually work?")
+        assert answer.found and answer.asked is not None and answer.asked.kind == "outcome"
+        assert answer.text.startswith("Afterwards, on 20 May, you said: “I sat at the kitchen")
+        assert "It came up on 6 May" in answer.text
+        assert {hit.session_id for _, hit in answer.citations} == {"p", "q"}
+    finally:
+        index.close()

@@ -328,9 +328,12 @@ class Answerer:
         found: bool = True,
         lead: str = "",
         topic_words: bool = True,
+        tellers: frozenset[str] = frozenset(),
+        told: Sequence[Hit] = (),
     ) -> Answer:
         """An answer whose sentences are built here: `lines` pair a hit with a sentence
-        template holding `{n}` (its excerpt number) and `{quote}` (its own words)."""
+        template holding `{n}` (its excerpt number) and `{quote}` (its own words). Within a
+        hit of `told`, the excerpt by one of `tellers` is quoted before the others'."""
         excerpts: list[Excerpt] = []
         text_lines = [lead] if lead else []
         terms = content_stems(asked.topic) if topic_words else set()
@@ -339,9 +342,19 @@ class Answerer:
             if not topic_words:
                 # A recap moment or an agreement is shown whole: its own turn, as found.
                 pieces = self._excerpts(hit.text, [hit])[:1]
+            elif not pieces:
+                # A moment chosen for what it tells, in words other than the topic's.
+                pieces = self._excerpts(hit.text, [hit])
             if not pieces:
                 continue
-            best = max(pieces, key=lambda e: (len(content_stems(e.hit.text) & terms), -e.n))
+            best = max(
+                pieces,
+                key=lambda e: (
+                    any(hit is t for t in told) and e.hit.speaker in tellers,
+                    len(content_stems(e.hit.text) & terms),
+                    -e.n,
+                ),
+            )
             excerpt = dataclasses.replace(best, n=len(excerpts) + 1)
             excerpts.append(excerpt)
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
@@ -416,33 +429,29 @@ class Answerer:
             (h for h in relevant if len(said(h) & terms) == fullest),
             key=lambda h: (h.session_date, h.rank),
         )
+        if asked.followup and asked.refers_to is not None:
+            # "did I keep it up?": "it" is the moment the last answer cited.
+            anchor = asked.refers_to
         later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
         if not filters.session_ids:
-            after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
-            seen = {(h.session_id, h.char_start) for h in later}
-            later += [
-                h
-                for h in self._search(asked.topic, after, asked, k=5)
-                if mentions(h) and (h.session_id, h.char_start) not in seen
-            ]
+            later = self._told_after(asked, anchor, filters, mentions, said) + later
+        picks: list[Hit] = []
+        for h in later:
+            if len(picks) < 3 and h.session_id not in {p.session_id for p in picks}:
+                picks.append(h)
         came_up = (anchor, f"It came up on {day(anchor.session_date, today)}: "
                    "{who} said “{quote}” [{n}]")
-        if later:
-            mine = [h for h in later if h.speaker in self.me_labels]
-            if asked.speaker != "me":
-                mine = []
-            picks: list[Hit] = []
-            # The first mention after it, in time: what happened is told when the session
-            # comes back to it ("I brought the diary"); later in that session come new plans.
-            for h in sorted(mine or later, key=lambda h: (h.session_date, h.char_start)):
-                if len(picks) < 2 and h.session_id not in {p.session_id for p in picks}:
-                    picks.append(h)
+        if picks:
+            picks.sort(key=lambda h: (h.session_date, h.char_start))
             lines = [
-                (h, ("Afterwards, on " if i == 0 else "On ") + day(h.session_date, today)
-                 + ", {who} said: “{quote}” [{n}]")
+                (h, ("Afterwards, on " if i == 0 else "On ")
+                 + day(h.session_date, today) + ", {who} said: “{quote}” [{n}]")
                 for i, h in enumerate(picks)
             ]
-            answer = self._composed(asked, found, [*lines, came_up], began)
+            tellers = frozenset() if asked.speaker == "other" else frozenset(self.me_labels)
+            answer = self._composed(
+                asked, found, [*lines, came_up], began, tellers=tellers, told=picks
+            )
         else:
             answer = self._composed(
                 asked,
@@ -454,6 +463,47 @@ class Answerer:
             )
         answer.evidence = evidence
         return answer
+
+    def _told_after(
+        self,
+        asked: AskedQuestion,
+        anchor: Hit,
+        filters: Filters,
+        mentions: Callable[[Hit], bool],
+        said: Callable[[Hit], set[str]],
+    ) -> list[Hit]:
+        """The moments after `anchor` that tell what became of it, closest first.
+
+        What happened is told in words of its own, often echoing the moment it came up
+        rather than the question ("fifteen minutes, seven o'clock, the kitchen table" ->
+        "I did the fifteen minutes most evenings"), so the later sessions are searched for the
+        question and that moment together, the user's own words preferred (what happened
+        between sessions is theirs to tell) unless the question asks what the other person
+        said. A moment counts when it names the thing (`mentions`) or shares a telling word
+        with the question or the moment (see `_telling_words`)."""
+        after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
+        query = f"{asked.topic} {anchor.text}"
+        telling = self._telling_words(query, content_stems(query) - OUTCOME_VERBS)
+        teller = asked.understood
+        if teller.speaker != "other":
+            teller = dataclasses.replace(teller, speaker="me", speaker_words=None)
+        ranked = self.retriever.search(
+            query, k=8, filters=after, mode=self.settings.mode, understood=teller
+        )
+        return [h for h in ranked if mentions(h) or said(h) & telling]
+
+    def _telling_words(self, text: str, terms: set[str]) -> set[str]:
+        """The words of `text` that say what it is about: those that at most a tenth of the
+        passages hold, or four in a small vault ("ECG", "allotment"; not "Dad" in a history of
+        caring for a father)."""
+        spelled = {stem(w): w for w in reversed(words(text))}
+        most = max(4, self.retriever.index.chunk_count // 10)
+        telling = set()
+        for t in terms:
+            held = len(self.retriever.index.lexical_search(spelled.get(t, t), most + 1))
+            if 0 < held <= most:
+                telling.add(t)
+        return telling
 
     def _rarest(self, topic: str, terms: set[str]) -> str:
         """The topic's word that the fewest passages of the sessions hold."""

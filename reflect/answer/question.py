@@ -58,8 +58,11 @@ _ON_DAY = re.compile(
     rf"(\d{{1,2}})(?:st|nd|rd|th)?)(?:,?\s+(\d{{4}}))?\b",
     re.IGNORECASE,
 )
+# "mid-April", "early May", "towards the end of June": a part of the month, not all of it.
+_PART_OF_MONTH = r"early|late|mid|middle|start|beginning|end"
 _PERIOD = re.compile(
-    rf"\b(?:(?:in|during|back in|over)\s+)?(?:(?:early|late|mid)\s*-?\s*)?(?:{_MONTH})"
+    rf"\b(?:(?:in|during|back in|over)\s+)?(?:(?:(?:towards?\s+)?the\s+)?(?:{_PART_OF_MONTH})"
+    rf"(?:\s*-\s*|\s+of\s+|\s+))?(?:{_MONTH})"
     rf"(?:\s+\d{{4}})?\b"
     r"|\b(?:last|this|past)\s+(?:month|week|year)\b"
     r"|\b(?:a|one|two|three|four|five|six|\d+)\s+(?:weeks?|months?|days?)\s+ago\b"
@@ -372,7 +375,13 @@ def _read_time(
     m = _PERIOD.search(text)
     if m and not _is_may_the_verb(text, m):
         phrase = re.sub(r"^(?:in|during|back in|over)\s+", "", m.group(0), flags=re.IGNORECASE)
-        phrase = re.sub(r"^(?:early|late|mid)\s*-?\s*", "", phrase, flags=re.IGNORECASE)
+        part = re.match(
+            rf"^(?:(?:towards?\s+)?the\s+)?({_PART_OF_MONTH})(?:\s*-\s*|\s+of\s+|\s+)",
+            phrase,
+            flags=re.IGNORECASE,
+        )
+        if part:
+            phrase = phrase[part.end() :]
         phrase = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
         for word, digit in _NUMBER_WORDS.items():
             phrase = re.sub(rf"^{word}\b", digit, phrase, flags=re.IGNORECASE)
@@ -381,6 +390,8 @@ def _read_time(
             since, until = date_range_phrase(phrase, today)
         except ValueError:
             return text, None, None, None, None
+        if part:
+            since, until = _part_of_month(part.group(1).lower(), since, until)
         if "ago" in phrase:
             # "two weeks ago" names a time, not everything since: the week around it.
             since, until = since - dt.timedelta(days=4), since + dt.timedelta(days=4)
@@ -397,6 +408,18 @@ def _read_time(
         rest = " ".join((text[:start] + " " + text[m.end() :]).split())
         return rest, since, min(until, today), None, words
     return text, None, None, None, None
+
+
+def _part_of_month(part: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
+    """Days 1-10, 11-20 or 21 to the end, each widened by three days on the open sides: a
+    person's "mid-April" for a session on the 8th or the 22nd is still mid-April to them."""
+    slack = dt.timedelta(days=3)
+    if part in ("early", "start", "beginning"):
+        return first, min(last, first + dt.timedelta(days=9) + slack)
+    if part in ("mid", "middle"):
+        middle = first + dt.timedelta(days=10)
+        return middle - slack, min(last, middle + dt.timedelta(days=9) + slack)
+    return max(first, first + dt.timedelta(days=20) - slack), last
 
 
 def _is_may_the_verb(text: str, m: re.Match[str]) -> bool:
@@ -508,16 +531,22 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
     before = previous.question
     own = " ".join(_PRONOUNS.sub(" ", _LEADS.sub("", asked.topic)).split()).strip(" ?,.")
     own_words = content_stems(own)
+    kind: Kind = asked.kind
+    if kind == "outcome" and not own_words - OUTCOME_VERBS:
+        # "did I keep it up?": "keep" asks what happened; it is not part of what "it" is.
+        own, own_words = "", set()
     # "what about weekends?": the new word leads, the old topic keeps it in context.
     topic = f"{own} {before.topic}".strip() if own_words else before.topic
-    kind: Kind = asked.kind
-    if kind == "outcome" and not own_words - OUTCOME_VERBS and previous.plans:
+    if kind == "outcome" and not own_words and previous.plans:
         # "Did I keep it?" after an answer that cited a suggestion: "it" is what was
         # suggested, not the whole topic of the question before ("sleep").
         topic = _plan_meant(previous.plans, before.topic)
     if kind == "recall" and not own_words and before.kind in ("first", "last", "count"):
         kind = before.kind
-    timed = asked.since or asked.until or asked.session_ids
+    # The time the last question named carries over ("and what about weekends?" is still
+    # "in March"), except to an outcome: what happened is told *after* it came up, so "did I
+    # keep it up?" looks after the moment the last answer cited, not inside its window.
+    timed = asked.since or asked.until or asked.session_ids or kind == "outcome"
     completed = replace(
         asked,
         kind=kind,
@@ -528,6 +557,8 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
         session_ids=asked.session_ids if timed else before.session_ids,
         time_words=asked.time_words if timed else before.time_words,
     )
+    if kind == "outcome" and previous.cited is not None:
+        completed = replace(completed, refers_to=previous.cited)
     if kind == "when":
         completed = replace(
             completed,
