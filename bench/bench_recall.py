@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_recall.py                 # dev questions only
     .venv/bin/python bench/bench_recall.py --heldout       # + the held-out third (end of a change)
     .venv/bin/python bench/bench_recall.py --misses        # list the dev questions missed
+    .venv/bin/python bench/bench_recall.py --v3            # the fresh v3 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -35,7 +36,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
-from annomi_questions import load_v2
+from annomi_questions import load_v2, load_v3
 from bench_retrieval import (
     CachingEmbedder,
     Corpus,
@@ -160,14 +161,19 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the held-out third (only at the end of a change)")
     parser.add_argument("--misses", action="store_true", help="list dev questions missed at 5")
     parser.add_argument("--corpus", choices=("demo", "annomi", "both"), default="both")
+    parser.add_argument("--v3", action="store_true",
+                        help="score the fresh AnnoMI v3 set instead of v2 dev (scored once, "
+                             "at the end: see bench/eval/README.md)")
     args = parser.parse_args(argv)
+    if args.v3 and args.heldout:
+        parser.error("--v3 replaces the v2 splits; use it without --heldout")
     embedder = CachingEmbedder(default_embedder())
-    splits = ["dev", "heldout"] if args.heldout else ["dev"]
+    splits = ["fresh"] if args.v3 else ["dev", "heldout"] if args.heldout else ["dev"]
     with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:
         corpora: list[tuple[Corpus, list[dict[str, Any]]]] = []
         if args.corpus in ("annomi", "both"):
             annomi = build_annomi(Path(tmp), embedder)
-            annomi.questions = load_v2(annomi_csv_path())
+            annomi.questions = (load_v3 if args.v3 else load_v2)(annomi_csv_path())
             with_alt_refs(annomi)
             corpora.append((annomi, annomi.questions))
         if args.corpus in ("demo", "both"):

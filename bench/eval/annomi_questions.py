@@ -1,4 +1,4 @@
-"""Load the AnnoMI v2 question set (questions_annomi_v2.jsonl) for a benchmark.
+"""Load the AnnoMI v2 and v3 question sets (questions_annomi_v2/v3.jsonl) for a benchmark.
 
 The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
 reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
@@ -6,8 +6,9 @@ utterance_text.split(), end exclusive) and a question template containing "{quot
 reads the AnnoMI CSV, cuts the quote out of the utterance, applies the optional
 "quote_variant" ("lower": lower case, "no_punct": punctuation removed) and fills the template.
 
-    from annomi_questions import load_v2
+    from annomi_questions import load_v2, load_v3
     questions = load_v2("/path/to/AnnoMI-simple.csv")
+    fresh = load_v3("/path/to/AnnoMI-simple.csv")  # the v3 set, all split "fresh"
 
 Every returned record is a copy of the JSONL record; exact-quote records get "question" (the
 rendered text), "question_template" (the stored template) and "quote" (the rendered quote).
@@ -26,6 +27,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
+V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
 
@@ -82,12 +84,24 @@ def render(q: dict[str, Any], corpus: dict[tuple[int, int], dict[str, str]]) -> 
     return out
 
 
+def load_rendered(csv_path: str | Path, questions_path: str | Path) -> list[dict[str, Any]]:
+    """A question file with every "{quote}" template filled in from the AnnoMI CSV."""
+    corpus = read_corpus(csv_path)
+    return [render(q, corpus) for q in read_jsonl(questions_path)]
+
+
 def load_v2(
     csv_path: str | Path, questions_path: str | Path = V2_QUESTIONS
 ) -> list[dict[str, Any]]:
     """The v2 questions with every "{quote}" template filled in from the AnnoMI CSV."""
-    corpus = read_corpus(csv_path)
-    return [render(q, corpus) for q in read_jsonl(questions_path)]
+    return load_rendered(csv_path, questions_path)
+
+
+def load_v3(
+    csv_path: str | Path, questions_path: str | Path = V3_QUESTIONS
+) -> list[dict[str, Any]]:
+    """The v3 questions (a fresh set, scored once at the end), rendered like load_v2."""
+    return load_rendered(csv_path, questions_path)
 
 
 def heldout_ids(records: list[dict[str, Any]], seed: str = SPLIT_SEED) -> set[str]:

@@ -26,6 +26,11 @@ questions_annomi_v2.jsonl (same corpus, loaded for benchmarks by annomi_question
     and punctuation) occurs in the corpus at exactly the listed places (main ref + alt_refs);
   * no question template or note repeats six or more consecutive AnnoMI words.
 
+questions_annomi_v3.jsonl (a fresh set, loaded by annomi_questions.load_v3):
+  * the v2 rules, except that every "split" is "fresh" (the whole set is scored once, at the end);
+  * ids look like v001; no question answers with a moment (transcript and utterance, main ref
+    or alt_refs) already used by a v1 or v2 question unless its notes name that question's id.
+
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
 warning is printed) unless --require-annomi is given.
@@ -55,6 +60,7 @@ DEMO_DIR = REPO / "reflect" / "demo" / "sessions"
 DEMO_QUESTIONS = HERE / "questions_demo.jsonl"
 ANNOMI_QUESTIONS = HERE / "questions_annomi.jsonl"
 ANNOMI_V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
+ANNOMI_V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -315,6 +321,7 @@ def check_annomi(rep: Report, require_csv: bool) -> collections.Counter[str]:
 
 V2_KINDS = {"paraphrase", "therapist", "exact_quote", "no_answer"}
 V2_SPLITS = {"dev", "heldout"}
+V3_SPLITS = {"fresh"}
 QUOTE_WORDS = (3, 9)
 
 
@@ -331,20 +338,53 @@ def import_annomi_questions():
 
 def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
     """questions_annomi_v2.jsonl: the v1 rules plus split, alt_refs and quote_ref."""
+    return check_annomi_set(rep, require_csv, ANNOMI_V2_QUESTIONS, "b", V2_SPLITS)
+
+
+def check_annomi_v3(rep: Report, require_csv: bool) -> collections.Counter[str]:
+    """questions_annomi_v3.jsonl: the v2 rules, all split "fresh", and no reused moment."""
+    return check_annomi_set(
+        rep,
+        require_csv,
+        ANNOMI_V3_QUESTIONS,
+        "v",
+        V3_SPLITS,
+        earlier=(ANNOMI_QUESTIONS, ANNOMI_V2_QUESTIONS),
+    )
+
+
+def moments(q: dict[str, Any]) -> set[tuple[Any, Any]]:
+    """The (transcript_id, utterance_id) places that answer a question, alt_refs included."""
+    refs = [(q.get("transcript_id"), q.get("utterance_ids") or [])]
+    refs += [
+        (a.get("transcript_id"), a.get("utterance_ids") or []) for a in q.get("alt_refs") or []
+    ]
+    return {(tid, u) for tid, uids in refs if tid is not None for u in uids}
+
+
+def check_annomi_set(
+    rep: Report,
+    require_csv: bool,
+    path: Path,
+    id_prefix: str,
+    splits: set[str],
+    earlier: tuple[Path, ...] = (),
+) -> collections.Counter[str]:
+    """An AnnoMI set in the v2 format. splits == V2_SPLITS means the seeded dev/heldout draw;
+    `earlier` sets must not share an answering moment unless the notes name their question."""
     aq = import_annomi_questions()
-    path = ANNOMI_V2_QUESTIONS
     questions = load_jsonl(path, rep)
     seen: set[str] = set()
     kinds: collections.Counter[str] = collections.Counter()
     for q in questions:
         where = f"{path.name}:{q['_line']} {q.get('id', '?')}"
-        common_checks(q, where, "b", seen, rep)
+        common_checks(q, where, id_prefix, seen, rep)
         kind = q.get("kind")
         kinds[f"{kind}/{q.get('split')}"] += 1
         if kind not in V2_KINDS:
-            rep.error(where, f"kind {kind!r} is not used in the v2 set")
-        if q.get("split") not in V2_SPLITS:
-            rep.error(where, f"split must be dev or heldout, got {q.get('split')!r}")
+            rep.error(where, f"kind {kind!r} is not used in {path.name}")
+        if q.get("split") not in splits:
+            rep.error(where, f"split must be one of {sorted(splits)}, got {q.get('split')!r}")
         tid, uids = q.get("transcript_id"), q.get("utterance_ids")
         if not isinstance(uids, list) or not all(isinstance(u, int) for u in uids):
             rep.error(where, "utterance_ids must be a list of integers")
@@ -399,22 +439,38 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
                 )
 
     # the split is the seeded draw, one third (rounded) of each kind held out
-    held = aq.heldout_ids(questions)
+    held = aq.heldout_ids(questions) if splits == V2_SPLITS else set()
     for q in questions:
         want = "heldout" if q.get("id") in held else "dev"
-        if q.get("split") in V2_SPLITS and q.get("split") != want:
+        if splits == V2_SPLITS and q.get("split") in V2_SPLITS and q.get("split") != want:
             rep.error(
                 f"{path.name}:{q['_line']} {q.get('id')}",
                 f"split is {q.get('split')}, the seeded draw says {want}",
             )
 
+    # a fresh set asks about new moments; an overlap must be deliberate and say so
+    used: dict[tuple[Any, Any], set[str]] = {}
+    for earlier_path in earlier:
+        for old in load_jsonl(earlier_path, rep):
+            for m in moments(old):
+                used.setdefault(m, set()).add(str(old.get("id")))
+    for q in questions:
+        old_ids = set().union(*(used.get(m, set()) for m in moments(q)))
+        unnamed = sorted(i for i in old_ids if i not in str(q.get("notes") or ""))
+        if unnamed:
+            rep.error(
+                f"{path.name}:{q['_line']} {q.get('id')}",
+                f"answers with a moment of earlier question(s) {unnamed}; pick another moment "
+                "or name them in notes",
+            )
+
     csv_path = annomi_csv_path()
     if not csv_path.is_file():
-        msg = f"AnnoMI CSV not found at {csv_path}; v2 references not checked"
+        msg = f"AnnoMI CSV not found at {csv_path}; {path.name} references not checked"
         if require_csv:
-            rep.error("annomi-v2", msg)
+            rep.error(path.stem, msg)
         else:
-            rep.warn("annomi-v2", msg + " (set REFLECT_ANNOMI_CSV)")
+            rep.warn(path.stem, msg + " (set REFLECT_ANNOMI_CSV)")
         return kinds
 
     corpus = aq.read_corpus(csv_path)
@@ -513,10 +569,12 @@ def main(argv: list[str] | None = None) -> int:
     demo_kinds = check_demo(rep)
     annomi_kinds = check_annomi(rep, args.require_annomi)
     v2_kinds = check_annomi_v2(rep, args.require_annomi)
+    v3_kinds = check_annomi_v3(rep, args.require_annomi)
     for label, kinds in (
         ("questions_demo.jsonl", demo_kinds),
         ("questions_annomi.jsonl", annomi_kinds),
         ("questions_annomi_v2.jsonl", v2_kinds),
+        ("questions_annomi_v3.jsonl", v3_kinds),
     ):
         detail = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
         print(f"{label}: {sum(kinds.values())} questions ({detail})")
