@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_answers.py --mode none      # without the model only (fast)
     .venv/bin/python bench/bench_answers.py --heldout        # + the held-out third (end only)
     .venv/bin/python bench/bench_answers.py --list           # one line per question as well
+    .venv/bin/python bench/bench_answers.py --history2       # the fresh set (once, at the end)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -14,6 +15,12 @@ embedder (`Reflect.create` + `import_paths`), deleted at the end:
   one of them plus the no_answer ones (abstention only);
 - the demo: reflect/demo/sessions (me = "Sam"), questions bench/eval/questions_demo.jsonl,
   "today" 30 April 2026, a week after its last session (abstention and citation only).
+
+With `--history2` the same report runs on the second history instead: the ten invented
+sessions of "Nadia" in bench/eval/history2/ (me = "Nadia"), questions
+bench/eval/questions_history2.jsonl (all split "fresh"), "today" fixed at Friday 19 December
+2025, and the small vault of its first three sessions; the demo row is left out. That set is
+scored once, at the end of the work on #17, so nobody tunes on it.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
 `Reflect.ask` builds it (same retriever, labels, session dates, view across sessions) but with
@@ -84,6 +91,9 @@ DEMO_SESSIONS = REPO / "reflect" / "demo" / "sessions"
 DEMO_QUESTIONS = HERE / "eval" / "questions_demo.jsonl"
 PASSPHRASE = "benchmark passphrase, not a secret"
 HISTORY_TODAY = dt.date(2025, 8, 1)
+HISTORY2 = HERE / "eval" / "history2"
+HISTORY2_QUESTIONS = HERE / "eval" / "questions_history2.jsonl"
+HISTORY2_TODAY = dt.date(2025, 12, 19)  # the Friday after the last session (18 December)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -197,6 +207,7 @@ def states_date(expected: dt.date, answer: Answer) -> bool:
 def accepted_dates(question: dict[str, Any]) -> list[dt.date]:
     dates = [dt.date.fromisoformat(question["expected_date"])] if question.get(
         "expected_date") else []
+    dates += [dt.date.fromisoformat(d) for d in question.get("accept_dates", ())]
     if question["id"] == "h019":  # "the Sunday before 1 April": 30 March is right too
         dates.append(dt.date(2025, 3, 30))
     return dates
@@ -415,6 +426,27 @@ def small_vault_ids(questions: Sequence[dict[str, Any]], splits: Sequence[str],
     }
 
 
+@dataclass(frozen=True)
+class HistorySet:
+    """The history a run is about: its sessions, questions, client name, "today", splits."""
+
+    title: str
+    sessions: Path
+    questions: Path
+    me: str
+    today: dt.date
+    splits: tuple[str, ...]
+    with_demo: bool
+
+
+def history_set(args: argparse.Namespace) -> HistorySet:
+    if args.history2:
+        return HistorySet("History2", HISTORY2, HISTORY2_QUESTIONS, "Nadia", HISTORY2_TODAY,
+                          ("fresh",), with_demo=False)
+    return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
+                      ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mode", choices=("both", "model", "none"), default="both",
@@ -425,35 +457,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-abstention", action="store_true",
                         help="skip the small vault and the demo")
     parser.add_argument("--progress", action="store_true", help="a line per question on stderr")
+    parser.add_argument("--history2", action="store_true",
+                        help="the second, fresh history (Nadia) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
-    questions = load(HISTORY_QUESTIONS)
-    splits = ["dev", "heldout"] if args.heldout else ["dev"]
+    hs = history_set(args)
+    questions = load(hs.questions)
+    splits = list(hs.splits)
     modes = ["none", "model"] if args.mode == "both" else [args.mode]
     embedder = default_embedder()
-    history_files = sorted(HISTORY.glob("*.txt"))
+    history_files = sorted(hs.sessions.glob("*.txt"))
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="reflect-answers-") as tmp:
-        history = build_vault(Path(tmp), "history", history_files, "Jonah", embedder)
+        history = build_vault(Path(tmp), "history", history_files, hs.me, embedder)
         print(f"Imported {len(history.sessions())} history sessions in "
               f"{time.perf_counter() - began:.1f} s.")
         model_answerer: Answerer | None = None
         for mode in modes:
             if mode == "model":
-                model_answerer = answerer_for(history, bundled_model, HISTORY_TODAY)
+                model_answerer = answerer_for(history, bundled_model, hs.today)
                 t = time.perf_counter()
                 model = model_answerer.load_model()
                 load_s = time.perf_counter() - t
                 print(f"\nChat model {model.model_id} loaded in {load_s:.1f} s.")
                 answerer = model_answerer
             else:
-                answerer = answerer_for(history, EmptyModel, HISTORY_TODAY)
+                answerer = answerer_for(history, EmptyModel, hs.today)
             answerer.prepare("warming up: how was I sleeping")  # first search loads the index
             for split in splits:
                 scored = {q["id"] for q in questions if q["split"] == split}
                 result = run(answerer, questions, scored, progress=args.progress)
                 label = "with the bundled model" if mode == "model" else "without the model"
-                print(f"\n### History, {split} questions, {label}\n")
+                print(f"\n### {hs.title}, {split} questions, {label}\n")
                 print(quality_table(result.results))
                 print()
                 print(how_table(result.results))
@@ -468,35 +503,42 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_abstention:
             rows = []
             for split in splits:
-                answerer = answerer_for(history, EmptyModel, HISTORY_TODAY)
+                answerer = answerer_for(history, EmptyModel, hs.today)
                 scored = {q["id"] for q in questions if q["split"] == split}
-                rows.append(abstention_row(f"history, 12 sessions, {split}",
+                rows.append(abstention_row(f"{hs.title.lower()}, {len(history_files)} sessions, "
+                                           f"{split}",
                                            run(answerer, questions, scored).results))
-            small = build_vault(Path(tmp), "small", history_files[:SMALL_SESSIONS], "Jonah",
+            small = build_vault(Path(tmp), "small", history_files[:SMALL_SESSIONS], hs.me,
                                 embedder)
             first_days = {s.day for s in small.sessions()}
             small_results = []
             for split in splits:
-                answerer = answerer_for(small, EmptyModel, HISTORY_TODAY)
+                answerer = answerer_for(small, EmptyModel, hs.today)
                 scored = small_vault_ids(questions, [split], first_days)
                 results = run(answerer, questions, scored).results
                 small_results.extend(results)
-                rows.append(abstention_row(f"history, first {SMALL_SESSIONS} sessions, {split}",
-                                           results))
-            demo = build_vault(Path(tmp), "demo", [DEMO_SESSIONS], "Sam", embedder)
-            demo_questions = load(DEMO_QUESTIONS)
-            answerer = answerer_for(demo, EmptyModel, DEMO_TODAY)
-            demo_results = run(answerer, demo_questions, {q["id"] for q in demo_questions}).results
-            rows.append(abstention_row(f"demo, {len(demo.sessions())} sessions, all",
-                                       demo_results))
+                rows.append(abstention_row(f"{hs.title.lower()}, first {SMALL_SESSIONS} sessions, "
+                                           f"{split}", results))
+            services = [small]
+            demo_results: list[Result] = []
+            if hs.with_demo:
+                demo = build_vault(Path(tmp), "demo", [DEMO_SESSIONS], "Sam", embedder)
+                services.append(demo)
+                demo_questions = load(DEMO_QUESTIONS)
+                answerer = answerer_for(demo, EmptyModel, DEMO_TODAY)
+                demo_results = run(answerer, demo_questions,
+                                   {q["id"] for q in demo_questions}).results
+                rows.append(abstention_row(f"demo, {len(demo.sessions())} sessions, all",
+                                           demo_results))
             print("\n### Abstention (decided before any model runs)\n")
             print(markdown_table(["vault, questions", "\"couldn't find\" on no_answer",
                                   "refused, answerable", "right excerpt cited, answerable"],
                                  rows))
             if args.list:
                 print("\nSmall vault:\n" + listing(small_results))
-                print("\nDemo:\n" + listing(demo_results))
-            for service in (small, demo):
+                if hs.with_demo:
+                    print("\nDemo:\n" + listing(demo_results))
+            for service in services:
                 service.lock()
         history.lock()
     print(f"\nTotal {time.perf_counter() - began:.0f} s.")

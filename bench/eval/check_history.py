@@ -16,6 +16,12 @@ Checks, over bench/eval/history/ (rendered from history_script.txt):
   * themes_history.jsonl: evidence verbatim and unique, not_in is the complement;
   * recaps_history.jsonl: every session once, 3-6 topics, evidence verbatim and unique.
 
+and the same question checks over the second, fresh history, bench/eval/history2/ (rendered from
+history2_script.txt, "me" = Nadia, "therapist" = Owen, today 19 December 2025) and
+questions_history2.jsonl: ids k001.. in order, every split "fresh" (no dev/heldout draw: the set
+is scored once, at the end), the minimum count of each kind, every accept_dates a date. It has
+no agreements, themes or recaps file.
+
     python bench/eval/check_history.py
 
 Exit status 0 when everything checks out, 1 otherwise. Standard library only.
@@ -29,6 +35,7 @@ import json
 import random
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -51,6 +58,61 @@ STATUSES = {"kept", "not_kept", "dropped", "declined", "unknown"}
 SPLIT_SEED = "reflect-history-split-v1"
 
 
+@dataclass(frozen=True)
+class Corpus:
+    """One rendered history and its question file."""
+
+    name: str
+    script: Path
+    folder: Path
+    questions: Path
+    id_prefix: str
+    sessions: int
+    turns: tuple[int, int]  # inclusive range of turns per session
+    today: dt.date
+    speakers: dict[str, str]
+    fresh: bool  # every split "fresh" (scored once) instead of the seeded dev/heldout draw
+    min_kinds: dict[str, int] = field(default_factory=dict)
+
+
+HISTORY = Corpus(
+    "history",
+    HERE / "history_script.txt",
+    HIST,
+    HERE / "questions_history.jsonl",
+    "h",
+    12,
+    (45, 80),
+    TODAY,
+    SPEAKER_NAMES,
+    fresh=False,
+)
+HISTORY2 = Corpus(
+    "history2",
+    HERE / "history2_script.txt",
+    HERE / "history2",
+    HERE / "questions_history2.jsonl",
+    "k",
+    10,
+    (60, 90),
+    dt.date(2025, 12, 19),
+    {"me": "Nadia", "therapist": "Owen"},
+    fresh=True,
+    min_kinds={
+        "outcome": 9,
+        "first_last": 6,
+        "how_often": 5,
+        "recap": 5,
+        "agreements": 6,
+        "speaker": 6,
+        "relative_date": 6,
+        "paraphrase": 6,
+        "followup": 9,
+        "no_answer": 8,
+    },
+)
+
+
 def assign_splits(items: list[tuple[str, str]]) -> dict[str, str]:
     """Seeded draw: for each kind, exactly a third of its ids (sorted) go to "heldout"."""
     by_kind: dict[str, list[str]] = collections.defaultdict(list)
@@ -70,9 +132,12 @@ def session_date(name: str) -> dt.date:
 
 
 class Checker:
-    def __init__(self) -> None:
+    def __init__(self, corpus: Corpus = HISTORY) -> None:
+        self.corpus = corpus
         self.errors: list[str] = []
-        self.texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(HIST.glob("*.txt"))}
+        self.texts = {
+            p.name: p.read_text(encoding="utf-8") for p in sorted(corpus.folder.glob("*.txt"))
+        }
         self.lines = {n: t.splitlines() for n, t in self.texts.items()}
 
     def err(self, where: str, msg: str) -> None:
@@ -93,7 +158,7 @@ class Checker:
         if others:
             self.err(where, f"{sub!r} also occurs in {others}")
         if speaker is not None:
-            name = SPEAKER_NAMES[speaker]
+            name = self.corpus.speakers[speaker]
             if not all(re.match(rf"\[\d\d:\d\d:\d\d\] {re.escape(name)}: ", ln) for ln in hits):
                 self.err(where, f"{sub!r} is not (only) in {name}'s turns in {file}")
 
@@ -102,28 +167,31 @@ class Checker:
         sys.path.insert(0, str(HERE))
         import make_history_sessions as mk
 
-        for name in mk.stale_files():
-            self.err("render", f"out of date: {name} (run make_history_sessions.py)")
-        if len(self.texts) != 12:
-            self.err("render", f"expected 12 session files, found {len(self.texts)}")
+        c = self.corpus
+        for name in mk.stale_files(c.script, c.folder):
+            self.err(c.name, f"out of date: {name} (run make_history_sessions.py)")
+        if len(self.texts) != c.sessions:
+            self.err(c.name, f"expected {c.sessions} session files, found {len(self.texts)}")
+        lo, hi = c.turns
         for n, lines in self.lines.items():
-            if not 45 <= len(lines) <= 80:
-                self.err(n, f"{len(lines)} turns, expected 45-80")
-            if session_date(n) >= TODAY:
+            if not lo <= len(lines) <= hi:
+                self.err(n, f"{len(lines)} turns, expected {lo}-{hi}")
+            if session_date(n) >= c.today:
                 self.err(n, "session is not before today")
 
     # ------------------------------------------------------------------ questions
     def check_questions(self) -> None:
+        c = self.corpus
         rows = [
             json.loads(line)
-            for line in (HERE / "questions_history.jsonl").read_text(encoding="utf-8").splitlines()
+            for line in c.questions.read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
         ids = [r["id"] for r in rows]
         if len(set(ids)) != len(ids):
-            self.err("questions", "duplicate ids")
-        if ids != [f"h{i:03d}" for i in range(1, len(rows) + 1)]:
-            self.err("questions", "ids are not h001.. in order")
+            self.err(c.questions.name, "duplicate ids")
+        if ids != [f"{c.id_prefix}{i:03d}" for i in range(1, len(rows) + 1)]:
+            self.err(c.questions.name, f"ids are not {c.id_prefix}001.. in order")
         kinds = collections.Counter(r["kind"] for r in rows)
         expected = assign_splits([(r["id"], r["kind"]) for r in rows])
         convs: dict[str, list[dict]] = collections.defaultdict(list)
@@ -136,8 +204,9 @@ class Checker:
                 self.err(w, f"unknown kind {r['kind']!r}")
             if r["speaker"] not in (None, "me", "therapist"):
                 self.err(w, f"unknown speaker {r['speaker']!r}")
-            if r["split"] != expected[w]:
-                self.err(w, f"split {r['split']!r}, the seeded draw says {expected[w]!r}")
+            want = "fresh" if c.fresh else expected[w]
+            if r["split"] != want:
+                self.err(w, f"split {r['split']!r}, expected {want!r}")
             gold = r["gold"]
             for gi in gold:
                 for sub in gi["answer_contains"]:
@@ -167,8 +236,9 @@ class Checker:
                 r.get("expected_date") != files[0][:10] or len(files) != 1
             ):
                 self.err(w, "first_last needs one gold session and its date as expected_date")
-            if "expected_date" in r:
-                dt.date.fromisoformat(r["expected_date"])
+            for day in [r.get("expected_date"), *r.get("accept_dates", [])]:
+                if day is not None:
+                    dt.date.fromisoformat(day)  # may be after today: "when do I start?"
             if r["kind"] == "outcome" and not r.get("expected_answer"):
                 self.err(w, "outcome without expected_answer")
             if "date_from" in r or "date_to" in r:
@@ -176,6 +246,8 @@ class Checker:
                 for f in files:
                     if not a <= session_date(f) <= b:
                         self.err(w, f"{f} outside {a}..{b}")
+                if b > c.today:
+                    self.err(w, f"date_to {b} is after today")
             if r["kind"] == "relative_date" and "date_from" not in r:
                 self.err(w, "relative_date without date_from/date_to")
             if "conversation" in r:
@@ -184,20 +256,23 @@ class Checker:
                 self.err(w, "followup without conversation")
         for kind, n in kinds.items():
             held = sum(1 for r in rows if r["kind"] == kind and r["split"] == "heldout")
-            if n % 3 or held * 3 != n:
+            if not c.fresh and (n % 3 or held * 3 != n):
                 self.err("split", f"{kind}: {held} of {n} heldout, need exactly a third")
-        for c, turns in convs.items():
+        for kind, least in c.min_kinds.items():
+            if kinds[kind] < least:
+                self.err(c.questions.name, f"{kinds[kind]} {kind} questions, need {least}+")
+        for conv, turns in convs.items():
             order = sorted(t["turn"] for t in turns)
             if order != list(range(len(turns))):
-                self.err(c, f"turns {order}, expected 0..{len(turns) - 1}")
+                self.err(conv, f"turns {order}, expected 0..{len(turns) - 1}")
             for t in turns:
                 if (t["turn"] == 0) == (t["kind"] == "followup"):
                     self.err(t["id"], "turn 0 must not be a followup, later turns must be")
             if len(turns) < 2:
-                self.err(c, "a conversation needs at least one followup")
+                self.err(conv, "a conversation needs at least one followup")
             by_turn = sorted(turns, key=lambda t: t["turn"])
             if [t["id"] for t in by_turn] != sorted(t["id"] for t in turns):
-                self.err(c, "turn order does not follow id order")
+                self.err(conv, "turn order does not follow id order")
         self.rows = rows
 
     # ------------------------------------------------------------------ agreements
@@ -278,15 +353,26 @@ def main() -> int:
     c.check_agreements()
     c.check_themes()
     c.check_recaps()
-    for e in c.errors:
+    fresh = Checker(HISTORY2)
+    fresh.check_render()
+    fresh.check_questions()
+    errors = c.errors + fresh.errors
+    for e in errors:
         print(e, file=sys.stderr)
-    if c.errors:
-        print(f"{len(c.errors)} problem(s)", file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} problem(s)", file=sys.stderr)
         return 1
     kinds = collections.Counter((r["kind"], r["split"]) for r in c.rows)
+    kinds2 = collections.Counter(r["kind"] for r in fresh.rows)
     for k in sorted(KINDS):
-        print(f"{k:14s} dev={kinds[(k, 'dev')]:3d} heldout={kinds[(k, 'heldout')]:3d}")
-    print(f"ok: {len(c.rows)} questions over {len(c.texts)} sessions")
+        print(
+            f"{k:14s} dev={kinds[(k, 'dev')]:3d} heldout={kinds[(k, 'heldout')]:3d}"
+            f"   history2 fresh={kinds2[k]:3d}"
+        )
+    print(
+        f"ok: {len(c.rows)} questions over {len(c.texts)} sessions (history), "
+        f"{len(fresh.rows)} over {len(fresh.texts)} (history2)"
+    )
     return 0
 
 

@@ -10,6 +10,13 @@ deterministic. Every session is written as `[hh:mm:ss] Name: text` lines.
     python bench/eval/make_history_sessions.py            # write the files
     python bench/eval/make_history_sessions.py --check    # fail if the files are out of date
     python bench/eval/make_history_sessions.py --stats    # turns / words / duration per session
+
+Another script renders the same way with `--script` and `--out` (relative paths are taken from
+the repository root); its speaker letters come from a `# speakers: N=Name, T=Name` comment line
+in the script (without one, `J`/`T` are Jonah and Helen):
+
+    python bench/eval/make_history_sessions.py --script bench/eval/history2_script.txt \
+        --out bench/eval/history2
 """
 
 from __future__ import annotations
@@ -30,8 +37,18 @@ SPEAKERS = {"J": "Jonah", "T": "Helen"}
 SEED_BASE = 2025_00
 
 
+def script_speakers(path: Path) -> dict[str, str]:
+    """The `# speakers: N=Name, T=Name` line of a script, or Jonah and Helen."""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.startswith("# speakers:"):
+            pairs = (p.split("=", 1) for p in raw.split(":", 1)[1].split(","))
+            return {k.strip(): v.strip() for k, v in pairs}
+    return SPEAKERS
+
+
 def parse_script(path: Path = SCRIPT) -> list[demo.ScriptSession]:
     """Same grammar as demo_script.txt, with the history's speaker letters."""
+    speakers = script_speakers(path)
     sessions: list[demo.ScriptSession] = []
     pending_pause = 0.0
     for lineno, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
@@ -50,8 +67,8 @@ def parse_script(path: Path = SCRIPT) -> list[demo.ScriptSession]:
         if line.startswith("~"):
             pending_pause += float(line[1:])
             continue
-        if line[:1] in SPEAKERS and line[1:3] == ": ":
-            cur.turns.append(demo.ScriptTurn(SPEAKERS[line[0]], line[3:].strip(), pending_pause))
+        if line[:1] in speakers and line[1:3] == ": ":
+            cur.turns.append(demo.ScriptTurn(speakers[line[0]], line[3:].strip(), pending_pause))
             pending_pause = 0.0
             continue
         if raw[:1] in " \t" and cur.turns:
@@ -61,17 +78,17 @@ def parse_script(path: Path = SCRIPT) -> list[demo.ScriptSession]:
     return sessions
 
 
-def render_all() -> dict[str, str]:
+def render_all(script: Path = SCRIPT) -> dict[str, str]:
     files: dict[str, str] = {}
-    for i, session in enumerate(parse_script(), 1):
+    for i, session in enumerate(parse_script(script), 1):
         turns = demo.time_session(session, seed=SEED_BASE + i)
         files[session.file] = demo.render_bracketed(turns, session)
     return files
 
 
-def stats() -> list[str]:
+def stats(script: Path = SCRIPT) -> list[str]:
     lines = []
-    for i, session in enumerate(parse_script(), 1):
+    for i, session in enumerate(parse_script(script), 1):
         turns = demo.time_session(session, seed=SEED_BASE + i)
         words = sum(len(t.text.split()) for t in turns)
         lines.append(
@@ -81,16 +98,16 @@ def stats() -> list[str]:
     return lines
 
 
-def stale_files() -> list[str]:
-    files = render_all()
+def stale_files(script: Path = SCRIPT, out_dir: Path = OUT_DIR) -> list[str]:
+    files = render_all(script)
     stale = [
         name
         for name, text in files.items()
-        if not (OUT_DIR / name).is_file() or (OUT_DIR / name).read_text(encoding="utf-8") != text
+        if not (out_dir / name).is_file() or (out_dir / name).read_text(encoding="utf-8") != text
     ]
     extra = (
-        sorted(p.name for p in OUT_DIR.glob("*.txt") if p.name not in files)
-        if OUT_DIR.is_dir()
+        sorted(p.name for p in out_dir.glob("*.txt") if p.name not in files)
+        if out_dir.is_dir()
         else []
     )
     return stale + [f"{name} (not in the script)" for name in extra]
@@ -100,20 +117,25 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true", help="only verify the files are up to date")
     ap.add_argument("--stats", action="store_true", help="print turns/words/duration per session")
+    ap.add_argument("--script", type=Path, default=SCRIPT, help="the script to render")
+    ap.add_argument("--out", type=Path, default=OUT_DIR, help="the folder to write")
     args = ap.parse_args(argv)
+    script = args.script if args.script.is_absolute() else REPO / args.script
+    out_dir = args.out if args.out.is_absolute() else REPO / args.out
+    shown = out_dir.relative_to(REPO).as_posix() if out_dir.is_relative_to(REPO) else out_dir.name
     if args.stats:
-        print("\n".join(stats()))
+        print("\n".join(stats(script)))
     if args.check:
-        stale = stale_files()
+        stale = stale_files(script, out_dir)
         for name in stale:
-            print(f"out of date: bench/eval/history/{name}", file=sys.stderr)
+            print(f"out of date: {shown}/{name}", file=sys.stderr)
         return 1 if stale else 0
     if args.stats:
         return 0
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
-    for name, text in render_all().items():
-        (OUT_DIR / name).write_text(text, encoding="utf-8", newline="\n")
-        print(f"wrote bench/eval/history/{name}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, text in render_all(script).items():
+        (out_dir / name).write_text(text, encoding="utf-8", newline="\n")
+        print(f"wrote {shown}/{name}")
     return 0
 
 
