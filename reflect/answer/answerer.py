@@ -630,7 +630,9 @@ class Answerer:
             generated_tokens=generated,
             model_load_ms=load_ms,
         )
-        self._finish(answer, kept)
+        added = self._finish(answer, kept)
+        if added:
+            emit(AnswerToken(added))
 
     def _stream_checked(
         self, model: ChatModel, messages: list[Message], answer: Answer, emit: EventCallback
@@ -681,12 +683,35 @@ class Answerer:
         answer.model_text = "".join(raw)
         return kept, first_token_at
 
-    def _finish(self, answer: Answer, kept: list[CheckedSentence]) -> None:
-        """The checked sentences become the answer; with none, the excerpts' own words."""
+    def _finish(self, answer: Answer, kept: list[CheckedSentence]) -> str:
+        """The checked sentences become the answer, followed by the best excerpts they did
+        not cite, in their own words; with no sentence kept, the excerpts' own words alone.
+        Returns what was added after the streamed sentences (to be shown too).
+
+        Why the excerpts follow the model's sentences: on the evaluation history the bundled
+        model's kept sentences cite one excerpt where the extractive answer quotes the two
+        best, and not always the one that answers (bench/README.md, #17), so a sentence
+        alone lost answers that pasting found."""
         if kept:
             answer.text = " ".join(k.text for k in kept)
             answer.unverified_quotes = [q for k in kept for q in k.unverified_quotes]
             cited = sorted({n for k in kept for n in k.citations})
+            if answer.cancelled:
+                by_number = {e.n: e for e in answer.excerpts}
+                answer.citations = [(n, by_number[n].hit) for n in cited]
+                return ""
+            also = [
+                (e, line)
+                for e, line in self._extractive_lines(answer.question, answer.excerpts)
+                if e.n not in cited
+            ]
+            added = "".join("\n" + line for _, line in also)
+            answer.text += added
+            # What the sentences cite comes first: it is what the answer points at.
+            cited = [*cited, *(e.n for e, _ in also)]
+            by_number = {e.n: e for e in answer.excerpts}
+            answer.citations = [(n, by_number[n].hit) for n in cited]
+            return added
         elif answer.cancelled:
             answer.text = ""
             cited = []
@@ -697,6 +722,7 @@ class Answerer:
             cited = [e.n for e, _ in lines]
         by_number = {e.n: e for e in answer.excerpts}
         answer.citations = [(n, by_number[n].hit) for n in cited]
+        return ""
 
     def _messages(self, question: str, excerpts: Sequence[Excerpt]) -> list[Message]:
         # The system prompt and the worked example come first and never change, so llama.cpp

@@ -119,7 +119,8 @@ async def test_excerpts_appear_before_the_answer_streams(vault: Path) -> None:
         gate.set()
         await wait_until(pilot, lambda: not screen.answering)
         await pilot.pause()
-        assert exchange.state.text == PHONE_REPLY
+        # The reply, then the best excerpt it did not cite, verbatim, on a line of its own.
+        assert exchange.state.text.split("\n")[0] == PHONE_REPLY
         answer_text = text_of(exchange.query_one(".answer", Static))
         assert "[4]" in answer_text
         assert citations.current is not None and citations.current.n == 4  # what it cites

@@ -47,10 +47,10 @@ class ExchangeState:
     started: bool = False
 
     @property
-    def cited(self) -> set[int] | None:
+    def cited(self) -> list[int] | None:
         if self.answer is None:
             return None
-        return {n for n, _ in self.answer.citations}
+        return [n for n, _ in self.answer.citations]
 
 
 class Exchange(Vertical, can_focus=True):

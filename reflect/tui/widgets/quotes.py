@@ -110,9 +110,10 @@ class QuoteList(OptionList):
         quotes: Sequence[Quote],
         me: Sequence[str],
         *,
-        cited: set[int] | None = None,
+        cited: Sequence[int] | None = None,
     ) -> None:
-        """`cited`: once an answer is done, the excerpt numbers it used (others dimmed)."""
+        """`cited`: once an answer is done, the excerpt numbers it used, what its sentences
+        point at first (others dimmed)."""
         same = [q.hit for q in quotes] == [q.hit for q in self.quotes]
         self.quotes = list(quotes)
         options: list[Option | None] = []
@@ -127,7 +128,9 @@ class QuoteList(OptionList):
             return
         if cited:
             # Once the answer is in, Enter should open what it actually cites.
-            first = next((i for i, q in enumerate(self.quotes) if q.n in cited), 0)
+            first = next(
+                (i for n in cited for i, q in enumerate(self.quotes) if q.n == n), 0
+            )
             self.highlighted = first
         else:
             self.highlighted = highlighted if highlighted is not None else 0
@@ -187,7 +190,7 @@ class CitationsPanel(Vertical):
         me: Sequence[str],
         *,
         found: bool,
-        cited: set[int] | None = None,
+        cited: Sequence[int] | None = None,
         unverified: Sequence[str] = (),
     ) -> None:
         title = "Excerpts" if found else "Closest matches"
