@@ -31,7 +31,9 @@ GENERIC_WORDS = word_set(
     described share shared note noted point pointed idea ideas talked us i'm i've i'd i'll
     you're you've you'd you'll we're we've we'd it's that's there's don't didn't doesn't
     can't couldn't won't wouldn't isn't wasn't aren't weren't haven't hasn't let's yeah
-    yes okay ok um uh mm hmm oh well going goes gone new much many right back"""
+    yes okay ok um uh mm hmm oh well going goes gone new much many right back make makes
+    made making getting gets take takes took taken taking put puts putting give gives gave
+    given giving"""
 )
 _STOP = STOPWORDS | GENERIC_WORDS
 

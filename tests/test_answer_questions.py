@@ -167,6 +167,30 @@ class TestFollowUps:
         assert (asked.since, asked.until, asked.session_ids) == (None, None, None)
         assert asked.refers_to is moment
 
+    def test_a_short_question_with_no_subject_continues_the_conversation(self) -> None:
+        before = self.previous("did I get the head of department job?")
+        asked = read_question("when do I start?", today=TODAY, previous=before)
+        assert asked.followup and "head of department job" in asked.topic
+        assert "start" in asked.topic and "when" not in asked.topic.split()
+        # A short question with a subject of its own is a new question.
+        fresh = read_question("how was my sleep?", today=TODAY, previous=before)
+        assert not fresh.followup
+
+    def test_what_became_of_it_is_the_users_to_tell(self) -> None:
+        # "what did Ines say about guilt?" then "did that stick with me?": the outcome is not
+        # looked for in Ines's turns.
+        before = PreviousTurn(
+            read_question("what did Ines say about guilt?", today=TODAY, others=["Ines"])
+        )
+        asked = read_question("did that stick with me?", today=TODAY, previous=before)
+        assert asked.followup and asked.kind == "outcome" and asked.topic == "guilt"
+        assert asked.speaker != "other"
+
+    def test_when_did_i_stop_it_searches_for_the_stopping(self) -> None:
+        before = self.previous("what did we say about the worry journal?")
+        asked = read_question("when did I stop doing it?", today=TODAY, previous=before)
+        assert asked.followup and asked.topic == "stop doing the worry journal"
+
     def test_a_new_question_is_not_a_follow_up(self) -> None:
         asked = read_question(
             "what did we say about my sister's new flat?",
@@ -428,6 +452,17 @@ def test_the_named_speaker_is_not_evidence_of_the_subject(retriever: Retriever) 
     assert not absent.found and absent.text.startswith("I couldn't find that")
     told = answerer(retriever, FakeChatModel(["Ines suggested a worry journal [1]."]))
     assert told.ask("what did Ines say about the worry journal?").found
+
+
+def test_when_was_that_after_an_outcome_is_the_report_it_rests_on(
+    retriever: Retriever,
+) -> None:
+    a = answerer(retriever, FakeChatModel([]))
+    talk = Conversation()
+    kept = a.ask("did I keep the worry journal?", conversation=talk)
+    assert kept.focus is not None and kept.focus.session_id == "b"
+    when = a.ask("when was that?", conversation=talk)
+    assert when.text.startswith("That was on 18 March, in “Session b”")
 
 
 def test_did_i_keep_it_means_what_the_cited_moment_suggested(retriever: Retriever) -> None:

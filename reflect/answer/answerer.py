@@ -28,7 +28,13 @@ from reflect.answer.excerpts import (
     grow_span,
     sentence_spans,
 )
-from reflect.answer.question import OUTCOME_VERBS, AskedQuestion, SessionDate, read_question
+from reflect.answer.question import (
+    OUTCOME_VERBS,
+    AskedQuestion,
+    SessionDate,
+    read_question,
+    says_nothing_of_its_own,
+)
 from reflect.answer.results import (
     Answer,
     AnswerDone,
@@ -143,8 +149,15 @@ class Answerer:
         question = " ".join(question.split())
         hits = self._search(question, filters, asked) if question else []
         retrieval_ms = _ms_since(began)
-        evidence = self._decide(_without_speaker(question, asked), hits, filters)
-        excerpts = self._excerpts(question, hits) if evidence.found else []
+        judged = _without_speaker(question, asked)
+        if asked is not None and asked.followup and asked.topic and says_nothing_of_its_own(
+            question
+        ):
+            # "when do I start?" says nothing of its own: what it is about is the topic the
+            # conversation completed it with ("start ... the head of department job").
+            judged = f"{question} {asked.topic}"
+        evidence = self._decide(judged, hits, filters)
+        excerpts = self._excerpts(judged, hits) if evidence.found else []
         # The hits the user will see: those behind the excerpts, or all as "closest".
         shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts else hits
         return Prepared(
@@ -179,7 +192,10 @@ class Answerer:
         answer = self._answer(question, asked, filters, emit, began)
         answer.asked = asked
         if conversation is not None:
-            conversation.add(asked, [hit for _, hit in answer.citations] or answer.hits[:1])
+            cited = [hit for _, hit in answer.citations] or answer.hits[:1]
+            if answer.focus is not None:
+                cited = [answer.focus, *(h for h in cited if h is not answer.focus)]
+            conversation.add(asked, cited)
         return answer
 
     def _answer(
@@ -405,10 +421,14 @@ class Answerer:
             asked.understood, speaker=None, speaker_words=None))
         found = self._search(asked.topic, filters, neutral)
         evidence = self._decide(asked.topic, found, filters)
-        if not evidence.found:
+        followed = asked.followup and asked.refers_to is not None
+        if not evidence.found and not followed:
             return self._nothing_about(asked, found, evidence, began)
+        # After an answer that cited it, "did I keep it up?" is about something the sessions
+        # hold, whatever words the question gave it: what happened is looked for after it.
+        found = found or [asked.refers_to]  # type: ignore[list-item]
         terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
-        key = self._rarest(asked.topic, terms)
+        key = self._rarest(asked.topic, terms) if terms else ""
         stems: dict[tuple[str, int], set[str]] = {}
 
         def said(hit: Hit) -> set[str]:
@@ -439,6 +459,7 @@ class Answerer:
         for h in later:
             if len(picks) < 3 and h.session_id not in {p.session_id for p in picks}:
                 picks.append(h)
+        best = picks[0] if picks else None  # the closest report: what "that" refers to next
         came_up = (anchor, f"It came up on {day(anchor.session_date, today)}: "
                    "{who} said “{quote}” [{n}]")
         if picks:
@@ -462,6 +483,9 @@ class Answerer:
                 "what happened.",
             )
         answer.evidence = evidence
+        if best is not None:
+            # The excerpt quoted from it (a piece of the hit, as cited).
+            answer.focus = next((h for _, h in answer.citations if _within(h, best)), None)
         return answer
 
     def _told_after(
@@ -479,8 +503,8 @@ class Answerer:
         "I did the fifteen minutes most evenings"), so the later sessions are searched for the
         question and that moment together, the user's own words preferred (what happened
         between sessions is theirs to tell) unless the question asks what the other person
-        said. A moment counts when it names the thing (`mentions`) or shares a telling word
-        with the question or the moment (see `_telling_words`)."""
+        said. A moment counts when it names the thing (`mentions`) or shares two telling
+        words with the question or the moment (see `_telling_words`)."""
         after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
         query = f"{asked.topic} {anchor.text}"
         telling = self._telling_words(query, content_stems(query) - OUTCOME_VERBS)
@@ -490,7 +514,9 @@ class Answerer:
         ranked = self.retriever.search(
             query, k=8, filters=after, mode=self.settings.mode, understood=teller
         )
-        return [h for h in ranked if mentions(h) or said(h) & telling]
+        # Two telling words at least: one alone is often a word the moment used in passing
+        # ("wrong" in "guilt tells us we've done something wrong").
+        return [h for h in ranked if mentions(h) or len(said(h) & telling) >= 1]
 
     def _telling_words(self, text: str, terms: set[str]) -> set[str]:
         """The words of `text` that say what it is about: those that at most a tenth of the

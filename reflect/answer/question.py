@@ -30,7 +30,14 @@ from reflect.retrieval import Hit
 from reflect.understanding import SpeakerRole, Understood, strip_framing, understand
 from reflect.words import content_stems, stem
 
-__all__ = ["OUTCOME_VERBS", "AskedQuestion", "Kind", "PreviousTurn", "read_question"]
+__all__ = [
+    "OUTCOME_VERBS",
+    "AskedQuestion",
+    "Kind",
+    "PreviousTurn",
+    "read_question",
+    "says_nothing_of_its_own",
+]
 
 Kind = Literal["recall", "outcome", "first", "last", "count", "recap", "agreements", "when"]
 
@@ -142,6 +149,10 @@ _OUTCOME_LEAD = re.compile(
 _ASKS_ABOUT_ME = re.compile(r"^(?:and\s+|so\s+|but\s+)?(?:did|have|had|was)\s+i\b", re.I)
 _PRONOUNS = re.compile(
     r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there)\b", re.IGNORECASE
+)
+_ASKS_WHEN = re.compile(
+    r"^(?:when|what\s+day|which\s+session)\s+(?:did|do|was|were|have|had)\s+(?:i|we|you)\b\s*",
+    re.IGNORECASE,
 )
 _LEADS = re.compile(r"^(?:and|so|but|ok|okay|what about|how about)\b[\s,]*", re.IGNORECASE)
 _KIND_WORDS = re.compile(
@@ -329,7 +340,8 @@ def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
     pattern = re.compile(
         rf"(?P<name>\b(?:dr\.?\s+)?(?:{'|'.join(sorted(names, key=len, reverse=True))}))"
         rf"(?:['’]s)?\b(?=\s+(?:\w+\s+)?(?:say|says|said|tell|told|mention|suggest|"
-        rf"recommend|explain|ask|think|thought|advice|idea|put it|mean)|['’]s\s)",
+        rf"recommend|explain|ask|think|thought|advice|idea|put it|mean|gave|give|taught|teach|"
+        rf"showed|show)|['’]s\s)",
         re.IGNORECASE,
     )
     return pattern.search(text)
@@ -518,11 +530,18 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
     return re.sub(r"\s+(?:in|on|at|about|of|up|for|to|with)$", "", rest).strip(" ?,.!")
 
 
+def says_nothing_of_its_own(text: str) -> bool:
+    """No subject beyond the words that ask when, how often, whether it started...:
+    "when do I start?" is about whatever the conversation was about."""
+    return not content_stems(_KIND_WORDS.sub(" ", text))
+
+
 def _leans_on_conversation(text: str, topic: str) -> bool:
     """A follow-up: it refers back ("it", "that", "she", "and what about...") and says little
-    of its own (at most one content word once the pronouns are gone)."""
+    of its own (at most one content word once the pronouns are gone); or it is a short
+    question with no subject at all ("when do I start?" right after the new job)."""
     if not _REFERS_BACK.search(text):
-        return False
+        return len(text.split()) <= 6 and says_nothing_of_its_own(topic)
     own = content_stems(_PRONOUNS.sub(" ", _LEADS.sub("", topic)))
     return len(own) <= 1
 
@@ -530,6 +549,9 @@ def _leans_on_conversation(text: str, topic: str) -> bool:
 def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestion:
     before = previous.question
     own = " ".join(_PRONOUNS.sub(" ", _LEADS.sub("", asked.topic)).split()).strip(" ?,.")
+    # "when did I stop doing it?": "stop doing" is what it adds; "when did I" asks for the
+    # moment, which the answer's date gives.
+    own = _ASKS_WHEN.sub("", own).strip()
     own_words = content_stems(own)
     kind: Kind = asked.kind
     if kind == "outcome" and not own_words - OUTCOME_VERBS:
@@ -566,7 +588,14 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
             refers_to_session=previous.cited_session,
             refers_to=previous.cited,
         )
-    if asked.understood.speaker is None and before.understood.speaker is not None and not own:
+    if (
+        asked.understood.speaker is None
+        and before.understood.speaker is not None
+        and not own
+        # What became of it is the user's to tell, whoever said it first ("what did Helen
+        # say about guilt?" then "did that stick with me?").
+        and kind != "outcome"
+    ):
         completed = replace(
             completed,
             understood=replace(

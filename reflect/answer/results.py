@@ -64,6 +64,10 @@ class Answer:
     # The question as answered (kind, topic, time, follow-up): shown so the user sees what
     # was understood and can start afresh.
     asked: AskedQuestion | None = None
+    # The moment the answer rests on, when that is not its first citation (an outcome's
+    # best later report, shown among others in date order): what "that" in a follow-up
+    # ("when did I tell you that?") points at.
+    focus: Hit | None = None
 
 
 @dataclass(frozen=True, slots=True)
