@@ -545,8 +545,10 @@ def test_not_found_never_calls_the_model(retriever: Retriever) -> None:
     answerer, fake = answerer_with(retriever, [])
     answer = answerer.ask("what did I say about my cat's vet appointment?", on_event=events.append)
     assert not answer.found
-    assert answer.text == PROMPTS.not_found
-    assert answer.text.startswith("I couldn't find that in your sessions.")
+    # No session says "cat", "vet" or "appointment": that is said, not a general "not found".
+    assert answer.text.startswith(
+        "Nothing about your cat's vet appointment came up in your sessions."
+    )
     assert fake.prompts == []
     assert answer.closest == answer.hits
     assert answer.citations == [] and answer.model_id is None

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 
 from reflect.answer import Answerer, AnswerSettings, EvidenceThresholds
+from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.compose import SessionMentions
 from reflect.answer.conversation import Conversation
 from reflect.answer.question import PreviousTurn, SessionDate, read_question
@@ -449,7 +450,8 @@ def test_the_named_speaker_is_not_evidence_of_the_subject(retriever: Retriever) 
     # what she was asked about.
     a = answerer(retriever, FakeChatModel([]))
     absent = a.ask("what did Ines say about antidepressants?")
-    assert not absent.found and absent.text.startswith("I couldn't find that")
+    assert not absent.found
+    assert absent.text.startswith("Nothing about antidepressants came up in your sessions.")
     told = answerer(retriever, FakeChatModel(["Ines suggested a worry journal [1]."]))
     assert told.ask("what did Ines say about the worry journal?").found
 
@@ -537,3 +539,31 @@ def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> N
         assert {hit.session_id for _, hit in answer.citations} == {"p", "q"}
     finally:
         index.close()
+
+
+class TestNeverMentioned:
+    """What the sessions never mention is said as such, and only when it is a fact."""
+
+    HELD = frozenset({"sister", "journal", "worried"})
+
+    def held(self, word: str) -> bool:
+        return word in self.HELD
+
+    def test_a_subject_no_session_holds_is_named_back(self) -> None:
+        missing = never_mentioned("my brother", self.held)
+        assert missing == ["brother"]
+        assert nothing_about("my brother", missing) == (
+            "Nothing about your brother came up in your sessions."
+        )
+
+    def test_only_the_missing_words_of_a_clause_are_named(self) -> None:
+        topic = "I was worried about being made redundant"
+        missing = never_mentioned(topic, self.held)
+        assert missing == ["redundant"]
+        assert nothing_about(topic, missing) == (
+            "Your sessions never mention “redundant”, and nothing else in them answers this."
+        )
+
+    def test_nothing_is_claimed_when_every_word_occurs(self) -> None:
+        assert nothing_about("my sister's journal", never_mentioned("my sister's journal",
+                                                                    self.held)) is None

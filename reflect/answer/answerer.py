@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from reflect.agreements import proposes
+from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list
 from reflect.answer.conversation import Conversation
@@ -49,7 +50,7 @@ from reflect.answer.results import (
 from reflect.answer.scope import is_scope_request
 from reflect.embedding import Embedder
 from reflect.errors import ReflectError
-from reflect.index import NO_FILTERS, Filters
+from reflect.index import NO_FILTERS, Filters, lexical_fts_query
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
@@ -239,7 +240,7 @@ class Answerer:
             # whether or not the sessions mention its subject.
             self._answer_scope(answer)
         elif not found:
-            answer.text = self.prompts.not_found
+            answer.text = self._not_found(asked)
         else:
             self._answer_with_model(answer, emit, began)
         if not answer.timings.total_ms:
@@ -573,7 +574,7 @@ class Answerer:
     ) -> Answer:
         answer = Answer(
             question=asked.text,
-            text=self.prompts.not_found,
+            text=self._not_found(asked),
             found=False,
             hits=list(hits),
             closest=list(hits),
@@ -582,6 +583,22 @@ class Answerer:
         )
         answer.timings = dataclasses.replace(answer.timings, total_ms=_ms_since(began))
         return answer
+
+    def _not_found(self, asked: AskedQuestion) -> str:
+        """"Nothing about your brother came up in your sessions" when the question's own
+        words occur nowhere in the vault (a fact, checked in the word index); else the
+        general message, which also covers things said in other words."""
+        index = self.retriever.index
+
+        def held(word: str) -> bool:
+            # A word the word index can't look up is never claimed absent.
+            return lexical_fts_query(word) is None or bool(index.lexical_search(word, 1))
+
+        missing = never_mentioned(asked.topic, held)
+        sentence = nothing_about(asked.topic, missing)
+        if sentence is None:
+            return self.prompts.not_found
+        return f"{sentence} If it was said in other words, you could try asking another way."
 
     def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
         similarity = question_similarity(self.retriever, question, filters) if hits else None

@@ -134,7 +134,7 @@ async def test_not_found_shows_closest_matches(vault: Path) -> None:
         await ask(pilot, NOT_FOUND_QUESTION)
         screen = app.screen
         exchange = screen.query_one(Exchange)
-        assert exchange.state.text.startswith("I couldn't find that in your sessions")
+        assert exchange.state.text.startswith("Nothing about cooking pasta came up in your")
         panel = screen.query_one(CitationsPanel)
         assert text_of(panel.query_one("#citations-title", Static)) == "Closest matches"
         assert all(q.n is None for q in screen.query_one(QuoteList).quotes)
