@@ -33,6 +33,7 @@ from reflect.chunking import Chunk
 from reflect.embedding import Vectors
 from reflect.errors import VaultLocked
 from reflect.session import Session
+from reflect.wordforms import other_forms
 
 # Stemming makes "worried" find "worry" and "worrying", which matters more for a person
 # searching their own memories than the odd false match ("university" ~ "universe"): exact
@@ -259,8 +260,7 @@ class SearchIndex:
                 collection = self._vector_collection()
                 metadatas = [self._vector_metadata(*self._chunks[row]) for row in rows]
             try:
-                collection.add(ids=[str(r) for r in rows], embeddings=vectors,
-                               metadatas=metadatas)
+                collection.add(ids=[str(r) for r in rows], embeddings=vectors, metadatas=metadatas)
             except Exception:
                 if self.closed:
                     return  # locked meanwhile: the collection is gone, and so is the need
@@ -395,6 +395,19 @@ class SearchIndex:
             return [
                 self._match(row, -rank) for row, rank in self._fts_rows(match, filters, limit=k)
             ]
+
+    def chunk_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each of `terms` (one word each, matched as word search
+        matches it: stemmed, accents folded). For weighing a rare word above a common one."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            db = self._database()
+            for term in dict.fromkeys(terms):
+                found = db.execute(
+                    "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (_quote(term),)
+                ).fetchone()
+                counts[term] = int(found[0]) if found else 0
+        return counts
 
     def phrase_search(self, phrase: str, k: int, filters: Filters = NO_FILTERS) -> list[ChunkMatch]:
         """Chunks containing `phrase` word for word (ignoring case, accents, punctuation,
@@ -655,7 +668,11 @@ def lexical_fts_query(text: str, max_terms: int = MAX_QUERY_TERMS) -> str | None
     chosen = (content or terms)[:max_terms]
     if not chosen:
         return None
-    return " OR ".join(_quote(t) for t in chosen)
+    # The same words as the sessions may write them: "twelve" / "12", "chicken pox" /
+    # "chickenpox", "programme" / "program" (reflect.wordforms). A form no chunk holds
+    # changes no score.
+    forms = other_forms(chosen)[:max_terms] if content else []
+    return " OR ".join(_quote(t) for t in [*chosen, *forms])
 
 
 def phrase_fts_query(text: str, max_terms: int = MAX_PHRASE_TERMS) -> str | None:
@@ -806,8 +823,7 @@ def _open_database(tokenizer: str) -> sqlite3.Connection:
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute(f"CREATE VIRTUAL TABLE chunk_text USING fts5(body, tokenize='{tokenizer}')")
     db.execute(
-        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, "
-        "kind TEXT)"
+        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, kind TEXT)"
     )
     db.execute("CREATE INDEX chunk_meta_session ON chunk_meta(session_id)")
     db.execute("CREATE INDEX chunk_meta_date ON chunk_meta(date)")

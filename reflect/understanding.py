@@ -61,7 +61,7 @@ _SPEECH = (
     r"say|said|says|tell|told|tells|mention(?:ed|s)?|suggest(?:ed|s)?|recommend(?:ed|s)?|"
     r"advise[ds]?|ask(?:ed|s)?|explain(?:ed|s)?|describe[ds]?|talk(?:ed|s)?|spoke|speak|"
     r"admit(?:ted|s)?|confess(?:ed)?|call(?:ed)?|put it|warn(?:ed|s)?|point(?:ed)? out|"
-    r"bring up|brought up|bring|brought|mean|meant|gave|give|offer(?:ed)?|"
+    r"bring up|brought up|bring|brought|mean|meant|(?:gave|give)(?!\s+up\b)|offer(?:ed)?|"
     r"teach|taught|show(?:ed)?|shared?|go on about|went on about|reckon(?:ed)?|think|thought"
 )
 _OTHER_SUBJECT = re.compile(
@@ -71,7 +71,11 @@ _OTHER_SUBJECT = re.compile(
     rf"|\b(?:advice|suggestion|tip|idea|recommendation|warning|explanation|figure|number)s?\s+"
     rf"(?:that\s+|which\s+)?(?:{_ROLE.pattern}|you)\b"
     rf"|(?:{_ROLE.pattern})['’]s\s+(?:advice|suggestion|tip|idea|point|question|explanation|"
-    rf"take|words?|figure|number)",
+    rf"take|words?|figure|number)"
+    # A role doing anything in the past ("the doctor threatened to...", "the GP wanted to
+    # charge me"): in a question about a session, what they did there was say it.
+    rf"|(?:{_ROLE.pattern})\s+(?:just\s+|also\s+|once\s+|then\s+)?(?:\w+ed|went|kept|made|"
+    rf"got|took|felt|wrote|spoke|sent|let|set|put|seemed)\b",
     re.IGNORECASE,
 )
 _ME_SUBJECT = re.compile(
@@ -93,6 +97,8 @@ _FRAMING = [
         r"\b(?:in\s+)?(?:which|what)\s+(?:session|appointment|meeting|visit|conversation|"
         r"call|time|day|week)\b(?:\s+(?:was|is)\s+(?:that|it|this))?"
         r"(?:\s+(?:where|when|in which))?",
+        # "..., when was that?", "where was that", "what visit was it"
+        r"\b(?:when|where)\s+(?:was|is)\s+(?:that|it|this)\b",
         r"\b(?:was|is)\s+(?:that|it|this)\s+(?:in\s+)?(?:the\s+)?(?:same\s+|first\s+|last\s+)?"
         r"(?:session|one|time)\b",
         # "when did I say", "where did my counsellor talk about", "have I ever mentioned"
@@ -134,6 +140,7 @@ _FILLER_WORDS = re.compile(
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+_LEADING_WHEN = re.compile(r"^(?:when|where)\s+(?=\S)", re.IGNORECASE)
 _EDGE_JUNK = re.compile(r"^[\s,;:—–\-….?!]+|[\s,;:—–\-…?!]+$")
 
 
@@ -242,7 +249,9 @@ def strip_framing(text: str, *, roles: bool = True) -> str:
     )
     out = _FILLER_WORDS.sub(" ", out)
     out = _SPACES.sub(" ", out)
-    return _EDGE_JUNK.sub("", out).strip()
+    out = _EDGE_JUNK.sub("", out).strip()
+    # "when I said X" leaves "when X" once "I said" is gone: the "when" asked for the moment.
+    return _LEADING_WHEN.sub("", out) if roles else out
 
 
 def _is_spoken(match: re.Match[str]) -> bool:

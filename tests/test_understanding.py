@@ -60,6 +60,14 @@ class TestSpeaker:
             ("did I tell my doctor about the pills?", "me", None),
             ("I remember admitting I'd skipped the appointments", "me", None),
             ("when I said the evenings were the worst", "me", None),
+            # A role doing anything in the past did it by saying it, in a session.
+            (
+                "the doctor threatened to tell my parents if I did it again, when was that?",
+                "other",
+                "the doctor",
+            ),
+            ("the GP wanted to charge me for a letter", "other", "the GP"),
+            ("my social worker kept asking about the flat", "other", "my social worker"),
         ],
     )
     def test_who_said_it_from_the_words(self, question: str, role: str, words: str | None) -> None:
@@ -93,6 +101,14 @@ class TestFraming:
                 "the move might be a fresh start",
             ),
             ("the bit where the nurse told me about the inhaler", "the inhaler"),
+            ("the nurse said asthma can be serious, where was that?", "asthma can be serious"),
+            ("the pharmacist's tip on patches — when was that", "tip on patches"),
+            # "when I said X": the "when" asked for the moment, it is not what was said.
+            ("when I said weekends were the hardest", "weekends were the hardest"),
+            ("where I said the bus was late again", "the bus was late"),
+            # "give up" is what was said, not how: "give" is a speech verb only on its own.
+            ("did I say I'd give up cigarettes?", "I'd give up cigarettes"),
+            ("did the doctor recommend I give up meth", "I give up meth"),
         ],
     )
     def test_framing_is_not_what_to_look_for(self, question: str, content: str) -> None:
