@@ -418,7 +418,7 @@ def _own_turn(
     spans: Sequence[tuple[int, int]],
     speakers: frozenset[str],
 ) -> tuple[int, int]:
-    """ "What did *I* say": the excerpt narrows to one of the chosen speaker's turns.
+    """"What did *I* say": the excerpt narrows to one of the chosen speaker's turns.
 
     The turn holding the most matched words wins (the first such turn was often a short aside
     while the answering turn came later in the chunk); with no matched words, the longest of

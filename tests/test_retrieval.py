@@ -35,83 +35,42 @@ def make_session(
 ) -> Session:
     text, stored = build_text(turns)
     return Session(
-        id=session_id,
-        title=title or f"Session {session_id}",
-        date=date,
-        date_source="option",
-        source_file=f"{session_id}.vtt",
-        content_hash=session_id,
-        imported_at="2024-12-01T10:00:00",
-        format="vtt",
-        text=text,
-        turns=stored,
+        id=session_id, title=title or f"Session {session_id}", date=date, date_source="option",
+        source_file=f"{session_id}.vtt", content_hash=session_id,
+        imported_at="2024-12-01T10:00:00", format="vtt", text=text, turns=stored,
     )
 
 
 # An invented client, Tobias Lind, and his invented therapist, Dr. Amara Osei.
-FEBRUARY = make_session(
-    "feb",
-    [
-        Turn("Amara", "Where would you like to start today?", 0.0, 3.0),
-        Turn(
-            "Tobias",
-            "With the argument at my sister Freja's birthday. She told everyone I "
-            "always leave early, and I did leave early, because the noise was too much.",
-            3.0,
-            14.0,
-        ),
-        Turn("Amara", "Mm-hmm.", 14.0, 15.0),
-        Turn(
-            "Tobias",
-            "I wanted to explain, but the words got stuck. I just smiled and went home.",
-            15.0,
-            21.0,
-        ),
-        Turn("Amara", "What would you have said if the words hadn't got stuck?", 21.0, 25.0),
-        Turn(
-            "Tobias",
-            "That I love her, and that loud rooms make me feel like I'm drowning.",
-            25.0,
-            31.0,
-        ),
-    ],
-    dt.date(2024, 2, 6),
-    "Freja's birthday",
-)
+FEBRUARY = make_session("feb", [
+    Turn("Amara", "Where would you like to start today?", 0.0, 3.0),
+    Turn("Tobias", "With the argument at my sister Freja's birthday. She told everyone I "
+                   "always leave early, and I did leave early, because the noise was too much.",
+         3.0, 14.0),
+    Turn("Amara", "Mm-hmm.", 14.0, 15.0),
+    Turn("Tobias", "I wanted to explain, but the words got stuck. I just smiled and went home.",
+         15.0, 21.0),
+    Turn("Amara", "What would you have said if the words hadn't got stuck?", 21.0, 25.0),
+    Turn("Tobias", "That I love her, and that loud rooms make me feel like I'm drowning.",
+         25.0, 31.0),
+], dt.date(2024, 2, 6), "Freja's birthday")
 
-APRIL = make_session(
-    "apr",
-    [
-        Turn("Amara", "You mentioned sleeping badly. Tell me about the nights.", 0.0, 4.0),
-        Turn(
-            "Tobias",
-            "I wake at three and my head starts listing everything I did wrong at work. "
-            "The budget spreadsheet, the email to Henrik, the meeting I missed.",
-            4.0,
-            15.0,
-        ),
-        Turn("Amara", "Okay.", 15.0, 16.0),
-        Turn(
-            "Tobias", "Sometimes I get up and clean the kitchen just to make it stop.", 16.0, 21.0
-        ),
-    ],
-    dt.date(2024, 4, 18),
-    "Sleep",
-)
+APRIL = make_session("apr", [
+    Turn("Amara", "You mentioned sleeping badly. Tell me about the nights.", 0.0, 4.0),
+    Turn("Tobias", "I wake at three and my head starts listing everything I did wrong at work. "
+                   "The budget spreadsheet, the email to Henrik, the meeting I missed.", 4.0, 15.0),
+    Turn("Amara", "Okay.", 15.0, 16.0),
+    Turn("Tobias", "Sometimes I get up and clean the kitchen just to make it stop.", 16.0, 21.0),
+], dt.date(2024, 4, 18), "Sleep")
 
 MONOLOGUE = " ".join(
     f"Sentence {i} is about the garden my grandfather Sven planted, row {i} of the beans."
     for i in range(40)
 )
-JUNE = make_session(
-    "jun",
-    [
-        Turn("Tobias", MONOLOGUE, 0.0, 400.0),
-        Turn("Amara", "Thank you for telling me about Sven.", 400.0, 403.0),
-    ],
-    dt.date(2024, 6, 20),
-    "Grandfather",
-)
+JUNE = make_session("jun", [
+    Turn("Tobias", MONOLOGUE, 0.0, 400.0),
+    Turn("Amara", "Thank you for telling me about Sven.", 400.0, 403.0),
+], dt.date(2024, 6, 20), "Grandfather")
 
 SESSIONS = [FEBRUARY, APRIL, JUNE]
 
@@ -234,9 +193,8 @@ def test_ten_thousand_character_query(retriever: Retriever, mode: str) -> None:
             check_hit(hit)
 
 
-@settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=st.text(max_size=120))
 def test_any_query_works(retriever: Retriever, query: str) -> None:
     for hit in retriever.search(query, k=3):
@@ -267,21 +225,12 @@ def test_speaker_filter_highlights_that_speakers_words(retriever: Retriever) -> 
 def test_speaker_filter_keeps_the_turn_holding_the_most_matched_words() -> None:
     # Tobias speaks twice in the chunk; the first turn shares one word with the question, the
     # second holds the answer. The excerpt used to be the first turn touching any matched word.
-    session = make_session(
-        "oct",
-        [
-            Turn("Tobias", "Work was fine this week, nothing much to say.", 0.0, 4.0),
-            Turn("Amara", "And the evenings?", 4.0, 6.0),
-            Turn(
-                "Tobias",
-                "The evenings at work are when the panic comes, on the walk to the "
-                "train after work, every single evening.",
-                6.0,
-                14.0,
-            ),
-        ],
-        dt.date(2024, 10, 3),
-    )
+    session = make_session("oct", [
+        Turn("Tobias", "Work was fine this week, nothing much to say.", 0.0, 4.0),
+        Turn("Amara", "And the evenings?", 4.0, 6.0),
+        Turn("Tobias", "The evenings at work are when the panic comes, on the walk to the "
+                       "train after work, every single evening.", 6.0, 14.0),
+    ], dt.date(2024, 10, 3))
     index = SearchIndex()
     try:
         index.add_lexical(session, chunk_session(session, min_words=40, max_words=150))
@@ -402,53 +351,26 @@ def test_importing_the_search_modules_stays_light() -> None:
 # ---- reading the question (issue: find the moment) ---------------------------------------------
 
 # Invented: Tobias again, with a phrase said twice in two sessions and once with a stammer.
-KETTLE_MAY = make_session(
-    "may",
-    [
-        Turn("Amara", "How are the mornings going?", 0.0, 3.0),
-        Turn(
-            "Tobias",
-            "Better. Honestly, the kettle is my alarm clock now. I hear it and I get up.",
-            3.0,
-            9.0,
-        ),
-        Turn("Amara", "So the kettle does the waking for you.", 9.0, 12.0),
-    ],
-    dt.date(2024, 5, 2),
-    "Mornings",
-)
-KETTLE_JULY = make_session(
-    "jul",
-    [
-        Turn(
-            "Tobias",
-            "Like I said before, um, the kettle is, uh, my-my alarm clock, still true.",
-            0.0,
-            6.0,
-        ),
-        Turn("Amara", "And the evenings?", 6.0, 8.0),
-        Turn("Tobias", "The evenings are harder. The flat is too quiet after nine.", 8.0, 12.0),
-    ],
-    dt.date(2024, 7, 11),
-    "Evenings",
-)
+KETTLE_MAY = make_session("may", [
+    Turn("Amara", "How are the mornings going?", 0.0, 3.0),
+    Turn("Tobias", "Better. Honestly, the kettle is my alarm clock now. I hear it and I get up.",
+         3.0, 9.0),
+    Turn("Amara", "So the kettle does the waking for you.", 9.0, 12.0),
+], dt.date(2024, 5, 2), "Mornings")
+KETTLE_JULY = make_session("jul", [
+    Turn("Tobias", "Like I said before, um, the kettle is, uh, my-my alarm clock, still true.",
+         0.0, 6.0),
+    Turn("Amara", "And the evenings?", 6.0, 8.0),
+    Turn("Tobias", "The evenings are harder. The flat is too quiet after nine.", 8.0, 12.0),
+], dt.date(2024, 7, 11), "Evenings")
 # Many chunks that share the phrase's ordinary words, so word search alone can't find it first.
 DECOYS = [
-    make_session(
-        f"d{i}",
-        [
-            Turn(
-                "Tobias",
-                f"My alarm clock broke and the kettle is old, morning {i}, I said my "
-                "alarm clock was the kettle's fault, the kettle, the clock, the alarm.",
-                0.0,
-                5.0,
-            ),
-            Turn("Amara", "Mm-hmm, the alarm and the kettle.", 5.0, 7.0),
-        ],
-        dt.date(2024, 3, 1) + dt.timedelta(days=i),
-        f"Decoy {i}",
-    )
+    make_session(f"d{i}", [
+        Turn("Tobias", f"My alarm clock broke and the kettle is old, morning {i}, I said my "
+                       "alarm clock was the kettle's fault, the kettle, the clock, the alarm.",
+             0.0, 5.0),
+        Turn("Amara", "Mm-hmm, the alarm and the kettle.", 5.0, 7.0),
+    ], dt.date(2024, 3, 1) + dt.timedelta(days=i), f"Decoy {i}")
     for i in range(12)
 ]
 
@@ -489,25 +411,13 @@ def test_the_phrase_typed_as_typed_is_not_read(kettle: Retriever) -> None:
 def test_who_said_it_is_preferred_from_the_words_of_the_question() -> None:
     # The same words, said once by each: "what did my counsellor say" prefers Amara's turn and
     # "what did I say" Tobias's, though no speaker filter is set.
-    both = make_session(
-        "both",
-        [
-            Turn("Tobias", "Walking the dog every evening keeps me sane, honestly.", 0.0, 4.0),
-            *[
-                Turn(
-                    "Amara" if i % 2 else "Tobias",
-                    f"Unrelated talk number {i} about the weather "
-                    "and the bus timetable and the price of bread.",
-                    4.0 + i,
-                    5.0 + i,
-                )
-                for i in range(12)
-            ],
-            Turn("Amara", "Walking the dog every evening could be your anchor, then.", 20.0, 24.0),
-        ],
-        dt.date(2024, 8, 1),
-        "Dog",
-    )
+    both = make_session("both", [
+        Turn("Tobias", "Walking the dog every evening keeps me sane, honestly.", 0.0, 4.0),
+        *[Turn("Amara" if i % 2 else "Tobias", f"Unrelated talk number {i} about the weather "
+               "and the bus timetable and the price of bread.", 4.0 + i, 5.0 + i)
+          for i in range(12)],
+        Turn("Amara", "Walking the dog every evening could be your anchor, then.", 20.0, 24.0),
+    ], dt.date(2024, 8, 1), "Dog")
     idx = SearchIndex()
     chunks = chunk_session(both, min_words=5, max_words=12)
     idx.add_lexical(both, chunks)
