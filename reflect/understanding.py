@@ -48,7 +48,8 @@ _ROLE_NOUNS = (
     r"probation officers?|officers?|dietitians?|dieticians?|nutritionists?|coach(?:es)?|"
     r"clinicians?|practitioners?|specialists?|consultants?|advisers?|advisors?|"
     r"health ?visitors?|home ?visitors?|key ?workers?|support ?workers?|mentors?|"
-    r"dentists?|hygienists?|physios?|physiotherapists?|"
+    r"dentists?|hygienists?|physios?|physiotherapists?|staff members?|care ?workers?|"
+    r"surgeons?|paramedics?|"
     r"(?:clinic|group|program(?:me)?|rehab|hospital|school|health) "
     r"(?:guy|lady|woman|man|person|worker|staff|leader|nurse|counsell?or)"
 )
@@ -82,7 +83,8 @@ _ME_SUBJECT = re.compile(
     rf"\b(?:did|do|have|had|was|would)\s+i\s+(?:ever\s+|first\s+|last\s+|once\s+)?"
     rf"(?:{_SPEECH}|admit|own up|open up|go on|rant|complain)\b"
     rf"|\bi\s+(?:\w+\s+)?(?:{_SPEECH}|admitted|complained|ranted|owned up|opened up|"
-    rf"went on|was saying|was talking|kept saying)\b"
+    rf"went on|was saying|was talking|kept saying|worried|moaned|vented|joked|laughed|cried|"
+    rf"argued|insisted|promised|swore|boasted|bragged|begged|pleaded|wondered|hoped|wished)\b"
     rf"|\bmy\s+(?:own\s+)?words\b|\bi\s+remember\s+(?:saying|telling|admitting|mentioning|"
     rf"explaining|describing|talking)\b",
     re.IGNORECASE,

@@ -68,6 +68,10 @@ class TestSpeaker:
             ),
             ("the GP wanted to charge me for a letter", "other", "the GP"),
             ("my social worker kept asking about the flat", "other", "my social worker"),
+            ("did the staff member say I'd been a model resident", "other", "the staff member"),
+            # Saying it with feeling is saying it.
+            ("where I worried about losing my independence", "me", None),
+            ("the part where I joked about the kettle", "me", None),
         ],
     )
     def test_who_said_it_from_the_words(self, question: str, role: str, words: str | None) -> None:
@@ -79,6 +83,11 @@ class TestSpeaker:
     )
     def test_no_speaker_when_the_question_names_none(self, question: str) -> None:
         assert speaker_of(question) == (None, None)
+
+    def test_a_person_talked_about_is_not_the_speaker(self) -> None:
+        # Only roles that speak in a session are read as a speaker: a teacher is a topic.
+        understood = understand("what did I say about my teacher")
+        assert understood.speaker == "me" and understood.content == "my teacher"
 
     def test_words_inside_quotes_do_not_name_a_speaker(self) -> None:
         assert speaker_of('where is "you said you would" from')[0] is None
