@@ -33,6 +33,7 @@ from reflect.chunking import Chunk
 from reflect.embedding import Vectors
 from reflect.errors import VaultLocked
 from reflect.session import Session
+from reflect.wordforms import other_forms
 
 # Stemming makes "worried" find "worry" and "worrying", which matters more for a person
 # searching their own memories than the odd false match ("university" ~ "universe"): exact
@@ -396,6 +397,19 @@ class SearchIndex:
                 self._match(row, -rank) for row, rank in self._fts_rows(match, filters, limit=k)
             ]
 
+    def chunk_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many chunks hold each of `terms` (one word each, matched as word search
+        matches it: stemmed, accents folded). For weighing a rare word above a common one."""
+        counts: dict[str, int] = {}
+        with self._lock:
+            db = self._database()
+            for term in dict.fromkeys(terms):
+                found = db.execute(
+                    "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (_quote(term),)
+                ).fetchone()
+                counts[term] = int(found[0]) if found else 0
+        return counts
+
     def phrase_search(self, phrase: str, k: int, filters: Filters = NO_FILTERS) -> list[ChunkMatch]:
         """Chunks containing `phrase` word for word (ignoring case, accents, punctuation,
         spacing, and the filler of speech: "um", "uh", a stammered "I-I"), with the exact
@@ -655,7 +669,11 @@ def lexical_fts_query(text: str, max_terms: int = MAX_QUERY_TERMS) -> str | None
     chosen = (content or terms)[:max_terms]
     if not chosen:
         return None
-    return " OR ".join(_quote(t) for t in chosen)
+    # The same words as the sessions may write them: "twelve" / "12", "chicken pox" /
+    # "chickenpox", "programme" / "program" (reflect.wordforms). A form no chunk holds
+    # changes no score.
+    forms = other_forms(chosen)[:max_terms] if content else []
+    return " OR ".join(_quote(t) for t in [*chosen, *forms])
 
 
 def phrase_fts_query(text: str, max_terms: int = MAX_PHRASE_TERMS) -> str | None:

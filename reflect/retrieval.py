@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -44,6 +45,13 @@ DEFAULT_RERANK_DEPTH = 40
 # The second stage multiplies a candidate's fused score by 1 + this times its speaker match
 # (0..1). 0.3, 0.5 and 1.0 measured on the dev questions: 0.5 and 1.0 level, 0.3 lower.
 RERANK_SPEAKER = 0.5
+# When word search's best chunks hold little of what the question asks about (its rarer words
+# weigh more), the words were said differently and meaning search is the better guide: its
+# list then counts up to 1 + this as much in the fusion (0 when a top chunk holds every
+# word). 0.5 and 0.75 measured on the dev questions; 0.75 lost 0.05 on the therapist's words.
+LEXICAL_DOUBT = 0.5
+# How many of word search's first chunks are read for that.
+LEXICAL_DOUBT_DEPTH = 3
 
 
 @dataclass(slots=True)
@@ -152,7 +160,7 @@ class Retriever:
             if m.key not in seen:
                 seen.add(m.key)
                 ranked.append((m, EXACT_MATCH_SCORE, True))
-        candidates = self._ranked(words, k, filters, mode)
+        candidates = self._ranked(words, k, filters, mode, adaptive=understood is not None)
         if understood is not None and mode == "hybrid":
             candidates = self._rerank(understood, candidates)
         for match, score in candidates:
@@ -171,26 +179,41 @@ class Retriever:
     ) -> list[tuple[ChunkMatch, float]]:
         """Second stage: read the first-stage candidates for who said what.
 
-        A candidate whose best-matching turn was said by the person the question names
-        ("what did my counsellor say...") gains; one where that person speaks elsewhere in
-        the chunk gains half. A preference, not a filter: the other side's turns stay in.
-        Measured alternatives that did not help (bench/README.md, "Find the moment"): the
-        share of the question's words in the best turn (lost 0.19 R@5 on the demo's
-        paraphrases), and a third list from each turn embedded on its own (+0.05 on
-        paraphrases, -0.08 on the therapist's words, and twice the embedding at import).
+        A candidate gains as far as the person the question names ("what did my counsellor
+        say...") said what it shares with the question (`_speaker_closeness`). A preference,
+        not a filter: the other side's turns stay in. Measured alternatives that did not help
+        (bench/README.md, "Find the moment"): the share of the question's words in the best
+        turn (lost 0.19 R@5 on the demo's paraphrases), and a third list from each turn
+        embedded on its own (+0.05 on paraphrases, -0.08 on the therapist's words, and twice
+        the embedding at import).
         """
         prefer = self._preferred_speakers(understood)
         pool = candidates[: self.rerank_depth]
         if prefer is None or not pool:
             return candidates
-        terms = content_stems(understood.content)
+        terms = self.term_weights(understood.content)
         rescored = []
         for position, (match, score) in enumerate(pool, start=1):
             fused = 1.0 / (self.k_rrf + position)
-            bonus = RERANK_SPEAKER * _speaker_closeness(match, terms, prefer)
+            bonus = RERANK_SPEAKER * _speaker_closeness(
+                match, terms, prefer, by_share=understood.speaker == "other"
+            )
             rescored.append((fused * (1.0 + bonus), position, match, score))
         rescored.sort(key=lambda item: (-item[0], item[1]))
         return [(m, s) for _, _, m, s in rescored] + candidates[self.rerank_depth :]
+
+    def term_weights(self, text: str) -> dict[str, float]:
+        """The content stems of `text`, each weighed by how rare its word is among the chunks
+        (inverse chunk frequency): "soccer" tells passages apart, "want" hardly does."""
+        by_stem: dict[str, str] = {}
+        for word in words(text):
+            for term in content_stems(word):
+                by_stem.setdefault(term, word)
+        if not by_stem:
+            return {}
+        total = max(1, self.index.chunk_count)
+        counts = self.index.chunk_frequencies(list(by_stem.values()))
+        return {t: math.log(1.0 + total / (1.0 + counts.get(w, 0))) for t, w in by_stem.items()}
 
     def _preferred_speakers(self, understood: Understood) -> Callable[[str | None], bool] | None:
         me = self.me_labels
@@ -201,11 +224,13 @@ class Retriever:
         return lambda speaker: speaker is not None and speaker not in me
 
     def _ranked(
-        self, query: str, k: int, filters: Filters, mode: Mode
+        self, query: str, k: int, filters: Filters, mode: Mode, *, adaptive: bool = False
     ) -> list[tuple[ChunkMatch, float]]:
         """First stage: word search and meaning search on `query`, fused. (The question's
         framing is already gone: searching meaning on the whole question instead lost 0.05
-        R@5 on the demo's exact quotes and gained nothing on AnnoMI.)"""
+        R@5 on the demo's exact quotes and gained nothing on AnnoMI.) `adaptive`: meaning
+        search counts more when word search's best chunks miss the question's words
+        (LEXICAL_DOUBT)."""
         # Twice k: a quoted search drops the chunks already listed as verbatim matches.
         pool = max(2 * k, self.candidates)
         if mode == "lexical" or self.embedder is None or self.index.vector_count == 0:
@@ -215,10 +240,34 @@ class Retriever:
         vector = self.index.vector_search(query_vector, pool, filters)
         if mode == "vector":
             return [(m, m.score) for m in vector]
-        return self._fuse(self.index.lexical_search(query, pool, filters), vector)
+        lexical = self.index.lexical_search(query, pool, filters)
+        if not adaptive:
+            return self._fuse(lexical, vector)
+        doubt = 1.0 - self._lexical_coverage(query, lexical[:LEXICAL_DOUBT_DEPTH])
+        return self._fuse(
+            lexical, vector, vector_weight=self.vector_weight * (1.0 + LEXICAL_DOUBT * doubt)
+        )
+
+    def _lexical_coverage(self, query: str, found: Sequence[ChunkMatch]) -> float:
+        """The most of the query's content (its stems weighed by rarity) that one of `found`
+        holds: 1 when a chunk holds every word, 0 when none holds any."""
+        weights = self.term_weights(query)
+        total = sum(weights.values())
+        if not total:
+            return 1.0  # nothing to look for by word: word search is not in doubt
+        best = 0.0
+        for match in found:
+            chunk = match.chunk
+            said = {stem(w) for w in words(match.session.text[chunk.char_start : chunk.char_end])}
+            best = max(best, sum(v for t, v in weights.items() if t in said) / total)
+        return best
 
     def _fuse(
-        self, lexical: Sequence[ChunkMatch], vector: Sequence[ChunkMatch]
+        self,
+        lexical: Sequence[ChunkMatch],
+        vector: Sequence[ChunkMatch],
+        *,
+        vector_weight: float | None = None,
     ) -> list[tuple[ChunkMatch, float]]:
         """Reciprocal rank fusion: each list adds weight / (k_rrf + rank) to a chunk's score.
 
@@ -228,7 +277,8 @@ class Retriever:
         scores: dict[tuple[str, int], float] = {}
         matches: dict[tuple[str, int], ChunkMatch] = {}
         lexical_rank: dict[tuple[str, int], int] = {}
-        for weight, ranked in ((self.lexical_weight, lexical), (self.vector_weight, vector)):
+        meaning = self.vector_weight if vector_weight is None else vector_weight
+        for weight, ranked in ((self.lexical_weight, lexical), (meaning, vector)):
             for rank, match in enumerate(ranked, start=1):
                 scores[match.key] = scores.get(match.key, 0.0) + weight / (self.k_rrf + rank)
                 matches.setdefault(match.key, match)
@@ -281,28 +331,43 @@ class Retriever:
 
 
 def _speaker_closeness(
-    match: ChunkMatch, terms: set[str], prefer: Callable[[str | None], bool]
+    match: ChunkMatch,
+    weights: dict[str, float],
+    prefer: Callable[[str | None], bool],
+    *,
+    by_share: bool = False,
 ) -> float:
-    """1 when the chunk's best-matching turn (the most of the question's content stems; the
-    first such turn on a tie) is by the preferred side, 0.5 when that side speaks elsewhere
-    in the chunk, else 0."""
+    """How much the chunk is the preferred side saying what the question asks about, 0..1:
+    the question's words (weighed by rarity) in that side's best turn, over those in anyone's
+    best turn. 1 when it says as much as anyone: a therapist who reflects the client's words
+    back does not take the moment from the client (as "whose turn holds the most words" did:
+    dev paraphrase R@5 +0.05 over that). No turn holding any: 0.5 if the side speaks.
+
+    `by_share` (asked what the other person said): averaged with the share of the chunk's
+    text that side speaks, since what a therapist explains is often worded unlike the
+    question ("how long until the antidepressant works" for "four to six weeks"). Not for
+    the user's own words: their turns are short beside the reflections, and the share put
+    the wrong chunk first (dev paraphrase R@1 0.74 -> 0.50).
+    """
     session, chunk = match.session, match.chunk
-    turns = [
-        t
-        for t in session.turns[chunk.first_turn : chunk.last_turn + 1]
-        if min(t.char_end, chunk.char_end) > max(t.char_start, chunk.char_start)
-    ]
-    if not turns:
-        return 0.0
-    best, best_overlap = turns[0], -1
-    for turn in turns:
+    best_any, best_preferred, speaks = 0.0, 0.0, False
+    chars, preferred_chars = 0, 0
+    for turn in session.turns[chunk.first_turn : chunk.last_turn + 1]:
         a, b = max(turn.char_start, chunk.char_start), min(turn.char_end, chunk.char_end)
-        overlap = len(terms & {stem(w) for w in words(session.text[a:b])})
-        if overlap > best_overlap:
-            best, best_overlap = turn, overlap
-    if prefer(best.speaker):
-        return 1.0
-    return 0.5 if any(prefer(t.speaker) for t in turns) else 0.0
+        if a >= b:
+            continue
+        said = {stem(w) for w in words(session.text[a:b])}
+        overlap = sum(weight for term, weight in weights.items() if term in said)
+        best_any = max(best_any, overlap)
+        chars += b - a
+        if prefer(turn.speaker):
+            speaks = True
+            preferred_chars += b - a
+            best_preferred = max(best_preferred, overlap)
+    if not chars:
+        return 0.0
+    words_said = best_preferred / best_any if best_any > 0 else (0.5 if speaks else 0.0)
+    return (words_said + preferred_chars / chars) / 2 if by_share else words_said
 
 
 def span_hit(

@@ -48,7 +48,8 @@ _ROLE_NOUNS = (
     r"probation officers?|officers?|dietitians?|dieticians?|nutritionists?|coach(?:es)?|"
     r"clinicians?|practitioners?|specialists?|consultants?|advisers?|advisors?|"
     r"health ?visitors?|home ?visitors?|key ?workers?|support ?workers?|mentors?|"
-    r"dentists?|hygienists?|physios?|physiotherapists?|"
+    r"dentists?|hygienists?|physios?|physiotherapists?|staff members?|care ?workers?|"
+    r"surgeons?|paramedics?|"
     r"(?:clinic|group|program(?:me)?|rehab|hospital|school|health) "
     r"(?:guy|lady|woman|man|person|worker|staff|leader|nurse|counsell?or)"
 )
@@ -61,7 +62,7 @@ _SPEECH = (
     r"say|said|says|tell|told|tells|mention(?:ed|s)?|suggest(?:ed|s)?|recommend(?:ed|s)?|"
     r"advise[ds]?|ask(?:ed|s)?|explain(?:ed|s)?|describe[ds]?|talk(?:ed|s)?|spoke|speak|"
     r"admit(?:ted|s)?|confess(?:ed)?|call(?:ed)?|put it|warn(?:ed|s)?|point(?:ed)? out|"
-    r"bring up|brought up|bring|brought|mean|meant|gave|give|offer(?:ed)?|"
+    r"bring up|brought up|bring|brought|mean|meant|(?:gave|give)(?!\s+up\b)|offer(?:ed)?|"
     r"teach|taught|show(?:ed)?|shared?|go on about|went on about|reckon(?:ed)?|think|thought"
 )
 _OTHER_SUBJECT = re.compile(
@@ -71,14 +72,19 @@ _OTHER_SUBJECT = re.compile(
     rf"|\b(?:advice|suggestion|tip|idea|recommendation|warning|explanation|figure|number)s?\s+"
     rf"(?:that\s+|which\s+)?(?:{_ROLE.pattern}|you)\b"
     rf"|(?:{_ROLE.pattern})['’]s\s+(?:advice|suggestion|tip|idea|point|question|explanation|"
-    rf"take|words?|figure|number)",
+    rf"take|words?|figure|number)"
+    # A role doing anything in the past ("the doctor threatened to...", "the GP wanted to
+    # charge me"): in a question about a session, what they did there was say it.
+    rf"|(?:{_ROLE.pattern})\s+(?:just\s+|also\s+|once\s+|then\s+)?(?:\w+ed|went|kept|made|"
+    rf"got|took|felt|wrote|spoke|sent|let|set|put|seemed)\b",
     re.IGNORECASE,
 )
 _ME_SUBJECT = re.compile(
     rf"\b(?:did|do|have|had|was|would)\s+i\s+(?:ever\s+|first\s+|last\s+|once\s+)?"
     rf"(?:{_SPEECH}|admit|own up|open up|go on|rant|complain)\b"
     rf"|\bi\s+(?:\w+\s+)?(?:{_SPEECH}|admitted|complained|ranted|owned up|opened up|"
-    rf"went on|was saying|was talking|kept saying)\b"
+    rf"went on|was saying|was talking|kept saying|worried|moaned|vented|joked|laughed|cried|"
+    rf"argued|insisted|promised|swore|boasted|bragged|begged|pleaded|wondered|hoped|wished)\b"
     rf"|\bmy\s+(?:own\s+)?words\b|\bi\s+remember\s+(?:saying|telling|admitting|mentioning|"
     rf"explaining|describing|talking)\b",
     re.IGNORECASE,
@@ -93,6 +99,8 @@ _FRAMING = [
         r"\b(?:in\s+)?(?:which|what)\s+(?:session|appointment|meeting|visit|conversation|"
         r"call|time|day|week)\b(?:\s+(?:was|is)\s+(?:that|it|this))?"
         r"(?:\s+(?:where|when|in which))?",
+        # "..., when was that?", "where was that", "what visit was it"
+        r"\b(?:when|where)\s+(?:was|is)\s+(?:that|it|this)\b",
         r"\b(?:was|is)\s+(?:that|it|this)\s+(?:in\s+)?(?:the\s+)?(?:same\s+|first\s+|last\s+)?"
         r"(?:session|one|time)\b",
         # "when did I say", "where did my counsellor talk about", "have I ever mentioned"
@@ -134,6 +142,7 @@ _FILLER_WORDS = re.compile(
     re.IGNORECASE,
 )
 _SPACES = re.compile(r"\s+")
+_LEADING_WHEN = re.compile(r"^(?:when|where)\s+(?=\S)", re.IGNORECASE)
 _EDGE_JUNK = re.compile(r"^[\s,;:—–\-….?!]+|[\s,;:—–\-…?!]+$")
 
 
@@ -242,7 +251,9 @@ def strip_framing(text: str, *, roles: bool = True) -> str:
     )
     out = _FILLER_WORDS.sub(" ", out)
     out = _SPACES.sub(" ", out)
-    return _EDGE_JUNK.sub("", out).strip()
+    out = _EDGE_JUNK.sub("", out).strip()
+    # "when I said X" leaves "when X" once "I said" is gone: the "when" asked for the moment.
+    return _LEADING_WHEN.sub("", out) if roles else out
 
 
 def _is_spoken(match: re.Match[str]) -> bool:

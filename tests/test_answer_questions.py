@@ -388,7 +388,7 @@ class TestRegressionsFromTheBench:
             (
                 "where I said he marks emails like homework",
                 "recall",
-                "where he marks emails like homework",
+                "he marks emails like homework",  # the "where" asked for the moment
             ),
         ],
     )

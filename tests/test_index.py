@@ -507,3 +507,10 @@ def test_vector_search_over_thousands_of_chunks_returns_the_true_nearest(store: 
             assert found == expected, f"query {q}: {len(found & expected)}/40 of the true nearest"
     finally:
         index.close()
+
+
+def test_chunk_frequencies_count_chunks_as_word_search_matches(index: SearchIndex) -> None:
+    counts = index.chunk_frequencies(["landlord", "worried", "worry", "zeppelin", "phone"])
+    assert counts["landlord"] >= 1 and counts["zeppelin"] == 0
+    assert counts["worry"] == counts["worried"] >= 1  # stemmed, as word search
+    assert counts["phone"] >= 2  # in spring and autumn

@@ -19,6 +19,7 @@ from reflect.retrieval import (
     Filters,
     Hit,
     Retriever,
+    _speaker_closeness,
     expand_to_turns,
     quoted_phrase,
 )
@@ -431,3 +432,104 @@ def test_who_said_it_is_preferred_from_the_words_of_the_question() -> None:
         assert len(plain.search("what did my counsellor say about walking the dog", k=2)) == 2
     finally:
         idx.close()
+
+
+def _closeness_of(
+    session: Session, question: str, prefer_me: bool, *, by_share: bool = False
+) -> float:
+    idx = SearchIndex()
+    chunks = chunk_session(session, min_words=200, max_words=400)  # one chunk: every turn
+    idx.add_lexical(session, chunks)
+    try:
+        retriever = Retriever(idx, EMBEDDER, me_labels=frozenset({"Tobias"}))
+        weights = retriever.term_weights(question)
+        me = retriever.me_labels
+
+        def prefer(speaker: str | None) -> bool:
+            return (speaker in me) == prefer_me
+
+        match = ChunkMatch(session, chunks[0], 0.0)
+        return _speaker_closeness(match, weights, prefer, by_share=by_share)
+    finally:
+        idx.close()
+
+
+def test_a_reflection_does_not_take_the_moment_from_who_said_it_first() -> None:
+    # Therapists say the client's words back: "what did I say about football" still finds
+    # the client saying it, though the therapist's turn holds the same words.
+    reflected = make_session(
+        "refl",
+        [
+            Turn("Amara", "So you would like to play football at university.", 0.0, 3.0),
+            Turn("Tobias", "Yes, I would like to play football at university.", 3.0, 6.0),
+        ],
+        dt.date(2024, 9, 1),
+    )
+    question = "play football at university"
+    assert _closeness_of(reflected, question, prefer_me=True) == pytest.approx(
+        _closeness_of(reflected, question, prefer_me=False)
+    )
+    # Only the therapist says it: the client's side is the weaker match.
+    theirs = make_session(
+        "theirs",
+        [
+            Turn("Amara", "Have you thought about playing football at university?", 0.0, 3.0),
+            Turn("Tobias", "Not really.", 3.0, 6.0),
+        ],
+        dt.date(2024, 9, 2),
+    )
+    assert _closeness_of(theirs, question, prefer_me=True) < _closeness_of(
+        theirs, question, prefer_me=False
+    )
+
+
+def test_what_the_other_person_explained_is_theirs_in_other_words() -> None:
+    # Asked what the pharmacist said, in words the pharmacist did not use: the chunk where
+    # they do most of the talking counts as theirs more than a chunk of the client's words.
+    explained = make_session(
+        "expl",
+        [
+            Turn("Tobias", "How long until the tablets work?", 0.0, 2.0),
+            Turn(
+                "Amara",
+                "Citalopram usually takes four to six weeks before you notice a change "
+                "in mood, so keep taking it every day even if nothing seems different.",
+                2.0,
+                9.0,
+            ),
+        ],
+        dt.date(2024, 9, 3),
+    )
+    question = "how long until the tablets work"
+    plain = _closeness_of(explained, question, prefer_me=False)
+    assert plain == 0.0  # the client's turn holds the words
+    assert _closeness_of(explained, question, prefer_me=False, by_share=True) > 0.3
+
+
+def test_rare_words_weigh_more() -> None:
+    index = build_index(SESSIONS)
+    try:
+        weights = Retriever(index, EMBEDDER).term_weights("the spreadsheet and Sven")
+        # "Sven" is in many chunks of the garden monologue, the spreadsheet in one.
+        assert weights["spreadsheet"] > weights["sven"] > 0
+        assert Retriever(index, EMBEDDER).term_weights("what did I say") == {}
+    finally:
+        index.close()
+
+
+def test_meaning_counts_more_when_the_words_are_not_there() -> None:
+    index = build_index(SESSIONS)
+    try:
+        retriever = Retriever(index, EMBEDDER)
+        apr = [ChunkMatch(APRIL, c, 1.0) for c in chunks_of(APRIL)]
+        # A chunk holding every word of the question: word search is trusted as it is.
+        assert retriever._lexical_coverage("budget spreadsheet", apr) == pytest.approx(1.0)
+        assert retriever._lexical_coverage("budget spreadsheet Freja", apr) < 1.0
+        assert retriever._lexical_coverage("Freja birthday", apr) == 0.0
+        assert retriever._lexical_coverage("what did I say", apr) == 1.0  # nothing to miss
+        # The fusion takes the meaning list's weight as given.
+        a, c = apr[0], ChunkMatch(FEBRUARY, chunks_of(FEBRUARY)[0], 0.9)
+        assert retriever._fuse([a], [c])[0][0].key == a.key  # a tie: words first
+        assert retriever._fuse([a], [c], vector_weight=1.5)[0][0].key == c.key
+    finally:
+        index.close()

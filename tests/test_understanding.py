@@ -60,6 +60,18 @@ class TestSpeaker:
             ("did I tell my doctor about the pills?", "me", None),
             ("I remember admitting I'd skipped the appointments", "me", None),
             ("when I said the evenings were the worst", "me", None),
+            # A role doing anything in the past did it by saying it, in a session.
+            (
+                "the doctor threatened to tell my parents if I did it again, when was that?",
+                "other",
+                "the doctor",
+            ),
+            ("the GP wanted to charge me for a letter", "other", "the GP"),
+            ("my social worker kept asking about the flat", "other", "my social worker"),
+            ("did the staff member say I'd been a model resident", "other", "the staff member"),
+            # Saying it with feeling is saying it.
+            ("where I worried about losing my independence", "me", None),
+            ("the part where I joked about the kettle", "me", None),
         ],
     )
     def test_who_said_it_from_the_words(self, question: str, role: str, words: str | None) -> None:
@@ -71,6 +83,11 @@ class TestSpeaker:
     )
     def test_no_speaker_when_the_question_names_none(self, question: str) -> None:
         assert speaker_of(question) == (None, None)
+
+    def test_a_person_talked_about_is_not_the_speaker(self) -> None:
+        # Only roles that speak in a session are read as a speaker: a teacher is a topic.
+        understood = understand("what did I say about my teacher")
+        assert understood.speaker == "me" and understood.content == "my teacher"
 
     def test_words_inside_quotes_do_not_name_a_speaker(self) -> None:
         assert speaker_of('where is "you said you would" from')[0] is None
@@ -93,6 +110,14 @@ class TestFraming:
                 "the move might be a fresh start",
             ),
             ("the bit where the nurse told me about the inhaler", "the inhaler"),
+            ("the nurse said asthma can be serious, where was that?", "asthma can be serious"),
+            ("the pharmacist's tip on patches — when was that", "tip on patches"),
+            # "when I said X": the "when" asked for the moment, it is not what was said.
+            ("when I said weekends were the hardest", "weekends were the hardest"),
+            ("where I said the bus was late again", "the bus was late"),
+            # "give up" is what was said, not how: "give" is a speech verb only on its own.
+            ("did I say I'd give up cigarettes?", "I'd give up cigarettes"),
+            ("did the doctor recommend I give up meth", "I give up meth"),
         ],
     )
     def test_framing_is_not_what_to_look_for(self, question: str, content: str) -> None:
