@@ -151,7 +151,8 @@ _PRONOUNS = re.compile(
     r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there)\b", re.IGNORECASE
 )
 _ASKS_WHEN = re.compile(
-    r"^(?:when|what\s+day|which\s+session)\s+(?:did|do|was|were|have|had)\s+(?:i|we|you)\b\s*",
+    r"^(?:(?:when|what\s+day|which\s+session)\s+)?(?:did|do|was|were|have|had)\s+"
+    r"(?:i|we|you)\b\s*",
     re.IGNORECASE,
 )
 _LEADS = re.compile(r"^(?:and|so|but|ok|okay|what about|how about)\b[\s,]*", re.IGNORECASE)
