@@ -54,6 +54,22 @@ class TestKinds:
         )
         assert asked.kind == "recall"
 
+    @pytest.mark.parametrize(
+        ("question", "kind"),
+        [
+            ("how often was I checking the watch?", "recall"),
+            ("how many times a night do I wake up?", "recall"),
+            ("how often did I go swimming in October?", "recall"),
+            ("how often did we talk about my sleep?", "count"),
+            ("how often did I mention Ken?", "count"),
+            ("how often has sleep come up?", "count"),
+        ],
+    )
+    def test_how_often_i_did_something_is_a_moment_not_a_count_of_sessions(
+        self, question: str, kind: str
+    ) -> None:
+        assert read_question(question, today=TODAY).kind == kind
+
     def test_did_i_say_is_a_memory_not_an_outcome(self) -> None:
         assert read_question("did I say the garage was full?", today=TODAY).kind == "recall"
 

@@ -95,6 +95,15 @@ _COUNT = re.compile(
     r"(?:talk|talked)\b)",
     re.IGNORECASE,
 )
+# "How often was I checking the watch?", "how many times a night do I wake?": how often
+# something happened in the user's life, which a moment answers ("maybe three or four times
+# a day"), not how many sessions mention it. Unless it asks about the talking itself.
+_HOW_OFTEN_I_DID = re.compile(
+    r"^(?:and\s+|so\s+)?how\s+(?:often|many\s+times)\b(?:\s+a\s+\w+)?\s+"
+    r"(?:was|am|did|do|have|had|were)\s+(?:i|we)\b(?!\s+(?:\w+\s+)?(?:talk|talked|mention|"
+    r"mentioned|discuss|discussed|bring|brought|say|said|speak|spoke|come|came)\b)",
+    re.IGNORECASE,
+)
 _FIRST_LAST = re.compile(
     r"\bwhen\s+(?:did|was|have)\b.*?\b(first|last)\b|\b(?:the\s+)?(first|last)\s+time\s+"
     r"(?:i|we|you|she|he|it)\b|\bwhen\s+did\s+(?:i|we)\s+(start|begin)\b",
@@ -458,7 +467,7 @@ def _day(day: dt.date) -> str:
 def _kind_of(text: str) -> Kind:
     if _WHEN_THAT.search(text):
         return "when"
-    if _COUNT.search(text):
+    if _COUNT.search(text) and not _HOW_OFTEN_I_DID.search(text):
         return "count"
     m = _FIRST_LAST.search(text)
     if m:
