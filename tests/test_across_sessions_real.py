@@ -139,7 +139,14 @@ def test_the_sleep_conversation_of_the_issue(demo_vault: Path) -> None:
         assert "I brought the diary" in kept.text
         when = service.ask("when was that?", conversation=talk)
         assert when.text.startswith("That was on 22 January")
-        for answer in (sleep, kept, when):
+        # Asked directly, without the conversation: the same report, in the next session.
+        direct = service.ask("did I keep the sleep diary?")
+        assert direct.text.startswith("Afterwards, on 22 January, you said:")
+        assert "I brought the diary" in direct.text.split("\n")[0]
+        brother = service.ask("what did we say about my brother?")
+        assert not brother.found
+        assert brother.text.startswith("Nothing about your brother came up in your sessions.")
+        for answer in (sleep, kept, when, direct):
             for _, hit in answer.citations:  # every quote is the transcript's own words
                 session = service.session_of(hit)
                 assert session.text[hit.char_start : hit.char_end] == hit.text

@@ -455,12 +455,27 @@ class Answerer:
             anchor = asked.refers_to
         later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
         if not filters.session_ids:
-            later = self._told_after(asked, anchor, filters, mentions, said) + later
-        picks: list[Hit] = []
+            after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
+            named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
+            later = self._told_after(asked, anchor, filters, mentions, said) + later + named
+        # Up to three sessions, the closest first; from each, its first moment about it:
+        # what happened is told when the session comes back to it ("Hi. Good mixed, I
+        # think. I brought the diary."), later in the session come new plans.
+        chosen: list[str] = []
         for h in later:
-            if len(picks) < 3 and h.session_id not in {p.session_id for p in picks}:
-                picks.append(h)
-        best = picks[0] if picks else None  # the closest report: what "that" refers to next
+            if len(chosen) < 3 and h.session_id not in chosen:
+                chosen.append(h.session_id)
+        picks = [
+            min((h for h in later if h.session_id == sid), key=lambda h: h.char_start)
+            for sid in chosen
+        ]
+        # What "that" in the next question points at: the earliest report that names the
+        # thing in the user's words, else the closest.
+        best = min(
+            (h for h in picks if mentions(h) and h.speaker in self.me_labels),
+            key=lambda h: (h.session_date, h.char_start),
+            default=picks[0] if picks else None,
+        )
         came_up = (anchor, f"It came up on {day(anchor.session_date, today)}: "
                    "{who} said “{quote}” [{n}]")
         if picks:
