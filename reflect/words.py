@@ -33,7 +33,8 @@ GENERIC_WORDS = word_set(
     can't couldn't won't wouldn't isn't wasn't aren't weren't haven't hasn't let's yeah
     yes okay ok um uh mm hmm oh well going goes gone new much many right back make makes
     made making getting gets take takes took taken taking put puts putting give gives gave
-    given giving"""
+    given giving he's she's they're they've they'd they'll he'd she'd he'll she'll it'll
+    we'll who's what's"""
 )
 _STOP = STOPWORDS | GENERIC_WORDS
 

@@ -72,6 +72,9 @@ class TestKinds:
 
     def test_did_i_say_is_a_memory_not_an_outcome(self) -> None:
         assert read_question("did I say the garage was full?", today=TODAY).kind == "recall"
+        asked = read_question("did I ever mention wanting to quit smoking?", today=TODAY)
+        assert asked.kind == "recall"
+        assert read_question("did I ever ring the GP?", today=TODAY).kind == "outcome"
 
 
 class TestTime:

@@ -132,9 +132,11 @@ _OUTCOME_ANY = re.compile(
 )
 _OUTCOME = re.compile(
     r"^(?:and\s+|so\s+|but\s+)?(?:did|have|has|had|was|were)\s+(?:i|we|it|that|they|she|he|"
-    r"things|the\s+\w+)\s+(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?"
-    r"(?!say\b|said\b|tell\b|told\b|mention|talk|speak|spoke|discuss|bring\s+up|describe|"
-    r"explain|ask\b|asked\b)(\w+)",
+    r"things|the\s+\w+)\s+"
+    # "did I ever mention...?" asks for a moment: the speech verb may follow an adverb.
+    r"(?!(?:(?:ever|actually|really|even|then|finally)\s+)?(?:say\b|said\b|tell\b|told\b|"
+    r"mention|talk|speak|spoke|discuss|bring\s+up|describe|explain|ask\b|asked\b))"
+    r"(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?(\w+)",
     re.IGNORECASE,
 )
 _WHEN_THAT = re.compile(
