@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Protocol
 
 from reflect import consent
+from reflect.documents import finished_memo
 from reflect.errors import ReflectError, TranscriptError
 from reflect.formats import (
     MAX_TEXT_BYTES,
@@ -37,8 +38,9 @@ from reflect.recording import (
     start_pending,
     transcribe_pending,
 )
+from reflect.records import PendingRecording
 from reflect.safe_text import terminal
-from reflect.session import Session, build_text
+from reflect.session import NOTE, Session, build_text
 from reflect.speakers import set_me
 from reflect.store import SessionStore
 from reflect.transcript import ParsedTranscript, Turn
@@ -391,23 +393,11 @@ def import_recording(
                 pending.session_id,
                 reason="transcription paused; import the file again to carry on where it stopped",
             )
-        date, date_source = _recording_date(options, path)
-        title = (
-            " ".join(terminal(options.title or "").split())
-            or title_from_filename(path.name)
-            or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
-        )
-        try:
-            session = build_recording_session(
-                pending, date=date, date_source=date_source, title=title
-            )
-            if options.consent is not None:
-                consent.stamp(session, options.consent)
-        except ReflectError:
-            # Listened to the end and heard nothing (noise, or bytes that only looked like
-            # audio): keep none of it, rather than an unfinished job that can never finish.
-            store.discard_pending(pending.content_hash)
-            raise
+        if pending.kind == NOTE:
+            # A voice memo begun by `reflect note --recording`: it ends as that note.
+            session = finished_memo(store, path, pending, options.date)
+        else:
+            session = _recording_session(store, path, pending, options)
     except ReflectError as e:
         return _failed_unless_done(store, path, digest, e)
     record = indexer(session) if indexer else None
@@ -420,6 +410,27 @@ def import_recording(
     if on_stored:
         on_stored(session, record)
     return FileResult(display, "imported", session.id, session.title, len(session.turns))
+
+
+def _recording_session(
+    store: SessionStore, path: Path, pending: PendingRecording, options: ImportOptions
+) -> Session:
+    date, date_source = _recording_date(options, path)
+    title = (
+        " ".join(terminal(options.title or "").split())
+        or title_from_filename(path.name)
+        or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
+    )
+    try:
+        session = build_recording_session(pending, date=date, date_source=date_source, title=title)
+        if options.consent is not None:
+            consent.stamp(session, options.consent)
+    except ReflectError:
+        # Listened to the end and heard nothing (noise, or bytes that only looked like
+        # audio): keep none of it, rather than an unfinished job that can never finish.
+        store.discard_pending(pending.content_hash)
+        raise
+    return session
 
 
 def _failed_unless_done(

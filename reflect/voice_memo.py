@@ -77,7 +77,7 @@ def transcribe_memo(
     transcriber = transcriber_factory()
     if pending is None:
         model_id = str(getattr(transcriber, "model_id", type(transcriber).__name__))
-        pending = start_pending(store, path, digest, RecordingOptions(), model_id)
+        pending = start_pending(store, path, digest, RecordingOptions(kind=NOTE), model_id)
     finished = transcribe_pending(
         store, path, pending, transcriber, on_progress=on_progress, should_stop=should_stop
     )
