@@ -216,7 +216,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions
     from reflect.service import ReflectOptions
 
-    agreed = None if args.discard_unfinished or args.handout else _recording_consent(args)
     with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
         if args.handout:
             return _import_handouts(service, args)
@@ -225,6 +224,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 0
         if not args.paths:
             raise UsageError("Name the transcript or recording files (or folders) to import.")
+        targets = [Path(p).expanduser() for p in args.paths]
+        agreed = _recording_consent(args, service, targets)
         options = ImportOptions(
             date=parse_day(args.date) if args.date else None,
             me=args.me,
@@ -233,7 +234,6 @@ def cmd_import(args: argparse.Namespace) -> int:
             keep_audio=not args.no_keep_audio,
             consent=agreed,
         )
-        targets = [Path(p).expanduser() for p in args.paths]
         if args.json:
 
             def emit(p: ImportProgress) -> None:
@@ -294,19 +294,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
 
 
-def _recording_consent(args: argparse.Namespace) -> str | None:
+def _recording_consent(
+    args: argparse.Namespace, service: Reflect, targets: list[Path]
+) -> str | None:
     """Whether the therapist agreed to the recordings being imported (reflect.consent): from
-    --consented / --no-consent, else asked here. Off a terminal, with neither flag, the
-    import stops before doing anything (a usage error naming the flags)."""
+    --consented / --no-consent, else asked here, only if a recording not yet in the vault
+    would become a session. Off a terminal, with neither flag, the import then stops before
+    doing anything (a usage error naming the flags)."""
     from reflect import consent
-    from reflect.ingest import holds_recordings
-
 
     if args.consented:
         return consent.AGREED
     if args.no_consent:
         return consent.NOT_AGREED
-    if not holds_recordings(Path(p).expanduser() for p in args.paths):
+    if not service.asks_consent(targets):
         return None
     if not sys.stdin.isatty():
         raise UsageError(consent.SCRIPT_FLAGS)

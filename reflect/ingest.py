@@ -13,7 +13,7 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -55,9 +55,9 @@ def is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def holds_recordings(paths: Iterable[Path]) -> bool:
-    """Whether importing `paths` (files and folders) would import a recording: stops at the
-    first one, as `discover` would find it."""
+def _recordings_in(paths: Iterable[Path]) -> Iterator[Path]:
+    """The recordings importing `paths` (files and folders) would import, found lazily as
+    `discover` would find them."""
     for path in paths:
         found: Iterable[Path] = [path]
         if path.is_dir():
@@ -66,7 +66,27 @@ def holds_recordings(paths: Iterable[Path]) -> bool:
                 for child in path.rglob("*")
                 if not any(part.startswith(".") for part in child.relative_to(path).parts)
             )
-        if any(is_recording(f) and f.is_file() for f in found):
+        yield from (f for f in found if is_recording(f) and f.is_file())
+
+
+def holds_recordings(paths: Iterable[Path]) -> bool:
+    """Whether importing `paths` would import a recording: stops at the first one."""
+    return next(_recordings_in(paths), None) is not None
+
+
+def holds_new_recordings(store: SessionStore, paths: Iterable[Path]) -> bool:
+    """Whether importing `paths` would make a session of a recording: one not in the vault
+    yet (its file's hash) and not a voice memo carried on (which ends as a note). Only then is
+    the therapist's agreement asked (reflect/consent.py); stops at the first one."""
+    for path in _recordings_in(paths):
+        try:
+            digest = file_hash(path)
+            if store.find_by_hash(digest) is not None:
+                continue
+            pending = store.find_pending(digest)
+        except (OSError, ReflectError):
+            return True  # asked all the same: never a recording taken in without the question
+        if pending is None or pending.kind != NOTE:
             return True
     return False
 

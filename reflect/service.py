@@ -352,6 +352,13 @@ class Reflect:
         """Forget an unfinished recording; its file's name, or None if it was damaged."""
         return self._store.discard_pending(content_hash)
 
+    def asks_consent(self, paths: Sequence[Path]) -> bool:
+        """Whether importing `paths` would make a session of a new recording, the one case
+        in which the therapist's agreement is asked (reflect.ingest.holds_new_recordings)."""
+        from reflect.ingest import holds_new_recordings
+
+        return holds_new_recordings(self._store, paths)
+
     def recording_clip(
         self, reference: str, start: float, seconds: float, *, rate: int | None = None
     ) -> tuple[Any, int]:

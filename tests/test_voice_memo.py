@@ -172,7 +172,7 @@ def test_a_paused_memo_carried_on_by_an_import_is_still_a_note(
     unlocked, _transcriber, long_memo = paused_memo(tmp_path, monkeypatch, "2026-03-09 memo.ogg")
     with unlocked:
         (pending,) = store_of(unlocked).pending()
-        assert pending.kind == "note"
+        assert pending.kind == "note" and not unlocked.asks_consent([long_memo])
         # `reflect import` (or the app's import) of the same file carries the memo on, with
         # no consent answer (a memo is the user's own voice), and finishes it as the note.
         report = unlocked.import_paths([long_memo])
