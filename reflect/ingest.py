@@ -55,7 +55,7 @@ def is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def _recordings_in(paths: Iterable[Path]) -> Iterator[Path]:
+def recordings_in(paths: Iterable[Path]) -> Iterator[Path]:
     """The recordings importing `paths` (files and folders) would import, found lazily as
     `discover` would find them."""
     for path in paths:
@@ -69,16 +69,11 @@ def _recordings_in(paths: Iterable[Path]) -> Iterator[Path]:
         yield from (f for f in found if is_recording(f) and f.is_file())
 
 
-def holds_recordings(paths: Iterable[Path]) -> bool:
-    """Whether importing `paths` would import a recording: stops at the first one."""
-    return next(_recordings_in(paths), None) is not None
-
-
 def holds_new_recordings(store: SessionStore, paths: Iterable[Path]) -> bool:
     """Whether importing `paths` would make a session of a recording: one not in the vault
     yet (its file's hash) and not a voice memo carried on (which ends as a note). Only then is
     the therapist's agreement asked (reflect/consent.py); stops at the first one."""
-    for path in _recordings_in(paths):
+    for path in recordings_in(paths):
         try:
             digest = file_hash(path)
             if store.find_by_hash(digest) is not None:

@@ -193,14 +193,15 @@ def test_a_kept_moment_of_a_recording_plays_whole(
 
 
 def test_recordings_are_found_as_the_import_would_find_them(tmp_path: Path) -> None:
-    from reflect.ingest import holds_recordings
+    from reflect.ingest import recordings_in
 
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "2025-02-20 train.vtt").write_text(SESSION)
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "old.ogg").write_bytes(b"x")  # a hidden folder is never imported
-    assert not holds_recordings([tmp_path])
-    assert not holds_recordings([tmp_path / "notes" / "2025-02-20 train.vtt"])
+    assert not list(recordings_in([tmp_path]))
+    assert not list(recordings_in([tmp_path / "notes" / "2025-02-20 train.vtt"]))
     (tmp_path / "notes" / "deep").mkdir()
     (tmp_path / "notes" / "deep" / "walk.M4A").write_bytes(b"x")
-    assert holds_recordings([tmp_path]) and holds_recordings([tmp_path / "notes" / "deep"])
+    walk = tmp_path / "notes" / "deep" / "walk.M4A"
+    assert list(recordings_in([tmp_path])) == list(recordings_in([walk.parent])) == [walk]
