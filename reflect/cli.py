@@ -25,7 +25,8 @@ from reflect.errors import (
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.safe_text import json_line, markup, terminal
-from reflect.sources import citation, source_json
+from reflect.session import HANDOUT, NOTE, SESSION
+from reflect.sources import citation, source_json, tally
 from reflect.vault import Vault, missing_vault_error
 
 if TYPE_CHECKING:
@@ -167,7 +168,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             kdf = st.kdf
             out(f"Vault:     {st.path}")
             out(f"Format:    {st.format_version}")
-            out(f"Sessions:  {st.sessions}")
+            counts = {SESSION: st.sessions, NOTE: st.notes, HANDOUT: st.handouts}
+            out(f"Holds:     {tally(counts)}")
             for job in st.unfinished_recordings:
                 out(
                     f"Unfinished: {job.file}, transcribed {clock(job.done_s)} of "
@@ -1438,7 +1440,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             raise DiskFull(e.folder, service.status().size_bytes) from None
         size = target.stat().st_size
         say(
-            f"Backed up {report.sessions} session(s) to {markup(str(target))} "
+            f"Backed up {tally(report.kinds)} to {markup(str(target))} "
             f"({size / 1e6:.1f} MB, encrypted)."
         )
         for note in report.left_out:
@@ -1450,7 +1452,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with open_vault(args) as service:
         secret = _backup_passphrase(args, new=False)
         report = service.restore(Path(args.file).expanduser(), secret)
-        say(f"Restored {report.restored} session(s); {report.already_present} were already here.")
+        present = report.already_present
+        say(
+            f"Restored {tally(report.kinds)}; "
+            f"{present} {'was' if present == 1 else 'were'} already here."
+        )
         return 0
 
 
