@@ -27,6 +27,7 @@ from reflect.formats import (
     date_from_filename,
     parse_transcript,
 )
+from reflect.fsutil import read_bounded
 from reflect.import_batches import BatchIndexer, FileGroup, records_in_order
 from reflect.recording import (
     RecordingOptions,
@@ -247,19 +248,7 @@ def choose_date(
 
 def read_file(path: Path) -> bytes:
     limit = MAX_DOCX_BYTES if path.suffix.lower() == ".docx" else MAX_TEXT_BYTES
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise TranscriptError(
-                path.name,
-                f"the file is {size / 1e6:.0f} MB; reflect takes at most {limit // 10**6} MB",
-            )
-        with path.open("rb") as f:
-            return f.read(limit + 1)
-    except PermissionError:
-        raise TranscriptError(path.name, "reflect isn't allowed to read this file") from None
-    except OSError as e:
-        raise TranscriptError(path.name, f"can't read the file ({e.strerror or e})") from None
+    return read_bounded(path, limit, at_most="reflect takes at most")
 
 
 def build_session(
