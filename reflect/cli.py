@@ -1521,13 +1521,21 @@ def _record_note(args: argparse.Namespace) -> int:
         return 0
 
 
-def _confirm_removal(args: argparse.Namespace, what: str) -> bool:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError(f"Removing {what} needs confirmation; add --yes in scripts.")
-    answer = input(f"Remove {terminal(what)} for good? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+def _remove_confirmed(
+    args: argparse.Namespace, what: str, remove: Callable[[], object], removed: str
+) -> int:
+    """Remove a note or handout for good once the person confirms (--yes in scripts): `what`
+    names it in the question, `removed` is said when done. 1 if they said no."""
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"Removing {what} needs confirmation; add --yes in scripts.")
+        answer = input(f"Remove {terminal(what)} for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            say("Nothing removed.")
+            return 1
+    remove()
+    say(removed)
+    return 0
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
@@ -1535,12 +1543,12 @@ def cmd_notes(args: argparse.Namespace) -> int:
         documents = service.documents
         if args.remove:
             note = documents.note(args.remove)
-            if not _confirm_removal(args, f"your note of {_short_day(note.date)}"):
-                say("Nothing removed.")
-                return 1
-            documents.remove_note(note.id)
-            say(f"Removed your note of {_short_day(note.date)} ({note.id}).")
-            return 0
+            return _remove_confirmed(
+                args,
+                f"your note of {_short_day(note.date)}",
+                lambda: documents.remove_note(note.id),
+                f"Removed your note of {_short_day(note.date)} ({note.id}).",
+            )
         notes = [documents.note(s.id) for s in documents.notes()]
         if args.json:
             print_json([note_to_json(n, note) for n, note in enumerate(notes, 1)])
@@ -1651,12 +1659,12 @@ def cmd_handouts(args: argparse.Namespace) -> int:
         documents = service.documents
         if args.remove:
             handout = documents.handout(args.remove)
-            if not _confirm_removal(args, f"the handout “{handout.title}”"):
-                say("Nothing removed.")
-                return 1
-            documents.remove_handout(handout.id)
-            say(f"Removed the handout “{markup(handout.title)}” ({handout.id}).")
-            return 0
+            return _remove_confirmed(
+                args,
+                f"the handout “{handout.title}”",
+                lambda: documents.remove_handout(handout.id),
+                f"Removed the handout “{markup(handout.title)}” ({handout.id}).",
+            )
         if args.show:
             handout = documents.handout(args.show)
             if args.json:
