@@ -185,6 +185,30 @@ def test_a_paused_memo_carried_on_by_an_import_is_still_a_note(
         assert MEMO in stored.text and "consent" not in stored.extra
 
 
+def test_a_paused_session_recording_is_not_finished_as_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "PIECE_SECONDS", 10.0)
+    walk = tmp_path / "2026-03-09 session.ogg"
+    shutil.copy(AUDIO / "session_mono.ogg", walk)
+    with Reflect.create(
+        tmp_path / "vault",
+        PASSPHRASE,
+        kdf=crypto.floor_kdf_params(),
+        transcriber_factory=lambda: FakeTranscriber(text_for=memo_words),
+    ) as unlocked:
+        stop = unlocked.cancel_import
+        report = unlocked.import_paths(
+            [walk], progress=lambda p: p.recording and p.recording.audio_done > 10.0 and stop()
+        )
+        assert [r.status for r in report.results] == ["stopped"]
+        with pytest.raises(RecordingError, match="begun as a session's recording"):
+            unlocked.documents.record_note(walk)
+        assert unlocked.documents.notes() == [] and store_of(unlocked).pending()
+        assert [r.status for r in unlocked.import_paths([walk]).results] == ["imported"]
+        assert len(unlocked.sessions()) == 1
+
+
 def test_nothing_of_a_voice_memo_is_written_unencrypted(tmp_path: Path) -> None:
     transcriber = FakeTranscriber(text_for=memo_words)
     path = tmp_path / "vault"
