@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import json
 import struct
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, TypeVar
 
@@ -78,14 +79,16 @@ class BackupError(ReflectError):
 
 @dataclass(frozen=True, slots=True)
 class BackupReport:
-    sessions: int
+    sessions: int  # everything included: sessions, notes and handouts
     left_out: list[str]  # one sentence for each damaged part the backup couldn't include
+    kinds: dict[str, int] = field(default_factory=dict)  # how many of each kind included
 
 
 @dataclass(frozen=True, slots=True)
 class RestoreReport:
-    restored: int
+    restored: int  # sessions, notes and handouts
     already_present: int
+    kinds: dict[str, int] = field(default_factory=dict)  # how many of each kind restored
 
 
 def _readable(
@@ -227,7 +230,8 @@ def write_backup(
         )
 
     atomic_write(target, pieces())
-    return BackupReport(len(included), left_out)
+    kind_of = {s.id: s.kind for s in summaries}
+    return BackupReport(len(included), left_out, dict(Counter(kind_of[i] for i in included)))
 
 
 class _Plain:
@@ -368,6 +372,7 @@ def restore_backup(
     known = {s.content_hash: s.id for s in store.catalog()}
     ids: dict[str, str] = {}  # a session's id in the backup -> its id in this vault
     restored = present = 0
+    kinds: Counter[str] = Counter()
     # A session's records arrive together; it is stored when the next session starts, or
     # when its recording arrives (streamed straight into the vault).
     held: tuple[str, Session, bytes | None] | None = None
@@ -396,6 +401,7 @@ def restore_backup(
             present += 1  # another import or restore stored it meanwhile
             return
         restored += 1
+        kinds[session.kind] += 1
         if sealed is not None:
             # Made from the session as backed up: put_recap keeps it only if it still fits.
             store.put_recap(session.id, sealed)
@@ -432,7 +438,7 @@ def restore_backup(
     if marks is not None:
         # After the sessions: only marks of sessions the vault now holds are kept.
         store.merge_agreement_marks(decode_agreement_marks(marks))
-    return RestoreReport(restored, present)
+    return RestoreReport(restored, present, dict(kinds))
 
 
 def _decoded(decode: Callable[[bytes], T], data: bytes, source: Path) -> T:

@@ -25,7 +25,8 @@ from reflect.errors import (
 from reflect.excerpts import clock
 from reflect.fsutil import disable_core_dumps, private_umask
 from reflect.safe_text import json_line, markup, terminal
-from reflect.sources import citation, source_json
+from reflect.session import HANDOUT, NOTE, SESSION
+from reflect.sources import citation, source_json, tally
 from reflect.vault import Vault, missing_vault_error
 
 if TYPE_CHECKING:
@@ -167,7 +168,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             kdf = st.kdf
             out(f"Vault:     {st.path}")
             out(f"Format:    {st.format_version}")
-            out(f"Sessions:  {st.sessions}")
+            counts = {SESSION: st.sessions, NOTE: st.notes, HANDOUT: st.handouts}
+            out(f"Holds:     {tally(counts)}")
             for job in st.unfinished_recordings:
                 out(
                     f"Unfinished: {job.file}, transcribed {clock(job.done_s)} of "
@@ -216,7 +218,6 @@ def cmd_import(args: argparse.Namespace) -> int:
     from reflect.ingest import ImportOptions
     from reflect.service import ReflectOptions
 
-    agreed = None if args.discard_unfinished or args.handout else _recording_consent(args)
     with open_vault(args, ReflectOptions(asr_model_path=args.asr_model)) as service:
         if args.handout:
             return _import_handouts(service, args)
@@ -225,6 +226,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 0
         if not args.paths:
             raise UsageError("Name the transcript or recording files (or folders) to import.")
+        targets = [Path(p).expanduser() for p in args.paths]
+        agreed = _recording_consent(args, service, targets)
         options = ImportOptions(
             date=parse_day(args.date) if args.date else None,
             me=args.me,
@@ -233,7 +236,6 @@ def cmd_import(args: argparse.Namespace) -> int:
             keep_audio=not args.no_keep_audio,
             consent=agreed,
         )
-        targets = [Path(p).expanduser() for p in args.paths]
         if args.json:
 
             def emit(p: ImportProgress) -> None:
@@ -294,19 +296,20 @@ def cmd_import(args: argparse.Namespace) -> int:
         return 1 if report.failed else 0
 
 
-def _recording_consent(args: argparse.Namespace) -> str | None:
+def _recording_consent(
+    args: argparse.Namespace, service: Reflect, targets: list[Path]
+) -> str | None:
     """Whether the therapist agreed to the recordings being imported (reflect.consent): from
-    --consented / --no-consent, else asked here. Off a terminal, with neither flag, the
-    import stops before doing anything (a usage error naming the flags)."""
+    --consented / --no-consent, else asked here, only if a recording not yet in the vault
+    would become a session. Off a terminal, with neither flag, the import then stops before
+    doing anything (a usage error naming the flags)."""
     from reflect import consent
-    from reflect.ingest import holds_recordings
-
 
     if args.consented:
         return consent.AGREED
     if args.no_consent:
         return consent.NOT_AGREED
-    if not holds_recordings(Path(p).expanduser() for p in args.paths):
+    if not service.asks_consent(targets):
         return None
     if not sys.stdin.isatty():
         raise UsageError(consent.SCRIPT_FLAGS)
@@ -1437,7 +1440,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
             raise DiskFull(e.folder, service.status().size_bytes) from None
         size = target.stat().st_size
         say(
-            f"Backed up {report.sessions} session(s) to {markup(str(target))} "
+            f"Backed up {tally(report.kinds)} to {markup(str(target))} "
             f"({size / 1e6:.1f} MB, encrypted)."
         )
         for note in report.left_out:
@@ -1449,7 +1452,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     with open_vault(args) as service:
         secret = _backup_passphrase(args, new=False)
         report = service.restore(Path(args.file).expanduser(), secret)
-        say(f"Restored {report.restored} session(s); {report.already_present} were already here.")
+        present = report.already_present
+        say(
+            f"Restored {tally(report.kinds)}; "
+            f"{present} {'was' if present == 1 else 'were'} already here."
+        )
         return 0
 
 
@@ -1514,13 +1521,21 @@ def _record_note(args: argparse.Namespace) -> int:
         return 0
 
 
-def _confirm_removal(args: argparse.Namespace, what: str) -> bool:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError(f"Removing {what} needs confirmation; add --yes in scripts.")
-    answer = input(f"Remove {terminal(what)} for good? [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+def _remove_confirmed(
+    args: argparse.Namespace, what: str, remove: Callable[[], object], removed: str
+) -> int:
+    """Remove a note or handout for good once the person confirms (--yes in scripts): `what`
+    names it in the question, `removed` is said when done. 1 if they said no."""
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError(f"Removing {what} needs confirmation; add --yes in scripts.")
+        answer = input(f"Remove {terminal(what)} for good? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            say("Nothing removed.")
+            return 1
+    remove()
+    say(removed)
+    return 0
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
@@ -1528,12 +1543,12 @@ def cmd_notes(args: argparse.Namespace) -> int:
         documents = service.documents
         if args.remove:
             note = documents.note(args.remove)
-            if not _confirm_removal(args, f"your note of {_short_day(note.date)}"):
-                say("Nothing removed.")
-                return 1
-            documents.remove_note(note.id)
-            say(f"Removed your note of {_short_day(note.date)} ({note.id}).")
-            return 0
+            return _remove_confirmed(
+                args,
+                f"your note of {_short_day(note.date)}",
+                lambda: documents.remove_note(note.id),
+                f"Removed your note of {_short_day(note.date)} ({note.id}).",
+            )
         notes = [documents.note(s.id) for s in documents.notes()]
         if args.json:
             print_json([note_to_json(n, note) for n, note in enumerate(notes, 1)])
@@ -1644,12 +1659,12 @@ def cmd_handouts(args: argparse.Namespace) -> int:
         documents = service.documents
         if args.remove:
             handout = documents.handout(args.remove)
-            if not _confirm_removal(args, f"the handout “{handout.title}”"):
-                say("Nothing removed.")
-                return 1
-            documents.remove_handout(handout.id)
-            say(f"Removed the handout “{markup(handout.title)}” ({handout.id}).")
-            return 0
+            return _remove_confirmed(
+                args,
+                f"the handout “{handout.title}”",
+                lambda: documents.remove_handout(handout.id),
+                f"Removed the handout “{markup(handout.title)}” ({handout.id}).",
+            )
         if args.show:
             handout = documents.handout(args.show)
             if args.json:

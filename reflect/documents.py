@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
     from reflect.live_index import LiveIndex
     from reflect.recording import TranscriberFactory, TranscriptionProgress
+    from reflect.records import PendingRecording
     from reflect.store import SessionStore, SessionSummary
 
 # A note's speaker when the user hasn't said which label is theirs (`reflect speakers --me`).
@@ -93,6 +94,29 @@ def make_note(
         turns=turns,
         kind=NOTE,
     )
+
+
+def finished_memo(
+    store: SessionStore, path: Path, pending: PendingRecording, day: dt.date | None
+) -> Session:
+    """A voice memo transcribed to its end, as its note: by `reflect note --recording` or by
+    an import that carried it on (its pending record says it is a memo). RecordingError if no
+    speech was heard, its pending record then discarded rather than left unable to finish."""
+    from reflect import voice_memo
+
+    me = store.settings().me
+    when, date_source = voice_memo.memo_date(path, day)
+    try:
+        return voice_memo.memo_note(
+            pending,
+            speaker=me[0] if me else NOTE_SPEAKER,
+            day=when,
+            date_source=date_source,
+            title=note_title,
+        )
+    except ReflectError:
+        store.discard_pending(pending.content_hash)
+        raise
 
 
 def make_handout(
@@ -248,20 +272,7 @@ class Documents:
         )
         if pending is None:
             raise voice_memo.stopped_error(path)
-        me = self._store.settings().me
-        day, date_source = voice_memo.memo_date(path, day)
-        try:
-            note = voice_memo.memo_note(
-                pending,
-                speaker=me[0] if me else NOTE_SPEAKER,
-                day=day,
-                date_source=date_source,
-                title=note_title,
-            )
-        except ReflectError:
-            # Nothing was heard: keep none of it rather than a job that can never finish.
-            self._store.discard_pending(pending.content_hash)
-            raise
+        note = finished_memo(self._store, path, pending, day)
         existing = self._store_new(note, finishes=pending.name)
         return Stored(existing, duplicate=True) if existing is not None else Stored(note)
 

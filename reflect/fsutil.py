@@ -1,4 +1,4 @@
-"""Crash-safe file writes and private permissions.
+"""Crash-safe file writes, private permissions, and bounded reads of the user's files.
 
 A write is: temp file in the same folder, fsync, rename over the target, fsync the folder.
 A crash at any instant leaves either the old file or the new one, never a torn mix.
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from reflect.errors import DiskFull, is_no_space
+from reflect.errors import DiskFull, TranscriptError, is_no_space
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -85,3 +85,34 @@ def atomic_write(target: Path, chunks: bytes | Iterable[bytes]) -> None:
         else:
             for chunk in chunks:
                 f.write(chunk)
+
+
+def read_bounded(
+    path: Path, limit: int, *, at_most: str, error: type[TranscriptError] = TranscriptError
+) -> bytes:
+    """A file the user named (a transcript, a handout), read whole if it is at most `limit`
+    bytes: a wrongly chosen file (a film, a disk image) is refused before it is read, and
+    one that grows while read is refused rather than cut. Every refusal is `error`, naming
+    the file and saying why in plain words; `at_most` names the limit ("a handout is at
+    most": "...; a handout is at most 20 MB")."""
+    try:
+        if path.is_dir():  # before its size: a folder's is not what the user would mean
+            raise IsADirectoryError
+        size = path.stat().st_size
+        if size > limit:
+            raise error(
+                path.name, f"the file is {size / 1e6:.0f} MB; {at_most} {limit // 10**6} MB"
+            )
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except PermissionError:
+        raise error(path.name, "reflect isn't allowed to read this file") from None
+    except IsADirectoryError:
+        raise error(path.name, "this is a folder; name a file") from None
+    except FileNotFoundError:
+        raise error(path.name, "there is no such file") from None
+    except OSError as e:
+        raise error(path.name, f"can't read the file ({e.strerror or e})") from None
+    if len(data) > limit:
+        raise error(path.name, "the file grew while it was read; try again")
+    return data

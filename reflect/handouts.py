@@ -19,6 +19,7 @@ from pathlib import Path
 from reflect.errors import TranscriptError
 from reflect.formats.encoding import decode_text, known_binary_kind
 from reflect.formats.pdf import MAX_PDF_BYTES, MAX_TEXT_CHARS, read_pdf_pages
+from reflect.fsutil import read_bounded
 from reflect.safe_text import terminal
 
 HANDOUT_EXTENSIONS = frozenset({".pdf", ".docx", ".md", ".markdown", ".txt"})
@@ -55,7 +56,7 @@ def read_handout(path: Path) -> HandoutText:
             name, "a handout must be a PDF, Word (.docx), Markdown (.md) or text (.txt) file"
         )
     limit = {".pdf": MAX_PDF_BYTES, ".docx": MAX_DOCX_BYTES}.get(extension, MAX_TEXT_BYTES)
-    data = _read_bytes(path, limit)
+    data = read_bounded(path, limit, at_most="a handout is at most", error=HandoutError)
     if not data.strip():
         raise HandoutError(name, "the file is empty")
     try:
@@ -74,29 +75,6 @@ def read_handout(path: Path) -> HandoutText:
     if sum(len(text) for _, text in handout.pages) > MAX_TEXT_CHARS:
         raise HandoutError(name, "this file holds too much text to be a handout")
     return dataclasses.replace(handout, digest=hashlib.sha256(data).hexdigest())
-
-
-def _read_bytes(path: Path, limit: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise HandoutError(
-                path.name,
-                f"the file is {size / 1e6:.0f} MB; a handout is at most {limit // 10**6} MB",
-            )
-        with path.open("rb") as f:
-            data = f.read(limit + 1)
-    except PermissionError:
-        raise HandoutError(path.name, "reflect isn't allowed to read this file") from None
-    except IsADirectoryError:
-        raise HandoutError(path.name, "this is a folder; name the handout file") from None
-    except FileNotFoundError:
-        raise HandoutError(path.name, "there is no such file") from None
-    except OSError as e:
-        raise HandoutError(path.name, f"can't read the file ({e.strerror or e})") from None
-    if len(data) > limit:
-        raise HandoutError(path.name, "the file grew while it was read; try again")
-    return data
 
 
 def tidy(text: str) -> str:

@@ -13,12 +13,13 @@ import json
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
 from reflect import consent
+from reflect.documents import finished_memo
 from reflect.errors import ReflectError, TranscriptError
 from reflect.formats import (
     MAX_TEXT_BYTES,
@@ -26,6 +27,7 @@ from reflect.formats import (
     date_from_filename,
     parse_transcript,
 )
+from reflect.fsutil import read_bounded
 from reflect.import_batches import BatchIndexer, FileGroup, records_in_order
 from reflect.recording import (
     RecordingOptions,
@@ -37,8 +39,9 @@ from reflect.recording import (
     start_pending,
     transcribe_pending,
 )
+from reflect.records import PendingRecording
 from reflect.safe_text import terminal
-from reflect.session import Session, build_text
+from reflect.session import NOTE, Session, build_text
 from reflect.speakers import set_me
 from reflect.store import SessionStore
 from reflect.transcript import ParsedTranscript, Turn
@@ -53,9 +56,9 @@ def is_recording(path: Path) -> bool:
     return path.suffix.lower() in AUDIO_EXTENSIONS
 
 
-def holds_recordings(paths: Iterable[Path]) -> bool:
-    """Whether importing `paths` (files and folders) would import a recording: stops at the
-    first one, as `discover` would find it."""
+def recordings_in(paths: Iterable[Path]) -> Iterator[Path]:
+    """The recordings importing `paths` (files and folders) would import, found lazily as
+    `discover` would find them."""
     for path in paths:
         found: Iterable[Path] = [path]
         if path.is_dir():
@@ -64,7 +67,22 @@ def holds_recordings(paths: Iterable[Path]) -> bool:
                 for child in path.rglob("*")
                 if not any(part.startswith(".") for part in child.relative_to(path).parts)
             )
-        if any(is_recording(f) and f.is_file() for f in found):
+        yield from (f for f in found if is_recording(f) and f.is_file())
+
+
+def holds_new_recordings(store: SessionStore, paths: Iterable[Path]) -> bool:
+    """Whether importing `paths` would make a session of a recording: one not in the vault
+    yet (its file's hash) and not a voice memo carried on (which ends as a note). Only then is
+    the therapist's agreement asked (reflect/consent.py); stops at the first one."""
+    for path in recordings_in(paths):
+        try:
+            digest = file_hash(path)
+            if store.find_by_hash(digest) is not None:
+                continue
+            pending = store.find_pending(digest)
+        except (OSError, ReflectError):
+            return True  # asked all the same: never a recording taken in without the question
+        if pending is None or pending.kind != NOTE:
             return True
     return False
 
@@ -230,19 +248,7 @@ def choose_date(
 
 def read_file(path: Path) -> bytes:
     limit = MAX_DOCX_BYTES if path.suffix.lower() == ".docx" else MAX_TEXT_BYTES
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise TranscriptError(
-                path.name,
-                f"the file is {size / 1e6:.0f} MB; reflect takes at most {limit // 10**6} MB",
-            )
-        with path.open("rb") as f:
-            return f.read(limit + 1)
-    except PermissionError:
-        raise TranscriptError(path.name, "reflect isn't allowed to read this file") from None
-    except OSError as e:
-        raise TranscriptError(path.name, f"can't read the file ({e.strerror or e})") from None
+    return read_bounded(path, limit, at_most="reflect takes at most")
 
 
 def build_session(
@@ -391,23 +397,11 @@ def import_recording(
                 pending.session_id,
                 reason="transcription paused; import the file again to carry on where it stopped",
             )
-        date, date_source = _recording_date(options, path)
-        title = (
-            " ".join(terminal(options.title or "").split())
-            or title_from_filename(path.name)
-            or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
-        )
-        try:
-            session = build_recording_session(
-                pending, date=date, date_source=date_source, title=title
-            )
-            if options.consent is not None:
-                consent.stamp(session, options.consent)
-        except ReflectError:
-            # Listened to the end and heard nothing (noise, or bytes that only looked like
-            # audio): keep none of it, rather than an unfinished job that can never finish.
-            store.discard_pending(pending.content_hash)
-            raise
+        if pending.kind == NOTE:
+            # A voice memo begun by `reflect note --recording`: it ends as that note.
+            session = finished_memo(store, path, pending, options.date)
+        else:
+            session = _recording_session(store, path, pending, options)
     except ReflectError as e:
         return _failed_unless_done(store, path, digest, e)
     record = indexer(session) if indexer else None
@@ -420,6 +414,27 @@ def import_recording(
     if on_stored:
         on_stored(session, record)
     return FileResult(display, "imported", session.id, session.title, len(session.turns))
+
+
+def _recording_session(
+    store: SessionStore, path: Path, pending: PendingRecording, options: ImportOptions
+) -> Session:
+    date, date_source = _recording_date(options, path)
+    title = (
+        " ".join(terminal(options.title or "").split())
+        or title_from_filename(path.name)
+        or f"Session of {date.strftime('%d %B %Y').lstrip('0')}"
+    )
+    try:
+        session = build_recording_session(pending, date=date, date_source=date_source, title=title)
+        if options.consent is not None:
+            consent.stamp(session, options.consent)
+    except ReflectError:
+        # Listened to the end and heard nothing (noise, or bytes that only looked like
+        # audio): keep none of it, rather than an unfinished job that can never finish.
+        store.discard_pending(pending.content_hash)
+        raise
+    return session
 
 
 def _failed_unless_done(

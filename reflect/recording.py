@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from reflect.errors import RecordingError
 from reflect.records import PendingRecording, audio_name
-from reflect.session import Session, build_text
+from reflect.session import SESSION, Session, build_text
 from reflect.speakers import CHANNEL_LABELS
 from reflect.transcript import Turn
 
@@ -53,6 +53,7 @@ class _Stopped(Exception):
 class RecordingOptions:
     language: str | None = None  # None: detected
     keep_audio: bool = True
+    kind: str = SESSION  # what the finished transcription becomes (PendingRecording.kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,7 @@ def start_pending(
         keep_audio=options.keep_audio,
         model=model_id,
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        kind=options.kind,
     )
     # Another import of the same file may have started meanwhile: then carry on with its job.
     return store.start_pending(pending, _file_blocks(path) if options.keep_audio else None)

@@ -316,6 +316,9 @@ class PendingRecording:
     started_at: str
     segments: list[list[Any]] = field(default_factory=list)  # [start, end, text, channel]
     done: int = 0  # windows finished
+    # What it becomes when finished: a session, or a note (a voice memo, reflect/voice_memo.py),
+    # whichever command carries it on. Absent in records written before memos: a session.
+    kind: str = SESSION_KIND
 
     @property
     def name(self) -> str:
@@ -371,6 +374,7 @@ _PENDING_SCHEMA = {
         )
     ),
     "done": schema.defaulted(schema.natural),
+    "kind": schema.defaulted(lambda v: v in KINDS),
 }
 
 

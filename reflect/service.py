@@ -21,7 +21,7 @@ from reflect.excerpts import ExcerptLine, clock, excerpt_lines
 from reflect.kept import SavedMoment
 from reflect.recording import TranscriberFactory
 from reflect.records import PendingRecording, recording_info
-from reflect.session import NOTE, SESSION, Session, StoredTurn
+from reflect.session import HANDOUT, NOTE, SESSION, Session, StoredTurn
 from reflect.store import SessionStore, SessionSummary, Settings
 from reflect.vault import RolledBack, Vault
 
@@ -109,12 +109,14 @@ class KeySettings:
 class VaultStatus:
     path: Path
     format_version: int
-    sessions: int
+    sessions: int  # sessions only: notes and handouts are counted apart
     size_bytes: int
     objects: int
     generation: int
     unfinished_recordings: list[UnfinishedRecording]
     kdf: KeySettings
+    notes: int = 0
+    handouts: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """What `reflect status --json` prints."""
@@ -122,6 +124,8 @@ class VaultStatus:
             "path": str(self.path),
             "format_version": self.format_version,
             "sessions": self.sessions,
+            "notes": self.notes,
+            "handouts": self.handouts,
             "size_bytes": self.size_bytes,
             "objects": self.objects,
             "generation": self.generation,
@@ -351,6 +355,13 @@ class Reflect:
     def discard_pending(self, content_hash: str) -> str | None:
         """Forget an unfinished recording; its file's name, or None if it was damaged."""
         return self._store.discard_pending(content_hash)
+
+    def asks_consent(self, paths: Sequence[Path]) -> bool:
+        """Whether importing `paths` would make a session of a new recording, the one case
+        in which the therapist's agreement is asked (reflect.ingest.holds_new_recordings)."""
+        from reflect.ingest import holds_new_recordings
+
+        return holds_new_recordings(self._store, paths)
 
     def recording_clip(
         self, reference: str, start: float, seconds: float, *, rate: int | None = None
@@ -661,10 +672,13 @@ class Reflect:
 
     def status(self) -> VaultStatus:
         st = self._vault.status()
+        kinds = [s.kind for s in self._store.catalog()]
         return VaultStatus(
             path=st.path,
             format_version=st.format_version,
-            sessions=len(self.sessions()),
+            sessions=kinds.count(SESSION),
+            notes=kinds.count(NOTE),
+            handouts=kinds.count(HANDOUT),
             size_bytes=st.size_bytes,
             objects=st.object_count,
             generation=st.generation,

@@ -10,6 +10,7 @@ never under a speaker's name or as "your therapist said". Every view that shows 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Protocol
 
 from reflect.session import HANDOUT, NOTE, SESSION, Session
@@ -18,6 +19,25 @@ from reflect.session import HANDOUT, NOTE, SESSION, Session
 PAGES = "pages"
 # session.extra key: what the user said about a handout ({"given_by": "Dr. Rivera"}).
 HANDOUT_INFO = "handout"
+
+
+_NAMED = {
+    SESSION: ("session", "sessions"),
+    NOTE: ("note", "notes"),
+    HANDOUT: ("handout", "handouts"),
+}
+
+
+def tally(counts: Mapping[str, int]) -> str:
+    """How many of each kind, by kind (counts keyed by reflect.session kinds): "12 sessions,
+    3 notes, 1 handout", leaving out the kinds there are none of, so a note is never counted
+    as a session."""
+    parts = [
+        f"{n} {_NAMED[kind][n != 1]}"
+        for kind in (SESSION, NOTE, HANDOUT)
+        if (n := counts.get(kind, 0))
+    ]
+    return ", ".join(parts) or "no sessions, notes or handouts"
 
 
 class Cited(Protocol):

@@ -74,10 +74,17 @@ def transcribe_memo(
     """The memo's words, transcribed piece by piece into its pending record (carrying on
     from an earlier run); None if stopped before the end (the pending record stays)."""
     pending = store.find_pending(digest)
+    if pending is not None and pending.kind != NOTE:
+        # Begun by `reflect import` as a session's recording (its consent asked): it ends as
+        # that session, never quietly as a note.
+        raise RecordingError(
+            f"{path.name}: its transcription was begun as a session's recording; "
+            "`reflect import` with the same file carries it on."
+        )
     transcriber = transcriber_factory()
     if pending is None:
         model_id = str(getattr(transcriber, "model_id", type(transcriber).__name__))
-        pending = start_pending(store, path, digest, RecordingOptions(), model_id)
+        pending = start_pending(store, path, digest, RecordingOptions(kind=NOTE), model_id)
     finished = transcribe_pending(
         store, path, pending, transcriber, on_progress=on_progress, should_stop=should_stop
     )

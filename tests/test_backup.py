@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import resource
@@ -73,22 +74,40 @@ def test_backup_is_encrypted_and_checked(filled: Reflect, tmp_path: Path) -> Non
         filled.restore(target, BACKUP_PASS)
 
 
-def test_backup_cli(
+def test_backup_cli_and_status_count_notes_and_handouts_apart(
     filled: Reflect,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     fast_kdf: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    filled.documents.write_note("Ask about the otter walk next week.")
+    handout = tmp_path / "breathing.md"
+    handout.write_text("# Breathing\n\nIn for four, out for six.\n")
+    filled.documents.import_handout(handout)
     pass_file = tmp_path / "bp.txt"
     pass_file.write_text(BACKUP_PASS + "\n")
     monkeypatch.setenv("REFLECT_VAULT", str(vault_of(filled).path))
     monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
+
+    def said(argv: list[str], stream: str = "err") -> str:
+        capsys.readouterr()
+        assert main(argv) == 0
+        return " ".join(getattr(capsys.readouterr(), stream).split())
+
+    assert "Holds: 3 sessions, 1 note, 1 handout" in said(["status"], "out")
+    st = json.loads(said(["status", "--json"], "out"))
+    assert (st["sessions"], st["notes"], st["handouts"]) == (3, 1, 1)
     target = tmp_path / "b.bin"
-    assert main(["backup", str(target), "--passphrase-file", str(pass_file)]) == 0
-    assert main(["backup", str(target), "--passphrase-file", str(pass_file)]) == 2
-    assert main(["restore", str(target), "--passphrase-file", str(pass_file)]) == 0
-    assert "0 session(s); 3 were already here" in capsys.readouterr().err
+    backup = ["backup", str(target), "--passphrase-file", str(pass_file)]
+    assert "Backed up 3 sessions, 1 note, 1 handout to" in said(backup)
+    assert main(backup) == 2  # the file exists
+    restore = ["restore", str(target), "--passphrase-file", str(pass_file)]
+    assert "Restored no sessions, notes or handouts; 5 were already here" in said(restore)
+    Reflect.create(tmp_path / "new", "new laptop pass", kdf=crypto.floor_kdf_params()).lock()
+    monkeypatch.setenv("REFLECT_VAULT", str(tmp_path / "new"))
+    monkeypatch.setenv("REFLECT_PASSPHRASE", "new laptop pass")
+    assert "Restored 3 sessions, 1 note, 1 handout; 0 were already here" in said(restore)
 
 
 RESTORER = """
@@ -103,10 +122,13 @@ sys.exit(main(["restore", sys.argv[1], "--passphrase-file", sys.argv[2]]))
 # The restorer, reporting its own peak memory on the last line of stdout. RUSAGE_CHILDREN in
 # the test process would be the peak of *every* child this pytest run has waited for (some load
 # the real models), not of this one.
-PEAK_REPORTING_RESTORER = """
+PEAK_REPORTING_RESTORER = (
+    """
 import atexit, resource, sys
 atexit.register(lambda: print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, flush=True))
-""" + RESTORER
+"""
+    + RESTORER
+)
 
 
 def test_sigkill_during_restore_then_rerun(tmp_path: Path) -> None:

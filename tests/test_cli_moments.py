@@ -97,6 +97,20 @@ def _no_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
 
 
+def _at_a_terminal(monkeypatch: pytest.MonkeyPatch, answers: list[str]) -> list[str]:
+    """Stdin a terminal where `answers` are typed in turn; the prompts typed at, as they come."""
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    typed = iter(answers)
+    asked: list[str] = []
+
+    def answer(prompt: str = "") -> str:
+        asked.append(prompt)
+        return next(typed)
+
+    monkeypatch.setattr("builtins.input", answer)
+    return asked
+
+
 def test_a_script_importing_a_recording_must_say_whether_the_therapist_agreed(
     env_vault: Path,
     tmp_path: Path,
@@ -104,11 +118,9 @@ def test_a_script_importing_a_recording_must_say_whether_the_therapist_agreed(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     _no_terminal(monkeypatch)
-    # Stops before any work: not even the passphrase is needed to be told.
-    monkeypatch.delenv("REFLECT_PASSPHRASE")
+    # Stops before any work (the vault is opened only to see that the recording is new).
     _, err = _out(capsys, ["import", str(_recording(tmp_path).parent)], code=2)
     assert "--consented" in err and "--no-consent" in err and "Nothing was imported" in err
-    monkeypatch.setenv("REFLECT_PASSPHRASE", PASSPHRASE)
     with Reflect.unlock(env_vault, PASSPHRASE) as service:
         assert service.sessions() == [] and store_of(service).pending() == []
     _out(capsys, ["import", "--no-consent", str(_recording(tmp_path))])
@@ -118,21 +130,13 @@ def test_a_script_importing_a_recording_must_say_whether_the_therapist_agreed(
     assert json.loads(out)["agreement"] == "no"
 
 
-def test_at_a_terminal_the_question_is_asked_once(
+def test_at_a_terminal_the_question_is_asked_once_and_only_of_new_recordings(
     env_vault: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
-    answers = iter(["maybe", "not sure"])
-    asked: list[str] = []
-
-    def typed(prompt: str = "") -> str:
-        asked.append(prompt)
-        return next(answers)
-
-    monkeypatch.setattr("builtins.input", typed)
+    asked = _at_a_terminal(monkeypatch, ["maybe", "not sure", "yes"])
     transcript = tmp_path / "2025-02-20 train.vtt"
     transcript.write_text(SESSION)
     _, err = _out(capsys, ["import", str(transcript)])
@@ -144,6 +148,23 @@ def test_at_a_terminal_the_question_is_asked_once(
     with Reflect.unlock(env_vault, PASSPHRASE) as service:
         recorded = next(s for s in service.sessions() if s.format == "recording")
         assert service.session(recorded.id).extra["consent"]["answer"] == "not sure"
+
+    # The same file again, alone or in its folder: nothing new would be transcribed, so
+    # nothing is asked, of a person or of a script (no flag needed to be told so).
+    walk = _recording(tmp_path)
+    _, err = _out(capsys, ["import", str(walk)])
+    _, err_folder = _out(capsys, ["import", str(walk.parent)])
+    assert len(asked) == 2 and "agreement" not in err + err_folder
+    assert "already in the vault" in err
+    _no_terminal(monkeypatch)
+    _out(capsys, ["import", str(walk)])
+    # A new recording beside it is asked about, once.
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    shutil.copy(AUDIO / "first_turn.wav", walk.parent / "2025-03-11 first turn.wav")
+    _out(capsys, ["import", str(walk.parent)])
+    assert len(asked) == 3
+    with Reflect.unlock(env_vault, PASSPHRASE) as service:
+        assert [s.date for s in service.sessions()][-2:] == ["2025-03-04", "2025-03-11"]
 
 
 def test_a_kept_moment_of_a_recording_plays_whole(
@@ -172,14 +193,15 @@ def test_a_kept_moment_of_a_recording_plays_whole(
 
 
 def test_recordings_are_found_as_the_import_would_find_them(tmp_path: Path) -> None:
-    from reflect.ingest import holds_recordings
+    from reflect.ingest import recordings_in
 
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "2025-02-20 train.vtt").write_text(SESSION)
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "old.ogg").write_bytes(b"x")  # a hidden folder is never imported
-    assert not holds_recordings([tmp_path])
-    assert not holds_recordings([tmp_path / "notes" / "2025-02-20 train.vtt"])
+    assert not list(recordings_in([tmp_path]))
+    assert not list(recordings_in([tmp_path / "notes" / "2025-02-20 train.vtt"]))
     (tmp_path / "notes" / "deep").mkdir()
     (tmp_path / "notes" / "deep" / "walk.M4A").write_bytes(b"x")
-    assert holds_recordings([tmp_path]) and holds_recordings([tmp_path / "notes" / "deep"])
+    walk = tmp_path / "notes" / "deep" / "walk.M4A"
+    assert list(recordings_in([tmp_path])) == list(recordings_in([walk.parent])) == [walk]

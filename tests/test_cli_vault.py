@@ -46,7 +46,7 @@ def test_status_json(cli_vault: Path, capsys: pytest.CaptureFixture[str]) -> Non
     capsys.readouterr()
     assert main(["status", "--json"]) == 0
     st = json.loads(capsys.readouterr().out)
-    assert st["format_version"] == 1 and st["sessions"] == 0
+    assert st["format_version"] == 1 and st["sessions"] == st["notes"] == st["handouts"] == 0
     assert st["kdf"]["memory_mib"] >= 64 and st["kdf"]["iterations"] >= 3
 
 
@@ -57,7 +57,7 @@ def test_vault_option_and_env_passphrase(
     monkeypatch.delenv("REFLECT_PASSPHRASE_FILE")
     monkeypatch.setenv("REFLECT_PASSPHRASE", "first passphrase here")
     assert main(["status", "--vault", str(cli_vault)]) == 0
-    assert "Sessions:  0" in capsys.readouterr().out
+    assert "Holds:     no sessions, notes or handouts" in capsys.readouterr().out
 
 
 def test_wrong_passphrase_is_one_clear_line(

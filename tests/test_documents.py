@@ -87,6 +87,33 @@ def test_a_note_is_written_listed_edited_and_removed(
     assert json_out(capsys, ["notes", "--json"]) == []
 
 
+@pytest.mark.parametrize("listing", ["notes", "handouts"])
+def test_removing_a_note_or_handout_is_confirmed_first(
+    cli: Path, listing: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    if listing == "notes":
+        assert main(["note", NOTE, "--date", "2026-03-12"]) == 0
+        asked_about, removed = "your note of 12 Mar 2026", "Removed your note of 12 Mar 2026"
+    else:
+        assert main(["import", "--handout", str(handout_pdf(cli)), "--title", "Sleep"]) == 0
+        asked_about, removed = "the handout “Sleep”", "Removed the handout “Sleep”"
+    capsys.readouterr()
+    # A script must say --yes; nothing is removed without it.
+    assert main([listing, "--remove", "1"]) == 2
+    assert "needs confirmation; add --yes" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True, raising=False)
+    questions: list[str] = []
+    answers = iter(["n", "y"])
+    monkeypatch.setattr("builtins.input", lambda q="": questions.append(q) or next(answers))
+    assert main([listing, "--remove", "1"]) == 1
+    assert "Nothing removed." in capsys.readouterr().err
+    assert len(json_out(capsys, [listing, "--json"])) == 1  # type: ignore[arg-type]
+    assert main([listing, "--remove", "1"]) == 0
+    assert removed in " ".join(capsys.readouterr().err.split())
+    assert questions == [f"Remove {asked_about} for good? [y/N] "] * 2
+    assert json_out(capsys, [listing, "--json"]) == []
+
+
 def test_a_note_from_a_file_and_empty_notes_refused(cli: Path) -> None:
     written = cli / "thoughts.txt"
     written.write_text("  Bring up the rota with Dr. Okafor.\n\n")

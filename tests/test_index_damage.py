@@ -174,7 +174,7 @@ def test_cli_quotes_and_backup_work_around_a_damaged_object(
 
     assert main(["backup", str(tmp_path / "b.bin"), "--passphrase-file", str(pass_file)]) == 0
     err = " ".join(capsys.readouterr().err.split()).casefold()
-    assert "backed up 2 session(s)" in err and "the bicycle" in err
+    assert "backed up 2 sessions to" in err and "the bicycle" in err
 
 
 @pytest.mark.parametrize("damage", ["swap", "flip"])

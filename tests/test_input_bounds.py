@@ -194,3 +194,27 @@ def test_a_10_mb_line_is_parsed_and_cut_into_passages_in_bounded_time() -> None:
     chunks = chunk_session(session)
     assert len(chunks) > 5_000
     assert time.monotonic() - started < 60
+
+
+def test_transcripts_and_handouts_are_read_by_one_bounded_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reflect import handouts, ingest
+    from reflect.errors import TranscriptError
+
+    text = tmp_path / "notes.txt"
+    text.write_text("Mira: The move, mostly.\n" * 5)
+    monkeypatch.setattr(ingest, "MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr(handouts, "MAX_TEXT_BYTES", 100)
+    with pytest.raises(TranscriptError, match="reflect takes at most"):
+        ingest.read_file(text)
+    with pytest.raises(handouts.HandoutError, match="a handout is at most"):
+        handouts.read_handout(text)
+    # The same plain words for every file that can't be read, whichever way it came in.
+    for read in (ingest.read_file, handouts.read_handout):
+        with pytest.raises(TranscriptError, match="there is no such file"):
+            read(tmp_path / "gone.txt")
+        folder = tmp_path / "a folder.txt"
+        folder.mkdir(exist_ok=True)
+        with pytest.raises(TranscriptError, match="this is a folder"):
+            read(folder)

@@ -127,26 +127,35 @@ def test_a_memo_with_no_speech_leaves_nothing_behind(tmp_path: Path) -> None:
             unlocked.documents.record_note(empty)
 
 
-def test_a_paused_memo_carries_on_where_it_stopped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def paused_memo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str = "long memo.ogg"
+) -> tuple[Reflect, FakeTranscriber, Path]:
+    """A vault holding a memo stopped after its first piece (as locking the vault does)."""
     monkeypatch.setattr(recording, "PIECE_SECONDS", 10.0)
     transcriber = FakeTranscriber(text_for=memo_words)
-    long_memo = tmp_path / "long memo.ogg"
+    long_memo = tmp_path / name
     shutil.copy(AUDIO / "session_mono.ogg", long_memo)
-    with Reflect.create(
+    unlocked = Reflect.create(
         tmp_path / "vault",
         PASSPHRASE,
         kdf=crypto.floor_kdf_params(),
         transcriber_factory=lambda: transcriber,
-    ) as unlocked:
+    )
 
-        def stop_after_a_piece(progress: TranscriptionProgress) -> None:
-            if progress.audio_done > 10.0:
-                unlocked.cancel_import()  # what locking the vault does
+    def stop_after_a_piece(progress: TranscriptionProgress) -> None:
+        if progress.audio_done > 10.0:
+            unlocked.cancel_import()  # what locking the vault does
 
-        with pytest.raises(RecordingError, match="paused"):
-            unlocked.documents.record_note(long_memo, on_progress=stop_after_a_piece)
+    with pytest.raises(RecordingError, match="paused"):
+        unlocked.documents.record_note(long_memo, on_progress=stop_after_a_piece)
+    return unlocked, transcriber, long_memo
+
+
+def test_a_paused_memo_carries_on_where_it_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlocked, transcriber, long_memo = paused_memo(tmp_path, monkeypatch)
+    with unlocked:
         (pending,) = store_of(unlocked).pending()
         assert 0 < pending.done < len(pending.windows)
         done_before = len(transcriber.calls)
@@ -155,6 +164,49 @@ def test_a_paused_memo_carries_on_where_it_stopped(
         # Carried on: the pieces already stored were not transcribed again.
         assert transcriber.calls[done_before].offset == pending.windows[pending.done][0] > 0
         assert len(unlocked.documents.notes()) == 1
+
+
+def test_a_paused_memo_carried_on_by_an_import_is_still_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unlocked, _transcriber, long_memo = paused_memo(tmp_path, monkeypatch, "2026-03-09 memo.ogg")
+    with unlocked:
+        (pending,) = store_of(unlocked).pending()
+        assert pending.kind == "note" and not unlocked.asks_consent([long_memo])
+        # `reflect import` (or the app's import) of the same file carries the memo on, with
+        # no consent answer (a memo is the user's own voice), and finishes it as the note.
+        report = unlocked.import_paths([long_memo])
+        assert [r.status for r in report.results] == ["imported"]
+        assert not store_of(unlocked).pending()
+        assert unlocked.sessions() == []
+        (note,) = unlocked.documents.notes()
+        stored = unlocked.documents.read(note)
+        assert stored.kind == "note" and stored.date == dt.date(2026, 3, 9)
+        assert MEMO in stored.text and "consent" not in stored.extra
+
+
+def test_a_paused_session_recording_is_not_finished_as_a_note(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recording, "PIECE_SECONDS", 10.0)
+    walk = tmp_path / "2026-03-09 session.ogg"
+    shutil.copy(AUDIO / "session_mono.ogg", walk)
+    with Reflect.create(
+        tmp_path / "vault",
+        PASSPHRASE,
+        kdf=crypto.floor_kdf_params(),
+        transcriber_factory=lambda: FakeTranscriber(text_for=memo_words),
+    ) as unlocked:
+        stop = unlocked.cancel_import
+        report = unlocked.import_paths(
+            [walk], progress=lambda p: p.recording and p.recording.audio_done > 10.0 and stop()
+        )
+        assert [r.status for r in report.results] == ["stopped"]
+        with pytest.raises(RecordingError, match="begun as a session's recording"):
+            unlocked.documents.record_note(walk)
+        assert unlocked.documents.notes() == [] and store_of(unlocked).pending()
+        assert [r.status for r in unlocked.import_paths([walk]).results] == ["imported"]
+        assert len(unlocked.sessions()) == 1
 
 
 def test_nothing_of_a_voice_memo_is_written_unencrypted(tmp_path: Path) -> None:

@@ -213,3 +213,10 @@ async def test_importing_a_recording_asks_whether_the_therapist_agreed(
         await wait_until(pilot, lambda: "agreement" in text_of(title))
         assert "♪ agreement not recorded" in text_of(title)
         assert not app.screen.query(Button)
+        # Given again, it is already in the vault: nothing is asked (the prompt would stall it).
+        app.pop_screen()
+        await wait_until(pilot, lambda: app.screen is importer)
+        await fill_and_submit(pilot, "#import-path", str(recording))
+        await wait_until(pilot, lambda: app.import_report is not None, timeout=60)
+        (again,) = app.import_report.results  # type: ignore[union-attr]
+        assert again.status == "duplicate" and app.screen is importer

@@ -41,7 +41,6 @@ from reflect.ingest import (
     FileResult,
     ImportOptions,
     ImportReport,
-    holds_recordings,
 )
 from reflect.ingest import IMPORTABLE_EXTENSIONS as SUPPORTED_EXTENSIONS
 from reflect.safe_text import app_markup, terminal
@@ -270,7 +269,9 @@ class ImportScreen(Screen[None]):
     @work(thread=True, exit_on_error=False, exclusive=True, name="look-for-recordings")
     def _look(self, path: Path) -> None:
         # A folder is walked here, off the screen's thread: a big one takes a moment.
-        found = holds_recordings([path])
+        # Recordings already in the vault are not asked about (nothing new is transcribed).
+        unlocked = reflect_app(self).unlocked
+        found = unlocked is not None and unlocked.service.asks_consent([path])
         self.app.call_from_thread(self._ask_or_import, path, found)
 
     def _ask_or_import(self, path: Path, recordings: bool) -> None:
