@@ -215,6 +215,18 @@ def test_not_found_when_the_words_are_missing_and_meaning_is_far() -> None:
     assert evidence.max_similarity == 0.35
 
 
+def test_half_the_words_and_related_meaning_unless_the_subject_is_nowhere() -> None:
+    # "medication for my sleep": "sleep" is in the hit, "medication" in no passage at all.
+    # Half the words with related meaning answers a question whose other half is said in
+    # other words, but not one whose subject the sessions never hold.
+    hit = _hit("My sleep has been all over the place since the roster changed.")
+    question = "what did we say about medication for my sleep?"
+    assert decide_found(question, [hit], similarity=0.45).found
+    absent = decide_found(question, [hit], similarity=0.45, never_held=["medication"])
+    assert not absent.found
+    assert absent.term_coverage == 0.5
+
+
 def test_evidence_reads_the_whole_chunk_behind_a_one_turn_excerpt() -> None:
     # "What did I say about waking at four?" with a speaker filter shows only the client's
     # turn; the therapist's question around it carries "four" and must still count.

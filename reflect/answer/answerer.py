@@ -603,17 +603,17 @@ class Answerer:
         """"Nothing about your brother came up in your sessions" when the question's own
         words occur nowhere in the vault (a fact, checked in the word index); else the
         general message, which also covers things said in other words."""
-        index = self.retriever.index
-
-        def held(word: str) -> bool:
-            # A word the word index can't look up is never claimed absent.
-            return lexical_fts_query(word) is None or bool(index.lexical_search(word, 1))
-
-        missing = never_mentioned(asked.topic, held)
+        missing = never_mentioned(asked.topic, self._held)
         sentence = nothing_about(asked.topic, missing)
         if sentence is None:
             return self.prompts.not_found
         return f"{sentence} If it was said in other words, you could try asking another way."
+
+    def _held(self, word: str) -> bool:
+        """Whether any passage of the vault holds `word` (a word the word index can't look
+        up is never claimed absent)."""
+        index = self.retriever.index
+        return lexical_fts_query(word) is None or bool(index.lexical_search(word, 1))
 
     def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
         similarity = question_similarity(self.retriever, question, filters) if hits else None
@@ -623,6 +623,7 @@ class Answerer:
             similarity=similarity,
             thresholds=self.settings.evidence,
             filters=filters,
+            never_held=never_mentioned(question, self._held),
         )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:
