@@ -362,6 +362,12 @@ class Answerer:
             elif not pieces:
                 # A moment chosen for what it tells, in words other than the topic's.
                 pieces = self._excerpts(hit.text, [hit])
+            elif any(hit is t for t in told) and not any(p.hit.speaker in tellers for p in pieces):
+                # What the teller said there, even in words other than the topic's: "That was
+                # the point. How's the sleep been?" is the question, not the report.
+                pieces += [
+                    p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers
+                ][:1]
             if not pieces:
                 continue
             best = max(
