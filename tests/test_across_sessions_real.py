@@ -137,6 +137,10 @@ def test_the_sleep_conversation_of_the_issue(demo_vault: Path) -> None:
         assert "sleep diary" in kept.asked.topic
         assert kept.text.startswith("Afterwards, on 22 January, you said:")
         assert "I brought the diary" in kept.text
+        # What happened is quoted in Sam's words, session after session (not the therapist's
+        # "How's the sleep been?" of a later session).
+        reports = kept.text.split("\nIt came up on")[0].split("\n")
+        assert len(reports) >= 2 and all(", you said: “" in line for line in reports)
         when = service.ask("when was that?", conversation=talk)
         assert when.text.startswith("That was on 22 January")
         # Asked directly, without the conversation: the same report, in the next session.
