@@ -355,6 +355,7 @@ class Answerer:
         text_lines = [lead] if lead else []
         terms = content_stems(asked.topic) if topic_words else set()
         for hit, template in lines:
+            is_told = any(hit is t for t in told)
             pieces = self._excerpts(asked.topic or asked.text, [hit]) if topic_words else []
             if not topic_words:
                 # A recap moment or an agreement is shown whole: its own turn, as found.
@@ -362,7 +363,7 @@ class Answerer:
             elif not pieces:
                 # A moment chosen for what it tells, in words other than the topic's.
                 pieces = self._excerpts(hit.text, [hit])
-            elif any(hit is t for t in told) and not any(p.hit.speaker in tellers for p in pieces):
+            elif is_told and not any(p.hit.speaker in tellers for p in pieces):
                 # What the teller said there, even in words other than the topic's: "That was
                 # the point. How's the sleep been?" is the question, not the report.
                 pieces += [
@@ -373,7 +374,7 @@ class Answerer:
             best = max(
                 pieces,
                 key=lambda e: (
-                    any(hit is t for t in told) and e.hit.speaker in tellers,
+                    is_told and e.hit.speaker in tellers,
                     len(content_stems(e.hit.text) & terms),
                     -e.n,
                 ),
@@ -428,12 +429,14 @@ class Answerer:
             asked.understood, speaker=None, speaker_words=None))
         found = self._search(asked.topic, filters, neutral)
         evidence = self._decide(asked.topic, found, filters)
-        followed = asked.followup and asked.refers_to is not None
-        if not evidence.found and not followed:
+        # "did I keep it up?": "it" is the moment the last answer cited.
+        cited_before = asked.refers_to if asked.followup else None
+        if not evidence.found and cited_before is None:
             return self._nothing_about(asked, found, evidence, began)
         # After an answer that cited it, "did I keep it up?" is about something the sessions
         # hold, whatever words the question gave it: what happened is looked for after it.
-        found = found or [asked.refers_to]  # type: ignore[list-item]
+        if cited_before is not None:
+            found = found or [cited_before]
         terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms) if terms else ""
         stems: dict[tuple[str, int], set[str]] = {}
@@ -456,14 +459,13 @@ class Answerer:
             (h for h in relevant if len(said(h) & terms) == fullest),
             key=lambda h: (h.session_date, h.rank),
         )
-        if asked.followup and asked.refers_to is not None:
-            # "did I keep it up?": "it" is the moment the last answer cited.
-            anchor = asked.refers_to
+        if cited_before is not None:
+            anchor = cited_before
         later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
         if not filters.session_ids:
             after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
-            later = self._told_after(asked, anchor, filters, mentions, said) + later + named
+            later = self._told_after(asked, anchor, after, mentions, said) + later + named
         # Up to three sessions, the closest first; from each, its first moment about it:
         # what happened is told when the session comes back to it ("Hi. Good mixed, I
         # think. I brought the diary."), later in the session come new plans.
@@ -514,20 +516,21 @@ class Answerer:
         self,
         asked: AskedQuestion,
         anchor: Hit,
-        filters: Filters,
+        after: Filters,
         mentions: Callable[[Hit], bool],
         said: Callable[[Hit], set[str]],
     ) -> list[Hit]:
-        """The moments after `anchor` that tell what became of it, closest first.
+        """The moments after `anchor` (`after`: the filters from the next day on) that tell
+        what became of it, closest first.
 
         What happened is told in words of its own, often echoing the moment it came up
         rather than the question ("fifteen minutes, seven o'clock, the kitchen table" ->
         "I did the fifteen minutes most evenings"), so the later sessions are searched for the
         question and that moment together, the user's own words preferred (what happened
         between sessions is theirs to tell) unless the question asks what the other person
-        said. A moment counts when it names the thing (`mentions`) or shares two telling
-        words with the question or the moment (see `_telling_words`)."""
-        after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
+        said. A moment counts when it names the thing (`mentions`) or shares a telling word
+        with the question or the moment (see `_telling_words`; two were tried and lost
+        reports, bench/README.md)."""
         query = f"{asked.topic} {anchor.text}"
         telling = self._telling_words(query, content_stems(query) - OUTCOME_VERBS)
         teller = asked.understood
@@ -536,32 +539,28 @@ class Answerer:
         ranked = self.retriever.search(
             query, k=8, filters=after, mode=self.settings.mode, understood=teller
         )
-        # Two telling words at least: one alone is often a word the moment used in passing
-        # ("wrong" in "guilt tells us we've done something wrong").
-        return [h for h in ranked if mentions(h) or len(said(h) & telling) >= 1]
+        return [h for h in ranked if mentions(h) or said(h) & telling]
 
     def _telling_words(self, text: str, terms: set[str]) -> set[str]:
         """The words of `text` that say what it is about: those that at most a tenth of the
         passages hold, or four in a small vault ("ECG", "allotment"; not "Dad" in a history of
         caring for a father)."""
-        spelled = {stem(w): w for w in reversed(words(text))}
         most = max(4, self.retriever.index.chunk_count // 10)
-        telling = set()
-        for t in terms:
-            held = len(self.retriever.index.lexical_search(spelled.get(t, t), most + 1))
-            if 0 < held <= most:
-                telling.add(t)
-        return telling
+        held = self._passages_holding(text, terms, most + 1)
+        return {t for t in terms if 0 < held[t] <= most}
 
     def _rarest(self, topic: str, terms: set[str]) -> str:
         """The topic's word that the fewest passages of the sessions hold."""
-        spelled = {stem(w): w for w in reversed(words(topic))}
+        held = self._passages_holding(topic, terms, 2000)
+        # A word no passage holds can't be what they said.
+        return min(sorted(terms), key=lambda t: held[t] or 1 << 30)
 
-        def passages(term: str) -> int:
-            held = len(self.retriever.index.lexical_search(spelled.get(term, term), 2000))
-            return held or 1 << 30  # a word no passage holds can't be what they said
-
-        return min(sorted(terms), key=passages)
+    def _passages_holding(self, text: str, terms: set[str], cap: int) -> dict[str, int]:
+        """How many passages hold each stem of `terms` (up to `cap`), looked up as `text`
+        spells it (word search has its own stemmer)."""
+        spelled = {stem(w): w for w in reversed(words(text))}
+        index = self.retriever.index
+        return {t: len(index.lexical_search(spelled.get(t, t), cap)) for t in terms}
 
     def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
         """"When did I first / last...", "how often...": from the sessions that mention it."""
@@ -757,26 +756,21 @@ class Answerer:
         model's kept sentences cite one excerpt where the extractive answer quotes the two
         best, and not always the one that answers (bench/README.md, #17), so a sentence
         alone lost answers that pasting found."""
+        added = ""
         if kept:
             answer.text = " ".join(k.text for k in kept)
             answer.unverified_quotes = [q for k in kept for q in k.unverified_quotes]
             cited = sorted({n for k in kept for n in k.citations})
-            if answer.cancelled:
-                by_number = {e.n: e for e in answer.excerpts}
-                answer.citations = [(n, by_number[n].hit) for n in cited]
-                return ""
-            also = [
-                (e, line)
-                for e, line in self._extractive_lines(answer.question, answer.excerpts)
-                if e.n not in cited
-            ]
-            added = "".join("\n" + line for _, line in also)
-            answer.text += added
-            # What the sentences cite comes first: it is what the answer points at.
-            cited = [*cited, *(e.n for e, _ in also)]
-            by_number = {e.n: e for e in answer.excerpts}
-            answer.citations = [(n, by_number[n].hit) for n in cited]
-            return added
+            if not answer.cancelled:
+                also = [
+                    (e, line)
+                    for e, line in self._extractive_lines(answer.question, answer.excerpts)
+                    if e.n not in cited
+                ]
+                added = "".join("\n" + line for _, line in also)
+                answer.text += added
+                # What the sentences cite comes first: it is what the answer points at.
+                cited = [*cited, *(e.n for e, _ in also)]
         elif answer.cancelled:
             answer.text = ""
             cited = []
@@ -787,7 +781,7 @@ class Answerer:
             cited = [e.n for e, _ in lines]
         by_number = {e.n: e for e in answer.excerpts}
         answer.citations = [(n, by_number[n].hit) for n in cited]
-        return ""
+        return added
 
     def _messages(self, question: str, excerpts: Sequence[Excerpt]) -> list[Message]:
         # The system prompt and the worked example come first and never change, so llama.cpp
