@@ -42,6 +42,10 @@ class TestKinds:
             ("what did we cover last session?", "recap", ""),
             ("what was my homework last time?", "agreements", ""),
             ("what did we agree I'd try?", "agreements", ""),
+            ("can you sum up my first session?", "recap", ""),
+            ("remind me what we talked about on 1 April", "recap", ""),
+            ("what was my homework after the first session?", "agreements", ""),
+            ("when was the last time the allotment came up?", "last", "the allotment"),
         ],
     )
     def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:
@@ -132,6 +136,29 @@ class TestTime:
         assert (asked.since, asked.until) == (dt.date(*since), dt.date(*until))
         assert not {"mid", "end", "early", "beginning"} & set(asked.topic.lower().split())
 
+    def test_the_session_next_to_a_named_one(self) -> None:
+        after = read_question(
+            "what did we talk about the week after my first session?", today=TODAY, sessions=DATES
+        )
+        assert (after.kind, after.topic, after.session_ids) == ("recap", "", frozenset({"s1"}))
+        before = read_question(
+            "what did we cover in the session before the last session?",
+            today=TODAY,
+            sessions=DATES,
+        )
+        assert before.session_ids == frozenset({"s4"})
+
+    def test_about_a_month_ago_with_no_session_then_is_the_nearest_session(self) -> None:
+        # Sessions every two weeks from 4 March; "about a month ago" from 20 May is the week
+        # around 20 April, which holds none: the nearest session (15 April) is meant.
+        asked = read_question(
+            "how was the allotment going about a month ago?",
+            today=dt.date(2025, 5, 20),
+            sessions=DATES,
+        )
+        assert (asked.since, asked.until) == (dt.date(2025, 4, 15), dt.date(2025, 4, 15))
+        assert asked.topic == "how was the allotment going"
+
     def test_may_the_verb_is_not_may_the_month(self) -> None:
         asked = read_question("I may try walking, what did we say?", today=TODAY)
         assert asked.since is None and asked.until is None
@@ -170,14 +197,28 @@ class TestFollowUps:
         # What happened to something from March is told in April or later: the follow-up
         # keeps the topic but not the month, and points at the moment the answer cited.
         moment = Hit(
-            rank=1, score=1.0, session_id="s0", session_title="Session 1",
-            session_date=dt.date(2025, 3, 4), source_file="s0.txt", speaker="Ines",
-            start=None, end=None, text="Would you try a worry journal?", char_start=0,
-            char_end=30, first_turn=0, last_turn=0,
+            rank=1,
+            score=1.0,
+            session_id="s0",
+            session_title="Session 1",
+            session_date=dt.date(2025, 3, 4),
+            source_file="s0.txt",
+            speaker="Ines",
+            start=None,
+            end=None,
+            text="Would you try a worry journal?",
+            char_start=0,
+            char_end=30,
+            first_turn=0,
+            last_turn=0,
         )
         before = PreviousTurn(
-            read_question("what did Ines suggest for worry in March?", today=TODAY,
-                          sessions=DATES, others=["Ines"]),
+            read_question(
+                "what did Ines suggest for worry in March?",
+                today=TODAY,
+                sessions=DATES,
+                others=["Ines"],
+            ),
             cited=moment,
             plans=("a worry journal",),
         )
@@ -505,9 +546,7 @@ def test_proposed_things_are_the_words_after_the_asking() -> None:
     assert proposed_things(
         "Would you be up for keeping a sleep diary for the next two weeks? Just a few lines."
     ) == ["keeping a sleep diary"]
-    assert proposed_things("Yeah. I'll cut down to weekends, I think.") == [
-        "cut down to weekends"
-    ]
+    assert proposed_things("Yeah. I'll cut down to weekends, I think.") == ["cut down to weekends"]
     assert proposed_things("How about trying the three lines before bed?") == [
         "trying the three lines"
     ]
@@ -518,22 +557,38 @@ def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> N
     # The report never says "worry time": it echoes the suggestion's own words (fifteen
     # minutes, the kitchen table). The client's words are quoted, not Ines's question.
     sessions = [
-        session("p", dt.date(2025, 5, 6), [
-            noor("The worrying eats my whole evening, every evening."),
-            ines("Would you try a worry time: fifteen minutes at seven, at the kitchen table, "
-                 "and outside it you park the worries?"),
-            noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
-        ]),
-        session("q", dt.date(2025, 5, 20), [
-            ines("How did the fortnight go?"),
-            noor("I sat at the kitchen table for the fifteen minutes most evenings, nine of "
-                 "fourteen, and the nights were quieter."),
-            ines("Nine of fourteen."),
-        ]),
-        session("r", dt.date(2025, 6, 3), [
-            noor("My brother rang about the car again."),
-            ines("What did he want?"),
-        ]),
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [
+                noor("The worrying eats my whole evening, every evening."),
+                ines(
+                    "Would you try a worry time: fifteen minutes at seven, at the kitchen table, "
+                    "and outside it you park the worries?"
+                ),
+                noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
+            ],
+        ),
+        session(
+            "q",
+            dt.date(2025, 5, 20),
+            [
+                ines("How did the fortnight go?"),
+                noor(
+                    "I sat at the kitchen table for the fifteen minutes most evenings, nine of "
+                    "fourteen, and the nights were quieter."
+                ),
+                ines("Nine of fourteen."),
+            ],
+        ),
+        session(
+            "r",
+            dt.date(2025, 6, 3),
+            [
+                noor("My brother rang about the car again."),
+                ines("What did he want?"),
+            ],
+        ),
     ]
     index = SearchIndex()
     for s in sessions:
@@ -584,5 +639,7 @@ class TestNeverMentioned:
         )
 
     def test_nothing_is_claimed_when_every_word_occurs(self) -> None:
-        assert nothing_about("my sister's journal", never_mentioned("my sister's journal",
-                                                                    self.held)) is None
+        assert (
+            nothing_about("my sister's journal", never_mentioned("my sister's journal", self.held))
+            is None
+        )

@@ -49,11 +49,18 @@ _MONTH = (
 # When: phrases that place a question in time. Each is removed from the topic once read.
 _LAST_SESSION = re.compile(
     r"\b(?:(?:in|at|during|from|on)\s+)?(?:the|our|my)?\s*(?:last|latest|most recent|previous)"
-    r"\s+(?:session|appointment|meeting|time we (?:met|spoke|talked))\b|\blast\s+time\b",
+    r"\s+(?:session|appointment|meeting|time we (?:met|spoke|talked))\b"
+    # "what did we cover last time?", but not "when was the last time Pesto came up?"
+    r"|(?<!\bthe\s)\blast\s+time\b",
     re.IGNORECASE,
 )
 _SESSION_BEFORE = re.compile(
     r"\b(?:in\s+)?the\s+session\s+before\s+(?:that|last|the last one)\b", re.IGNORECASE
+)
+# "the week after my first session", "the session before the last one".
+_NEXT_TO = re.compile(
+    r"\b(?:in\s+|on\s+)?(?:the\s+)?(?:week|session|appointment|one|time)\s+(after|before)\s*$",
+    re.IGNORECASE,
 )
 _FIRST_SESSION = re.compile(
     r"\b(?:in|at|during|from)?\s*(?:the|our|my)\s+(?:very\s+)?first\s+(?:session|appointment|"
@@ -72,7 +79,8 @@ _PERIOD = re.compile(
     rf"(?:\s*-\s*|\s+of\s+|\s+))?(?:{_MONTH})"
     rf"(?:\s+\d{{4}})?\b"
     r"|\b(?:last|this|past)\s+(?:month|week|year)\b"
-    r"|\b(?:a|one|two|three|four|five|six|\d+)\s+(?:weeks?|months?|days?)\s+ago\b"
+    r"|\b(?:(?:about|around|roughly)\s+)?(?:a|one|two|three|four|five|six|\d+)\s+"
+    r"(?:weeks?|months?|days?)\s+ago\b"
     r"|\b(?:in\s+)?the\s+(?:last|past)\s+(?:few\s+|couple of\s+|\d+\s+|two\s+|three\s+)?"
     r"(?:weeks?|months?)\b",
     re.IGNORECASE,
@@ -121,7 +129,10 @@ _AGREEMENTS = re.compile(
 _RECAP = re.compile(
     r"\bwhat\s+(?:did|do|have)\s+we\s+(?:cover|covered|talk\s+about|talked\s+about|discuss|"
     r"discussed|go\s+over|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
-    r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b",
+    r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b"
+    # "can you sum up my first session?", "remind me what we talked about on 9 October"
+    r"|\bsum\s+(?:it\s+)?up\b|\b(?:remind\s+me\s+(?:of\s+)?)?what\s+we\s+(?:covered|talked\s+about|"
+    r"discussed|went\s+over|did)\b",
     re.IGNORECASE,
 )
 _OUTCOME_ANY = re.compile(
@@ -381,6 +392,15 @@ def _read_time(
                 if pick == -1
                 else ("the session before last" if pick == -2 else "the first session")
             )
+            # "the week after my first session": the session next to the one named.
+            step = _NEXT_TO.search(text[: m.start()])
+            if step is not None:
+                at = ordered.index(chosen) + (1 if step.group(1).lower() == "after" else -1)
+                if not 0 <= at < len(ordered):
+                    step = None
+                else:
+                    chosen, rest = ordered[at], _cut(rest, step)
+                    words = f"the session {step.group(1).lower()} {words}"
             return rest, None, None, frozenset({chosen.id}), f"{words} ({_day(chosen.date)})"
     m = _ON_DAY.search(text)
     if m:
@@ -398,7 +418,9 @@ def _read_time(
             return rest, first, last, None, f"on {_day(first)}"
     m = _PERIOD.search(text)
     if m and not _is_may_the_verb(text, m):
-        phrase = re.sub(r"^(?:in|during|back in|over)\s+", "", m.group(0), flags=re.IGNORECASE)
+        phrase = re.sub(
+            r"^(?:in|during|back in|over|about|around|roughly)\s+", "", m.group(0), flags=re.I
+        )
         part = re.match(
             rf"^(?:(?:towards?\s+)?the\s+)?({_PART_OF_MONTH})(?:\s*-\s*|\s+of\s+|\s+)",
             phrase,
@@ -419,6 +441,7 @@ def _read_time(
         if "ago" in phrase:
             # "two weeks ago" names a time, not everything since: the week around it.
             since, until = since - dt.timedelta(days=4), since + dt.timedelta(days=4)
+            since, until = _nearest_session_if_none(since, until, ordered)
         words = m.group(0).strip()
         start = m.start()
         side = re.search(r"\b(since|after|from|before|until|till)\s*$", text[:start], re.I)
@@ -432,6 +455,22 @@ def _read_time(
         rest = " ".join((text[:start] + " " + text[m.end() :]).split())
         return rest, since, min(until, today), None, words
     return text, None, None, None, None
+
+
+def _nearest_session_if_none(
+    since: dt.date, until: dt.date, ordered: Sequence[SessionDate]
+) -> tuple[dt.date, dt.date]:
+    """ "About a month ago" is approximate: when no session falls in the week around it,
+    the session nearest to that week is the one meant (both, when two are as near)."""
+    if not ordered or any(since <= s.date <= until for s in ordered):
+        return since, until
+
+    def distance(day: dt.date) -> int:
+        return (since - day).days if day < since else (day - until).days
+
+    nearest = min(distance(s.date) for s in ordered)
+    days = [s.date for s in ordered if distance(s.date) == nearest]
+    return min(days), max(days)
 
 
 def _part_of_month(part: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
@@ -539,7 +578,10 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
         flags=re.IGNORECASE,
     )
     rest = " ".join(rest.split()).strip(" ?,.!")
-    return re.sub(r"\s+(?:in|on|at|about|of|up|for|to|with)$", "", rest).strip(" ?,.!")
+    rest = re.sub(r"\s+(?:in|on|at|about|of|up|for|to|with)$", "", rest).strip(" ?,.!")
+    if kind in ("agreements", "recap") and not content_stems(rest):
+        return ""  # "my homework after the first session": the session is the whole subject
+    return rest
 
 
 def says_nothing_of_its_own(text: str) -> bool:
