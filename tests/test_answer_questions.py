@@ -14,7 +14,7 @@ import pytest
 
 from reflect.answer import Answerer, AnswerSettings, EvidenceThresholds
 from reflect.answer.absent import never_mentioned, nothing_about
-from reflect.answer.compose import SessionMentions
+from reflect.answer.compose import SessionMentions, strong_mentions
 from reflect.answer.conversation import Conversation
 from reflect.answer.question import PreviousTurn, SessionDate, read_question
 from reflect.chunking import chunk_session, embedding_text
@@ -643,3 +643,31 @@ class TestNeverMentioned:
             nothing_about("my sister's journal", never_mentioned("my sister's journal", self.held))
             is None
         )
+
+
+def test_the_first_time_of_a_theme_of_several_words_is_a_strong_mention_of_all_of_it() -> None:
+    # "When did Leona first tell me she was moving out?": Leona is in every session, the
+    # move in the third; the weak mentions (one word of the theme) are not its first time.
+    def mentions(day: int, score: float) -> SessionMentions:
+        hit = Hit(
+            rank=1,
+            score=score,
+            session_id=f"s{day}",
+            session_title=f"Session {day}",
+            session_date=dt.date(2025, 3, day),
+            source_file=f"s{day}.txt",
+            speaker="Noor",
+            start=None,
+            end=None,
+            text="Leona.",
+            char_start=0,
+            char_end=6,
+            first_turn=0,
+            last_turn=0,
+        )
+        return SessionMentions(hit.session_id, hit.session_date, hit.session_title, [hit])
+
+    sessions = [mentions(4, 0.9), mentions(11, 1.0), mentions(18, 1.6), mentions(25, 1.3)]
+    strong = strong_mentions(sessions)
+    assert [s.session_date.day for s in strong] == [18, 25]
+    assert strong_mentions([]) == []

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
-from reflect.answer.compose import AcrossSessions, day, sessions_list
+from reflect.answer.compose import AcrossSessions, day, sessions_list, strong_mentions
 from reflect.answer.conversation import Conversation
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
@@ -151,8 +151,11 @@ class Answerer:
         hits = self._search(question, filters, asked) if question else []
         retrieval_ms = _ms_since(began)
         judged = _without_speaker(question, asked)
-        if asked is not None and asked.followup and asked.topic and says_nothing_of_its_own(
-            question
+        if (
+            asked is not None
+            and asked.followup
+            and asked.topic
+            and says_nothing_of_its_own(question)
         ):
             # "when do I start?" says nothing of its own: what it is about is the topic the
             # conversation completed it with ("start ... the head of department job").
@@ -209,8 +212,13 @@ class Answerer:
     ) -> Answer:
         composed = self._compose(asked, filters, began)
         if composed is not None:
-            emit(AnswerStarted(hits=composed.hits, excerpts=list(composed.excerpts),
-                               safety_message=composed.safety_message))
+            emit(
+                AnswerStarted(
+                    hits=composed.hits,
+                    excerpts=list(composed.excerpts),
+                    safety_message=composed.safety_message,
+                )
+            )
             emit(AnswerToken(composed.text))
             emit(AnswerDone(composed))
             return composed
@@ -292,7 +300,7 @@ class Answerer:
         return known[-1] if known else None
 
     def _answer_recap(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
-        """"What did we cover last time?": that session's key moments, verbatim."""
+        """ "What did we cover last time?": that session's key moments, verbatim."""
         assert self.across is not None
         chosen = self._one_session(filters)
         moments = self.across.recap_moments(chosen.id) if chosen is not None else []
@@ -307,7 +315,7 @@ class Answerer:
     def _answer_agreements(
         self, asked: AskedQuestion, filters: Filters, began: float
     ) -> Answer | None:
-        """"What did we agree?": the agreements of the session it names (else the latest
+        """ "What did we agree?": the agreements of the session it names (else the latest
         session that had any), each with the reply that took it on."""
         assert self.across is not None
         today = self.today()
@@ -366,9 +374,9 @@ class Answerer:
             elif is_told and not any(p.hit.speaker in tellers for p in pieces):
                 # What the teller said there, even in words other than the topic's: "That was
                 # the point. How's the sleep been?" is the question, not the report.
-                pieces += [
-                    p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers
-                ][:1]
+                pieces += [p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers][
+                    :1
+                ]
             if not pieces:
                 continue
             best = max(
@@ -413,20 +421,27 @@ class Answerer:
         return self._composed(
             asked,
             [hit],
-            [(hit, f"That was on {day(hit.session_date, today)}, in “{hit.session_title}”"
-                   " [{n}]: {who} said “{quote}”")],
+            [
+                (
+                    hit,
+                    f"That was on {day(hit.session_date, today)}, in “{hit.session_title}”"
+                    " [{n}]: {who} said “{quote}”",
+                )
+            ],
             began,
         )
 
     def _answer_outcome(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
-        """"Did I keep the diary?": where it first came up among the moments found, then
+        """ "Did I keep the diary?": where it first came up among the moments found, then
         what was said about it in *later* sessions (the user's own words preferred); say what
         those show, or that the sessions after it don't say."""
         today = self.today()
         # Where it came up is often the therapist's suggestion: found without preferring the
         # user; what happened after is the user's to tell, so that search prefers them.
-        neutral = dataclasses.replace(asked, understood=dataclasses.replace(
-            asked.understood, speaker=None, speaker_words=None))
+        neutral = dataclasses.replace(
+            asked,
+            understood=dataclasses.replace(asked.understood, speaker=None, speaker_words=None),
+        )
         found = self._search(asked.topic, filters, neutral)
         evidence = self._decide(asked.topic, found, filters)
         # "did I keep it up?": "it" is the moment the last answer cited.
@@ -484,13 +499,19 @@ class Answerer:
             key=lambda h: (h.session_date, h.char_start),
             default=picks[0] if picks else None,
         )
-        came_up = (anchor, f"It came up on {day(anchor.session_date, today)}: "
-                   "{who} said “{quote}” [{n}]")
+        came_up = (
+            anchor,
+            f"It came up on {day(anchor.session_date, today)}: {{who}} said “{{quote}}” [{{n}}]",
+        )
         if picks:
             picks.sort(key=lambda h: (h.session_date, h.char_start))
             lines = [
-                (h, ("Afterwards, on " if i == 0 else "On ")
-                 + day(h.session_date, today) + ", {who} said: “{quote}” [{n}]")
+                (
+                    h,
+                    ("Afterwards, on " if i == 0 else "On ")
+                    + day(h.session_date, today)
+                    + ", {who} said: “{quote}” [{n}]",
+                )
                 for i, h in enumerate(picks)
             ]
             tellers = frozenset() if asked.speaker == "other" else frozenset(self.me_labels)
@@ -563,7 +584,7 @@ class Answerer:
         return {t: len(index.lexical_search(spelled.get(t, t), cap)) for t in terms}
 
     def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
-        """"When did I first / last...", "how often...": from the sessions that mention it."""
+        """ "When did I first / last...", "how often...": from the sessions that mention it."""
         assert self.across is not None
         today = self.today()
         sessions = self.across.sessions_mentioning(asked.topic, filters)
@@ -580,13 +601,27 @@ class Answerer:
                 f"session{'s' if len(sessions) != 1 else ''}: {sessions_list(dates, today)}."
             )
             picks = [sessions[0], sessions[-1]] if len(sessions) > 1 else [sessions[0]]
-            lines = [(_best(s.hits), "On " + day(s.session_date, today) + ", {who} said: "
-                      "“{quote}” [{n}]") for s in picks]
+            lines = [
+                (
+                    _best(s.hits),
+                    "On " + day(s.session_date, today) + ", {who} said: “{quote}” [{n}]",
+                )
+                for s in picks
+            ]
             return self._composed(asked, hits, lines, began, lead=lead)
+        if len(content_stems(topic)) > 1:
+            sessions = strong_mentions(sessions)
         chosen = sessions[0] if asked.kind == "first" else sessions[-1]
         word = "first" if asked.kind == "first" else "last"
-        line = ("It " + word + " came up on " + day(chosen.session_date, today)
-                + ", in “" + chosen.session_title + "”: {who} said “{quote}” [{n}]")
+        line = (
+            "It "
+            + word
+            + " came up on "
+            + day(chosen.session_date, today)
+            + ", in “"
+            + chosen.session_title
+            + "”: {who} said “{quote}” [{n}]"
+        )
         return self._composed(asked, hits, [(_best(chosen.hits), line)], began)
 
     def _nothing_about(
@@ -605,7 +640,7 @@ class Answerer:
         return answer
 
     def _not_found(self, asked: AskedQuestion) -> str:
-        """"Nothing about your brother came up in your sessions" when the question's own
+        """ "Nothing about your brother came up in your sessions" when the question's own
         words occur nowhere in the vault (a fact, checked in the word index); else the
         general message, which also covers things said in other words."""
         missing = never_mentioned(asked.topic, self._held)
