@@ -159,6 +159,19 @@ class TestTime:
         assert (asked.since, asked.until) == (dt.date(2025, 4, 15), dt.date(2025, 4, 15))
         assert asked.topic == "how was the allotment going"
 
+    def test_a_couple_of_weeks_ago(self) -> None:
+        asked = read_question(
+            "what was going on with the allotment a couple of weeks ago?",
+            today=TODAY,
+            sessions=DATES,
+        )
+        # The week around 16 June holds no session, and the nearest (13 May) is a month
+        # further back than "a couple of weeks": the window stays as said. The topic is what
+        # was going on, not the framing.
+        assert asked.topic == "the allotment"
+        assert asked.time_words == "a couple of weeks ago"
+        assert (asked.since, asked.until) == (dt.date(2025, 6, 12), dt.date(2025, 6, 20))
+
     def test_may_the_verb_is_not_may_the_month(self) -> None:
         asked = read_question("I may try walking, what did we say?", today=TODAY)
         assert asked.since is None and asked.until is None
@@ -186,6 +199,27 @@ class TestFollowUps:
             previous=self.previous("what did we say about drinking?"),
         )
         assert asked.followup and asked.topic == "weekends drinking"
+
+    def test_a_what_question_after_a_first_time_asks_what_was_said(self) -> None:
+        asked = read_question(
+            "what's she going there for?",
+            today=TODAY,
+            previous=self.previous("when did Noor's sister first say she was moving out?"),
+        )
+        assert asked.followup and asked.kind == "recall"
+        again = read_question(
+            "and in April?", today=TODAY, previous=self.previous("how often did sleep come up?")
+        )
+        assert again.followup and again.kind == "count"
+
+    @pytest.mark.parametrize(
+        "question", ["did he come round in the end?", "who did I try it on first?"]
+    )
+    def test_words_that_ask_are_not_a_subject_of_their_own(self, question: str) -> None:
+        asked = read_question(
+            question, today=TODAY, previous=self.previous("what did Ines say about saying no?")
+        )
+        assert asked.followup and "saying no" in asked.topic
 
     def test_time_words_carry_over_unless_new_ones_are_given(self) -> None:
         before = self.previous("what did we say about sleep in April?")

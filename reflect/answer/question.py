@@ -79,8 +79,8 @@ _PERIOD = re.compile(
     rf"(?:\s*-\s*|\s+of\s+|\s+))?(?:{_MONTH})"
     rf"(?:\s+\d{{4}})?\b"
     r"|\b(?:last|this|past)\s+(?:month|week|year)\b"
-    r"|\b(?:(?:about|around|roughly)\s+)?(?:a|one|two|three|four|five|six|\d+)\s+"
-    r"(?:weeks?|months?|days?)\s+ago\b"
+    r"|\b(?:(?:about|around|roughly)\s+)?(?:a\s+couple\s+of|a\s+few|a|one|two|three|four|five|"
+    r"six|\d+)\s+(?:weeks?|months?|days?)\s+ago\b"
     r"|\b(?:in\s+)?the\s+(?:last|past)\s+(?:few\s+|couple of\s+|\d+\s+|two\s+|three\s+)?"
     r"(?:weeks?|months?)\b",
     re.IGNORECASE,
@@ -175,6 +175,10 @@ _PRONOUNS = re.compile(
 _ASKS_WHEN = re.compile(
     r"^(?:(?:when|what\s+day|which\s+session)\s+)?(?:did|do|was|were|have|had)\s+"
     r"(?:i|we|you)\b\s*",
+    re.IGNORECASE,
+)
+_ASKS_WHAT = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:what(?!\s+about)|who|why|where|how(?!\s+(?:about|often|many)))\b",
     re.IGNORECASE,
 )
 _LEADS = re.compile(r"^(?:and|so|but|ok|okay|what about|how about)\b[\s,]*", re.IGNORECASE)
@@ -430,8 +434,10 @@ def _read_time(
             phrase = phrase[part.end() :]
         phrase = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
         for word, digit in _NUMBER_WORDS.items():
-            phrase = re.sub(rf"^{word}\b", digit, phrase, flags=re.IGNORECASE)
+            phrase = re.sub(rf"^{word}\b(?!\s+(?:couple|few)\b)", digit, phrase, flags=re.I)
         phrase = re.sub(r"^(?:last|past)\s+(?:few|couple of)\s+", "last 3 ", phrase)
+        phrase = re.sub(r"^a\s+couple\s+of\s+", "2 ", phrase, flags=re.IGNORECASE)
+        phrase = re.sub(r"^a\s+few\s+", "3 ", phrase, flags=re.IGNORECASE)
         try:
             since, until = date_range_phrase(phrase, today)
         except ValueError:
@@ -440,8 +446,9 @@ def _read_time(
             since, until = _part_of_month(part.group(1).lower(), since, until)
         if "ago" in phrase:
             # "two weeks ago" names a time, not everything since: the week around it.
+            back = (today - since).days
             since, until = since - dt.timedelta(days=4), since + dt.timedelta(days=4)
-            since, until = _nearest_session_if_none(since, until, ordered)
+            since, until = _nearest_session_if_none(since, until, ordered, reach=back // 2)
         words = m.group(0).strip()
         start = m.start()
         side = re.search(r"\b(since|after|from|before|until|till)\s*$", text[:start], re.I)
@@ -458,10 +465,12 @@ def _read_time(
 
 
 def _nearest_session_if_none(
-    since: dt.date, until: dt.date, ordered: Sequence[SessionDate]
+    since: dt.date, until: dt.date, ordered: Sequence[SessionDate], *, reach: int
 ) -> tuple[dt.date, dt.date]:
     """ "About a month ago" is approximate: when no session falls in the week around it,
-    the session nearest to that week is the one meant (both, when two are as near)."""
+    the session nearest to that week is the one meant (both, when two are as near), if it
+    is within `reach` days of it (half of how far back the phrase points: "a couple of weeks
+    ago" is not a session seven weeks back)."""
     if not ordered or any(since <= s.date <= until for s in ordered):
         return since, until
 
@@ -469,6 +478,8 @@ def _nearest_session_if_none(
         return (since - day).days if day < since else (day - until).days
 
     nearest = min(distance(s.date) for s in ordered)
+    if nearest > reach:
+        return since, until
     days = [s.date for s in ordered if distance(s.date) == nearest]
     return min(days), max(days)
 
@@ -596,8 +607,10 @@ def _leans_on_conversation(text: str, topic: str) -> bool:
     question with no subject at all ("when do I start?" right after the new job)."""
     if not _REFERS_BACK.search(text):
         return len(text.split()) <= 6 and says_nothing_of_its_own(topic)
+    # Words that ask ("who did I try it on first?", "did he come round in the end?") are not
+    # a subject of the question's own.
     own = content_stems(_PRONOUNS.sub(" ", _LEADS.sub("", topic)))
-    return len(own) <= 1
+    return len(own - OUTCOME_VERBS) <= 1
 
 
 def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestion:
@@ -617,7 +630,14 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
         # "Did I keep it?" after an answer that cited a suggestion: "it" is what was
         # suggested, not the whole topic of the question before ("sleep").
         topic = _plan_meant(previous.plans, before.topic)
-    if kind == "recall" and not own_words and before.kind in ("first", "last", "count"):
+    # "and in March?" after "how often...?" asks the same again; "what's she going there
+    # for?" after "when did she first...?" asks what was said.
+    if (
+        kind == "recall"
+        and not own_words
+        and before.kind in ("first", "last", "count")
+        and not _ASKS_WHAT.search(asked.text)
+    ):
         kind = before.kind
     # The time the last question named carries over ("and what about weekends?" is still
     # "in March"), except to an outcome: what happened is told *after* it came up, so "did I
