@@ -7,6 +7,7 @@ Noor and her counsellor Ines.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
@@ -624,13 +625,52 @@ def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> N
             ],
         ),
     ]
+    with answerer_over(sessions) as a:
+        answer = a.ask("did the worry time actually work?")
+        assert answer.found and answer.asked is not None and answer.asked.kind == "outcome"
+        assert answer.text.startswith("Afterwards, on 20 May, you said: “I sat at the kitchen")
+        assert "It came up on 6 May" in answer.text
+        assert {hit.session_id for _, hit in answer.citations} == {"p", "q"}
+
+
+def test_of_the_users_turns_in_a_later_passage_the_one_that_tells_it_is_quoted() -> None:
+    # "Hiya. Mixed bag, honestly." opens the passage; the report comes a turn later, in the
+    # same passage (chunks of at least 20 words here).
+    sessions = [
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [
+                ines("Would you try a worry time: fifteen minutes at seven, at the kitchen table?"),
+                noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
+            ],
+        ),
+        session(
+            "q",
+            dt.date(2025, 5, 20),
+            [
+                noor("Hiya. Mixed bag, honestly."),
+                ines("Go on."),
+                noor("The kitchen table, fifteen minutes, most evenings."),
+                ines("Most evenings."),
+            ],
+        ),
+    ]
+    with answerer_over(sessions, min_words=20) as a:
+        answer = a.ask("did the worry time actually work?")
+        assert answer.text.startswith("Afterwards, on 20 May, you said: “The kitchen table,")
+
+
+@contextlib.contextmanager
+def answerer_over(sessions: list[Session], *, min_words: int = 5) -> Iterator[Answerer]:
+    """An answerer over `sessions`, indexed in chunks of `min_words`-25 words; words decide."""
     index = SearchIndex()
     for s in sessions:
-        chunks = chunk_session(s, min_words=5, max_words=25)
+        chunks = chunk_session(s, min_words=min_words, max_words=25)
         index.add_lexical(s, chunks)
         index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
     try:
-        a = Answerer(
+        yield Answerer(
             Retriever(index, EMBEDDER, me_labels=frozenset(ME)),
             EMBEDDER,
             lambda: FakeChatModel([]),
@@ -640,11 +680,6 @@ def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> N
             session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
             today=lambda: TODAY,
         )
-        answer = a.ask("did the worry time actually work?")
-        assert answer.found and answer.asked is not None and answer.asked.kind == "outcome"
-        assert answer.text.startswith("Afterwards, on 20 May, you said: “I sat at the kitchen")
-        assert "It came up on 6 May" in answer.text
-        assert {hit.session_id for _, hit in answer.citations} == {"p", "q"}
     finally:
         index.close()
 

@@ -355,10 +355,12 @@ class Answerer:
         topic_words: bool = True,
         tellers: frozenset[str] = frozenset(),
         told: Sequence[Hit] = (),
+        telling: set[str] | None = None,
     ) -> Answer:
         """An answer whose sentences are built here: `lines` pair a hit with a sentence
         template holding `{n}` (its excerpt number) and `{quote}` (its own words). Within a
-        hit of `told`, the excerpt by one of `tellers` is quoted before the others'."""
+        hit of `told`, the excerpt by one of `tellers` is quoted before the others', the one
+        sharing most of the topic's and the `telling` words."""
         excerpts: list[Excerpt] = []
         text_lines = [lead] if lead else []
         terms = content_stems(asked.topic) if topic_words else set()
@@ -373,23 +375,23 @@ class Answerer:
                 pieces = self._excerpts(hit.text, [hit])
             elif is_told and not any(p.hit.speaker in tellers for p in pieces):
                 # What the teller said there, even in words other than the topic's: "That was
-                # the point. How's the sleep been?" is the question, not the report.
-                pieces += [p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers][
-                    :1
-                ]
+                # the point. How's the sleep been?" is the question, not the report; and of
+                # their turns, the one that tells it, not "Hiya. Um. Mixed bag." before it.
+                pieces += [p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers]
             if not pieces:
                 continue
+            wanted = terms | (telling or set()) if is_told else terms
             best = max(
                 pieces,
                 key=lambda e: (
                     is_told and e.hit.speaker in tellers,
-                    len(content_stems(e.hit.text) & terms),
+                    len(content_stems(e.hit.text) & wanted),
                     -e.n,
                 ),
             )
             excerpt = dataclasses.replace(best, n=len(excerpts) + 1)
             excerpts.append(excerpt)
-            quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
+            quote = _best_quote(excerpt.hit.text, wanted, self.settings.extractive_max_words)
             text_lines.append(
                 excerpt.source_line(quote)
                 or template.format(
@@ -476,11 +478,16 @@ class Answerer:
         )
         if cited_before is not None:
             anchor = cited_before
+        # The words of the question and of the moment it came up that say what it is about:
+        # a later report shares them ("Tuesday and Thursday, before work" -> "I went. To the
+        # pool. Tuesday and Thursday, both of them.").
+        echo = f"{asked.topic} {anchor.text}"
+        telling = self._telling_words(echo, content_stems(echo) - OUTCOME_VERBS)
         later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
         if not filters.session_ids:
             after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
-            later = self._told_after(asked, anchor, after, mentions, said) + later + named
+            later = self._told_after(asked, anchor, after, mentions, said, telling) + later + named
         # Up to three sessions, the closest first; from each, its first moment about it:
         # what happened is told when the session comes back to it ("Hi. Good mixed, I
         # think. I brought the diary."), later in the session come new plans.
@@ -516,7 +523,13 @@ class Answerer:
             ]
             tellers = frozenset() if asked.speaker == "other" else frozenset(self.me_labels)
             answer = self._composed(
-                asked, found, [*lines, came_up], began, tellers=tellers, told=picks
+                asked,
+                found,
+                [*lines, came_up],
+                began,
+                tellers=tellers,
+                told=picks,
+                telling=telling,
             )
         else:
             answer = self._composed(
@@ -540,6 +553,7 @@ class Answerer:
         after: Filters,
         mentions: Callable[[Hit], bool],
         said: Callable[[Hit], set[str]],
+        telling: set[str],
     ) -> list[Hit]:
         """The moments after `anchor` (`after`: the filters from the next day on) that tell
         what became of it, closest first.
@@ -553,7 +567,6 @@ class Answerer:
         with the question or the moment (see `_telling_words`; two were tried and lost
         reports, bench/README.md)."""
         query = f"{asked.topic} {anchor.text}"
-        telling = self._telling_words(query, content_stems(query) - OUTCOME_VERBS)
         teller = asked.understood
         if teller.speaker != "other":
             teller = dataclasses.replace(teller, speaker="me", speaker_words=None)
