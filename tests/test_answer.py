@@ -256,6 +256,31 @@ def test_a_question_about_one_named_session_is_judged_among_that_sessions_passag
     assert not absent.found
 
 
+def test_words_never_held_are_looked_up_only_when_they_decide_and_only_counted_words() -> None:
+    hit = _hit("I've been drinking every night since the Tuesday.")
+
+    def never_called(terms: set[str]) -> list[str]:
+        raise AssertionError("looked up although meaning alone decided")
+
+    assert decide_found("my drinking?", [hit], similarity=0.6, never_held=never_called).found
+    # "on the 2nd of April" placed the question in time: "2nd" is not one of its words, so
+    # that no passage says "2nd" does not make its subject missing.
+    looked_up: list[set[str]] = []
+
+    def never_held(terms: set[str]) -> list[str]:
+        looked_up.append(terms)
+        return [w for w in ("2nd",) if w in terms]
+
+    evidence = decide_found(
+        "what did I decide about drinking on the 2nd of April?",
+        [hit],
+        similarity=0.45,
+        filters=Filters(session_ids=frozenset({"s7"})),
+        never_held=never_held,
+    )
+    assert evidence.found and looked_up and "2nd" not in looked_up[0]
+
+
 def test_evidence_reads_the_whole_chunk_behind_a_one_turn_excerpt() -> None:
     # "What did I say about waking at four?" with a speaker filter shows only the client's
     # turn; the therapist's question around it carries "four" and must still count.

@@ -676,7 +676,10 @@ class Answerer:
             similarity=similarity,
             thresholds=self.settings.evidence,
             filters=filters,
-            never_held=never_mentioned(question, self._held),
+            # Only the words the decision counts: not "2nd" once a date placed the question.
+            never_held=lambda terms: never_mentioned(
+                question, lambda word: stem(word) not in terms or self._held(word)
+            ),
         )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:

@@ -3,7 +3,7 @@ and without the model (the small model asserts answers no excerpt holds)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +70,7 @@ def decide_found(
     thresholds: EvidenceThresholds = EvidenceThresholds(),
     evidence_hits: int = EVIDENCE_HITS,
     filters: Filters = NO_FILTERS,
-    never_held: Sequence[str] = (),
+    never_held: Sequence[str] | Callable[[set[str]], Sequence[str]] = (),
 ) -> Evidence:
     """Decide from the hits alone, before any model runs, whether they answer `question`.
 
@@ -81,9 +81,11 @@ def decide_found(
     related: see `EvidenceThresholds`. `filters` are the search's: with a date or session
     filter, the question's date words are not counted (see `question_terms`).
 
-    `never_held`: the question's words that no passage of the whole vault holds. With one,
-    half the words and related meaning are not enough ("medication for my sleep" when
-    "sleep" is everywhere and "medication" nowhere): the subject itself is missing.
+    `never_held`: the question's words that no passage of the whole vault holds, or a
+    function from the question's content stems to them (asked only when the rule that needs
+    them decides: it looks each word up in the word index). With one, half the words and
+    related meaning are not enough ("medication for my sleep" when "sleep" is everywhere and
+    "medication" nowhere): the subject itself is missing.
     """
     t = thresholds
     considered = list(hits[:evidence_hits])
@@ -122,14 +124,16 @@ def decide_found(
         return evidence(False, "no excerpt is close enough to the question")
     if coverage >= t.min_coverage and similarity >= t.min_similarity:
         return evidence(True, "the question's key words occur in related excerpts")
-    if coverage >= t.partial_coverage and similarity >= t.partial_similarity and not never_held:
-        return evidence(True, "some key words occur in closely related excerpts")
     # Asked of one named session ("on the 2nd of April, how far had I run?"): the best of its
     # twenty-odd passages is less close than the best of a whole vault's, so the meaning bar
     # calibrated on whole vaults would refuse what that session holds.
-    one_session = bool(filters.session_ids) and not never_held
-    if one_session and coverage >= t.partial_coverage and similarity >= t.min_similarity:
-        return evidence(True, "some key words occur in the session asked about")
+    bar = t.min_similarity if filters.session_ids else t.partial_similarity
+    if coverage >= t.partial_coverage and similarity >= bar:
+        missing = never_held(set(terms)) if callable(never_held) else never_held
+        if not missing:
+            if similarity >= t.partial_similarity:
+                return evidence(True, "some key words occur in closely related excerpts")
+            return evidence(True, "some key words occur in the session asked about")
     return evidence(False, "the sessions don't hold the question's key words or meaning")
 
 
