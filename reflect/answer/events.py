@@ -30,6 +30,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from reflect.words import content_stems
+
 __all__ = [
     "Clue",
     "EventDate",
@@ -207,6 +209,10 @@ def place_event(
         return None
     since, until = event_window(mention.side, when, today)
     rest = " ".join((text[: mention.start] + " " + text[mention.end :]).split())
+    rest = re.sub(r"\s+([?.!,])", r"\1", rest)
+    if not content_stems(rest):
+        # "what did I say before my interview?" asks about the interview, before it.
+        rest = f"{rest.rstrip(' ?.!')} about {mention.event}?"
     return rest, since, until, f"{mention.words} ({when.describe()})"
 
 
