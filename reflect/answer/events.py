@@ -528,7 +528,7 @@ def _tense(lower: str, at: int, mention: _Mention) -> Literal["past", "ahead"] |
 _LINK = re.compile(
     r"^(?:'s)?\s*(?:(?:is|was|were|are|will\s+be|'ll\s+be|'s|has\s+been|had\s+been|is\s+now)\s+)?"
     r"(?:(?:set|booked|planned|fixed|arranged|scheduled|happening|held)\s+(?:for\s+)?)?"
-    r"(?:(?:early|late)\s+)?,?\s*$"
+    r"(?:(?:early|late)\s+)?(?:on\s+|in\s+)?,?\s*$"
 )
 # A verb form ("Dad moves into Saltmarsh House on the 22nd"): a few words of its own, not
 # past the start of another clause ("... on Tuesday, and they rang on Wednesday").
