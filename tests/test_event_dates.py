@@ -312,3 +312,79 @@ def test_other_time_words_come_first() -> None:
         events=lambda event: pytest.fail("not asked"),  # type: ignore[arg-type,return-value]
     )
     assert asked.since == D(2026, 4, 1)
+
+
+# ---- an event told as a clause, and the one session next to it --------------------------------
+
+MOVE = sessions(
+    ("2025-04-29", "Client: We looked round the care home."),
+    ("2025-05-13", "Client: The date's set. Dad moves into Hollybank on the twenty-second of May."),
+    ("2025-05-27", "Client: He's in. He moved in on the Thursday."),
+    ("2025-06-10", "Client: Dad's settling."),
+)
+MOVE_DATES = [SessionDate(s.id, s.date) for s in MOVE]
+
+
+def read(question: str, said: list[Said] = MOVE) -> object:
+    return read_question(
+        question,
+        today=D(2025, 8, 1),
+        sessions=[SessionDate(s.id, s.date) for s in said],
+        events=lambda event: date_of_event(event, said),
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "side", "event"),
+    [
+        ("what did I say after Dad moved in?", "after", "dad's move"),
+        ("how was I sleeping before my dad moved?", "before", "dad's move"),
+        ("what did I say since Gran died?", "after", "gran's death"),
+        ("what did I say after she passed away?", "after", "the death"),
+    ],
+)
+def test_an_event_told_as_a_clause(question: str, side: str, event: str) -> None:
+    mention = find_event_mention(question)
+    assert mention is not None
+    assert (mention.side, mention.event) == (side, event)
+
+
+def test_the_clause_is_placed_like_the_noun() -> None:
+    asked = read("what did I say about the care home before Dad moved?")
+    assert (asked.since, asked.until) == (None, D(2025, 5, 21))  # type: ignore[attr-defined]
+    assert asked.topic == "the care home"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("question", "session"),
+    [
+        ("what did we discuss in the last session before Dad moved?", "s1"),
+        ("what did we go over the session after Dad moved in?", "s2"),
+        ("what did we talk about the first time I saw you after the move?", "s2"),
+    ],
+)
+def test_the_session_next_to_the_event(question: str, session: str) -> None:
+    asked = read(question)
+    assert asked.session_ids == frozenset({session})  # type: ignore[attr-defined]
+    assert asked.kind == "recap"  # type: ignore[attr-defined]
+
+
+def test_no_session_next_to_an_event_on_a_session_day() -> None:
+    said = sessions(
+        ("2025-05-13", "Client: The hearing is on the 22nd of May."),
+        ("2025-05-22", "Client: Today is the day."),
+        ("2025-05-27", "Client: Fine."),
+    )
+    asked = read("what did we go over in the session after the hearing?", said)
+    # Was the session of the 22nd before the hearing or after it? Not placed: the words
+    # go on being read as they were ("the session" is then no session in particular).
+    assert asked.session_ids != frozenset({"s1"})  # type: ignore[attr-defined]
+    assert asked.session_ids != frozenset({"s2"})  # type: ignore[attr-defined]
+
+
+def test_a_death_is_the_one_asked_about() -> None:
+    said = sessions(
+        ("2026-04-02", "Client: Gran died early on Tuesday morning. Ray's wife died in May."),
+    )
+    found = date_of_event("Gran's death", said)
+    assert found is not None and found.first == found.last == D(2026, 3, 31)

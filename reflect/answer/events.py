@@ -34,6 +34,7 @@ from reflect.words import content_stems
 
 __all__ = [
     "Clue",
+    "Dated",
     "EventDate",
     "EventMention",
     "date_of_event",
@@ -55,6 +56,15 @@ class DatedText(Protocol):
     def date(self) -> dt.date: ...
     @property
     def text(self) -> str: ...
+
+
+class Dated(Protocol):
+    """A session as the question reader knows it: its id and day."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def date(self) -> dt.date: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +108,20 @@ class EventMention:
     end: int
     side: Side
     words: str  # as typed: "before the wedding"
-    event: str  # "the wedding"
+    event: str  # "the wedding"; "Dad's move" for "before Dad moved"
+    # "the last session before the wedding": the one session next to the event on its side.
+    one_session: bool = False
+
+    @property
+    def named(self) -> str:
+        """The event in the question's words: "the wedding", "Gran died"."""
+        return re.sub(
+            r"^.*?\b(?:before|until|till|up\s+to|prior\s+to|in\s+the\s+run-up\s+to|leading\s+up\s+to|"
+            r"after|since|following)\s+",
+            "",
+            self.words,
+            flags=re.IGNORECASE,
+        )
 
 
 # ---- the question ----------------------------------------------------------------------------
@@ -173,16 +196,67 @@ _NOT_EVENTS = frozenset(
 )
 
 
+# "before Dad moved", "since Gran died", "after my sister got married": an event told as a
+# clause, for the few events the sessions' own words are read for (`_FORMS`).
+_CLAUSE_NOUNS = {
+    "moved": "move",
+    "moved in": "move",
+    "moved out": "move",
+    "moved house": "move",
+    "died": "death",
+    "passed away": "death",
+    "passed": "death",
+    "got married": "wedding",
+}
+_QUESTION_CLAUSE = re.compile(
+    r"\b(?:right\s+|just\s+|straight\s+|not\s+long\s+)?(?P<side>before|until|till|after|since)\s+"
+    r"(?P<who>(?:my\s+)?[a-z]+)\s+(?P<verb>moved(?:\s+(?:in|out|house))?|died|passed(?:\s+away)?|"
+    r"got\s+married)\b",
+    re.IGNORECASE,
+)
+# "the last session before the wedding", "the session after Dad moved in", "the first time I
+# saw you after the funeral": one session, the closest on that side.
+_ONE_SESSION = re.compile(
+    r"\b(?:(?:in|at|during|from|on)\s+)?(?:the|our|my)\s+(?:(?:very\s+)?(?:last|first|next)\s+)?"
+    r"(?:session|appointment|time\s+(?:i|we)\s+(?:saw|met|spoke\s+to|talked\s+to)\s+you)\s*$",
+    re.IGNORECASE,
+)
+_PRONOUNS = frozenset(["i", "we", "she", "he", "they"])
+
+
 def find_event_mention(text: str) -> EventMention | None:
-    """ "before the wedding", "since Gran's funeral", "after my interview" in a question."""
+    """ "before the wedding", "since Gran's funeral", "after my interview", "before Dad
+    moved", "the last session before the wedding" in a question."""
+    found: list[EventMention] = []
+    # A clause first: "before my dad moved" is Dad's move, not an event called "dad moved".
+    for m in _QUESTION_CLAUSE.finditer(text):
+        who = re.sub(r"^my\s+", "", m.group("who").lower())
+        noun = _CLAUSE_NOUNS[" ".join(m.group("verb").lower().split())]
+        found.append(_mention(text, m, f"the {noun}" if who in _PRONOUNS else f"{who}'s {noun}"))
     for m in _QUESTION_EVENT.finditer(text):
         event = " ".join(m.group("event").split())
         head = event.split()[-1].lower()
         if head in _NOT_EVENTS or len(head) < 3:
             continue
-        side = _SIDES[" ".join(m.group("side").lower().split())]
-        return EventMention(m.start(), m.end(), side, m.group(0).strip(), event)  # type: ignore[arg-type]
-    return None
+        found.append(_mention(text, m, event))
+    return min(found, key=lambda e: e.start, default=None)
+
+
+def _mention(text: str, m: re.Match[str], event: str) -> EventMention:
+    side: Side = (
+        "before" if _SIDES[" ".join(m.group("side").lower().split())] == "before" else "after"
+    )
+    session = _ONE_SESSION.search(text[: m.start()])
+    if session is not None:
+        return EventMention(
+            session.start(),
+            m.end(),
+            side,
+            text[session.start() : m.end()].strip(),
+            event,
+            one_session=True,
+        )
+    return EventMention(m.start(), m.end(), side, m.group(0).strip(), event)
 
 
 def event_window(
@@ -197,23 +271,60 @@ def event_window(
 
 
 def place_event(
-    text: str, today: dt.date, date_of: Callable[[str], EventDate | None]
-) -> tuple[str, dt.date | None, dt.date | None, str] | None:
-    """The question without its event words, the window they give, and the words to show
-    ("before the wedding (14 March)"); None when it names no event or its date isn't known."""
+    text: str,
+    today: dt.date,
+    sessions: Sequence[Dated],
+    date_of: Callable[[str], EventDate | None],
+    *,
+    timed: bool = False,
+) -> tuple[str, dt.date | None, dt.date | None, frozenset[str] | None, str] | None:
+    """The question without its event words, the window (since, until) or the one session
+    they give, and the words to show ("before the wedding (14 March)"); None when it names no
+    event or its date isn't known. `timed`: other time words already placed the question;
+    only "the last session before the wedding" (read there as the last session) overrides."""
     mention = find_event_mention(text)
-    if mention is None:
+    if mention is None or (timed and not mention.one_session):
         return None
     when = date_of(mention.event)
     if when is None:
         return None
     since, until = event_window(mention.side, when, today)
+    session_ids = None
+    if mention.one_session:
+        chosen = _session_next_to(mention.side, when, sessions)
+        if chosen is None:
+            return None
+        since = until = None
+        session_ids = frozenset({chosen.id})
     rest = " ".join((text[: mention.start] + " " + text[mention.end :]).split())
     rest = re.sub(r"\s+([?.!,])", r"\1", rest)
-    if not content_stems(rest):
+    if not content_stems(rest) and not mention.one_session:
         # "what did I say before my interview?" asks about the interview, before it.
-        rest = f"{rest.rstrip(' ?.!')} about {mention.event}?"
-    return rest, since, until, f"{mention.words} ({when.describe()})"
+        rest = f"{rest.rstrip(' ?.!')} about {mention.named}?"
+    return rest, since, until, session_ids, f"{mention.words} ({when.describe()})"
+
+
+def _session_next_to(side: Side, when: EventDate, sessions: Sequence[Dated]) -> Dated | None:
+    """The last session before the event, or the first after it; None where a session falls
+    where the event may be (on its day, or inside its range: before or after it?)."""
+    if any(when.first <= s.date <= when.last for s in sessions) and not _bounded_by_sessions(
+        when, sessions
+    ):
+        return None
+    if side == "before":
+        earlier = [s for s in sessions if s.date <= when.first and s.date < when.last]
+        return max(earlier, key=lambda s: (s.date, s.id), default=None)
+    later = [s for s in sessions if s.date >= when.last and s.date > when.first]
+    return min(later, key=lambda s: (s.date, s.id), default=None)
+
+
+def _bounded_by_sessions(when: EventDate, sessions: Sequence[Dated]) -> bool:
+    """The event fell between two sessions (told as ahead in one, as past in the next), with
+    no session between them."""
+    ahead = any(c.kind == "ahead" and c.session_date == when.first for c in when.clues)
+    past = any(c.kind == "past" and c.session_date == when.last for c in when.clues)
+    inside = [s for s in sessions if when.first < s.date < when.last]
+    return ahead and past and not inside
 
 
 # ---- the sessions ----------------------------------------------------------------------------
@@ -387,7 +498,7 @@ def date_of_event(event: str, sessions: Iterable[DatedText]) -> EventDate | None
     clues: list[Clue] = []
     owners: set[str] = set()
     for session in sorted(sessions, key=lambda s: (s.date, s.id)):
-        for mention, sentence, at in _mentions(pattern, session.text, head):
+        for mention, sentence, at in _mentions(pattern, session.text, head, owner):
             if owner and mention.owner and mention.owner != owner:
                 continue  # "my cousin's wedding" is not "my sister's wedding"
             clue = _clue(session, sentence, at, mention)
@@ -415,7 +526,7 @@ def _head_and_owner(event: str) -> tuple[str, str | None]:
 
 
 def _mentions(
-    pattern: re.Pattern[str], text: str, head: str
+    pattern: re.Pattern[str], text: str, head: str, owner_asked: str | None = None
 ) -> Iterable[tuple[_Mention, str, int]]:
     """Each mention of the event, with its sentence and where in the sentence it is."""
     for m in pattern.finditer(text):
@@ -431,10 +542,10 @@ def _mentions(
         ):
             continue  # the noun of an event is named with its article: "the funeral"
         if verb_form and head == "death":
-            # "she died": whose death is told by the subject; a named other ("whose wife
-            # died") is someone else's.
+            # "she died", "Gran died": whose death is told by the subject; a named other
+            # ("whose wife died") is someone else's.
             subject = re.findall(r"[a-z']+", lead)
-            if not subject or subject[-1] not in _PRONOUN_SUBJECTS:
+            if not subject or subject[-1] not in _PRONOUN_SUBJECTS | {owner_asked}:
                 continue
         yield _Mention(m.start(), m.end(), owner, verb_form), text[start:end], m.start() - start
 

@@ -319,9 +319,11 @@ def read_question(
             understand(text), speaker="other", speaker_words=named.group("name").strip()
         )
     rest, since, until, session_ids, time_words = _read_time(text, today, sessions)
-    placed = place_event(text, today, events) if events and time_words is None else None
+    placed = (
+        place_event(text, today, sessions, events, timed=time_words is not None) if events else None
+    )
     if placed is not None:
-        rest, since, until, time_words = placed
+        rest, since, until, session_ids, time_words = placed
     kind = _kind_of(rest)
     topic = _topic(rest, kind, understood)
     if kind == "outcome" and understood.speaker is None and _ASKS_ABOUT_ME.search(rest):
