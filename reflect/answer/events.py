@@ -290,8 +290,8 @@ def place_event(
         return None
     since, until = event_window(mention.side, when, today)
     session_ids = None
+    chosen = _session_next_to(mention.side, when, sessions) if mention.one_session else None
     if mention.one_session:
-        chosen = _session_next_to(mention.side, when, sessions)
         if chosen is None:
             return None
         since = until = None
@@ -301,7 +301,10 @@ def place_event(
     if not content_stems(rest) and not mention.one_session:
         # "what did I say before my interview?" asks about the interview, before it.
         rest = f"{rest.rstrip(' ?.!')} about {mention.named}?"
-    return rest, since, until, session_ids, f"{mention.words} ({when.describe()})"
+    words = f"{mention.words} ({when.describe()})"
+    if chosen is not None:
+        words += f", on {_day(chosen.date)}"
+    return rest, since, until, session_ids, words
 
 
 def _session_next_to(side: Side, when: EventDate, sessions: Sequence[Dated]) -> Dated | None:
@@ -338,7 +341,11 @@ _FORMS: dict[str, str] = {
     "death": r"death|died|passed\s+away",
     "interview": r"interview",
     "funeral": r"funeral",
+    "fall": r"fall|fell(?!\s+(?:asleep|out|apart|for|behind|through|in\s+love|off|over))",
 }
+_DETERMINERS = frozenset(
+    ["the", "my", "our", "his", "her", "their", "your", "a", "an", "that", "this"]
+)
 _PRONOUN_SUBJECTS = frozenset(["she", "he", "they", "it"])
 # "someone's wedding" names no one: it is not another person's event.
 # "she's getting married" is a contraction, not an owner.
@@ -485,6 +492,7 @@ class _Mention:
     end: int
     owner: str | None  # "cousin" in "my cousin's wedding"; None for the/my/her...
     verb_form: bool  # "moved", "died", "getting married": a verb, not the noun
+    modifier: str | None = None  # the word before the noun: "quarterly" in "the quarterly review"
 
 
 def date_of_event(event: str, sessions: Iterable[DatedText]) -> EventDate | None:
@@ -493,6 +501,11 @@ def date_of_event(event: str, sessions: Iterable[DatedText]) -> EventDate | None
     head, owner = _head_and_owner(event)
     if not head:
         return None
+    # "the quarterly review" is not "my review in December".
+    named = re.findall(r"[a-z]+(?:['’]s)?", event.lower())
+    modifier = named[-2] if len(named) > 1 and named[-2] not in _DETERMINERS else None
+    if modifier and modifier.endswith(("'s", "’s")):
+        modifier = None
     forms = _FORMS.get(head, re.escape(head))
     pattern = re.compile(rf"\b(?:{forms})\b", re.IGNORECASE)
     clues: list[Clue] = []
@@ -501,6 +514,8 @@ def date_of_event(event: str, sessions: Iterable[DatedText]) -> EventDate | None
         for mention, sentence, at in _mentions(pattern, session.text, head, owner):
             if owner and mention.owner and mention.owner != owner:
                 continue  # "my cousin's wedding" is not "my sister's wedding"
+            if modifier and not mention.verb_form and mention.modifier != modifier:
+                continue
             clue = _clue(session, sentence, at, mention)
             if clue is None:
                 continue
@@ -537,17 +552,24 @@ def _mentions(
         named = re.search(r"\b([a-z]+)'s\s+(?:[a-z]+\s+)?$", lead)
         owner = named.group(1) if named and named.group(1) not in _NOT_OWNERS else None
         verb_form = " ".join(m.group(0).lower().split()) != head
-        if not verb_form and not re.search(
-            r"\b(?:the|my|our|his|her|their|your|that|this|[a-z]+'s)\s+(?:[a-z]+\s+)?$", lead
-        ):
+        article = re.search(
+            r"\b(?:the|my|our|his|her|their|your|that|this|([a-z]+)'s)\s+(?:[a-z]+\s+)?$", lead
+        )
+        if not verb_form and (article is None or article.group(1) in _NOT_OWNERS):
             continue  # the noun of an event is named with its article: "the funeral"
-        if verb_form and head == "death":
-            # "she died", "Gran died": whose death is told by the subject; a named other
-            # ("whose wife died") is someone else's.
+        if verb_form and head in ("death", "fall"):
+            # "she died", "Gran died", "he fell": whose it was is told by the subject; a named
+            # other ("whose wife died") is someone else's.
             subject = re.findall(r"[a-z']+", lead)
             if not subject or subject[-1] not in _PRONOUN_SUBJECTS | {owner_asked}:
                 continue
-        yield _Mention(m.start(), m.end(), owner, verb_form), text[start:end], m.start() - start
+        before = re.findall(r"[a-z']+", lead)
+        modifier = before[-1] if before else None
+        yield (
+            _Mention(m.start(), m.end(), owner, verb_form, modifier),
+            text[start:end],
+            m.start() - start,
+        )
 
 
 def _clue(session: DatedText, sentence: str, at: int, mention: _Mention) -> Clue | None:
@@ -581,7 +603,7 @@ def _tense(lower: str, at: int, mention: _Mention) -> Literal["past", "ahead"] |
     if mention.verb_form:
         verb = re.match(r"[a-z' ]+", lower[at:])
         said = verb.group(0) if verb else ""
-        if re.match(r"(?:moved|died|passed\s+away|got\s+married)\b", said):
+        if re.match(r"(?:moved|died|passed\s+away|got\s+married|fell)\b", said):
             return (
                 "past" if not re.search(rf"{_MODALS}\s+(?:have\s+)?(?:\w+\s+)?$", before) else None
             )
@@ -663,7 +685,7 @@ def _date_near(
         for m in pattern.finditer(lower, name_end)
         if not (name == "day" and _inside_other(lower, m))
     )
-    ranges: list[tuple[dt.date, dt.date]] = []
+    chain: list[tuple[str, re.Match[str]]] = []
     chain_end = None
     for start, end, name, m in found:
         if chain_end is None:
@@ -675,16 +697,28 @@ def _date_near(
                 break
         elif start > chain_end and not re.fullmatch(r"[\s,]*", lower[chain_end:start]):
             break
+        chain.append((name, m))
+        chain_end = max(chain_end or end, end)
+    # "Sunday the sixth": the day of the month says which Sunday; the weekday checks it.
+    weekdays = [m for name, m in chain if name == "weekday"]
+    ranges: list[tuple[dt.date, dt.date]] = []
+    for name, m in chain:
+        if name == "weekday" and len(weekdays) < len(chain):
+            continue
         resolved = _resolve(name, m, session_day, tense)
         if resolved is None:
             return None  # a date too vague to place: no clue rather than a guess
         ranges.append(resolved)
-        chain_end = max(chain_end or end, end)
     if not ranges:
         return None
     first = max(r[0] for r in ranges)
     last = min(r[1] for r in ranges)
-    return (first, last) if first <= last else None
+    if first > last:
+        return None
+    said_weekday = {_WEEKDAYS[w.group("wd")] for w in weekdays}
+    if first == last and len(weekdays) < len(chain) and said_weekday - {first.weekday()}:
+        return None
+    return first, last
 
 
 def _inside_other(lower: str, m: re.Match[str]) -> bool:
