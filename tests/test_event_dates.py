@@ -388,3 +388,33 @@ def test_a_death_is_the_one_asked_about() -> None:
     )
     found = date_of_event("Gran's death", said)
     assert found is not None and found.first == found.last == D(2026, 3, 31)
+
+
+def test_a_weekday_with_its_day_of_the_month_is_checked_not_guessed() -> None:
+    # Tuesday 15 April: "Sunday the sixth" is nine days back, not the Sunday just gone.
+    said = sessions(("2025-04-15", "Client: Dad had a fall. He fell on Sunday the sixth."))
+    found = date_of_event("Dad's fall", said)
+    assert found is not None and found.first == found.last == D(2025, 4, 6)
+    wrong = sessions(("2025-04-15", "Client: He fell on Monday the sixth."))
+    assert date_of_event("Dad's fall", wrong) is None
+
+
+def test_a_modifier_says_which_one() -> None:
+    said = sessions(
+        ("2026-01-22", "Client: And in my review in December he said I was reliable."),
+        ("2026-03-05", "Client: I'm presenting at the quarterly review in April."),
+    )
+    assert date_of_event("the review", said) is None  # December and April: which review?
+    found = date_of_event("the quarterly review", said)
+    assert found is not None
+    assert (found.first, found.last) == (D(2026, 4, 1), D(2026, 4, 30))
+
+
+def test_my_last_day() -> None:
+    # Thursday 23 October: "Friday the thirty-first", the weekday checking the day.
+    said = sessions(("2025-10-23", "Client: So my last day is Friday the thirty-first."))
+    found = date_of_event("my last day", said)
+    assert found is not None and found.first == found.last == D(2025, 10, 31)
+    mention = find_event_mention("what did I say about Graham before my last day?")
+    assert mention is not None and mention.event == "my last day"
+    assert find_event_mention("what did I say after the last day?") is None

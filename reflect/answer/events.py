@@ -191,6 +191,10 @@ _NOT_EVENTS = frozenset(
         "winter",
         "spring",
         "autumn",
+        "went",
+        "left",
+        "came",
+        "got",
         "christmas",
     ]
 )
@@ -221,6 +225,8 @@ _ONE_SESSION = re.compile(
     r"(?:session|appointment|time\s+(?:i|we)\s+(?:saw|met|spoke\s+to|talked\s+to)\s+you)\s*$",
     re.IGNORECASE,
 )
+# "before my last day", "since her first day": a day of its own.
+_LAST_DAY = re.compile(r"\b(?:my|his|her|their|our)\s+(?:last|first)\s+day$", re.IGNORECASE)
 _PRONOUNS = frozenset(["i", "we", "she", "he", "they"])
 
 
@@ -236,7 +242,7 @@ def find_event_mention(text: str) -> EventMention | None:
     for m in _QUESTION_EVENT.finditer(text):
         event = " ".join(m.group("event").split())
         head = event.split()[-1].lower()
-        if head in _NOT_EVENTS or len(head) < 3:
+        if (head in _NOT_EVENTS and not _LAST_DAY.search(event)) or len(head) < 3:
             continue
         found.append(_mention(text, m, event))
     return min(found, key=lambda e: e.start, default=None)
@@ -439,6 +445,8 @@ _ORD_RE = "|".join(sorted((re.escape(w) for w in _ORDINAL_WORDS), key=len, rever
 _DAY_RE = rf"(?:(?P<num>[12]?\d|3[01])(?:st|nd|rd|th)?|(?P<word>{_ORD_RE}))"
 _DAY_NUM_ORD = rf"(?:(?P<onum>[12]?\d|3[01])(?:st|nd|rd|th)|(?P<oword>{_ORD_RE}))"
 
+_ANY_DAY = rf"(?:(?:[12]?\d|3[01])(?:st|nd|rd|th)|{_ORD_RE})"
+
 # Each date pattern names its parts; `_resolve` turns a match into a range of days.
 _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(p, re.IGNORECASE))
@@ -460,8 +468,10 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         # "next Tuesday", "on Friday", "this Saturday", "last Friday", "on the Thursday"
         (
             "weekday",
-            rf"\b(?P<rel>next|this|last|coming|on|on\s+the|by)\s+(?P<wd>{_WEEKDAY_RE})\b"
-            r"(?!\s+(?:stand-up|meeting|class|club|group|shift|list|routine)s?\b)",
+            rf"\b(?:(?P<rel>next|this|last|coming|on|on\s+the|by)\s+)?(?P<wd>{_WEEKDAY_RE})\b"
+            r"(?!\s+(?:stand-up|meeting|class|club|group|shift|list|routine)s?\b)"
+            # A bare weekday only as "Friday the thirty-first", which the day of the month reads.
+            rf"(?(rel)|(?=\s+the\s+{_ANY_DAY}))",
         ),
         ("yesterday", r"\byesterday\b|\blast\s+night\b"),
         ("today", r"\btoday\b|\bthis\s+(?:morning|afternoon|evening)\b|\btonight\b"),
@@ -741,7 +751,7 @@ def _resolve(
         d = _day_of_month(day, number, back=tense == "past")
         return (d, d) if d else None
     if name == "weekday":
-        rel = " ".join(m.group("rel").split())
+        rel = " ".join((m.group("rel") or "on").split())
         wd = _WEEKDAYS[m.group("wd")]
         ahead_days = (wd - day.weekday() - 1) % 7 + 1  # 1..7 days on
         coming = day + dt.timedelta(days=ahead_days)
