@@ -150,53 +150,10 @@ _QUESTION_EVENT = re.compile(
 # Heads that name a session or a stretch of time, which the question reader places itself
 # ("after the first session", "since last week"), or that point back ("after that one").
 _NOT_EVENTS = frozenset(
-    [
-        "session",
-        "sessions",
-        "appointment",
-        "appointments",
-        "time",
-        "times",
-        "week",
-        "weeks",
-        "month",
-        "months",
-        "year",
-        "years",
-        "day",
-        "days",
-        "weekend",
-        "weekends",
-        "morning",
-        "mornings",
-        "night",
-        "nights",
-        "evening",
-        "evenings",
-        "afternoon",
-        "one",
-        "ones",
-        "bit",
-        "start",
-        "end",
-        "beginning",
-        "first",
-        "last",
-        "next",
-        "other",
-        "same",
-        "rest",
-        "lot",
-        "summer",
-        "winter",
-        "spring",
-        "autumn",
-        "went",
-        "left",
-        "came",
-        "got",
-        "christmas",
-    ]
+    "session sessions appointment appointments time times week weeks month months year years "  # noqa: SIM905
+    "day days weekend weekends morning mornings night nights evening evenings afternoon one "
+    "ones bit start end beginning first last next other same rest lot summer winter spring "
+    "autumn went left came got christmas".split()
 )
 
 
@@ -356,31 +313,8 @@ _PRONOUN_SUBJECTS = frozenset(["she", "he", "they", "it"])
 # "someone's wedding" names no one: it is not another person's event.
 # "she's getting married" is a contraction, not an owner.
 _NOT_OWNERS = frozenset(
-    [
-        "someone",
-        "somebody",
-        "anyone",
-        "anybody",
-        "everyone",
-        "everybody",
-        "one",
-        "people",
-        "she",
-        "he",
-        "it",
-        "that",
-        "there",
-        "what",
-        "who",
-        "here",
-        "let",
-        "where",
-        "how",
-        "this",
-        "everything",
-        "nothing",
-        "something",
-    ]
+    "someone somebody anyone anybody everyone everybody one people she he it that there what "  # noqa: SIM905
+    "who here let where how this everything nothing something".split()
 )
 
 _MONTHS = {
@@ -410,27 +344,10 @@ _WEEKDAYS = {
         ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
     )
 }
-_UNITS = [
-    "first",
-    "second",
-    "third",
-    "fourth",
-    "fifth",
-    "sixth",
-    "seventh",
-    "eighth",
-    "ninth",
-    "tenth",
-    "eleventh",
-    "twelfth",
-    "thirteenth",
-    "fourteenth",
-    "fifteenth",
-    "sixteenth",
-    "seventeenth",
-    "eighteenth",
-    "nineteenth",
-]
+_UNITS = (  # noqa: SIM905
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth "
+    "thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth nineteenth"
+).split()
 _ORDINAL_WORDS = {w: i for i, w in enumerate(_UNITS, start=1)}
 _ORDINAL_WORDS["twentieth"] = 20
 _ORDINAL_WORDS["thirtieth"] = 30
