@@ -418,3 +418,26 @@ def test_my_last_day() -> None:
     mention = find_event_mention("what did I say about Graham before my last day?")
     assert mention is not None and mention.event == "my last day"
     assert find_event_mention("what did I say after the last day?") is None
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        "Client: The hearing's been moved to the 20th.",
+        "Client: They postponed the hearing.",
+        "Client: The hearing was cancelled, so who knows.",
+    ],
+)
+def test_a_moved_event_gives_nothing(later: str) -> None:
+    said = sessions(
+        ("2025-02-03", "Client: The hearing is on the 12th of March."),
+        ("2025-02-17", later),
+    )
+    assert date_of_event("the hearing", said) is None
+
+
+def test_a_date_asked_or_hedged_is_no_date() -> None:
+    asked = sessions(("2025-02-03", "Therapist: Is the hearing on the 12th of March?"))
+    assert date_of_event("the hearing", asked) is None
+    hedged = sessions(("2025-02-03", "Client: The hearing's on the 12th, or the 13th."))
+    assert date_of_event("the hearing", hedged) is None

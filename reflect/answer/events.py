@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 Side = Literal["before", "after"]
-ClueKind = Literal["date", "past", "ahead"]
+# "moved": the event was put off, brought forward or cancelled; any date said of it may be old.
+ClueKind = Literal["date", "past", "ahead", "moved"]
 
 
 class DatedText(Protocol):
@@ -499,6 +500,16 @@ def _mentions(
         )
 
 
+_MOVES = (
+    r"(?:moved|postponed|cancell?ed|rescheduled|put\s+back|put\s+off|pushed\s+back|delayed|"
+    r"called\s+off|brought\s+forward|changed)"
+)
+_MOVED_AFTER = re.compile(
+    rf"^(?:'s|\s+(?:is|has|had|was|were|got|'s|'ve))?(?:\s+(?:been|got|now|just|already))*\s+{_MOVES}\b"
+)
+_MOVED_BEFORE = re.compile(rf"\b{_MOVES}\s+(?:the|her|his|my|our|their|[a-z]+'s)\s+(?:[a-z]+\s+)?$")
+
+
 def _clue(session: DatedText, sentence: str, at: int, mention: _Mention) -> Clue | None:
     """What `sentence` (said in `session`, the event named at `at`) says about its date."""
     lower = sentence.lower().replace("’", "'")
@@ -510,8 +521,16 @@ def _clue(session: DatedText, sentence: str, at: int, mention: _Mention) -> Clue
         r"my\s+|our\s+|their\s+|[a-z]+'s\s+)?(?:[a-z]+\s+)?$",
         before_event,
     )
+    word_end = re.match(r"[a-z]+", lower[at:])
+    after_event = lower[at + (word_end.end() if word_end else 0) :]
+    if not mention.verb_form and (
+        _MOVED_AFTER.match(after_event) or _MOVED_BEFORE.search(before_event)
+    ):
+        return Clue(session.id, session.date, sentence.strip(), "moved", None, None)
     tense = _tense(lower, at, mention)
-    date = None if relative else _date_near(lower, mention, at, session.date, tense)
+    # A question proposes a date ("Is the wedding on the 14th?"); the answer may say another.
+    asked = lower.rstrip().endswith("?")
+    date = None if relative or asked else _date_near(lower, mention, at, session.date, tense)
     if date is not None:
         first, last = date
         return Clue(session.id, session.date, sentence.strip(), "date", first, last)
@@ -626,6 +645,8 @@ def _date_near(
             break
         chain.append((name, m))
         chain_end = max(chain_end or end, end)
+    if chain_end is not None and re.match(r"\s*,?\s*or\b", lower[chain_end:]):
+        return None  # "the 14th, or the 15th": not sure which
     # "Sunday the sixth": the day of the month says which Sunday; the weekday checks it.
     weekdays = [m for name, m in chain if name == "weekday"]
     ranges: list[tuple[dt.date, dt.date]] = []
@@ -742,6 +763,8 @@ def _day_of_month(day: dt.date, number: int, *, back: bool) -> dt.date | None:
 
 def _agree(event: str, clues: Sequence[Clue]) -> EventDate | None:
     """Where every clue's range meets; None when they don't, or leave a side open."""
+    if any(c.kind == "moved" for c in clues):
+        return None  # "the hearing's been moved to the 20th": the 12th said before is old
     lows = [c.first for c in clues if c.first is not None]
     highs = [c.last for c in clues if c.last is not None]
     if not lows or not highs:
