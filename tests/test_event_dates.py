@@ -441,3 +441,24 @@ def test_a_date_asked_or_hedged_is_no_date() -> None:
     assert date_of_event("the hearing", asked) is None
     hedged = sessions(("2025-02-03", "Client: The hearing's on the 12th, or the 13th."))
     assert date_of_event("the hearing", hedged) is None
+
+
+def test_only_the_sessions_the_word_index_finds_are_read() -> None:
+    from reflect.answer.events import sessions_naming
+
+    said = sessions(
+        ("2025-01-01", "Client: I slept badly."),
+        ("2025-02-03", "Client: She's getting married on the 14th of March."),
+        ("2025-03-20", "Client: The wedding was lovely."),
+    )
+    index = {"wedding": ["s2"], "married": ["s1"]}
+    asked: list[str] = []
+
+    def holding(word: str, most: int) -> list[str]:
+        asked.append(word)
+        return index.get(word, [])
+
+    assert [s.id for s in sessions_naming("the wedding", said, holding)] == ["s1", "s2"]
+    assert asked == ["wedding", "married"]
+    # A word in too many passages to list: every session is read.
+    assert sessions_naming("the wedding", said, lambda word, most: ["s0"] * most) == said

@@ -22,7 +22,7 @@ from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list
 from reflect.answer.conversation import Conversation
-from reflect.answer.events import EventDate, date_of_event
+from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
     Excerpt,
@@ -145,9 +145,13 @@ class Answerer:
 
     def _event_date(self, event: str) -> EventDate | None:
         """When an event a question names was ("before the wedding"), from the sessions."""
-        today = self.today()
-        sessions = self.retriever.index.sessions()
-        return date_of_event(event, [s for s in sessions if s.kind == SESSION and s.date <= today])
+        today, index = self.today(), self.retriever.index
+        sessions = [s for s in index.sessions() if s.kind == SESSION and s.date <= today]
+
+        def holding(word: str, most: int) -> list[str]:
+            return [m.session.id for m in index.lexical_search(word, most)]
+
+        return date_of_event(event, sessions_naming(event, sessions, holding))
 
     def prepare(
         self, question: str, *, filters: Filters = NO_FILTERS, asked: AskedQuestion | None = None

@@ -28,7 +28,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from reflect.words import content_stems
 
@@ -41,6 +41,7 @@ __all__ = [
     "event_window",
     "find_event_mention",
     "place_event",
+    "sessions_naming",
 ]
 
 Side = Literal["before", "after"]
@@ -455,6 +456,35 @@ def date_of_event(event: str, sessions: Iterable[DatedText]) -> EventDate | None
     if not owner and len(owners) > 1:
         return None  # "the wedding", told of two people's weddings: which one?
     return _agree(event, clues)
+
+
+# The words the word index is asked for, per event with other forms (`_FORMS`).
+_INDEX_WORDS = {
+    "move": ("move", "moves", "moved", "moving"),
+    "wedding": ("wedding", "married"),
+    "death": ("death", "died", "passed"),
+    "fall": ("fall", "fell"),
+}
+_S = TypeVar("_S", bound=Dated)
+
+
+def sessions_naming(
+    event: str,
+    sessions: Sequence[_S],
+    holding: Callable[[str, int], Iterable[str]],
+    cap: int = 2000,
+) -> list[_S]:
+    """The sessions that name the event's words, as the word index finds them (`holding`:
+    word, most passages -> the ids of the sessions of the passages that hold it), so a large
+    vault's text is not read whole; all `sessions` when a word is in `cap` passages or more."""
+    head, _ = _head_and_owner(event)
+    ids: set[str] = set()
+    for word in _INDEX_WORDS.get(head, (head,)):
+        found = list(holding(word, cap))
+        if len(found) >= cap:
+            return list(sessions)
+        ids.update(found)
+    return [s for s in sessions if s.id in ids]
 
 
 def _head_and_owner(event: str) -> tuple[str, str | None]:
