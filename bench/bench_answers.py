@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_answers.py --heldout        # + the held-out third (end only)
     .venv/bin/python bench/bench_answers.py --list           # one line per question as well
     .venv/bin/python bench/bench_answers.py --history2       # the fresh set (once, at the end)
+    .venv/bin/python bench/bench_answers.py --history3       # the third, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -21,6 +22,12 @@ sessions of "Nadia" in bench/eval/history2/ (me = "Nadia"), questions
 bench/eval/questions_history2.jsonl (all split "fresh"), "today" fixed at Friday 19 December
 2025, and the small vault of its first three sessions; the demo row is left out. That set is
 scored once, at the end of the work on #17, so nobody tunes on it.
+
+With `--history3` (not together with `--history2`) it runs on the third history: the ten
+invented sessions of "Martin" in bench/eval/history3/ (me = "Martin"), questions
+bench/eval/questions_history3.jsonl (all split "fresh"), "today" fixed at Thursday 21 May 2026,
+and the small vault of its first three sessions; no demo row. It is scored once, by whoever
+integrates a change, and never looked at before that.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
 `Reflect.ask` builds it (same retriever, labels, session dates, view across sessions) but with
@@ -94,6 +101,9 @@ HISTORY_TODAY = dt.date(2025, 8, 1)
 HISTORY2 = HERE / "eval" / "history2"
 HISTORY2_QUESTIONS = HERE / "eval" / "questions_history2.jsonl"
 HISTORY2_TODAY = dt.date(2025, 12, 19)  # the Friday after the last session (18 December)
+HISTORY3 = HERE / "eval" / "history3"
+HISTORY3_QUESTIONS = HERE / "eval" / "questions_history3.jsonl"
+HISTORY3_TODAY = dt.date(2026, 5, 21)  # the Thursday after the last session (Monday 18 May)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -443,6 +453,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history2:
         return HistorySet("History2", HISTORY2, HISTORY2_QUESTIONS, "Nadia", HISTORY2_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history3:
+        return HistorySet("History3", HISTORY3, HISTORY3_QUESTIONS, "Martin", HISTORY3_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -457,8 +470,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-abstention", action="store_true",
                         help="skip the small vault and the demo")
     parser.add_argument("--progress", action="store_true", help="a line per question on stderr")
-    parser.add_argument("--history2", action="store_true",
-                        help="the second, fresh history (Nadia) instead; score it once, at the end")
+    fresh = parser.add_mutually_exclusive_group()
+    fresh.add_argument("--history2", action="store_true",
+                       help="the second, fresh history (Nadia) instead; score it once, at the end")
+    fresh.add_argument("--history3", action="store_true",
+                       help="the third, fresh history (Martin) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

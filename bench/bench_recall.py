@@ -4,6 +4,7 @@
     .venv/bin/python bench/bench_recall.py --heldout       # + the held-out third (end of a change)
     .venv/bin/python bench/bench_recall.py --misses        # list the dev questions missed
     .venv/bin/python bench/bench_recall.py --v3            # the fresh v3 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v4            # the fresh v4 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -36,7 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
-from annomi_questions import load_v2, load_v3
+from annomi_questions import load_v2, load_v3, load_v4
 from bench_retrieval import (
     CachingEmbedder,
     Corpus,
@@ -161,19 +162,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="also score the held-out third (only at the end of a change)")
     parser.add_argument("--misses", action="store_true", help="list dev questions missed at 5")
     parser.add_argument("--corpus", choices=("demo", "annomi", "both"), default="both")
-    parser.add_argument("--v3", action="store_true",
-                        help="score the fresh AnnoMI v3 set instead of v2 dev (scored once, "
-                             "at the end: see bench/eval/README.md)")
+    fresh = parser.add_mutually_exclusive_group()
+    fresh.add_argument("--v3", action="store_true",
+                       help="score the fresh AnnoMI v3 set instead of v2 dev (scored once, "
+                            "at the end: see bench/eval/README.md)")
+    fresh.add_argument("--v4", action="store_true",
+                       help="score the fresh AnnoMI v4 set instead of v2 dev (scored once, "
+                            "at the end: see bench/eval/README.md)")
     args = parser.parse_args(argv)
-    if args.v3 and args.heldout:
-        parser.error("--v3 replaces the v2 splits; use it without --heldout")
+    if (args.v3 or args.v4) and args.heldout:
+        parser.error("--v3 and --v4 replace the v2 splits; use them without --heldout")
     embedder = CachingEmbedder(default_embedder())
-    splits = ["fresh"] if args.v3 else ["dev", "heldout"] if args.heldout else ["dev"]
+    splits = ["fresh"] if args.v3 or args.v4 else ["dev", "heldout"] if args.heldout else ["dev"]
     with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:
         corpora: list[tuple[Corpus, list[dict[str, Any]]]] = []
         if args.corpus in ("annomi", "both"):
             annomi = build_annomi(Path(tmp), embedder)
-            annomi.questions = (load_v3 if args.v3 else load_v2)(annomi_csv_path())
+            load = load_v4 if args.v4 else load_v3 if args.v3 else load_v2
+            annomi.questions = load(annomi_csv_path())
             with_alt_refs(annomi)
             corpora.append((annomi, annomi.questions))
         if args.corpus in ("demo", "both"):

@@ -125,6 +125,8 @@ _FRAMING = [
         r"\bdo\s+you\s+remember\b|\bremember\s+when\b",
         r"\b(?:at some point|once|one time|back then|the other day|a while ago|earlier)\b",
         r"\bwhat\s+was\s+(?:it|that)\s+(?:about|that)?\b",
+        # "what was going on with Danny": Danny
+        r"\bwhat(?:\s+was|\s+is|['’]s)\s+(?:going\s+on|happening)\s+(?:with|about)\b",
         r"\b(?:what|which)\s+(?:was|were)\s+the\b",
     )
 ]

@@ -47,7 +47,7 @@ DATE_WORDS = word_set(
     thursday friday saturday sunday first second third fourth fifth sixth seventh eighth
     ninth tenth 1st 2nd 3rd 4th 5th 6th 7th 8th 9th 10th latest recent recently earlier
     previous month months year years spring summer autumn fall winter before after since
-    until during"""
+    until during ago couple few"""
 )
 
 
@@ -105,5 +105,3 @@ def question_terms(question: str, filters: Filters = NO_FILTERS) -> set[str]:
 def normalize_for_quote(text: str) -> str:
     """Case, punctuation and spacing folded away, for 'is this quote verbatim' checks."""
     return " ".join(re.sub(r"[^\w\s]|_", " ", text.casefold().replace("’", "")).split())
-
-

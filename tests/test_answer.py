@@ -37,7 +37,7 @@ from reflect.answer import (
     stem,
 )
 from reflect.chunking import chunk_session, embedding_text
-from reflect.index import SearchIndex
+from reflect.index import Filters, SearchIndex
 from reflect.llm import (
     ChatModel,
     ChatModelError,
@@ -227,13 +227,40 @@ def test_half_the_words_and_related_meaning_unless_the_subject_is_nowhere() -> N
     assert absent.term_coverage == 0.5
 
 
+def test_two_of_three_words_are_most_of_them() -> None:
+    hit = _hit("It makes sense to miss the place where you were needed.")
+    evidence = decide_found(
+        "what did she say about me missing the old place?", [hit], similarity=0.2
+    )
+    assert evidence.term_coverage == pytest.approx(2 / 3)
+    assert evidence.found
+
+
+def test_a_question_about_one_named_session_is_judged_among_that_sessions_passages() -> None:
+    # "in the last session, how far had I run?": the session's best passage holds "run" but is
+    # less close than a whole vault's best would be; the user named where to look.
+    hit = _hit("I've been running three times a week again. Eight kilometres on Sunday.")
+    question = "how far had I run?"
+    assert not decide_found(question, [hit], similarity=0.28).found
+    scoped = decide_found(
+        question, [hit], similarity=0.28, filters=Filters(session_ids=frozenset({"s8"}))
+    )
+    assert scoped.found
+    absent = decide_found(
+        question,
+        [hit],
+        similarity=0.28,
+        filters=Filters(session_ids=frozenset({"s8"})),
+        never_held=["far"],
+    )
+    assert not absent.found
+
+
 def test_evidence_reads_the_whole_chunk_behind_a_one_turn_excerpt() -> None:
     # "What did I say about waking at four?" with a speaker filter shows only the client's
     # turn; the therapist's question around it carries "four" and must still count.
     turn = "I scroll on my phone until it gets light."
-    hit = dataclasses.replace(
-        _hit(turn), chunk_text=f"What happens when you wake at four? {turn}"
-    )
+    hit = dataclasses.replace(_hit(turn), chunk_text=f"What happens when you wake at four? {turn}")
     assert not decide_found(SLEEP_Q, [_hit(turn)], similarity=0.2).found
     evidence = decide_found(SLEEP_Q, [hit], similarity=0.2)
     assert evidence.found and evidence.term_coverage == 1.0

@@ -7,6 +7,7 @@ Noor and her counsellor Ines.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ import pytest
 
 from reflect.answer import Answerer, AnswerSettings, EvidenceThresholds
 from reflect.answer.absent import never_mentioned, nothing_about
-from reflect.answer.compose import SessionMentions
+from reflect.answer.compose import SessionMentions, strong_mentions
 from reflect.answer.conversation import Conversation
 from reflect.answer.question import PreviousTurn, SessionDate, read_question
 from reflect.chunking import chunk_session, embedding_text
@@ -42,6 +43,10 @@ class TestKinds:
             ("what did we cover last session?", "recap", ""),
             ("what was my homework last time?", "agreements", ""),
             ("what did we agree I'd try?", "agreements", ""),
+            ("can you sum up my first session?", "recap", ""),
+            ("remind me what we talked about on 1 April", "recap", ""),
+            ("what was my homework after the first session?", "agreements", ""),
+            ("when was the last time the allotment came up?", "last", "the allotment"),
         ],
     )
     def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:
@@ -132,6 +137,42 @@ class TestTime:
         assert (asked.since, asked.until) == (dt.date(*since), dt.date(*until))
         assert not {"mid", "end", "early", "beginning"} & set(asked.topic.lower().split())
 
+    def test_the_session_next_to_a_named_one(self) -> None:
+        after = read_question(
+            "what did we talk about the week after my first session?", today=TODAY, sessions=DATES
+        )
+        assert (after.kind, after.topic, after.session_ids) == ("recap", "", frozenset({"s1"}))
+        before = read_question(
+            "what did we cover in the session before the last session?",
+            today=TODAY,
+            sessions=DATES,
+        )
+        assert before.session_ids == frozenset({"s4"})
+
+    def test_about_a_month_ago_with_no_session_then_is_the_nearest_session(self) -> None:
+        # Sessions every two weeks from 4 March; "about a month ago" from 20 May is the week
+        # around 20 April, which holds none: the nearest session (15 April) is meant.
+        asked = read_question(
+            "how was the allotment going about a month ago?",
+            today=dt.date(2025, 5, 20),
+            sessions=DATES,
+        )
+        assert (asked.since, asked.until) == (dt.date(2025, 4, 15), dt.date(2025, 4, 15))
+        assert asked.topic == "how was the allotment going"
+
+    def test_a_couple_of_weeks_ago(self) -> None:
+        asked = read_question(
+            "what was going on with the allotment a couple of weeks ago?",
+            today=TODAY,
+            sessions=DATES,
+        )
+        # The week around 16 June holds no session, and the nearest (13 May) is a month
+        # further back than "a couple of weeks": the window stays as said. The topic is what
+        # was going on, not the framing.
+        assert asked.topic == "the allotment"
+        assert asked.time_words == "a couple of weeks ago"
+        assert (asked.since, asked.until) == (dt.date(2025, 6, 12), dt.date(2025, 6, 20))
+
     def test_may_the_verb_is_not_may_the_month(self) -> None:
         asked = read_question("I may try walking, what did we say?", today=TODAY)
         assert asked.since is None and asked.until is None
@@ -160,6 +201,27 @@ class TestFollowUps:
         )
         assert asked.followup and asked.topic == "weekends drinking"
 
+    def test_a_what_question_after_a_first_time_asks_what_was_said(self) -> None:
+        asked = read_question(
+            "what's she going there for?",
+            today=TODAY,
+            previous=self.previous("when did Noor's sister first say she was moving out?"),
+        )
+        assert asked.followup and asked.kind == "recall"
+        again = read_question(
+            "and in April?", today=TODAY, previous=self.previous("how often did sleep come up?")
+        )
+        assert again.followup and again.kind == "count"
+
+    @pytest.mark.parametrize(
+        "question", ["did he come round in the end?", "who did I try it on first?"]
+    )
+    def test_words_that_ask_are_not_a_subject_of_their_own(self, question: str) -> None:
+        asked = read_question(
+            question, today=TODAY, previous=self.previous("what did Ines say about saying no?")
+        )
+        assert asked.followup and "saying no" in asked.topic
+
     def test_time_words_carry_over_unless_new_ones_are_given(self) -> None:
         before = self.previous("what did we say about sleep in April?")
         again = read_question("and what did she say about that?", today=TODAY, previous=before)
@@ -170,14 +232,28 @@ class TestFollowUps:
         # What happened to something from March is told in April or later: the follow-up
         # keeps the topic but not the month, and points at the moment the answer cited.
         moment = Hit(
-            rank=1, score=1.0, session_id="s0", session_title="Session 1",
-            session_date=dt.date(2025, 3, 4), source_file="s0.txt", speaker="Ines",
-            start=None, end=None, text="Would you try a worry journal?", char_start=0,
-            char_end=30, first_turn=0, last_turn=0,
+            rank=1,
+            score=1.0,
+            session_id="s0",
+            session_title="Session 1",
+            session_date=dt.date(2025, 3, 4),
+            source_file="s0.txt",
+            speaker="Ines",
+            start=None,
+            end=None,
+            text="Would you try a worry journal?",
+            char_start=0,
+            char_end=30,
+            first_turn=0,
+            last_turn=0,
         )
         before = PreviousTurn(
-            read_question("what did Ines suggest for worry in March?", today=TODAY,
-                          sessions=DATES, others=["Ines"]),
+            read_question(
+                "what did Ines suggest for worry in March?",
+                today=TODAY,
+                sessions=DATES,
+                others=["Ines"],
+            ),
             cited=moment,
             plans=("a worry journal",),
         )
@@ -505,9 +581,7 @@ def test_proposed_things_are_the_words_after_the_asking() -> None:
     assert proposed_things(
         "Would you be up for keeping a sleep diary for the next two weeks? Just a few lines."
     ) == ["keeping a sleep diary"]
-    assert proposed_things("Yeah. I'll cut down to weekends, I think.") == [
-        "cut down to weekends"
-    ]
+    assert proposed_things("Yeah. I'll cut down to weekends, I think.") == ["cut down to weekends"]
     assert proposed_things("How about trying the three lines before bed?") == [
         "trying the three lines"
     ]
@@ -518,30 +592,85 @@ def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> N
     # The report never says "worry time": it echoes the suggestion's own words (fifteen
     # minutes, the kitchen table). The client's words are quoted, not Ines's question.
     sessions = [
-        session("p", dt.date(2025, 5, 6), [
-            noor("The worrying eats my whole evening, every evening."),
-            ines("Would you try a worry time: fifteen minutes at seven, at the kitchen table, "
-                 "and outside it you park the worries?"),
-            noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
-        ]),
-        session("q", dt.date(2025, 5, 20), [
-            ines("How did the fortnight go?"),
-            noor("I sat at the kitchen table for the fifteen minutes most evenings, nine of "
-                 "fourteen, and the nights were quieter."),
-            ines("Nine of fourteen."),
-        ]),
-        session("r", dt.date(2025, 6, 3), [
-            noor("My brother rang about the car again."),
-            ines("What did he want?"),
-        ]),
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [
+                noor("The worrying eats my whole evening, every evening."),
+                ines(
+                    "Would you try a worry time: fifteen minutes at seven, at the kitchen table, "
+                    "and outside it you park the worries?"
+                ),
+                noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
+            ],
+        ),
+        session(
+            "q",
+            dt.date(2025, 5, 20),
+            [
+                ines("How did the fortnight go?"),
+                noor(
+                    "I sat at the kitchen table for the fifteen minutes most evenings, nine of "
+                    "fourteen, and the nights were quieter."
+                ),
+                ines("Nine of fourteen."),
+            ],
+        ),
+        session(
+            "r",
+            dt.date(2025, 6, 3),
+            [
+                noor("My brother rang about the car again."),
+                ines("What did he want?"),
+            ],
+        ),
     ]
+    with answerer_over(sessions) as a:
+        answer = a.ask("did the worry time actually work?")
+        assert answer.found and answer.asked is not None and answer.asked.kind == "outcome"
+        assert answer.text.startswith("Afterwards, on 20 May, you said: “I sat at the kitchen")
+        assert "It came up on 6 May" in answer.text
+        assert {hit.session_id for _, hit in answer.citations} == {"p", "q"}
+
+
+def test_of_the_users_turns_in_a_later_passage_the_one_that_tells_it_is_quoted() -> None:
+    # "Hiya. Mixed bag, honestly." opens the passage; the report comes a turn later, in the
+    # same passage (chunks of at least 20 words here).
+    sessions = [
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [
+                ines("Would you try a worry time: fifteen minutes at seven, at the kitchen table?"),
+                noor("Fifteen minutes at the kitchen table. Okay, I can try that."),
+            ],
+        ),
+        session(
+            "q",
+            dt.date(2025, 5, 20),
+            [
+                noor("Hiya. Mixed bag, honestly."),
+                ines("Go on."),
+                noor("The kitchen table, fifteen minutes, most evenings."),
+                ines("Most evenings."),
+            ],
+        ),
+    ]
+    with answerer_over(sessions, min_words=20) as a:
+        answer = a.ask("did the worry time actually work?")
+        assert answer.text.startswith("Afterwards, on 20 May, you said: “The kitchen table,")
+
+
+@contextlib.contextmanager
+def answerer_over(sessions: list[Session], *, min_words: int = 5) -> Iterator[Answerer]:
+    """An answerer over `sessions`, indexed in chunks of `min_words`-25 words; words decide."""
     index = SearchIndex()
     for s in sessions:
-        chunks = chunk_session(s, min_words=5, max_words=25)
+        chunks = chunk_session(s, min_words=min_words, max_words=25)
         index.add_lexical(s, chunks)
         index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
     try:
-        a = Answerer(
+        yield Answerer(
             Retriever(index, EMBEDDER, me_labels=frozenset(ME)),
             EMBEDDER,
             lambda: FakeChatModel([]),
@@ -551,11 +680,6 @@ def test_an_outcome_told_in_other_words_is_found_by_the_moment_it_answers() -> N
             session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
             today=lambda: TODAY,
         )
-        answer = a.ask("did the worry time actually work?")
-        assert answer.found and answer.asked is not None and answer.asked.kind == "outcome"
-        assert answer.text.startswith("Afterwards, on 20 May, you said: “I sat at the kitchen")
-        assert "It came up on 6 May" in answer.text
-        assert {hit.session_id for _, hit in answer.citations} == {"p", "q"}
     finally:
         index.close()
 
@@ -584,5 +708,35 @@ class TestNeverMentioned:
         )
 
     def test_nothing_is_claimed_when_every_word_occurs(self) -> None:
-        assert nothing_about("my sister's journal", never_mentioned("my sister's journal",
-                                                                    self.held)) is None
+        assert (
+            nothing_about("my sister's journal", never_mentioned("my sister's journal", self.held))
+            is None
+        )
+
+
+def test_the_first_time_of_a_theme_of_several_words_is_a_strong_mention_of_all_of_it() -> None:
+    # "When did Leona first tell me she was moving out?": Leona is in every session, the
+    # move in the third; the weak mentions (one word of the theme) are not its first time.
+    def mentions(day: int, score: float) -> SessionMentions:
+        hit = Hit(
+            rank=1,
+            score=score,
+            session_id=f"s{day}",
+            session_title=f"Session {day}",
+            session_date=dt.date(2025, 3, day),
+            source_file=f"s{day}.txt",
+            speaker="Noor",
+            start=None,
+            end=None,
+            text="Leona.",
+            char_start=0,
+            char_end=6,
+            first_turn=0,
+            last_turn=0,
+        )
+        return SessionMentions(hit.session_id, hit.session_date, hit.session_title, [hit])
+
+    sessions = [mentions(4, 0.9), mentions(11, 1.0), mentions(18, 1.6), mentions(25, 1.3)]
+    strong = strong_mentions(sessions)
+    assert [s.session_date.day for s in strong] == [18, 25]
+    assert strong_mentions([]) == []

@@ -1,4 +1,4 @@
-"""Load the AnnoMI v2 and v3 question sets (questions_annomi_v2/v3.jsonl) for a benchmark.
+"""Load the AnnoMI v2, v3 and v4 question sets (questions_annomi_v2/v3/v4.jsonl) for a benchmark.
 
 The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
 reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
@@ -6,9 +6,10 @@ utterance_text.split(), end exclusive) and a question template containing "{quot
 reads the AnnoMI CSV, cuts the quote out of the utterance, applies the optional
 "quote_variant" ("lower": lower case, "no_punct": punctuation removed) and fills the template.
 
-    from annomi_questions import load_v2, load_v3
+    from annomi_questions import load_v2, load_v3, load_v4
     questions = load_v2("/path/to/AnnoMI-simple.csv")
     fresh = load_v3("/path/to/AnnoMI-simple.csv")  # the v3 set, all split "fresh"
+    fresh4 = load_v4("/path/to/AnnoMI-simple.csv")  # the v4 set, all split "fresh"
 
 Every returned record is a copy of the JSONL record; exact-quote records get "question" (the
 rendered text), "question_template" (the stored template) and "quote" (the rendered quote).
@@ -28,6 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
 V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
+V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
 
@@ -101,6 +103,13 @@ def load_v3(
     csv_path: str | Path, questions_path: str | Path = V3_QUESTIONS
 ) -> list[dict[str, Any]]:
     """The v3 questions (a fresh set, scored once at the end), rendered like load_v2."""
+    return load_rendered(csv_path, questions_path)
+
+
+def load_v4(
+    csv_path: str | Path, questions_path: str | Path = V4_QUESTIONS
+) -> list[dict[str, Any]]:
+    """The v4 questions (a second fresh set, scored once at the end), rendered like load_v2."""
     return load_rendered(csv_path, questions_path)
 
 

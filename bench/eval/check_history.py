@@ -20,7 +20,9 @@ and the same question checks over the second, fresh history, bench/eval/history2
 history2_script.txt, "me" = Nadia, "therapist" = Owen, today 19 December 2025) and
 questions_history2.jsonl: ids k001.. in order, every split "fresh" (no dev/heldout draw: the set
 is scored once, at the end), the minimum count of each kind, every accept_dates a date. It has
-no agreements, themes or recaps file.
+no agreements, themes or recaps file. The third history, bench/eval/history3/ (from
+history3_script.txt, "me" = Martin, "therapist" = Ingrid, today 21 May 2026) and
+questions_history3.jsonl (ids t001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -87,29 +89,46 @@ HISTORY = Corpus(
     SPEAKER_NAMES,
     fresh=False,
 )
-HISTORY2 = Corpus(
-    "history2",
-    HERE / "history2_script.txt",
-    HERE / "history2",
-    HERE / "questions_history2.jsonl",
-    "k",
-    10,
-    (60, 90),
-    dt.date(2025, 12, 19),
-    {"me": "Nadia", "therapist": "Owen"},
-    fresh=True,
-    min_kinds={
-        "outcome": 9,
-        "first_last": 6,
-        "how_often": 5,
-        "recap": 5,
-        "agreements": 6,
-        "speaker": 6,
-        "relative_date": 6,
-        "paraphrase": 6,
-        "followup": 9,
-        "no_answer": 8,
-    },
+# The least count of each kind in a fresh set (one scored once, at the end).
+FRESH_MIN_KINDS = {
+    "outcome": 9,
+    "first_last": 6,
+    "how_often": 5,
+    "recap": 5,
+    "agreements": 6,
+    "speaker": 6,
+    "relative_date": 6,
+    "paraphrase": 6,
+    "followup": 9,
+    "no_answer": 8,
+}
+
+
+def fresh_history(
+    name: str, id_prefix: str, turns: tuple[int, int], today: dt.date, speakers: dict[str, str]
+) -> Corpus:
+    """A fresh history of ten sessions: `<name>_script.txt` rendered into `<name>/`, its
+    questions in `questions_<name>.jsonl`, every split "fresh"."""
+    return Corpus(
+        name,
+        HERE / f"{name}_script.txt",
+        HERE / name,
+        HERE / f"questions_{name}.jsonl",
+        id_prefix,
+        10,
+        turns,
+        today,
+        speakers,
+        fresh=True,
+        min_kinds=FRESH_MIN_KINDS,
+    )
+
+
+HISTORY2 = fresh_history(
+    "history2", "k", (60, 90), dt.date(2025, 12, 19), {"me": "Nadia", "therapist": "Owen"}
+)
+HISTORY3 = fresh_history(
+    "history3", "t", (45, 90), dt.date(2026, 5, 21), {"me": "Martin", "therapist": "Ingrid"}
 )
 
 
@@ -356,7 +375,10 @@ def main() -> int:
     fresh = Checker(HISTORY2)
     fresh.check_render()
     fresh.check_questions()
-    errors = c.errors + fresh.errors
+    third = Checker(HISTORY3)
+    third.check_render()
+    third.check_questions()
+    errors = c.errors + fresh.errors + third.errors
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -364,14 +386,16 @@ def main() -> int:
         return 1
     kinds = collections.Counter((r["kind"], r["split"]) for r in c.rows)
     kinds2 = collections.Counter(r["kind"] for r in fresh.rows)
+    kinds3 = collections.Counter(r["kind"] for r in third.rows)
     for k in sorted(KINDS):
         print(
             f"{k:14s} dev={kinds[(k, 'dev')]:3d} heldout={kinds[(k, 'heldout')]:3d}"
-            f"   history2 fresh={kinds2[k]:3d}"
+            f"   history2 fresh={kinds2[k]:3d}   history3 fresh={kinds3[k]:3d}"
         )
     print(
         f"ok: {len(c.rows)} questions over {len(c.texts)} sessions (history), "
-        f"{len(fresh.rows)} over {len(fresh.texts)} (history2)"
+        f"{len(fresh.rows)} over {len(fresh.texts)} (history2), "
+        f"{len(third.rows)} over {len(third.texts)} (history3)"
     )
     return 0
 

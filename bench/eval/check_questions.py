@@ -61,6 +61,7 @@ DEMO_QUESTIONS = HERE / "questions_demo.jsonl"
 ANNOMI_QUESTIONS = HERE / "questions_annomi.jsonl"
 ANNOMI_V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
 ANNOMI_V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
+ANNOMI_V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -341,16 +342,24 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
     return check_annomi_set(rep, require_csv, ANNOMI_V2_QUESTIONS, "b", V2_SPLITS)
 
 
-def check_annomi_v3(rep: Report, require_csv: bool) -> collections.Counter[str]:
-    """questions_annomi_v3.jsonl: the v2 rules, all split "fresh", and no reused moment."""
-    return check_annomi_set(
-        rep,
-        require_csv,
-        ANNOMI_V3_QUESTIONS,
-        "v",
-        V3_SPLITS,
-        earlier=(ANNOMI_QUESTIONS, ANNOMI_V2_QUESTIONS),
-    )
+# The fresh sets, in the order they were written: (file, id prefix). Each is scored once, so
+# each must ask about new moments: none of v1, v2 or any fresh set before it.
+FRESH_SETS = ((ANNOMI_V3_QUESTIONS, "v"), (ANNOMI_V4_QUESTIONS, "w"))
+
+
+def check_annomi_fresh(
+    rep: Report, require_csv: bool
+) -> list[tuple[str, collections.Counter[str]]]:
+    """questions_annomi_v3/v4.jsonl: the v2 rules, all split "fresh", and no reused moment."""
+    earlier = [ANNOMI_QUESTIONS, ANNOMI_V2_QUESTIONS]
+    results = []
+    for path, id_prefix in FRESH_SETS:
+        kinds = check_annomi_set(
+            rep, require_csv, path, id_prefix, V3_SPLITS, earlier=tuple(earlier)
+        )
+        results.append((path.name, kinds))
+        earlier.append(path)
+    return results
 
 
 def moments(q: dict[str, Any]) -> set[tuple[Any, Any]]:
@@ -569,12 +578,12 @@ def main(argv: list[str] | None = None) -> int:
     demo_kinds = check_demo(rep)
     annomi_kinds = check_annomi(rep, args.require_annomi)
     v2_kinds = check_annomi_v2(rep, args.require_annomi)
-    v3_kinds = check_annomi_v3(rep, args.require_annomi)
+    fresh_kinds = check_annomi_fresh(rep, args.require_annomi)
     for label, kinds in (
         ("questions_demo.jsonl", demo_kinds),
         ("questions_annomi.jsonl", annomi_kinds),
         ("questions_annomi_v2.jsonl", v2_kinds),
-        ("questions_annomi_v3.jsonl", v3_kinds),
+        *fresh_kinds,
     ):
         detail = ", ".join(f"{k} {v}" for k, v in sorted(kinds.items()))
         print(f"{label}: {sum(kinds.values())} questions ({detail})")

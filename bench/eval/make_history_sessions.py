@@ -17,6 +17,8 @@ in the script (without one, `J`/`T` are Jonah and Helen):
 
     python bench/eval/make_history_sessions.py --script bench/eval/history2_script.txt \
         --out bench/eval/history2
+    python bench/eval/make_history_sessions.py --script bench/eval/history3_script.txt \
+        --out bench/eval/history3
 """
 
 from __future__ import annotations

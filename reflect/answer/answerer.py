@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
-from reflect.answer.compose import AcrossSessions, day, sessions_list
+from reflect.answer.compose import AcrossSessions, day, sessions_list, strong_mentions
 from reflect.answer.conversation import Conversation
 from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
@@ -163,8 +163,11 @@ class Answerer:
         hits = self._search(question, filters, asked) if question else []
         retrieval_ms = _ms_since(began)
         judged = _without_speaker(question, asked)
-        if asked is not None and asked.followup and asked.topic and says_nothing_of_its_own(
-            question
+        if (
+            asked is not None
+            and asked.followup
+            and asked.topic
+            and says_nothing_of_its_own(question)
         ):
             # "when do I start?" says nothing of its own: what it is about is the topic the
             # conversation completed it with ("start ... the head of department job").
@@ -221,8 +224,13 @@ class Answerer:
     ) -> Answer:
         composed = self._compose(asked, filters, began)
         if composed is not None:
-            emit(AnswerStarted(hits=composed.hits, excerpts=list(composed.excerpts),
-                               safety_message=composed.safety_message))
+            emit(
+                AnswerStarted(
+                    hits=composed.hits,
+                    excerpts=list(composed.excerpts),
+                    safety_message=composed.safety_message,
+                )
+            )
             emit(AnswerToken(composed.text))
             emit(AnswerDone(composed))
             return composed
@@ -304,7 +312,7 @@ class Answerer:
         return known[-1] if known else None
 
     def _answer_recap(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
-        """"What did we cover last time?": that session's key moments, verbatim."""
+        """ "What did we cover last time?": that session's key moments, verbatim."""
         assert self.across is not None
         chosen = self._one_session(filters)
         moments = self.across.recap_moments(chosen.id) if chosen is not None else []
@@ -319,7 +327,7 @@ class Answerer:
     def _answer_agreements(
         self, asked: AskedQuestion, filters: Filters, began: float
     ) -> Answer | None:
-        """"What did we agree?": the agreements of the session it names (else the latest
+        """ "What did we agree?": the agreements of the session it names (else the latest
         session that had any), each with the reply that took it on."""
         assert self.across is not None
         today = self.today()
@@ -359,10 +367,12 @@ class Answerer:
         topic_words: bool = True,
         tellers: frozenset[str] = frozenset(),
         told: Sequence[Hit] = (),
+        telling: set[str] | None = None,
     ) -> Answer:
         """An answer whose sentences are built here: `lines` pair a hit with a sentence
         template holding `{n}` (its excerpt number) and `{quote}` (its own words). Within a
-        hit of `told`, the excerpt by one of `tellers` is quoted before the others'."""
+        hit of `told`, the excerpt by one of `tellers` is quoted before the others', the one
+        sharing most of the topic's and the `telling` words."""
         excerpts: list[Excerpt] = []
         text_lines = [lead] if lead else []
         terms = content_stems(asked.topic) if topic_words else set()
@@ -377,23 +387,23 @@ class Answerer:
                 pieces = self._excerpts(hit.text, [hit])
             elif is_told and not any(p.hit.speaker in tellers for p in pieces):
                 # What the teller said there, even in words other than the topic's: "That was
-                # the point. How's the sleep been?" is the question, not the report.
-                pieces += [
-                    p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers
-                ][:1]
+                # the point. How's the sleep been?" is the question, not the report; and of
+                # their turns, the one that tells it, not "Hiya. Um. Mixed bag." before it.
+                pieces += [p for p in self._excerpts(hit.text, [hit]) if p.hit.speaker in tellers]
             if not pieces:
                 continue
+            wanted = terms | (telling or set()) if is_told else terms
             best = max(
                 pieces,
                 key=lambda e: (
                     is_told and e.hit.speaker in tellers,
-                    len(content_stems(e.hit.text) & terms),
+                    len(content_stems(e.hit.text) & wanted),
                     -e.n,
                 ),
             )
             excerpt = dataclasses.replace(best, n=len(excerpts) + 1)
             excerpts.append(excerpt)
-            quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
+            quote = _best_quote(excerpt.hit.text, wanted, self.settings.extractive_max_words)
             text_lines.append(
                 excerpt.source_line(quote)
                 or template.format(
@@ -425,20 +435,27 @@ class Answerer:
         return self._composed(
             asked,
             [hit],
-            [(hit, f"That was on {day(hit.session_date, today)}, in “{hit.session_title}”"
-                   " [{n}]: {who} said “{quote}”")],
+            [
+                (
+                    hit,
+                    f"That was on {day(hit.session_date, today)}, in “{hit.session_title}”"
+                    " [{n}]: {who} said “{quote}”",
+                )
+            ],
             began,
         )
 
     def _answer_outcome(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
-        """"Did I keep the diary?": where it first came up among the moments found, then
+        """ "Did I keep the diary?": where it first came up among the moments found, then
         what was said about it in *later* sessions (the user's own words preferred); say what
         those show, or that the sessions after it don't say."""
         today = self.today()
         # Where it came up is often the therapist's suggestion: found without preferring the
         # user; what happened after is the user's to tell, so that search prefers them.
-        neutral = dataclasses.replace(asked, understood=dataclasses.replace(
-            asked.understood, speaker=None, speaker_words=None))
+        neutral = dataclasses.replace(
+            asked,
+            understood=dataclasses.replace(asked.understood, speaker=None, speaker_words=None),
+        )
         found = self._search(asked.topic, filters, neutral)
         evidence = self._decide(asked.topic, found, filters)
         # "did I keep it up?": "it" is the moment the last answer cited.
@@ -473,11 +490,16 @@ class Answerer:
         )
         if cited_before is not None:
             anchor = cited_before
+        # The words of the question and of the moment it came up that say what it is about:
+        # a later report shares them ("Tuesday and Thursday, before work" -> "I went. To the
+        # pool. Tuesday and Thursday, both of them.").
+        echo = f"{asked.topic} {anchor.text}"
+        telling = self._telling_words(echo, content_stems(echo) - OUTCOME_VERBS)
         later = [h for h in relevant if h.session_date > anchor.session_date and mentions(h)]
         if not filters.session_ids:
             after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
-            later = self._told_after(asked, anchor, after, mentions, said) + later + named
+            later = self._told_after(asked, anchor, after, mentions, said, telling) + later + named
         # Up to three sessions, the closest first; from each, its first moment about it:
         # what happened is told when the session comes back to it ("Hi. Good mixed, I
         # think. I brought the diary."), later in the session come new plans.
@@ -496,18 +518,30 @@ class Answerer:
             key=lambda h: (h.session_date, h.char_start),
             default=picks[0] if picks else None,
         )
-        came_up = (anchor, f"It came up on {day(anchor.session_date, today)}: "
-                   "{who} said “{quote}” [{n}]")
+        came_up = (
+            anchor,
+            f"It came up on {day(anchor.session_date, today)}: {{who}} said “{{quote}}” [{{n}}]",
+        )
         if picks:
             picks.sort(key=lambda h: (h.session_date, h.char_start))
             lines = [
-                (h, ("Afterwards, on " if i == 0 else "On ")
-                 + day(h.session_date, today) + ", {who} said: “{quote}” [{n}]")
+                (
+                    h,
+                    ("Afterwards, on " if i == 0 else "On ")
+                    + day(h.session_date, today)
+                    + ", {who} said: “{quote}” [{n}]",
+                )
                 for i, h in enumerate(picks)
             ]
             tellers = frozenset() if asked.speaker == "other" else frozenset(self.me_labels)
             answer = self._composed(
-                asked, found, [*lines, came_up], began, tellers=tellers, told=picks
+                asked,
+                found,
+                [*lines, came_up],
+                began,
+                tellers=tellers,
+                told=picks,
+                telling=telling,
             )
         else:
             answer = self._composed(
@@ -531,6 +565,7 @@ class Answerer:
         after: Filters,
         mentions: Callable[[Hit], bool],
         said: Callable[[Hit], set[str]],
+        telling: set[str],
     ) -> list[Hit]:
         """The moments after `anchor` (`after`: the filters from the next day on) that tell
         what became of it, closest first.
@@ -544,7 +579,6 @@ class Answerer:
         with the question or the moment (see `_telling_words`; two were tried and lost
         reports, bench/README.md)."""
         query = f"{asked.topic} {anchor.text}"
-        telling = self._telling_words(query, content_stems(query) - OUTCOME_VERBS)
         teller = asked.understood
         if teller.speaker != "other":
             teller = dataclasses.replace(teller, speaker="me", speaker_words=None)
@@ -575,7 +609,7 @@ class Answerer:
         return {t: len(index.lexical_search(spelled.get(t, t), cap)) for t in terms}
 
     def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
-        """"When did I first / last...", "how often...": from the sessions that mention it."""
+        """ "When did I first / last...", "how often...": from the sessions that mention it."""
         assert self.across is not None
         today = self.today()
         sessions = self.across.sessions_mentioning(asked.topic, filters)
@@ -592,13 +626,27 @@ class Answerer:
                 f"session{'s' if len(sessions) != 1 else ''}: {sessions_list(dates, today)}."
             )
             picks = [sessions[0], sessions[-1]] if len(sessions) > 1 else [sessions[0]]
-            lines = [(_best(s.hits), "On " + day(s.session_date, today) + ", {who} said: "
-                      "“{quote}” [{n}]") for s in picks]
+            lines = [
+                (
+                    _best(s.hits),
+                    "On " + day(s.session_date, today) + ", {who} said: “{quote}” [{n}]",
+                )
+                for s in picks
+            ]
             return self._composed(asked, hits, lines, began, lead=lead)
+        if len(content_stems(topic)) > 1:
+            sessions = strong_mentions(sessions)
         chosen = sessions[0] if asked.kind == "first" else sessions[-1]
         word = "first" if asked.kind == "first" else "last"
-        line = ("It " + word + " came up on " + day(chosen.session_date, today)
-                + ", in “" + chosen.session_title + "”: {who} said “{quote}” [{n}]")
+        line = (
+            "It "
+            + word
+            + " came up on "
+            + day(chosen.session_date, today)
+            + ", in “"
+            + chosen.session_title
+            + "”: {who} said “{quote}” [{n}]"
+        )
         return self._composed(asked, hits, [(_best(chosen.hits), line)], began)
 
     def _nothing_about(
@@ -617,7 +665,7 @@ class Answerer:
         return answer
 
     def _not_found(self, asked: AskedQuestion) -> str:
-        """"Nothing about your brother came up in your sessions" when the question's own
+        """ "Nothing about your brother came up in your sessions" when the question's own
         words occur nowhere in the vault (a fact, checked in the word index); else the
         general message, which also covers things said in other words."""
         missing = never_mentioned(asked.topic, self._held)

@@ -360,5 +360,3 @@ def _is_pasted_line(body: str, excerpts: Iterable[Excerpt]) -> bool:
         if excerpt.hit.speaker:
             speakers.update(s.strip().casefold() for s in excerpt.hit.speaker.split(","))
     return name in speakers
-
-

@@ -113,9 +113,7 @@ def build_excerpts(
     return excerpts
 
 
-def _role(
-    piece: Hit, speakers: Sequence[str], me: Sequence[str], therapist: Sequence[str]
-) -> str:
+def _role(piece: Hit, speakers: Sequence[str], me: Sequence[str], therapist: Sequence[str]) -> str:
     """A note is the user's own words whatever its label; a handout is nobody's speech."""
     if piece.source == NOTE:
         return "You"
@@ -238,5 +236,3 @@ def _cut_at_word(text: str, a: int, b: int, max_tokens: int) -> int:
     limit = a + int(max_tokens * _CHARS_PER_TOKEN)
     cut = text.rfind(" ", a, min(b, limit))
     return cut if cut > a else min(b, limit)
-
-

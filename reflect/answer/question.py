@@ -50,11 +50,18 @@ _MONTH = (
 # When: phrases that place a question in time. Each is removed from the topic once read.
 _LAST_SESSION = re.compile(
     r"\b(?:(?:in|at|during|from|on)\s+)?(?:the|our|my)?\s*(?:last|latest|most recent|previous)"
-    r"\s+(?:session|appointment|meeting|time we (?:met|spoke|talked))\b|\blast\s+time\b",
+    r"\s+(?:session|appointment|meeting|time we (?:met|spoke|talked))\b"
+    # "what did we cover last time?", but not "when was the last time Pesto came up?"
+    r"|(?<!\bthe\s)\blast\s+time\b",
     re.IGNORECASE,
 )
 _SESSION_BEFORE = re.compile(
     r"\b(?:in\s+)?the\s+session\s+before\s+(?:that|last|the last one)\b", re.IGNORECASE
+)
+# "the week after my first session", "the session before the last one".
+_NEXT_TO = re.compile(
+    r"\b(?:in\s+|on\s+)?(?:the\s+)?(?:week|session|appointment|one|time)\s+(after|before)\s*$",
+    re.IGNORECASE,
 )
 _FIRST_SESSION = re.compile(
     r"\b(?:in|at|during|from)?\s*(?:the|our|my)\s+(?:very\s+)?first\s+(?:session|appointment|"
@@ -73,7 +80,8 @@ _PERIOD = re.compile(
     rf"(?:\s*-\s*|\s+of\s+|\s+))?(?:{_MONTH})"
     rf"(?:\s+\d{{4}})?\b"
     r"|\b(?:last|this|past)\s+(?:month|week|year)\b"
-    r"|\b(?:a|one|two|three|four|five|six|\d+)\s+(?:weeks?|months?|days?)\s+ago\b"
+    r"|\b(?:(?:about|around|roughly)\s+)?(?:a\s+couple\s+of|a\s+few|a|one|two|three|four|five|"
+    r"six|\d+)\s+(?:weeks?|months?|days?)\s+ago\b"
     r"|\b(?:in\s+)?the\s+(?:last|past)\s+(?:few\s+|couple of\s+|\d+\s+|two\s+|three\s+)?"
     r"(?:weeks?|months?)\b",
     re.IGNORECASE,
@@ -122,7 +130,10 @@ _AGREEMENTS = re.compile(
 _RECAP = re.compile(
     r"\bwhat\s+(?:did|do|have)\s+we\s+(?:cover|covered|talk\s+about|talked\s+about|discuss|"
     r"discussed|go\s+over|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
-    r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b",
+    r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b"
+    # "can you sum up my first session?", "remind me what we talked about on 9 October"
+    r"|\bsum\s+(?:it\s+)?up\b|\b(?:remind\s+me\s+(?:of\s+)?)?what\s+we\s+(?:covered|talked\s+about|"
+    r"discussed|went\s+over|did)\b",
     re.IGNORECASE,
 )
 _OUTCOME_ANY = re.compile(
@@ -165,6 +176,10 @@ _PRONOUNS = re.compile(
 _ASKS_WHEN = re.compile(
     r"^(?:(?:when|what\s+day|which\s+session)\s+)?(?:did|do|was|were|have|had)\s+"
     r"(?:i|we|you)\b\s*",
+    re.IGNORECASE,
+)
+_ASKS_WHAT = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:what(?!\s+about)|who|why|where|how(?!\s+(?:about|often|many)))\b",
     re.IGNORECASE,
 )
 _LEADS = re.compile(r"^(?:and|so|but|ok|okay|what about|how about)\b[\s,]*", re.IGNORECASE)
@@ -389,6 +404,15 @@ def _read_time(
                 if pick == -1
                 else ("the session before last" if pick == -2 else "the first session")
             )
+            # "the week after my first session": the session next to the one named.
+            step = _NEXT_TO.search(text[: m.start()])
+            if step is not None:
+                at = ordered.index(chosen) + (1 if step.group(1).lower() == "after" else -1)
+                if not 0 <= at < len(ordered):
+                    step = None
+                else:
+                    chosen, rest = ordered[at], _cut(rest, step)
+                    words = f"the session {step.group(1).lower()} {words}"
             return rest, None, None, frozenset({chosen.id}), f"{words} ({_day(chosen.date)})"
     m = _ON_DAY.search(text)
     if m:
@@ -406,7 +430,9 @@ def _read_time(
             return rest, first, last, None, f"on {_day(first)}"
     m = _PERIOD.search(text)
     if m and not _is_may_the_verb(text, m):
-        phrase = re.sub(r"^(?:in|during|back in|over)\s+", "", m.group(0), flags=re.IGNORECASE)
+        phrase = re.sub(
+            r"^(?:in|during|back in|over|about|around|roughly)\s+", "", m.group(0), flags=re.I
+        )
         part = re.match(
             rf"^(?:(?:towards?\s+)?the\s+)?({_PART_OF_MONTH})(?:\s*-\s*|\s+of\s+|\s+)",
             phrase,
@@ -416,8 +442,10 @@ def _read_time(
             phrase = phrase[part.end() :]
         phrase = re.sub(r"^the\s+", "", phrase, flags=re.IGNORECASE)
         for word, digit in _NUMBER_WORDS.items():
-            phrase = re.sub(rf"^{word}\b", digit, phrase, flags=re.IGNORECASE)
+            phrase = re.sub(rf"^{word}\b(?!\s+(?:couple|few)\b)", digit, phrase, flags=re.I)
         phrase = re.sub(r"^(?:last|past)\s+(?:few|couple of)\s+", "last 3 ", phrase)
+        phrase = re.sub(r"^a\s+couple\s+of\s+", "2 ", phrase, flags=re.IGNORECASE)
+        phrase = re.sub(r"^a\s+few\s+", "3 ", phrase, flags=re.IGNORECASE)
         try:
             since, until = date_range_phrase(phrase, today)
         except ValueError:
@@ -426,7 +454,9 @@ def _read_time(
             since, until = _part_of_month(part.group(1).lower(), since, until)
         if "ago" in phrase:
             # "two weeks ago" names a time, not everything since: the week around it.
+            back = (today - since).days
             since, until = since - dt.timedelta(days=4), since + dt.timedelta(days=4)
+            since, until = _nearest_session_if_none(since, until, ordered, reach=back // 2)
         words = m.group(0).strip()
         start = m.start()
         side = re.search(r"\b(since|after|from|before|until|till)\s*$", text[:start], re.I)
@@ -440,6 +470,26 @@ def _read_time(
         rest = " ".join((text[:start] + " " + text[m.end() :]).split())
         return rest, since, min(until, today), None, words
     return text, None, None, None, None
+
+
+def _nearest_session_if_none(
+    since: dt.date, until: dt.date, ordered: Sequence[SessionDate], *, reach: int
+) -> tuple[dt.date, dt.date]:
+    """ "About a month ago" is approximate: when no session falls in the week around it,
+    the session nearest to that week is the one meant (both, when two are as near), if it
+    is within `reach` days of it (half of how far back the phrase points: "a couple of weeks
+    ago" is not a session seven weeks back)."""
+    if not ordered or any(since <= s.date <= until for s in ordered):
+        return since, until
+
+    def distance(day: dt.date) -> int:
+        return (since - day).days if day < since else (day - until).days
+
+    nearest = min(distance(s.date) for s in ordered)
+    if nearest > reach:
+        return since, until
+    days = [s.date for s in ordered if distance(s.date) == nearest]
+    return min(days), max(days)
 
 
 def _part_of_month(part: str, first: dt.date, last: dt.date) -> tuple[dt.date, dt.date]:
@@ -547,7 +597,10 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
         flags=re.IGNORECASE,
     )
     rest = " ".join(rest.split()).strip(" ?,.!")
-    return re.sub(r"\s+(?:in|on|at|about|of|up|for|to|with)$", "", rest).strip(" ?,.!")
+    rest = re.sub(r"\s+(?:in|on|at|about|of|up|for|to|with)$", "", rest).strip(" ?,.!")
+    if kind in ("agreements", "recap") and not content_stems(rest):
+        return ""  # "my homework after the first session": the session is the whole subject
+    return rest
 
 
 def says_nothing_of_its_own(text: str) -> bool:
@@ -562,8 +615,10 @@ def _leans_on_conversation(text: str, topic: str) -> bool:
     question with no subject at all ("when do I start?" right after the new job)."""
     if not _REFERS_BACK.search(text):
         return len(text.split()) <= 6 and says_nothing_of_its_own(topic)
+    # Words that ask ("who did I try it on first?", "did he come round in the end?") are not
+    # a subject of the question's own.
     own = content_stems(_PRONOUNS.sub(" ", _LEADS.sub("", topic)))
-    return len(own) <= 1
+    return len(own - OUTCOME_VERBS) <= 1
 
 
 def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestion:
@@ -583,7 +638,14 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
         # "Did I keep it?" after an answer that cited a suggestion: "it" is what was
         # suggested, not the whole topic of the question before ("sleep").
         topic = _plan_meant(previous.plans, before.topic)
-    if kind == "recall" and not own_words and before.kind in ("first", "last", "count"):
+    # "and in March?" after "how often...?" asks the same again; "what's she going there
+    # for?" after "when did she first...?" asks what was said.
+    if (
+        kind == "recall"
+        and not own_words
+        and before.kind in ("first", "last", "count")
+        and not _ASKS_WHAT.search(asked.text)
+    ):
         kind = before.kind
     # The time the last question named carries over ("and what about weekends?" is still
     # "in March"), except to an outcome: what happened is told *after* it came up, so "did I

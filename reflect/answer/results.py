@@ -131,5 +131,3 @@ class AnswerSettings:
 
 class AnswerError(ReflectError):
     title = "Couldn't answer"
-
-

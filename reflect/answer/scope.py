@@ -47,5 +47,3 @@ def is_scope_request(question: str) -> bool:
     """True for a request for diagnosis, medication advice or a decision, not for recall."""
     q = question.replace("’", "'")
     return any(p.search(q) for p in _SCOPE_PATTERNS) and not _RECALL.search(q)
-
-
