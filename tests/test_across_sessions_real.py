@@ -154,3 +154,27 @@ def test_the_sleep_conversation_of_the_issue(demo_vault: Path) -> None:
             for _, hit in answer.citations:  # every quote is the transcript's own words
                 session = service.session_of(hit)
                 assert session.text[hit.char_start : hit.char_end] == hit.text
+
+
+def test_before_the_wedding_is_before_the_day_sam_gave(demo_vault: Path) -> None:
+    """ "What did I say before the wedding?": the wedding is placed on 14 March from Sam's
+    "She's getting married in March, the fourteenth" (session 1), which the later sessions
+    agree with, and the answer cites only sessions before it (reflect/answer/events.py)."""
+    from reflect.embedding import default_embedder
+    from reflect.testing import FakeChatModel
+
+    model = FakeChatModel(["", ""])
+    with Reflect.unlock(
+        demo_vault, PASSPHRASE, embedder_factory=default_embedder, model_factory=lambda: model
+    ) as service:
+        service.open_index(vector_store=False)
+        before = service.ask("what did I say before the wedding?")
+        assert before.asked is not None
+        assert before.asked.until is not None and before.asked.until.isoformat() == "2026-03-13"
+        assert "before the wedding (14 March)" in before.asked.summary()
+        assert before.found and before.citations
+        assert all(hit.session_date.isoformat() < "2026-03-14" for _, hit in before.citations)
+        after = service.ask("what did I say about my gran after the funeral?")
+        assert after.asked is not None and after.asked.since is not None
+        assert after.asked.since.isoformat() == "2026-04-07"
+        assert all(hit.session_date.isoformat() >= "2026-04-07" for _, hit in after.citations)

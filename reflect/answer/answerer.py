@@ -22,6 +22,7 @@ from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list, strong_mentions
 from reflect.answer.conversation import Conversation
+from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
     Excerpt,
@@ -54,7 +55,7 @@ from reflect.index import NO_FILTERS, Filters, lexical_fts_query
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
-from reflect.session import Session
+from reflect.session import SESSION, Session
 from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS
 from reflect.words import content_stems, stem, words
 
@@ -139,7 +140,18 @@ class Answerer:
             sessions=self.session_dates(),
             previous=conversation.last if conversation is not None else None,
             others=[label for label in self.therapist_labels if label not in self.me_labels],
+            events=self._event_date,
         )
+
+    def _event_date(self, event: str) -> EventDate | None:
+        """When an event a question names was ("before the wedding"), from the sessions."""
+        today, index = self.today(), self.retriever.index
+        sessions = [s for s in index.sessions() if s.kind == SESSION and s.date <= today]
+
+        def holding(word: str, most: int) -> list[str]:
+            return [m.session.id for m in index.lexical_search(word, most)]
+
+        return date_of_event(event, sessions_naming(event, sessions, holding))
 
     def prepare(
         self, question: str, *, filters: Filters = NO_FILTERS, asked: AskedQuestion | None = None

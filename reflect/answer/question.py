@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from reflect.answer.events import EventDate, place_event
 from reflect.dates import date_range_phrase
 from reflect.retrieval import Hit
 from reflect.understanding import SpeakerRole, Understood, strip_framing, understand
@@ -317,10 +318,12 @@ def read_question(
     sessions: Sequence[SessionDate] = (),
     previous: PreviousTurn | None = None,
     others: Sequence[str] = (),
+    events: Callable[[str], EventDate | None] | None = None,
 ) -> AskedQuestion:
     """Read `text`: its kind, topic and time, completed from `previous` when it leans on it.
     `others`: the speaker labels that are not the user ("Helen", "Dr. Rivera"): "what did
-    Helen say" is then the other person, and the name isn't searched."""
+    Helen say" is then the other person, and the name isn't searched. `events`: when an
+    event was ("the wedding" -> 14 March), for "before the wedding" (reflect.answer.events)."""
     text = " ".join(text.split())
     understood = understand(text)
     named = _named_speaker(text, others)
@@ -331,6 +334,11 @@ def read_question(
             understand(text), speaker="other", speaker_words=named.group("name").strip()
         )
     rest, since, until, session_ids, time_words = _read_time(text, today, sessions)
+    placed = (
+        place_event(text, today, sessions, events, timed=time_words is not None) if events else None
+    )
+    if placed is not None:
+        rest, since, until, session_ids, time_words = placed
     kind = _kind_of(rest)
     topic = _topic(rest, kind, understood)
     if kind == "outcome" and understood.speaker is None and _ASKS_ABOUT_ME.search(rest):
