@@ -241,10 +241,25 @@ def _role_words(match: re.Match[str]) -> str | None:
     return you.group(1).lower() if you else None
 
 
+# "What did Mum say when...", "what did my new boss tell me": someone the user talks about,
+# whose words the user reports. The person is what to look for; the asking is not.
+_THIRD_PARTY_SAID = re.compile(
+    r"\b(?i:what|how)\s+(?i:did)\s+(?P<who>(?i:my|our|her|his)\s+(?:(?i:new|old)\s+)?[a-z'’]+|"
+    r"[A-Z][\w'’]+)\s+(?i:say|said|tell\s+(?:me|you|her|him|us)|react|respond)\b"
+)
+
+
+def _third_party(m: re.Match[str]) -> str:
+    who = m.group("who")
+    if _ROLE.fullmatch(who) or who.lower() in ("you", "she", "he", "they", "i", "we"):
+        return m.group(0)  # the other side of the sessions: the framing below reads it
+    return who
+
+
 def strip_framing(text: str, *, roles: bool = True) -> str:
     """The question without how it is asked: what to look for. `roles=False` keeps role
     words that are not followed by speech ("did I see a doctor" is about the doctor)."""
-    out = text
+    out = _THIRD_PARTY_SAID.sub(_third_party, text)
     for pattern in _FRAMING:
         out = pattern.sub(" ", out)
     out = _SPOKE.sub(

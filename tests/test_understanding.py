@@ -89,6 +89,24 @@ class TestSpeaker:
         understood = understand("what did I say about my teacher")
         assert understood.speaker == "me" and understood.content == "my teacher"
 
+    @pytest.mark.parametrize(
+        ("question", "content"),
+        [
+            ("what did Mum say when I told her about the new job?", "Mum when the new job"),
+            ("what did my new boss tell me on the first day?", "my new boss on the first day"),
+            ("how did Graham react?", "Graham"),
+        ],
+    )
+    def test_what_someone_talked_about_said_is_looked_for_by_the_person(
+        self, question: str, content: str
+    ) -> None:
+        # The user reports their words: the person is what to look for, not "what did ... say".
+        assert understand(question).content == content
+
+    def test_the_other_side_of_the_sessions_is_still_read_as_the_speaker(self) -> None:
+        understood = understand("what did my counsellor say about sleep?")
+        assert (understood.content, understood.speaker) == ("sleep", "other")
+
     def test_words_inside_quotes_do_not_name_a_speaker(self) -> None:
         assert speaker_of('where is "you said you would" from')[0] is None
 
