@@ -236,6 +236,13 @@ def test_two_of_three_words_are_most_of_them() -> None:
     assert evidence.found
 
 
+def test_two_of_three_words_are_not_enough_when_the_third_is_said_nowhere() -> None:
+    hit = _hit("I'd quit in a heartbeat if I wanted to, but I don't want to.")
+    question = "did I ever mention wanting to quit smoking?"
+    assert decide_found(question, [hit], similarity=0.42).found
+    assert not decide_found(question, [hit], similarity=0.42, never_held=["smoking"]).found
+
+
 def test_a_question_about_one_named_session_is_judged_among_that_sessions_passages() -> None:
     # "in the last session, how far had I run?": the session's best passage holds "run" but is
     # less close than a whole vault's best would be; the user named where to look.

@@ -457,7 +457,7 @@ class Answerer:
             understood=dataclasses.replace(asked.understood, speaker=None, speaker_words=None),
         )
         found = self._search(asked.topic, filters, neutral)
-        evidence = self._decide(asked.topic, found, filters)
+        evidence = self._decide(asked.topic, found, filters, asking=OUTCOME_VERBS)
         # "did I keep it up?": "it" is the moment the last answer cited.
         cited_before = asked.refers_to if asked.followup else None
         if not evidence.found and cited_before is None:
@@ -680,18 +680,28 @@ class Answerer:
         index = self.retriever.index
         return lexical_fts_query(word) is None or bool(index.lexical_search(word, 1))
 
-    def _decide(self, question: str, hits: Sequence[Hit], filters: Filters) -> Evidence:
+    def _decide(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        filters: Filters,
+        asking: frozenset[str] = frozenset(),
+    ) -> Evidence:
+        """Found or not (evidence.py). `asking`: stems that ask rather than name the subject
+        ("did it WORK?"), never taken as a subject the sessions lack."""
         similarity = question_similarity(self.retriever, question, filters) if hits else None
+
+        def held(word: str, terms: set[str]) -> bool:
+            # Only the words the decision counts: not "2nd" once a date placed the question.
+            return stem(word) not in terms - asking or self._held(word)
+
         return decide_found(
             question,
             hits,
             similarity=similarity,
             thresholds=self.settings.evidence,
             filters=filters,
-            # Only the words the decision counts: not "2nd" once a date placed the question.
-            never_held=lambda terms: never_mentioned(
-                question, lambda word: stem(word) not in terms or self._held(word)
-            ),
+            never_held=lambda terms: never_mentioned(question, lambda word: held(word, terms)),
         )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:
