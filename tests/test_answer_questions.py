@@ -47,6 +47,8 @@ class TestKinds:
             ("remind me what we talked about on 1 April", "recap", ""),
             ("what was my homework after the first session?", "agreements", ""),
             ("when was the last time the allotment came up?", "last", "the allotment"),
+            ("did I bring the diary?", "outcome", "bring the diary"),
+            ("did my counsellor explain how the tablets work?", "recall", "how the tablets work"),
         ],
     )
     def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:

@@ -96,6 +96,13 @@ _NUMBER_WORDS = {
     "six": "6",
 }
 
+# The verbs of talking about the talking ("did I MENTION", "how often did we DISCUSS"): a
+# question with one asks for a moment, not for what happened or how often it happened.
+_TALKING = (
+    r"say|said|says|tell|told|mention(?:ed|s)?|talk(?:ed|s)?|speak|spoke|discuss(?:ed)?|"
+    r"describe[ds]?|explain(?:ed|s)?|ask(?:ed|s)?|bring\s+up|brought\s+up"
+)
+
 # Kinds. Order matters in `_kind_of`: the most specific first.
 # At the start only: "what did I say about how often Mum rang" asks for a moment, not a count.
 _COUNT = re.compile(
@@ -109,8 +116,7 @@ _COUNT = re.compile(
 # a day"), not how many sessions mention it. Unless it asks about the talking itself.
 _HOW_OFTEN_I_DID = re.compile(
     r"^(?:and\s+|so\s+)?how\s+(?:often|many\s+times)\b(?:\s+a\s+\w+)?\s+"
-    r"(?:was|am|did|do|have|had|were)\s+(?:i|we)\b(?!\s+(?:\w+\s+)?(?:talk|talked|mention|"
-    r"mentioned|discuss|discussed|bring|brought|say|said|speak|spoke|come|came)\b)",
+    rf"(?:was|am|did|do|have|had|were)\s+(?:i|we)\b(?!\s+(?:\w+\s+)?(?:{_TALKING}|bring|brought|come|came)\b)",
     re.IGNORECASE,
 )
 _FIRST_LAST = re.compile(
@@ -136,18 +142,17 @@ _RECAP = re.compile(
     r"discussed|went\s+over|did)\b",
     re.IGNORECASE,
 )
+# "Did the pharmacist explain...?", "did I ever mention...?": asking about the talking is
+# asking for a moment, wherever the speech verb stands.
 _OUTCOME_ANY = re.compile(
-    r"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had)\s+(?!(?:i|we|you|she|he|they)\s+"
-    r"(?:ever\s+)?(?:say|said|tell|told|mention|talk|speak|spoke|discuss|describe|explain|ask)\b)"
-    r"(?!.*\b(?:say|said|tell|told|mention(?:ed)?|talk(?:ed)?\s+about|spoke|discuss(?:ed)?)\b)",
+    rf"^(?:and\s+|so\s+|but\s+)?(?:did|has|have|had)\s+(?!.*\b(?:{_TALKING})\b)",
     re.IGNORECASE,
 )
 _OUTCOME = re.compile(
     r"^(?:and\s+|so\s+|but\s+)?(?:did|have|has|had|was|were)\s+(?:i|we|it|that|they|she|he|"
     r"things|the\s+\w+)\s+"
     # "did I ever mention...?" asks for a moment: the speech verb may follow an adverb.
-    r"(?!(?:(?:ever|actually|really|even|then|finally)\s+)?(?:say\b|said\b|tell\b|told\b|"
-    r"mention|talk|speak|spoke|discuss|bring\s+up|describe|explain|ask\b|asked\b))"
+    rf"(?!(?:(?:ever|actually|really|even|then|finally)\s+)?(?:{_TALKING})\b)"
     r"(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?(\w+)",
     re.IGNORECASE,
 )
