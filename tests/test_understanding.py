@@ -127,6 +127,26 @@ class TestFraming:
         understood = understand("what did I say?")
         assert understood.content == "what did I say?"
 
+    @pytest.mark.parametrize(
+        ("question", "content"),
+        [
+            # The other person spoke: another role they named is someone talked about.
+            (
+                "when she suggested I talk to one of the social workers about childcare",
+                "to one of the social workers about childcare",
+            ),
+            (
+                "did the GP say the nurse would ring me back",
+                "the nurse would ring me back",
+            ),
+            ("what did the doctor say about seeing a specialist", "seeing a specialist"),
+            # The user spoke: a role alone is whom they told, the session's other person.
+            ("when I told the nurse my knee was worse", "my knee was worse"),
+        ],
+    )
+    def test_a_role_talked_about_is_what_to_look_for(self, question: str, content: str) -> None:
+        assert understand(question).content == content
+
     def test_what_the_person_looks_for_is_never_dropped(self) -> None:
         # "I drink" is not a speech verb: it is what was said.
         assert understand("I remember admitting I drink in the car").content == (
