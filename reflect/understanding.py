@@ -45,6 +45,7 @@ _ROLE_NOUNS = (
     r"docs?|dr\.?(?:\s+(?!(?:say|says|said|tell|told|mention|suggest|ask|explain)\b)"
     r"[a-z][\w'’-]+)?|gps?|physicians?|nurses?(?: practitioners?)?|midwi(?:fe|ves)|"
     r"pharmacists?|chemists?|social ?workers?|case ?workers?|caseworkers?|"
+    r"(?:probation|youth|drug|alcohol|outreach|housing|recovery|crisis) workers?|"
     r"probation officers?|officers?|dietitians?|dieticians?|nutritionists?|coach(?:es)?|"
     r"clinicians?|practitioners?|specialists?|consultants?|advisers?|advisors?|"
     r"health ?visitors?|home ?visitors?|key ?workers?|support ?workers?|mentors?|"

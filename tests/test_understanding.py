@@ -69,6 +69,7 @@ class TestSpeaker:
             ("the GP wanted to charge me for a letter", "other", "the GP"),
             ("my social worker kept asking about the flat", "other", "my social worker"),
             ("did the staff member say I'd been a model resident", "other", "the staff member"),
+            ("what did my youth worker ask about college", "other", "my youth worker"),
             # Saying it with feeling is saying it.
             ("where I worried about losing my independence", "me", None),
             ("the part where I joked about the kettle", "me", None),
