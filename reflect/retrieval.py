@@ -343,11 +343,14 @@ def _speaker_closeness(
     back does not take the moment from the client (as "whose turn holds the most words" did:
     dev paraphrase R@5 +0.05 over that). No turn holding any: 0.5 if the side speaks.
 
-    `by_share` (asked what the other person said): averaged with the share of the chunk's
-    text that side speaks, since what a therapist explains is often worded unlike the
-    question ("how long until the antidepressant works" for "four to six weeks"). Not for
-    the user's own words: their turns are short beside the reflections, and the share put
-    the wrong chunk first (dev paraphrase R@1 0.74 -> 0.50).
+    `by_share` (asked what the other person said): when no turn holds any of the question's
+    words, the share of the chunk's text that side speaks decides instead, since what a
+    therapist explains is often worded unlike the question ("how long until the
+    antidepressant works" for "four to six weeks"). Only then: averaged in always, it put a
+    chunk the therapist speaks alone above the moment the question names whenever the
+    client also spoke in it (fresh v3 therapist R@1 0.61 -> 0.42; bench/README.md, third
+    round). Not for the user's own words: their turns are short beside the reflections, and
+    the share put the wrong chunk first (dev paraphrase R@1 0.74 -> 0.50).
     """
     session, chunk = match.session, match.chunk
     best_any, best_preferred, speaks = 0.0, 0.0, False
@@ -366,8 +369,11 @@ def _speaker_closeness(
             best_preferred = max(best_preferred, overlap)
     if not chars:
         return 0.0
-    words_said = best_preferred / best_any if best_any > 0 else (0.5 if speaks else 0.0)
-    return (words_said + preferred_chars / chars) / 2 if by_share else words_said
+    if best_any > 0:
+        return best_preferred / best_any
+    if by_share:
+        return preferred_chars / chars
+    return 0.5 if speaks else 0.0
 
 
 def span_hit(

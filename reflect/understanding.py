@@ -45,6 +45,7 @@ _ROLE_NOUNS = (
     r"docs?|dr\.?(?:\s+(?!(?:say|says|said|tell|told|mention|suggest|ask|explain)\b)"
     r"[a-z][\w'’-]+)?|gps?|physicians?|nurses?(?: practitioners?)?|midwi(?:fe|ves)|"
     r"pharmacists?|chemists?|social ?workers?|case ?workers?|caseworkers?|"
+    r"(?:probation|youth|drug|alcohol|outreach|housing|recovery|crisis) workers?|"
     r"probation officers?|officers?|dietitians?|dieticians?|nutritionists?|coach(?:es)?|"
     r"clinicians?|practitioners?|specialists?|consultants?|advisers?|advisors?|"
     r"health ?visitors?|home ?visitors?|key ?workers?|support ?workers?|mentors?|"
@@ -256,16 +257,26 @@ def _third_party(m: re.Match[str]) -> str:
     return who
 
 
-def strip_framing(text: str, *, roles: bool = True) -> str:
+def strip_framing(text: str, *, roles: bool = True, other_speaker: str | None = None) -> str:
     """The question without how it is asked: what to look for. `roles=False` keeps role
-    words that are not followed by speech ("did I see a doctor" is about the doctor)."""
+    words that are not followed by speech ("did I see a doctor" is about the doctor).
+
+    `other_speaker`: the words naming the other person when the question says they spoke
+    ("the nurse", "she"). A role word that is not them nor followed by speech is then
+    someone they talked about, and stays ("she suggested I talk to one of the social
+    workers"). When the user speaks, a bare role word is whom they told, and goes."""
     out = _THIRD_PARTY_SAID.sub(_third_party, text)
     for pattern in _FRAMING:
         out = pattern.sub(" ", out)
-    out = _SPOKE.sub(
-        lambda m: " " if _is_spoken(m) and (roles or _SAYS.search(m.group(0))) else m.group(0),
-        out,
-    )
+
+    def spoken(m: re.Match[str]) -> bool:
+        if not _is_spoken(m):
+            return False
+        if not roles:
+            return bool(_SAYS.search(m.group(0)))
+        return other_speaker is None or not _talked_about(m, other_speaker)
+
+    out = _SPOKE.sub(lambda m: " " if spoken(m) else m.group(0), out)
     out = _FILLER_WORDS.sub(" ", out)
     out = _SPACES.sub(" ", out)
     out = _EDGE_JUNK.sub("", out).strip()
@@ -279,12 +290,20 @@ def _is_spoken(match: re.Match[str]) -> bool:
     return len(words) > 1 or bool(_ROLE.fullmatch(re.sub(r"['’]s$", "", match.group(0))))
 
 
+def _talked_about(match: re.Match[str], speaker_words: str) -> bool:
+    """A role word alone, naming someone other than the person who spoke."""
+    if _SAYS.search(match.group(0)):
+        return False
+    role = " ".join(re.sub(r"['’]s$", "", match.group(0)).split())
+    return bool(_ROLE.fullmatch(role)) and role.lower() != speaker_words.lower()
+
+
 def understand(question: str) -> Understood:
     question = " ".join(question.split())
     phrases = tuple(quoted_phrases(question))
     speaker, speaker_words = speaker_of(question)
     unquoted = _QUOTED.sub(" ", question) if phrases else question
-    content = strip_framing(unquoted)
+    content = strip_framing(unquoted, other_speaker=speaker_words if speaker == "other" else None)
     if not content and not phrases:
         content = question
     return Understood(question, content, phrases, speaker, speaker_words)

@@ -484,12 +484,12 @@ def test_a_reflection_does_not_take_the_moment_from_who_said_it_first() -> None:
 
 
 def test_what_the_other_person_explained_is_theirs_in_other_words() -> None:
-    # Asked what the pharmacist said, in words the pharmacist did not use: the chunk where
-    # they do most of the talking counts as theirs more than a chunk of the client's words.
+    # Asked what the pharmacist said, in words nobody used: the chunk where they do most of
+    # the talking counts as theirs more than a chunk of the client's words.
     explained = make_session(
         "expl",
         [
-            Turn("Tobias", "How long until the tablets work?", 0.0, 2.0),
+            Turn("Tobias", "When will I feel any different?", 0.0, 2.0),
             Turn(
                 "Amara",
                 "Citalopram usually takes four to six weeks before you notice a change "
@@ -502,8 +502,40 @@ def test_what_the_other_person_explained_is_theirs_in_other_words() -> None:
     )
     question = "how long until the tablets work"
     plain = _closeness_of(explained, question, prefer_me=False)
-    assert plain == 0.0  # the client's turn holds the words
-    assert _closeness_of(explained, question, prefer_me=False, by_share=True) > 0.3
+    assert plain == 0.5  # no turn holds the words: the side speaks, no more is known
+    assert _closeness_of(explained, question, prefer_me=False, by_share=True) > 0.5
+
+
+def test_the_client_speaking_too_does_not_lower_the_other_persons_moment() -> None:
+    # "What did the nurse say about the inhaler at night": her turn holds the words. That
+    # the client also speaks in the chunk does not make it less hers than a chunk where she
+    # speaks alone (averaging in her share of the chunk did, and cost the first place).
+    question = "the inhaler at night"
+    mixed = make_session(
+        "mixed",
+        [
+            Turn("Tobias", "I keep forgetting it, to be honest, most evenings.", 0.0, 3.0),
+            Turn("Amara", "Keep the inhaler by your bed so you use it at night.", 3.0, 6.0),
+        ],
+        dt.date(2024, 9, 4),
+    )
+    alone = make_session(
+        "alone",
+        [Turn("Amara", "The inhaler at night matters most, I would say.", 0.0, 3.0)],
+        dt.date(2024, 9, 5),
+    )
+    assert _closeness_of(mixed, question, prefer_me=False, by_share=True) == pytest.approx(1.0)
+    assert _closeness_of(alone, question, prefer_me=False, by_share=True) == pytest.approx(1.0)
+    # Where the client's turn holds the words and hers does not, it stays the client's.
+    told = make_session(
+        "told",
+        [
+            Turn("Tobias", "The inhaler at night makes me cough.", 0.0, 3.0),
+            Turn("Amara", "Mm, tell me more about that.", 3.0, 6.0),
+        ],
+        dt.date(2024, 9, 6),
+    )
+    assert _closeness_of(told, question, prefer_me=False, by_share=True) == 0.0
 
 
 def test_rare_words_weigh_more() -> None:

@@ -69,6 +69,7 @@ class TestSpeaker:
             ("the GP wanted to charge me for a letter", "other", "the GP"),
             ("my social worker kept asking about the flat", "other", "my social worker"),
             ("did the staff member say I'd been a model resident", "other", "the staff member"),
+            ("what did my youth worker ask about college", "other", "my youth worker"),
             # Saying it with feeling is saying it.
             ("where I worried about losing my independence", "me", None),
             ("the part where I joked about the kettle", "me", None),
@@ -144,6 +145,26 @@ class TestFraming:
     def test_a_question_that_is_all_framing_keeps_its_words(self) -> None:
         understood = understand("what did I say?")
         assert understood.content == "what did I say?"
+
+    @pytest.mark.parametrize(
+        ("question", "content"),
+        [
+            # The other person spoke: another role they named is someone talked about.
+            (
+                "when she suggested I talk to one of the social workers about childcare",
+                "to one of the social workers about childcare",
+            ),
+            (
+                "did the GP say the nurse would ring me back",
+                "the nurse would ring me back",
+            ),
+            ("what did the doctor say about seeing a specialist", "seeing a specialist"),
+            # The user spoke: a role alone is whom they told, the session's other person.
+            ("when I told the nurse my knee was worse", "my knee was worse"),
+        ],
+    )
+    def test_a_role_talked_about_is_what_to_look_for(self, question: str, content: str) -> None:
+        assert understand(question).content == content
 
     def test_what_the_person_looks_for_is_never_dropped(self) -> None:
         # "I drink" is not a speech verb: it is what was said.
