@@ -6,6 +6,7 @@
     .venv/bin/python bench/bench_answers.py --list           # one line per question as well
     .venv/bin/python bench/bench_answers.py --history2       # the fresh set (once, at the end)
     .venv/bin/python bench/bench_answers.py --history3       # the third, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history4       # the fourth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -28,6 +29,12 @@ invented sessions of "Martin" in bench/eval/history3/ (me = "Martin"), questions
 bench/eval/questions_history3.jsonl (all split "fresh"), "today" fixed at Thursday 21 May 2026,
 and the small vault of its first three sessions; no demo row. It is scored once, by whoever
 integrates a change, and never looked at before that.
+
+With `--history4` (not together with `--history2` or `--history3`) it runs on the fourth
+history the same way: the ten invented sessions of "Freya" in bench/eval/history4/ (me =
+"Freya"), questions bench/eval/questions_history4.jsonl (all split "fresh"), "today" fixed at
+Friday 20 November 2026, and the small vault of its first three sessions; no demo row. Scored
+once, by whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
 `Reflect.ask` builds it (same retriever, labels, session dates, view across sessions) but with
@@ -104,6 +111,9 @@ HISTORY2_TODAY = dt.date(2025, 12, 19)  # the Friday after the last session (18 
 HISTORY3 = HERE / "eval" / "history3"
 HISTORY3_QUESTIONS = HERE / "eval" / "questions_history3.jsonl"
 HISTORY3_TODAY = dt.date(2026, 5, 21)  # the Thursday after the last session (Monday 18 May)
+HISTORY4 = HERE / "eval" / "history4"
+HISTORY4_QUESTIONS = HERE / "eval" / "questions_history4.jsonl"
+HISTORY4_TODAY = dt.date(2026, 11, 20)  # the Friday after the last session (Wednesday 18 November)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -456,6 +466,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history3:
         return HistorySet("History3", HISTORY3, HISTORY3_QUESTIONS, "Martin", HISTORY3_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history4:
+        return HistorySet("History4", HISTORY4, HISTORY4_QUESTIONS, "Freya", HISTORY4_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -475,6 +488,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the second, fresh history (Nadia) instead; score it once, at the end")
     fresh.add_argument("--history3", action="store_true",
                        help="the third, fresh history (Martin) instead; score it once, at the end")
+    fresh.add_argument("--history4", action="store_true",
+                       help="the fourth, fresh history (Freya) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

@@ -22,7 +22,9 @@ questions_history2.jsonl: ids k001.. in order, every split "fresh" (no dev/heldo
 is scored once, at the end), the minimum count of each kind, every accept_dates a date. It has
 no agreements, themes or recaps file. The third history, bench/eval/history3/ (from
 history3_script.txt, "me" = Martin, "therapist" = Ingrid, today 21 May 2026) and
-questions_history3.jsonl (ids t001..), is checked the same way.
+questions_history3.jsonl (ids t001..), is checked the same way, and so is the fourth,
+bench/eval/history4/ (from history4_script.txt, "me" = Freya, "therapist" = Callum, today
+20 November 2026) with questions_history4.jsonl (ids f001..).
 
     python bench/eval/check_history.py
 
@@ -129,6 +131,9 @@ HISTORY2 = fresh_history(
 )
 HISTORY3 = fresh_history(
     "history3", "t", (45, 90), dt.date(2026, 5, 21), {"me": "Martin", "therapist": "Ingrid"}
+)
+HISTORY4 = fresh_history(
+    "history4", "f", (35, 90), dt.date(2026, 11, 20), {"me": "Freya", "therapist": "Callum"}
 )
 
 
@@ -378,7 +383,10 @@ def main() -> int:
     third = Checker(HISTORY3)
     third.check_render()
     third.check_questions()
-    errors = c.errors + fresh.errors + third.errors
+    fourth = Checker(HISTORY4)
+    fourth.check_render()
+    fourth.check_questions()
+    errors = c.errors + fresh.errors + third.errors + fourth.errors
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -387,15 +395,18 @@ def main() -> int:
     kinds = collections.Counter((r["kind"], r["split"]) for r in c.rows)
     kinds2 = collections.Counter(r["kind"] for r in fresh.rows)
     kinds3 = collections.Counter(r["kind"] for r in third.rows)
+    kinds4 = collections.Counter(r["kind"] for r in fourth.rows)
     for k in sorted(KINDS):
         print(
             f"{k:14s} dev={kinds[(k, 'dev')]:3d} heldout={kinds[(k, 'heldout')]:3d}"
             f"   history2 fresh={kinds2[k]:3d}   history3 fresh={kinds3[k]:3d}"
+            f"   history4 fresh={kinds4[k]:3d}"
         )
     print(
         f"ok: {len(c.rows)} questions over {len(c.texts)} sessions (history), "
         f"{len(fresh.rows)} over {len(fresh.texts)} (history2), "
-        f"{len(third.rows)} over {len(third.texts)} (history3)"
+        f"{len(third.rows)} over {len(third.texts)} (history3), "
+        f"{len(fourth.rows)} over {len(fourth.texts)} (history4)"
     )
     return 0
 
