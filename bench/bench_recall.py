@@ -5,6 +5,7 @@
     .venv/bin/python bench/bench_recall.py --misses        # list the dev questions missed
     .venv/bin/python bench/bench_recall.py --v3            # the fresh v3 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v4            # the fresh v4 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v5            # the fresh v5 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -37,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
-from annomi_questions import load_v2, load_v3, load_v4
+from annomi_questions import load_v2, load_v3, load_v4, load_v5
 from bench_retrieval import (
     CachingEmbedder,
     Corpus,
@@ -112,10 +113,18 @@ def _no_model() -> Any:
     raise RuntimeError("the recall bench never runs the chat model")
 
 
+def row_kind(question: dict[str, Any]) -> str:
+    """The row a question is reported in: its kind, with v5's quotes typed without quotation
+    marks ("quote_marks": "none") in a row of their own."""
+    if question.get("quote_marks") == "none":
+        return f"{question['kind']} unquoted"
+    return str(question["kind"])
+
+
 def report(corpus: Corpus, questions: list[dict[str, Any]], split: str, misses: bool) -> None:
     chosen = [q for q in questions if split == "all" or q.get("split", "dev") == split]
     answerable = [q for q in chosen if q["kind"] != "no_answer"]
-    kinds = sorted({q["kind"] for q in answerable})
+    kinds = sorted({row_kind(q) for q in answerable})
     modes = searches(corpus)
     ranks: dict[str, dict[str, int | None]] = {
         name: {q["id"]: rank_of(corpus, q, search(q["question"])) for q in answerable}
@@ -123,7 +132,7 @@ def report(corpus: Corpus, questions: list[dict[str, Any]], split: str, misses: 
     }
     rows = []
     for kind in [*kinds, "all"]:
-        subset = [q for q in answerable if kind in ("all", q["kind"])]
+        subset = [q for q in answerable if kind in ("all", row_kind(q))]
         for name in modes:
             r1, r5, mrr = scores([ranks[name][q["id"]] for q in subset])
             rows.append([kind if name == "BM25 only" else "", name, str(len(subset)),
@@ -169,16 +178,22 @@ def main(argv: list[str] | None = None) -> int:
     fresh.add_argument("--v4", action="store_true",
                        help="score the fresh AnnoMI v4 set instead of v2 dev (scored once, "
                             "at the end: see bench/eval/README.md)")
+    fresh.add_argument("--v5", action="store_true",
+                       help="score the fresh AnnoMI v5 set instead of v2 dev (scored once, "
+                            "at the end: see bench/eval/README.md)")
     args = parser.parse_args(argv)
-    if (args.v3 or args.v4) and args.heldout:
-        parser.error("--v3 and --v4 replace the v2 splits; use them without --heldout")
+    fresh_set = args.v3 or args.v4 or args.v5
+    if fresh_set and args.heldout:
+        parser.error("--v3, --v4 and --v5 replace the v2 splits; use them without --heldout")
     embedder = CachingEmbedder(default_embedder())
-    splits = ["fresh"] if args.v3 or args.v4 else ["dev", "heldout"] if args.heldout else ["dev"]
+    splits = ["fresh"] if fresh_set else ["dev", "heldout"] if args.heldout else ["dev"]
     with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:
         corpora: list[tuple[Corpus, list[dict[str, Any]]]] = []
         if args.corpus in ("annomi", "both"):
             annomi = build_annomi(Path(tmp), embedder)
-            load = load_v4 if args.v4 else load_v3 if args.v3 else load_v2
+            load = (
+                load_v5 if args.v5 else load_v4 if args.v4 else load_v3 if args.v3 else load_v2
+            )
             annomi.questions = load(annomi_csv_path())
             with_alt_refs(annomi)
             corpora.append((annomi, annomi.questions))

@@ -1,4 +1,4 @@
-"""Load the AnnoMI v2, v3 and v4 question sets (questions_annomi_v2/v3/v4.jsonl) for a benchmark.
+"""Load the AnnoMI v2-v5 question sets (questions_annomi_v2/v3/v4/v5.jsonl) for a benchmark.
 
 The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
 reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
@@ -10,9 +10,12 @@ reads the AnnoMI CSV, cuts the quote out of the utterance, applies the optional
     questions = load_v2("/path/to/AnnoMI-simple.csv")
     fresh = load_v3("/path/to/AnnoMI-simple.csv")  # the v3 set, all split "fresh"
     fresh4 = load_v4("/path/to/AnnoMI-simple.csv")  # the v4 set, all split "fresh"
+    fresh5 = load_v5("/path/to/AnnoMI-simple.csv")  # the v5 set, all split "fresh"
 
 Every returned record is a copy of the JSONL record; exact-quote records get "question" (the
 rendered text), "question_template" (the stored template) and "quote" (the rendered quote).
+In v5, "quote_marks": "none" tags a quote typed without quotation marks around it (the template
+has none); it changes nothing in the rendering and lets a benchmark report those apart.
 
 The dev/heldout split is a seeded draw, see heldout_ids(). Standard library only.
 """
@@ -30,8 +33,10 @@ HERE = Path(__file__).resolve().parent
 V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
 V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
 V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
+V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
+QUOTE_MARKS = ("none",)  # v5: the quote is typed bare, without quotation marks
 
 
 def read_corpus(csv_path: str | Path) -> dict[tuple[int, int], dict[str, str]]:
@@ -110,6 +115,13 @@ def load_v4(
     csv_path: str | Path, questions_path: str | Path = V4_QUESTIONS
 ) -> list[dict[str, Any]]:
     """The v4 questions (a second fresh set, scored once at the end), rendered like load_v2."""
+    return load_rendered(csv_path, questions_path)
+
+
+def load_v5(
+    csv_path: str | Path, questions_path: str | Path = V5_QUESTIONS
+) -> list[dict[str, Any]]:
+    """The v5 questions (a third fresh set, scored once at the end), rendered like load_v2."""
     return load_rendered(csv_path, questions_path)
 
 

@@ -31,6 +31,12 @@ questions_annomi_v3.jsonl (a fresh set, loaded by annomi_questions.load_v3):
   * ids look like v001; no question answers with a moment (transcript and utterance, main ref
     or alt_refs) already used by a v1 or v2 question unless its notes name that question's id.
 
+questions_annomi_v4.jsonl and questions_annomi_v5.jsonl (loaded by load_v4 / load_v5):
+  * the v3 rules, ids w001 / x001, and no moment of any earlier set (v1, v2, v3; v5 also v4);
+  * v5 only: an exact_quote typed without quotation marks carries "quote_marks": "none" (its
+    template has no quote character next to {quote}, and the quote spans 5-9 words); every
+    other exact_quote has a quote character right before {quote}.
+
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
 warning is printed) unless --require-annomi is given.
@@ -62,6 +68,7 @@ ANNOMI_QUESTIONS = HERE / "questions_annomi.jsonl"
 ANNOMI_V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
 ANNOMI_V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
 ANNOMI_V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
+ANNOMI_V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -324,6 +331,8 @@ V2_KINDS = {"paraphrase", "therapist", "exact_quote", "no_answer"}
 V2_SPLITS = {"dev", "heldout"}
 V3_SPLITS = {"fresh"}
 QUOTE_WORDS = (3, 9)
+UNQUOTED_WORDS = (5, 9)  # a bare remembered phrase needs a few words to be recognisable
+QUOTE_CHARS = "\"'\u2018\u2019\u201c\u201d"
 
 
 def import_annomi_questions():
@@ -342,24 +351,67 @@ def check_annomi_v2(rep: Report, require_csv: bool) -> collections.Counter[str]:
     return check_annomi_set(rep, require_csv, ANNOMI_V2_QUESTIONS, "b", V2_SPLITS)
 
 
-# The fresh sets, in the order they were written: (file, id prefix). Each is scored once, so
-# each must ask about new moments: none of v1, v2 or any fresh set before it.
-FRESH_SETS = ((ANNOMI_V3_QUESTIONS, "v"), (ANNOMI_V4_QUESTIONS, "w"))
+# The fresh sets, in the order they were written: (file, id prefix, whether bare quotes are
+# tagged with quote_marks). Each is scored once, so each must ask about new moments: none of
+# v1, v2 or any fresh set before it.
+FRESH_SETS = (
+    (ANNOMI_V3_QUESTIONS, "v", False),
+    (ANNOMI_V4_QUESTIONS, "w", False),
+    (ANNOMI_V5_QUESTIONS, "x", True),
+)
 
 
 def check_annomi_fresh(
     rep: Report, require_csv: bool
 ) -> list[tuple[str, collections.Counter[str]]]:
-    """questions_annomi_v3/v4.jsonl: the v2 rules, all split "fresh", and no reused moment."""
+    """questions_annomi_v3/v4/v5.jsonl: the v2 rules, all split "fresh", and no reused moment."""
     earlier = [ANNOMI_QUESTIONS, ANNOMI_V2_QUESTIONS]
     results = []
-    for path, id_prefix in FRESH_SETS:
+    for path, id_prefix, tagged_marks in FRESH_SETS:
         kinds = check_annomi_set(
-            rep, require_csv, path, id_prefix, V3_SPLITS, earlier=tuple(earlier)
+            rep,
+            require_csv,
+            path,
+            id_prefix,
+            V3_SPLITS,
+            earlier=tuple(earlier),
+            tagged_marks=tagged_marks,
         )
         results.append((path.name, kinds))
         earlier.append(path)
     return results
+
+
+def check_quote_marks(
+    q: dict[str, Any], where: str, tagged: bool, allowed: tuple[str, ...], rep: Report
+) -> None:
+    """In a set that tags them, a quote typed bare (no quotation mark next to {quote}) carries
+    quote_marks "none" and spans UNQUOTED_WORDS words; every other quote is in quotation marks."""
+    marks = q.get("quote_marks")
+    if not tagged:
+        if marks is not None:
+            rep.error(where, "quote_marks is only used in sets that tag bare quotes (v5 on)")
+        return
+    if marks not in (None, *allowed):
+        rep.error(where, f"unknown quote_marks {marks!r}")
+        return
+    template = str(q.get("question"))
+    at = template.find("{quote}")
+    before = template[at - 1 : at] if at > 0 else ""
+    after = template[at + len("{quote}") : at + len("{quote}") + 1]
+    quoted = bool(before) and before in QUOTE_CHARS
+    if marks == "none":
+        if quoted or (after and after in QUOTE_CHARS):
+            rep.error(where, 'quote_marks "none" but the template quotes {quote}')
+        ref = q.get("quote_ref") or {}
+        n = int(ref.get("end_word", 0)) - int(ref.get("start_word", 0))
+        if not UNQUOTED_WORDS[0] <= n <= UNQUOTED_WORDS[1]:
+            rep.error(
+                where,
+                f"a bare quote must span {UNQUOTED_WORDS[0]}-{UNQUOTED_WORDS[1]} words, got {n}",
+            )
+    elif not quoted:
+        rep.error(where, 'a quote without quotation marks needs "quote_marks": "none"')
 
 
 def moments(q: dict[str, Any]) -> set[tuple[Any, Any]]:
@@ -378,9 +430,11 @@ def check_annomi_set(
     id_prefix: str,
     splits: set[str],
     earlier: tuple[Path, ...] = (),
+    tagged_marks: bool = False,
 ) -> collections.Counter[str]:
     """An AnnoMI set in the v2 format. splits == V2_SPLITS means the seeded dev/heldout draw;
-    `earlier` sets must not share an answering moment unless the notes name their question."""
+    `earlier` sets must not share an answering moment unless the notes name their question;
+    `tagged_marks`: bare quotes carry quote_marks "none", and only they (see check_quote_marks)."""
     aq = import_annomi_questions()
     questions = load_jsonl(path, rep)
     seen: set[str] = set()
@@ -441,10 +495,13 @@ def check_annomi_set(
                     rep.error(where, "quote_ref utterance_id must be one of utterance_ids")
             if q.get("quote_variant") not in (None, *aq.QUOTE_VARIANTS):
                 rep.error(where, f"unknown quote_variant {q.get('quote_variant')!r}")
+            check_quote_marks(q, where, tagged_marks, aq.QUOTE_MARKS, rep)
         else:
-            if has_tpl or ref is not None or "quote_variant" in q:
+            if has_tpl or ref is not None or "quote_variant" in q or "quote_marks" in q:
                 rep.error(
-                    where, "only exact_quote questions carry {quote}, quote_ref, quote_variant"
+                    where,
+                    "only exact_quote questions carry {quote}, quote_ref, quote_variant, "
+                    "quote_marks",
                 )
 
     # the split is the seeded draw, one third (rounded) of each kind held out
