@@ -215,6 +215,14 @@ class TestFollowUps:
         )
         assert again.followup and again.kind == "count"
 
+    def test_did_we_get_one_means_the_thing_talked_about(self) -> None:
+        asked = read_question(
+            "did we get one in the end?",
+            today=TODAY,
+            previous=self.previous("what did we say about a rabbit for Noor's daughter?"),
+        )
+        assert asked.followup and asked.kind == "outcome" and "rabbit" in asked.topic
+
     @pytest.mark.parametrize(
         "question", ["did he come round in the end?", "who did I try it on first?"]
     )

@@ -165,7 +165,9 @@ _WHEN_THAT = re.compile(
 
 # A follow-up leans on the conversation: it says "it", "that", "she"... and little else.
 _REFERS_BACK = re.compile(
-    r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there|the\s+same)\b"
+    # "did we get one in the end?": "one" stands for the thing talked about.
+    r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there|the\s+same|"
+    r"(?:get|got|find|found|have|had|buy|bought)\s+one)\b"
     r"|^(?:and|so|but|what\s+about|how\s+about|and\s+what\s+about)\b",
     re.IGNORECASE,
 )
