@@ -56,10 +56,12 @@ LEXICAL_DOUBT = 0.5
 # How many of word search's first chunks are read for that.
 LEXICAL_DOUBT_DEPTH = 3
 # Asked what the user said, meaning search reads the question's content as the index embeds
-# the user's turns ("Client: <content>", reflect.chunking.embedding_text) mixed with the plain
-# content, this share labelled. Pooled over the v2 dev, v3 and v4 AnnoMI sets (149 paraphrases)
-# R@5 115 -> 119, no set losing a question at 5 (bench/README.md, #15 fourth round; 0.5 and
-# 1.0 level at 5 with larger swings question by question).
+# the user's turns ("<label>: <content>", reflect.chunking.embedding_text) mixed with the plain
+# content, this share labelled: without "I said" (framing) the content no longer leans to the
+# user's turns. Pooled over the v2 dev, v3 and v4 AnnoMI sets (149 paraphrases) R@5 117 -> 121,
+# therapist equal, no set losing more than one question at 5 (the demo's date questions 4 -> 3
+# of 6). 0.5: equal; 1.0 (the labelled text alone): equal pooled, demo paraphrase -1 (bench/
+# README.md, #15 fourth round).
 USER_LABEL_IN_MEANING = 0.3
 # Words typed without quotes that the sessions hold verbatim in at most this many chunks, over
 # at least VERBATIM_RUN_WORDS words (two of them not stopwords), are found like quoted words:
@@ -144,7 +146,9 @@ class Retriever:
 
         The query is read first (`reflect.understanding`): words in quotes are found verbatim
         and ranked above everything else (every place that holds them); the framing of a
-        question ("when did I say", "which session was that") is not searched; who said it
+        question ("when did I say", "which session was that") is not searched; words typed
+        without quotes that a session holds verbatim, rarely, count as quoted
+        (`verbatim_runs`); who said it
         ("my counsellor said", "did I tell") is preferred, not filtered. `as_typed` searches
         the words exactly as given, as before any of this (for comparisons and for a user
         who clears what was understood). `understood`: the question already read (answering
