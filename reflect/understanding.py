@@ -274,7 +274,9 @@ def strip_framing(text: str, *, roles: bool = True, other_speaker: str | None = 
             return False
         if not roles:
             return bool(_SAYS.search(m.group(0)))
-        return other_speaker is None or not _talked_about(m, other_speaker)
+        if other_speaker is not None:
+            return not _talked_about(m, other_speaker)
+        return _spoke_or_was_told(m)
 
     out = _SPOKE.sub(lambda m: " " if spoken(m) else m.group(0), out)
     out = _FILLER_WORDS.sub(" ", out)
@@ -288,6 +290,25 @@ def _is_spoken(match: re.Match[str]) -> bool:
     """A role word always goes; a pronoun only with a speech verb ("I drink" stays)."""
     words = match.group(0).split()
     return len(words) > 1 or bool(_ROLE.fullmatch(re.sub(r"['’]s$", "", match.group(0))))
+
+
+# "I told the dentist", "I pointed out to the pharmacist": the role right after the speech.
+# ("said the doctor never explained" is about the doctor: "said" takes no one without "to").
+_TOLD = re.compile(
+    rf"(?:\b(?:tell|told|tells|ask|asked|asks|warn(?:ed)?|show(?:ed)?|remind(?:ed)?)"
+    rf"|\b(?:{_SPEECH}|admitted|complained|moaned|vented)\s+to)\s+$",
+    re.IGNORECASE,
+)
+
+
+def _spoke_or_was_told(match: re.Match[str]) -> bool:
+    """When the user spoke (or nobody is named): a role word alone goes only as whom they
+    told ("when I told Dr. Rivera that..."); elsewhere it is someone talked about, and
+    stays ("nagged by my family doctor", "a guy who's a drug counsellor now")."""
+    said = match.group(0)
+    if _SAYS.search(said) or re.search(r"['’]s$", said) or not _ROLE.fullmatch(said):
+        return True  # speech, "the pharmacist's (tip)": whose words they are
+    return bool(_TOLD.search(match.string[: match.start()]))
 
 
 def _talked_about(match: re.Match[str], speaker_words: str) -> bool:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from reflect.retrieval import (
     _speaker_closeness,
     expand_to_turns,
     quoted_phrase,
+    verbatim_runs,
 )
 from reflect.session import Session, build_text
 from reflect.testing import FakeEmbedder
@@ -35,42 +37,83 @@ def make_session(
 ) -> Session:
     text, stored = build_text(turns)
     return Session(
-        id=session_id, title=title or f"Session {session_id}", date=date, date_source="option",
-        source_file=f"{session_id}.vtt", content_hash=session_id,
-        imported_at="2024-12-01T10:00:00", format="vtt", text=text, turns=stored,
+        id=session_id,
+        title=title or f"Session {session_id}",
+        date=date,
+        date_source="option",
+        source_file=f"{session_id}.vtt",
+        content_hash=session_id,
+        imported_at="2024-12-01T10:00:00",
+        format="vtt",
+        text=text,
+        turns=stored,
     )
 
 
 # An invented client, Tobias Lind, and his invented therapist, Dr. Amara Osei.
-FEBRUARY = make_session("feb", [
-    Turn("Amara", "Where would you like to start today?", 0.0, 3.0),
-    Turn("Tobias", "With the argument at my sister Freja's birthday. She told everyone I "
-                   "always leave early, and I did leave early, because the noise was too much.",
-         3.0, 14.0),
-    Turn("Amara", "Mm-hmm.", 14.0, 15.0),
-    Turn("Tobias", "I wanted to explain, but the words got stuck. I just smiled and went home.",
-         15.0, 21.0),
-    Turn("Amara", "What would you have said if the words hadn't got stuck?", 21.0, 25.0),
-    Turn("Tobias", "That I love her, and that loud rooms make me feel like I'm drowning.",
-         25.0, 31.0),
-], dt.date(2024, 2, 6), "Freja's birthday")
+FEBRUARY = make_session(
+    "feb",
+    [
+        Turn("Amara", "Where would you like to start today?", 0.0, 3.0),
+        Turn(
+            "Tobias",
+            "With the argument at my sister Freja's birthday. She told everyone I "
+            "always leave early, and I did leave early, because the noise was too much.",
+            3.0,
+            14.0,
+        ),
+        Turn("Amara", "Mm-hmm.", 14.0, 15.0),
+        Turn(
+            "Tobias",
+            "I wanted to explain, but the words got stuck. I just smiled and went home.",
+            15.0,
+            21.0,
+        ),
+        Turn("Amara", "What would you have said if the words hadn't got stuck?", 21.0, 25.0),
+        Turn(
+            "Tobias",
+            "That I love her, and that loud rooms make me feel like I'm drowning.",
+            25.0,
+            31.0,
+        ),
+    ],
+    dt.date(2024, 2, 6),
+    "Freja's birthday",
+)
 
-APRIL = make_session("apr", [
-    Turn("Amara", "You mentioned sleeping badly. Tell me about the nights.", 0.0, 4.0),
-    Turn("Tobias", "I wake at three and my head starts listing everything I did wrong at work. "
-                   "The budget spreadsheet, the email to Henrik, the meeting I missed.", 4.0, 15.0),
-    Turn("Amara", "Okay.", 15.0, 16.0),
-    Turn("Tobias", "Sometimes I get up and clean the kitchen just to make it stop.", 16.0, 21.0),
-], dt.date(2024, 4, 18), "Sleep")
+APRIL = make_session(
+    "apr",
+    [
+        Turn("Amara", "You mentioned sleeping badly. Tell me about the nights.", 0.0, 4.0),
+        Turn(
+            "Tobias",
+            "I wake at three and my head starts listing everything I did wrong at work. "
+            "The budget spreadsheet, the email to Henrik, the meeting I missed.",
+            4.0,
+            15.0,
+        ),
+        Turn("Amara", "Okay.", 15.0, 16.0),
+        Turn(
+            "Tobias", "Sometimes I get up and clean the kitchen just to make it stop.", 16.0, 21.0
+        ),
+    ],
+    dt.date(2024, 4, 18),
+    "Sleep",
+)
 
 MONOLOGUE = " ".join(
     f"Sentence {i} is about the garden my grandfather Sven planted, row {i} of the beans."
     for i in range(40)
 )
-JUNE = make_session("jun", [
-    Turn("Tobias", MONOLOGUE, 0.0, 400.0),
-    Turn("Amara", "Thank you for telling me about Sven.", 400.0, 403.0),
-], dt.date(2024, 6, 20), "Grandfather")
+JUNE = make_session(
+    "jun",
+    [
+        Turn("Tobias", MONOLOGUE, 0.0, 400.0),
+        Turn("Amara", "Thank you for telling me about Sven.", 400.0, 403.0),
+    ],
+    dt.date(2024, 6, 20),
+    "Grandfather",
+)
 
 SESSIONS = [FEBRUARY, APRIL, JUNE]
 
@@ -193,8 +236,9 @@ def test_ten_thousand_character_query(retriever: Retriever, mode: str) -> None:
             check_hit(hit)
 
 
-@settings(max_examples=100, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(query=st.text(max_size=120))
 def test_any_query_works(retriever: Retriever, query: str) -> None:
     for hit in retriever.search(query, k=3):
@@ -225,12 +269,21 @@ def test_speaker_filter_highlights_that_speakers_words(retriever: Retriever) -> 
 def test_speaker_filter_keeps_the_turn_holding_the_most_matched_words() -> None:
     # Tobias speaks twice in the chunk; the first turn shares one word with the question, the
     # second holds the answer. The excerpt used to be the first turn touching any matched word.
-    session = make_session("oct", [
-        Turn("Tobias", "Work was fine this week, nothing much to say.", 0.0, 4.0),
-        Turn("Amara", "And the evenings?", 4.0, 6.0),
-        Turn("Tobias", "The evenings at work are when the panic comes, on the walk to the "
-                       "train after work, every single evening.", 6.0, 14.0),
-    ], dt.date(2024, 10, 3))
+    session = make_session(
+        "oct",
+        [
+            Turn("Tobias", "Work was fine this week, nothing much to say.", 0.0, 4.0),
+            Turn("Amara", "And the evenings?", 4.0, 6.0),
+            Turn(
+                "Tobias",
+                "The evenings at work are when the panic comes, on the walk to the "
+                "train after work, every single evening.",
+                6.0,
+                14.0,
+            ),
+        ],
+        dt.date(2024, 10, 3),
+    )
     index = SearchIndex()
     try:
         index.add_lexical(session, chunk_session(session, min_words=40, max_words=150))
@@ -351,26 +404,53 @@ def test_importing_the_search_modules_stays_light() -> None:
 # ---- reading the question (issue: find the moment) ---------------------------------------------
 
 # Invented: Tobias again, with a phrase said twice in two sessions and once with a stammer.
-KETTLE_MAY = make_session("may", [
-    Turn("Amara", "How are the mornings going?", 0.0, 3.0),
-    Turn("Tobias", "Better. Honestly, the kettle is my alarm clock now. I hear it and I get up.",
-         3.0, 9.0),
-    Turn("Amara", "So the kettle does the waking for you.", 9.0, 12.0),
-], dt.date(2024, 5, 2), "Mornings")
-KETTLE_JULY = make_session("jul", [
-    Turn("Tobias", "Like I said before, um, the kettle is, uh, my-my alarm clock, still true.",
-         0.0, 6.0),
-    Turn("Amara", "And the evenings?", 6.0, 8.0),
-    Turn("Tobias", "The evenings are harder. The flat is too quiet after nine.", 8.0, 12.0),
-], dt.date(2024, 7, 11), "Evenings")
+KETTLE_MAY = make_session(
+    "may",
+    [
+        Turn("Amara", "How are the mornings going?", 0.0, 3.0),
+        Turn(
+            "Tobias",
+            "Better. Honestly, the kettle is my alarm clock now. I hear it and I get up.",
+            3.0,
+            9.0,
+        ),
+        Turn("Amara", "So the kettle does the waking for you.", 9.0, 12.0),
+    ],
+    dt.date(2024, 5, 2),
+    "Mornings",
+)
+KETTLE_JULY = make_session(
+    "jul",
+    [
+        Turn(
+            "Tobias",
+            "Like I said before, um, the kettle is, uh, my-my alarm clock, still true.",
+            0.0,
+            6.0,
+        ),
+        Turn("Amara", "And the evenings?", 6.0, 8.0),
+        Turn("Tobias", "The evenings are harder. The flat is too quiet after nine.", 8.0, 12.0),
+    ],
+    dt.date(2024, 7, 11),
+    "Evenings",
+)
 # Many chunks that share the phrase's ordinary words, so word search alone can't find it first.
 DECOYS = [
-    make_session(f"d{i}", [
-        Turn("Tobias", f"My alarm clock broke and the kettle is old, morning {i}, I said my "
-                       "alarm clock was the kettle's fault, the kettle, the clock, the alarm.",
-             0.0, 5.0),
-        Turn("Amara", "Mm-hmm, the alarm and the kettle.", 5.0, 7.0),
-    ], dt.date(2024, 3, 1) + dt.timedelta(days=i), f"Decoy {i}")
+    make_session(
+        f"d{i}",
+        [
+            Turn(
+                "Tobias",
+                f"My alarm clock broke and the kettle is old, morning {i}, I said my "
+                "alarm clock was the kettle's fault, the kettle, the clock, the alarm.",
+                0.0,
+                5.0,
+            ),
+            Turn("Amara", "Mm-hmm, the alarm and the kettle.", 5.0, 7.0),
+        ],
+        dt.date(2024, 3, 1) + dt.timedelta(days=i),
+        f"Decoy {i}",
+    )
     for i in range(12)
 ]
 
@@ -411,13 +491,25 @@ def test_the_phrase_typed_as_typed_is_not_read(kettle: Retriever) -> None:
 def test_who_said_it_is_preferred_from_the_words_of_the_question() -> None:
     # The same words, said once by each: "what did my counsellor say" prefers Amara's turn and
     # "what did I say" Tobias's, though no speaker filter is set.
-    both = make_session("both", [
-        Turn("Tobias", "Walking the dog every evening keeps me sane, honestly.", 0.0, 4.0),
-        *[Turn("Amara" if i % 2 else "Tobias", f"Unrelated talk number {i} about the weather "
-               "and the bus timetable and the price of bread.", 4.0 + i, 5.0 + i)
-          for i in range(12)],
-        Turn("Amara", "Walking the dog every evening could be your anchor, then.", 20.0, 24.0),
-    ], dt.date(2024, 8, 1), "Dog")
+    both = make_session(
+        "both",
+        [
+            Turn("Tobias", "Walking the dog every evening keeps me sane, honestly.", 0.0, 4.0),
+            *[
+                Turn(
+                    "Amara" if i % 2 else "Tobias",
+                    f"Unrelated talk number {i} about the weather "
+                    "and the bus timetable and the price of bread.",
+                    4.0 + i,
+                    5.0 + i,
+                )
+                for i in range(12)
+            ],
+            Turn("Amara", "Walking the dog every evening could be your anchor, then.", 20.0, 24.0),
+        ],
+        dt.date(2024, 8, 1),
+        "Dog",
+    )
     idx = SearchIndex()
     chunks = chunk_session(both, min_words=5, max_words=12)
     idx.add_lexical(both, chunks)
@@ -563,5 +655,51 @@ def test_meaning_counts_more_when_the_words_are_not_there() -> None:
         a, c = apr[0], ChunkMatch(FEBRUARY, chunks_of(FEBRUARY)[0], 0.9)
         assert retriever._fuse([a], [c])[0][0].key == a.key  # a tie: words first
         assert retriever._fuse([a], [c], vector_weight=1.5)[0][0].key == c.key
+    finally:
+        index.close()
+
+
+def test_rare_words_typed_without_quotes_are_found_like_quoted_ones(kettle: Retriever) -> None:
+    # The user remembers the exact words but types no quotes: the two places that hold them
+    # (one with filler between the words) come first, marked exact, as if quoted.
+    hits = kettle.search("the kettle is my alarm clock, when did I say that", k=5)
+    assert {h.session_id for h in hits[:2]} == {"may", "jul"}
+    assert all(h.exact for h in hits[:2]) and not any(h.exact for h in hits[2:])
+
+
+def test_common_or_stopword_runs_are_not_read_as_quotes(kettle: Retriever) -> None:
+    # "Kettle" and "alarm" fill a dozen decoy chunks, and "when did I say that" is all
+    # stopwords: neither is a run someone remembers word for word.
+    assert verbatim_runs(kettle.index, "when did I say that I was there") == []
+    assert verbatim_runs(kettle.index, "the kettle is my alarm clock") == [
+        "the kettle is my alarm clock"
+    ]
+    assert not any(h.exact for h in kettle.search("the alarm and the kettle", k=5))
+
+
+class _RecordingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__(64)
+        self.seen: list[str] = []
+
+    def embed(self, texts, *, batch_size=32, progress=None):  # type: ignore[no-untyped-def]
+        self.seen.extend(texts)
+        return super().embed(texts, batch_size=batch_size, progress=progress)
+
+
+def test_what_the_user_said_is_looked_for_as_their_turns_were_embedded() -> None:
+    index = build_index(SESSIONS)
+    embedder = _RecordingEmbedder()
+    try:
+        retriever = Retriever(index, embedder, me_labels=frozenset({"Tobias"}))
+        retriever.search("when did I say loud rooms make me feel like drowning", k=3)
+        assert "Tobias: loud rooms make me feel like drowning" in embedder.seen
+        embedder.seen.clear()
+        # The other person's words, or no one named: the content alone.
+        retriever.search("when did my counsellor say loud rooms are hard", k=3)
+        retriever.search("loud rooms and drowning", k=3)
+        assert not any(text.startswith("Tobias:") for text in embedder.seen)
+        vector = retriever._query_vector("loud rooms", "Tobias")
+        assert float(np.linalg.norm(vector)) == pytest.approx(1.0, abs=1e-5)
     finally:
         index.close()

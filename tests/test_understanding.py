@@ -161,6 +161,21 @@ class TestFraming:
             ("what did the doctor say about seeing a specialist", "seeing a specialist"),
             # The user spoke: a role alone is whom they told, the session's other person.
             ("when I told the nurse my knee was worse", "my knee was worse"),
+            ("where I asked my GP whether I sleep too little", "whether I sleep too little"),
+            # Elsewhere it is someone the user talked about, and stays ("said" takes no one
+            # without "to"): bench/README.md #15, fourth round.
+            (
+                "when I said I get nagged by my family doctor and everybody",
+                "I get nagged by my family doctor and everybody",
+            ),
+            (
+                "the bit about a guy I did time with who's a drug counsellor now",
+                "a guy I did time with who's a drug counsellor now",
+            ),
+            (
+                "when I said the doctor never explained how to take it",
+                "the doctor never explained how to take it",
+            ),
         ],
     )
     def test_a_role_talked_about_is_what_to_look_for(self, question: str, content: str) -> None:
