@@ -13,7 +13,9 @@ import re
 
 from reflect.errors import DateNotUnderstood
 
-_MONTHS = {
+# Month names and their short forms, to their numbers; shared with the readers of questions
+# (reflect.answer.question, reflect.answer.events).
+MONTHS = {
     name: number
     for number, names in enumerate(
         [
@@ -34,6 +36,8 @@ _MONTHS = {
     )
     for name in names
 }
+# Any of them, longest first (so "march" is read whole, not as "mar").
+MONTH_PATTERN = "|".join(sorted(MONTHS, key=len, reverse=True))
 _UNITS = {"day": 1, "week": 7}
 _MONTH_YEAR = re.compile(r"^([a-z]+)\.?(?:,?\s+(\d{4}))?$")
 _ISO_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -108,8 +112,8 @@ def _period(phrase: str, today: dt.date) -> tuple[dt.date, dt.date] | None:
         year, month = int(iso_month.group(1)), int(iso_month.group(2))
         return _month(year, month) if 1 <= month <= 12 else None
     month_year = _MONTH_YEAR.fullmatch(phrase)
-    if month_year and month_year.group(1) in _MONTHS:
-        month = _MONTHS[month_year.group(1)]
+    if month_year and month_year.group(1) in MONTHS:
+        month = MONTHS[month_year.group(1)]
         if month_year.group(2):
             return _month(int(month_year.group(2)), month)
         year = today.year if month <= today.month else today.year - 1

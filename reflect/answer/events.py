@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, TypeVar
 
+from reflect.dates import MONTH_PATTERN, MONTHS
 from reflect.words import content_stems
 
 __all__ = [
@@ -319,27 +320,6 @@ _NOT_OWNERS = frozenset(
     "who here let where how this everything nothing something".split()
 )
 
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        (
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sept", "sep"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ),
-        start=1,
-    )
-    for m in names
-}
 _WEEKDAYS = {
     d: i
     for i, d in enumerate(
@@ -358,7 +338,7 @@ for _i, _w in enumerate(_UNITS[:9], start=1):
     _ORDINAL_WORDS[f"twenty {_w}"] = 20 + _i
 _ORDINAL_WORDS["thirty-first"] = _ORDINAL_WORDS["thirty first"] = 31
 
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_RE = MONTH_PATTERN
 _WEEKDAY_RE = "|".join(_WEEKDAYS)
 _ORD_RE = "|".join(sorted((re.escape(w) for w in _ORDINAL_WORDS), key=len, reverse=True))
 _DAY_RE = rf"(?:(?P<num>[12]?\d|3[01])(?:st|nd|rd|th)?|(?P<word>{_ORD_RE}))"
@@ -712,7 +692,7 @@ def _resolve(
     one = dt.timedelta(days=1)
     if name in ("day_month", "month_day"):
         number = _day_number(m.group("num"), m.group("word"))
-        d = _nearest(day, _MONTHS[m.group("month").rstrip(".")], number)
+        d = _nearest(day, MONTHS[m.group("month").rstrip(".")], number)
         return (d, d) if d else None
     if name == "day":
         number = _day_number(m.group("onum"), m.group("oword"))
@@ -746,7 +726,7 @@ def _resolve(
     if name == "next_week":
         return day + one, day + dt.timedelta(days=13)
     if name == "month":
-        month = _MONTHS[m.group("month")]
+        month = MONTHS[m.group("month")]
         first = _nearest(day, month, 1)
         if first is None:
             return None

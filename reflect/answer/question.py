@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from reflect.answer.events import EventDate, place_event
-from reflect.dates import date_range_phrase
+from reflect.dates import MONTH_PATTERN, date_range_phrase
 from reflect.retrieval import Hit
 from reflect.understanding import SpeakerRole, Understood, strip_framing, understand
 from reflect.words import content_stems, stem
@@ -42,10 +42,7 @@ __all__ = [
 
 Kind = Literal["recall", "outcome", "first", "last", "count", "recap", "agreements", "when"]
 
-_MONTH = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december|"
-    r"jan|feb|mar|apr|jun|jul|aug|sept?|oct|nov|dec"
-)
+_MONTH = MONTH_PATTERN
 
 # When: phrases that place a question in time. Each is removed from the topic once read.
 _LAST_SESSION = re.compile(
