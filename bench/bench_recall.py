@@ -38,7 +38,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
-from annomi_questions import load_v2, load_v3, load_v4, load_v5
+from annomi_questions import load_set
 from bench_retrieval import (
     CachingEmbedder,
     Corpus,
@@ -191,10 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         corpora: list[tuple[Corpus, list[dict[str, Any]]]] = []
         if args.corpus in ("annomi", "both"):
             annomi = build_annomi(Path(tmp), embedder)
-            load = (
-                load_v5 if args.v5 else load_v4 if args.v4 else load_v3 if args.v3 else load_v2
-            )
-            annomi.questions = load(annomi_csv_path())
+            name = "v5" if args.v5 else "v4" if args.v4 else "v3" if args.v3 else "v2"
+            annomi.questions = load_set(annomi_csv_path(), name)
             with_alt_refs(annomi)
             corpora.append((annomi, annomi.questions))
         if args.corpus in ("demo", "both"):

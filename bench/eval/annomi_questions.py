@@ -2,15 +2,13 @@
 
 The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
 reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
-utterance_text.split(), end exclusive) and a question template containing "{quote}". load_v2()
+utterance_text.split(), end exclusive) and a question template containing "{quote}". load_set()
 reads the AnnoMI CSV, cuts the quote out of the utterance, applies the optional
 "quote_variant" ("lower": lower case, "no_punct": punctuation removed) and fills the template.
 
-    from annomi_questions import load_v2, load_v3, load_v4
+    from annomi_questions import load_set, load_v2
     questions = load_v2("/path/to/AnnoMI-simple.csv")
-    fresh = load_v3("/path/to/AnnoMI-simple.csv")  # the v3 set, all split "fresh"
-    fresh4 = load_v4("/path/to/AnnoMI-simple.csv")  # the v4 set, all split "fresh"
-    fresh5 = load_v5("/path/to/AnnoMI-simple.csv")  # the v5 set, all split "fresh"
+    fresh = load_set("/path/to/AnnoMI-simple.csv", "v3")  # v3, v4 or v5: all split "fresh"
 
 Every returned record is a copy of the JSONL record; exact-quote records get "question" (the
 rendered text), "question_template" (the stored template) and "quote" (the rendered quote).
@@ -34,6 +32,7 @@ V2_QUESTIONS = HERE / "questions_annomi_v2.jsonl"
 V3_QUESTIONS = HERE / "questions_annomi_v3.jsonl"
 V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
 V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
+QUESTION_SETS = {"v2": V2_QUESTIONS, "v3": V3_QUESTIONS, "v4": V4_QUESTIONS, "v5": V5_QUESTIONS}
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
 QUOTE_MARKS = ("none",)  # v5: the quote is typed bare, without quotation marks
@@ -97,32 +96,15 @@ def load_rendered(csv_path: str | Path, questions_path: str | Path) -> list[dict
     return [render(q, corpus) for q in read_jsonl(questions_path)]
 
 
-def load_v2(
-    csv_path: str | Path, questions_path: str | Path = V2_QUESTIONS
-) -> list[dict[str, Any]]:
-    """The v2 questions with every "{quote}" template filled in from the AnnoMI CSV."""
-    return load_rendered(csv_path, questions_path)
+def load_set(csv_path: str | Path, name: str = "v2") -> list[dict[str, Any]]:
+    """The questions of set `name` ("v2", or one of the fresh sets "v3", "v4", "v5", each
+    scored once at the end of a change) with every "{quote}" template filled in from the CSV."""
+    return load_rendered(csv_path, QUESTION_SETS[name])
 
 
-def load_v3(
-    csv_path: str | Path, questions_path: str | Path = V3_QUESTIONS
-) -> list[dict[str, Any]]:
-    """The v3 questions (a fresh set, scored once at the end), rendered like load_v2."""
-    return load_rendered(csv_path, questions_path)
-
-
-def load_v4(
-    csv_path: str | Path, questions_path: str | Path = V4_QUESTIONS
-) -> list[dict[str, Any]]:
-    """The v4 questions (a second fresh set, scored once at the end), rendered like load_v2."""
-    return load_rendered(csv_path, questions_path)
-
-
-def load_v5(
-    csv_path: str | Path, questions_path: str | Path = V5_QUESTIONS
-) -> list[dict[str, Any]]:
-    """The v5 questions (a third fresh set, scored once at the end), rendered like load_v2."""
-    return load_rendered(csv_path, questions_path)
+def load_v2(csv_path: str | Path) -> list[dict[str, Any]]:
+    """The v2 questions (dev and held-out splits), rendered."""
+    return load_set(csv_path, "v2")
 
 
 def heldout_ids(records: list[dict[str, Any]], seed: str = SPLIT_SEED) -> set[str]:

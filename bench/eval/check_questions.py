@@ -26,12 +26,12 @@ questions_annomi_v2.jsonl (same corpus, loaded for benchmarks by annomi_question
     and punctuation) occurs in the corpus at exactly the listed places (main ref + alt_refs);
   * no question template or note repeats six or more consecutive AnnoMI words.
 
-questions_annomi_v3.jsonl (a fresh set, loaded by annomi_questions.load_v3):
+questions_annomi_v3.jsonl (a fresh set, loaded by annomi_questions.load_set(csv, "v3")):
   * the v2 rules, except that every "split" is "fresh" (the whole set is scored once, at the end);
   * ids look like v001; no question answers with a moment (transcript and utterance, main ref
     or alt_refs) already used by a v1 or v2 question unless its notes name that question's id.
 
-questions_annomi_v4.jsonl and questions_annomi_v5.jsonl (loaded by load_v4 / load_v5):
+questions_annomi_v4.jsonl and questions_annomi_v5.jsonl (loaded by load_set(csv, "v4") / "v5"):
   * the v3 rules, ids w001 / x001, and no moment of any earlier set (v1, v2, v3; v5 also v4);
   * v5 only: an exact_quote typed without quotation marks carries "quote_marks": "none" (its
     template has no quote character next to {quote}, and the quote spans 5-9 words); every
