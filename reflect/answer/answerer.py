@@ -499,7 +499,7 @@ class Answerer:
         if not filters.session_ids:
             after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
-            later = self._told_after(asked, anchor, after, mentions, said, telling) + later + named
+            later = self._told_after(asked, echo, after, mentions, said, telling) + later + named
         # Up to three sessions, the closest first; from each, its first moment about it:
         # what happened is told when the session comes back to it ("Hi. Good mixed, I
         # think. I brought the diary."), later in the session come new plans.
@@ -561,14 +561,15 @@ class Answerer:
     def _told_after(
         self,
         asked: AskedQuestion,
-        anchor: Hit,
+        echo: str,
         after: Filters,
         mentions: Callable[[Hit], bool],
         said: Callable[[Hit], set[str]],
         telling: set[str],
     ) -> list[Hit]:
-        """The moments after `anchor` (`after`: the filters from the next day on) that tell
-        what became of it, closest first.
+        """The moments after the moment it came up (`after`: the filters from the next day
+        on) that tell what became of it, closest first. `echo`: the question's topic and that
+        moment's text; `telling`, their telling words.
 
         What happened is told in words of its own, often echoing the moment it came up
         rather than the question ("fifteen minutes, seven o'clock, the kitchen table" ->
@@ -578,12 +579,11 @@ class Answerer:
         said. A moment counts when it names the thing (`mentions`) or shares a telling word
         with the question or the moment (see `_telling_words`; two were tried and lost
         reports, bench/README.md)."""
-        query = f"{asked.topic} {anchor.text}"
         teller = asked.understood
         if teller.speaker != "other":
             teller = dataclasses.replace(teller, speaker="me", speaker_words=None)
         ranked = self.retriever.search(
-            query, k=8, filters=after, mode=self.settings.mode, understood=teller
+            echo, k=8, filters=after, mode=self.settings.mode, understood=teller
         )
         return [h for h in ranked if mentions(h) or said(h) & telling]
 
