@@ -241,21 +241,8 @@ class TestFollowUps:
     def test_did_i_keep_it_up_looks_after_the_moment_not_inside_its_month(self) -> None:
         # What happened to something from March is told in April or later: the follow-up
         # keeps the topic but not the month, and points at the moment the answer cited.
-        moment = Hit(
-            rank=1,
-            score=1.0,
-            session_id="s0",
-            session_title="Session 1",
-            session_date=dt.date(2025, 3, 4),
-            source_file="s0.txt",
-            speaker="Ines",
-            start=None,
-            end=None,
-            text="Would you try a worry journal?",
-            char_start=0,
-            char_end=30,
-            first_turn=0,
-            last_turn=0,
+        moment = hit_of(
+            "s0", "Session 1", dt.date(2025, 3, 4), "Ines", "Would you try a worry journal?"
         )
         before = PreviousTurn(
             read_question(
@@ -728,25 +715,32 @@ def test_the_first_time_of_a_theme_of_several_words_is_a_strong_mention_of_all_o
     # "When did Leona first tell me she was moving out?": Leona is in every session, the
     # move in the third; the weak mentions (one word of the theme) are not its first time.
     def mentions(day: int, score: float) -> SessionMentions:
-        hit = Hit(
-            rank=1,
-            score=score,
-            session_id=f"s{day}",
-            session_title=f"Session {day}",
-            session_date=dt.date(2025, 3, day),
-            source_file=f"s{day}.txt",
-            speaker="Noor",
-            start=None,
-            end=None,
-            text="Leona.",
-            char_start=0,
-            char_end=6,
-            first_turn=0,
-            last_turn=0,
-        )
+        hit = hit_of(f"s{day}", f"Session {day}", dt.date(2025, 3, day), "Noor", "Leona.", score)
         return SessionMentions(hit.session_id, hit.session_date, hit.session_title, [hit])
 
     sessions = [mentions(4, 0.9), mentions(11, 1.0), mentions(18, 1.6), mentions(25, 1.3)]
     strong = strong_mentions(sessions)
     assert [s.session_date.day for s in strong] == [18, 25]
     assert strong_mentions([]) == []
+
+
+def hit_of(
+    session_id: str, title: str, date: dt.date, speaker: str, text: str, score: float = 1.0
+) -> Hit:
+    """A found moment: one turn, the whole of a session's text."""
+    return Hit(
+        rank=1,
+        score=score,
+        session_id=session_id,
+        session_title=title,
+        session_date=date,
+        source_file=f"{session_id}.txt",
+        speaker=speaker,
+        start=None,
+        end=None,
+        text=text,
+        char_start=0,
+        char_end=len(text),
+        first_turn=0,
+        last_turn=0,
+    )
