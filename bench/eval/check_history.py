@@ -24,7 +24,9 @@ no agreements, themes or recaps file. The third history, bench/eval/history3/ (f
 history3_script.txt, "me" = Martin, "therapist" = Ingrid, today 21 May 2026) and
 questions_history3.jsonl (ids t001..), is checked the same way, and so is the fourth,
 bench/eval/history4/ (from history4_script.txt, "me" = Freya, "therapist" = Callum, today
-20 November 2026) with questions_history4.jsonl (ids f001..).
+20 November 2026) with questions_history4.jsonl (ids f001..). The sixth, bench/eval/history6/
+(from history6_script.txt, "me" = Teo, "therapist" = Marisol, today 5 November 2026) with
+questions_history6.jsonl (ids m001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -134,6 +136,9 @@ HISTORY3 = fresh_history(
 )
 HISTORY4 = fresh_history(
     "history4", "f", (35, 90), dt.date(2026, 11, 20), {"me": "Freya", "therapist": "Callum"}
+)
+HISTORY6 = fresh_history(
+    "history6", "m", (35, 90), dt.date(2026, 11, 5), {"me": "Teo", "therapist": "Marisol"}
 )
 
 
@@ -386,7 +391,11 @@ def main() -> int:
     fourth = Checker(HISTORY4)
     fourth.check_render()
     fourth.check_questions()
+    sixth = Checker(HISTORY6)
+    sixth.check_render()
+    sixth.check_questions()
     errors = c.errors + fresh.errors + third.errors + fourth.errors
+    errors += sixth.errors
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -408,6 +417,9 @@ def main() -> int:
         f"{len(third.rows)} over {len(third.texts)} (history3), "
         f"{len(fourth.rows)} over {len(fourth.texts)} (history4)"
     )
+    kinds6 = collections.Counter(r["kind"] for r in sixth.rows)
+    print("history6 fresh: " + ", ".join(f"{k}={kinds6[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(sixth.rows)} questions over {len(sixth.texts)} sessions (history6)")
     return 0
 
 
