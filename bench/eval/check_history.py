@@ -26,7 +26,9 @@ questions_history3.jsonl (ids t001..), is checked the same way, and so is the fo
 bench/eval/history4/ (from history4_script.txt, "me" = Freya, "therapist" = Callum, today
 20 November 2026) with questions_history4.jsonl (ids f001..), and the fifth, bench/eval/history5/
 (from history5_script.txt, "me" = Elliot, "therapist" = Bronwen, today 2 October 2026) with
-questions_history5.jsonl (ids g001..).
+questions_history5.jsonl (ids g001..). The sixth, bench/eval/history6/
+(from history6_script.txt, "me" = Teo, "therapist" = Marisol, today 5 November 2026) with
+questions_history6.jsonl (ids m001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -139,6 +141,9 @@ HISTORY4 = fresh_history(
 )
 HISTORY5 = fresh_history(
     "history5", "g", (30, 90), dt.date(2026, 10, 2), {"me": "Elliot", "therapist": "Bronwen"}
+)
+HISTORY6 = fresh_history(
+    "history6", "m", (35, 90), dt.date(2026, 11, 5), {"me": "Teo", "therapist": "Marisol"}
 )
 
 
@@ -394,7 +399,10 @@ def main() -> int:
     fifth = Checker(HISTORY5)
     fifth.check_render()
     fifth.check_questions()
-    errors = c.errors + fresh.errors + third.errors + fourth.errors + fifth.errors
+    sixth = Checker(HISTORY6)
+    sixth.check_render()
+    sixth.check_questions()
+    errors = c.errors + fresh.errors + third.errors + fourth.errors + fifth.errors + sixth.errors
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -418,6 +426,9 @@ def main() -> int:
         f"{len(fourth.rows)} over {len(fourth.texts)} (history4), "
         f"{len(fifth.rows)} over {len(fifth.texts)} (history5)"
     )
+    kinds6 = collections.Counter(r["kind"] for r in sixth.rows)
+    print("history6 fresh: " + ", ".join(f"{k}={kinds6[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(sixth.rows)} questions over {len(sixth.texts)} sessions (history6)")
     return 0
 
 
