@@ -3,7 +3,7 @@
     nice -n 10 .venv/bin/python bench/fit_rerank.py collect    # build the vaults, read features
     .venv/bin/python bench/fit_rerank.py evaluate              # leave-one-set-out tables
     .venv/bin/python bench/fit_rerank.py weights               # the weights fitted on every set
-    nice -n 10 .venv/bin/python bench/fit_rerank.py abstention # "couldn't find that", per fold
+    nice -n 10 .venv/bin/python bench/fit_rerank.py live       # abstention per fold, latency
 
 Questions: the AnnoMI sets v2 (dev and held-out), v3, v4 and v5 (bench/eval/annomi_questions.py)
 and the demo set, all of them dev sets by now. For every answerable question, `collect` runs
@@ -30,10 +30,12 @@ product's: the product reads only the fitted numbers).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import pickle
 import sys
 import tempfile
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 
 from annomi_questions import load_set
-from bench_recall import DEPTH, refused, row_kind, scores, with_alt_refs
+from bench_recall import DEPTH, latency, refused, row_kind, scores, with_alt_refs
 from bench_retrieval import (
     CachingEmbedder,
     Corpus,
@@ -126,7 +128,9 @@ def collect_corpus(corpus: Corpus, set_name: str, questions: list[dict[str, Any]
         assert recorder.stage is not None and recorder.understood is not None
         pool = recorder.order[: retriever.rerank_depth]
         matches = [m for m, _ in pool]
+        began = time.perf_counter()
         features = retriever.candidate_features(recorder.understood, recorder.stage, matches)
+        feature_ms = (time.perf_counter() - began) * 1000
         words = recorder.understood.search_text
         labels = np.array(
             [corpus.is_hit(q, retriever.hit(1, m, s, words)) for m, s in pool], dtype=bool
@@ -145,6 +149,7 @@ def collect_corpus(corpus: Corpus, set_name: str, questions: list[dict[str, Any]
             [m.key for m in matches],
             current,
             rank_in([corpus.is_hit(q, h) for h in old]),
+            {"feature_ms": feature_ms},
         )
         # The order rebuilt from the rows must be the order search gave.
         assert final_rank(row, list(range(len(matches)))) == current, (set_name, q["id"])
@@ -175,10 +180,28 @@ def collect() -> None:
         (CACHE / "embeddings.pkl").write_bytes(pickle.dumps(embedder._vectors))
     (CACHE / "rows.pkl").write_bytes(pickle.dumps(rows))
     print(f"{len(rows)} questions, {sum(len(r.labels) for r in rows)} candidates")
+    times = sorted(r.extra["feature_ms"] for r in rows)
+    print(
+        f"reading the signals: p50 {times[len(times) // 2]:.2f} ms, "
+        f"p95 {times[int(0.95 * (len(times) - 1))]:.2f} ms a question"
+    )
 
 
-def load_rows() -> list[Row]:
-    rows: list[Row] = pickle.loads((CACHE / "rows.pkl").read_bytes())
+class _RowUnpickler(pickle.Unpickler):
+    """Rows pickled by this script run as __main__ load from any importer."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return Row if name == "Row" else super().find_class(module, name)
+
+
+def load_rows(without: Sequence[str] = ()) -> list[Row]:
+    """The cached rows; the signals named in `without` zeroed (an ablation: a signal that is
+    0 everywhere gets weight 0)."""
+    with (CACHE / "rows.pkl").open("rb") as f:
+        rows: list[Row] = _RowUnpickler(f).load()
+    for name in without:
+        for r in rows:
+            r.features[:, FEATURES.index(name)] = 0.0
     return rows
 
 
@@ -246,8 +269,8 @@ def folds(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[Row]]]:
     return out
 
 
-def evaluate(pointwise: bool) -> None:
-    rows = load_rows()
+def evaluate(pointwise: bool, without: Sequence[str] = ()) -> None:
+    rows = load_rows(without)
     ranks: dict[str, dict[tuple[str, str], int | None]] = {
         "old fused": {},
         "reflect (current)": {},
@@ -262,8 +285,7 @@ def evaluate(pointwise: bool) -> None:
             ranks["learned"][key] = learned_rank(r, ranker)
         print(f"fold {name}: trained on {len(train)} questions, judged on {len(test)}")
     table = []
-    groups = [*ANNOMI_SETS, "pooled AnnoMI", "demo"]
-    for group in groups:
+    for group in [*ANNOMI_SETS, "pooled AnnoMI", "demo"]:
         chosen = [
             r
             for r in rows
@@ -272,20 +294,13 @@ def evaluate(pointwise: bool) -> None:
         kinds = sorted({r.kind for r in chosen})
         for kind in [*kinds, "all"]:
             subset = [r for r in chosen if kind in ("all", r.kind)]
-            for method, by_key in ranks.items():
+            cells = [group if kind == kinds[0] else "", kind, str(len(subset))]
+            for by_key in ranks.values():
                 r1, r5, mrr = scores([by_key[(r.set_name, r.qid)] for r in subset])
-                table.append(
-                    [
-                        group if method == "old fused" and kind == kinds[0] else "",
-                        kind if method == "old fused" else "",
-                        method,
-                        str(len(subset)),
-                        f"{r1:.2f}",
-                        f"{r5:.2f}",
-                        f"{mrr:.3f}",
-                    ]
-                )
-    print(markdown_table(["set", "kind", "order", "n", "R@1", "R@5", "MRR"], table))
+                cells.append(f"{r1:.2f} / {r5:.2f} / {mrr:.3f}")
+            table.append(cells)
+    headers = ["set", "kind", "n", *(f"{m}: R@1 / R@5 / MRR" for m in ranks)]
+    print(markdown_table(headers, table))
     pooled = [r for r in rows if r.set_name in ANNOMI_SETS]
     for method, by_key in ranks.items():
         at5 = sum(1 for r in pooled if (by_key[(r.set_name, r.qid)] or 99) <= 5)
@@ -304,58 +319,85 @@ def weights(pointwise: bool) -> None:
     print(")")
 
 
-def abstention(pointwise: bool) -> None:
-    """ "Couldn't find that" with the current order and with each fold's learned one: the
-    answer path's decision before any model runs, on the left-out set's questions."""
+@contextlib.contextmanager
+def learned_in(corpus: Corpus, ranker: LinearRanker | None) -> Iterator[None]:
+    """Every retriever the corpus's service (and the answer path) makes uses `ranker`."""
+    live = live_index_of(corpus.service)
+    make = live.retriever
+
+    def with_ranker(me_labels: Any = (), **_: Any) -> Retriever:
+        return make(me_labels, learned=ranker)
+
+    live.retriever = with_ranker  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        live.retriever = make  # type: ignore[method-assign]
+
+
+def live(pointwise: bool) -> None:
+    """On the built vaults: "couldn't find that" (the answer path's decision before any
+    model runs) with the current order and with each fold's learned one, on the left-out
+    set's questions; then the warm `reflect quotes` latency on AnnoMI without and with the
+    stage (the weights fitted on every set), alternating three times."""
     rows = load_rows()
     models = {name: fit(train, pointwise=pointwise) for name, train, _ in folds(rows)}
+    final = fit(rows, pointwise=pointwise)
     table = []
     with tempfile.TemporaryDirectory(prefix="reflect-fit-rerank-") as tmp:
         annomi, demo, _ = build(Path(tmp))
+        every: list[dict[str, Any]] = []
         for name in (*ANNOMI_SETS, "demo"):
             corpus = demo if name == "demo" else annomi
             questions = demo.questions if name == "demo" else load_set(annomi_csv_path(), name)
+            if name != "demo":
+                every += questions
             no_answer = [q["question"] for q in questions if q["kind"] == "no_answer"]
             answerable = [q["question"] for q in questions if q["kind"] != "no_answer"]
-            live = live_index_of(corpus.service)
             cells = [name]
             for ranker in (None, models[name]):
-                live_retriever = live.retriever  # every Answerer gets this one's retriever
-
-                def with_ranker(
-                    me_labels: Any = (), _r: Any = ranker, _f: Any = live_retriever
-                ) -> Retriever:
-                    retriever = _f(me_labels)
-                    retriever.learned = _r
-                    return retriever
-
-                live.retriever = with_ranker  # type: ignore[method-assign]
-                try:
+                with learned_in(corpus, ranker):
                     held = sum(refused(corpus, q) for q in no_answer)
                     wrong = sum(refused(corpus, q) for q in answerable)
-                finally:
-                    live.retriever = live_retriever  # type: ignore[method-assign]
                 cells.append(f"{held}/{len(no_answer)}, {wrong}/{len(answerable)}")
             table.append(cells)
             print(cells, flush=True)
-    print(markdown_table(["set", "current: no-answer held, answerable refused", "learned"], table))
+        print(
+            markdown_table(["set", "current: no-answer held, answerable refused", "learned"], table)
+        )
+        for run in range(3):
+            for label, ranker in (("current", None), ("learned", final)):
+                with learned_in(annomi, ranker):
+                    p50, p95 = latency(annomi, every)
+                print(
+                    f"run {run + 1}, {label}: warm quotes p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                    f"({len(every)} questions)",
+                    flush=True,
+                )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("collect", "evaluate", "weights", "abstention"))
+    parser.add_argument("command", choices=("collect", "evaluate", "weights", "live"))
     parser.add_argument(
         "--pointwise", action="store_true", help="fit right-vs-wrong rows instead of pairs"
+    )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=FEATURES,
+        help="leave this signal out (evaluate only; repeatable)",
     )
     args = parser.parse_args(argv)
     if args.command == "collect":
         collect()
     elif args.command == "evaluate":
-        evaluate(args.pointwise)
+        evaluate(args.pointwise, args.without)
     elif args.command == "weights":
         weights(args.pointwise)
     else:
-        abstention(args.pointwise)
+        live(args.pointwise)
     return 0
 
 
