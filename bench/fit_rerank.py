@@ -4,6 +4,7 @@
     .venv/bin/python bench/fit_rerank.py evaluate              # leave-one-set-out tables
     .venv/bin/python bench/fit_rerank.py weights               # the weights fitted on every set
     nice -n 10 .venv/bin/python bench/fit_rerank.py live       # abstention per fold, latency
+    nice -n 10 .venv/bin/python bench/fit_rerank.py latency    # the paired latency alone
 
 Questions: the AnnoMI sets v2 (dev and held-out), v3, v4 and v5 (bench/eval/annomi_questions.py)
 and the demo set, all of them dev sets by now. For every answerable question, `collect` runs
@@ -374,11 +375,35 @@ def live(pointwise: bool) -> None:
                     f"({len(every)} questions)",
                     flush=True,
                 )
+        paired_latency(annomi, every, final)
+
+
+def paired_latency(
+    corpus: Corpus, questions: Sequence[dict[str, Any]], ranker: LinearRanker
+) -> None:
+    """Each question's warm `quotes` timed without and with the stage back to back (the
+    order alternating), so that the load of a shared machine falls on both alike."""
+    service = corpus.service
+    spent: dict[bool, list[float]] = {False: [], True: []}
+    for i, q in enumerate([*questions, *questions]):
+        for learned in (False, True) if i % 2 else (True, False):
+            with learned_in(corpus, ranker if learned else None):
+                began = time.perf_counter()
+                service.quotes(q["question"], k=5)
+                spent[learned].append((time.perf_counter() - began) * 1000)
+    extra = sorted(b - a for a, b in zip(spent[False], spent[True], strict=True))
+    for learned, times in spent.items():
+        times = sorted(times)
+        print(
+            f"paired, {'learned' if learned else 'current'}: p50 {times[len(times) // 2]:.1f} "
+            f"ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms"
+        )
+    print(f"paired, the stage's cost: median {extra[len(extra) // 2]:.1f} ms a question")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("collect", "evaluate", "weights", "live"))
+    parser.add_argument("command", choices=("collect", "evaluate", "weights", "live", "latency"))
     parser.add_argument(
         "--pointwise", action="store_true", help="fit right-vs-wrong rows instead of pairs"
     )
@@ -396,6 +421,11 @@ def main(argv: list[str] | None = None) -> int:
         evaluate(args.pointwise, args.without)
     elif args.command == "weights":
         weights(args.pointwise)
+    elif args.command == "latency":
+        with tempfile.TemporaryDirectory(prefix="reflect-fit-rerank-") as tmp:
+            annomi, _, _ = build(Path(tmp))
+            every = [q for name in ANNOMI_SETS for q in load_set(annomi_csv_path(), name)]
+            paired_latency(annomi, every, fit(load_rows(), pointwise=args.pointwise))
     else:
         live(args.pointwise)
     return 0

@@ -4,12 +4,21 @@ stay first whatever it scores."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from reflect.index import ChunkMatch
-from reflect.rerank import FEATURES, FirstStage, LinearRanker, candidate_features
+from reflect.live_index import LiveIndex
+from reflect.rerank import (
+    FEATURES,
+    LEARNED_RANKER,
+    FirstStage,
+    LinearRanker,
+    candidate_features,
+)
 from reflect.retrieval import Retriever
 from tests.test_retrieval import (
     APRIL,
@@ -22,6 +31,9 @@ from tests.test_retrieval import (
     build_index,
     chunks_of,
 )
+from tests.test_service_search import unlocked, vault_dir
+
+__all__ = ["vault_dir"]  # the fixture, shared with the facade's search tests
 
 COLUMN = {name: i for i, name in enumerate(FEATURES)}
 
@@ -120,3 +132,23 @@ def test_quoted_words_stay_first_whatever_the_learned_stage_scores() -> None:
         assert all(h.exact for h in hits[:2]) and not any(h.exact for h in hits[2:])
     finally:
         index.close()
+
+
+def test_the_moments_search_uses_the_fitted_stage_and_the_answer_path_does_not(
+    vault_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The answer path keeps the current order: the learned one loosened its found / not-found
+    # decision (bench/README.md, #15 fifth round).
+    asked: list[LinearRanker | None] = []
+    make = LiveIndex.retriever
+
+    def recording(self: LiveIndex, me_labels: Any = (), **kwargs: Any) -> Retriever:
+        asked.append(kwargs.get("learned"))
+        return make(self, me_labels, **kwargs)
+
+    monkeypatch.setattr(LiveIndex, "retriever", recording)
+    service = unlocked(vault_dir)
+    hits = service.quotes("what did I say about the ceiling tiles", k=3).hits
+    assert "ceiling tiles" in hits[0].text
+    assert asked == [LEARNED_RANKER]
+    assert len(LEARNED_RANKER.weights) == len(LEARNED_RANKER.means) == len(FEATURES)
