@@ -160,7 +160,9 @@ class Retriever:
         question ("when did I say", "which session was that") is not searched; words typed
         without quotes that a session holds verbatim, rarely, count as quoted
         (`verbatim_runs`); who said it
-        ("my counsellor said", "did I tell") is preferred, not filtered. `as_typed` searches
+        ("my counsellor said", "did I tell") is preferred, not filtered; with `learned` set,
+        the first candidates are then re-scored by it (reflect/rerank.py), after the verbatim
+        matches, which stay first. `as_typed` searches
         the words exactly as given, as before any of this (for comparisons and for a user
         who clears what was understood). `understood`: the question already read (answering
         reads it further, e.g. completes a follow-up from the conversation); `query` is then
