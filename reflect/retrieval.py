@@ -206,7 +206,8 @@ class Retriever:
         candidates = stage.fused
         if understood is not None and mode == "hybrid":
             candidates = self._rerank(understood, candidates)
-            if self.learned is not None:
+            # Fitted with both lists: not while meaning search is still loading.
+            if self.learned is not None and stage.vector:
                 candidates = self._learned_rerank(self.learned, understood, stage, candidates)
         for match, score in candidates:
             if len(ranked) >= k:

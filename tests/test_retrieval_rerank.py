@@ -114,6 +114,11 @@ def test_the_learned_stage_reorders_what_the_first_stage_found() -> None:
         assert len(hits) == len(before)
         lengths = [len(h.chunk_text) for h in hits]
         assert lengths == sorted(lengths, reverse=True)
+        # Before meaning search is loaded (words only), the stage fitted on both lists waits.
+        # (Shortest first, which would turn this order round.)
+        words_only = Retriever(index, None, learned=ranker_on(length_log=-1.0))
+        lengths = [len(h.chunk_text) for h in words_only.search(question, k=5)]
+        assert len(lengths) > 1 and lengths == sorted(lengths, reverse=True)
         # As typed, nothing is read and nothing is reordered.
         as_typed = [h.chunk_index for h in longest.search(question, k=5, as_typed=True)]
         assert as_typed == [h.chunk_index for h in plain.search(question, k=5, as_typed=True)]
