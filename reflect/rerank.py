@@ -15,7 +15,6 @@ Quoted and verbatim matches never pass through here: they are placed first befor
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -39,10 +38,6 @@ __all__ = [
 
 Prefer = Callable[[str | None], bool]
 
-# Stemming every word of 40 candidates is most of this stage's time, and the words of a
-# vault repeat: remembered, a search's second stage costs a fraction.
-_stem = functools.lru_cache(maxsize=1 << 16)(stem)
-
 
 @dataclass(frozen=True, slots=True)
 class FirstStage:
@@ -65,15 +60,24 @@ class TurnOverlap:
     stems: frozenset[str]
 
 
-def turn_overlaps(match: ChunkMatch, weights: Mapping[str, float]) -> list[TurnOverlap]:
-    """Each turn of the chunk with the weight of the question's stems it holds."""
+def turn_overlaps(
+    match: ChunkMatch, weights: Mapping[str, float], stems: dict[str, str] | None = None
+) -> list[TurnOverlap]:
+    """Each turn of the chunk with the weight of the question's stems it holds. `stems`:
+    word -> stem, remembered across the candidates of one search (stemming every word of 40
+    chunks is most of the stage's time, and their words repeat); one search's only, so that
+    no word of a session outlives it in memory once the vault is locked."""
     session, chunk = match.session, match.chunk
+    stems = {} if stems is None else stems
     found = []
     for turn in session.turns[chunk.first_turn : chunk.last_turn + 1]:
         a, b = max(turn.char_start, chunk.char_start), min(turn.char_end, chunk.char_end)
         if a >= b:
             continue
-        said = frozenset(_stem(w) for w in words(session.text[a:b]))
+        said = frozenset(
+            stems[w] if w in stems else stems.setdefault(w, stem(w))
+            for w in words(session.text[a:b])
+        )
         overlap = sum(weight for term, weight in weights.items() if term in said)
         found.append(TurnOverlap(turn.speaker, overlap, b - a, said))
     return found
@@ -131,11 +135,12 @@ def candidate_features(
     total = sum(weights.values())
     rarest = max(weights, key=lambda t: weights[t]) if weights else None
     rows = np.zeros((len(order), len(FEATURES)))
+    stems: dict[str, str] = {}
     for i, match in enumerate(order):
         key = match.key
         lex_rank, bm25 = lexical.get(key, (len(lexical) + 1, 0.0))
         vec_rank, cosine = vector.get(key, (len(vector) + 1, worst_cos))
-        turns = turn_overlaps(match, weights)
+        turns = turn_overlaps(match, weights, stems)
         chars = sum(t.chars for t in turns) or 1
         held = frozenset().union(*(t.stems for t in turns))
         closeness = (
