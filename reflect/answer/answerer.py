@@ -51,7 +51,7 @@ from reflect.answer.results import (
 from reflect.answer.scope import is_scope_request
 from reflect.embedding import Embedder
 from reflect.errors import ReflectError
-from reflect.index import NO_FILTERS, Filters, lexical_fts_query
+from reflect.index import NO_FILTERS, Filters
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
@@ -592,21 +592,21 @@ class Answerer:
         passages hold, or four in a small vault ("ECG", "allotment"; not "Dad" in a history of
         caring for a father)."""
         most = max(4, self.retriever.index.chunk_count // 10)
-        held = self._passages_holding(text, terms, most + 1)
+        held = self._passages_holding(text, terms)
         return {t for t in terms if 0 < held[t] <= most}
 
     def _rarest(self, topic: str, terms: set[str]) -> str:
         """The topic's word that the fewest passages of the sessions hold."""
-        held = self._passages_holding(topic, terms, 2000)
+        held = self._passages_holding(topic, terms)
         # A word no passage holds can't be what they said.
         return min(sorted(terms), key=lambda t: held[t] or 1 << 30)
 
-    def _passages_holding(self, text: str, terms: set[str], cap: int) -> dict[str, int]:
-        """How many passages hold each stem of `terms` (up to `cap`), looked up as `text`
-        spells it (word search has its own stemmer)."""
+    def _passages_holding(self, text: str, terms: set[str]) -> dict[str, int]:
+        """How many passages hold each stem of `terms`, looked up as `text` spells it (word
+        search has its own stemmer)."""
         spelled = {stem(w): w for w in reversed(words(text))}
-        index = self.retriever.index
-        return {t: len(index.lexical_search(spelled.get(t, t), cap)) for t in terms}
+        counts = self.retriever.index.chunk_frequencies([spelled.get(t, t) for t in terms])
+        return {t: counts[spelled.get(t, t)] for t in terms}
 
     def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
         """ "When did I first / last...", "how often...": from the sessions that mention it."""
@@ -677,8 +677,7 @@ class Answerer:
     def _held(self, word: str) -> bool:
         """Whether any passage of the vault holds `word` (a word the word index can't look
         up is never claimed absent)."""
-        index = self.retriever.index
-        return lexical_fts_query(word) is None or bool(index.lexical_search(word, 1))
+        return self.retriever.index.chunk_frequencies([word])[word] > 0
 
     def _decide(
         self,
