@@ -20,6 +20,7 @@ from reflect.embedding import Embedder, Vectors
 from reflect.errors import ReflectError, VaultCorrupted
 from reflect.index import SearchIndex
 from reflect.index_record import decode_index_record, encode_index_record, fits
+from reflect.rerank import LinearRanker
 from reflect.retrieval import Retriever
 from reflect.session import Session
 from reflect.store import SessionStore, SessionSummary
@@ -88,11 +89,14 @@ class LiveIndex:
                 self._embedder = self._embedder_factory()
             return self._embedder
 
-    def retriever(self, me_labels: Iterable[str] = ()) -> Retriever:
-        """`me_labels`: the user's speaker labels, so "what did I say" can prefer them."""
+    def retriever(
+        self, me_labels: Iterable[str] = (), *, learned: LinearRanker | None = None
+    ) -> Retriever:
+        """`me_labels`: the user's speaker labels, so "what did I say" can prefer them.
+        `learned`: the learned second stage (reflect/rerank.py), if wanted."""
         # Before the vectors are in, search by words only rather than half the meaning index.
         embedder = self._embedder if self._progress.vector_ready else None
-        return Retriever(self.index, embedder, me_labels=frozenset(me_labels))
+        return Retriever(self.index, embedder, me_labels=frozenset(me_labels), learned=learned)
 
     def load(
         self,

@@ -24,6 +24,13 @@ import numpy.typing as npt
 from reflect.chunking import is_cjk, span_times, turn_at
 from reflect.embedding import Embedder
 from reflect.index import NO_FILTERS, STOPWORDS, ChunkMatch, Filters, SearchIndex
+from reflect.rerank import (
+    FirstStage,
+    LinearRanker,
+    candidate_features,
+    speaker_closeness,
+    turn_overlaps,
+)
 from reflect.session import Session, StoredTurn
 from reflect.sources import page_of
 from reflect.understanding import Understood, understand
@@ -120,6 +127,7 @@ class Retriever:
         max_excerpt_chars: int = DEFAULT_MAX_EXCERPT_CHARS,
         me_labels: frozenset[str] = frozenset(),
         rerank_depth: int = DEFAULT_RERANK_DEPTH,
+        learned: LinearRanker | None = None,
     ) -> None:
         """`embedder` may be None (model not loaded yet): every mode then searches words."""
         self.index = index
@@ -131,6 +139,9 @@ class Retriever:
         self.max_excerpt_chars = max_excerpt_chars
         self.me_labels = me_labels
         self.rerank_depth = rerank_depth
+        # The learned second stage (reflect/rerank.py), after the speaker preference; None
+        # keeps the order as it is.
+        self.learned = learned
 
     def search(
         self,
@@ -149,7 +160,9 @@ class Retriever:
         question ("when did I say", "which session was that") is not searched; words typed
         without quotes that a session holds verbatim, rarely, count as quoted
         (`verbatim_runs`); who said it
-        ("my counsellor said", "did I tell") is preferred, not filtered. `as_typed` searches
+        ("my counsellor said", "did I tell") is preferred, not filtered; with `learned` set,
+        the first candidates are then re-scored by it (reflect/rerank.py), after the verbatim
+        matches, which stay first. `as_typed` searches
         the words exactly as given, as before any of this (for comparisons and for a user
         who clears what was understood). `understood`: the question already read (answering
         reads it further, e.g. completes a follow-up from the conversation); `query` is then
@@ -182,7 +195,7 @@ class Retriever:
             if m.key not in seen:
                 seen.add(m.key)
                 ranked.append((m, EXACT_MATCH_SCORE, True))
-        candidates = self._ranked(
+        stage = self._first_stage(
             words,
             k,
             filters,
@@ -190,8 +203,12 @@ class Retriever:
             adaptive=understood is not None,
             user_label=self._user_label(understood),
         )
+        candidates = stage.fused
         if understood is not None and mode == "hybrid":
             candidates = self._rerank(understood, candidates)
+            # Fitted with both lists: not while meaning search is still loading.
+            if self.learned is not None and stage.vector:
+                candidates = self._learned_rerank(self.learned, understood, stage, candidates)
         for match, score in candidates:
             if len(ranked) >= k:
                 break
@@ -230,6 +247,35 @@ class Retriever:
             rescored.append((fused * (1.0 + bonus), position, match, score))
         rescored.sort(key=lambda item: (-item[0], item[1]))
         return [(m, s) for _, _, m, s in rescored] + candidates[self.rerank_depth :]
+
+    def _learned_rerank(
+        self,
+        ranker: LinearRanker,
+        understood: Understood,
+        stage: FirstStage,
+        candidates: list[tuple[ChunkMatch, float]],
+    ) -> list[tuple[ChunkMatch, float]]:
+        """The learned second stage (reflect/rerank.py) over the first `rerank_depth`."""
+        pool = candidates[: self.rerank_depth]
+        if len(pool) < 2:
+            return candidates
+        features = self.candidate_features(understood, stage, [m for m, _ in pool])
+        return [pool[i] for i in ranker.order(features)] + candidates[self.rerank_depth :]
+
+    def candidate_features(
+        self, understood: Understood, stage: FirstStage, pool: Sequence[ChunkMatch]
+    ) -> npt.NDArray[np.float64]:
+        """The learned stage's signals (reflect.rerank.FEATURES) of each of `pool`, in the
+        current order; bench/fit_rerank.py fits the weights on these very rows."""
+        me = self.me_labels
+        return candidate_features(
+            pool,
+            stage,
+            self.term_weights(understood.content),
+            speaker=understood.speaker,
+            prefer=self._preferred_speakers(understood),
+            is_user=lambda speaker: speaker in me,
+        )
 
     def term_weights(self, text: str) -> dict[str, float]:
         """The content stems of `text`, each weighed by how rare its word is among the chunks
@@ -271,7 +317,7 @@ class Retriever:
         norm = float(np.linalg.norm(mixed))
         return np.asarray(mixed / norm if norm else plain, dtype=np.float32)
 
-    def _ranked(
+    def _first_stage(
         self,
         query: str,
         k: int,
@@ -280,7 +326,7 @@ class Retriever:
         *,
         adaptive: bool = False,
         user_label: str | None = None,
-    ) -> list[tuple[ChunkMatch, float]]:
+    ) -> FirstStage:
         """First stage: word search and meaning search on `query`, fused. (The question's
         framing is already gone: searching meaning on the whole question instead lost 0.05
         R@5 on the demo's exact quotes and gained nothing on AnnoMI.) `adaptive`: meaning
@@ -291,18 +337,20 @@ class Retriever:
         pool = max(2 * k, self.candidates)
         if mode == "lexical" or self.embedder is None or self.index.vector_count == 0:
             # Until vectors are loaded every mode searches words: something beats nothing.
-            return [(m, m.score) for m in self.index.lexical_search(query, pool, filters)]
+            found = self.index.lexical_search(query, pool, filters)
+            return FirstStage(found, (), [(m, m.score) for m in found])
         query_vector = self._query_vector(query, user_label if mode == "hybrid" else None)
         vector = self.index.vector_search(query_vector, pool, filters)
         if mode == "vector":
-            return [(m, m.score) for m in vector]
+            return FirstStage((), vector, [(m, m.score) for m in vector])
         lexical = self.index.lexical_search(query, pool, filters)
         if not adaptive:
-            return self._fuse(lexical, vector)
+            return FirstStage(lexical, vector, self._fuse(lexical, vector))
         doubt = 1.0 - self._lexical_coverage(query, lexical[:LEXICAL_DOUBT_DEPTH])
-        return self._fuse(
+        fused = self._fuse(
             lexical, vector, vector_weight=self.vector_weight * (1.0 + LEXICAL_DOUBT * doubt)
         )
+        return FirstStage(lexical, vector, fused)
 
     def _lexical_coverage(self, query: str, found: Sequence[ChunkMatch]) -> float:
         """The most of the query's content (its stems weighed by rarity) that one of `found`
@@ -436,28 +484,7 @@ def _speaker_closeness(
     round). Not for the user's own words: their turns are short beside the reflections, and
     the share put the wrong chunk first (dev paraphrase R@1 0.74 -> 0.50).
     """
-    session, chunk = match.session, match.chunk
-    best_any, best_preferred, speaks = 0.0, 0.0, False
-    chars, preferred_chars = 0, 0
-    for turn in session.turns[chunk.first_turn : chunk.last_turn + 1]:
-        a, b = max(turn.char_start, chunk.char_start), min(turn.char_end, chunk.char_end)
-        if a >= b:
-            continue
-        said = {stem(w) for w in words(session.text[a:b])}
-        overlap = sum(weight for term, weight in weights.items() if term in said)
-        best_any = max(best_any, overlap)
-        chars += b - a
-        if prefer(turn.speaker):
-            speaks = True
-            preferred_chars += b - a
-            best_preferred = max(best_preferred, overlap)
-    if not chars:
-        return 0.0
-    if best_any > 0:
-        return best_preferred / best_any
-    if by_share:
-        return preferred_chars / chars
-    return 0.5 if speaks else 0.0
+    return speaker_closeness(turn_overlaps(match, weights), prefer, by_share=by_share)
 
 
 def span_hit(

@@ -492,7 +492,10 @@ class Reflect:
     ) -> QuoteResult:
         resolved = self.resolve_filters(filters or SearchFilters())
         started = time.perf_counter()
-        retriever = self._live_index().retriever(self.me_labels())
+        from reflect.rerank import LEARNED_RANKER
+
+        # The moments shown are ordered by the learned second stage (reflect/rerank.py).
+        retriever = self._live_index().retriever(self.me_labels(), learned=LEARNED_RANKER)
         hits = retriever.search(query, k=k, filters=resolved, as_typed=as_typed)
         elapsed = (time.perf_counter() - started) * 1000
         from reflect.understanding import understand

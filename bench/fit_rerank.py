@@ -1,0 +1,435 @@
+"""Fit and judge the learned second stage (reflect/rerank.py) by leave-one-set-out.
+
+    nice -n 10 .venv/bin/python bench/fit_rerank.py collect    # build the vaults, read features
+    .venv/bin/python bench/fit_rerank.py evaluate              # leave-one-set-out tables
+    .venv/bin/python bench/fit_rerank.py weights               # the weights fitted on every set
+    nice -n 10 .venv/bin/python bench/fit_rerank.py live       # abstention per fold, latency
+    nice -n 10 .venv/bin/python bench/fit_rerank.py latency    # the paired latency alone
+
+Questions: the AnnoMI sets v2 (dev and held-out), v3, v4 and v5 (bench/eval/annomi_questions.py)
+and the demo set, all of them dev sets by now. For every answerable question, `collect` runs
+`Retriever.search` as `reflect quotes` does and keeps, for the first `rerank_depth` candidates
+of the current order (after the speaker preference), the learned stage's signals
+(`Retriever.candidate_features`) and whether each is the right excerpt (the bench's `is_hit`,
+alternative re-enactments counted as in bench_recall.py); also where the verbatim matches and
+the old fused order (the question as typed) put the right excerpt. The rows are cached in a
+temporary folder (never in the repository: they are derived from AnnoMI), with the chunk
+vectors, so that a second `collect` skips the embedding.
+
+`evaluate`: for each AnnoMI set, a model fitted on the other three and the demo is judged on
+it (and the demo on a model fitted on the four AnnoMI sets); R@1 / R@5 / MRR per kind for the
+old fused order, the current order and the learned one. The verbatim matches stay first in
+every order: the learned stage only reorders what follows them.
+
+Model: a linear score, fitted as pairwise logistic regression (scikit-learn's
+LogisticRegression on differences of standardised rows, right minus wrong excerpt of the same
+question, each question weighing the same), seeded; `--pointwise` fits right-vs-wrong rows
+instead. Standard scikit-learn is in the environment already (a bench dependency, not the
+product's: the product reads only the fitted numbers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import pickle
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
+
+from annomi_questions import load_set
+from bench_recall import DEPTH, latency, refused, row_kind, scores, with_alt_refs
+from bench_retrieval import (
+    CachingEmbedder,
+    Corpus,
+    annomi_csv_path,
+    build_annomi,
+    build_demo,
+    markdown_table,
+)
+
+from reflect.embedding import default_embedder
+from reflect.rerank import FEATURES, FirstStage, LinearRanker
+from reflect.retrieval import Retriever
+from reflect.testing import live_index_of
+
+CACHE = Path(tempfile.gettempdir()) / "reflect-fit-rerank"
+ANNOMI_SETS = ("v2", "v3", "v4", "v5")
+SEED = 15
+C = 1.0  # scikit-learn's default regularisation; not tuned
+
+
+@dataclass
+class Row:
+    """One answerable question: its candidates' signals and labels, and where the verbatim
+    matches and the old fused order put the right excerpt."""
+
+    set_name: str
+    qid: str
+    kind: str
+    features: np.ndarray
+    labels: np.ndarray
+    exact_keys: list[tuple[str, int]]
+    exact_right: list[bool]
+    pool_keys: list[tuple[str, int]]
+    current: int | None
+    old_fused: int | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# ---- collecting ------------------------------------------------------------------------
+
+
+class Recorder:
+    """Wraps one retriever's stages to keep what the last search saw."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever = retriever
+        self.stage: FirstStage | None = None
+        self.understood: Any = None
+        self.order: list[Any] = []
+        first_stage, rerank = retriever._first_stage, retriever._rerank
+
+        def recording_first_stage(*args: Any, **kwargs: Any) -> FirstStage:
+            self.stage = first_stage(*args, **kwargs)
+            return self.stage
+
+        def recording_rerank(understood: Any, candidates: Any) -> Any:
+            self.understood = understood
+            self.order = rerank(understood, candidates)
+            return self.order
+
+        retriever._first_stage = recording_first_stage  # type: ignore[method-assign]
+        retriever._rerank = recording_rerank  # type: ignore[method-assign]
+
+
+def rank_in(is_right: Sequence[bool]) -> int | None:
+    return next((i for i, r in enumerate(is_right[:DEPTH], start=1) if r), None)
+
+
+def collect_corpus(corpus: Corpus, set_name: str, questions: list[dict[str, Any]]) -> list[Row]:
+    service = corpus.service
+    retriever = live_index_of(service).retriever(service.me_labels())
+    recorder = Recorder(retriever)
+    rows = []
+    for q in questions:
+        if q["kind"] == "no_answer":
+            continue
+        recorder.understood, recorder.order = None, []
+        hits = retriever.search(q["question"], k=DEPTH)
+        assert recorder.stage is not None and recorder.understood is not None
+        pool = recorder.order[: retriever.rerank_depth]
+        matches = [m for m, _ in pool]
+        began = time.perf_counter()
+        features = retriever.candidate_features(recorder.understood, recorder.stage, matches)
+        feature_ms = (time.perf_counter() - began) * 1000
+        words = recorder.understood.search_text
+        labels = np.array(
+            [corpus.is_hit(q, retriever.hit(1, m, s, words)) for m, s in pool], dtype=bool
+        )
+        exact = [h for h in hits if h.exact]
+        current = rank_in([corpus.is_hit(q, h) for h in hits])
+        old = retriever.search(q["question"], k=DEPTH, mode="hybrid", as_typed=True)
+        row = Row(
+            set_name,
+            str(q["id"]),
+            row_kind(q),
+            features,
+            labels,
+            [(h.session_id, h.chunk_index) for h in exact],
+            [corpus.is_hit(q, h) for h in exact],
+            [m.key for m in matches],
+            current,
+            rank_in([corpus.is_hit(q, h) for h in old]),
+            {"feature_ms": feature_ms},
+        )
+        # The order rebuilt from the rows must be the order search gave.
+        assert final_rank(row, list(range(len(matches)))) == current, (set_name, q["id"])
+        rows.append(row)
+    return rows
+
+
+def build(tmp: Path) -> tuple[Corpus, Corpus, CachingEmbedder]:
+    embedder = CachingEmbedder(default_embedder())
+    cached = CACHE / "embeddings.pkl"
+    if cached.exists():
+        embedder._vectors.update(pickle.loads(cached.read_bytes()))
+    annomi = build_annomi(tmp, embedder)
+    with_alt_refs(annomi)
+    demo = build_demo(tmp, embedder)
+    return annomi, demo, embedder
+
+
+def collect() -> None:
+    CACHE.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="reflect-fit-rerank-") as tmp:
+        annomi, demo, embedder = build(Path(tmp))
+        rows: list[Row] = []
+        for name in ANNOMI_SETS:
+            rows += collect_corpus(annomi, name, load_set(annomi_csv_path(), name))
+            print(f"{name}: {sum(r.set_name == name for r in rows)} questions", flush=True)
+        rows += collect_corpus(demo, "demo", demo.questions)
+        (CACHE / "embeddings.pkl").write_bytes(pickle.dumps(embedder._vectors))
+    (CACHE / "rows.pkl").write_bytes(pickle.dumps(rows))
+    print(f"{len(rows)} questions, {sum(len(r.labels) for r in rows)} candidates")
+    times = sorted(r.extra["feature_ms"] for r in rows)
+    print(
+        f"reading the signals: p50 {times[len(times) // 2]:.2f} ms, "
+        f"p95 {times[int(0.95 * (len(times) - 1))]:.2f} ms a question"
+    )
+
+
+class _RowUnpickler(pickle.Unpickler):
+    """Rows pickled by this script run as __main__ load from any importer."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        return Row if name == "Row" else super().find_class(module, name)
+
+
+def load_rows(without: Sequence[str] = ()) -> list[Row]:
+    """The cached rows; the signals named in `without` zeroed (an ablation: a signal that is
+    0 everywhere gets weight 0)."""
+    with (CACHE / "rows.pkl").open("rb") as f:
+        rows: list[Row] = _RowUnpickler(f).load()
+    for name in without:
+        for r in rows:
+            r.features[:, FEATURES.index(name)] = 0.0
+    return rows
+
+
+# ---- fitting ---------------------------------------------------------------------------
+
+
+def fit(rows: Sequence[Row], *, pointwise: bool = False) -> LinearRanker:
+    from sklearn.linear_model import LogisticRegression
+
+    stacked = np.concatenate([r.features for r in rows])
+    means = stacked.mean(axis=0)
+    scales = stacked.std(axis=0)
+    scales[scales == 0] = 1.0
+    xs, ys, ws = [], [], []
+    for r in rows:
+        x = (r.features - means) / scales
+        pos, neg = x[r.labels], x[~r.labels]
+        if not len(pos) or not len(neg):
+            continue
+        if pointwise:
+            xs.append(x)
+            ys.append(r.labels.astype(int))
+            ws.append(np.full(len(x), 1.0 / len(x)))
+            continue
+        diffs = (pos[:, None, :] - neg[None, :, :]).reshape(-1, x.shape[1])
+        xs += [diffs, -diffs]
+        ys += [np.ones(len(diffs), int), np.zeros(len(diffs), int)]
+        ws += [np.full(len(diffs), 0.5 / len(diffs))] * 2
+    model = LogisticRegression(C=C, fit_intercept=pointwise, max_iter=5000, random_state=SEED)
+    weight = np.concatenate(ws)
+    model.fit(np.concatenate(xs), np.concatenate(ys), sample_weight=weight / weight.mean())
+    return LinearRanker(
+        tuple(float(w) for w in model.coef_[0]),
+        tuple(float(m) for m in means),
+        tuple(float(s) for s in scales),
+    )
+
+
+def final_rank(row: Row, order: Sequence[int]) -> int | None:
+    """Where the right excerpt lands: verbatim matches first, then the pool in `order`,
+    skipping chunks already listed (as `Retriever.search` does)."""
+    right = list(row.exact_right)
+    seen = set(row.exact_keys)
+    for i in order:
+        if row.pool_keys[i] not in seen:
+            seen.add(row.pool_keys[i])
+            right.append(bool(row.labels[i]))
+    return rank_in(right)
+
+
+def learned_rank(row: Row, ranker: LinearRanker) -> int | None:
+    return final_rank(row, ranker.order(row.features) if len(row.labels) > 1 else [0])
+
+
+# ---- reporting -------------------------------------------------------------------------
+
+
+def folds(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[Row]]]:
+    """(left-out set, training rows, test rows): each AnnoMI set left out in turn (the demo
+    always trains), and the demo judged on the four AnnoMI sets."""
+    out = []
+    for name in (*ANNOMI_SETS, "demo"):
+        train = [r for r in rows if r.set_name != name]
+        out.append((name, train, [r for r in rows if r.set_name == name]))
+    return out
+
+
+def evaluate(pointwise: bool, without: Sequence[str] = ()) -> None:
+    rows = load_rows(without)
+    ranks: dict[str, dict[tuple[str, str], int | None]] = {
+        "old fused": {},
+        "reflect (current)": {},
+        "learned": {},
+    }
+    for name, train, test in folds(rows):
+        ranker = fit(train, pointwise=pointwise)
+        for r in test:
+            key = (r.set_name, r.qid)
+            ranks["old fused"][key] = r.old_fused
+            ranks["reflect (current)"][key] = r.current
+            ranks["learned"][key] = learned_rank(r, ranker)
+        print(f"fold {name}: trained on {len(train)} questions, judged on {len(test)}")
+    table = []
+    for group in [*ANNOMI_SETS, "pooled AnnoMI", "demo"]:
+        chosen = [
+            r
+            for r in rows
+            if r.set_name == group or (group == "pooled AnnoMI" and r.set_name in ANNOMI_SETS)
+        ]
+        kinds = sorted({r.kind for r in chosen})
+        for kind in [*kinds, "all"]:
+            subset = [r for r in chosen if kind in ("all", r.kind)]
+            cells = [group if kind == kinds[0] else "", kind, str(len(subset))]
+            for by_key in ranks.values():
+                r1, r5, mrr = scores([by_key[(r.set_name, r.qid)] for r in subset])
+                cells.append(f"{r1:.2f} / {r5:.2f} / {mrr:.3f}")
+            table.append(cells)
+    headers = ["set", "kind", "n", *(f"{m}: R@1 / R@5 / MRR" for m in ranks)]
+    print(markdown_table(headers, table))
+    pooled = [r for r in rows if r.set_name in ANNOMI_SETS]
+    for method, by_key in ranks.items():
+        at5 = sum(1 for r in pooled if (by_key[(r.set_name, r.qid)] or 99) <= 5)
+        print(f"pooled AnnoMI R@5 {method}: {at5}/{len(pooled)}")
+    within = sum(1 for r in pooled if r.labels.any() or any(r.exact_right))
+    print(f"right excerpt within the pool (or verbatim): {within}/{len(pooled)}")
+
+
+def weights(pointwise: bool) -> None:
+    ranker = fit(load_rows(), pointwise=pointwise)
+    for name, w, m, s in zip(FEATURES, ranker.weights, ranker.means, ranker.scales, strict=True):
+        print(f"{name:16} weight {w:+.4f}  mean {m:.4f}  scale {s:.4f}")
+    print("LinearRanker(")
+    for attr in ("weights", "means", "scales"):
+        print(f"    {attr}=({', '.join(f'{v:.4f}' for v in getattr(ranker, attr))}),")
+    print(")")
+
+
+@contextlib.contextmanager
+def learned_in(corpus: Corpus, ranker: LinearRanker | None) -> Iterator[None]:
+    """Every retriever the corpus's service (and the answer path) makes uses `ranker`."""
+    live = live_index_of(corpus.service)
+    make = live.retriever
+
+    def with_ranker(me_labels: Any = (), **_: Any) -> Retriever:
+        return make(me_labels, learned=ranker)
+
+    live.retriever = with_ranker  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        live.retriever = make  # type: ignore[method-assign]
+
+
+def live(pointwise: bool) -> None:
+    """On the built vaults: "couldn't find that" (the answer path's decision before any
+    model runs) with the current order and with each fold's learned one, on the left-out
+    set's questions; then the warm `reflect quotes` latency on AnnoMI without and with the
+    stage (the weights fitted on every set), alternating three times."""
+    rows = load_rows()
+    models = {name: fit(train, pointwise=pointwise) for name, train, _ in folds(rows)}
+    final = fit(rows, pointwise=pointwise)
+    table = []
+    with tempfile.TemporaryDirectory(prefix="reflect-fit-rerank-") as tmp:
+        annomi, demo, _ = build(Path(tmp))
+        every: list[dict[str, Any]] = []
+        for name in (*ANNOMI_SETS, "demo"):
+            corpus = demo if name == "demo" else annomi
+            questions = demo.questions if name == "demo" else load_set(annomi_csv_path(), name)
+            if name != "demo":
+                every += questions
+            no_answer = [q["question"] for q in questions if q["kind"] == "no_answer"]
+            answerable = [q["question"] for q in questions if q["kind"] != "no_answer"]
+            cells = [name]
+            for ranker in (None, models[name]):
+                with learned_in(corpus, ranker):
+                    held = sum(refused(corpus, q) for q in no_answer)
+                    wrong = sum(refused(corpus, q) for q in answerable)
+                cells.append(f"{held}/{len(no_answer)}, {wrong}/{len(answerable)}")
+            table.append(cells)
+            print(cells, flush=True)
+        print(
+            markdown_table(["set", "current: no-answer held, answerable refused", "learned"], table)
+        )
+        for run in range(3):
+            for label, ranker in (("current", None), ("learned", final)):
+                with learned_in(annomi, ranker):
+                    p50, p95 = latency(annomi, every)
+                print(
+                    f"run {run + 1}, {label}: warm quotes p50 {p50:.1f} ms, p95 {p95:.1f} ms "
+                    f"({len(every)} questions)",
+                    flush=True,
+                )
+        paired_latency(annomi, every, final)
+
+
+def paired_latency(
+    corpus: Corpus, questions: Sequence[dict[str, Any]], ranker: LinearRanker
+) -> None:
+    """Each question's warm `quotes` timed without and with the stage back to back (the
+    order alternating), so that the load of a shared machine falls on both alike."""
+    service = corpus.service
+    spent: dict[bool, list[float]] = {False: [], True: []}
+    for i, q in enumerate([*questions, *questions]):
+        for learned in (False, True) if i % 2 else (True, False):
+            with learned_in(corpus, ranker if learned else None):
+                began = time.perf_counter()
+                service.quotes(q["question"], k=5)
+                spent[learned].append((time.perf_counter() - began) * 1000)
+    extra = sorted(b - a for a, b in zip(spent[False], spent[True], strict=True))
+    for learned, times in spent.items():
+        times = sorted(times)
+        print(
+            f"paired, {'learned' if learned else 'current'}: p50 {times[len(times) // 2]:.1f} "
+            f"ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms"
+        )
+    print(f"paired, the stage's cost: median {extra[len(extra) // 2]:.1f} ms a question")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=("collect", "evaluate", "weights", "live", "latency"))
+    parser.add_argument(
+        "--pointwise", action="store_true", help="fit right-vs-wrong rows instead of pairs"
+    )
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=FEATURES,
+        help="leave this signal out (evaluate only; repeatable)",
+    )
+    args = parser.parse_args(argv)
+    if args.command == "collect":
+        collect()
+    elif args.command == "evaluate":
+        evaluate(args.pointwise, args.without)
+    elif args.command == "weights":
+        weights(args.pointwise)
+    elif args.command == "latency":
+        with tempfile.TemporaryDirectory(prefix="reflect-fit-rerank-") as tmp:
+            annomi, _, _ = build(Path(tmp))
+            every = [q for name in ANNOMI_SETS for q in load_set(annomi_csv_path(), name)]
+            paired_latency(annomi, every, fit(load_rows(), pointwise=args.pointwise))
+    else:
+        live(args.pointwise)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
