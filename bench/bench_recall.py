@@ -94,11 +94,15 @@ def with_alt_refs(corpus: Corpus) -> None:
 def searches(corpus: Corpus) -> dict[str, Search]:
     service = corpus.service
     retriever = live_index_of(service).retriever()  # the bench compares stages below the API
+    me = service.me_labels()
+    unlearned = live_index_of(service).retriever(me)  # the answer path's order
     return {
         # The baselines search the question as typed, as reflect did before it read questions.
         "BM25 only": lambda q: retriever.search(q, k=DEPTH, mode="lexical", as_typed=True),
         "vector only": lambda q: retriever.search(q, k=DEPTH, mode="vector", as_typed=True),
         "old fused": lambda q: retriever.search(q, k=DEPTH, mode="hybrid", as_typed=True),
+        # Without the learned second stage (reflect/rerank.py): the order answers read.
+        "reflect, unlearned": lambda q: unlearned.search(q, k=DEPTH),
         "reflect quotes": lambda q: service.quotes(q, k=DEPTH).hits,
     }
 
