@@ -765,7 +765,7 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
     if kind == "outcome" and not own_words and previous.plans:
         # "Did I keep it?" after an answer that cited a suggestion: "it" is what was
         # suggested, not the whole topic of the question before ("sleep").
-        topic = _plan_meant(previous.plans, before.topic)
+        topic = _plan_meant(previous.plans, before)
     # "and in March?" after "how often...?" asks the same again; "what's she going there
     # for?" after "when did she first...?" asks what was said.
     if (
@@ -888,8 +888,12 @@ def _at_last_moment(asked: AskedQuestion, previous: PreviousTurn, *, after: bool
     )
 
 
-def _plan_meant(plans: Sequence[str], topic: str) -> str:
+def _plan_meant(plans: Sequence[str], before: AskedQuestion) -> str:
     """The plan a follow-up means: the first that shares a word with the topic asked about
-    before, else the first."""
-    words = content_stems(topic)
-    return next((p for p in plans if content_stems(p) & words), plans[0])
+    before, else the first ("what did we say about my nights?" cited "would you keep a sleep
+    diary?": "it" is the diary). After a question about what was agreed on a named subject,
+    a plan about something else is not it: the subject is ("what did I say I'd do about my
+    hours?" cited "would you bring it up then?": "did I do it?" is about the hours)."""
+    words = content_stems(before.topic)
+    agreed_on = before.topic if before.kind == "agreements" and words else plans[0]
+    return next((p for p in plans if content_stems(p) & words), agreed_on)
