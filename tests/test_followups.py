@@ -106,6 +106,15 @@ class TestReading:
         assert (asked.since, asked.until, asked.session_ids) == (dt.date(2025, 4, 15), None, None)
         assert asked.time_words == "after 15 April"
 
+    def test_a_question_of_its_own_that_says_afterwards_is_new(self) -> None:
+        moment = hit_at("s3", dt.date(2025, 4, 15), "Uncle Pavel went into hospital on Sunday.")
+        asked = read_question(
+            "what did my cousin and I argue about at the wake afterwards?",
+            today=TODAY,
+            previous=previous("what did I say about my uncle going into hospital?", moment),
+        )
+        assert not asked.followup and asked.since is None
+
     def test_after_that_one_is_a_session_not_a_moment(self) -> None:
         moment = hit_at("s3", dt.date(2025, 4, 15), "We talked about the garden.")
         asked = read_question(

@@ -699,8 +699,13 @@ def _leans_on_conversation(text: str, topic: str) -> bool:
     the last moment ("how did I sleep that night?", "what did she say afterwards?"); or it is
     a short question with no subject at all ("when do I start?" right after the new job,
     "what do I need to get?")."""
-    if _AFTER_THAT.search(text) or _AT_THAT_TIME.search(text) or _WHEN_VERB.search(text):
+    if _WHEN_VERB.search(text):
         return True
+    if _AFTER_THAT.search(text) or _AT_THAT_TIME.search(text):
+        # "how was I sleeping after that?"; not a question of its own that happens to say
+        # "afterwards" ("what did Mum and I argue about at the funeral afterwards?").
+        rest = _AT_THAT_TIME.sub(" ", _AFTER_THAT.sub(" ", topic))
+        return len(content_stems(_PRONOUNS.sub(" ", rest)) - OUTCOME_VERBS) <= 2
     if not _REFERS_BACK.search(text):
         return len(text.split()) <= 6 and (
             says_nothing_of_its_own(topic) or not content_stems(topic) - _PLAIN_VERBS
