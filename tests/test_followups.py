@@ -225,6 +225,13 @@ class TestDayTold:
     def test_no_day_when_none_is_told(self, text: str) -> None:
         assert day_told(text, dt.date(2025, 2, 10), content_stems("start")) is None
 
+    def test_a_weekday_told_as_past_is_the_last_one_before(self) -> None:
+        # Said on Wednesday 5 March 2025: "Friday" is 28 February; looking ahead, no day.
+        said = dt.date(2025, 3, 5)
+        told = day_told("Did Gran come?\n\nShe did. She came Friday, left Sunday.", said, {"gran"})
+        assert told is not None and told[0] == dt.date(2025, 2, 28)
+        assert day_told("Gran comes Friday, I'll pick her up.", said, {"gran"}) is None
+
     def test_a_moment_naming_the_topic_wins_over_an_earlier_one_that_does_not(self) -> None:
         swim = hit_at("s1", dt.date(2025, 2, 10), "Swimming to start, this Saturday.")
         job = hit_at("s2", dt.date(2025, 2, 10), "The bakery job? I start on the second of March.")
@@ -276,7 +283,7 @@ SESSIONS = [
         dt.date(2025, 2, 10),
         [
             turn("Noor", "I got the bakery job! They rang me on the Monday."),
-            turn("Ines", "Congratulations. How does that feel?"),
+            turn("Ines", "Congratulations. How does the new job feel?"),
             turn("Noor", "Unreal. I start on the third of March. Early shifts, four till noon."),
             turn("Ines", "Four in the morning. How will you manage the alarm?"),
             turn("Noor", "Two alarms and the kettle on a timer."),
@@ -351,3 +358,39 @@ def test_when_was_that_reads_the_day_the_cited_moment_names(retriever: Retriever
     assert when.text.startswith("On 7 February: on 3 February, in “Session a”")
     told = a.ask("when did I tell you that?", conversation=talk)
     assert told.text.startswith("That was on 3 February")
+
+
+def test_when_was_that_after_a_question_was_cited_reads_the_reply(retriever: Retriever) -> None:
+    # The moment cited is Ines's "How does the new job feel?": the day is in Noor's reply.
+    s = SESSIONS[1]
+    asking = s.turns[1]
+    text = s.text[asking.char_start : asking.char_end]
+    assert text.endswith("How does the new job feel?")
+    cited = Hit(
+        rank=1,
+        score=1.0,
+        session_id="b",
+        session_title="Session b",
+        session_date=s.date,
+        source_file="b.txt",
+        speaker="Ines",
+        start=None,
+        end=None,
+        text=text,
+        char_start=asking.char_start,
+        char_end=asking.char_end,
+        first_turn=asking.index,
+        last_turn=asking.index,
+    )
+    talk = Conversation()
+    talk.turns.append(
+        PreviousTurn(
+            read_question("what did Ines say about the new job?", today=TODAY, others=["Ines"]),
+            cited_session="b",
+            cited_date=s.date,
+            cited=cited,
+            cited_all=(cited,),
+        )
+    )
+    when = answerer(retriever, FakeChatModel([])).ask("when was that?", conversation=talk)
+    assert when.text.startswith("On 3 March: on 10 February, in “Session b”")

@@ -442,7 +442,11 @@ class Answerer:
                 return None
         else:
             assert asked.refers_to is not None
-            moment = dated_moment([asked.refers_to], content_stems(asked.topic))
+            cited = asked.refers_to
+            if cited.text.rstrip().endswith("?"):
+                # A question was cited ("And your mum came to stay?"): the reply tells when.
+                cited = with_reply(cited, self._session_of(cited.session_id), turns=1)
+            moment = dated_moment([cited], content_stems(asked.topic))
             if moment is None or asked.asks_when_said:
                 moment = DatedMoment(asked.refers_to, None)
         hit = moment.hit

@@ -825,7 +825,7 @@ def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
         if not (name == "day" and _inside_other(lower, m))
     )
     if not found:
-        return None
+        return _weekday_told_as_past(lower, said_on)
     chain = [found[0]]
     for item in found[1:]:
         if item[0] >= chain[-1][1] and re.fullmatch(r"[\s,]*", lower[chain[-1][1] : item[0]]):
@@ -853,3 +853,17 @@ def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
     }:
         return None
     return first
+
+
+_BARE_WEEKDAY = re.compile(rf"\b(?P<wd>{_WEEKDAY_RE})\b(?!s)")
+
+
+def _weekday_told_as_past(lower: str, said_on: dt.date) -> dt.date | None:
+    """ "She came Friday, went home Monday", told as past and with no other date: the first
+    weekday named is the last such day before the day it was said. Not when the sentence
+    looks ahead ("I'll go Friday") or says nothing of when it happened."""
+    m = _BARE_WEEKDAY.search(lower)
+    if m is None or _AHEAD_WORDS.search(lower) or not _PAST_WORDS.search(lower):
+        return None
+    back = (said_on.weekday() - _WEEKDAYS[m.group("wd")] - 1) % 7 + 1  # 1..7 days before
+    return said_on - dt.timedelta(days=back)
