@@ -8,6 +8,7 @@ counsellor Ines.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 
@@ -366,17 +367,8 @@ def test_when_was_that_after_a_question_was_cited_reads_the_reply(retriever: Ret
     asking = s.turns[1]
     text = s.text[asking.char_start : asking.char_end]
     assert text.endswith("How does the new job feel?")
-    cited = Hit(
-        rank=1,
-        score=1.0,
-        session_id="b",
-        session_title="Session b",
-        session_date=s.date,
-        source_file="b.txt",
-        speaker="Ines",
-        start=None,
-        end=None,
-        text=text,
+    cited = dataclasses.replace(
+        hit_at("b", s.date, text, speaker="Ines"),
         char_start=asking.char_start,
         char_end=asking.char_end,
         first_turn=asking.index,
