@@ -7,6 +7,8 @@
     .venv/bin/python bench/bench_answers.py --history2       # the fresh set (once, at the end)
     .venv/bin/python bench/bench_answers.py --history3       # the third, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history4       # the fourth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history5       # the fifth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history6       # the sixth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -35,6 +37,17 @@ history the same way: the ten invented sessions of "Freya" in bench/eval/history
 "Freya"), questions bench/eval/questions_history4.jsonl (all split "fresh"), "today" fixed at
 Friday 20 November 2026, and the small vault of its first three sessions; no demo row. Scored
 once, by whoever integrates a change.
+
+With `--history5` (not together with `--history2`, `--history3` or `--history4`) it runs on the
+fifth history the same way: the ten invented sessions of "Elliot" in bench/eval/history5/ (me =
+"Elliot"), questions bench/eval/questions_history5.jsonl (all split "fresh"), "today" fixed at
+Friday 2 October 2026, and the small vault of its first three sessions; no demo row. Scored
+once, by whoever integrates a change.
+With `--history6` (not together with the other fresh histories) it runs on the sixth history
+the same way: the ten invented sessions of "Teo" in bench/eval/history6/ (me = "Teo"),
+questions bench/eval/questions_history6.jsonl (all split "fresh"), "today" fixed at Thursday
+5 November 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
 `Reflect.ask` builds it (same retriever, labels, session dates, view across sessions) but with
@@ -114,6 +127,12 @@ HISTORY3_TODAY = dt.date(2026, 5, 21)  # the Thursday after the last session (Mo
 HISTORY4 = HERE / "eval" / "history4"
 HISTORY4_QUESTIONS = HERE / "eval" / "questions_history4.jsonl"
 HISTORY4_TODAY = dt.date(2026, 11, 20)  # the Friday after the last session (Wednesday 18 November)
+HISTORY5 = HERE / "eval" / "history5"
+HISTORY5_QUESTIONS = HERE / "eval" / "questions_history5.jsonl"
+HISTORY5_TODAY = dt.date(2026, 10, 2)  # the Friday after the last session (Tuesday 29 September)
+HISTORY6 = HERE / "eval" / "history6"
+HISTORY6_QUESTIONS = HERE / "eval" / "questions_history6.jsonl"
+HISTORY6_TODAY = dt.date(2026, 11, 5)  # the Thursday after the last session (Tuesday 3 November)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -469,6 +488,12 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history4:
         return HistorySet("History4", HISTORY4, HISTORY4_QUESTIONS, "Freya", HISTORY4_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history5:
+        return HistorySet("History5", HISTORY5, HISTORY5_QUESTIONS, "Elliot", HISTORY5_TODAY,
+                          ("fresh",), with_demo=False)
+    if args.history6:
+        return HistorySet("History6", HISTORY6, HISTORY6_QUESTIONS, "Teo", HISTORY6_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -490,6 +515,10 @@ def main(argv: list[str] | None = None) -> int:
                        help="the third, fresh history (Martin) instead; score it once, at the end")
     fresh.add_argument("--history4", action="store_true",
                        help="the fourth, fresh history (Freya) instead; score it once, at the end")
+    fresh.add_argument("--history5", action="store_true",
+                       help="the fifth, fresh history (Elliot) instead; score it once, at the end")
+    fresh.add_argument("--history6", action="store_true",
+                       help="the sixth, fresh history (Teo) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

@@ -6,6 +6,7 @@
     .venv/bin/python bench/bench_recall.py --v3            # the fresh v3 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v4            # the fresh v4 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v5            # the fresh v5 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v6            # the fresh v6 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -54,6 +55,7 @@ from reflect.retrieval import Hit
 from reflect.testing import live_index_of
 
 DEPTH = 20
+FRESH_SETS = ("v3", "v4", "v5", "v6")  # each scored once, by the integrator, at the end
 
 Search = Callable[[str], list[Hit]]
 
@@ -114,8 +116,8 @@ def _no_model() -> Any:
 
 
 def row_kind(question: dict[str, Any]) -> str:
-    """The row a question is reported in: its kind, with v5's quotes typed without quotation
-    marks ("quote_marks": "none") in a row of their own."""
+    """The row a question is reported in: its kind, with the quotes of v5 and v6 typed without
+    quotation marks ("quote_marks": "none") in a row of their own."""
     if question.get("quote_marks") == "none":
         return f"{question['kind']} unquoted"
     return str(question["kind"])
@@ -172,27 +174,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list dev questions missed at 5")
     parser.add_argument("--corpus", choices=("demo", "annomi", "both"), default="both")
     fresh = parser.add_mutually_exclusive_group()
-    fresh.add_argument("--v3", action="store_true",
-                       help="score the fresh AnnoMI v3 set instead of v2 dev (scored once, "
-                            "at the end: see bench/eval/README.md)")
-    fresh.add_argument("--v4", action="store_true",
-                       help="score the fresh AnnoMI v4 set instead of v2 dev (scored once, "
-                            "at the end: see bench/eval/README.md)")
-    fresh.add_argument("--v5", action="store_true",
-                       help="score the fresh AnnoMI v5 set instead of v2 dev (scored once, "
-                            "at the end: see bench/eval/README.md)")
+    for name in FRESH_SETS:
+        fresh.add_argument(f"--{name}", action="store_true",
+                           help=f"score the fresh AnnoMI {name} set instead of v2 dev (scored "
+                                "once, at the end: see bench/eval/README.md)")
     args = parser.parse_args(argv)
-    fresh_set = args.v3 or args.v4 or args.v5
+    fresh_set = next((name for name in FRESH_SETS if getattr(args, name)), None)
     if fresh_set and args.heldout:
-        parser.error("--v3, --v4 and --v5 replace the v2 splits; use them without --heldout")
+        parser.error("--v3 to --v6 replace the v2 splits; use them without --heldout")
     embedder = CachingEmbedder(default_embedder())
     splits = ["fresh"] if fresh_set else ["dev", "heldout"] if args.heldout else ["dev"]
     with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:
         corpora: list[tuple[Corpus, list[dict[str, Any]]]] = []
         if args.corpus in ("annomi", "both"):
             annomi = build_annomi(Path(tmp), embedder)
-            name = "v5" if args.v5 else "v4" if args.v4 else "v3" if args.v3 else "v2"
-            annomi.questions = load_set(annomi_csv_path(), name)
+            annomi.questions = load_set(annomi_csv_path(), fresh_set or "v2")
             with_alt_refs(annomi)
             corpora.append((annomi, annomi.questions))
         if args.corpus in ("demo", "both"):

@@ -398,14 +398,22 @@ class SearchIndex:
             ]
 
     def chunk_frequencies(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many chunks hold each of `terms` (one word each, matched as word search
-        matches it: stemmed, accents folded). For weighing a rare word above a common one."""
+        """How many chunks hold each of `terms` (one word each, matched exactly as
+        `lexical_search` matches it: stemmed, accents folded, other spellings of the word
+        included). The one count of "passages that hold a word": for weighing a rare word
+        above a common one, telling what a passage is about, and whether the sessions
+        mention a word at all. A term word search cannot look up (punctuation only) counts
+        as held by every chunk: it can never be claimed absent or rare."""
         counts: dict[str, int] = {}
         with self._lock:
             db = self._database()
             for term in dict.fromkeys(terms):
+                match = lexical_fts_query(term)
+                if match is None:
+                    counts[term] = self.chunk_count
+                    continue
                 found = db.execute(
-                    "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (_quote(term),)
+                    "SELECT count(*) FROM chunk_text WHERE chunk_text MATCH ?", (match,)
                 ).fetchone()
                 counts[term] = int(found[0]) if found else 0
         return counts

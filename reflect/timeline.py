@@ -165,15 +165,9 @@ def gather_evidence(
     texts = {
         key: m.session.text[m.chunk.char_start : m.chunk.char_end] for key, m in found.items()
     }
-    document_freq = _document_freq(index, topic_stems)
+    document_freq = index.chunk_frequencies(sorted(topic_stems))
     shares = word_shares(topic_stems, texts, document_freq, max(index.chunk_count, 1))
     return [ChunkEvidence(m, similarity.get(key), shares[key]) for key, m in found.items()]
-
-
-def _document_freq(index: SearchIndex, topic_stems: set[str]) -> dict[str, int]:
-    """In how many chunks each stem occurs (by the index's own word search: an estimate,
-    its stemmer differs a little from reflect.words', which is all IDF needs)."""
-    return {t: len(index.lexical_search(t, index.chunk_count)) for t in topic_stems}
 
 
 def build_timeline(

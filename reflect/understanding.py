@@ -70,6 +70,11 @@ _OTHER_SUBJECT = re.compile(
     rf"(?:{_ROLE.pattern}|\byou\b|\bshe\b|\bhe\b|\bthey\b)\s+(?:\w+\s+)?(?:{_SPEECH})\b"
     rf"|\b(?:did|does|do|has|had|was|were|would|could)\s+(?:{_ROLE.pattern}|you|she|he|they)\s+"
     rf"(?:\w+\s+)?(?:{_SPEECH})\b"
+    rf"|\b(?:was|were)\s+(?:{_ROLE.pattern}|you|she|he|they)\s+(?:saying|telling|talking|"
+    rf"going on)\b"
+    # "what did my counsellor want me to do about...": what they asked of the user, said.
+    rf"|(?:{_ROLE.pattern}|\byou\b|\bshe\b|\bhe\b|\bthey\b)\s+(?:want|wanted|ask|asked|need|"
+    rf"needed|expect|expected|get|got)\s+me\s+to\b"
     rf"|\b(?:advice|suggestion|tip|idea|recommendation|warning|explanation|figure|number)s?\s+"
     rf"(?:that\s+|which\s+)?(?:{_ROLE.pattern}|you)\b"
     rf"|(?:{_ROLE.pattern})['’]s\s+(?:advice|suggestion|tip|idea|point|question|explanation|"
@@ -83,6 +88,8 @@ _OTHER_SUBJECT = re.compile(
 _ME_SUBJECT = re.compile(
     rf"\b(?:did|do|have|had|was|would)\s+i\s+(?:ever\s+|first\s+|last\s+|once\s+)?"
     rf"(?:{_SPEECH}|admit|own up|open up|go on|rant|complain)\b"
+    # "what was I saying about...", "was I telling you..."
+    rf"|\b(?:was|were)\s+i\s+(?:saying|telling|talking|going on|mentioning)\b"
     rf"|\bi\s+(?:\w+\s+)?(?:{_SPEECH}|admitted|complained|ranted|owned up|opened up|"
     rf"went on|was saying|was talking|kept saying|worried|moaned|vented|joked|laughed|cried|"
     rf"argued|insisted|promised|swore|boasted|bragged|begged|pleaded|wondered|hoped|wished)\b"
@@ -108,7 +115,9 @@ _FRAMING = [
         rf"\b(?:when|where|how|why|what|at what point)?\s*(?:did|do|does|have|has|had|was|were)\s+"
         rf"(?:i|we|you|she|he|they|{_ROLE.pattern})\s+(?:ever\s+|once\s+|first\s+|last\s+|"
         rf"actually\s+|really\s+)?(?:{_SPEECH}|admit|own up|open up|go on|rant|complain|"
-        rf"get into|go into|cover|discuss)(?:\s+(?:to\s+)?(?:me|you|her|him|them|us))?"
+        # "what was I saying about the bike", "what were we talking about"
+        rf"get into|go into|cover|discuss|saying|telling|talking|mentioning|going on)"
+        rf"(?:\s+(?:to\s+)?(?:me|you|her|him|them|us))?"
         rf"(?:\s+(?:about|that|of|on|regarding))?\b",
         # "the bit where I said", "the part when the nurse told me", "that moment I admitted"
         r"\b(?:the|that|a|this)\s+(?:bit|part|moment|time|point|place|session|conversation|"
@@ -126,8 +135,14 @@ _FRAMING = [
         r"\bdo\s+you\s+remember\b|\bremember\s+when\b",
         r"\b(?:at some point|once|one time|back then|the other day|a while ago|earlier)\b",
         r"\bwhat\s+was\s+(?:it|that)\s+(?:about|that)?\b",
+        # "what did my counsellor want me to do about Pauline": Pauline
+        rf"\bwhat\s+did\s+(?:{_ROLE.pattern}|you|she|he|they)\s+(?:want|ask|need|expect|get)\s+"
+        r"me\s+to\s+(?:do|try)(?:\s+(?:about|with|for|on|during|when|if))?\b",
         # "what was going on with Danny": Danny
         r"\bwhat(?:\s+was|\s+is|['’]s)\s+(?:going\s+on|happening)\s+(?:with|about)\b",
+        # "how was Mum doing", "how were things going at work": Mum, things at work
+        r"^(?:and\s+|so\s+)?how\s+(?:was|were|is|are)\b(?=.*\b(?:doing|going|getting\s+on|"
+        r"coping)\b)|\b(?:doing|going|getting\s+on|coping)\s*\??$",
         r"\b(?:what|which)\s+(?:was|were)\s+the\b",
     )
 ]

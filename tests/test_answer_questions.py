@@ -49,6 +49,18 @@ class TestKinds:
             ("when was the last time the allotment came up?", "last", "the allotment"),
             ("did I bring the diary?", "outcome", "bring the diary"),
             ("did my counsellor explain how the tablets work?", "recall", "how the tablets work"),
+            ("how many of our sessions was Grandad in?", "count", "Grandad"),
+            # How something went is what the user said about it.
+            ("how did the tribunal go?", "recall", "the tribunal"),
+            ("how did it go with the landlord?", "recall", "the landlord"),
+            ("how did the new tablets work out?", "recall", "the new tablets"),
+            # A recap of the session a moment picks out.
+            (
+                "what happened in the session where I told you about the caravan?",
+                "recap",
+                "the caravan",
+            ),
+            ("what did we go over the week the boiler broke?", "recap", "the boiler broke"),
         ],
     )
     def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:
@@ -82,6 +94,21 @@ class TestKinds:
         asked = read_question("did I ever mention wanting to quit smoking?", today=TODAY)
         assert asked.kind == "recall"
         assert read_question("did I ever ring the GP?", today=TODAY).kind == "outcome"
+
+    @pytest.mark.parametrize(
+        ("question", "kind"),
+        [
+            ("did I ever tell Marek about the loan?", "outcome"),
+            ("did I ask my landlord to fix the boiler in the end?", "outcome"),
+            ("have I talked to my brother yet?", "outcome"),
+            ("did I tell you about the loan?", "recall"),
+            ("did I tell my counsellor about the loan?", "recall"),
+        ],
+    )
+    def test_speaking_to_someone_in_my_life_is_something_done(
+        self, question: str, kind: str
+    ) -> None:
+        assert read_question(question, today=TODAY).kind == kind
 
 
 class TestTime:
@@ -160,7 +187,7 @@ class TestTime:
             sessions=DATES,
         )
         assert (asked.since, asked.until) == (dt.date(2025, 4, 15), dt.date(2025, 4, 15))
-        assert asked.topic == "how was the allotment going"
+        assert asked.topic == "the allotment"  # "how was ... going" asks, it is not the subject
 
     def test_a_couple_of_weeks_ago(self) -> None:
         asked = read_question(
@@ -516,6 +543,21 @@ def test_what_did_we_cover_is_that_sessions_moments(retriever: Retriever) -> Non
     assert {hit.session_id for _, hit in answer.citations} == {"b"}
 
 
+def test_a_recap_of_the_session_where_something_was_said_is_that_sessions_moments(
+    retriever: Retriever,
+) -> None:
+    answer = answerer(retriever, FakeChatModel([])).ask(
+        "what did we talk about in the session where I told you my sister is moving?"
+    )
+    assert answer.asked is not None and answer.asked.kind == "recap"
+    assert answer.text.startswith("In “Session c”, on 1 April")
+    assert {hit.session_id for _, hit in answer.citations} == {"c"}
+    never = answerer(retriever, FakeChatModel([])).ask(
+        "what did we cover in the session where I told you about the zeppelin?"
+    )
+    assert not never.found and not never.citations
+
+
 def test_what_did_we_agree_is_the_agreements_with_their_words(retriever: Retriever) -> None:
     answer = answerer(retriever, FakeChatModel([])).ask("what did we agree in March?")
     assert answer.asked is not None and answer.asked.kind == "agreements"
@@ -656,6 +698,67 @@ def test_of_the_users_turns_in_a_later_passage_the_one_that_tells_it_is_quoted()
     with answerer_over(sessions, min_words=20) as a:
         answer = a.ask("did the worry time actually work?")
         assert answer.text.startswith("Afterwards, on 20 May, you said: “The kitchen table,")
+
+
+def test_when_the_moment_it_came_up_tells_it_that_moment_is_the_answer() -> None:
+    # Nothing later names the climbing; where it came up, the user told it had happened,
+    # after the therapist's question: that turn answers, not the later talk of the nephew.
+    sessions = [
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [
+                ines("How was the weekend with your nephew?"),
+                noor("He climbed the big frame at the park, all the way up, on his own."),
+            ],
+        ),
+        session(
+            "q",
+            dt.date(2025, 5, 20),
+            [
+                noor("My nephew stayed over again and we watched a film."),
+                ines("How was that?"),
+            ],
+        ),
+    ]
+    with answerer_over(sessions, min_words=20) as a:
+        answer = a.ask("has my nephew climbed the big frame yet?")
+        assert answer.asked is not None and answer.asked.kind == "outcome"
+        assert answer.text.startswith("On 6 May, you said: “He climbed the big frame")
+        assert [hit.session_id for _, hit in answer.citations] == ["p"]
+        # A plan where it came up is not what happened: the sessions after it are looked at.
+        planned = [
+            session(
+                "p",
+                dt.date(2025, 5, 6),
+                [noor("I'll try to get him to climb the big frame at the park next weekend.")],
+            ),
+            sessions[1],
+        ]
+    with answerer_over(planned, min_words=5) as a:
+        answer = a.ask("has my nephew climbed the big frame yet?")
+        assert answer.text.startswith("Afterwards, on 20 May") or "don't say" in answer.text
+        assert "It came up on 6 May" in answer.text or "after 6 May" in answer.text
+
+
+def test_a_state_where_it_came_up_is_not_what_happened() -> None:
+    # "He's at camp" holds "camp" but not "home": the report is the later "back on Sunday".
+    sessions = [
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [noor("My nephew is away at camp in the hills this month, he hates the camp food.")],
+        ),
+        session(
+            "q",
+            dt.date(2025, 5, 20),
+            [noor("He got home on Sunday, sunburnt, and slept for a whole day at home.")],
+        ),
+    ]
+    with answerer_over(sessions) as a:
+        answer = a.ask("did my nephew make it home from camp?")
+        assert answer.asked is not None and answer.asked.kind == "outcome"
+        assert answer.text.startswith("Afterwards, on 20 May, you said: “He got home on Sunday")
 
 
 @contextlib.contextmanager

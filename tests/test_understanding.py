@@ -108,6 +108,19 @@ class TestSpeaker:
         understood = understand("what did my counsellor say about sleep?")
         assert (understood.content, understood.speaker) == ("sleep", "other")
 
+    @pytest.mark.parametrize(
+        ("question", "speaker"),
+        [
+            ("what was I saying about the caravan?", "me"),
+            ("what was she saying about the exam?", "other"),
+            ("what did my counsellor want me to do about the landlord?", "other"),
+        ],
+    )
+    def test_the_progressive_and_asking_of_the_user_name_the_speaker(
+        self, question: str, speaker: str
+    ) -> None:
+        assert understand(question).speaker == speaker
+
     def test_words_inside_quotes_do_not_name_a_speaker(self) -> None:
         assert speaker_of('where is "you said you would" from')[0] is None
 
@@ -137,6 +150,13 @@ class TestFraming:
             # "give up" is what was said, not how: "give" is a speech verb only on its own.
             ("did I say I'd give up cigarettes?", "I'd give up cigarettes"),
             ("did the doctor recommend I give up meth", "I give up meth"),
+            # Asked in the progressive, or as how someone or something was doing.
+            ("what was I saying about the caravan?", "the caravan"),
+            ("what was the nurse telling me about the inhaler", "the inhaler"),
+            ("how was Grandad doing", "Grandad"),
+            ("how is the new rota going?", "the new rota"),
+            # What the other person asked of the user: the subject is what it was about.
+            ("what did my counsellor want me to do about the landlord?", "the landlord"),
         ],
     )
     def test_framing_is_not_what_to_look_for(self, question: str, content: str) -> None:

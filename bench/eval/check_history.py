@@ -24,7 +24,11 @@ no agreements, themes or recaps file. The third history, bench/eval/history3/ (f
 history3_script.txt, "me" = Martin, "therapist" = Ingrid, today 21 May 2026) and
 questions_history3.jsonl (ids t001..), is checked the same way, and so is the fourth,
 bench/eval/history4/ (from history4_script.txt, "me" = Freya, "therapist" = Callum, today
-20 November 2026) with questions_history4.jsonl (ids f001..).
+20 November 2026) with questions_history4.jsonl (ids f001..), and the fifth, bench/eval/history5/
+(from history5_script.txt, "me" = Elliot, "therapist" = Bronwen, today 2 October 2026) with
+questions_history5.jsonl (ids g001..). The sixth, bench/eval/history6/
+(from history6_script.txt, "me" = Teo, "therapist" = Marisol, today 5 November 2026) with
+questions_history6.jsonl (ids m001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -134,6 +138,12 @@ HISTORY3 = fresh_history(
 )
 HISTORY4 = fresh_history(
     "history4", "f", (35, 90), dt.date(2026, 11, 20), {"me": "Freya", "therapist": "Callum"}
+)
+HISTORY5 = fresh_history(
+    "history5", "g", (30, 90), dt.date(2026, 10, 2), {"me": "Elliot", "therapist": "Bronwen"}
+)
+HISTORY6 = fresh_history(
+    "history6", "m", (35, 90), dt.date(2026, 11, 5), {"me": "Teo", "therapist": "Marisol"}
 )
 
 
@@ -386,7 +396,13 @@ def main() -> int:
     fourth = Checker(HISTORY4)
     fourth.check_render()
     fourth.check_questions()
-    errors = c.errors + fresh.errors + third.errors + fourth.errors
+    fifth = Checker(HISTORY5)
+    fifth.check_render()
+    fifth.check_questions()
+    sixth = Checker(HISTORY6)
+    sixth.check_render()
+    sixth.check_questions()
+    errors = c.errors + fresh.errors + third.errors + fourth.errors + fifth.errors + sixth.errors
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -396,18 +412,23 @@ def main() -> int:
     kinds2 = collections.Counter(r["kind"] for r in fresh.rows)
     kinds3 = collections.Counter(r["kind"] for r in third.rows)
     kinds4 = collections.Counter(r["kind"] for r in fourth.rows)
+    kinds5 = collections.Counter(r["kind"] for r in fifth.rows)
     for k in sorted(KINDS):
         print(
             f"{k:14s} dev={kinds[(k, 'dev')]:3d} heldout={kinds[(k, 'heldout')]:3d}"
             f"   history2 fresh={kinds2[k]:3d}   history3 fresh={kinds3[k]:3d}"
-            f"   history4 fresh={kinds4[k]:3d}"
+            f"   history4 fresh={kinds4[k]:3d}   history5 fresh={kinds5[k]:3d}"
         )
     print(
         f"ok: {len(c.rows)} questions over {len(c.texts)} sessions (history), "
         f"{len(fresh.rows)} over {len(fresh.texts)} (history2), "
         f"{len(third.rows)} over {len(third.texts)} (history3), "
-        f"{len(fourth.rows)} over {len(fourth.texts)} (history4)"
+        f"{len(fourth.rows)} over {len(fourth.texts)} (history4), "
+        f"{len(fifth.rows)} over {len(fifth.texts)} (history5)"
     )
+    kinds6 = collections.Counter(r["kind"] for r in sixth.rows)
+    print("history6 fresh: " + ", ".join(f"{k}={kinds6[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(sixth.rows)} questions over {len(sixth.texts)} sessions (history6)")
     return 0
 
 

@@ -21,6 +21,10 @@ in the script (without one, `J`/`T` are Jonah and Helen):
         --out bench/eval/history3
     python bench/eval/make_history_sessions.py --script bench/eval/history4_script.txt \
         --out bench/eval/history4
+    python bench/eval/make_history_sessions.py --script bench/eval/history5_script.txt \
+        --out bench/eval/history5
+    python bench/eval/make_history_sessions.py --script bench/eval/history6_script.txt \
+        --out bench/eval/history6
 """
 
 from __future__ import annotations

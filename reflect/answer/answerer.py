@@ -51,7 +51,7 @@ from reflect.answer.results import (
 from reflect.answer.scope import is_scope_request
 from reflect.embedding import Embedder
 from reflect.errors import ReflectError
-from reflect.index import NO_FILTERS, Filters, lexical_fts_query
+from reflect.index import NO_FILTERS, Filters
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
@@ -317,6 +317,14 @@ class Answerer:
         """ "What did we cover last time?": that session's key moments, verbatim."""
         assert self.across is not None
         chosen = self._one_session(filters)
+        if asked.topic:
+            # "the session where I told you the date Mum was coming home": the session of the
+            # moment that matches best (within the time the question names, if any).
+            found = self._search(asked.topic, filters, asked)
+            evidence = self._decide(asked.topic, found, filters)
+            if not evidence.found:
+                return self._nothing_about(asked, found, evidence, began)
+            chosen = next((s for s in self.session_dates() if s.id == found[0].session_id), chosen)
         moments = self.across.recap_moments(chosen.id) if chosen is not None else []
         if chosen is None or not moments:
             return self._nothing_about(asked, [], None, began)
@@ -378,6 +386,7 @@ class Answerer:
         excerpts: list[Excerpt] = []
         text_lines = [lead] if lead else []
         terms = content_stems(asked.topic) if topic_words else set()
+        weights = self.retriever.term_weights(asked.topic) if topic_words else {}
         for hit, template in lines:
             is_told = any(hit is t for t in told)
             pieces = self._excerpts(asked.topic or asked.text, [hit]) if topic_words else []
@@ -395,11 +404,13 @@ class Answerer:
             if not pieces:
                 continue
             wanted = terms | (telling or set()) if is_told else terms
+            # Of the turns, the one holding the rarer of the words: "She crawled!", not "How
+            # was it for Nell?" before it, for "has Nell started crawling?".
             best = max(
                 pieces,
                 key=lambda e: (
                     is_told and e.hit.speaker in tellers,
-                    len(content_stems(e.hit.text) & wanted),
+                    sum(weights.get(t, 1.0) for t in content_stems(e.hit.text) & wanted),
                     -e.n,
                 ),
             )
@@ -555,6 +566,31 @@ class Answerer:
             after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
             later = self._told_after(asked, echo, after, mentions, said, telling) + later + named
+        if cited_before is None and not any(mentions(h) for h in later):
+            # Nothing after it names the thing, and where it came up the user told it, not
+            # planned it ("She crawled! Well. Not at Tiddlers. Sunday." for "has Nell started
+            # crawling yet?"): that moment is what happened, not a plan to look past.
+            # The report says all of what happened, beyond whom it happened to ("She
+            # crawled!" for "has Nell started crawling?"; not "She's in hospital" for "did Mum
+            # make it home from hospital?").
+            subject = next(
+                (content_stems(w) for w in asked.topic.split() if content_stems(w)), set()
+            )
+            report = self._users_report(anchor, terms - subject or terms)
+            if report is not None:
+                told_it = f"On {day(report.session_date, today)}, {{who}} said: “{{quote}}” [{{n}}]"
+                answer = self._composed(
+                    asked,
+                    found,
+                    [(report, told_it)],
+                    began,
+                    tellers=frozenset(self.me_labels),
+                    told=[report],
+                    telling=telling,
+                )
+                answer.evidence = evidence
+                answer.focus = answer.citations[0][1] if answer.citations else None
+                return answer
         # Up to three sessions, the closest first; from each, its first moment about it:
         # what happened is told when the session comes back to it ("Hi. Good mixed, I
         # think. I brought the diary."), later in the session come new plans.
@@ -613,6 +649,16 @@ class Answerer:
             answer.focus = next((h for _, h in answer.citations if _within(h, best)), None)
         return answer
 
+    def _users_report(self, moment: Hit, terms: set[str]) -> Hit | None:
+        """`moment` when one of the user's own turns in it holds all of `terms` and proposes
+        nothing (a report, not a plan: "I went to the pool twice", not "I'll try the
+        pool"), else None."""
+        for piece in self._excerpts(moment.text, [moment]):
+            turn = piece.hit
+            if turn.speaker in self.me_labels and terms <= content_stems(turn.text):
+                return None if proposes(turn.text) else moment
+        return None
+
     def _told_after(
         self,
         asked: AskedQuestion,
@@ -647,21 +693,21 @@ class Answerer:
         passages hold, or four in a small vault ("ECG", "allotment"; not "Dad" in a history of
         caring for a father)."""
         most = max(4, self.retriever.index.chunk_count // 10)
-        held = self._passages_holding(text, terms, most + 1)
+        held = self._passages_holding(text, terms)
         return {t for t in terms if 0 < held[t] <= most}
 
     def _rarest(self, topic: str, terms: set[str]) -> str:
         """The topic's word that the fewest passages of the sessions hold."""
-        held = self._passages_holding(topic, terms, 2000)
+        held = self._passages_holding(topic, terms)
         # A word no passage holds can't be what they said.
         return min(sorted(terms), key=lambda t: held[t] or 1 << 30)
 
-    def _passages_holding(self, text: str, terms: set[str], cap: int) -> dict[str, int]:
-        """How many passages hold each stem of `terms` (up to `cap`), looked up as `text`
-        spells it (word search has its own stemmer)."""
+    def _passages_holding(self, text: str, terms: set[str]) -> dict[str, int]:
+        """How many passages hold each stem of `terms`, looked up as `text` spells it (word
+        search has its own stemmer)."""
         spelled = {stem(w): w for w in reversed(words(text))}
-        index = self.retriever.index
-        return {t: len(index.lexical_search(spelled.get(t, t), cap)) for t in terms}
+        counts = self.retriever.index.chunk_frequencies([spelled.get(t, t) for t in terms])
+        return {t: counts[spelled.get(t, t)] for t in terms}
 
     def _answer_across(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
         """ "When did I first / last...", "how often...": from the sessions that mention it."""
@@ -732,8 +778,7 @@ class Answerer:
     def _held(self, word: str) -> bool:
         """Whether any passage of the vault holds `word` (a word the word index can't look
         up is never claimed absent)."""
-        index = self.retriever.index
-        return lexical_fts_query(word) is None or bool(index.lexical_search(word, 1))
+        return self.retriever.index.chunk_frequencies([word])[word] > 0
 
     def _decide(
         self,

@@ -104,7 +104,8 @@ _TALKING = (
 # Kinds. Order matters in `_kind_of`: the most specific first.
 # At the start only: "what did I say about how often Mum rang" asks for a moment, not a count.
 _COUNT = re.compile(
-    r"^(?:and\s+|so\s+)?(?:how\s+(?:often|many\s+(?:times|sessions|weeks))\b|in\s+how\s+many\s+"
+    r"^(?:and\s+|so\s+)?(?:how\s+(?:often|many\s+(?:times|sessions|weeks|of\s+(?:my|our|the)\s+"
+    r"sessions))\b|in\s+how\s+many\s+"
     r"(?:sessions|of\s+(?:my|our|the)\s+sessions)\b|how\s+much\s+(?:have|did)\s+we\s+"
     r"(?:talk|talked)\b)",
     re.IGNORECASE,
@@ -152,6 +153,31 @@ _OUTCOME = re.compile(
     # "did I ever mention...?" asks for a moment: the speech verb may follow an adverb.
     rf"(?!(?:(?:ever|actually|really|even|then|finally)\s+)?(?:{_TALKING})\b)"
     r"(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?(\w+)",
+    re.IGNORECASE,
+)
+# "How did the court hearing go?", "how did it go with Gwen?": what happened, in the user's
+# words, after it (not an outcome: nothing was planned). The subject is the group not None.
+_HOW_DID_IT_GO = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?how\s+did\s+(?:(?:it|things|that)\s+(?:go|turn\s+out|work\s+out)"
+    r"\s+(?:with|at|on|in)\s+(?P<with>.+?)|(?P<what>.+?)\s+(?:go|turn\s+out|work\s+out|pan\s+out|"
+    r"end\s+up))\s*\??$",
+    re.IGNORECASE,
+)
+# "what happened in the session where I told you...", "what did we go over the week Nell
+# started crawling?": the recap of the session a moment picks out (the words after this).
+_SESSION_WHERE = re.compile(
+    r"\b(?:in\s+|on\s+|during\s+|from\s+)?the\s+(?:session|week|day|appointment|time)\s+"
+    r"(?:where|when|that|in\s+which|after|before)?\s*(?=\w)",
+    re.IGNORECASE,
+)
+# "Did I ever tell Graham...?", "did I ask Gwen to have Nell?": speaking to someone in the
+# user's life is a thing done between sessions (an outcome), not a moment of the sessions,
+# unlike "did I tell you about...".
+_SPOKE_TO_SOMEONE = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:did|have|had)\s+i\s+(?:ever\s+|actually\s+|finally\s+|even\s+|"
+    r"really\s+)?(?:ask|asked|tell|told|talk\s+to|talked\s+to|speak\s+to|spoke\s+to|ring|rang|"
+    r"call|called|text|texted|message|messaged|email|emailed)\s+"
+    r"(?!you\b|u\b|(?:my|the)\s+(?:therapist|counsellor|counselor)\b)\w",
     re.IGNORECASE,
 )
 _WHEN_THAT = re.compile(
@@ -425,6 +451,16 @@ def read_question(
         rest, since, until, session_ids, time_words = placed
     kind = _kind_of(rest)
     topic = _topic(rest, kind, understood)
+    went = _HOW_DID_IT_GO.search(rest)
+    if went is not None and kind == "recall":
+        # "How did the hearing go?" is told by the user, after it: where the sessions date
+        # it, only what was said from then on.
+        topic = went.group("with") or went.group("what")
+        if understood.speaker is None:
+            understood = replace(understood, speaker="me")
+        after = place_event(f"after {topic}", today, sessions, events) if events else None
+        if after is not None and time_words is None:
+            _, since, until, session_ids, time_words = after
     if kind == "outcome" and understood.speaker is None and _ASKS_ABOUT_ME.search(rest):
         # "did I keep it?": what happened is told by the user, in a later session.
         understood = replace(understood, speaker="me")
@@ -460,7 +496,7 @@ def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
         rf"(?P<name>\b(?:dr\.?\s+)?(?:{'|'.join(sorted(names, key=len, reverse=True))}))"
         rf"(?:['’]s)?\b(?=\s+(?:\w+\s+)?(?:say|says|said|tell|told|mention|suggest|"
         rf"recommend|explain|ask|think|thought|advice|idea|put it|mean|gave|give|taught|teach|"
-        rf"showed|show)|['’]s\s)",
+        rf"showed|show|want|wanted|need|needed|expect|expected)|['’]s\s)",
         re.IGNORECASE,
     )
     return pattern.search(text)
@@ -619,9 +655,11 @@ def _kind_of(text: str) -> Kind:
         return "last" if word == "last" else "first"
     if _AGREEMENTS.search(text):
         return "agreements"
-    if _RECAP.search(text) and not content_stems(_strip_kind(text, "recap")):
+    if _RECAP.search(text) and (
+        not content_stems(_strip_kind(text, "recap")) or _recap_where(text) is not None
+    ):
         return "recap"
-    if _OUTCOME.search(text) or _OUTCOME_ANY.search(text):
+    if _OUTCOME.search(text) or _OUTCOME_ANY.search(text) or _SPOKE_TO_SOMEONE.search(text):
         return "outcome"
     return "recall"
 
@@ -629,6 +667,9 @@ def _kind_of(text: str) -> Kind:
 def _strip_kind(text: str, kind: Kind) -> str:
     """The question without the words that made it its kind."""
     if kind == "recap":
+        where = _recap_where(text)
+        if where is not None:
+            return where
         text = _RECAP.sub(" ", text)
     elif kind == "agreements":
         text = _AGREEMENTS.sub(" ", text)
@@ -664,6 +705,20 @@ def _strip_kind(text: str, kind: Kind) -> str:
     return " ".join(text.split())
 
 
+def _recap_where(text: str) -> str | None:
+    """What picks out the session of a recap question ("the session where I told you the
+    date Mum was coming home" -> "the date Mum was coming home"), or None. Only after the
+    words that ask for a recap: "what did we cover the week Nell started crawling?"."""
+    recap = _RECAP.search(text)
+    if recap is None:
+        return None
+    where = _SESSION_WHERE.search(text, recap.end())
+    if where is None:
+        return None
+    moment = understand(text[where.end() :]).content.strip(" ?.!,")
+    return moment if content_stems(moment) else None
+
+
 def _topic(text: str, kind: Kind, understood: Understood) -> str:
     if kind == "recall":
         # Framing, quotes and roles as search reads them (text here is without time words).
@@ -673,6 +728,7 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
     rest = re.sub(r"\b(?:in|from|at)\s+the\s+session\b", " ", rest, flags=re.IGNORECASE)
     rest = re.sub(r"^(?:the\s+)?(?:sessions?|times?)\b\s*", "", rest, flags=re.IGNORECASE)
     rest = re.sub(r"^(?:did|do|have|had)?\s*(?:we|i|you)\b\s*", "", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"^(?:was|were|is|are)\s+", "", rest, flags=re.IGNORECASE)  # "...was Hattie in"
     rest = re.sub(
         r"\b(?:talk(?:ed)?|spoke|speak|hear|heard)\s+about\b|^(?:i\s+|we\s+)?(?:mention(?:ed)?|"
         r"say|said|bring\s+up|brought\s+up|discuss(?:ed)?|raise[sd]?)\b|^(?:about|of|on)\b",
