@@ -21,7 +21,7 @@ from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list, strong_mentions
-from reflect.answer.conversation import Conversation
+from reflect.answer.conversation import Conversation, DatedMoment, dated_moment, with_reply
 from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
@@ -285,8 +285,10 @@ class Answerer:
 
     def _compose(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer | None:
         """Questions the system answers from evidence, without the model; None for the rest."""
-        if asked.kind == "when" and asked.refers_to is not None:
-            return self._answer_when(asked, began)
+        if asked.kind == "when" and (asked.refers_to is not None or asked.when_words):
+            when = self._answer_when(asked, filters, began)
+            if when is not None:
+                return when
         if asked.kind in ("first", "last", "count") and self.across is not None and asked.topic:
             return self._answer_across(asked, filters, began)
         if asked.kind == "outcome" and asked.topic:
@@ -439,22 +441,75 @@ class Answerer:
         answer.timings = dataclasses.replace(answer.timings, total_ms=_ms_since(began))
         return answer
 
-    def _answer_when(self, asked: AskedQuestion, began: float) -> Answer:
-        hit = asked.refers_to
-        assert hit is not None
+    def _answer_when(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer | None:
+        """ "When was that?": the day the moment the last answer cited gives for it ("the
+        hearing, Thursday the twelfth of March"), else the day it was said; "when do I
+        start?": the moment that tells it, looked for first in the sessions the last answer
+        cited (reflect.answer.conversation.dated_moment). None: nothing holds it."""
         today = self.today()
-        return self._composed(
+        if asked.when_words:
+            moment = self._moment_asked_about(asked, filters)
+            if moment is None:
+                return None
+        else:
+            assert asked.refers_to is not None
+            cited = asked.refers_to
+            if cited.text.rstrip().endswith("?"):
+                # A question was cited ("And your mum came to stay?"): the reply tells when.
+                cited = with_reply(cited, self._session_of(cited.session_id), turns=1)
+            moment = dated_moment([cited], content_stems(asked.topic))
+            if moment is None or asked.asks_when_said:
+                moment = DatedMoment(asked.refers_to, None)
+        hit = moment.hit
+        said = f"{day(hit.session_date, today)}, in “{hit.session_title}”"
+        if moment.day is not None and moment.day != hit.session_date:
+            line = f"On {day(moment.day, today)}: on {said}, {{who}} said “{{quote}}” [{{n}}]"
+        else:
+            line = f"That was on {said} [{{n}}]: {{who}} said “{{quote}}”"
+        # The excerpt and its quote hold the words that give the day.
+        quoted = dataclasses.replace(asked, topic=moment.sentence) if moment.sentence else asked
+        answer = self._composed(quoted, [hit], [(hit, line)], began)
+        answer.question = asked.text
+        return answer
+
+    def _moment_asked_about(self, asked: AskedQuestion, filters: Filters) -> DatedMoment | None:
+        """Where "when do I start?" is answered, looked for in turn: the excerpts the last
+        answer cited with the replies after them; the sessions they are from (the topic and
+        the asked words searched there); everywhere; and, for "when did he move in?" after
+        the care home he was to move to, the asked words from that moment on."""
+        said = content_stems(asked.when_words)
+        context = asked.context
+        # Whoever said it (the day is often in a reply to the other person's question), and
+        # the asked words alone too ("start"): "When do you start?" names no job.
+        neutral = dataclasses.replace(
             asked,
-            [hit],
-            [
-                (
-                    hit,
-                    f"That was on {day(hit.session_date, today)}, in “{hit.session_title}”"
-                    " [{n}]: {who} said “{quote}”",
-                )
-            ],
-            began,
+            understood=dataclasses.replace(asked.understood, speaker=None, speaker_words=None),
         )
+        alone = dataclasses.replace(neutral, topic=asked.when_words)
+        groups: list[Callable[[], list[Hit]]] = [
+            lambda: [with_reply(h, self._session_of(h.session_id)) for h in context]
+        ]
+        if context:
+            there = dataclasses.replace(
+                filters, session_ids=frozenset(h.session_id for h in context)
+            )
+            groups.append(
+                lambda: [
+                    *self._search(asked.topic, there, neutral),
+                    *self._search(asked.when_words, there, alone),
+                ]
+            )
+        groups.append(lambda: self._search(asked.topic, filters, neutral))
+        if context:
+            since = min(h.session_date for h in context)
+            later = dataclasses.replace(filters, since=since, until=None, session_ids=None)
+            groups.append(lambda: self._search(asked.when_words, later, alone))
+        about = content_stems(asked.topic) - said
+        for group in groups:
+            moment = dated_moment(group(), said, about)
+            if moment is not None:
+                return moment
+        return None
 
     def _answer_outcome(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer:
         """ "Did I keep the diary?": where it first came up among the moments found, then

@@ -39,6 +39,7 @@ __all__ = [
     "EventDate",
     "EventMention",
     "date_of_event",
+    "day_told",
     "event_window",
     "find_event_mention",
     "place_event",
@@ -787,3 +788,82 @@ def _agree(event: str, clues: Sequence[Clue]) -> EventDate | None:
 
 def _day(day: dt.date) -> str:
     return f"{day.day} {day:%B}"
+
+
+# ---- a day told in a passage -------------------------------------------------------------------
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_AHEAD_WORDS = re.compile(rf"\b{_MODALS}\b|\b(?:is|are|'s)\s+(?:on|coming|due)\b")
+_PAST_WORDS = re.compile(rf"\b{_PAST_VERB}\b")
+
+
+def day_told(text: str, said_on: dt.date, words: set[str]) -> tuple[dt.date, str] | None:
+    """The day `text` (said on `said_on`) gives for what `words` (stems) name: "I start on
+    the first of September" said on 15 July is 1 September; "When do you start?" "Monday the
+    third of November." is 3 November. Read in the first sentence holding one of the words,
+    or the two right after it (the reply to a question; "Work. So it's official. I go back on
+    Monday the fifth."); None when none names one day (a range, "last Thursday" or a weekday
+    alone is not placed)."""
+    sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
+    for i, sentence in enumerate(sentences):
+        if not content_stems(sentence) & words:
+            continue
+        for candidate in sentences[i : i + 3]:
+            day = _one_day(candidate.lower().replace("’", "'"), said_on)
+            if day is not None:
+                return day, candidate.strip()
+    return None
+
+
+def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
+    """The first date `lower` says, as one day, read against the day it was said: a chain of
+    date words ("Monday the third of November") must agree with itself."""
+    found = sorted(
+        (m.start(), m.end(), name, m)
+        for name, pattern in _DATE_PATTERNS
+        for m in pattern.finditer(lower)
+        if not (name == "day" and _inside_other(lower, m))
+    )
+    if not found:
+        return _weekday_told_as_past(lower, said_on)
+    chain = [found[0]]
+    for item in found[1:]:
+        if item[0] >= chain[-1][1] and re.fullmatch(r"[\s,]*", lower[chain[-1][1] : item[0]]):
+            chain.append(item)
+        elif item[0] >= chain[-1][1]:
+            break
+    tense: Literal["past", "ahead"] | None = (
+        "ahead" if _AHEAD_WORDS.search(lower) else "past" if _PAST_WORDS.search(lower) else None
+    )
+    named = [(name, m) for _, _, name, m in chain]
+    weekdays = [m for name, m in named if name == "weekday"]
+    ranges = [
+        _resolve(name, m, said_on, tense)
+        for name, m in named
+        if not (name == "weekday" and len(weekdays) < len(named))
+    ]
+    if not ranges or any(r is None for r in ranges):
+        return None
+    first = max(r[0] for r in ranges if r is not None)
+    last = min(r[1] for r in ranges if r is not None)
+    if first != last:
+        return None
+    if len(weekdays) < len(named) and {_WEEKDAYS[w.group("wd")] for w in weekdays} - {
+        first.weekday()
+    }:
+        return None
+    return first
+
+
+_BARE_WEEKDAY = re.compile(rf"\b(?P<wd>{_WEEKDAY_RE})\b(?!s)")
+
+
+def _weekday_told_as_past(lower: str, said_on: dt.date) -> dt.date | None:
+    """ "She came Friday, went home Monday", told as past and with no other date: the first
+    weekday named is the last such day before the day it was said. Not when the sentence
+    looks ahead ("I'll go Friday") or says nothing of when it happened."""
+    m = _BARE_WEEKDAY.search(lower)
+    if m is None or _AHEAD_WORDS.search(lower) or not _PAST_WORDS.search(lower):
+        return None
+    back = (said_on.weekday() - _WEEKDAYS[m.group("wd")] - 1) % 7 + 1  # 1..7 days before
+    return said_on - dt.timedelta(days=back)

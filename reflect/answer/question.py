@@ -36,6 +36,7 @@ __all__ = [
     "AskedQuestion",
     "Kind",
     "PreviousTurn",
+    "people_named",
     "read_question",
     "says_nothing_of_its_own",
 ]
@@ -181,8 +182,28 @@ _SPOKE_TO_SOMEONE = re.compile(
 )
 _WHEN_THAT = re.compile(
     r"^(?:and\s+|so\s+)?(?:when|which\s+session|what\s+(?:day|date|session))\s+(?:was|is|did)\s+"
-    r"(?:that|it|this|(?:she|he|you|i)\s+(?:say|tell\s+(?:you|me|her|him))\s+(?:that|it|this))"
-    r"\s*\??$",
+    r"(?:(?:that|it|this)(?:\s+happen)?|(?:she|he|you|i)\s+(?:say|tell\s+(?:you|me|her|him))\s+"
+    r"(?:that|it|this))"
+    # "when was it again?", "when was that exactly?"
+    r"(?:\s+(?:again|exactly|then))?\s*\??$",
+    re.IGNORECASE,
+)
+# "when did I tell you that?": the day of the telling, which is the session's; "when was
+# that?" may be a day the moment itself names ("the hearing's on Thursday the twelfth").
+_WHEN_TOLD = re.compile(rf"\b(?:{_TALKING})\b", re.IGNORECASE)
+# "how was I sleeping after that?", "what did she say afterwards?": after the moment the last
+# answer cited. Not "after that one" / "after that session", a session the time words read.
+_AFTER_THAT = re.compile(
+    r"\b(?:after\s+(?:that|this|it)(?!\s+(?:one|session|appointment|week|month))|afterwards?|"
+    r"since\s+then|after\s+(?:she|he|they|you|i)\s+(?:said|told\s+(?:me|you|her|him))\s+"
+    r"(?:it|that|this))\b",
+    re.IGNORECASE,
+)
+# "how did I sleep that night?", "how many was I having by then?": at the time of that moment,
+# which the session that told it covers.
+_AT_THAT_TIME = re.compile(
+    r"\b(?:that\s+(?:night|day|morning|evening|afternoon|weekend)|by\s+then|"
+    r"at\s+(?:that|the)\s+(?:time|point))\b",
     re.IGNORECASE,
 )
 
@@ -205,7 +226,7 @@ _PRONOUNS = re.compile(
 )
 _ASKS_WHEN = re.compile(
     r"^(?:(?:when|what\s+day|which\s+session)\s+)?(?:did|do|was|were|have|had)\s+"
-    r"(?:i|we|you)\b\s*",
+    r"(?:i|we|you|she|he|they)\b\s*",
     re.IGNORECASE,
 )
 _ASKS_WHAT = re.compile(
@@ -219,6 +240,52 @@ _KIND_WORDS = re.compile(
     r"\b|\bhas\b|\bhave\b",
     re.IGNORECASE,
 )
+
+
+# Whom "she" / "he" stand for: the people a question names ("Graham", "Mum", "my sister").
+_KIN_SHE = "mum|mom|mother|sister|wife|daughter|gran|granny|grandma|nan|nana|aunt|auntie|girlfriend"
+_KIN_HE = "dad|father|brother|husband|son|grandad|granddad|grandpa|uncle|boyfriend"
+_KIN = re.compile(
+    rf"\b(?:(?:my|our|her|his)\s+(?:(?:big|little|older|younger|step|new|old)\s*-?\s*)?)?"
+    rf"(?P<kin>{_KIN_SHE}|{_KIN_HE}|partner|boss|manager|friend|flatmate|housemate|mate|"
+    r"neighbour|colleague)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+(?:-[A-Z][a-z]+)?\b")
+_NOT_NAMES = frozenset(
+    "I I'm I'd I'll I've Mr Mrs Ms Dr Christmas Easter Monday Tuesday Wednesday Thursday Friday "  # noqa: SIM905
+    "Saturday Sunday January February March April May June July August September October "
+    "November December".split()
+)
+_SHE = re.compile(r"\b(?:she|her)\b", re.IGNORECASE)
+_HE = re.compile(r"\b(?:he|him|his)\b", re.IGNORECASE)
+
+
+def people_named(text: str) -> tuple[str, ...]:
+    """The people `text` names, in order: names ("Graham", "Leona") and kin or roles with
+    their possessive ("my sister", "Mum"); the speaker labels of the sessions were already
+    read as the other person's role by `read_question`."""
+    found: list[tuple[int, str]] = []
+    for m in _KIN.finditer(text):
+        found.append((m.start(), " ".join(m.group(0).split())))
+    for m in _NAME.finditer(text):
+        if m.group(0) not in _NOT_NAMES and not any(s <= m.start() < s + len(k) for s, k in found):
+            found.append((m.start(), m.group(0)))
+    out: list[str] = []
+    for _, who in sorted(found):
+        if who.lower() not in (o.lower() for o in out):
+            out.append(who)
+    return tuple(out)
+
+
+def _person_meant(question: str, people: Sequence[str]) -> str | None:
+    """Whom "she" or "he" in `question` stands for: the first person named before whose kin
+    word (if it has one) fits the pronoun; None when the question has neither pronoun."""
+    she, he = bool(_SHE.search(question)), bool(_HE.search(question))
+    if she == he:
+        return None  # neither, or both ("did she tell him?"): not one person to put in
+    wrong = _KIN_HE if she else _KIN_SHE
+    return next((p for p in people if not re.search(rf"\b(?:{wrong})$", p, re.IGNORECASE)), None)
 
 
 # Words of the asking, not of what happened: "did I keep / stick to / try the diary?" is
@@ -282,6 +349,10 @@ class PreviousTurn:
     # What the cited excerpts proposed or committed to ("keeping a sleep diary"), in order:
     # "did I keep it?" asks about one of these.
     plans: tuple[str, ...] = ()
+    # The people named so far, the last question's first ("she" is one of them), and all
+    # the excerpts its answer cited (where "when do I start?" is looked for first).
+    people: tuple[str, ...] = ()
+    cited_all: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,10 +374,19 @@ class AskedQuestion:
     refers_to_session: str | None = None
     refers_to: Hit | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # "when do I start?": the words whose day is asked ("start"), looked for first in
+    # `context`, the excerpts the last answer cited (the one it pointed at first).
+    when_words: str = ""
+    context: tuple[Hit, ...] = ()
 
     @property
     def speaker(self) -> SpeakerRole | None:
         return self.understood.speaker
+
+    @property
+    def asks_when_said(self) -> bool:
+        """ "When did I tell you that?": the day of the telling, not of what was told."""
+        return self.kind == "when" and _WHEN_TOLD.search(self.text) is not None
 
     @property
     def search_text(self) -> str:
@@ -671,46 +751,106 @@ def says_nothing_of_its_own(text: str) -> bool:
 
 def _leans_on_conversation(text: str, topic: str) -> bool:
     """A follow-up: it refers back ("it", "that", "she", "and what about...") and says little
-    of its own (at most one content word once the pronouns are gone); or it is a short
-    question with no subject at all ("when do I start?" right after the new job)."""
+    of its own (at most one content word once the pronouns are gone); or it places itself at
+    the last moment ("how did I sleep that night?", "what did she say afterwards?"); or it is
+    a short question with no subject at all ("when do I start?" right after the new job,
+    "what do I need to get?")."""
+    if _WHEN_VERB.search(text):
+        return True
+    if _AFTER_THAT.search(text) or _AT_THAT_TIME.search(text):
+        # "how was I sleeping after that?"; not a question of its own that happens to say
+        # "afterwards" ("what did Mum and I argue about at the funeral afterwards?").
+        rest = _AT_THAT_TIME.sub(" ", _AFTER_THAT.sub(" ", topic))
+        return len(content_stems(_PRONOUNS.sub(" ", rest)) - OUTCOME_VERBS) <= 2
     if not _REFERS_BACK.search(text):
-        return len(text.split()) <= 6 and says_nothing_of_its_own(topic)
+        return len(text.split()) <= 6 and (
+            says_nothing_of_its_own(topic) or not content_stems(topic) - _PLAIN_VERBS
+        )
     # Words that ask ("who did I try it on first?", "did he come round in the end?") are not
     # a subject of the question's own.
     own = content_stems(_PRONOUNS.sub(" ", _LEADS.sub("", topic)))
     return len(own - OUTCOME_VERBS) <= 1
 
 
+# "when do I move in?", "when does she start?": a day asked of a verb alone, whose what is
+# the conversation's (a question with a what of its own is new: "when did I mention Gran?").
+_WHEN_VERB = re.compile(
+    r"^(?:and\s+|so\s+)?when\s+(?:do|does|did|will|was|is|am)\s+(?:i|we|she|he|they)\s+"
+    r"(?:actually\s+|finally\s+)?\w+(?:\s+(?:in|out|up|off|back|over|there|again|home|it))?\s*\??$",
+    re.IGNORECASE,
+)
+# Verbs that say nothing of what about: "what do I need to get?", "what do I have to bring?".
+_PLAIN = (
+    "need needed get got do did have bring brought take took make made go went want "
+    "start started happen happened mean meant know knew pay paid find found"
+)
+_PLAIN_VERBS = frozenset(stem(w) for w in _PLAIN.split(" "))
+# How a question asks, before what it asks about: "what did (she) end up doing to help" is
+# about "end up doing to help".
+_WH_ASKING = re.compile(
+    r"^(?:what|who|whom|how|why|where|which)(?:['’]s|\s+(?:did|do|does|was|is|were|are|has|"
+    r"have|had|will|would|should))?(?:\s+(?:i|we|you|she|he|they))?\b\s*",
+    re.IGNORECASE,
+)
+_THING = re.compile(r"\b(?:it|that|this|those|these|them|one|the\s+same)\b", re.IGNORECASE)
+
+
 def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestion:
     before = previous.question
-    own = " ".join(_PRONOUNS.sub(" ", _LEADS.sub("", asked.topic)).split()).strip(" ?,.")
+    text = asked.text
+    # "after that", "that night": when, not what; read below as the last moment's time.
+    after_that = _AFTER_THAT.search(text) is not None
+    at_that_time = _AT_THAT_TIME.search(text) is not None
+    own_text = _AT_THAT_TIME.sub(" ", _AFTER_THAT.sub(" ", asked.topic))
+    refers_to_thing = _THING.search(own_text) is not None
+    own = " ".join(_PRONOUNS.sub(" ", _LEADS.sub("", own_text)).split()).strip(" ?,.")
     # "when did I stop doing it?": "stop doing" is what it adds; "when did I" asks for the
     # moment, which the answer's date gives.
-    own = _ASKS_WHEN.sub("", own).strip()
+    own = _WH_ASKING.sub("", _ASKS_WHEN.sub("", own).strip()).strip()
+    own = re.sub(r"^(?:did|do|does|was|is|were|will)\s+", "", own, flags=re.IGNORECASE)
     own_words = content_stems(own)
     kind: Kind = asked.kind
     if kind == "outcome" and not own_words - OUTCOME_VERBS:
         # "did I keep it up?": "keep" asks what happened; it is not part of what "it" is.
         own, own_words = "", set()
-    # "what about weekends?": the new word leads, the old topic keeps it in context.
-    topic = f"{own} {before.topic}".strip() if own_words else before.topic
+    # "did he come round in the end?": "he" is the person named last ("Graham"), not all the
+    # words of the last question; "what about weekends?": the new word leads, the old topic
+    # keeps it in context.
+    person = None if refers_to_thing or not own_words else _person_meant(text, previous.people)
+    if person is not None:
+        topic = f"{own} {person}"
+    elif own_words and (after_that or at_that_time):
+        topic = own  # "how was I sleeping after that?": the time gives the context
+    else:
+        topic = f"{own} {before.topic}".strip() if own_words else before.topic
     if kind == "outcome" and not own_words and previous.plans:
         # "Did I keep it?" after an answer that cited a suggestion: "it" is what was
         # suggested, not the whole topic of the question before ("sleep").
-        topic = _plan_meant(previous.plans, before.topic)
+        topic = _plan_meant(previous.plans, before)
     # "and in March?" after "how often...?" asks the same again; "what's she going there
     # for?" after "when did she first...?" asks what was said.
     if (
         kind == "recall"
         and not own_words
         and before.kind in ("first", "last", "count")
-        and not _ASKS_WHAT.search(asked.text)
+        and not _ASKS_WHAT.search(text)
     ):
         kind = before.kind
+    # "when do I start?", "when did he move in?", "when did she come?": the day of something
+    # the conversation is about, not the first time it came up.
+    when_words = ""
+    if _ASKS_DAY.search(text) and not _WHEN_TOLD.search(text) and kind in ("recall", "first"):
+        # "when did I start there?" was read as the first time; its words are the question's.
+        said = own if kind == "recall" else _day_words(text)
+        kind = "when"
+        if content_stems(said):
+            when_words = said
+            topic = f"{said} {before.topic}".strip()
     # The time the last question named carries over ("and what about weekends?" is still
     # "in March"), except to an outcome: what happened is told *after* it came up, so "did I
-    # keep it up?" looks after the moment the last answer cited, not inside its window.
-    timed = asked.since or asked.until or asked.session_ids or kind == "outcome"
+    # keep it up?" looks after the moment the last answer cited, not inside its window; and
+    # except to a "when", which asks for a day wherever it is.
+    timed = asked.since or asked.until or asked.session_ids or kind in ("outcome", "when")
     completed = replace(
         asked,
         kind=kind,
@@ -720,7 +860,24 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
         until=asked.until if timed else before.until,
         session_ids=asked.session_ids if timed else before.session_ids,
         time_words=asked.time_words if timed else before.time_words,
+        when_words=when_words,
+        context=_context_of(previous),
     )
+    who = _person_meant(text, previous.people)
+    if (
+        who is not None
+        and asked.understood.speaker == "other"
+        and (asked.understood.speaker_words or "").lower() in ("she", "he", "they")
+    ):
+        # "what did she say afterwards?" after Mum was named: Mum's words, which the user
+        # reports, not the other person of the sessions.
+        if who.lower() not in completed.topic.lower():
+            completed = replace(completed, topic=f"{completed.topic} {who}".strip())
+        completed = replace(
+            completed, understood=replace(asked.understood, speaker=None, speaker_words=None)
+        )
+    if (after_that or at_that_time) and previous.cited is not None and not asked.time_words:
+        completed = _at_last_moment(completed, previous, after=after_that)
     if kind == "outcome" and previous.cited is not None:
         completed = replace(completed, refers_to=previous.cited)
     if kind == "when":
@@ -749,8 +906,55 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
     return completed
 
 
-def _plan_meant(plans: Sequence[str], topic: str) -> str:
+def _day_words(text: str) -> str:
+    """What a "when ...?" asks the day of: "when did I start going again?" -> "start going"."""
+    rest = _ASKS_DAY.sub("", text)
+    rest = re.sub(r"^\s*(?:i|we|you|she|he|they)\b", "", rest, flags=re.IGNORECASE)
+    rest = _PRONOUNS.sub(" ", rest)
+    rest = re.sub(r"\b(?:again|actually|really|ever|finally)\b", " ", rest, flags=re.IGNORECASE)
+    return " ".join(rest.split()).strip(" ?,.!")
+
+
+def _context_of(previous: PreviousTurn) -> tuple[Hit, ...]:
+    """The excerpts the last answer cited, the one it pointed at first."""
+    first = () if previous.cited is None else (previous.cited,)
+    return (*first, *(h for h in previous.cited_all if h is not previous.cited))
+
+
+# "when did he move in?", "when do I start?", "what day did she come?"
+_ASKS_DAY = re.compile(
+    r"^(?:and\s+|so\s+)?(?:when|what\s+day|what\s+date)\s+(?:did|do|does|was|is|were|will)\b"
+    r"(?!.*\b(?:first|last)\b)",
+    re.IGNORECASE,
+)
+
+
+def _at_last_moment(asked: AskedQuestion, previous: PreviousTurn, *, after: bool) -> AskedQuestion:
+    """ "after that": from the day of the moment the last answer cited on (that day
+    included: what followed may be told in the same session); "that night", "by then": the
+    session that told it."""
+    day, session = previous.cited_date, previous.cited_session
+    if day is None or session is None:
+        return asked
+    if after:
+        return replace(
+            asked, since=day, until=None, session_ids=None, time_words=f"after {_day(day)}"
+        )
+    return replace(
+        asked,
+        since=None,
+        until=None,
+        session_ids=frozenset({session}),
+        time_words=f"then ({_day(day)})",
+    )
+
+
+def _plan_meant(plans: Sequence[str], before: AskedQuestion) -> str:
     """The plan a follow-up means: the first that shares a word with the topic asked about
-    before, else the first."""
-    words = content_stems(topic)
-    return next((p for p in plans if content_stems(p) & words), plans[0])
+    before, else the first ("what did we say about my nights?" cited "would you keep a sleep
+    diary?": "it" is the diary). After a question about what was agreed on a named subject,
+    a plan about something else is not it: the subject is ("what did I say I'd do about my
+    hours?" cited "would you bring it up then?": "did I do it?" is about the hours)."""
+    words = content_stems(before.topic)
+    agreed_on = before.topic if before.kind == "agreements" and words else plans[0]
+    return next((p for p in plans if content_stems(p) & words), agreed_on)
