@@ -761,6 +761,29 @@ def test_a_state_where_it_came_up_is_not_what_happened() -> None:
         assert answer.text.startswith("Afterwards, on 20 May, you said: “He got home on Sunday")
 
 
+def test_a_question_asked_in_the_session_is_quoted_by_its_reply() -> None:
+    # "How are the courgettes doing?" holds the question's word; "Huge, I gave six away"
+    # answers it and holds none of them.
+    sessions = [
+        session(
+            "p",
+            dt.date(2025, 5, 6),
+            [
+                ines("And the allotment, how are the courgettes doing?"),
+                noor("Huge, I gave six away to the neighbours."),
+                ines("Anything else this week?"),
+                noor("My cousin rang from Leeds, we talked for an hour."),
+            ],
+        ),
+    ]
+    with answerer_over(sessions) as a:
+        a.model_factory = lambda: FakeChatModel(["Something unsupported about a parrot [1]."])
+        answer = a.ask("what was I saying about the courgettes?")
+        assert answer.extractive and answer.found
+        assert answer.text.startswith('On 6 May 2025 you said: "Huge, I gave six away')
+        assert "how are the courgettes doing?" not in answer.text
+
+
 @contextlib.contextmanager
 def answerer_over(sessions: list[Session], *, min_words: int = 5) -> Iterator[Answerer]:
     """An answerer over `sessions`, indexed in chunks of `min_words`-25 words; words decide."""

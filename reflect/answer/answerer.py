@@ -28,6 +28,7 @@ from reflect.answer.excerpts import (
     Excerpt,
     build_excerpts,
     grow_span,
+    only_asks,
     sentence_spans,
 )
 from reflect.answer.question import (
@@ -1002,10 +1003,14 @@ class Answerer:
         """
         terms = content_stems(question)
         asked = _asked_about(question)
-        ranked = sorted(
+        ordered = sorted(
             excerpts,
             key=lambda e: (-len(content_stems(e.hit.text) & terms), e.who != asked, e.n),
-        )[: self.settings.extractive_quotes]
+        )
+        # A question asked in the session ("How's your mum doing?") shares the words and
+        # answers nothing: its reply, the next turn, is quoted in its place.
+        replies = {r.n: r for r in (_reply_to(e, excerpts) for e in ordered)}
+        ranked = list(replies.values())[: self.settings.extractive_quotes]
         lines = []
         for excerpt in sorted(ranked, key=lambda e: e.n):
             quote = _best_quote(excerpt.hit.text, terms, self.settings.extractive_max_words)
@@ -1014,6 +1019,25 @@ class Answerer:
             )
             lines.append((excerpt, line))
         return lines
+
+
+def _reply_to(excerpt: Excerpt, excerpts: Sequence[Excerpt]) -> Excerpt:
+    """The excerpt answering `excerpt` when it only asks (the other speaker's turn right after
+    it in the same session), else `excerpt` itself."""
+    if not only_asks(excerpt.hit.text):
+        return excerpt
+    hit = excerpt.hit
+    return next(
+        (
+            e
+            for e in excerpts
+            if e.hit.session_id == hit.session_id
+            and e.hit.source == hit.source
+            and e.hit.first_turn == hit.last_turn + 1
+            and e.hit.speaker != hit.speaker
+        ),
+        excerpt,
+    )
 
 
 _ASKS_ABOUT_USER = re.compile(
