@@ -7,6 +7,7 @@
     .venv/bin/python bench/bench_recall.py --v4            # the fresh v4 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v5            # the fresh v5 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v6            # the fresh v6 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v7            # the fresh v7 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -55,7 +56,7 @@ from reflect.retrieval import Hit
 from reflect.testing import live_index_of
 
 DEPTH = 20
-FRESH_SETS = ("v3", "v4", "v5", "v6")  # each scored once, by the integrator, at the end
+FRESH_SETS = ("v3", "v4", "v5", "v6", "v7")  # each scored once, by the integrator, at the end
 
 Search = Callable[[str], list[Hit]]
 
@@ -120,7 +121,7 @@ def _no_model() -> Any:
 
 
 def row_kind(question: dict[str, Any]) -> str:
-    """The row a question is reported in: its kind, with the quotes of v5 and v6 typed without
+    """The row a question is reported in: its kind, with the quotes of v5 on typed without
     quotation marks ("quote_marks": "none") in a row of their own."""
     if question.get("quote_marks") == "none":
         return f"{question['kind']} unquoted"
@@ -185,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     fresh_set = next((name for name in FRESH_SETS if getattr(args, name)), None)
     if fresh_set and args.heldout:
-        parser.error("--v3 to --v6 replace the v2 splits; use them without --heldout")
+        parser.error("--v3 to --v7 replace the v2 splits; use them without --heldout")
     embedder = CachingEmbedder(default_embedder())
     splits = ["fresh"] if fresh_set else ["dev", "heldout"] if args.heldout else ["dev"]
     with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:
