@@ -9,6 +9,7 @@
     .venv/bin/python bench/bench_answers.py --history4       # the fourth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history5       # the fifth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history6       # the sixth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history7       # the seventh, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -47,6 +48,11 @@ With `--history6` (not together with the other fresh histories) it runs on the s
 the same way: the ten invented sessions of "Teo" in bench/eval/history6/ (me = "Teo"),
 questions bench/eval/questions_history6.jsonl (all split "fresh"), "today" fixed at Thursday
 5 November 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history7` (not together with the other fresh histories) it runs on the seventh history
+the same way: the ten invented sessions of "Dom" in bench/eval/history7/ (me = "Dom"),
+questions bench/eval/questions_history7.jsonl (all split "fresh"), "today" fixed at Thursday
+27 August 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -133,6 +139,9 @@ HISTORY5_TODAY = dt.date(2026, 10, 2)  # the Friday after the last session (Tues
 HISTORY6 = HERE / "eval" / "history6"
 HISTORY6_QUESTIONS = HERE / "eval" / "questions_history6.jsonl"
 HISTORY6_TODAY = dt.date(2026, 11, 5)  # the Thursday after the last session (Tuesday 3 November)
+HISTORY7 = HERE / "eval" / "history7"
+HISTORY7_QUESTIONS = HERE / "eval" / "questions_history7.jsonl"
+HISTORY7_TODAY = dt.date(2026, 8, 27)  # the Thursday after the last session (Tuesday 25 August)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -494,6 +503,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history6:
         return HistorySet("History6", HISTORY6, HISTORY6_QUESTIONS, "Teo", HISTORY6_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history7:
+        return HistorySet("History7", HISTORY7, HISTORY7_QUESTIONS, "Dom", HISTORY7_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -519,6 +531,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the fifth, fresh history (Elliot) instead; score it once, at the end")
     fresh.add_argument("--history6", action="store_true",
                        help="the sixth, fresh history (Teo) instead; score it once, at the end")
+    fresh.add_argument("--history7", action="store_true",
+                       help="the seventh, fresh history (Dom) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

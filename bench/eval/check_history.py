@@ -28,7 +28,9 @@ bench/eval/history4/ (from history4_script.txt, "me" = Freya, "therapist" = Call
 (from history5_script.txt, "me" = Elliot, "therapist" = Bronwen, today 2 October 2026) with
 questions_history5.jsonl (ids g001..). The sixth, bench/eval/history6/
 (from history6_script.txt, "me" = Teo, "therapist" = Marisol, today 5 November 2026) with
-questions_history6.jsonl (ids m001..), is checked the same way.
+questions_history6.jsonl (ids m001..), is checked the same way, and so is the seventh,
+bench/eval/history7/ (from history7_script.txt, "me" = Dom, "therapist" = Annika, today
+27 August 2026) with questions_history7.jsonl (ids p001..).
 
     python bench/eval/check_history.py
 
@@ -144,6 +146,9 @@ HISTORY5 = fresh_history(
 )
 HISTORY6 = fresh_history(
     "history6", "m", (35, 90), dt.date(2026, 11, 5), {"me": "Teo", "therapist": "Marisol"}
+)
+HISTORY7 = fresh_history(
+    "history7", "p", (25, 90), dt.date(2026, 8, 27), {"me": "Dom", "therapist": "Annika"}
 )
 
 
@@ -402,7 +407,18 @@ def main() -> int:
     sixth = Checker(HISTORY6)
     sixth.check_render()
     sixth.check_questions()
-    errors = c.errors + fresh.errors + third.errors + fourth.errors + fifth.errors + sixth.errors
+    seventh = Checker(HISTORY7)
+    seventh.check_render()
+    seventh.check_questions()
+    errors = (
+        c.errors
+        + fresh.errors
+        + third.errors
+        + fourth.errors
+        + fifth.errors
+        + sixth.errors
+        + seventh.errors
+    )
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
@@ -429,6 +445,9 @@ def main() -> int:
     kinds6 = collections.Counter(r["kind"] for r in sixth.rows)
     print("history6 fresh: " + ", ".join(f"{k}={kinds6[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(sixth.rows)} questions over {len(sixth.texts)} sessions (history6)")
+    kinds7 = collections.Counter(r["kind"] for r in seventh.rows)
+    print("history7 fresh: " + ", ".join(f"{k}={kinds7[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(seventh.rows)} questions over {len(seventh.texts)} sessions (history7)")
     return 0
 
 
