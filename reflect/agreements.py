@@ -36,7 +36,15 @@ _APOSTROPHE = "['’]"
 PROPOSAL = re.compile(
     r"\b(?:would|could|will) you (?:be )?(?:up for|willing to|consider|like to try|try)\b"
     r"|\bhow about (?:you |we )?(?:try|trying|keeping|doing|writing|making|starting|giving)\b"
-    r"|\b(?:your|some|a bit of) homework\b"
+    r"|\b(?:your|some|a bit of|my|the|this week's) homework\b"
+    # "Could you jot down each time you say no?", "would you maybe keep a tally?": asking the
+    # client to do something between sessions. Verbs of doing only: "could you tell me
+    # more?" and "can you give me an example?" ask about now.
+    r"|\b(?:would|could|can) you (?:maybe |perhaps |possibly |also |just )?(?:jot|note down|"
+    r"write|keep|track|count|list|practi[sc]e|spend|set aside|book|bring|ring|call|text|"
+    r"email|have a go|make a (?:note|list)|leave|walk(?! me\b)|go for|stop|swap|pick)\b"
+    # "What if you tried leaving it in the kitchen?"
+    r"|\bwhat if you (?:tried|try|kept|wrote|put|left|took|went|started|stopped|did|gave)\b"
     r"|\bbetween now and next (?:time|week|session)\b"
     rf"|\bI{_APOSTROPHE}d (?:like|love) you to (?:try|keep|write|notice|practi[sc]e|do)\b"
     r"|\b(?:shall|should) we (?:book|say|keep)\b"
@@ -49,7 +57,8 @@ PROPOSAL = re.compile(
 # Verbs of doing: "I'll ring", "I'm going to cut down". Not "I'll be honest", "I'll see".
 _DOING = (
     r"ring|call|phone|go|try|start|restart|keep|write|cut|clear|book|ask|stop|walk|run|put|"
-    r"leave|practi[sc]e|text|email|tell|take|give|set|plan|visit|drink|limit|stick"
+    r"leave|practi[sc]e|text|email|tell|take|give|set|plan|visit|drink|limit|stick|jot|note|"
+    r"track|count|list|spend|bring|swap|pick"
 )
 COMMITMENT = re.compile(
     rf"\bI(?:{_APOSTROPHE}ll| will| am going to|{_APOSTROPHE}m going to) (?:{_DOING})\b"

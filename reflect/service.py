@@ -378,7 +378,10 @@ class Reflect:
                 rate = min(audio.probe(stream, name=session.source_file).sample_rate, 48_000)
             stream.seek(0)
             samples = audio.decode(
-                stream, name=session.source_file, start=max(0.0, start), end=start + seconds,
+                stream,
+                name=session.source_file,
+                start=max(0.0, start),
+                end=start + seconds,
                 rate=rate,
             )
         if samples.shape[1] == 0:
@@ -439,6 +442,7 @@ class Reflect:
         day relative dates like "last month" count from) and the model; the app never does."""
         from reflect.answer import Answerer, AnswerSettings
         from reflect.answer.question import SessionDate
+        from reflect.rerank import LEARNED_RANKER
 
         live = self._live_index()
         me = self.me_labels()
@@ -454,6 +458,8 @@ class Reflect:
             session_dates=lambda: [SessionDate(s.id, s.day) for s in self.sessions()],
             across=self._across(),
             today=dt.date.today if today is None else (lambda: today),
+            # Found moments in the order the moments search shows them (the learned stage).
+            shown_order=live.retriever(me, learned=LEARNED_RANKER),
         )
 
     @staticmethod

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -439,6 +440,39 @@ def answerer(retriever: Retriever, model: FakeChatModel) -> Answerer:
         across=Timeline(retriever),
         today=lambda: TODAY,
     )
+
+
+class Reversed:
+    """A shown order: the same search, last first; counts its calls."""
+
+    def __init__(self, retriever: Retriever) -> None:
+        self.retriever, self.calls = retriever, 0
+
+    def search(self, query: str, **kwargs: Any) -> list[Hit]:
+        self.calls += 1
+        return list(reversed(self.retriever.search(query, **kwargs)))
+
+
+def test_found_moments_are_shown_in_the_shown_order_decided_on_the_first(
+    retriever: Retriever,
+) -> None:
+    shown = Reversed(retriever)
+    a = Answerer(
+        retriever,
+        EMBEDDER,
+        lambda: FakeChatModel([]),
+        me_labels=ME,
+        settings=AnswerSettings(evidence=WORDS_DECIDE),
+        shown_order=shown,  # type: ignore[arg-type]
+    )
+    plain = answerer(retriever, FakeChatModel([]))
+    found = a.prepare("what did I say about the worry journal?")
+    assert found.evidence.found and shown.calls == 1
+    expected = plain.prepare("what did I say about the worry journal?")
+    assert [h.chunk_index for h in found.hits] == [h.chunk_index for h in reversed(expected.hits)]
+    # Whether the sessions hold it is decided before: an absent subject never asks the order.
+    absent = a.prepare("what did I say about the zeppelin?")
+    assert not absent.evidence.found and shown.calls == 1
 
 
 def test_did_i_keep_it_answers_with_what_was_said_afterwards(retriever: Retriever) -> None:

@@ -97,10 +97,17 @@ class Answerer:
         session_dates: Callable[[], Sequence[SessionDate]] | None = None,
         across: AcrossSessions | None = None,
         today: Callable[[], dt.date] = dt.date.today,
+        shown_order: Retriever | None = None,
     ) -> None:
         """`session_dates` lets questions name a session by time ("last time", "on 16
         October"); `across` answers "how often / first / last" from the sessions that
-        mention a theme. Without them those questions are answered as plain searches."""
+        mention a theme. Without them those questions are answered as plain searches.
+        `shown_order`: the search whose order the moments of a found answer are shown and
+        cited in (the learned second stage, reflect/rerank.py); whether the sessions hold an
+        answer is still decided on `retriever`'s order, which "couldn't find that" was
+        calibrated on (the learned order, deciding too, let more absent questions through:
+        bench/README.md, #15 fifth round)."""
+        self.shown_order = shown_order
         self.session_dates = session_dates or (lambda: ())
         self.across = across
         self.today = today
@@ -174,6 +181,8 @@ class Answerer:
             # conversation completed it with ("start ... the head of department job").
             judged = f"{question} {asked.topic}"
         evidence = self._decide(judged, hits, filters)
+        if evidence.found and self.shown_order is not None and question:
+            hits = self._search(question, filters, asked, retriever=self.shown_order)
         excerpts = self._excerpts(judged, hits) if evidence.found else []
         # The hits the user will see: those behind the excerpts, or all as "closest".
         shown = [h for h in hits if any(_within(e.hit, h) for e in excerpts)] if excerpts else hits
@@ -274,13 +283,20 @@ class Answerer:
     # -- steps ----------------------------------------------------------------------------
 
     def _search(
-        self, question: str, filters: Filters, asked: AskedQuestion | None, k: int | None = None
+        self,
+        question: str,
+        filters: Filters,
+        asked: AskedQuestion | None,
+        k: int | None = None,
+        *,
+        retriever: Retriever | None = None,
     ) -> list[Hit]:
         k = k or self.settings.k
+        search = (retriever or self.retriever).search
         if asked is None:
-            return self.retriever.search(question, k=k, filters=filters, mode=self.settings.mode)
+            return search(question, k=k, filters=filters, mode=self.settings.mode)
         query = asked.topic or " ".join(asked.understood.phrases) or question
-        return self.retriever.search(
+        return search(
             query, k=k, filters=filters, mode=self.settings.mode, understood=asked.understood
         )
 
