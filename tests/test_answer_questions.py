@@ -62,6 +62,9 @@ class TestKinds:
                 "the caravan",
             ),
             ("what did we go over the week the boiler broke?", "recap", "the boiler broke"),
+            ("can you remind me what the very first session was about?", "recap", ""),
+            ("what did we decide at the end of the last session?", "agreements", ""),
+            ("what did we decide about the car?", "agreements", "the car"),
         ],
     )
     def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:
@@ -103,13 +106,15 @@ class TestKinds:
             ("did I ask my landlord to fix the boiler in the end?", "outcome"),
             ("have I talked to my brother yet?", "outcome"),
             ("did I tell you about the loan?", "recall"),
+            # The therapist by name is "you": a moment of the sessions.
+            ("did I tell Annika about the loan?", "recall"),
             ("did I tell my counsellor about the loan?", "recall"),
         ],
     )
     def test_speaking_to_someone_in_my_life_is_something_done(
         self, question: str, kind: str
     ) -> None:
-        assert read_question(question, today=TODAY).kind == kind
+        assert read_question(question, today=TODAY, others=["Annika"]).kind == kind
 
 
 class TestTime:

@@ -124,7 +124,7 @@ _FIRST_LAST = re.compile(
     re.IGNORECASE,
 )
 _AGREEMENTS = re.compile(
-    r"\bwhat\s+(?:did|have|had)\s+(?:we|i|you)\s+(?:agree|agreed|plan|planned|"
+    r"\bwhat\s+(?:did|have|had)\s+(?:we|i|you)\s+(?:agree|agreed|plan|planned|decide|decided|"
     r"commit|committed|set)\b|\b(?:my|our|the|any)\s+homework\b|^homework\b|\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\s+"
     r"(?:task|tasks|plan|plans|assignment|exercise|exercises|goals?)\b|\bwhat\s+did\s+i\s+"
     r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+(?:am|was)\s+i\s+(?:meant|supposed)"
@@ -137,6 +137,8 @@ _RECAP = re.compile(
     r"discussed|go\s+over|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
     r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b"
     # "can you sum up my first session?", "remind me what we talked about on 9 October"
+    # "remind me what the very first session was about" (the session read as its time)
+    r"|\b(?:(?:can|could)\s+you\s+)?(?:remind\s+me\s+)?what\s+(?:\w+\s+){0,3}?was\s+about\s*\??$"
     r"|\bsum\s+(?:it\s+)?up\b|\b(?:remind\s+me\s+(?:of\s+)?)?what\s+we\s+(?:covered|talked\s+about|"
     r"discussed|went\s+over|did)\b",
     re.IGNORECASE,
@@ -434,7 +436,7 @@ def read_question(
     `others`: the speaker labels that are not the user ("Helen", "Dr. Rivera"): "what did
     Helen say" is then the other person, and the name isn't searched. `events`: when an
     event was ("the wedding" -> 14 March), for "before the wedding" (reflect.answer.events)."""
-    text = " ".join(text.split())
+    text = _told_by_name_as_you(" ".join(text.split()), others)
     understood = understand(text)
     named = _named_speaker(text, others)
     if named is not None:
@@ -479,8 +481,8 @@ def read_question(
     return asked
 
 
-def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
-    """ "what did Helen say", "Dr. Rivera's advice": a label of the other side, named."""
+def _label_names(others: Sequence[str]) -> set[str]:
+    """The other side's labels as a question may name them, escaped for a pattern."""
     names = set()
     for label in others:
         label = label.strip()
@@ -490,6 +492,27 @@ def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
         last = label.split()[-1]
         if len(label.split()) > 1 and len(last) > 2:
             names.add(re.escape(last))  # "Rivera" for "Dr. Rivera"
+    return names
+
+
+def _told_by_name_as_you(text: str, others: Sequence[str]) -> str:
+    """ "did I tell Annika about...?" is "did I tell you about...?" when Annika is the
+    therapist: a moment of the sessions, not something done in the user's life."""
+    names = _label_names(others)
+    if not names:
+        return text
+    return re.sub(
+        rf"\b(tell|told|ask|asked|(?:mention|mentioned|say|said|talk|talked)\s+to)\s+"
+        rf"(?:dr\.?\s+)?(?:{'|'.join(sorted(names, key=len, reverse=True))})\b",
+        r"\1 you",
+        text,
+        flags=re.IGNORECASE,
+    )
+
+
+def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
+    """ "what did Helen say", "Dr. Rivera's advice": a label of the other side, named."""
+    names = _label_names(others)
     if not names:
         return None
     pattern = re.compile(
@@ -729,6 +752,13 @@ def _topic(text: str, kind: Kind, understood: Understood) -> str:
     rest = re.sub(r"^(?:the\s+)?(?:sessions?|times?)\b\s*", "", rest, flags=re.IGNORECASE)
     rest = re.sub(r"^(?:did|do|have|had)?\s*(?:we|i|you)\b\s*", "", rest, flags=re.IGNORECASE)
     rest = re.sub(r"^(?:was|were|is|are)\s+", "", rest, flags=re.IGNORECASE)  # "...was Hattie in"
+    # "what did we decide at the end of the last session?": where in it, not a subject
+    rest = re.sub(
+        r"^(?:at|towards?|near)\s+the\s+(?:very\s+)?(?:end|start|beginning)\b(?:\s+of)?\s*",
+        "",
+        rest,
+        flags=re.IGNORECASE,
+    )
     rest = re.sub(
         r"\b(?:talk(?:ed)?|spoke|speak|hear|heard)\s+about\b|^(?:i\s+|we\s+)?(?:mention(?:ed)?|"
         r"say|said|bring\s+up|brought\s+up|discuss(?:ed)?|raise[sd]?)\b|^(?:about|of|on)\b",
