@@ -30,7 +30,6 @@ delete it afterwards. Nothing of AnnoMI is written anywhere else.
 from __future__ import annotations
 
 import argparse
-import math
 import pickle
 import random
 import statistics
@@ -47,15 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "eval"))
 from annomi_questions import load_set
 from common import markdown_table
 
+from reflect.judge import EXCERPT_CHARS
+
 DEPTH = 20
-EXCERPT_CHARS = 500
 ME_LABEL = "Client"
-
-SYSTEM = "You read excerpts of counselling sessions and judge them exactly."
-# The questions are mostly "when did I say ..." or "the bit where ...": an excerpt never says
-# when, so "does it answer the question?" draws "No" even for the right moment.
-ASK = "Is this excerpt the moment the person is looking for? Answer Yes or No."
-
 
 # ---- stage 1: reflect's candidates ---------------------------------------------------------
 
@@ -116,54 +110,17 @@ def shown(text: str) -> str:
 
 
 def prompt(question: str, excerpt: str, order: str) -> str:
-    head = f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n"
-    q = f"The person is looking for this moment in their sessions: {question}"
-    e = f'Excerpt ("You" is the person asking):\n{excerpt}'
-    body = f"{q}\n\n{e}" if order == "question-first" else f"{e}\n\n{q}"
-    return f"{head}{body}\n\n{ASK}<|im_end|>\n<|im_start|>assistant\n"
+    """reflect's judge prompt (excerpt first), or the same parts with the question first."""
+    from reflect.judge import ASK, SYSTEM, judge_prompt
 
-
-class Judge:
-    """P(yes) from the last-position logits, reusing the KV cache of the previous prompt."""
-
-    def __init__(self, model: Path, threads: int) -> None:
-        import llama_cpp
-        import numpy as np
-
-        self._np = np
-        self.llm = llama_cpp.Llama(
-            model_path=str(model), n_ctx=2048, n_threads=threads, n_batch=512, verbose=False
-        )
-        tok = self.llm.tokenize
-        self.yes = [tok(w.encode(), add_bos=False, special=False)[0] for w in ("Yes", "yes")]
-        self.no = [tok(w.encode(), add_bos=False, special=False)[0] for w in ("No", "no")]
-        self.reused = 0
-        self.evaluated = 0
-
-    def p_yes(self, text: str) -> float:
-        tokens = self.llm.tokenize(text.encode(), add_bos=False, special=True)
-        cached = self.llm.input_ids[: self.llm.n_tokens].tolist()
-        same = 0
-        for a, b in zip(cached, tokens, strict=False):
-            if a != b:
-                break
-            same += 1
-        same = min(same, len(tokens) - 1)  # at least one token evaluated, for its logits
-        self.llm.n_tokens = same
-        self.llm.eval(tokens[same:])
-        self.reused += same
-        self.evaluated += len(tokens) - same
-        logits = self._np.ctypeslib.as_array(
-            self.llm._ctx.get_logits(), shape=(self.llm.n_vocab(),)
-        )
-        yes = _logsumexp([float(logits[t]) for t in self.yes])
-        no = _logsumexp([float(logits[t]) for t in self.no])
-        return 1 / (1 + math.exp(no - yes))
-
-
-def _logsumexp(values: Sequence[float]) -> float:
-    top = max(values)
-    return top + math.log(sum(math.exp(v - top) for v in values))
+    if order == "excerpt-first":
+        return judge_prompt(question, excerpt)
+    return (
+        f"<|im_start|>system\n{SYSTEM}<|im_end|>\n<|im_start|>user\n"
+        f"The person is looking for this moment in their sessions: {question}\n\n"
+        f'Excerpt ("You" is the person asking):\n{excerpt}\n\n'
+        f"{ASK}<|im_end|>\n<|im_start|>assistant\n"
+    )
 
 
 def first_right(q: dict[str, Any], depth: int) -> int | None:
@@ -195,7 +152,9 @@ def judge(
     questions = _load(cache / f"candidates-{set_name}.pkl")
     results_path = cache / f"judged-{set_name}-{order}.pkl"
     results: dict[str, dict[str, Any]] = _load(results_path) if results_path.exists() else {}
-    judge = Judge(model, threads)
+    from reflect.judge import LlamaJudge
+
+    judge = LlamaJudge(model, n_threads=threads)
     todo = planned([q for q in questions if kinds is None or q["kind"] in kinds], depth)
     todo = todo[:limit] if limit else todo
     for n, q in enumerate(todo, start=1):
@@ -205,7 +164,7 @@ def judge(
         p_yes, seconds = [], []
         for hit in q["hits"][:depth]:
             began = time.perf_counter()
-            p_yes.append(judge.p_yes(prompt(q["question"], shown(hit["text"]), order)))
+            p_yes.append(judge.p_yes_of_prompt(prompt(q["question"], shown(hit["text"]), order)))
             seconds.append(time.perf_counter() - began)
         results[q["id"]] = {"p_yes": p_yes, "seconds": seconds}
         _save(results_path, results)
@@ -215,8 +174,6 @@ def judge(
             f"P(yes) {' '.join(f'{p:.2f}' for p in p_yes)}",
             flush=True,
         )
-    share = judge.reused / max(1, judge.reused + judge.evaluated)
-    print(f"prompt tokens reused from the KV cache: {share:.0%}")
 
 
 # ---- stage 3: the report -------------------------------------------------------------------
@@ -228,10 +185,15 @@ def reflect_order(q: dict[str, Any], p_yes: list[float]) -> list[int]:
     return list(range(len(q["hits"])))
 
 
-def by_judge(n: int) -> Order:
+def by_judge(n: int, exact_first: bool = False) -> Order:
+    """The top n by P(yes); with `exact_first`, verbatim matches of the question's quote
+    stay first in search order ("a quoted phrase wins", #15), the judge orders the rest."""
+
     def order(q: dict[str, Any], p_yes: list[float]) -> list[int]:
-        top = sorted(range(min(n, len(p_yes))), key=lambda i: (-p_yes[i], i))
-        return top + [i for i in range(len(q["hits"])) if i not in top]
+        m = min(n, len(p_yes))
+        pinned = [i for i in range(m) if exact_first and q["hits"][i].get("exact")]
+        top = sorted((i for i in range(m) if i not in pinned), key=lambda i: (-p_yes[i], i))
+        return pinned + top + list(range(m, len(q["hits"])))
 
     return order
 
@@ -270,8 +232,25 @@ def auc(positives: Sequence[float], negatives: Sequence[float]) -> float:
     return sum(pairs) / len(pairs) if pairs else float("nan")
 
 
+def mark_verbatim(set_name: str, questions: list[dict[str, Any]]) -> None:
+    """Marks the hits holding the question's quote word for word (case, punctuation and
+    speaker labels aside): the hits reflect's search returns as verbatim matches."""
+    from annomi_questions import norm_tokens
+    from bench_retrieval import annomi_csv_path
+
+    quotes = {q["id"]: q.get("quote") for q in load_set(annomi_csv_path(), set_name)}
+    for q in questions:
+        quote = norm_tokens(quotes.get(q["id"]) or "")
+        for h in q["hits"]:
+            words = norm_tokens(h["text"])
+            h["exact"] = bool(quote) and any(
+                words[i : i + len(quote)] == quote for i in range(len(words) - len(quote) + 1)
+            )
+
+
 def report(set_name: str, cache: Path, orders: Sequence[str]) -> None:
     questions = _load(cache / f"candidates-{set_name}.pkl")
+    mark_verbatim(set_name, questions)
     for order_name in orders:
         path = cache / f"judged-{set_name}-{order_name}.pkl"
         if not path.exists():
@@ -312,6 +291,7 @@ def _methods(depth: int) -> dict[str, Order]:
     for n in (10, 15):
         if n <= depth:
             methods[f"judge, top {n}"] = by_judge(n)
+            methods[f"judge, top {n}, verbatim first"] = by_judge(n, exact_first=True)
             for k in (5, 60):
                 methods[f"RRF(reflect, judge) k={k}, top {n}"] = by_rrf(n, k)
     return methods
