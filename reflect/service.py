@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from reflect.documents import Documents
     from reflect.index import Filters
     from reflect.ingest import ImportOptions, ImportProgress, ImportReport
+    from reflect.judge import RelevanceJudge
     from reflect.live_index import EmbedderFactory, IndexProgress, LiveIndex
     from reflect.llm import ChatModel
     from reflect.prep import Prep
@@ -164,6 +165,7 @@ class Reflect:
         self._transcriber: Transcriber | None = None
         self._transcriber_lock = threading.Lock()
         self._model: ChatModel | None = None
+        self._judge: RelevanceJudge | None = None  # deeper search's model, loaded on first use
         self._model_lock = threading.Lock()
         self._answerer: Answerer | None = None
         self._stop_import = threading.Event()
@@ -508,6 +510,37 @@ class Reflect:
 
         understood = None if as_typed else understand(query)
         return QuoteResult(query, hits, {"retrieval_ms": round(elapsed, 2)}, understood)
+
+    def deeper_quotes(
+        self,
+        query: str,
+        *,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        judge: RelevanceJudge | None = None,
+    ) -> QuoteResult:
+        """`quotes`, with its top JUDGE_DEPTH read one at a time by the optional larger model
+        and reordered (reflect/judge.py): opt-in, seconds per candidate. Raises
+        JudgeModelNotInstalled, a ReflectError saying how to install it, when it is not."""
+        from reflect.judge import JUDGE_DEPTH, judge_excerpt, rerank
+
+        first = self.quotes(query, k=max(k, JUDGE_DEPTH), filters=filters)
+        judge = judge or self._judge_model()
+        started = time.perf_counter()
+        me = self.me_labels()
+        top = first.hits[:JUDGE_DEPTH]
+        p_yes = [judge.p_yes(query, judge_excerpt(self.excerpt_lines(h), me)) for h in top]
+        hits = rerank(first.hits, p_yes)[:k]
+        timings = {**first.timings, "judge_ms": round((time.perf_counter() - started) * 1000, 2)}
+        return QuoteResult(query, hits, timings, first.understood)
+
+    def _judge_model(self) -> RelevanceJudge:
+        with self._model_lock:
+            if self._judge is None:
+                from reflect.judge import load_judge
+
+                self._judge = load_judge()
+            return self._judge
 
     # ---- across sessions ----------------------------------------------------------------
 

@@ -177,6 +177,24 @@ def _fake_words(text: str) -> list[str]:
     return re.findall(r"\w+", folded)
 
 
+# ---- the deeper search's judge -------------------------------------------------------------
+
+
+class FakeJudge:
+    """A deterministic stand-in for the judge model (reflect/judge.py): P(yes) is the share of
+    the question's words of 4+ letters that the excerpt holds. Every call is kept in `calls`
+    as (question, excerpt), so a test can see what the judge was shown."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def p_yes(self, question: str, excerpt: str) -> float:
+        self.calls.append((question, excerpt))
+        wanted = {w for w in _fake_words(question) if len(w) >= 4}
+        held = set(_fake_words(excerpt))
+        return len(wanted & held) / len(wanted) if wanted else 0.0
+
+
 # ---- speech to text -----------------------------------------------------------------------
 
 
