@@ -584,12 +584,10 @@ class Answerer:
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
             later = self._told_after(asked, echo, after, mentions, said, telling) + later + named
         if cited_before is None and not any(mentions(h) for h in later):
-            # Nothing after it names the thing, and where it came up the user told it, not
-            # planned it ("She crawled! Well. Not at Tiddlers. Sunday." for "has Nell started
-            # crawling yet?"): that moment is what happened, not a plan to look past.
-            # The report says all of what happened, beyond whom it happened to ("She
-            # crawled!" for "has Nell started crawling?"; not "She's in hospital" for "did Mum
-            # make it home from hospital?").
+            # Nothing after it names the thing, and where it came up the user told all of
+            # what happened, beyond whom it happened to, without planning it ("She crawled!"
+            # for "has Nell started crawling yet?"; not "She's in hospital" for "did Mum make
+            # it home from hospital?"): that moment is the answer, not a plan to look past.
             subject = next(
                 (content_stems(w) for w in asked.topic.split() if content_stems(w)), set()
             )
