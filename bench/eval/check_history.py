@@ -30,7 +30,9 @@ questions_history5.jsonl (ids g001..). The sixth, bench/eval/history6/
 (from history6_script.txt, "me" = Teo, "therapist" = Marisol, today 5 November 2026) with
 questions_history6.jsonl (ids m001..), is checked the same way, and so is the seventh,
 bench/eval/history7/ (from history7_script.txt, "me" = Dom, "therapist" = Annika, today
-27 August 2026) with questions_history7.jsonl (ids p001..).
+27 August 2026) with questions_history7.jsonl (ids p001..). The eighth, bench/eval/history8/
+(from history8_script.txt, "me" = Carmel, "therapist" = Ewan, today 20 April 2026) with
+questions_history8.jsonl (ids n001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -149,6 +151,9 @@ HISTORY6 = fresh_history(
 )
 HISTORY7 = fresh_history(
     "history7", "p", (25, 90), dt.date(2026, 8, 27), {"me": "Dom", "therapist": "Annika"}
+)
+HISTORY8 = fresh_history(
+    "history8", "n", (30, 45), dt.date(2026, 4, 20), {"me": "Carmel", "therapist": "Ewan"}
 )
 
 
@@ -410,6 +415,9 @@ def main() -> int:
     seventh = Checker(HISTORY7)
     seventh.check_render()
     seventh.check_questions()
+    eighth = Checker(HISTORY8)
+    eighth.check_render()
+    eighth.check_questions()
     errors = (
         c.errors
         + fresh.errors
@@ -418,6 +426,7 @@ def main() -> int:
         + fifth.errors
         + sixth.errors
         + seventh.errors
+        + eighth.errors
     )
     for e in errors:
         print(e, file=sys.stderr)
@@ -448,6 +457,9 @@ def main() -> int:
     kinds7 = collections.Counter(r["kind"] for r in seventh.rows)
     print("history7 fresh: " + ", ".join(f"{k}={kinds7[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(seventh.rows)} questions over {len(seventh.texts)} sessions (history7)")
+    kinds8 = collections.Counter(r["kind"] for r in eighth.rows)
+    print("history8 fresh: " + ", ".join(f"{k}={kinds8[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(eighth.rows)} questions over {len(eighth.texts)} sessions (history8)")
     return 0
 
 

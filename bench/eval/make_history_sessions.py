@@ -27,6 +27,8 @@ in the script (without one, `J`/`T` are Jonah and Helen):
         --out bench/eval/history6
     python bench/eval/make_history_sessions.py --script bench/eval/history7_script.txt \
         --out bench/eval/history7
+    python bench/eval/make_history_sessions.py --script bench/eval/history8_script.txt \
+        --out bench/eval/history8
 """
 
 from __future__ import annotations
