@@ -10,6 +10,7 @@
     .venv/bin/python bench/bench_answers.py --history5       # the fifth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history6       # the sixth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history7       # the seventh, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history9       # the ninth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -53,6 +54,11 @@ With `--history7` (not together with the other fresh histories) it runs on the s
 the same way: the ten invented sessions of "Dom" in bench/eval/history7/ (me = "Dom"),
 questions bench/eval/questions_history7.jsonl (all split "fresh"), "today" fixed at Thursday
 27 August 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history9` (not together with the other fresh histories) it runs on the ninth history
+the same way: the ten invented sessions of "Ailsa" in bench/eval/history9/ (me = "Ailsa"),
+questions bench/eval/questions_history9.jsonl (all split "fresh"), "today" fixed at Wednesday
+16 December 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -142,6 +148,9 @@ HISTORY6_TODAY = dt.date(2026, 11, 5)  # the Thursday after the last session (Tu
 HISTORY7 = HERE / "eval" / "history7"
 HISTORY7_QUESTIONS = HERE / "eval" / "questions_history7.jsonl"
 HISTORY7_TODAY = dt.date(2026, 8, 27)  # the Thursday after the last session (Tuesday 25 August)
+HISTORY9 = HERE / "eval" / "history9"
+HISTORY9_QUESTIONS = HERE / "eval" / "questions_history9.jsonl"
+HISTORY9_TODAY = dt.date(2026, 12, 16)  # a week after the last session (Wednesday 9 December)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -506,6 +515,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history7:
         return HistorySet("History7", HISTORY7, HISTORY7_QUESTIONS, "Dom", HISTORY7_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history9:
+        return HistorySet("History9", HISTORY9, HISTORY9_QUESTIONS, "Ailsa", HISTORY9_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -533,6 +545,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the sixth, fresh history (Teo) instead; score it once, at the end")
     fresh.add_argument("--history7", action="store_true",
                        help="the seventh, fresh history (Dom) instead; score it once, at the end")
+    fresh.add_argument("--history9", action="store_true",
+                       help="the ninth, fresh history (Ailsa) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

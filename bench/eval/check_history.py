@@ -30,7 +30,9 @@ questions_history5.jsonl (ids g001..). The sixth, bench/eval/history6/
 (from history6_script.txt, "me" = Teo, "therapist" = Marisol, today 5 November 2026) with
 questions_history6.jsonl (ids m001..), is checked the same way, and so is the seventh,
 bench/eval/history7/ (from history7_script.txt, "me" = Dom, "therapist" = Annika, today
-27 August 2026) with questions_history7.jsonl (ids p001..).
+27 August 2026) with questions_history7.jsonl (ids p001..), and the ninth, bench/eval/history9/
+(from history9_script.txt, "me" = Ailsa, "therapist" = Gideon, today 16 December 2026) with
+questions_history9.jsonl (ids j001..).
 
     python bench/eval/check_history.py
 
@@ -149,6 +151,9 @@ HISTORY6 = fresh_history(
 )
 HISTORY7 = fresh_history(
     "history7", "p", (25, 90), dt.date(2026, 8, 27), {"me": "Dom", "therapist": "Annika"}
+)
+HISTORY9 = fresh_history(
+    "history9", "j", (30, 90), dt.date(2026, 12, 16), {"me": "Ailsa", "therapist": "Gideon"}
 )
 
 
@@ -410,6 +415,9 @@ def main() -> int:
     seventh = Checker(HISTORY7)
     seventh.check_render()
     seventh.check_questions()
+    ninth = Checker(HISTORY9)
+    ninth.check_render()
+    ninth.check_questions()
     errors = (
         c.errors
         + fresh.errors
@@ -418,6 +426,7 @@ def main() -> int:
         + fifth.errors
         + sixth.errors
         + seventh.errors
+        + ninth.errors
     )
     for e in errors:
         print(e, file=sys.stderr)
@@ -448,6 +457,9 @@ def main() -> int:
     kinds7 = collections.Counter(r["kind"] for r in seventh.rows)
     print("history7 fresh: " + ", ".join(f"{k}={kinds7[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(seventh.rows)} questions over {len(seventh.texts)} sessions (history7)")
+    kinds9 = collections.Counter(r["kind"] for r in ninth.rows)
+    print("history9 fresh: " + ", ".join(f"{k}={kinds9[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(ninth.rows)} questions over {len(ninth.texts)} sessions (history9)")
     return 0
 
 
