@@ -11,6 +11,7 @@
     .venv/bin/python bench/bench_answers.py --history6       # the sixth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history7       # the seventh, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history8       # the eighth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history9       # the ninth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -59,6 +60,10 @@ With `--history8` (not together with the other fresh histories) it runs on the e
 the same way: the ten invented sessions of "Carmel" in bench/eval/history8/ (me = "Carmel"),
 questions bench/eval/questions_history8.jsonl (all split "fresh"), "today" fixed at Monday
 20 April 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+With `--history9` (not together with the other fresh histories) it runs on the ninth history
+the same way: the ten invented sessions of "Ailsa" in bench/eval/history9/ (me = "Ailsa"),
+questions bench/eval/questions_history9.jsonl (all split "fresh"), "today" fixed at Wednesday
+16 December 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -151,6 +156,9 @@ HISTORY7_TODAY = dt.date(2026, 8, 27)  # the Thursday after the last session (Tu
 HISTORY8 = HERE / "eval" / "history8"
 HISTORY8_QUESTIONS = HERE / "eval" / "questions_history8.jsonl"
 HISTORY8_TODAY = dt.date(2026, 4, 20)  # the Monday after the last session (Thursday 16 April)
+HISTORY9 = HERE / "eval" / "history9"
+HISTORY9_QUESTIONS = HERE / "eval" / "questions_history9.jsonl"
+HISTORY9_TODAY = dt.date(2026, 12, 16)  # a week after the last session (Wednesday 9 December)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -518,6 +526,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history8:
         return HistorySet("History8", HISTORY8, HISTORY8_QUESTIONS, "Carmel", HISTORY8_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history9:
+        return HistorySet("History9", HISTORY9, HISTORY9_QUESTIONS, "Ailsa", HISTORY9_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -547,6 +558,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the seventh, fresh history (Dom) instead; score it once, at the end")
     fresh.add_argument("--history8", action="store_true",
                        help="the eighth, fresh history (Carmel) instead; score it once, at the end")
+    fresh.add_argument("--history9", action="store_true",
+                       help="the ninth, fresh history (Ailsa) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

@@ -32,7 +32,9 @@ questions_history6.jsonl (ids m001..), is checked the same way, and so is the se
 bench/eval/history7/ (from history7_script.txt, "me" = Dom, "therapist" = Annika, today
 27 August 2026) with questions_history7.jsonl (ids p001..). The eighth, bench/eval/history8/
 (from history8_script.txt, "me" = Carmel, "therapist" = Ewan, today 20 April 2026) with
-questions_history8.jsonl (ids n001..), is checked the same way.
+questions_history8.jsonl (ids n001..), is checked the same way, and so is the ninth,
+bench/eval/history9/ (from history9_script.txt, "me" = Ailsa, "therapist" = Gideon, today
+16 December 2026) with questions_history9.jsonl (ids j001..).
 
     python bench/eval/check_history.py
 
@@ -154,6 +156,9 @@ HISTORY7 = fresh_history(
 )
 HISTORY8 = fresh_history(
     "history8", "n", (30, 45), dt.date(2026, 4, 20), {"me": "Carmel", "therapist": "Ewan"}
+)
+HISTORY9 = fresh_history(
+    "history9", "j", (30, 90), dt.date(2026, 12, 16), {"me": "Ailsa", "therapist": "Gideon"}
 )
 
 
@@ -418,6 +423,9 @@ def main() -> int:
     eighth = Checker(HISTORY8)
     eighth.check_render()
     eighth.check_questions()
+    ninth = Checker(HISTORY9)
+    ninth.check_render()
+    ninth.check_questions()
     errors = (
         c.errors
         + fresh.errors
@@ -427,6 +435,7 @@ def main() -> int:
         + sixth.errors
         + seventh.errors
         + eighth.errors
+        + ninth.errors
     )
     for e in errors:
         print(e, file=sys.stderr)
@@ -460,6 +469,9 @@ def main() -> int:
     kinds8 = collections.Counter(r["kind"] for r in eighth.rows)
     print("history8 fresh: " + ", ".join(f"{k}={kinds8[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(eighth.rows)} questions over {len(eighth.texts)} sessions (history8)")
+    kinds9 = collections.Counter(r["kind"] for r in ninth.rows)
+    print("history9 fresh: " + ", ".join(f"{k}={kinds9[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(ninth.rows)} questions over {len(ninth.texts)} sessions (history9)")
     return 0
 
 

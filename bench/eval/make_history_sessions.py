@@ -29,6 +29,8 @@ in the script (without one, `J`/`T` are Jonah and Helen):
         --out bench/eval/history7
     python bench/eval/make_history_sessions.py --script bench/eval/history8_script.txt \
         --out bench/eval/history8
+    python bench/eval/make_history_sessions.py --script bench/eval/history9_script.txt \
+        --out bench/eval/history9
 """
 
 from __future__ import annotations
