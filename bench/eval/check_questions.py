@@ -72,6 +72,7 @@ ANNOMI_V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
 ANNOMI_V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 ANNOMI_V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 ANNOMI_V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
+ANNOMI_V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -363,6 +364,7 @@ FRESH_SETS = (
     (ANNOMI_V5_QUESTIONS, "x", True),
     (ANNOMI_V6_QUESTIONS, "y", True),
     (ANNOMI_V7_QUESTIONS, "z", True),
+    (ANNOMI_V8_QUESTIONS, "r", True),
 )
 
 
