@@ -34,6 +34,7 @@ V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
 V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
+V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 QUESTION_SETS = {
     "v2": V2_QUESTIONS,
     "v3": V3_QUESTIONS,
@@ -41,6 +42,7 @@ QUESTION_SETS = {
     "v5": V5_QUESTIONS,
     "v6": V6_QUESTIONS,
     "v7": V7_QUESTIONS,
+    "v8": V8_QUESTIONS,
 }
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")

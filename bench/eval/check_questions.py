@@ -38,6 +38,9 @@ questions_annomi_v4/v5/v6/v7.jsonl (loaded by load_set(csv, "v4") ... "v7"):
     template has no quote character next to {quote}, and the quote spans 5-9 words); every
     other exact_quote has a quote character right before {quote}.
 
+questions_annomi_v8.jsonl (load_set(csv, "v8")): the v7 rules, ids r001, and no moment of v1
+to v7.
+
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
 warning is printed) unless --require-annomi is given.
@@ -72,6 +75,7 @@ ANNOMI_V4_QUESTIONS = HERE / "questions_annomi_v4.jsonl"
 ANNOMI_V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 ANNOMI_V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 ANNOMI_V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
+ANNOMI_V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -363,6 +367,7 @@ FRESH_SETS = (
     (ANNOMI_V5_QUESTIONS, "x", True),
     (ANNOMI_V6_QUESTIONS, "y", True),
     (ANNOMI_V7_QUESTIONS, "z", True),
+    (ANNOMI_V8_QUESTIONS, "r", True),
 )
 
 
