@@ -9,6 +9,7 @@
     .venv/bin/python bench/bench_recall.py --v6            # the fresh v6 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v7            # the fresh v7 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v8            # the fresh v8 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v9            # the fresh v9 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -57,7 +58,8 @@ from reflect.retrieval import Hit
 from reflect.testing import live_index_of
 
 DEPTH = 20
-FRESH_SETS = ("v3", "v4", "v5", "v6", "v7", "v8")  # each scored once, by the integrator, at the end
+# each scored once, by the integrator, at the end
+FRESH_SETS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9")
 
 Search = Callable[[str], list[Hit]]
 
@@ -187,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     fresh_set = next((name for name in FRESH_SETS if getattr(args, name)), None)
     if fresh_set and args.heldout:
-        parser.error("--v3 to --v7 replace the v2 splits; use them without --heldout")
+        parser.error("--v3 to --v9 replace the v2 splits; use them without --heldout")
     embedder = CachingEmbedder(default_embedder())
     splits = ["fresh"] if fresh_set else ["dev", "heldout"] if args.heldout else ["dev"]
     with tempfile.TemporaryDirectory(prefix="reflect-recall-") as tmp:

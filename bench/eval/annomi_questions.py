@@ -1,4 +1,4 @@
-"""Load the AnnoMI v2-v7 question sets (questions_annomi_v2/.../v7.jsonl) for a benchmark.
+"""Load the AnnoMI v2-v9 question sets (questions_annomi_v2/.../v9.jsonl) for a benchmark.
 
 The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
 reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
@@ -8,7 +8,7 @@ reads the AnnoMI CSV, cuts the quote out of the utterance, applies the optional
 
     from annomi_questions import load_set, load_v2
     questions = load_v2("/path/to/AnnoMI-simple.csv")
-    fresh = load_set("/path/to/AnnoMI-simple.csv", "v3")  # v3 to v7: all split "fresh"
+    fresh = load_set("/path/to/AnnoMI-simple.csv", "v3")  # v3 on: all split "fresh"
 
 Every returned record is a copy of the JSONL record; exact-quote records get "question" (the
 rendered text), "question_template" (the stored template) and "quote" (the rendered quote).
@@ -35,6 +35,7 @@ V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
 V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
+V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
 QUESTION_SETS = {
     "v2": V2_QUESTIONS,
     "v3": V3_QUESTIONS,
@@ -43,6 +44,7 @@ QUESTION_SETS = {
     "v6": V6_QUESTIONS,
     "v7": V7_QUESTIONS,
     "v8": V8_QUESTIONS,
+    "v9": V9_QUESTIONS,
 }
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
@@ -108,7 +110,7 @@ def load_rendered(csv_path: str | Path, questions_path: str | Path) -> list[dict
 
 
 def load_set(csv_path: str | Path, name: str = "v2") -> list[dict[str, Any]]:
-    """The questions of set `name` ("v2", or one of the fresh sets "v3" to "v7", each
+    """The questions of set `name` ("v2", or one of the fresh sets "v3" on, each
     scored once at the end of a change) with every "{quote}" template filled in from the CSV."""
     return load_rendered(csv_path, QUESTION_SETS[name])
 

@@ -34,7 +34,8 @@ questions_annomi_v3.jsonl (a fresh set, loaded by annomi_questions.load_set(csv,
 questions_annomi_v4/v5/v6/v7.jsonl (loaded by load_set(csv, "v4") ... "v7"):
   * the v3 rules, ids w001 / x001 / y001 / z001, and no moment of any earlier set (v1, v2, v3;
     v5 also v4; v6 also v4 and v5; v7 also v4 to v6);
-  * v5 to v7: an exact_quote typed without quotation marks carries "quote_marks": "none" (its
+  * questions_annomi_v9.jsonl: the same rules, ids s001, and no moment of v1 to v7;
+  * v5 on: an exact_quote typed without quotation marks carries "quote_marks": "none" (its
     template has no quote character next to {quote}, and the quote spans 5-9 words); every
     other exact_quote has a quote character right before {quote}.
 
@@ -76,6 +77,7 @@ ANNOMI_V5_QUESTIONS = HERE / "questions_annomi_v5.jsonl"
 ANNOMI_V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 ANNOMI_V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
 ANNOMI_V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
+ANNOMI_V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -368,13 +370,14 @@ FRESH_SETS = (
     (ANNOMI_V6_QUESTIONS, "y", True),
     (ANNOMI_V7_QUESTIONS, "z", True),
     (ANNOMI_V8_QUESTIONS, "r", True),
+    (ANNOMI_V9_QUESTIONS, "s", True),
 )
 
 
 def check_annomi_fresh(
     rep: Report, require_csv: bool
 ) -> list[tuple[str, collections.Counter[str]]]:
-    """questions_annomi_v3 to v7: the v2 rules, all split "fresh", and no reused moment."""
+    """questions_annomi_v3 on: the v2 rules, all split "fresh", and no reused moment."""
     earlier = [ANNOMI_QUESTIONS, ANNOMI_V2_QUESTIONS]
     results = []
     for path, id_prefix, tagged_marks in FRESH_SETS:
