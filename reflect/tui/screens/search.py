@@ -175,7 +175,7 @@ class QuoteSearchScreen(Screen[None]):
 
     def on_deeper_progressed(self, message: DeeperProgressed) -> None:
         if message.search == self._search_number and message.read < message.of:
-            self._show_status(f"{DEEPER_READING} ({message.read} of {message.of} read)")
+            self._show_status(f"{DEEPER_READING} · {message.read} of {message.of}")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         # A failure (deeper search not installed...) goes to the app's one handler, a modal.
