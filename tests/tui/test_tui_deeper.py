@@ -64,8 +64,11 @@ async def test_ctrl_d_reads_the_top_ten_closely_and_reorders_them(vault: Path) -
 
         await pilot.press("ctrl+d")
         await wait_until(pilot, judge.began.is_set)
-        await wait_until(pilot, lambda: DEEPER_READING in text_of(status))
+        await wait_until(pilot, lambda: f"{DEEPER_READING} · 0 of {len(fast)}" in text_of(status))
         assert [q.hit.text for q in results.quotes] == fast  # shown while it reads
+        await pilot.press("ctrl+d")  # once is enough
+        await pilot.pause()
+        assert any("Still reading" in str(n.message) for n in app._notifications)
 
         judge.gate.set()
         await wait_until(pilot, lambda: DEEPER_DONE in text_of(status))
