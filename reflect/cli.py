@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from reflect.recap import Recap
     from reflect.recording import TranscriptionProgress
     from reflect.retrieval import Hit
-    from reflect.service import Reflect, ReflectOptions, SearchFilters
+    from reflect.service import QuoteResult, Reflect, ReflectOptions, SearchFilters
     from reflect.session import Session
     from reflect.timeline import Timeline, TimelineSession
     from reflect.understanding import Understood
@@ -908,6 +908,12 @@ def _query_lines(args: argparse.Namespace, single: str | None) -> list[str]:
     return [single]
 
 
+DEEPER_NOTE = (
+    "Searching deeper: a larger model reads each of the top ten moments closely, one at a "
+    "time. This takes a while, about half a minute a search."
+)
+
+
 def cmd_quotes(args: argparse.Namespace) -> int:
     if args.from_file and not args.json:
         raise UsageError("--from-file prints one JSON object per line; add --json.")
@@ -915,9 +921,15 @@ def cmd_quotes(args: argparse.Namespace) -> int:
     with open_vault(args) as service:
         filters = filters_from(args)
         service.resolve_filters(filters)  # a bad filter is reported before the index loads
+        if args.deeper:
+            # Not installed is said now, before the index is opened for nothing.
+            with _console(stderr=True).status("Loading the deeper search…", spinner="dots"):
+                service.judge_model()
         _load_index(service)
+        if args.deeper:
+            say(DEEPER_NOTE)
         for query in queries:
-            result = service.quotes(query, k=args.k, filters=filters, as_typed=args.as_typed)
+            result = _find_quotes(service, query, filters, args)
             understood = result.understood
             if args.json:
                 print_json(
@@ -937,6 +949,21 @@ def cmd_quotes(args: argparse.Namespace) -> int:
             for hit in result.hits:
                 render_hit(console, service, hit, f"{hit.rank}.")
         return 0
+
+
+def _find_quotes(
+    service: Reflect, query: str, filters: SearchFilters, args: argparse.Namespace
+) -> QuoteResult:
+    if not args.deeper:
+        return service.quotes(query, k=args.k, filters=filters, as_typed=args.as_typed)
+    with _console(stderr=True).status("Searching…", spinner="dots") as status:
+
+        def reading(done: int, of: int) -> None:
+            status.update(f"Reading moment {done + 1} of {of}…" if done < of else "Reordering…")
+
+        return service.deeper_quotes(
+            query, k=args.k, filters=filters, as_typed=args.as_typed, progress=reading
+        )
 
 
 def understood_json(asked: AskedQuestion | None) -> dict[str, Any] | None:
@@ -1887,6 +1914,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="search the words exactly as typed (don't read who said it or drop the framing)",
     )
     p.add_argument("--from-file", metavar="FILE", help="one query per line (with --json)")
+    p.add_argument(
+        "--deeper",
+        action="store_true",
+        help="a larger model reads the top ten closely and reorders them (about half a "
+        "minute; the optional deep-search extra)",
+    )
     p.add_argument("--json", action="store_true")
 
     p = add("ask", cmd_ask, "ask about your sessions; the answer cites the exact words")

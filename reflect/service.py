@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from reflect.understanding import Understood
 
 ModelFactory = Callable[[], "ChatModel"]
+# Deeper search's judge (reflect/judge.py); tests give a stand-in.
+JudgeFactory = Callable[[], "RelevanceJudge"]
 
 # Which kinds of record a view reads (reflect.session.KINDS, reflect/documents.py).
 _SESSIONS_ONLY = frozenset({SESSION})
@@ -87,6 +89,7 @@ class ReflectOptions:
     embedder_factory: EmbedderFactory | None = None
     model_factory: ModelFactory | None = None
     transcriber_factory: TranscriberFactory | None = None
+    judge_factory: JudgeFactory | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +150,13 @@ def _default_transcriber_factory(model_folder: Path | None) -> Any:
     return WhisperTranscriber(model_folder)
 
 
+def _default_judge_factory() -> RelevanceJudge:
+    """The installed deeper-search model; JudgeModelNotInstalled (how to install it) if not."""
+    from reflect.judge import load_judge
+
+    return load_judge()
+
+
 class Reflect:
     """An unlocked vault. Use as a context manager to lock it however the block ends:
     `with Reflect.unlock(path, passphrase) as service: ...`.
@@ -190,10 +200,13 @@ class Reflect:
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
         transcriber_factory: TranscriberFactory | None = None,
+        judge_factory: JudgeFactory | None = None,
     ) -> Reflect:
         """A new vault at `path`. The factories are a shorthand for the same fields of
         `options`."""
-        options = _with_factories(options, embedder_factory, model_factory, transcriber_factory)
+        options = _with_factories(
+            options, embedder_factory, model_factory, transcriber_factory, judge_factory
+        )
         return cls(Vault.create(path, passphrase, kdf=kdf), options)
 
     @classmethod
@@ -206,10 +219,13 @@ class Reflect:
         embedder_factory: EmbedderFactory | None = None,
         model_factory: ModelFactory | None = None,
         transcriber_factory: TranscriberFactory | None = None,
+        judge_factory: JudgeFactory | None = None,
     ) -> Reflect:
         """The vault at `path`, opened. The factories are a shorthand for the same fields of
         `options`."""
-        options = _with_factories(options, embedder_factory, model_factory, transcriber_factory)
+        options = _with_factories(
+            options, embedder_factory, model_factory, transcriber_factory, judge_factory
+        )
         return cls(Vault.open(path, passphrase), options)
 
     def __enter__(self) -> Reflect:
@@ -517,29 +533,39 @@ class Reflect:
         *,
         k: int = 5,
         filters: SearchFilters | None = None,
+        as_typed: bool = False,
         judge: RelevanceJudge | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> QuoteResult:
         """`quotes`, with its top JUDGE_DEPTH read one at a time by the optional larger model
-        and reordered (reflect/judge.py): opt-in, seconds per candidate. Raises
-        JudgeModelNotInstalled, a ReflectError saying how to install it, when it is not."""
+        and reordered (reflect/judge.py): opt-in, seconds per candidate. `progress` hears
+        (read, of) before the first and after each one. Raises JudgeModelNotInstalled, a
+        ReflectError saying how to install it, when it is not."""
         from reflect.judge import JUDGE_DEPTH, judge_excerpt, rerank
 
-        first = self.quotes(query, k=max(k, JUDGE_DEPTH), filters=filters)
-        judge = judge or self._judge_model()
+        first = self.quotes(query, k=max(k, JUDGE_DEPTH), filters=filters, as_typed=as_typed)
+        judge = judge or self.judge_model()
         started = time.perf_counter()
         me = self.me_labels()
         top = first.hits[:JUDGE_DEPTH]
-        p_yes = [judge.p_yes(query, judge_excerpt(self.excerpt_lines(h), me)) for h in top]
+        p_yes: list[float] = []
+        for hit in top:
+            if progress is not None:
+                progress(len(p_yes), len(top))
+            p_yes.append(judge.p_yes(query, judge_excerpt(self.excerpt_lines(hit), me)))
+        if progress is not None:
+            progress(len(p_yes), len(top))
         hits = rerank(first.hits, p_yes)[:k]
         timings = {**first.timings, "judge_ms": round((time.perf_counter() - started) * 1000, 2)}
         return QuoteResult(query, hits, timings, first.understood)
 
-    def _judge_model(self) -> RelevanceJudge:
+    def judge_model(self) -> RelevanceJudge:
+        """Deeper search's model, loaded once per process (seconds; the first time, its
+        slices are joined and checked). Raises JudgeModelNotInstalled when it is not."""
         with self._model_lock:
             if self._judge is None:
-                from reflect.judge import load_judge
-
-                self._judge = load_judge()
+                # The module's default is looked up here, so a test can stand one in for it.
+                self._judge = (self._options.judge_factory or _default_judge_factory)()
             return self._judge
 
     # ---- across sessions ----------------------------------------------------------------
@@ -1049,6 +1075,7 @@ def _with_factories(
     embedder_factory: EmbedderFactory | None,
     model_factory: ModelFactory | None,
     transcriber_factory: TranscriberFactory | None,
+    judge_factory: JudgeFactory | None = None,
 ) -> ReflectOptions:
     options = options or ReflectOptions()
     return replace(
@@ -1056,4 +1083,5 @@ def _with_factories(
         embedder_factory=embedder_factory or options.embedder_factory,
         model_factory=model_factory or options.model_factory,
         transcriber_factory=transcriber_factory or options.transcriber_factory,
+        judge_factory=judge_factory or options.judge_factory,
     )

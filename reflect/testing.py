@@ -195,6 +195,19 @@ class FakeJudge:
         return len(wanted & held) / len(wanted) if wanted else 0.0
 
 
+class PrefersWord:
+    """A judge that says yes to excerpts holding one word and no to the rest: a test picks
+    which moment the deeper search must put first. Keeps what it read in `read`."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.read: list[str] = []
+
+    def p_yes(self, question: str, excerpt: str) -> float:
+        self.read.append(excerpt)
+        return 0.9 if self.word in excerpt else 0.1
+
+
 # ---- speech to text -----------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from reflect import crypto
+from reflect.cli import main
 from reflect.vault import Vault
 
 PASSPHRASE = "a quiet harbour at dawn"
@@ -120,6 +121,16 @@ def stereo() -> Any:
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def cli_output(
+    capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0
+) -> tuple[str, str]:
+    """Run `reflect ARGV`, check its exit code, and return what it printed (stdout, stderr)."""
+    capsys.readouterr()
+    assert main(argv) == code
+    captured = capsys.readouterr()
+    return captured.out, captured.err
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from reflect.service import Reflect
 from reflect.testing import store_of
 from tests.audio_fixtures import AUDIO
 from tests.conftest import PASSPHRASE
+from tests.conftest import cli_output as _out
 
 SESSION = """WEBVTT
 
@@ -28,13 +29,6 @@ SESSION = """WEBVTT
 00:00:12.500 --> 00:00:15.000
 <v Dr. Lindqvist>Yes. And it passes. It always has.
 """
-
-
-def _out(capsys: pytest.CaptureFixture[str], argv: list[str], code: int = 0) -> tuple[str, str]:
-    capsys.readouterr()
-    assert main(argv) == code
-    captured = capsys.readouterr()
-    return captured.out, captured.err
 
 
 @pytest.fixture

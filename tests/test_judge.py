@@ -1,6 +1,6 @@
 """Deeper search (reflect/judge.py): the top candidates reordered by a judge, opt-in.
 
-The judge here is a stand-in (reflect.testing.FakeJudge, or one that prefers a word); the
+The judge here is a stand-in (reflect.testing.FakeJudge, or PrefersWord); the
 real model is tried once at the end, only where the optional extra is installed.
 """
 
@@ -20,7 +20,7 @@ from reflect.ingest import ImportOptions
 from reflect.judge import EXCERPT_CHARS, JUDGE_DEPTH, judge_excerpt, judge_prompt, rerank
 from reflect.retrieval import Hit
 from reflect.service import Reflect
-from reflect.testing import FakeJudge
+from reflect.testing import FakeJudge, PrefersWord
 from tests.conftest import PASSPHRASE
 
 WINTER = """[00:00:02] Dr. Amani: You mentioned the night shifts.
@@ -50,18 +50,6 @@ def hit(rank: int, text: str) -> Hit:
         0,
         0,
     )
-
-
-class PrefersWord:
-    """A judge that says yes to excerpts holding one word, and counts what it read."""
-
-    def __init__(self, word: str) -> None:
-        self.word = word
-        self.read: list[str] = []
-
-    def p_yes(self, question: str, excerpt: str) -> float:
-        self.read.append(excerpt)
-        return 0.9 if self.word in excerpt else 0.1
 
 
 @pytest.fixture

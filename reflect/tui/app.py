@@ -31,7 +31,7 @@ from reflect.errors import ReflectError, VaultLocked
 from reflect.ingest import ImportOptions, ImportProgress, ImportReport
 from reflect.live_index import EmbedderFactory, IndexProgress
 from reflect.retrieval import Hit
-from reflect.service import ModelFactory, Reflect, SearchFilters
+from reflect.service import JudgeFactory, ModelFactory, Reflect, SearchFilters
 from reflect.tui.commands import ReflectCommands
 from reflect.tui.errors import ErrorModal, error_text
 from reflect.tui.messages import (
@@ -571,6 +571,7 @@ def create_app(
     demo: bool = False,
     embedder_factory: EmbedderFactory | None = None,
     model_factory: ModelFactory | None = None,
+    judge_factory: JudgeFactory | None = None,
     kdf: KdfParams | None = None,
     preload_model: bool = True,
     clock: Callable[[], float] | None = None,
@@ -586,6 +587,7 @@ def create_app(
             demo=demo,
             embedder_factory=embedder_factory,
             model_factory=model_factory,
+            judge_factory=judge_factory,
             kdf=kdf,
             preload_model=preload_model,
             clock=clock or time.monotonic,

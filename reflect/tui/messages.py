@@ -111,6 +111,19 @@ class QuotesFound(Message):
     query: str
     quotes: list[Quote] = field(default_factory=list)
     understood: str = ""  # how the query was read, when it was read as more than its words
+    deeper: bool = False  # the deeper search's order (the top ten read closely)
+
+
+@dataclass
+class DeeperProgressed(Message):
+    """The deeper search has read `read` of the `of` moments it reads closely."""
+
+    search: int
+    read: int
+    of: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, DeeperProgressed)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from reflect.crypto import KdfParams
 from reflect.ingest import ImportOptions, ImportProgress, ImportReport
 from reflect.live_index import EmbedderFactory, IndexProgress
 from reflect.retrieval import Hit
-from reflect.service import ModelFactory, Reflect, SearchFilters
+from reflect.service import JudgeFactory, ModelFactory, Reflect, SearchFilters
 from reflect.store import SessionSummary
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ class AppOptions:
     demo: bool = False
     embedder_factory: EmbedderFactory | None = None
     model_factory: ModelFactory | None = None
+    judge_factory: JudgeFactory | None = None  # deeper search's model (tests: a stand-in)
     kdf: KdfParams | None = None
     # Load the chat model as soon as the index is open, so the first answer doesn't wait.
     preload_model: bool = True

@@ -91,6 +91,7 @@ class CreateVaultScreen(Screen[None]):
             passphrase,
             kdf=options.kdf,
             embedder_factory=options.embedder_factory,
+            judge_factory=options.judge_factory,
         )
         if options.model_factory is not None:
             # `Reflect.create` takes no model factory: reopen with it (tests' fake models).
@@ -100,6 +101,7 @@ class CreateVaultScreen(Screen[None]):
                 passphrase,
                 embedder_factory=options.embedder_factory,
                 model_factory=options.model_factory,
+                judge_factory=options.judge_factory,
             )
         self.post_message(VaultOpened(service))
 

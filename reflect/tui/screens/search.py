@@ -3,6 +3,10 @@
 Each keystroke restarts a short timer; when typing pauses the search runs in a worker. Every
 search is numbered and a result is shown only if it answers the latest one, so a slow old
 search can never overwrite a newer one.
+
+ctrl+d searches deeper (opt-in, reflect/judge.py): the same search, its top ten read one by
+one by a larger model and reordered; about half a minute. It is a search like the others:
+numbered, in the same worker group, so typing again supersedes it.
 """
 
 from __future__ import annotations
@@ -15,9 +19,11 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Static
+from textual.worker import Worker, get_current_worker
 
-from reflect.service import SearchFilters
-from reflect.tui.messages import OpenQuote, Quote, QuotesFound
+from reflect.service import QuoteResult, Reflect, SearchFilters
+from reflect.tui.errors import worker_failed
+from reflect.tui.messages import DeeperProgressed, OpenQuote, Quote, QuotesFound
 from reflect.tui.screens.reader import ReaderScreen
 from reflect.tui.state import Unlocked, reflect_app, wait_for
 from reflect.tui.widgets.chips import FilterChips
@@ -27,6 +33,13 @@ from reflect.tui.widgets.status import StatusBar
 DEBOUNCE_SECONDS = 0.25
 RESULTS = 10
 HINT = 'Type words you remember. Put a phrase in "double quotes" to find exactly those words.'
+DEEPER_READING = "Reading the top ten moments closely… this takes about half a minute"
+DEEPER_DONE = "Searched deeper: the top ten moments, reordered after reading each closely."
+
+
+class _Superseded(Exception):
+    """A newer search was asked for: the deeper search stops reading (each moment read is
+    seconds of CPU, and a thread can't be interrupted, so it checks between moments)."""
 
 
 class QuoteSearchScreen(Screen[None]):
@@ -35,6 +48,9 @@ class QuoteSearchScreen(Screen[None]):
         Binding("escape", "app.pop_screen", "Back"),
         Binding("down", "to_results", "Results", show=False),
         Binding("ctrl+t", "toggle_as_typed", "As typed"),
+        # Priority: the query box has focus, and its own ctrl+d (delete right) would take
+        # the key; the Delete key still does that there.
+        Binding("ctrl+d", "search_deeper", "Search deeper", priority=True),
     ]
 
     def __init__(self, query: str = "") -> None:
@@ -42,6 +58,8 @@ class QuoteSearchScreen(Screen[None]):
         self._initial = query
         self._search_number = 0
         self._timer: Timer | None = None
+        self._deeper: int | None = None  # the number of the deeper search under way
+        self._status_before_deeper = HINT
         self.shown_query = ""  # the query whose results are on screen
         # Search the words as typed, without reading who said it or dropping the framing:
         # what was understood is a preference the person can clear.
@@ -97,6 +115,12 @@ class QuoteSearchScreen(Screen[None]):
             return
         service = unlocked.service
         result = service.quotes(query, k=RESULTS, filters=filters, as_typed=self.as_typed)
+        self.post_message(self._found(number, service, result))
+
+    def _found(
+        self, number: int, service: Reflect, result: QuoteResult, *, deeper: bool = False
+    ) -> QuotesFound:
+        """A search's result as the screen shows it (in the worker: the excerpts are read)."""
         quotes = [Quote(hit, service.excerpt_lines(hit)) for hit in result.hits]
         understood = result.understood
         note = ""
@@ -104,7 +128,61 @@ class QuoteSearchScreen(Screen[None]):
             note = f"Understood: {understood.summary(about=False)} · ctrl+t searches as typed"
         elif self.as_typed:
             note = "Searching the words as typed · ctrl+t reads the question again"
-        self.post_message(QuotesFound(number, query, quotes, note))
+        return QuotesFound(number, result.query, quotes, note, deeper=deeper)
+
+    # ---- searching deeper -----------------------------------------------------------------
+
+    def action_search_deeper(self) -> None:
+        app = reflect_app(self)
+        query = self.query_one("#query", Input).value.strip()
+        if not query:
+            self.notify("Type what you are looking for first; ctrl+d then reads it closely.")
+            return
+        if app.unlocked is None:
+            return
+        if self._deeper == self._search_number and self._timer is None:
+            self.notify("Still reading the top ten moments closely.")
+            return
+        if self._timer is not None:  # what was typed is searched deeper, not as well
+            self._timer.stop()
+            self._timer = None
+        self._search_number += 1
+        self._deeper = self._search_number
+        self._show_status(DEEPER_READING)
+        self._search_deeper(self._search_number, query, app.filters, app.unlocked)
+
+    @work(thread=True, exit_on_error=False, exclusive=True, group="search", name="search-deeper")
+    def _search_deeper(
+        self, number: int, query: str, filters: SearchFilters, unlocked: Unlocked
+    ) -> None:
+        if not wait_for(unlocked.searchable):
+            return
+        worker = get_current_worker()
+
+        def reading(read: int, of: int) -> None:
+            if worker.is_cancelled or number != self._search_number:
+                raise _Superseded
+            self.post_message(DeeperProgressed(number, read, of))
+
+        service = unlocked.service
+        try:
+            result = service.deeper_quotes(
+                query, k=RESULTS, filters=filters, as_typed=self.as_typed, progress=reading
+            )
+        except _Superseded:
+            return
+        self.post_message(self._found(number, service, result, deeper=True))
+
+    def on_deeper_progressed(self, message: DeeperProgressed) -> None:
+        if message.search == self._search_number and message.read < message.of:
+            self._show_status(f"{DEEPER_READING} · {message.read} of {message.of}")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # A failure (deeper search not installed...) goes to the app's one handler, a modal.
+        failed = worker_failed(self, event)
+        if failed and event.worker.name == "search-deeper" and self._deeper == self._search_number:
+            self._deeper = None
+            self._show_status(self._status_before_deeper)
 
     def action_toggle_as_typed(self) -> None:
         self.as_typed = not self.as_typed
@@ -113,6 +191,7 @@ class QuoteSearchScreen(Screen[None]):
     def on_quotes_found(self, message: QuotesFound) -> None:
         if message.search != self._search_number:
             return  # an older search finishing late
+        self._deeper = None
         self.shown_query = message.query
         results = self.query_one(QuoteList)
         results.show(message.quotes, reflect_app(self).catalog.me)
@@ -120,6 +199,8 @@ class QuoteSearchScreen(Screen[None]):
         count = len(message.quotes)
         places = f"{count} place{'s' if count != 1 else ''}"
         lead = f"{message.understood}\n" if message.understood else ""
+        if message.deeper:
+            lead += f"{DEEPER_DONE}\n"
         if not count:
             self._show_status(lead + "Nothing in your sessions matches that.")
         elif not any(q.hit.match_spans for q in message.quotes):
@@ -131,6 +212,8 @@ class QuoteSearchScreen(Screen[None]):
             self._show_status(lead + f"{places} · Enter opens the transcript · c copies the quote")
 
     def _show_status(self, text: str) -> None:
+        if self._deeper != self._search_number:  # said again if the deeper search fails
+            self._status_before_deeper = text
         self.query_one("#search-status", Static).update(text)
 
     @on(Input.Submitted, "#query")

@@ -87,6 +87,7 @@ class UnlockScreen(Screen[None]):
                 passphrase,
                 embedder_factory=options.embedder_factory,
                 model_factory=options.model_factory,
+                judge_factory=options.judge_factory,
             )
         except WrongPassphrase:
             service = None
