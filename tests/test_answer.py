@@ -243,6 +243,37 @@ def test_two_of_three_words_are_not_enough_when_the_third_is_said_nowhere() -> N
     assert not decide_found(question, [hit], similarity=0.42, never_held=["smoking"]).found
 
 
+def test_a_long_recollection_is_found_by_its_telling_words_together_in_one_passage() -> None:
+    # "mortified" and "daughter" are in no passage (the user's words for "wanted the floor to
+    # swallow her" and "Poppy"), but "pictures" and "wall", which few passages hold, stand
+    # together in one: what was said in other words around them.
+    hit = _hit("Poppy saw her school pictures on my wall and wanted the floor to swallow her.")
+    other = _hit("I put the kettle on and sat by the wall for a bit.")
+    question = "when I said my daughter was mortified about her school pictures on my wall"
+    missing = ["daughter", "mortified"]
+
+    def telling(terms: set[str]) -> set[str]:
+        return terms & {"pictur", "wall", "daughter", "mortify"}
+
+    assert not decide_found(question, [hit], similarity=0.33, never_held=missing).found
+    found = decide_found(
+        question, [other, hit], similarity=0.33, never_held=missing, telling=telling
+    )
+    assert found.found and "together" in found.reason
+    # Apart, in two passages, they are not enough ...
+    apart = [other, _hit("Her pictures were everywhere.")]
+    assert not decide_found(
+        question, apart, similarity=0.33, never_held=missing, telling=telling
+    ).found
+    # ... nor in a short question, whose missing word is its subject ("the custody hearing
+    # for my kids" when no passage says "custody").
+    hearing = _hit("The kids were at the hearing with me.")
+    short = "the custody hearing for my kids"
+    assert not decide_found(
+        short, [hearing], similarity=0.36, never_held=["custody"], telling=lambda t: t
+    ).found
+
+
 def test_a_question_about_one_named_session_is_judged_among_that_sessions_passages() -> None:
     # "in the last session, how far had I run?": the session's best passage holds "run" but is
     # less close than a whole vault's best would be; the user named where to look.

@@ -817,6 +817,7 @@ class Answerer:
             thresholds=self.settings.evidence,
             filters=filters,
             never_held=lambda terms: never_mentioned(question, lambda word: held(word, terms)),
+            telling=lambda terms: self._telling_words(question, terms - asking),
         )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:
