@@ -34,7 +34,7 @@ GENERIC_WORDS = word_set(
     yes okay ok um uh mm hmm oh well going goes gone new much many right back make makes
     made making getting gets take takes took taken taking put puts putting give gives gave
     given giving he's she's they're they've they'd they'll he'd she'd he'll she'll it'll
-    we'll who's what's yet already"""
+    we'll who's what's yet already finally eventually actually"""
 )
 _STOP = STOPWORDS | GENERIC_WORDS
 

@@ -909,3 +909,21 @@ def hit_of(
         first_turn=0,
         last_turn=0,
     )
+
+
+def test_a_word_that_places_the_question_in_time_is_never_its_missing_subject() -> None:
+    # No session says "recently": the question asks when, not about what; "Mum" and "shoes"
+    # are said together. "Crocodile", said nowhere, still is a missing subject.
+    sessions = [
+        session(
+            "r",
+            dt.date(2025, 6, 3),
+            [
+                noor("Mum rang about the shoes again, she thinks they pinch my toes."),
+                ines("And what did you tell her about the shoes?"),
+            ],
+        )
+    ]
+    with answerer_over(sessions) as a:
+        assert a.prepare("what did Mum say recently about my shoes?").evidence.found
+        assert not a.prepare("what did Mum say about my crocodile shoes?").evidence.found

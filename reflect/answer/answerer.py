@@ -58,7 +58,7 @@ from reflect.prompt_templates import Prompts, validate_prompts
 from reflect.retrieval import Hit, Retriever
 from reflect.session import SESSION, Session
 from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS
-from reflect.words import content_stems, stem, words
+from reflect.words import DATE_WORDS, content_stems, stem, words
 
 ModelFactory = Callable[[], ChatModel]
 
@@ -807,8 +807,10 @@ class Answerer:
         similarity = question_similarity(self.retriever, question, filters) if hits else None
 
         def held(word: str, terms: set[str]) -> bool:
-            # Only the words the decision counts: not "2nd" once a date placed the question.
-            return stem(word) not in terms - asking or self._held(word)
+            # Only the words the decision counts: not "2nd" once a date placed the question;
+            # and a word that places it in time ("what did Mum say RECENTLY...?") is never
+            # the subject the sessions lack, whether or not a date was read from it.
+            return stem(word) not in terms - asking or word in DATE_WORDS or self._held(word)
 
         return decide_found(
             question,
