@@ -2,22 +2,26 @@
 
     nice -n 10 .venv/bin/python bench/fit_rerank.py collect    # build the vaults, read features
     .venv/bin/python bench/fit_rerank.py evaluate              # leave-one-set-out tables
+    nice -n 10 .venv/bin/python bench/fit_rerank.py compare    # the v2-v5 fit against v2-v7
     .venv/bin/python bench/fit_rerank.py weights               # the weights fitted on every set
     nice -n 10 .venv/bin/python bench/fit_rerank.py live       # abstention per fold, latency
     nice -n 10 .venv/bin/python bench/fit_rerank.py latency    # the paired latency alone
 
-Questions: the AnnoMI sets v2 (dev and held-out), v3, v4 and v5 (bench/eval/annomi_questions.py)
-and the demo set, all of them dev sets by now. For every answerable question, `collect` runs
-`Retriever.search` as `reflect quotes` does and keeps, for the first `rerank_depth` candidates
-of the current order (after the speaker preference), the learned stage's signals
+Questions: the AnnoMI sets v2 (dev and held-out), v3, v4, v5, v6 and v7
+(bench/eval/annomi_questions.py) and the demo set, all of them dev sets by now (the weights in
+reflect/rerank.py were fitted on v2-v5 and the demo, the fifth round's sets: `compare` judges
+that fit against the one with v6 and v7 added, bench/README.md "Refit with v6/v7"). For every
+answerable question, `collect` runs `Retriever.search` as `reflect quotes` does and keeps,
+for the first `rerank_depth` candidates of the current order (after the speaker preference),
+the learned stage's signals
 (`Retriever.candidate_features`) and whether each is the right excerpt (the bench's `is_hit`,
 alternative re-enactments counted as in bench_recall.py); also where the verbatim matches and
 the old fused order (the question as typed) put the right excerpt. The rows are cached in a
 temporary folder (never in the repository: they are derived from AnnoMI), with the chunk
 vectors, so that a second `collect` skips the embedding.
 
-`evaluate`: for each AnnoMI set, a model fitted on the other three and the demo is judged on
-it (and the demo on a model fitted on the four AnnoMI sets); R@1 / R@5 / MRR per kind for the
+`evaluate`: for each AnnoMI set, a model fitted on the other AnnoMI sets and the demo is judged
+on it (and the demo on a model fitted on the AnnoMI sets alone); R@1 / R@5 / MRR per kind for the
 old fused order, the current order and the learned one. The verbatim matches stay first in
 every order: the learned stage only reorders what follows them.
 
@@ -38,7 +42,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -354,7 +358,20 @@ def nested_c(train: Sequence[Row]) -> float:
 C_GRID = (0.01, 0.1, 1.0, 10.0)
 
 
-def compare(nested: bool) -> None:
+def with_session_share(rows: Sequence[Row]) -> list[Row]:
+    """The rows with a 15th signal (a trial, not in reflect/rerank.py): the share of the
+    candidates from the candidate's own session (a session many candidates come from is
+    likelier the one the question is about), read from the candidates' keys alone, as the
+    product could at query time."""
+    out = []
+    for r in rows:
+        sessions = [key[0] for key in r.pool_keys]
+        share = np.array([[sessions.count(s) / len(sessions)] for s in sessions])
+        out.append(replace(r, features=np.hstack([r.features, share])))
+    return out
+
+
+def compare(nested: bool, session_share: bool = False) -> None:
     """Leave-one-set-out, the fifth round's fit (trained on v2-v5 and the demo, as shipped)
     against the fit with v6 and v7 added: each AnnoMI set and the demo judged on a model that
     never saw it (for v6 and v7 the old fold's model is the shipped one's fit); with
@@ -363,9 +380,15 @@ def compare(nested: bool) -> None:
     ranks: dict[str, Ranks] = {"current": {}, "old fit (v2-v5)": {}, "new fit (v2-v7)": {}}
     if nested:
         ranks["new fit, nested C"] = {}
-    plans = [("old fit (v2-v5)", FIFTH_ROUND_SETS), ("new fit (v2-v7)", ANNOMI_SETS)]
-    for method, sets in plans:
-        for name, train, test in folds(rows, sets):
+    plans = [
+        ("old fit (v2-v5)", FIFTH_ROUND_SETS, rows),
+        ("new fit (v2-v7)", ANNOMI_SETS, rows),
+    ]
+    if session_share:
+        ranks["new fit + session share"] = {}
+        plans.append(("new fit + session share", ANNOMI_SETS, with_session_share(rows)))
+    for method, sets, their_rows in plans:
+        for name, train, test in folds(their_rows, sets):
             ranker = fit(train)
             ranks[method].update({(r.set_name, r.qid): learned_rank(r, ranker) for r in test})
             print(f"{method}, fold {name}: trained on {len(train)} questions", flush=True)
@@ -399,6 +422,12 @@ def compare(nested: bool) -> None:
             table.append(cells)
     headers = ["left-out set", "kind", "n", *(f"{m}: R@1 / R@5 / MRR" for m in ranks)]
     print(markdown_table(headers, table))
+    # The same at 5 alone, with the count of questions in the top five on the "all" rows.
+    compact = []
+    for cells in table:
+        at5_cells = [c.split(" / ")[1] for c in cells[3:]]
+        compact.append(cells[:3] + at5_cells)
+    print(markdown_table(["left-out set", "kind", "n", *(f"{m} R@5" for m in ranks)], compact))
     for group, members in groups.items():
         chosen = [r for r in rows if r.set_name in members]
         counts = ", ".join(f"{m} {at5(chosen, by_key)}" for m, by_key in ranks.items())
@@ -505,6 +534,11 @@ def main(argv: list[str] | None = None) -> int:
         "--nested", action="store_true", help="compare: also C chosen by nested leave-one-set-out"
     )
     parser.add_argument(
+        "--session-share",
+        action="store_true",
+        help="compare: also the refit with a 15th signal, the share of candidates per session",
+    )
+    parser.add_argument(
         "--pointwise", action="store_true", help="fit right-vs-wrong rows instead of pairs"
     )
     parser.add_argument(
@@ -520,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "evaluate":
         evaluate(args.pointwise, args.without)
     elif args.command == "compare":
-        compare(args.nested)
+        compare(args.nested, args.session_share)
     elif args.command == "weights":
         weights(args.pointwise)
     elif args.command == "latency":
