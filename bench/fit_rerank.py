@@ -73,7 +73,7 @@ CACHE = Path(
 )
 ANNOMI_SETS = ("v2", "v3", "v4", "v5", "v6", "v7")
 # The sets the fifth round's weights were fitted on (with the demo): the "old" fit of the
-# comparison in `evaluate`.
+# comparison in `compare`.
 FIFTH_ROUND_SETS = ("v2", "v3", "v4", "v5")
 SEED = 15
 C = 1.0  # scikit-learn's default regularisation; not tuned
