@@ -2,22 +2,26 @@
 
     nice -n 10 .venv/bin/python bench/fit_rerank.py collect    # build the vaults, read features
     .venv/bin/python bench/fit_rerank.py evaluate              # leave-one-set-out tables
+    nice -n 10 .venv/bin/python bench/fit_rerank.py compare    # the v2-v5 fit against v2-v7
     .venv/bin/python bench/fit_rerank.py weights               # the weights fitted on every set
     nice -n 10 .venv/bin/python bench/fit_rerank.py live       # abstention per fold, latency
     nice -n 10 .venv/bin/python bench/fit_rerank.py latency    # the paired latency alone
 
-Questions: the AnnoMI sets v2 (dev and held-out), v3, v4 and v5 (bench/eval/annomi_questions.py)
-and the demo set, all of them dev sets by now. For every answerable question, `collect` runs
-`Retriever.search` as `reflect quotes` does and keeps, for the first `rerank_depth` candidates
-of the current order (after the speaker preference), the learned stage's signals
+Questions: the AnnoMI sets v2 (dev and held-out), v3, v4, v5, v6 and v7
+(bench/eval/annomi_questions.py) and the demo set, all of them dev sets by now (the weights in
+reflect/rerank.py were fitted on v2-v5 and the demo, the fifth round's sets: `compare` judges
+that fit against the one with v6 and v7 added, bench/README.md "Refit with v6/v7"). For every
+answerable question, `collect` runs `Retriever.search` as `reflect quotes` does and keeps,
+for the first `rerank_depth` candidates of the current order (after the speaker preference),
+the learned stage's signals
 (`Retriever.candidate_features`) and whether each is the right excerpt (the bench's `is_hit`,
 alternative re-enactments counted as in bench_recall.py); also where the verbatim matches and
 the old fused order (the question as typed) put the right excerpt. The rows are cached in a
 temporary folder (never in the repository: they are derived from AnnoMI), with the chunk
 vectors, so that a second `collect` skips the embedding.
 
-`evaluate`: for each AnnoMI set, a model fitted on the other three and the demo is judged on
-it (and the demo on a model fitted on the four AnnoMI sets); R@1 / R@5 / MRR per kind for the
+`evaluate`: for each AnnoMI set, a model fitted on the other AnnoMI sets and the demo is judged
+on it (and the demo on a model fitted on the AnnoMI sets alone); R@1 / R@5 / MRR per kind for the
 old fused order, the current order and the learned one. The verbatim matches stay first in
 every order: the learned stage only reorders what follows them.
 
@@ -32,12 +36,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import pickle
 import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +63,18 @@ from bench_retrieval import (
 )
 
 from reflect.embedding import default_embedder
-from reflect.rerank import FEATURES, FirstStage, LinearRanker
+from reflect.rerank import FEATURES, LEARNED_RANKER, FirstStage, LinearRanker
 from reflect.retrieval import Retriever
 from reflect.testing import live_index_of
 
-CACHE = Path(tempfile.gettempdir()) / "reflect-fit-rerank"
-ANNOMI_SETS = ("v2", "v3", "v4", "v5")
+# REFLECT_FIT_RERANK_CACHE: another folder for the cache (two fits side by side).
+CACHE = Path(
+    os.environ.get("REFLECT_FIT_RERANK_CACHE") or Path(tempfile.gettempdir()) / "reflect-fit-rerank"
+)
+ANNOMI_SETS = ("v2", "v3", "v4", "v5", "v6", "v7")
+# The sets the fifth round's weights were fitted on (with the demo): the "old" fit of the
+# comparison in `compare`.
+FIFTH_ROUND_SETS = ("v2", "v3", "v4", "v5")
 SEED = 15
 C = 1.0  # scikit-learn's default regularisation; not tuned
 
@@ -209,7 +220,7 @@ def load_rows(without: Sequence[str] = ()) -> list[Row]:
 # ---- fitting ---------------------------------------------------------------------------
 
 
-def fit(rows: Sequence[Row], *, pointwise: bool = False) -> LinearRanker:
+def fit(rows: Sequence[Row], *, pointwise: bool = False, c: float = C) -> LinearRanker:
     from sklearn.linear_model import LogisticRegression
 
     stacked = np.concatenate([r.features for r in rows])
@@ -231,7 +242,7 @@ def fit(rows: Sequence[Row], *, pointwise: bool = False) -> LinearRanker:
         xs += [diffs, -diffs]
         ys += [np.ones(len(diffs), int), np.zeros(len(diffs), int)]
         ws += [np.full(len(diffs), 0.5 / len(diffs))] * 2
-    model = LogisticRegression(C=C, fit_intercept=pointwise, max_iter=5000, random_state=SEED)
+    model = LogisticRegression(C=c, fit_intercept=pointwise, max_iter=5000, random_state=SEED)
     weight = np.concatenate(ws)
     model.fit(np.concatenate(xs), np.concatenate(ys), sample_weight=weight / weight.mean())
     return LinearRanker(
@@ -260,12 +271,15 @@ def learned_rank(row: Row, ranker: LinearRanker) -> int | None:
 # ---- reporting -------------------------------------------------------------------------
 
 
-def folds(rows: Sequence[Row]) -> list[tuple[str, list[Row], list[Row]]]:
+def folds(
+    rows: Sequence[Row], sets: Sequence[str] = ANNOMI_SETS
+) -> list[tuple[str, list[Row], list[Row]]]:
     """(left-out set, training rows, test rows): each AnnoMI set left out in turn (the demo
-    always trains), and the demo judged on the four AnnoMI sets."""
+    always trains), and the demo judged on the AnnoMI sets. Only `sets` (and the demo)
+    train; every AnnoMI set and the demo is judged."""
     out = []
     for name in (*ANNOMI_SETS, "demo"):
-        train = [r for r in rows if r.set_name != name]
+        train = [r for r in rows if r.set_name != name and r.set_name in (*sets, "demo")]
         out.append((name, train, [r for r in rows if r.set_name == name]))
     return out
 
@@ -308,6 +322,116 @@ def evaluate(pointwise: bool, without: Sequence[str] = ()) -> None:
         print(f"pooled AnnoMI R@5 {method}: {at5}/{len(pooled)}")
     within = sum(1 for r in pooled if r.labels.any() or any(r.exact_right))
     print(f"right excerpt within the pool (or verbatim): {within}/{len(pooled)}")
+
+
+Ranks = dict[tuple[str, str], int | None]
+
+
+def at5(rows: Sequence[Row], ranks: Ranks) -> int:
+    return sum(1 for r in rows if (ranks[(r.set_name, r.qid)] or 99) <= 5)
+
+
+def mrr_of(rows: Sequence[Row], ranks: Ranks) -> float:
+    return scores([ranks[(r.set_name, r.qid)] for r in rows])[2]
+
+
+def nested_c(train: Sequence[Row]) -> float:
+    """The regularisation strength chosen by leave-one-set-out inside `train` alone: the C
+    of C_GRID with the most inner left-out questions at 5 (then the higher MRR, then the
+    smaller C: more regularised)."""
+    inner_sets = sorted({r.set_name for r in train})
+    best: tuple[int, float, float] | None = None
+    for c in C_GRID:
+        ranks: Ranks = {}
+        for name in inner_sets:
+            ranker = fit([r for r in train if r.set_name != name], c=c)
+            ranks.update(
+                {(r.set_name, r.qid): learned_rank(r, ranker) for r in train if r.set_name == name}
+            )
+        score = (at5(train, ranks), mrr_of(train, ranks), -c)
+        if best is None or score > best:
+            best = score
+    assert best is not None
+    return -best[2]
+
+
+C_GRID = (0.01, 0.1, 1.0, 10.0)
+
+
+def with_session_share(rows: Sequence[Row]) -> list[Row]:
+    """The rows with a 15th signal (a trial, not in reflect/rerank.py): the share of the
+    candidates from the candidate's own session (a session many candidates come from is
+    likelier the one the question is about), read from the candidates' keys alone, as the
+    product could at query time."""
+    out = []
+    for r in rows:
+        sessions = [key[0] for key in r.pool_keys]
+        share = np.array([[sessions.count(s) / len(sessions)] for s in sessions])
+        out.append(replace(r, features=np.hstack([r.features, share])))
+    return out
+
+
+def compare(nested: bool, session_share: bool = False) -> None:
+    """Leave-one-set-out, the fifth round's fit (trained on v2-v5 and the demo, as shipped)
+    against the fit with v6 and v7 added: each AnnoMI set and the demo judged on a model that
+    never saw it (for v6 and v7 the old fold's model is the shipped one's fit); with
+    `nested`, also the new fit with C chosen by an inner leave-one-set-out."""
+    rows = load_rows()
+    ranks: dict[str, Ranks] = {"current": {}, "old fit (v2-v5)": {}, "new fit (v2-v7)": {}}
+    if nested:
+        ranks["new fit, nested C"] = {}
+    plans = [
+        ("old fit (v2-v5)", FIFTH_ROUND_SETS, rows),
+        ("new fit (v2-v7)", ANNOMI_SETS, rows),
+    ]
+    if session_share:
+        ranks["new fit + session share"] = {}
+        plans.append(("new fit + session share", ANNOMI_SETS, with_session_share(rows)))
+    for method, sets, their_rows in plans:
+        for name, train, test in folds(their_rows, sets):
+            ranker = fit(train)
+            ranks[method].update({(r.set_name, r.qid): learned_rank(r, ranker) for r in test})
+            print(f"{method}, fold {name}: trained on {len(train)} questions", flush=True)
+    if nested:
+        for name, train, test in folds(rows):
+            c = nested_c(train)
+            ranker = fit(train, c=c)
+            ranks["new fit, nested C"].update(
+                {(r.set_name, r.qid): learned_rank(r, ranker) for r in test}
+            )
+            print(f"nested, fold {name}: C = {c}", flush=True)
+    ranks["current"] = {(r.set_name, r.qid): r.current for r in rows}
+    shipped = {(r.set_name, r.qid): learned_rank(r, LEARNED_RANKER) for r in rows}
+    groups = {
+        **{name: [name] for name in ANNOMI_SETS},
+        "pooled v2-v5": list(FIFTH_ROUND_SETS),
+        "pooled v6-v7": ["v6", "v7"],
+        "pooled AnnoMI": list(ANNOMI_SETS),
+        "demo": ["demo"],
+    }
+    table = []
+    for group, members in groups.items():
+        chosen = [r for r in rows if r.set_name in members]
+        kinds = sorted({r.kind for r in chosen})
+        for kind in [*kinds, "all"]:
+            subset = [r for r in chosen if kind in ("all", r.kind)]
+            cells = [group if kind == kinds[0] else "", kind, str(len(subset))]
+            for by_key in ranks.values():
+                r1, r5, mrr = scores([by_key[(r.set_name, r.qid)] for r in subset])
+                cells.append(f"{r1:.2f} / {r5:.2f} / {mrr:.3f}")
+            table.append(cells)
+    headers = ["left-out set", "kind", "n", *(f"{m}: R@1 / R@5 / MRR" for m in ranks)]
+    print(markdown_table(headers, table))
+    # The same at 5 alone, with the count of questions in the top five on the "all" rows.
+    compact = []
+    for cells in table:
+        at5_cells = [c.split(" / ")[1] for c in cells[3:]]
+        compact.append(cells[:3] + at5_cells)
+    print(markdown_table(["left-out set", "kind", "n", *(f"{m} R@5" for m in ranks)], compact))
+    for group, members in groups.items():
+        chosen = [r for r in rows if r.set_name in members]
+        counts = ", ".join(f"{m} {at5(chosen, by_key)}" for m, by_key in ranks.items())
+        print(f"{group} R@5 of {len(chosen)}: {counts}; shipped weights {at5(chosen, shipped)}")
 
 
 def weights(pointwise: bool) -> None:
@@ -403,7 +527,17 @@ def paired_latency(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=("collect", "evaluate", "weights", "live", "latency"))
+    parser.add_argument(
+        "command", choices=("collect", "evaluate", "compare", "weights", "live", "latency")
+    )
+    parser.add_argument(
+        "--nested", action="store_true", help="compare: also C chosen by nested leave-one-set-out"
+    )
+    parser.add_argument(
+        "--session-share",
+        action="store_true",
+        help="compare: also the refit with a 15th signal, the share of candidates per session",
+    )
     parser.add_argument(
         "--pointwise", action="store_true", help="fit right-vs-wrong rows instead of pairs"
     )
@@ -419,6 +553,8 @@ def main(argv: list[str] | None = None) -> int:
         collect()
     elif args.command == "evaluate":
         evaluate(args.pointwise, args.without)
+    elif args.command == "compare":
+        compare(args.nested, args.session_share)
     elif args.command == "weights":
         weights(args.pointwise)
     elif args.command == "latency":
