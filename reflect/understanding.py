@@ -265,6 +265,15 @@ _THIRD_PARTY_SAID = re.compile(
 )
 
 
+def asks_what_someone_else_said(question: str) -> bool:
+    """Whether the question asks what someone outside the sessions said ("what did Mum say
+    when she brought the hot chocolate out?", "what did Lorna say to me on the phone?"):
+    their words are in the user's reports of them. Call it on a question whose speaker labels
+    have already been read as roles (a therapist's name reads as a third party here)."""
+    m = _THIRD_PARTY_SAID.search(_QUOTED.sub(" ", question))
+    return m is not None and _third_party(m) != m.group(0)
+
+
 def _third_party(m: re.Match[str]) -> str:
     who = m.group("who")
     if _ROLE.fullmatch(who) or who.lower() in ("you", "she", "he", "they", "i", "we"):

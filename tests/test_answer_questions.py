@@ -824,22 +824,27 @@ def test_a_question_asked_in_the_session_is_quoted_by_its_reply() -> None:
 
 
 @contextlib.contextmanager
-def answerer_over(sessions: list[Session], *, min_words: int = 5) -> Iterator[Answerer]:
-    """An answerer over `sessions`, indexed in chunks of `min_words`-25 words; words decide."""
+def answerer_over(
+    sessions: list[Session], *, min_words: int = 5, across: bool = False
+) -> Iterator[Answerer]:
+    """An answerer over `sessions`, indexed in chunks of `min_words`-25 words; words decide;
+    with `across`, the stand-in `Timeline` for questions across sessions."""
     index = SearchIndex()
     for s in sessions:
         chunks = chunk_session(s, min_words=min_words, max_words=25)
         index.add_lexical(s, chunks)
         index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
+    retriever = Retriever(index, EMBEDDER, me_labels=frozenset(ME))
     try:
         yield Answerer(
-            Retriever(index, EMBEDDER, me_labels=frozenset(ME)),
+            retriever,
             EMBEDDER,
             lambda: FakeChatModel([]),
             me_labels=ME,
             therapist_labels=["Ines"],
             settings=AnswerSettings(evidence=WORDS_DECIDE),
             session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
+            across=Timeline(retriever) if across else None,
             today=lambda: TODAY,
         )
     finally:
@@ -927,3 +932,47 @@ def test_a_word_that_places_the_question_in_time_is_never_its_missing_subject() 
     with answerer_over(sessions) as a:
         assert a.prepare("what did Mum say recently about my shoes?").evidence.found
         assert not a.prepare("what did Mum say about my crocodile shoes?").evidence.found
+
+
+def test_when_i_first_mentioned_someone_quotes_my_first_words_about_them_that_session() -> None:
+    # The therapist's later question names Craig twice and scores higher; the user named him
+    # first, and "when did I first mention Craig?" asks for that.
+    sessions = [
+        session(
+            "c",
+            dt.date(2025, 5, 12),
+            [
+                noor("The fifth text I sent straight off. It was about Craig, her new fella."),
+                ines("And the weekend itself, with the children, how was that for you?"),
+                noor("Long. Good, mostly. We went to the park twice and fed the ducks."),
+                ines("How was the handover with Craig? What was Craig like at the door?"),
+            ],
+        )
+    ]
+    with answerer_over(sessions, across=True) as a:
+        first = a.ask("when did I first mention Craig?")
+        assert first.text.startswith("It first came up on 12 May, in “Session c”: you said")
+        assert "It was about Craig" in first.text
+
+
+def test_what_someone_outside_the_sessions_said_is_found_in_the_users_report_of_it() -> None:
+    # Mum never speaks in a session: her words are in Noor's report, quoted. The therapist's
+    # question about Mum holds more of the question's words; "she" later in the question is
+    # Mum, not the therapist.
+    sessions = [
+        session(
+            "m",
+            dt.date(2025, 6, 10),
+            [
+                ines("And when your mum came round with the shopping, what did she say then?"),
+                noor("She put the bags down and said, “You look like you again.” Just that."),
+                ines("How did that land with you, hearing that from her at the door?"),
+                noor("I had to go and stand in the garden for a minute, honestly."),
+            ],
+        )
+    ]
+    with answerer_over(sessions) as a:
+        asked = a.read("what did Mum say when she came round with the shopping?")
+        assert asked.understood.speaker == "me"
+        prepared = a.prepare(asked.text, asked=asked)
+        assert "You look like you again." in prepared.hits[0].text

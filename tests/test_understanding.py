@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from reflect.understanding import quoted_phrases, speaker_of, strip_framing, understand
+from reflect.understanding import (
+    asks_what_someone_else_said,
+    quoted_phrases,
+    speaker_of,
+    strip_framing,
+    understand,
+)
 
 
 class TestQuotedPhrases:
@@ -103,6 +109,22 @@ class TestSpeaker:
     ) -> None:
         # The user reports their words: the person is what to look for, not "what did ... say".
         assert understand(question).content == content
+
+    @pytest.mark.parametrize(
+        ("question", "asks"),
+        [
+            ("what did Mum say when she brought the hot chocolate out?", True),
+            ("what did my new boss tell me on the first day?", True),
+            ("what did Lorna say to me on the phone?", True),
+            ("what did my counsellor say about sleep?", False),
+            ("what did she say about the exam?", False),
+            ("what did I say about Mum?", False),
+        ],
+    )
+    def test_what_someone_outside_the_sessions_said_is_told_apart(
+        self, question: str, asks: bool
+    ) -> None:
+        assert asks_what_someone_else_said(question) is asks
 
     def test_the_other_side_of_the_sessions_is_still_read_as_the_speaker(self) -> None:
         understood = understand("what did my counsellor say about sleep?")

@@ -28,7 +28,13 @@ from typing import Literal
 from reflect.answer.events import EventDate, place_event
 from reflect.dates import MONTH_PATTERN, date_range_phrase
 from reflect.retrieval import Hit
-from reflect.understanding import SpeakerRole, Understood, strip_framing, understand
+from reflect.understanding import (
+    SpeakerRole,
+    Understood,
+    asks_what_someone_else_said,
+    strip_framing,
+    understand,
+)
 from reflect.words import content_stems, stem
 
 __all__ = [
@@ -445,6 +451,11 @@ def read_question(
         understood = replace(
             understand(text), speaker="other", speaker_words=named.group("name").strip()
         )
+    elif asks_what_someone_else_said(text):
+        # Mum, Lorna, the boss never speak in the sessions: what they said is in the user's
+        # own reports ("She stood there at the flap and said, 'Your dad never once...'"),
+        # whatever pronoun comes later ("when she brought the hot chocolate out").
+        understood = replace(understood, speaker="me", speaker_words=None)
     rest, since, until, session_ids, time_words = _read_time(text, today, sessions)
     placed = (
         place_event(text, today, sessions, events, timed=time_words is not None) if events else None
