@@ -8,23 +8,15 @@ counsellor Tobias.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 
-from reflect.answer import Answerer, AnswerSettings
 from reflect.answer.appointments import asks_next_session, next_session_booked
 from reflect.answer.conversation import Conversation
-from reflect.answer.question import SessionDate, read_question
-from reflect.chunking import chunk_session, embedding_text
-from reflect.index import SearchIndex
-from reflect.retrieval import Retriever
+from reflect.answer.question import read_question
 from reflect.session import Session
-from reflect.testing import FakeChatModel, FakeEmbedder
-from reflect.transcript import Turn
-from tests.test_answer_questions import session as any_session
+from tests.wren_fixtures import answerer_over, talk
 
-EMBEDDER = FakeEmbedder(64)
 TODAY = dt.date(2026, 3, 20)
 FILLER = [
     ("Wren", "The week was long. The bus was late twice and I missed the quiz at the pub."),
@@ -36,9 +28,7 @@ FILLER = [
 
 def session(sid: str, date: dt.date, ending: list[tuple[str, str]]) -> Session:
     """A session of ordinary talk that ends with `ending` (speaker, words)."""
-    return any_session(
-        sid, date, [Turn(who, words, None, None) for who, words in [*FILLER, *ending]]
-    )
+    return talk(sid, date, *FILLER, *ending)
 
 
 class TestTheQuestion:
@@ -137,7 +127,7 @@ class TestTheBooking:
             *FILLER,
             *FILLER,
         ]
-        early = any_session("a", dt.date(2026, 3, 9), [Turn(w, t, None, None) for w, t in turns])
+        early = talk("a", dt.date(2026, 3, 9), *turns)
         assert next_session_booked([early], TODAY) is None
 
     def test_the_last_booking_with_a_day_wins(self) -> None:
@@ -169,42 +159,14 @@ class TestTheBooking:
         assert booked is not None and booked.session.id == "a"
 
 
-@pytest.fixture
-def answerer_over() -> Iterator[object]:
-    indexes: list[SearchIndex] = []
-
-    def build(sessions: list[Session]) -> Answerer:
-        index = SearchIndex()
-        indexes.append(index)
-        for s in sessions:
-            chunks = chunk_session(s, min_words=5, max_words=25)
-            index.add_lexical(s, chunks)
-            index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
-        model = FakeChatModel([""] * 5)  # replies nothing: extractive, when asked
-        return Answerer(
-            Retriever(index, EMBEDDER, me_labels=frozenset(["Wren"])),
-            EMBEDDER,
-            lambda: model,
-            me_labels=["Wren"],
-            therapist_labels=["Tobias"],
-            settings=AnswerSettings(),
-            session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
-            today=lambda: TODAY,
-        )
-
-    yield build
-    for index in indexes:
-        index.close()
-
-
-def test_the_answer_is_the_day_with_the_words_that_booked_it(answerer_over) -> None:  # type: ignore[no-untyped-def]
+def test_the_answer_is_the_day_with_the_words_that_booked_it() -> None:
     booked = session(
         "a",
         dt.date(2026, 3, 9),
         [("Tobias", "Shall we say the twenty-third of March?"), ("Wren", "Perfect.")],
     )
-    a = answerer_over([booked])
-    answer = a.ask("when's my next appointment?")
+    with answerer_over([booked], TODAY) as a:
+        answer = a.ask("when's my next appointment?")
     assert answer.found and answer.asked is not None and answer.asked.kind == "next_session"
     assert answer.text.startswith("Your next session is on Monday 23 March, booked on 9 March:")
     assert "Your therapist said: “Shall we say the twenty-third of March?” [1]" in answer.text
@@ -213,33 +175,31 @@ def test_the_answer_is_the_day_with_the_words_that_booked_it(answerer_over) -> N
     assert answer.model_id is None  # the system answered; the model was never asked
 
 
-def test_a_day_given_in_the_reply_is_cited_with_the_booking(answerer_over) -> None:  # type: ignore[no-untyped-def]
+def test_a_day_given_in_the_reply_is_cited_with_the_booking() -> None:
     ending = [
         ("Tobias", "Shall we leave it a bit longer until the next one?"),
         ("Wren", "Could we do the second of April?"),
     ]
-    answer = answerer_over([session("a", dt.date(2026, 3, 9), ending)]).ask(
-        "when do I see Tobias next?"
-    )
+    with answerer_over([session("a", dt.date(2026, 3, 9), ending)], TODAY) as a:
+        answer = a.ask("when do I see Tobias next?")
     assert answer.text.startswith("Your next session is on Thursday 2 April")
     assert [hit.text for _, hit in answer.citations] == [t for _, t in ending]
 
 
-def test_a_booking_without_a_day_is_quoted_without_one(answerer_over) -> None:  # type: ignore[no-untyped-def]
+def test_a_booking_without_a_day_is_quoted_without_one() -> None:
     ending = [("Tobias", "Shall we pick it up next week?"), ("Wren", "Yeah.")]
-    answer = answerer_over([session("a", dt.date(2026, 3, 9), ending)]).ask(
-        "when is my next session?"
-    )
+    with answerer_over([session("a", dt.date(2026, 3, 9), ending)], TODAY) as a:
+        answer = a.ask("when is my next session?")
     assert answer.found
     assert answer.text.startswith("The session on 9 March booked the next one without a day:")
     assert "March 16" not in answer.text and "16 March" not in answer.text
 
 
-def test_sessions_that_book_nothing_say_so(answerer_over) -> None:  # type: ignore[no-untyped-def]
-    talk = Conversation()
-    a = answerer_over([session("a", dt.date(2026, 3, 9), [("Wren", "Thanks. Bye.")])])
-    a.ask("what did I say about the quiz?", conversation=talk)
-    answer = a.ask("and when's my next appointment?", conversation=talk)
+def test_sessions_that_book_nothing_say_so() -> None:
+    conversation = Conversation()
+    with answerer_over([session("a", dt.date(2026, 3, 9), [("Wren", "Thanks. Bye.")])], TODAY) as a:
+        a.ask("what did I say about the quiz?", conversation=conversation)
+        answer = a.ask("and when's my next appointment?", conversation=conversation)
     assert not answer.found and answer.citations == []
     assert answer.text == (
         "Your sessions don't say when the next one is: nothing in the last one, on 9 March, "

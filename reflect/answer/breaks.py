@@ -1,10 +1,10 @@
 """ "Before the summer break", "before you went on leave": the session before the break.
 
 A break in therapy shows in the session dates as a gap clearly longer than the usual
-spacing (at least one and a half times the usual gap, and a week more than it); "the break"
-is the longest such gap, or the one in the season the question names ("the Christmas
-break"). The session before it is the one the question means. No such gap, or two as long
-as each other: no reading, and the question is answered as it would be without it.
+spacing (at least 1.75 times the usual gap, and a week more than it); "the break" is the
+longest such gap, or the one that falls most in the season the question names ("the
+Christmas break"). The session before it is the one the question means. No such gap, or two
+as long as each other: no reading, and the question is answered as it would be without it.
 """
 
 from __future__ import annotations
@@ -25,6 +25,9 @@ class Dated(Protocol):
     def date(self) -> dt.date: ...
 
 
+# How much longer than the usual gap a break is: two weeks off weekly sessions, four off
+# fortnightly ones (three weeks off fortnightly sessions is a missed week, not a break).
+_LONGER = 1.75
 _SEASON = r"summer|christmas|xmas|easter|winter|august|half[-\s]term|new\s+year"
 _AWAY = r"away|on\s+leave|on\s+holiday|on\s+(?:your|her|his)\s+holidays?|off"
 
@@ -57,20 +60,19 @@ def session_before_break(sessions: Sequence[Dated], season: str | None = None) -
     if len(gaps) < 2:
         return None
     usual = statistics.median(days for _, days in gaps)
-    breaks = [(s, days) for s, days in gaps if days >= 1.5 * usual and days >= usual + 7]
-    if season:
-        months = _MONTHS.get(re.sub(r"[-\s]+", " ", season.lower()))
-        if months:
-            breaks = [
-                (s, days)
-                for s, days in breaks
-                if any((s.date + dt.timedelta(days=d)).month in months for d in range(1, days))
-            ] or breaks
-    if not breaks:
-        return None
-    longest = max(days for _, days in breaks)
-    chosen = [s for s, days in breaks if days == longest]
-    return chosen[0] if len(chosen) == 1 else None
+    breaks = [(s, days) for s, days in gaps if days >= _LONGER * usual and days >= usual + 7]
+    months = _MONTHS.get(re.sub(r"[-\s]+", " ", season.lower())) if season else None
+
+    def measure(s: Dated, days: int) -> int:
+        if not months:
+            return days
+        # The break that falls most in the season's months ("the Christmas break").
+        return sum((s.date + dt.timedelta(days=d)).month in months for d in range(1, days))
+
+    scored = [(s, measure(s, days)) for s, days in breaks]
+    best = max((m for _, m in scored), default=0)
+    chosen = [s for s, m in scored if m == best]
+    return chosen[0] if best > 0 and len(chosen) == 1 else None
 
 
 _MONTHS = {

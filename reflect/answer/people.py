@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from reflect.session import Session
-from reflect.words import content_stems
+from reflect.words import DATE_WORDS, content_stems
 
 __all__ = ["Said", "asks_who", "introductions", "is_a_name", "role_words", "said_with_role"]
 
@@ -39,8 +39,12 @@ _NOT_NAMES = frozenset(
     "Hmm Right Well So And But Or If When Then Just Still Honestly Really Sorry Thanks Mum Dad "
     "Mom Gran Nan Christmas Easter Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
     "January February March April May June July August September October November December "
-    "God Good Great Fine Sure Maybe Anyway Not Never Nothing Everything".split()
+    "God Good Great Fine Sure Maybe Anyway Not Never Nothing Everything Basically Apparently "
+    "Obviously Actually Luckily Sadly Normally Usually Look Listen Because Although Also Plus "
+    "Now Today Tonight Yesterday Tomorrow Last Next Sometimes Everyone Nobody Someone Home "
+    "Work Besides Meanwhile Afterwards Later Anyhow Which Like".split()
 )
+_NOT_NAMES_LOWER = frozenset(w.lower() for w in _NOT_NAMES)
 # Words for a person that say nothing of which one: "the GUY I go walking with" is "walk".
 _PERSON = frozenset(
     content_stems(
@@ -162,6 +166,12 @@ def said_with_role(
     return best, with_name[best]
 
 
+# "Hilda, my manager, ...": a name at the start of a sentence, told as one.
+_APPOSITION = re.compile(
+    r"\s*(?:,|—|–)\s*(?:the|my|our|his|her|their|that['’]s|who['’]s)\s", re.IGNORECASE
+)
+
+
 def _names_in(sessions: Sequence[Session], not_names: frozenset[str]) -> set[str]:
     """The capitalised words of the sessions that are names: said capitalised inside a
     sentence at least once (not only at its start, as "Honestly" is), never in lower case."""
@@ -177,7 +187,15 @@ def _names_in(sessions: Sequence[Session], not_names: frozenset[str]) -> set[str
             if not re.match(r"[A-Z][a-z]+$", w):
                 continue
             before = text[max(0, m.start() - 3) : m.start()].rstrip(" \"“‘'")
-            if before and before[-1] not in ".!?\n:]":
+            if (before and before[-1] not in ".!?\n:]") or _APPOSITION.match(text, m.end()):
                 inside.add(w)
-    skip = {w for label in not_names for w in label.split()}
-    return {w for w in inside if w.lower() not in lower and w not in _NOT_NAMES and w not in skip}
+    skip = {w for label in not_names for w in label.split()} | _NOT_NAMES
+    return {
+        w
+        for w in inside
+        if w.lower() not in lower
+        and w not in skip
+        # "Tuesdays", "Christmases": days and seasons, not people.
+        and w.lower() not in DATE_WORDS
+        and w.lower().removesuffix("s") not in DATE_WORDS | _NOT_NAMES_LOWER
+    }
