@@ -85,6 +85,11 @@ class TestTheBooking:
             ([("Tobias", "Shall we say the twenty-third of March?")], dt.date(2026, 3, 23)),
             ([("Tobias", "Our next session is Monday the sixth of April.")], dt.date(2026, 4, 6)),
             ([("Tobias", "I'll see you on the sixteenth, then.")], dt.date(2026, 3, 16)),
+            # the first date that is one day: "next week" is not
+            (
+                [("Tobias", "It's Easter next week, so shall we say Tuesday the 24th?")],
+                dt.date(2026, 3, 24),
+            ),
             ([("Tobias", "Shall we book the next one for the 30th?")], dt.date(2026, 3, 30)),
             ([("Tobias", "Same time next week?"), ("Wren", "Yes.")], dt.date(2026, 3, 16)),
             ([("Tobias", "We'll meet in a fortnight.")], dt.date(2026, 3, 23)),

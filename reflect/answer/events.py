@@ -820,8 +820,15 @@ def day_ahead(text: str, said_on: dt.date) -> dt.date | None:
     """The first date `text` says, read as a day to come from `said_on` ("Shall we say the
     seventeenth?" said on 3 November is 17 November; "see you on Thursday", the Thursday
     after): for words that book something ahead, whose tense the date words alone don't
-    tell. None when it names no one day."""
-    return _one_day(text.lower().replace("’", "'"), said_on, ahead=True)
+    tell. The first date that is one day: "it's Easter next week, so shall we say Tuesday
+    the fourteenth?" is the fourteenth. None when it names no one day."""
+    lower = text.lower().replace("’", "'")
+    starts = sorted({m.start() for _, pattern in _DATE_PATTERNS for m in pattern.finditer(lower)})
+    for start in starts:
+        day = _one_day(lower[start:], said_on, ahead=True)
+        if day is not None:
+            return day
+    return None
 
 
 def _one_day(lower: str, said_on: dt.date, *, ahead: bool = False) -> dt.date | None:
