@@ -25,58 +25,84 @@ pytestmark = pytest.mark.slow
 
 TODAY = dt.date(2026, 4, 2)
 SESSIONS = {
-    "2026-02-03 session 1.txt": """\
-[00:00:03] Odile: Hello Bram, come in. What brings you here?
-[00:00:09] Bram: Work, mostly. Philippa, my manager, has put me on the new contract and I'm not sleeping.
-[00:00:21] Odile: Not sleeping. Tell me about the nights.
-[00:00:26] Bram: I lie there going over emails. Two, three in the morning.
-[00:00:34] Odile: Would you be willing to write down what's going round, just three lines, before bed?
-[00:00:42] Bram: I'll do the three lines. Every night.
-[00:00:47] Odile: Good. Same time next week?
-[00:00:50] Bram: Same time next week.
-""",
-    "2026-02-10 session 2.txt": """\
-[00:00:02] Odile: How were the three lines?
-[00:00:06] Bram: Five nights out of seven. It helped, a bit. And I went to the pool on Saturday.
-[00:00:15] Odile: The pool?
-[00:00:18] Bram: There's a woman there, in the slow lane like me. One of them, Kit, she gave me a float and a lecture on breathing.
-[00:00:30] Odile: A float and a lecture.
-[00:00:33] Bram: I'm not proud. I needed both.
-[00:00:38] Odile: Shall we say the same time next week?
-""",
-    "2026-02-17 session 3.txt": """\
-[00:00:02] Odile: Before we start, a reminder that I'm on leave for the next few weeks. Our next session is the seventeenth of March.
-[00:00:12] Bram: Right. Yes. That's fine.
-[00:00:16] Odile: So what would you like to keep going while I'm away?
-[00:00:21] Bram: The three lines. And the pool.
-[00:00:26] Odile: Would you be up for going to the pool twice a week, Wednesday and Saturday?
-[00:00:33] Bram: Yes. I'll go Wednesdays and Saturdays. I'll keep the three lines by the bed.
-[00:00:41] Odile: Good. Take care, Bram.
-""",
-    "2026-03-17 session 4.txt": """\
-[00:00:03] Odile: It's been a while. How have the weeks been?
-[00:00:08] Bram: Better. Kit, the woman from the pool, she's got me doing lengths now. Twenty.
-[00:00:18] Odile: Twenty lengths.
-[00:00:21] Bram: And Philippa moved the deadline, so work's calmer.
-[00:00:28] Odile: Same time next week?
-[00:00:31] Bram: Yes please.
-""",
-    "2026-03-24 session 5.txt": """\
-[00:00:02] Odile: How's the swimming?
-[00:00:05] Bram: I swim with Kit on Wednesdays and Saturdays now. We get a coffee after.
-[00:00:14] Odile: And the nights?
-[00:00:17] Bram: Mostly asleep by midnight. The three lines are down to one, most nights.
-[00:00:26] Odile: Same time next week, then.
-""",
-    "2026-03-31 session 6.txt": """\
-[00:00:02] Odile: How's the week been?
-[00:00:05] Bram: Calm. Calmer than I can remember, honestly.
-[00:00:11] Odile: What's made the difference, do you think?
-[00:00:15] Bram: The pool. Sleeping. Not reading emails in bed.
-[00:00:22] Odile: It's Easter next week, so shall we say Tuesday the fourteenth of April?
-[00:00:29] Bram: The fourteenth. Yes. See you then.
-""",
+    "2026-02-03 session 1.txt": [
+        ("Odile", "Hello Bram, come in. What brings you here?"),
+        (
+            "Bram",
+            "Work, mostly. Philippa, my manager, has put me "
+            "on the new contract and I'm not sleeping.",
+        ),
+        ("Odile", "Not sleeping. Tell me about the nights."),
+        ("Bram", "I lie there going over emails. Two, three in the morning."),
+        (
+            "Odile",
+            "Would you be willing to write down what's going round, just three lines, before bed?",
+        ),
+        ("Bram", "I'll do the three lines. Every night."),
+        ("Odile", "Good. Same time next week?"),
+        ("Bram", "Same time next week."),
+    ],
+    "2026-02-10 session 2.txt": [
+        ("Odile", "How were the three lines?"),
+        (
+            "Bram",
+            "Five nights out of seven. It helped, a bit. And I went to the pool on Saturday.",
+        ),
+        ("Odile", "The pool?"),
+        (
+            "Bram",
+            "There's a woman there, in the slow lane like me. One of "
+            "them, Kit, she gave me a float and a lecture on breathing.",
+        ),
+        ("Odile", "A float and a lecture."),
+        ("Bram", "I'm not proud. I needed both."),
+        ("Odile", "Shall we say the same time next week?"),
+    ],
+    "2026-02-17 session 3.txt": [
+        (
+            "Odile",
+            "Before we start, a reminder that I'm on leave for the "
+            "next few weeks. Our next session is the seventeenth of March.",
+        ),
+        ("Bram", "Right. Yes. That's fine."),
+        ("Odile", "So what would you like to keep going while I'm away?"),
+        ("Bram", "The three lines. And the pool."),
+        ("Odile", "Would you be up for going to the pool twice a week, Wednesday and Saturday?"),
+        ("Bram", "Yes. I'll go Wednesdays and Saturdays. I'll keep the three lines by the bed."),
+        ("Odile", "Good. Take care, Bram."),
+    ],
+    "2026-03-17 session 4.txt": [
+        ("Odile", "It's been a while. How have the weeks been?"),
+        ("Bram", "Better. Kit, the woman from the pool, she's got me doing lengths now. Twenty."),
+        ("Odile", "Twenty lengths."),
+        ("Bram", "And Philippa moved the deadline, so work's calmer."),
+        ("Odile", "Same time next week?"),
+        ("Bram", "Yes please."),
+    ],
+    "2026-03-24 session 5.txt": [
+        ("Odile", "How's the swimming?"),
+        ("Bram", "I swim with Kit on Wednesdays and Saturdays now. We get a coffee after."),
+        ("Odile", "And the nights?"),
+        ("Bram", "Mostly asleep by midnight. The three lines are down to one, most nights."),
+        ("Odile", "Same time next week, then."),
+    ],
+    "2026-03-31 session 6.txt": [
+        ("Odile", "How's the week been?"),
+        ("Bram", "Calm. Calmer than I can remember, honestly."),
+        ("Odile", "What's made the difference, do you think?"),
+        ("Bram", "The pool. Sleeping. Not reading emails in bed."),
+        ("Odile", "It's Easter next week, so shall we say Tuesday the fourteenth of April?"),
+        ("Bram", "The fourteenth. Yes. See you then."),
+    ],
 }
+
+
+def transcript(lines: list[tuple[str, str]]) -> str:
+    """The lines as a timestamped transcript, ten seconds apart."""
+    return "".join(
+        f"[00:{i // 6:02d}:{i % 6 * 10:02d}] {who}: {words}\n"
+        for i, (who, words) in enumerate(lines)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -86,8 +112,8 @@ def answerer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Answerer]:
     root = tmp_path_factory.mktemp("time-people")
     folder = root / "sessions"
     folder.mkdir()
-    for name, text in SESSIONS.items():
-        (folder / name).write_text(text, encoding="utf-8")
+    for name, lines in SESSIONS.items():
+        (folder / name).write_text(transcript(lines), encoding="utf-8")
     service = Reflect.create(
         root / "vault", PASSPHRASE, kdf=crypto.floor_kdf_params(), embedder_factory=default_embedder
     )
