@@ -43,6 +43,7 @@ class TestTheQuestion:
             "what day is my next session?",
             "when will we meet again?",
             "when is the next one?",
+            "when's my next session with Tobias?",
         ],
     )
     def test_asks_for_the_next_session(self, question: str) -> None:
@@ -59,6 +60,7 @@ class TestTheQuestion:
             ("when do I see Marta next?", "recall"),  # Marta is not the counsellor
             ("what did we agree for the next session?", "agreements"),
             ("when do I start the new job?", "recall"),
+            ("when's my next appointment with the dentist?", "recall"),
         ],
     )
     def test_other_questions_are_not_it(self, question: str, kind: str) -> None:

@@ -36,6 +36,8 @@ def asks_next_session(text: str, others: Sequence[str] = ()) -> bool:
         _LEAD
         + r"(?:when(?:['’]s|\s+is|\s+will\s+be|\s+was)?|what\s+(?:day|date|time)\s+(?:is|was))"
         r"\s+(?:my|our|the)\s+next\s+(?:session|appointment|meeting|one)\b"
+        # not "my next appointment with the dentist"
+        rf"(?!\s+(?:with|at|for)\s+(?!(?:{who})\b))"
         rf"|{_LEAD}when\s+(?:do|will|am|shall|are|can)\s+(?:i|we)\s+(?:next\s+)?"
         rf"(?:see|seeing|meet|meeting)\s+(?:(?:{who})\s+)?(?:next|again)\b"
         rf"|{_LEAD}when\s+(?:do|will|am|shall|can)\s+(?:i|we)\s+(?:next\s+)?(?:see|meet)\s+(?:{who})\b"

@@ -151,6 +151,8 @@ def said_with_role(
     plain: list[Said] = []
     for session in sorted(sessions, key=lambda s: (s.date, s.id)):
         for said in _sentences(session):
+            if not content_stems(said.text) & role:
+                continue
             words = re.findall(r"[\w'’-]+", said.text)
             at = [i for i, w in enumerate(words) if content_stems(w) & role]
             if not at:
