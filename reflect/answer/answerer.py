@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
+from reflect.answer.appointments import next_session_booked
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import (
     AcrossSessions,
@@ -37,6 +38,7 @@ from reflect.answer.excerpts import (
     only_asks,
     sentence_spans,
 )
+from reflect.answer.people import Said, introductions, is_a_name, role_words, said_with_role
 from reflect.answer.question import (
     OUTCOME_VERBS,
     AskedQuestion,
@@ -61,7 +63,7 @@ from reflect.errors import ReflectError
 from reflect.index import NO_FILTERS, Filters
 from reflect.llm import ChatModel, Message
 from reflect.prompt_templates import Prompts, validate_prompts
-from reflect.retrieval import Hit, Retriever
+from reflect.retrieval import Hit, Retriever, span_hit
 from reflect.session import SESSION, Session
 from reflect.speakers import DEFAULT_ME_LABELS, DEFAULT_THERAPIST_LABELS
 from reflect.understanding import asks_what_someone_else_said
@@ -318,6 +320,12 @@ class Answerer:
 
     def _compose(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer | None:
         """Questions the system answers from evidence, without the model; None for the rest."""
+        if asked.kind == "next_session":
+            return self._answer_next_session(asked, began)
+        if asked.kind == "who" and asked.topic:
+            who = self._answer_who(asked, began)
+            if who is not None:
+                return who
         if asked.kind == "when" and (asked.refers_to is not None or asked.when_words):
             when = self._answer_when(asked, filters, began)
             if when is not None:
@@ -331,6 +339,82 @@ class Answerer:
         if asked.kind == "agreements" and self.across is not None:
             return self._answer_agreements(asked, filters, began)
         return None
+
+    def _held_sessions(self) -> list[Session]:
+        """The sessions held by today, with their text (not notes or handouts)."""
+        today = self.today()
+        return [s for s in self.retriever.index.sessions() if s.kind == SESSION and s.date <= today]
+
+    def _answer_next_session(self, asked: AskedQuestion, began: float) -> Answer:
+        """ "When's my next appointment?": the day the sessions booked, with the words that
+        booked it (reflect.answer.appointments); that they booked none, when they didn't."""
+        today = self.today()
+        held = self._held_sessions()
+        booking = next_session_booked(held, today)
+        if booking is None:
+            answer = self._nothing_about(asked, [], None, began)
+            if held:
+                last = max(s.date for s in held)
+                answer.text = (
+                    "Your sessions don't say when the next one is: nothing in the last one, "
+                    f"on {day(last, today)}, books it."
+                )
+            return answer
+        session, said_on = booking.session, day(booking.session.date, today)
+        lines = [(span_hit(session, booking.a, booking.b), "{who_cap} said: “{quote}” [{n}]")]
+        if booking.day_at is not None:
+            lines.append((span_hit(session, *booking.day_at), "{who_cap} said: “{quote}” [{n}]"))
+        if booking.day is None:
+            lead = f"The session on {said_on} booked the next one without a day:"
+        else:
+            when = f"{booking.day:%A} {day(booking.day, today)}"
+            lead = (
+                f"Your next session is on {when}, booked on {said_on}:"
+                if booking.day >= today
+                else f"Your next session was booked for {when}, on {said_on}:"
+            )
+        quoted = dataclasses.replace(asked, topic=f"{booking.sentence} {booking.day_sentence}")
+        answer = self._composed(quoted, [h for h, _ in lines], lines, began, lead=lead)
+        answer.question = asked.text
+        return answer
+
+    def _answer_who(self, asked: AskedQuestion, began: float) -> Answer | None:
+        """ "Who's Lyle?", "who's my manager?": the moments that introduce them, first mention
+        first (reflect.answer.people); None when the sessions never name them."""
+        today, sessions, who = self.today(), self._held_sessions(), asked.topic
+        name: str | None = who if is_a_name(who) else None
+        said: list[Said] = []
+        if name is None:
+            labels = (*self.me_labels, *self.therapist_labels)
+            name, said = said_with_role(sessions, role_words(who), labels)
+        moments = introductions(sessions, name) if name else said[:2]
+        # The role said with the name ("walk with Lyle") answers a question asked by role.
+        unique = {(s.session.id, s.a): s for s in [*moments, *said[:1]]}
+        chosen = sorted(unique.values(), key=lambda s: (s.session.date, s.session.id, s.a))
+        if not chosen:
+            return None
+        hits: list[Hit] = []
+        for s in chosen:
+            turn = next((t for t in s.session.turns if t.char_start <= s.a < t.char_end), None)
+            a, b = (turn.char_start, turn.char_end) if turn is not None else (s.a, s.b)
+            if not any(h.session_id == s.session.id and h.char_start == a for h in hits):
+                hits.append(span_hit(s.session, a, b))
+        lines = [
+            (h, f"On {day(h.session_date, today)}, {{who}} said: “{{quote}}” [{{n}}]") for h in hits
+        ]
+        if name is not None and name in hits[0].text:
+            lines[0] = (
+                hits[0],
+                f"{name} first came up on {day(hits[0].session_date, today)}: "
+                "{who} said “{quote}” [{n}]",
+            )
+        lead = "" if name == who else f"That sounds like {name}:" if name else ""
+        words = " ".join(dict.fromkeys([name or "", who, *(s.text for s in chosen)]))
+        answer = self._composed(
+            dataclasses.replace(asked, topic=words), hits, lines, began, lead=lead
+        )
+        answer.question = asked.text
+        return answer
 
     def _one_session(self, filters: Filters) -> SessionDate | None:
         """The session a question names ("last time", "on 15 April"), else the latest."""

@@ -39,6 +39,7 @@ __all__ = [
     "EventDate",
     "EventMention",
     "date_of_event",
+    "day_ahead",
     "day_told",
     "event_window",
     "find_event_mention",
@@ -815,9 +816,25 @@ def day_told(text: str, said_on: dt.date, words: set[str]) -> tuple[dt.date, str
     return None
 
 
-def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
+def day_ahead(text: str, said_on: dt.date) -> dt.date | None:
+    """The first date `text` says, read as a day to come from `said_on` ("Shall we say the
+    seventeenth?" said on 3 November is 17 November; "see you on Thursday", the Thursday
+    after): for words that book something ahead, whose tense the date words alone don't
+    tell. The first date that is one day: "it's Easter next week, so shall we say Tuesday
+    the fourteenth?" is the fourteenth. None when it names no one day."""
+    lower = text.lower().replace("’", "'")
+    starts = sorted({m.start() for _, pattern in _DATE_PATTERNS for m in pattern.finditer(lower)})
+    for start in starts:
+        day = _one_day(lower[start:], said_on, ahead=True)
+        if day is not None:
+            return day
+    return None
+
+
+def _one_day(lower: str, said_on: dt.date, *, ahead: bool = False) -> dt.date | None:
     """The first date `lower` says, as one day, read against the day it was said: a chain of
-    date words ("Monday the third of November") must agree with itself."""
+    date words ("Monday the third of November") must agree with itself. `ahead`: it is a day
+    to come, whatever the tense of the words."""
     found = sorted(
         (m.start(), m.end(), name, m)
         for name, pattern in _DATE_PATTERNS
@@ -825,7 +842,7 @@ def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
         if not (name == "day" and _inside_other(lower, m))
     )
     if not found:
-        return _weekday_told_as_past(lower, said_on)
+        return None if ahead else _weekday_told_as_past(lower, said_on)
     chain = [found[0]]
     for item in found[1:]:
         if item[0] >= chain[-1][1] and re.fullmatch(r"[\s,]*", lower[chain[-1][1] : item[0]]):
@@ -833,7 +850,11 @@ def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
         elif item[0] >= chain[-1][1]:
             break
     tense: Literal["past", "ahead"] | None = (
-        "ahead" if _AHEAD_WORDS.search(lower) else "past" if _PAST_WORDS.search(lower) else None
+        "ahead"
+        if ahead or _AHEAD_WORDS.search(lower)
+        else "past"
+        if _PAST_WORDS.search(lower)
+        else None
     )
     named = [(name, m) for _, _, name, m in chain]
     weekdays = [m for name, m in named if name == "weekday"]

@@ -11,7 +11,13 @@ needs more, because some questions are not "find the moment" at all:
 - "in September", "last month", "last time", "on 16 October", "in my first session": *when*,
   which becomes a date or session filter;
 - "did I keep it?", "when was that?", "and what did she say about that?": a *follow-up*,
-  whose topic, filters and cited moment come from the conversation so far.
+  whose topic, filters and cited moment come from the conversation so far;
+- "when's my next appointment?": the *next session*, as the sessions booked it
+  (reflect.answer.appointments);
+- "who's Lyle?", "who's the guy I go walking with?": *who* someone is, from the moments that
+  introduce them (reflect.answer.people);
+- "before the summer break", "before you went on leave": the session before the break in
+  the session dates (reflect.answer.breaks), a *when* like "last time".
 
 All of it by rules over the words and the session dates (the bundled 0.5B model reads
 questions unreliably: models/README.md), each rule tested on its own.
@@ -25,7 +31,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from reflect.answer.appointments import asks_next_session
+from reflect.answer.breaks import find_break, session_before_break
 from reflect.answer.events import EventDate, place_event
+from reflect.answer.people import asks_who
 from reflect.dates import MONTH_PATTERN, date_range_phrase
 from reflect.retrieval import Hit
 from reflect.understanding import (
@@ -47,7 +56,18 @@ __all__ = [
     "says_nothing_of_its_own",
 ]
 
-Kind = Literal["recall", "outcome", "first", "last", "count", "recap", "agreements", "when"]
+Kind = Literal[
+    "recall",
+    "outcome",
+    "first",
+    "last",
+    "count",
+    "recap",
+    "agreements",
+    "when",
+    "next_session",
+    "who",
+]
 
 _MONTH = MONTH_PATTERN
 
@@ -413,6 +433,8 @@ class AskedQuestion:
                     "count": "how many sessions",
                     "recap": "what the session covered",
                     "agreements": "what was agreed",
+                    "next_session": "when the next session is",
+                    "who": "who they are",
                 }[self.kind]
             )
         who = self.understood.speaker_description()
@@ -457,13 +479,25 @@ def read_question(
         # whatever pronoun comes later ("when she brought the hot chocolate out").
         understood = replace(understood, speaker="me", speaker_words=None)
     rest, since, until, session_ids, time_words = _read_time(text, today, sessions)
+    gap = _before_break(rest, today, sessions, others) if time_words is None else None
+    if gap is not None:
+        rest, since, until, session_ids, time_words = gap
     placed = (
-        place_event(text, today, sessions, events, timed=time_words is not None) if events else None
+        place_event(text, today, sessions, events, timed=time_words is not None)
+        if events and gap is None
+        else None
     )
     if placed is not None:
         rest, since, until, session_ids, time_words = placed
-    kind = _kind_of(rest)
-    topic = _topic(rest, kind, understood)
+    who = asks_who(rest)
+    kind: Kind = (
+        "next_session"
+        if asks_next_session(text, others)
+        else "who"
+        if who is not None
+        else _kind_of(rest)
+    )
+    topic = (who or "") if kind in ("next_session", "who") else _topic(rest, kind, understood)
     went = _HOW_DID_IT_GO.search(rest)
     if went is not None and kind == "recall":
         # "How did the hearing go?" is told by the user, after it: where the sessions date
@@ -487,7 +521,10 @@ def read_question(
         session_ids=session_ids,
         time_words=time_words,
     )
-    if previous is not None and _leans_on_conversation(text, topic):
+    # When the next session is, and who someone is, are asked of the sessions, whatever
+    # the conversation was about ("and when's my next appointment?").
+    own = kind in ("next_session", "who")
+    if previous is not None and not own and _leans_on_conversation(text, topic):
         asked = _complete_from(asked, previous)
     return asked
 
@@ -624,6 +661,22 @@ def _read_time(
         rest = " ".join((text[:start] + " " + text[m.end() :]).split())
         return rest, since, min(until, today), None, words
     return text, None, None, None, None
+
+
+def _before_break(
+    text: str, today: dt.date, sessions: Sequence[SessionDate], others: Sequence[str]
+) -> tuple[str, None, None, frozenset[str], str] | None:
+    """ "What did we agree before the summer break?": the session before the break
+    (reflect.answer.breaks), as the session the question names; None when the question names
+    no break or the session dates show none."""
+    m = find_break(text, others)
+    if m is None:
+        return None
+    chosen = session_before_break([s for s in sessions if s.date <= today], m.group("season"))
+    if chosen is None:
+        return None
+    words = f"{' '.join(m.group(0).split())} ({_day(chosen.date)})"
+    return _cut(text, m), None, None, frozenset({chosen.id}), words
 
 
 def _nearest_session_if_none(
