@@ -65,6 +65,10 @@ class TestKinds:
             ("can you remind me what the very first session was about?", "recap", ""),
             ("what did we decide at the end of the last session?", "agreements", ""),
             ("what did we decide about the car?", "agreements", "the car"),
+            # What the user took on to tell someone, and "the plan", are agreements too.
+            ("what did I say I'd tell Mum about the visit?", "agreements", "Mum about the visit"),
+            ("what was the plan for the handover?", "agreements", "for the handover"),
+            ("what was I meant to be working on?", "agreements", ""),
         ],
     )
     def test_the_kind_and_topic_of_a_question(self, question: str, kind: str, topic: str) -> None:
@@ -976,3 +980,33 @@ def test_what_someone_outside_the_sessions_said_is_found_in_the_users_report_of_
         assert asked.understood.speaker == "me"
         prepared = a.prepare(asked.text, asked=asked)
         assert "You look like you again." in prepared.hits[0].text
+
+
+class TwoAgreements:
+    """The view across sessions with two agreements that both name Dad."""
+
+    def __init__(self, visit: Hit, ring: Hit) -> None:
+        self.pairs: list[tuple[Hit, Hit | None]] = [(visit, None), (ring, None)]
+
+    def agreed(self, filters: Filters) -> list[tuple[Hit, Hit | None]]:
+        return list(self.pairs)
+
+
+def test_what_we_agreed_about_something_is_the_agreement_that_holds_most_of_it() -> None:
+    # Dad is in every session; the visit once he'd moved is the agreement asked about, not
+    # the later one that only names Dad.
+    visit = "Would you visit Dad at the new home once he has moved in, just for an hour?"
+    ring = "Could you ring Dad on Thursday evening and tell him about the garden?"
+    dad = [noor(f"Dad was on my mind again, {n}.") for n in ("Monday", "Tuesday", "all week")]
+    sessions = [
+        session("v", dt.date(2025, 3, 4), [ines(visit), *dad]),
+        session("r", dt.date(2025, 3, 18), [ines(ring), noor("Dad rang me first, in the end.")]),
+    ]
+    with answerer_over(sessions, across=True) as a:
+        a.across = TwoAgreements(
+            hit_of("v", "Session v", dt.date(2025, 3, 4), "Ines", visit),
+            hit_of("r", "Session r", dt.date(2025, 3, 18), "Ines", ring),
+        )
+        answer = a.ask("what did we agree about visiting Dad once he'd moved?")
+        assert answer.text.startswith("What you agreed on 4 March:")
+        assert "ring Dad" not in answer.text

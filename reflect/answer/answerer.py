@@ -461,8 +461,18 @@ class Answerer:
         named = bool(filters.session_ids or filters.since or filters.until)
         agreed = self.across.agreed(filters)
         if asked.topic:
+            # Those that hold most of what the question is about, its telling words counting
+            # before the rest ("visiting Dad once he'd moved": "visit" and "moved" before the
+            # "Dad" of every session).
             terms = content_stems(asked.topic)
-            agreed = [a for a in agreed if content_stems(" ".join(h.text for h in a if h)) & terms]
+            telling = self._telling_words(asked.topic, terms)
+
+            def about(pair: tuple[Hit, Hit | None]) -> tuple[int, int]:
+                said = content_stems(" ".join(h.text for h in pair if h))
+                return len(said & telling), len(said & terms)
+
+            most = max((about(a) for a in agreed), default=(0, 0))
+            agreed = [a for a in agreed if most[1] and about(a) == most]
         if not agreed:
             # Nothing agreed about it: what was *said* about it may still answer ("what did I
             # say I'd do about my sister?"), so the question goes the usual way, where an
