@@ -21,7 +21,13 @@ from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import AcrossSessions, day, sessions_list, strong_mentions
-from reflect.answer.conversation import Conversation, DatedMoment, dated_moment, with_reply
+from reflect.answer.conversation import (
+    Conversation,
+    DatedMoment,
+    dated_moment,
+    reply_at,
+    with_reply,
+)
 from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
@@ -302,6 +308,10 @@ class Answerer:
 
     def _compose(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer | None:
         """Questions the system answers from evidence, without the model; None for the rest."""
+        if asked.reply and asked.refers_to is not None:
+            reply = self._answer_reply(asked, asked.refers_to, began)
+            if reply is not None:
+                return reply
         if asked.kind == "when" and (asked.refers_to is not None or asked.when_words):
             when = self._answer_when(asked, filters, began)
             if when is not None:
@@ -475,6 +485,14 @@ class Answerer:
                 # A question was cited ("And your mum came to stay?"): the reply tells when.
                 cited = with_reply(cited, self._session_of(cited.session_id), turns=1)
             moment = dated_moment([cited], content_stems(asked.topic))
+            if (moment is None or moment.day is None) and not asked.asks_when_said:
+                # The moment cited tells no day ("I've been reading the thesis since I
+                # handed it in"): the day is looked for where the thing is said with one
+                # ("I hand it in on Friday the fourth"), as for "when do I start?".
+                told = self._moment_asked_about(
+                    dataclasses.replace(asked, when_words=asked.topic), filters, dated=True
+                )
+                moment = told or moment
             if moment is None or asked.asks_when_said:
                 moment = DatedMoment(asked.refers_to, None)
         hit = moment.hit
@@ -489,7 +507,30 @@ class Answerer:
         answer.question = asked.text
         return answer
 
-    def _moment_asked_about(self, asked: AskedQuestion, filters: Filters) -> DatedMoment | None:
+    def _answer_reply(self, asked: AskedQuestion, moment: Hit, began: float) -> Answer | None:
+        """ "What did she say?" / "what did I do when he said it?": the user's turn at or
+        right after the moment the last answer cited that tells it
+        (reflect.answer.conversation.reply_at), or at the other moments it cited. None: no
+        turn there does."""
+        # The moment the last answer pointed at first, then the others it cited: "what did
+        # she say?" after "did I tell work?" is at the telling, wherever the answer led.
+        turn = None
+        for cited in (moment, *(h for h in asked.context if h is not moment)):
+            session = self._session_of(cited.session_id)
+            turn = reply_at(cited, session, asked.reply, asked.reply_by, self.me_labels)
+            if turn is not None:
+                break
+        if turn is None:
+            return None
+        line = f"Then, on {day(turn.session_date, self.today())}, {{who}} said: “{{quote}}” [{{n}}]"
+        answer = self._composed(asked, [turn], [(turn, line)], began, topic_words=False)
+        # "that" in the next question ("and when was that?") is still the moment replied to.
+        answer.focus = cited
+        return answer
+
+    def _moment_asked_about(
+        self, asked: AskedQuestion, filters: Filters, *, dated: bool = False
+    ) -> DatedMoment | None:
         """Where "when do I start?" is answered, looked for in turn: the excerpts the last
         answer cited with the replies after them; the sessions they are from (the topic and
         the asked words searched there); everywhere; and, for "when did he move in?" after
@@ -523,7 +564,7 @@ class Answerer:
             groups.append(lambda: self._search(asked.when_words, later, alone))
         about = content_stems(asked.topic) - said
         for group in groups:
-            moment = dated_moment(group(), said, about)
+            moment = dated_moment(group(), said, about, dated=dated)
             if moment is not None:
                 return moment
         return None

@@ -43,6 +43,7 @@ __all__ = [
     "event_window",
     "find_event_mention",
     "place_event",
+    "says_day_number",
     "sessions_naming",
 ]
 
@@ -813,6 +814,15 @@ def day_told(text: str, said_on: dt.date, words: set[str]) -> tuple[dt.date, str
             if day is not None:
                 return day, candidate.strip()
     return None
+
+
+_DAY_NUMBER = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORD_RE})\b", re.IGNORECASE)
+
+
+def says_day_number(sentence: str) -> bool:
+    """Whether `sentence` gives a day of the month ("the eighteenth", "July 18th"), not a
+    weekday alone."""
+    return _DAY_NUMBER.search(sentence.replace("’", "'")) is not None
 
 
 def _one_day(lower: str, said_on: dt.date) -> dt.date | None:
