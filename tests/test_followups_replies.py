@@ -15,7 +15,7 @@ import pytest
 
 from reflect.answer import Answerer
 from reflect.answer.conversation import Conversation, dated_moment, reply_at
-from reflect.answer.events import says_day_number
+from reflect.answer.events import day_told, says_day_number
 from reflect.answer.question import PreviousTurn, people_named, read_question
 from reflect.retrieval import Hit, Retriever
 from reflect.session import Session
@@ -44,6 +44,8 @@ SESSIONS = [
             ),
             ("Odile", "How do you feel about going?"),
             ("Ravi", "Nervous. Dad will be there, and I still haven't told him about the firm."),
+            ("Odile", "And the flight?"),
+            ("Ravi", "Mum offered to pay for my flight to Lisbon. I said no, I'm not a kid."),
         ],
     ),
     session(
@@ -59,6 +61,9 @@ SESSIONS = [
             ),
             ("Odile", "How was that for you?"),
             ("Ravi", "I didn't know what to say. I just hugged him."),
+            ("Ravi", "And I rang Mum and said yes to the flight money in the end."),
+            ("Odile", "What did she say?"),
+            ("Ravi", 'She laughed. And then she said, "Finally, you let me help."'),
         ],
     ),
 ]
@@ -139,6 +144,13 @@ class TestReplyAt:
 
 
 class TestDatedOnly:
+    def test_the_day_may_come_just_before_the_words(self) -> None:
+        text = "Oh, yeah. She's ten on the ninth of June. Lorna's doing a party at hers."
+        words = content_stems("Lorna's party")
+        assert day_told(text, dt.date(2025, 5, 26), words) is None
+        told = day_told(text, dt.date(2025, 5, 26), words, before=True)
+        assert told is not None and told[0] == dt.date(2025, 6, 9)
+
     def test_a_day_with_its_number_in_a_passage_naming_the_thing(self) -> None:
         told = turn_hit(SESSIONS[0], 0)
         moment = dated_moment([WENT, told], content_stems("the wedding in Lisbon"), dated=True)
@@ -227,3 +239,16 @@ def test_what_did_he_say_and_what_did_i_do_are_the_turns_after_the_moment(
     when = a.ask("and when was that?", conversation=talk)
     assert "24 June" in when.text
     assert model.calls == []
+
+
+def test_what_she_said_is_looked_for_later_when_the_moment_cited_has_no_reply(
+    retriever: Retriever,
+) -> None:
+    offer = turn_hit(SESSIONS[0], 4)
+    assert offer.text.startswith("Mum offered to pay for my flight")
+    talk = talk_after("did I take the flight money Mum offered?", offer)
+    said = answerer(retriever, FakeChatModel([])).ask("what did she say?", conversation=talk)
+    assert said.text.startswith("Then, on 24 June, you said:")
+    assert [hit.text for _, hit in said.citations] == [
+        'She laughed. And then she said, "Finally, you let me help."'
+    ]

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
@@ -309,7 +310,7 @@ class Answerer:
     def _compose(self, asked: AskedQuestion, filters: Filters, began: float) -> Answer | None:
         """Questions the system answers from evidence, without the model; None for the rest."""
         if asked.reply and asked.refers_to is not None:
-            reply = self._answer_reply(asked, asked.refers_to, began)
+            reply = self._answer_reply(asked, asked.refers_to, filters, began)
             if reply is not None:
                 return reply
         if asked.kind == "when" and (asked.refers_to is not None or asked.when_words):
@@ -507,15 +508,28 @@ class Answerer:
         answer.question = asked.text
         return answer
 
-    def _answer_reply(self, asked: AskedQuestion, moment: Hit, began: float) -> Answer | None:
+    def _answer_reply(
+        self, asked: AskedQuestion, moment: Hit, filters: Filters, began: float
+    ) -> Answer | None:
         """ "What did she say?" / "what did I do when he said it?": the user's turn at or
         right after the moment the last answer cited that tells it
-        (reflect.answer.conversation.reply_at), or at the other moments it cited. None: no
-        turn there does."""
+        (reflect.answer.conversation.reply_at), or at the other moments it cited, or at a
+        later moment about the same thing. None: no turn there does."""
+
+        def later() -> Iterator[Hit]:
+            # "did I take the money Mum offered?" cited her offer; "what did she say?" is
+            # where the user told her yes, sessions later: the topic, from that day on.
+            after = dataclasses.replace(
+                filters, since=moment.session_date, until=None, session_ids=None
+            )
+            mine = dataclasses.replace(asked.understood, speaker="me", speaker_words=None)
+            yield from self._search(asked.topic, after, dataclasses.replace(asked, understood=mine))
+
         # The moment the last answer pointed at first, then the others it cited: "what did
         # she say?" after "did I tell work?" is at the telling, wherever the answer led.
+        cited_first = (moment, *(h for h in asked.context if h is not moment))
         turn = None
-        for cited in (moment, *(h for h in asked.context if h is not moment)):
+        for cited in itertools.chain(cited_first, later()):
             session = self._session_of(cited.session_id)
             turn = reply_at(cited, session, asked.reply, asked.reply_by, self.me_labels)
             if turn is not None:

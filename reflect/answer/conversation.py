@@ -73,13 +73,14 @@ def dated_moment(
     Fairhaven job") before any other; else the first that holds one of the words, the same
     way; None when none does. `dated`: only a moment whose day is said with its number
     ("Saturday the eighteenth of July"; not "two Friday nights", read as the Friday before),
-    in a passage holding two of the words (all, when there are fewer)."""
+    in a passage holding two of the words (all, when there are fewer), the sentence before
+    the words read too."""
     days: list[DatedMoment] = []
     holding: list[DatedMoment] = []
     for hit in hits:
         if dated and len(content_stems(hit.text) & words) < min(2, len(words)):
             continue  # one common word ("Dad") is not the thing whose day is asked
-        told = day_told(hit.text, hit.session_date, words)
+        told = day_told(hit.text, hit.session_date, words, before=dated)
         if told is not None and (not dated or says_day_number(told[1])):
             days.append(DatedMoment(hit, told[0], told[1]))
         elif not dated and content_stems(hit.text) & words:
