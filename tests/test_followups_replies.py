@@ -126,6 +126,12 @@ class TestReading:
         asked = read_question("what did he say about my pension?", today=TODAY, previous=before)
         assert asked.reply == ""
 
+    def test_what_i_said_id_tell_someone_is_a_plan_did_i_do_it_asks_after(self) -> None:
+        asked = read_question("what did I say I'd tell Mum about the flight?", today=TODAY)
+        assert asked.kind == "agreements" and "Mum" in asked.topic
+        then = read_question("did I do it?", today=TODAY, previous=previous(asked.text, WENT))
+        assert then.followup and then.kind == "outcome"
+
 
 class TestReplyAt:
     def test_what_he_said_is_the_users_turn_reporting_his_words(self) -> None:

@@ -127,7 +127,8 @@ _AGREEMENTS = re.compile(
     r"\bwhat\s+(?:did|have|had)\s+(?:we|i|you)\s+(?:agree|agreed|plan|planned|decide|decided|"
     r"commit|committed|set)\b|\b(?:my|our|the|any)\s+homework\b|^homework\b|\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\s+"
     r"(?:task|tasks|plan|plans|assignment|exercise|exercises|goals?)\b|\bwhat\s+did\s+i\s+"
-    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+(?:am|was)\s+i\s+(?:meant|supposed)"
+    # "what did I say I'd tell Mum?" is a plan, as "what did I say I'd do?" is
+    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do|tell)\b|\bwhat\s+(?:am|was)\s+i\s+(?:meant|supposed)"
     r"\s+to\s+(?:be\s+)?(?:do|doing|try|trying)\b|\bwhat\s+(?:should|do)\s+i\s+(?:try|do)\s+"
     r"(?:this|next)\s+week\b",
     re.IGNORECASE,
