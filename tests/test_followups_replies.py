@@ -114,17 +114,20 @@ class TestReading:
         assert asked.followup and asked.reply == "said"
         assert asked.refers_to is TOLD_DAD
         assert asked.reply_by[0] == "he" and "Dad" in asked.reply_by
+        assert "what Dad said then (24 June)" in asked.summary()
 
     def test_what_did_i_do_when_he_said_it_asks_the_users_next_turn(self) -> None:
         before = previous("what did Dad say at the wedding?", TOLD_DAD)
         for question in ("what did I do when he said it?", "and what did I do after he said that?"):
             asked = read_question(question, today=TODAY, previous=before)
             assert asked.reply == "did" and asked.refers_to is TOLD_DAD, question
+            assert "what you did then (24 June)" in asked.summary()
 
     def test_a_question_with_a_subject_of_its_own_is_not_a_reply(self) -> None:
         before = previous("did I tell Dad about the firm?", TOLD_DAD)
-        asked = read_question("what did he say about my pension?", today=TODAY, previous=before)
-        assert asked.reply == ""
+        for question in ("what did he say about my pension?", "and what did he say about that?"):
+            asked = read_question(question, today=TODAY, previous=before)
+            assert asked.reply == "", question
 
     def test_what_i_said_id_tell_someone_is_a_plan_did_i_do_it_asks_after(self) -> None:
         asked = read_question("what did I say I'd tell Mum about the flight?", today=TODAY)

@@ -415,8 +415,17 @@ class AskedQuestion:
                     "agreements": "what was agreed",
                 }[self.kind]
             )
+        if self.reply and self.refers_to is not None:
+            # "what did she say?": what was said back at the moment the last answer cited.
+            whom = self.reply_by[-1] if self.reply_by else "they"
+            then = _day(self.refers_to.session_date)
+            parts.append(
+                f"what {whom} said then ({then})"
+                if self.reply == "said"
+                else f"what you did then ({then})"
+            )
         who = self.understood.speaker_description()
-        if who:
+        if who and not self.reply:
             parts.append(f"said by {who}")
         if self.time_words:
             parts.append(self.time_words)
@@ -959,13 +968,15 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
 
 # What someone said back, or what the user did then, at the moment the last answer cited:
 # "what did she say?", "and what did she say when she finally got it?", "how did he take
-# it?"; "what did I do when he said it?", "and what did I do after she said that?".
+# it?"; "what did I do when he said it?", "and what did I do after she said that?". Not
+# "what did she say about that?": her words on the subject, wherever (she may be the
+# counsellor, whose words the user does not report).
 _SHE_HE_THEY = re.compile(r"\b(?:she|he|they)\b", re.IGNORECASE)
 _ASKS_REPLY = re.compile(
     r"^(?:and\s+|so\s+|but\s+)?(?:"
     r"(?:what\s+did\s+(?P<who>she|he|they)\s+(?:say|tell\s+(?:me|you)|reply|answer)|"
     r"how\s+did\s+(?P<pronoun>she|he|they)\s+take\s+(?:it|that))\b(?:\s+(?:to\s+(?:that|it|me)|"
-    r"back|then|when\b.*|after\b.*|about\s+(?:it|that)))?"
+    r"back|then|when\b.*|after\b.*))?"
     r"|(?P<did>what\s+did\s+i\s+(?:do|say)\s+(?:when|after|once)\s+(?:she|he|they)\s+"
     r"(?:said|told\s+me|did)\s+(?:it|that|this)))\s*[?.!]*$",
     re.IGNORECASE,
