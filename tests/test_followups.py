@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -293,24 +293,37 @@ SESSIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def retriever() -> Iterator[Retriever]:
+def tiny_retriever(sessions: Sequence[Session], me: str) -> Iterator[Retriever]:
+    """A retriever over `sessions`, small chunks, the fake embedder (closed after)."""
     index = SearchIndex()
-    for s in SESSIONS:
+    for s in sessions:
         chunks = chunk_session(s, min_words=5, max_words=25)
         index.add_lexical(s, chunks)
         index.add_vectors(s.id, chunks, EMBEDDER.embed([embedding_text(s, c) for c in chunks]))
-    yield Retriever(index, EMBEDDER, me_labels=frozenset(["Noor"]))
+    yield Retriever(index, EMBEDDER, me_labels=frozenset([me]))
     index.close()
 
 
-def answerer(retriever: Retriever, model: FakeChatModel) -> Answerer:
+@pytest.fixture(scope="module")
+def retriever() -> Iterator[Retriever]:
+    yield from tiny_retriever(SESSIONS, "Noor")
+
+
+def answerer(
+    retriever: Retriever,
+    model: FakeChatModel,
+    sessions: Sequence[Session] = SESSIONS,
+    me: str = "Noor",
+    therapist: str = "Ines",
+    today: dt.date = TODAY,
+) -> Answerer:
+    """An Answerer over `retriever` whose evidence thresholds let the tiny vault answer."""
     return Answerer(
         retriever,
         EMBEDDER,
         lambda: model,
-        me_labels=["Noor"],
-        therapist_labels=["Ines"],
+        me_labels=[me],
+        therapist_labels=[therapist],
         settings=AnswerSettings(
             evidence=EvidenceThresholds(
                 strong_similarity=2.0,
@@ -322,8 +335,8 @@ def answerer(retriever: Retriever, model: FakeChatModel) -> Answerer:
                 words_only_coverage=0.5,
             )
         ),
-        session_dates=lambda: [SessionDate(s.id, s.date) for s in SESSIONS],
-        today=lambda: TODAY,
+        session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
+        today=lambda: today,
     )
 
 

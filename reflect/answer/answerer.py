@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from reflect.agreements import proposes
 from reflect.answer.absent import never_mentioned, nothing_about
@@ -28,7 +29,13 @@ from reflect.answer.compose import (
     sessions_list,
     strong_mentions,
 )
-from reflect.answer.conversation import Conversation, DatedMoment, dated_moment, with_reply
+from reflect.answer.conversation import (
+    Conversation,
+    DatedMoment,
+    dated_moment,
+    reply_at,
+    with_reply,
+)
 from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import (
@@ -326,6 +333,10 @@ class Answerer:
             who = self._answer_who(asked, began)
             if who is not None:
                 return who
+        if asked.reply and asked.refers_to is not None:
+            reply = self._answer_reply(asked, asked.refers_to, filters, began)
+            if reply is not None:
+                return reply
         if asked.kind == "when" and (asked.refers_to is not None or asked.when_words):
             when = self._answer_when(asked, filters, began)
             if when is not None:
@@ -585,6 +596,14 @@ class Answerer:
                 # A question was cited ("And your mum came to stay?"): the reply tells when.
                 cited = with_reply(cited, self._session_of(cited.session_id), turns=1)
             moment = dated_moment([cited], content_stems(asked.topic))
+            if (moment is None or moment.day is None) and not asked.asks_when_said:
+                # The moment cited tells no day ("I've been reading the thesis since I
+                # handed it in"): the day is looked for where the thing is said with one
+                # ("I hand it in on Friday the fourth"), as for "when do I start?".
+                told = self._moment_asked_about(
+                    dataclasses.replace(asked, when_words=asked.topic), filters, dated=True
+                )
+                moment = told or moment
             if moment is None or asked.asks_when_said:
                 moment = DatedMoment(asked.refers_to, None)
         hit = moment.hit
@@ -599,7 +618,43 @@ class Answerer:
         answer.question = asked.text
         return answer
 
-    def _moment_asked_about(self, asked: AskedQuestion, filters: Filters) -> DatedMoment | None:
+    def _answer_reply(
+        self, asked: AskedQuestion, moment: Hit, filters: Filters, began: float
+    ) -> Answer | None:
+        """ "What did she say?" / "what did I do when he said it?": the user's turn at or
+        right after the moment the last answer cited that tells it
+        (reflect.answer.conversation.reply_at), or at the other moments it cited, or at a
+        later moment about the same thing. None: no turn there does."""
+
+        def later() -> Iterator[Hit]:
+            # "did I take the money Mum offered?" cited her offer; "what did she say?" is
+            # where the user told her yes, sessions later: the topic, from that day on.
+            after = dataclasses.replace(
+                filters, since=moment.session_date, until=None, session_ids=None
+            )
+            mine = dataclasses.replace(asked.understood, speaker="me", speaker_words=None)
+            yield from self._search(asked.topic, after, dataclasses.replace(asked, understood=mine))
+
+        # The moment the last answer pointed at first, then the others it cited: "what did
+        # she say?" after "did I tell work?" is at the telling, wherever the answer led.
+        cited_first = (moment, *(h for h in asked.context if h is not moment))
+        turn = None
+        for cited in itertools.chain(cited_first, later()):
+            session = self._session_of(cited.session_id)
+            turn = reply_at(cited, session, asked.reply, asked.reply_by, self.me_labels)
+            if turn is not None:
+                break
+        if turn is None:
+            return None
+        line = f"Then, on {day(turn.session_date, self.today())}, {{who}} said: “{{quote}}” [{{n}}]"
+        answer = self._composed(asked, [turn], [(turn, line)], began, topic_words=False)
+        # "that" in the next question ("and when was that?") is still the moment replied to.
+        answer.focus = cited
+        return answer
+
+    def _moment_asked_about(
+        self, asked: AskedQuestion, filters: Filters, *, dated: bool = False
+    ) -> DatedMoment | None:
         """Where "when do I start?" is answered, looked for in turn: the excerpts the last
         answer cited with the replies after them; the sessions they are from (the topic and
         the asked words searched there); everywhere; and, for "when did he move in?" after
@@ -633,7 +688,7 @@ class Answerer:
             groups.append(lambda: self._search(asked.when_words, later, alone))
         about = content_stems(asked.topic) - said
         for group in groups:
-            moment = dated_moment(group(), said, about)
+            moment = dated_moment(group(), said, about, dated=dated)
             if moment is not None:
                 return moment
         return None

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable, Set
+import re
+from collections.abc import Collection, Iterable, Sequence, Set
 from dataclasses import dataclass, field
 
 from reflect.agreements import proposed_things
-from reflect.answer.events import day_told
+from reflect.answer.events import day_told, says_day_number
 from reflect.answer.question import AskedQuestion, PreviousTurn, people_named
 from reflect.retrieval import Hit
 from reflect.session import Session
 from reflect.words import content_stems
 
-__all__ = ["Conversation", "DatedMoment", "dated_moment", "with_reply"]
+__all__ = ["Conversation", "DatedMoment", "dated_moment", "reply_at", "with_reply"]
 
 
 @dataclass(slots=True)
@@ -65,21 +66,26 @@ class DatedMoment:
 
 
 def dated_moment(
-    hits: Iterable[Hit], words: set[str], about: Set[str] = frozenset()
+    hits: Iterable[Hit], words: set[str], about: Set[str] = frozenset(), *, dated: bool = False
 ) -> DatedMoment | None:
     """Of `hits` (best first), the first that gives a day for what `words` name ("I start on
     the first of September"), one that also names what the conversation is `about` ("the
     Fairhaven job") before any other; else the first that holds one of the words, the same
-    way; None when none does."""
-    dated: list[DatedMoment] = []
+    way; None when none does. `dated`: only a moment whose day is said with its number
+    ("Saturday the eighteenth of July"; not "two Friday nights", read as the Friday before),
+    in a passage holding two of the words (all, when there are fewer), the sentence before
+    the words read too."""
+    days: list[DatedMoment] = []
     holding: list[DatedMoment] = []
     for hit in hits:
-        told = day_told(hit.text, hit.session_date, words)
-        if told is not None:
-            dated.append(DatedMoment(hit, told[0], told[1]))
-        elif content_stems(hit.text) & words:
+        if dated and len(content_stems(hit.text) & words) < min(2, len(words)):
+            continue  # one common word ("Dad") is not the thing whose day is asked
+        told = day_told(hit.text, hit.session_date, words, before=dated)
+        if told is not None and (not dated or says_day_number(told[1])):
+            days.append(DatedMoment(hit, told[0], told[1]))
+        elif not dated and content_stems(hit.text) & words:
             holding.append(DatedMoment(hit, None))
-    for moments in (dated, holding):
+    for moments in (days, holding):
         named = [m for m in moments if content_stems(m.hit.text) & about]
         if named or moments:
             return (named or moments)[0]
@@ -98,4 +104,51 @@ def with_reply(hit: Hit, session: Session | None, turns: int = 3) -> Hit:
     end = following[-1].char_end
     return dataclasses.replace(
         hit, text=session.text[hit.char_start : end], char_end=end, last_turn=following[-1].index
+    )
+
+
+# How a user reports someone's words: "and she said, ...", "he just went, ...".
+_REPORTED = r"(?:just\s+|then\s+)?(?:said|says|goes|went|told\s+me|replied|answered|wrote|texted)"
+
+
+def reply_at(
+    moment: Hit,
+    session: Session | None,
+    reply: str,
+    by: Sequence[str],
+    me: Collection[str],
+    turns: int = 6,
+) -> Hit | None:
+    """The user's turn that answers "what did she say?" ("said": the first of the user's turns
+    from `moment` on, within `turns` turns, that reports `by`'s words: "and then she said,
+    'Take what you need.'") or "what did I do when he said it?" ("did": the user's turn after
+    that report: "I didn't say anything. I just sat there."). None: no such turn there."""
+    if session is None or not session.turns:
+        return None
+    following = [t for t in session.turns if t.char_end > moment.char_start][:turns]
+    mine = [t for t in following if t.speaker in me]
+    who = "|".join(re.escape(w) for w in by) or "she|he|they"
+    report = re.compile(rf"\b(?:{who})\s+{_REPORTED}\b", re.IGNORECASE)
+    at = next(
+        (i for i, t in enumerate(mine) if report.search(session.text[t.char_start : t.char_end])),
+        None,
+    )
+    if at is None:
+        return None
+    at += reply == "did"
+    if at >= len(mine):
+        return None
+    turn = mine[at]
+    return dataclasses.replace(
+        moment,
+        text=session.text[turn.char_start : turn.char_end],
+        chunk_text="",
+        char_start=turn.char_start,
+        char_end=turn.char_end,
+        speaker=turn.speaker,
+        start=turn.start,
+        end=turn.end,
+        first_turn=turn.index,
+        last_turn=turn.index,
+        match_spans=[],
     )

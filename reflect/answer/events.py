@@ -44,6 +44,7 @@ __all__ = [
     "event_window",
     "find_event_mention",
     "place_event",
+    "says_day_number",
     "sessions_naming",
 ]
 
@@ -798,18 +799,21 @@ _AHEAD_WORDS = re.compile(rf"\b{_MODALS}\b|\b(?:is|are|'s)\s+(?:on|coming|due)\b
 _PAST_WORDS = re.compile(rf"\b{_PAST_VERB}\b")
 
 
-def day_told(text: str, said_on: dt.date, words: set[str]) -> tuple[dt.date, str] | None:
+def day_told(
+    text: str, said_on: dt.date, words: set[str], *, before: bool = False
+) -> tuple[dt.date, str] | None:
     """The day `text` (said on `said_on`) gives for what `words` (stems) name: "I start on
     the first of September" said on 15 July is 1 September; "When do you start?" "Monday the
     third of November." is 3 November. Read in the first sentence holding one of the words,
     or the two right after it (the reply to a question; "Work. So it's official. I go back on
     Monday the fifth."); None when none names one day (a range, "last Thursday" or a weekday
-    alone is not placed)."""
+    alone is not placed). `before`: the sentence before it too, last ("She's ten on the
+    ninth of June. Lorna's doing a party.")."""
     sentences = [s for s in _SENTENCE_END.split(text) if s.strip()]
     for i, sentence in enumerate(sentences):
         if not content_stems(sentence) & words:
             continue
-        for candidate in sentences[i : i + 3]:
+        for candidate in sentences[i : i + 3] + sentences[max(0, i - 1) : i] * before:
             day = _one_day(candidate.lower().replace("’", "'"), said_on)
             if day is not None:
                 return day, candidate.strip()
@@ -829,6 +833,15 @@ def day_ahead(text: str, said_on: dt.date) -> dt.date | None:
         if day is not None:
             return day
     return None
+
+
+_DAY_NUMBER = re.compile(rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)?|{_ORD_RE})\b", re.IGNORECASE)
+
+
+def says_day_number(sentence: str) -> bool:
+    """Whether `sentence` gives a day of the month ("the eighteenth", "July 18th"), not a
+    weekday alone."""
+    return _DAY_NUMBER.search(sentence.replace("’", "'")) is not None
 
 
 def _one_day(lower: str, said_on: dt.date, *, ahead: bool = False) -> dt.date | None:

@@ -413,6 +413,11 @@ class AskedQuestion:
     # `context`, the excerpts the last answer cited (the one it pointed at first).
     when_words: str = ""
     context: tuple[Hit, ...] = ()
+    # "what did she say?" ("said") / "what did I do when he said it?" ("did"): asked of the
+    # moment the last answer cited (`refers_to`), answered from the turns that follow it.
+    reply: str = ""
+    # Who "she" / "he" is in it: the pronoun and the person it stands for ("she", "Mum").
+    reply_by: tuple[str, ...] = ()
 
     @property
     def speaker(self) -> SpeakerRole | None:
@@ -444,8 +449,17 @@ class AskedQuestion:
                     "who": "who they are",
                 }[self.kind]
             )
+        if self.reply and self.refers_to is not None:
+            # "what did she say?": what was said back at the moment the last answer cited.
+            whom = self.reply_by[-1] if self.reply_by else "they"
+            then = _day(self.refers_to.session_date)
+            parts.append(
+                f"what {whom} said then ({then})"
+                if self.reply == "said"
+                else f"what you did then ({then})"
+            )
         who = self.understood.speaker_description()
-        if who:
+        if who and not self.reply:
             parts.append(f"said by {who}")
         if self.time_words:
             parts.append(self.time_words)
@@ -981,6 +995,21 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
         completed = _at_last_moment(completed, previous, after=after_that)
     if kind == "outcome" and previous.cited is not None:
         completed = replace(completed, refers_to=previous.cited)
+    reply = _ASKS_REPLY.search(text)
+    if reply is not None and kind == "recall" and previous.cited is not None:
+        completed = replace(
+            completed,
+            reply="did" if reply.group("did") else "said",
+            reply_by=tuple(
+                w
+                for w in (
+                    *(m.group(0).lower() for m in _SHE_HE_THEY.finditer(reply.group(0))),
+                    _person_meant(text, previous.people),
+                )
+                if w
+            ),
+            refers_to=previous.cited,
+        )
     if kind == "when":
         completed = replace(
             completed,
@@ -1005,6 +1034,23 @@ def _complete_from(asked: AskedQuestion, previous: PreviousTurn) -> AskedQuestio
             ),
         )
     return completed
+
+
+# What someone said back, or what the user did then, at the moment the last answer cited:
+# "what did she say?", "and what did she say when she finally got it?", "how did he take
+# it?"; "what did I do when he said it?", "and what did I do after she said that?". Not
+# "what did she say about that?": her words on the subject, wherever (she may be the
+# counsellor, whose words the user does not report).
+_SHE_HE_THEY = re.compile(r"\b(?:she|he|they)\b", re.IGNORECASE)
+_ASKS_REPLY = re.compile(
+    r"^(?:and\s+|so\s+|but\s+)?(?:"
+    r"(?:what\s+did\s+(?P<who>she|he|they)\s+(?:say|tell\s+(?:me|you)|reply|answer)|"
+    r"how\s+did\s+(?P<pronoun>she|he|they)\s+take\s+(?:it|that))\b(?:\s+(?:to\s+(?:that|it|me)|"
+    r"back|then|when\b.*|after\b.*))?"
+    r"|(?P<did>what\s+did\s+i\s+(?:do|say)\s+(?:when|after|once)\s+(?:she|he|they)\s+"
+    r"(?:said|told\s+me|did)\s+(?:it|that|this)))\s*[?.!]*$",
+    re.IGNORECASE,
+)
 
 
 def _day_words(text: str) -> str:
