@@ -222,6 +222,15 @@ _OUTCOME_LEAD = re.compile(
     r"(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?",
     re.IGNORECASE,
 )
+# "...like Annika said", "as we agreed", "like I said I would": who proposed it, not a
+# subject, and not a question about what they said.
+_AS_SUGGESTED = re.compile(
+    r",?\s*\b(?:like|as)\s+(?:my\s+(?:therapist|counsellor|counselor)|\w+)\s+(?:said|suggested|"
+    r"asked|told\s+me|advised|recommended|planned|agreed|wanted)\b(?:\s+(?:i\s+would|i'd|to))?"
+    r"(?=\s*[?.!]?\s*$)",
+    re.IGNORECASE,
+)
+_DID_I = re.compile(r"\b(?:did|have|has|had)\s+(?:i|we)\b", re.IGNORECASE)
 _ASKS_ABOUT_ME = re.compile(r"^(?:and\s+|so\s+|but\s+)?(?:did|have|had|was)\s+i\b", re.I)
 _PRONOUNS = re.compile(
     r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there)\b", re.IGNORECASE
@@ -437,6 +446,9 @@ def read_question(
     Helen say" is then the other person, and the name isn't searched. `events`: when an
     event was ("the wedding" -> 14 March), for "before the wedding" (reflect.answer.events)."""
     text = _told_by_name_as_you(" ".join(text.split()), others)
+    if _DID_I.search(text):
+        # "did I read to him like Annika said?" asks what the user did, not what Annika said.
+        text = " ".join(_AS_SUGGESTED.sub(" ", text).split())
     understood = understand(text)
     named = _named_speaker(text, others)
     if named is not None:
@@ -463,6 +475,10 @@ def read_question(
         after = place_event(f"after {topic}", today, sessions, events) if events else None
         if after is not None and time_words is None:
             _, since, until, session_ids, time_words = after
+        elif time_words is None:
+            # Undated, it was something coming up (a plan, a trip, an interview): what
+            # became of it is told in the sessions after it came up, as for "did I...?".
+            kind = "outcome"
     if kind == "outcome" and understood.speaker is None and _ASKS_ABOUT_ME.search(rest):
         # "did I keep it?": what happened is told by the user, in a later session.
         understood = replace(understood, speaker="me")
