@@ -51,11 +51,10 @@ class TestKinds:
             ("did I bring the diary?", "outcome", "bring the diary"),
             ("did my counsellor explain how the tablets work?", "recall", "how the tablets work"),
             ("how many of our sessions was Grandad in?", "count", "Grandad"),
-            # How something went is what the user said about it after it came up (#17): an
-            # outcome, unless the sessions date it (then only what was said after that day).
-            ("how did the tribunal go?", "outcome", "the tribunal"),
-            ("how did it go with the landlord?", "outcome", "the landlord"),
-            ("how did the new tablets work out?", "outcome", "the new tablets"),
+            # How something went is what the user said about it.
+            ("how did the tribunal go?", "recall", "the tribunal"),
+            ("how did it go with the landlord?", "recall", "the landlord"),
+            ("how did the new tablets work out?", "recall", "the new tablets"),
             # A recap of the session a moment picks out.
             (
                 "what happened in the session where I told you about the caravan?",

@@ -475,10 +475,6 @@ def read_question(
         after = place_event(f"after {topic}", today, sessions, events) if events else None
         if after is not None and time_words is None:
             _, since, until, session_ids, time_words = after
-        elif time_words is None:
-            # Undated, it was something coming up (a plan, a trip, an interview): what
-            # became of it is told in the sessions after it came up, as for "did I...?".
-            kind = "outcome"
     if kind == "outcome" and understood.speaker is None and _ASKS_ABOUT_ME.search(rest):
         # "did I keep it?": what happened is told by the user, in a later session.
         understood = replace(understood, speaker="me")
