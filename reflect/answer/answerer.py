@@ -44,7 +44,9 @@ from reflect.answer.excerpts import (
     grow_span,
     only_asks,
     sentence_spans,
+    turn_pieces,
 )
+from reflect.answer.outcome import proposal_turn, report_turn
 from reflect.answer.people import Said, introductions, is_a_name, role_words, said_with_role
 from reflect.answer.question import (
     OUTCOME_VERBS,
@@ -716,10 +718,10 @@ class Answerer:
             found = found or [cited_before]
         terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms) if terms else ""
-        stems: dict[tuple[str, int], set[str]] = {}
+        stems: dict[tuple[str, int, int], set[str]] = {}
 
         def said(hit: Hit) -> set[str]:
-            place = (hit.session_id, hit.char_start)
+            place = (hit.session_id, hit.char_start, hit.char_end)
             if place not in stems:
                 stems[place] = content_stems(hit.text)
             return stems[place]
@@ -730,12 +732,38 @@ class Answerer:
             # the diary"), anyone else's must say all of it.
             return key in said(hit) and (hit.speaker in self.me_labels or terms <= said(hit))
 
+        turns_of: dict[tuple[str, int, int], list[Hit]] = {}
+
+        def turns(hit: Hit) -> list[Hit]:
+            place = (hit.session_id, hit.char_start, hit.char_end)
+            if place not in turns_of:
+                turns_of[place] = turn_pieces(hit, self._session_of(hit.session_id))
+            return turns_of[place]
+
         relevant = [h for h in found if key in said(h)] or found[:1]
         fullest = max(len(said(h) & terms) for h in relevant)
         anchor = min(
             (h for h in relevant if len(said(h) & terms) == fullest),
             key=lambda h: (h.session_date, h.rank),
         )
+        # Where it was proposed, when that was earlier ("Can I suggest something small? ...
+        # Wait an hour."), rather than a later plan that shares more of the question's words
+        # ("What if you asked Lorna, not by text, at the handover?"): the proposing turn
+        # itself. A proposal after the fullest moment is left alone: "I'm going to go back
+        # swimming" is told after "I used to swim every morning", and the report between
+        # them would be lost (bench/README.md, #17).
+        naming = self._telling_words(asked.topic, terms) | {key}
+        most = max(len(said(h) & terms) for h in found)
+        proposals = [
+            turn
+            for h in found
+            if len(said(h) & terms) >= max(1, most - 1)
+            and (turn := proposal_turn(turns(h), naming, said)) is not None
+        ]
+        if proposals:
+            first = min(proposals, key=lambda h: (h.session_date, h.char_start))
+            if first.session_date < anchor.session_date:
+                anchor = first
         if cited_before is not None:
             anchor = cited_before
         # The words of the question and of the moment it came up that say what it is about:
@@ -748,6 +776,22 @@ class Answerer:
             after = dataclasses.replace(filters, since=anchor.session_date + dt.timedelta(days=1))
             named = [h for h in self._search(asked.topic, after, asked, k=5) if mentions(h)]
             later = self._told_after(asked, echo, after, mentions, said, telling) + later + named
+        # Of each later moment, the user's turn that tells about it (what happened between
+        # sessions is theirs to tell): the one holding most of the question's and the
+        # moment's words, or their answer to a question that holds them ("And the texts,
+        # since we last met?"). A moment without one holds something else ("Can I come to
+        # Poppy's party?" for the texts): it is left out.
+        weights = self.retriever.term_weights(asked.topic)
+        report_of: dict[tuple[str, int, int], Hit | None] = {}
+
+        def told_in(hit: Hit) -> Hit | None:
+            place = (hit.session_id, hit.char_start, hit.char_end)
+            if place not in report_of:
+                wanted = telling | terms | {key}
+                report_of[place] = report_turn(turns(hit), wanted, self.me_labels, said, weights)
+            return report_of[place]
+
+        later = [h for h in later if told_in(h) is not None]
         if cited_before is None and not any(mentions(h) for h in later):
             # Nothing after it names the thing, and where it came up the user told all of
             # what happened, beyond whom it happened to, without planning it ("She crawled!"
@@ -782,6 +826,8 @@ class Answerer:
             min((h for h in later if h.session_id == sid), key=lambda h: h.char_start)
             for sid in chosen
         ]
+        # Quoted and cited: the turn of it that tells.
+        picks = [told_in(h) or h for h in picks]
         # What "that" in the next question points at: the earliest report that names the
         # thing in the user's words, else the closest.
         best = min(

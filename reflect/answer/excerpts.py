@@ -101,7 +101,7 @@ def build_excerpts(
             continue
         session = session_of(hit.session_id)
         speakers = session.speakers if session is not None else []
-        for piece in _relevant_pieces(_turn_pieces(hit, session), terms):
+        for piece in _relevant_pieces(turn_pieces(hit, session), terms):
             piece = _trim(piece, session, terms, max_excerpt_tokens)
             who = _role(piece, speakers, me_labels, therapist_labels)
             candidate = Excerpt(len(excerpts) + 1, piece, who)
@@ -140,7 +140,7 @@ def only_asks(text: str) -> bool:
     return all(s.endswith("?") for s in sentences if s) and not proposes(text)
 
 
-def _turn_pieces(hit: Hit, session: Session | None) -> list[Hit]:
+def turn_pieces(hit: Hit, session: Session | None) -> list[Hit]:
     """The hit split at speaker turns (whole hit when the session is unknown)."""
     if (
         session is None

@@ -255,6 +255,15 @@ _OUTCOME_LEAD = re.compile(
     r"(?:ever\s+|actually\s+|really\s+|even\s+|then\s+|finally\s+|end\s+up\s+)?",
     re.IGNORECASE,
 )
+# "...like Annika said", "as we agreed", "like I said I would": who proposed it, not a
+# subject, and not a question about what they said.
+_AS_SUGGESTED = re.compile(
+    r",?\s*\b(?:like|as)\s+(?:my\s+(?:therapist|counsellor|counselor)|\w+)\s+(?:said|suggested|"
+    r"asked|told\s+me|advised|recommended|planned|agreed|wanted)\b(?:\s+(?:i\s+would|i'd|to))?"
+    r"(?=\s*[?.!]?\s*$)",
+    re.IGNORECASE,
+)
+_DID_I = re.compile(r"\b(?:did|have|has|had)\s+(?:i|we)\b", re.IGNORECASE)
 _ASKS_ABOUT_ME = re.compile(r"^(?:and\s+|so\s+|but\s+)?(?:did|have|had|was)\s+i\b", re.I)
 _PRONOUNS = re.compile(
     r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there)\b", re.IGNORECASE
@@ -486,6 +495,9 @@ def read_question(
     Helen say" is then the other person, and the name isn't searched. `events`: when an
     event was ("the wedding" -> 14 March), for "before the wedding" (reflect.answer.events)."""
     text = _told_by_name_as_you(" ".join(text.split()), others)
+    if _DID_I.search(text):
+        # "did I read to him like Annika said?" asks what the user did, not what Annika said.
+        text = " ".join(_AS_SUGGESTED.sub(" ", text).split())
     understood = understand(text)
     named = _named_speaker(text, others)
     if named is not None:
