@@ -535,6 +535,20 @@ def test_restating_the_question_is_not_support(retriever: Retriever) -> None:
     _assert_extractive_is_verbatim(answer)
 
 
+def test_a_question_asked_back_is_not_an_answer(retriever: Retriever) -> None:
+    # The small model repeats the therapist's question, which the excerpt supports word for
+    # word; a question reported in quotation marks is an answer and stays.
+    n = number_of(retriever, SLEEP_Q, "wake at four")
+    asked_back = f"What happens when you wake up at four and scroll on your phone [{n}]?."
+    answerer, _ = answerer_with(retriever, [asked_back])
+    answer = answerer.ask(SLEEP_Q)
+    assert answer.extractive
+    assert answer.dropped_sentences == [(asked_back, "a question, not an answer")]
+    checker = SentenceChecker(SLEEP_Q, answer.excerpts)
+    reported = f"Your therapist asked: “What happens when you wake at four?” [{n}]"
+    assert checker.check(reported).reason != "a question, not an answer"
+
+
 def test_claim_the_excerpt_does_not_make_falls_back_to_quotes(retriever: Retriever) -> None:
     n = number_of(retriever, SLEEP_Q, "wake at four")
     reply = f"You said your doctor prescribed sleeping pills for your insomnia [{n}]."

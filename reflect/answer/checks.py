@@ -141,6 +141,10 @@ class SentenceChecker:
             return drop("empty")
         if self._is_pasted(body):
             return drop("transcript text, not an answer")
+        if _QUESTION_END.search(_without_quotes(body)):
+            # The small model repeats the therapist's question back ("Who might your friendly
+            # faces be [5]?"), which the excerpt supports word for word; it answers nothing.
+            return drop("a question, not an answer")
         if not novel:
             return drop("only restates the question", 0.0)
         claimed = _claimed_speaker(body)
@@ -330,6 +334,11 @@ def _claimed_speaker(body: str) -> str | None:
 
 def _has_negation(text: str) -> bool:
     return bool(_NEGATION.search(text))
+
+
+# A sentence that ends by asking (quotation marks aside: "Your therapist asked: 'How did it
+# go?'" reports a question and is kept).
+_QUESTION_END = re.compile(r"\?[\s.!]*$")
 
 
 def _without_quotes(text: str) -> str:
