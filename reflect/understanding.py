@@ -138,6 +138,11 @@ _FRAMING = [
         # "what did my counsellor want me to do about Pauline": Pauline
         rf"\bwhat\s+did\s+(?:{_ROLE.pattern}|you|she|he|they)\s+(?:want|ask|need|expect|get)\s+"
         r"me\s+to\s+(?:do|try)(?:\s+(?:about|with|for|on|during|when|if))?\b",
+        # "did Liam's girlfriend ever come up?", "what came up about the wedding?": Liam's
+        # girlfriend, the wedding
+        r"^(?:and\s+|so\s+|but\s+)?(?:when\s+|what\s+)?(?:did|has|have|had\s+)?\s*"
+        r"(?=.*\b(?:come|came)\s+up\b)",
+        r"\b(?:ever\s+|once\s+)?(?:come|came)\s+up(?:\s+(?:about|with|regarding))?\b",
         # "what was going on with Danny": Danny
         r"\bwhat(?:\s+was|\s+is|['’]s)\s+(?:going\s+on|happening)\s+(?:with|about)\b",
         # "how was Mum doing", "how were things going at work": Mum, things at work

@@ -65,6 +65,10 @@ class TestKinds:
             ("can you remind me what the very first session was about?", "recap", ""),
             ("what did we decide at the end of the last session?", "agreements", ""),
             ("what did we decide about the car?", "agreements", "the car"),
+            # Whether something came up asks for the moments, not what became of it.
+            ("did Liam's girlfriend come up?", "recall", "Liam's girlfriend"),
+            ("did my brother ever come up?", "recall", "my brother"),
+            ("when did the wedding come up?", "recall", "the wedding"),
             # What the user took on to tell someone, and "the plan", are agreements too.
             ("what did I say I'd tell Mum about the visit?", "agreements", "Mum about the visit"),
             ("what was the plan for the handover?", "agreements", "for the handover"),
@@ -1010,3 +1014,23 @@ def test_what_we_agreed_about_something_is_the_agreement_that_holds_most_of_it()
         answer = a.ask("what did we agree about visiting Dad once he'd moved?")
         assert answer.text.startswith("What you agreed on 4 March:")
         assert "ring Dad" not in answer.text
+
+
+def test_whether_someone_came_up_is_answered_from_the_sessions_not_as_an_outcome() -> None:
+    # "did Liam's girlfriend come up?" had been read as "did ... come up" happening after a
+    # plan, and quoted Liam; no session holds "girlfriend".
+    sessions = [
+        session(
+            "l",
+            dt.date(2025, 4, 2),
+            [
+                noor("Liam rang on Sunday. He's doing the Wednesday evenings now, with Dad."),
+                ines("How was that, hearing him offer?"),
+            ],
+        )
+    ]
+    with answerer_over(sessions) as a:
+        answer = a.ask("did Liam's girlfriend come up?")
+        assert answer.asked is not None and answer.asked.kind == "recall"
+        assert not answer.found
+        assert answer.text.startswith("Your sessions never mention “girlfriend”")

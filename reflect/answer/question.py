@@ -124,7 +124,9 @@ _NUMBER_WORDS = {
 # question with one asks for a moment, not for what happened or how often it happened.
 _TALKING = (
     r"say|said|says|tell|told|mention(?:ed|s)?|talk(?:ed|s)?|speak|spoke|discuss(?:ed)?|"
-    r"describe[ds]?|explain(?:ed|s)?|ask(?:ed|s)?|bring\s+up|brought\s+up"
+    r"describe[ds]?|explain(?:ed|s)?|ask(?:ed|s)?|bring\s+up|brought\s+up|"
+    # "did Liam's girlfriend come up?" asks whether it was talked about, not what became of it
+    r"come\s+up|came\s+up"
 )
 
 # Kinds. Order matters in `_kind_of`: the most specific first.
