@@ -113,6 +113,11 @@ class Hit:
     source: str = "session"
     page: int | None = None
 
+    @property
+    def speakers(self) -> list[str]:
+        """The speaker labels in `speaker`, which holds them joined (`_hit_speaker`)."""
+        return [s.strip() for s in self.speaker.split(",")] if self.speaker else []
+
 
 class Retriever:
     def __init__(

@@ -366,6 +366,5 @@ def _is_pasted_line(body: str, excerpts: Iterable[Excerpt]) -> bool:
     for excerpt in excerpts:
         if excerpt.who:
             speakers.add(excerpt.who.casefold())
-        if excerpt.hit.speaker:
-            speakers.update(s.strip().casefold() for s in excerpt.hit.speaker.split(","))
+        speakers.update(s.casefold() for s in excerpt.hit.speakers)
     return name in speakers

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from reflect.agreements import proposed_things
 from reflect.answer.events import day_told, says_day_number
 from reflect.answer.question import AskedQuestion, PreviousTurn, people_named
-from reflect.retrieval import Hit
+from reflect.retrieval import Hit, span_hit
 from reflect.session import Session
 from reflect.words import content_stems
 
@@ -139,16 +139,13 @@ def reply_at(
     if at >= len(mine):
         return None
     turn = mine[at]
-    return dataclasses.replace(
-        moment,
-        text=session.text[turn.char_start : turn.char_end],
+    return span_hit(
+        session,
+        turn.char_start,
+        turn.char_end,
+        rank=moment.rank,
+        score=moment.score,
+        exact=moment.exact,
+        chunk_index=moment.chunk_index,
         chunk_text="",
-        char_start=turn.char_start,
-        char_end=turn.char_end,
-        speaker=turn.speaker,
-        start=turn.start,
-        end=turn.end,
-        first_turn=turn.index,
-        last_turn=turn.index,
-        match_spans=[],
     )
