@@ -718,10 +718,10 @@ class Answerer:
             found = found or [cited_before]
         terms = content_stems(asked.topic) - OUTCOME_VERBS or content_stems(asked.topic)
         key = self._rarest(asked.topic, terms) if terms else ""
-        stems: dict[tuple[str, int, int], set[str]] = {}
+        stems: dict[Place, set[str]] = {}
 
         def said(hit: Hit) -> set[str]:
-            place = (hit.session_id, hit.char_start, hit.char_end)
+            place = _place(hit)
             if place not in stems:
                 stems[place] = content_stems(hit.text)
             return stems[place]
@@ -732,10 +732,10 @@ class Answerer:
             # the diary"), anyone else's must say all of it.
             return key in said(hit) and (hit.speaker in self.me_labels or terms <= said(hit))
 
-        turns_of: dict[tuple[str, int, int], list[Hit]] = {}
+        turns_of: dict[Place, list[Hit]] = {}
 
         def turns(hit: Hit) -> list[Hit]:
-            place = (hit.session_id, hit.char_start, hit.char_end)
+            place = _place(hit)
             if place not in turns_of:
                 turns_of[place] = turn_pieces(hit, self._session_of(hit.session_id))
             return turns_of[place]
@@ -782,10 +782,10 @@ class Answerer:
         # since we last met?"). A moment without one holds something else ("Can I come to
         # Poppy's party?" for the texts): it is left out.
         weights = self.retriever.term_weights(asked.topic)
-        report_of: dict[tuple[str, int, int], Hit | None] = {}
+        report_of: dict[Place, Hit | None] = {}
 
         def told_in(hit: Hit) -> Hit | None:
-            place = (hit.session_id, hit.char_start, hit.char_end)
+            place = _place(hit)
             if place not in report_of:
                 wanted = telling | terms | {key}
                 report_of[place] = report_turn(turns(hit), wanted, self.me_labels, said, weights)
@@ -989,7 +989,7 @@ class Answerer:
         holding = [h for h in session.hits if key and key in content_stems(h.text)]
         if asked.speaker == "me":
             me = set(self.me_labels)
-            by_user = [h for h in holding if me & set((h.speaker or "").split(", "))]
+            by_user = [h for h in holding if me & set(h.speakers)]
             holding = by_user or holding
         return _best(holding or session.hits)
 
@@ -1233,9 +1233,7 @@ class Answerer:
         return fitted
 
     def _stops(self, excerpts: Sequence[Excerpt]) -> list[str]:
-        labels = {e.who for e in excerpts if e.who} | {
-            s.strip() for e in excerpts if e.hit.speaker for s in e.hit.speaker.split(",")
-        }
+        labels = {e.who for e in excerpts if e.who} | {s for e in excerpts for s in e.hit.speakers}
         return list(dict.fromkeys([*_BASE_STOPS, *(f"\n{label}:" for label in sorted(labels))]))
 
     def _extractive_lines(
@@ -1310,6 +1308,14 @@ def _without_speaker(question: str, asked: AskedQuestion | None) -> str:
         return question
     pattern = r"\b" + r"\s+".join(map(re.escape, who.split())) + r"(?:['’]s)?\b"
     return " ".join(re.sub(pattern, " ", question, flags=re.IGNORECASE).split()) or question
+
+
+# Where a hit is: its session and its span, the key its words and turns are kept under.
+Place = tuple[str, int, int]
+
+
+def _place(hit: Hit) -> Place:
+    return (hit.session_id, hit.char_start, hit.char_end)
 
 
 # Someone's words as the user reports them: in quotation marks, or "she said, ..." / "he

@@ -176,13 +176,8 @@ def decide_found(
 
 def _most_together(hits: Sequence[Hit], terms: set[str]) -> int:
     """The most of `terms` that one hit's passage holds."""
-    return max(
-        (
-            sum(_term_present(t, content_stems(f"{h.chunk_text or h.text}")) for t in terms)
-            for h in hits
-        ),
-        default=0,
-    )
+    held = (content_stems(h.chunk_text or h.text) for h in hits)
+    return max((sum(_term_present(t, stems) for t in terms) for stems in held), default=0)
 
 
 def _term_present(term: str, present: set[str]) -> bool:
