@@ -12,6 +12,7 @@
     .venv/bin/python bench/bench_answers.py --history7       # the seventh, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history8       # the eighth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history9       # the ninth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history10      # the tenth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -64,6 +65,11 @@ With `--history9` (not together with the other fresh histories) it runs on the n
 the same way: the ten invented sessions of "Ailsa" in bench/eval/history9/ (me = "Ailsa"),
 questions bench/eval/questions_history9.jsonl (all split "fresh"), "today" fixed at Wednesday
 16 December 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history10` (not together with the other fresh histories) it runs on the tenth history
+the same way: the ten invented sessions of "Garth" in bench/eval/history10/ (me = "Garth"),
+questions bench/eval/questions_history10.jsonl (all split "fresh"), "today" fixed at Thursday
+2 July 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -159,6 +165,9 @@ HISTORY8_TODAY = dt.date(2026, 4, 20)  # the Monday after the last session (Thur
 HISTORY9 = HERE / "eval" / "history9"
 HISTORY9_QUESTIONS = HERE / "eval" / "questions_history9.jsonl"
 HISTORY9_TODAY = dt.date(2026, 12, 16)  # a week after the last session (Wednesday 9 December)
+HISTORY10 = HERE / "eval" / "history10"
+HISTORY10_QUESTIONS = HERE / "eval" / "questions_history10.jsonl"
+HISTORY10_TODAY = dt.date(2026, 7, 2)  # three weeks after the last session (Wednesday 10 June)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -529,6 +538,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history9:
         return HistorySet("History9", HISTORY9, HISTORY9_QUESTIONS, "Ailsa", HISTORY9_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history10:
+        return HistorySet("History10", HISTORY10, HISTORY10_QUESTIONS, "Garth", HISTORY10_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -560,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the eighth, fresh history (Carmel) instead; score it once, at the end")
     fresh.add_argument("--history9", action="store_true",
                        help="the ninth, fresh history (Ailsa) instead; score it once, at the end")
+    fresh.add_argument("--history10", action="store_true",
+                       help="the tenth, fresh history (Garth) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

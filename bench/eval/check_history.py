@@ -34,7 +34,9 @@ bench/eval/history7/ (from history7_script.txt, "me" = Dom, "therapist" = Annika
 (from history8_script.txt, "me" = Carmel, "therapist" = Ewan, today 20 April 2026) with
 questions_history8.jsonl (ids n001..), is checked the same way, and so is the ninth,
 bench/eval/history9/ (from history9_script.txt, "me" = Ailsa, "therapist" = Gideon, today
-16 December 2026) with questions_history9.jsonl (ids j001..).
+16 December 2026) with questions_history9.jsonl (ids j001..). The tenth, bench/eval/history10/
+(from history10_script.txt, "me" = Garth, "therapist" = Meena, today 2 July 2026) with
+questions_history10.jsonl (ids c001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -159,6 +161,9 @@ HISTORY8 = fresh_history(
 )
 HISTORY9 = fresh_history(
     "history9", "j", (30, 90), dt.date(2026, 12, 16), {"me": "Ailsa", "therapist": "Gideon"}
+)
+HISTORY10 = fresh_history(
+    "history10", "c", (30, 45), dt.date(2026, 7, 2), {"me": "Garth", "therapist": "Meena"}
 )
 
 
@@ -426,6 +431,9 @@ def main() -> int:
     ninth = Checker(HISTORY9)
     ninth.check_render()
     ninth.check_questions()
+    tenth = Checker(HISTORY10)
+    tenth.check_render()
+    tenth.check_questions()
     errors = (
         c.errors
         + fresh.errors
@@ -436,6 +444,7 @@ def main() -> int:
         + seventh.errors
         + eighth.errors
         + ninth.errors
+        + tenth.errors
     )
     for e in errors:
         print(e, file=sys.stderr)
@@ -472,6 +481,9 @@ def main() -> int:
     kinds9 = collections.Counter(r["kind"] for r in ninth.rows)
     print("history9 fresh: " + ", ".join(f"{k}={kinds9[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(ninth.rows)} questions over {len(ninth.texts)} sessions (history9)")
+    kinds10 = collections.Counter(r["kind"] for r in tenth.rows)
+    print("history10 fresh: " + ", ".join(f"{k}={kinds10[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(tenth.rows)} questions over {len(tenth.texts)} sessions (history10)")
     return 0
 
 
