@@ -12,6 +12,7 @@
     .venv/bin/python bench/bench_answers.py --history7       # the seventh, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history8       # the eighth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history9       # the ninth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history11      # the eleventh, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -64,6 +65,11 @@ With `--history9` (not together with the other fresh histories) it runs on the n
 the same way: the ten invented sessions of "Ailsa" in bench/eval/history9/ (me = "Ailsa"),
 questions bench/eval/questions_history9.jsonl (all split "fresh"), "today" fixed at Wednesday
 16 December 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history11` (not together with the other fresh histories) it runs on the eleventh history
+the same way: the ten invented sessions of "Maren" in bench/eval/history11/ (me = "Maren"),
+questions bench/eval/questions_history11.jsonl (all split "fresh"), "today" fixed at Monday
+9 March 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -159,6 +165,9 @@ HISTORY8_TODAY = dt.date(2026, 4, 20)  # the Monday after the last session (Thur
 HISTORY9 = HERE / "eval" / "history9"
 HISTORY9_QUESTIONS = HERE / "eval" / "questions_history9.jsonl"
 HISTORY9_TODAY = dt.date(2026, 12, 16)  # a week after the last session (Wednesday 9 December)
+HISTORY11 = HERE / "eval" / "history11"
+HISTORY11_QUESTIONS = HERE / "eval" / "questions_history11.jsonl"
+HISTORY11_TODAY = dt.date(2026, 3, 9)  # some weeks after the last session (Wednesday 11 February)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -529,6 +538,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history9:
         return HistorySet("History9", HISTORY9, HISTORY9_QUESTIONS, "Ailsa", HISTORY9_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history11:
+        return HistorySet("History11", HISTORY11, HISTORY11_QUESTIONS, "Maren", HISTORY11_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -560,6 +572,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the eighth, fresh history (Carmel) instead; score it once, at the end")
     fresh.add_argument("--history9", action="store_true",
                        help="the ninth, fresh history (Ailsa) instead; score it once, at the end")
+    fresh.add_argument("--history11", action="store_true",
+                       help="the eleventh, fresh history (Maren) instead; score it once, at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

@@ -34,7 +34,9 @@ bench/eval/history7/ (from history7_script.txt, "me" = Dom, "therapist" = Annika
 (from history8_script.txt, "me" = Carmel, "therapist" = Ewan, today 20 April 2026) with
 questions_history8.jsonl (ids n001..), is checked the same way, and so is the ninth,
 bench/eval/history9/ (from history9_script.txt, "me" = Ailsa, "therapist" = Gideon, today
-16 December 2026) with questions_history9.jsonl (ids j001..).
+16 December 2026) with questions_history9.jsonl (ids j001..). The eleventh, bench/eval/history11/
+(from history11_script.txt, "me" = Maren, "therapist" = Rosalind, today 9 March 2026) with
+questions_history11.jsonl (ids e001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -159,6 +161,9 @@ HISTORY8 = fresh_history(
 )
 HISTORY9 = fresh_history(
     "history9", "j", (30, 90), dt.date(2026, 12, 16), {"me": "Ailsa", "therapist": "Gideon"}
+)
+HISTORY11 = fresh_history(
+    "history11", "e", (30, 45), dt.date(2026, 3, 9), {"me": "Maren", "therapist": "Rosalind"}
 )
 
 
@@ -426,6 +431,9 @@ def main() -> int:
     ninth = Checker(HISTORY9)
     ninth.check_render()
     ninth.check_questions()
+    eleventh = Checker(HISTORY11)
+    eleventh.check_render()
+    eleventh.check_questions()
     errors = (
         c.errors
         + fresh.errors
@@ -436,6 +444,7 @@ def main() -> int:
         + seventh.errors
         + eighth.errors
         + ninth.errors
+        + eleventh.errors
     )
     for e in errors:
         print(e, file=sys.stderr)
@@ -472,6 +481,9 @@ def main() -> int:
     kinds9 = collections.Counter(r["kind"] for r in ninth.rows)
     print("history9 fresh: " + ", ".join(f"{k}={kinds9[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(ninth.rows)} questions over {len(ninth.texts)} sessions (history9)")
+    kinds11 = collections.Counter(r["kind"] for r in eleventh.rows)
+    print("history11 fresh: " + ", ".join(f"{k}={kinds11[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(eleventh.rows)} questions over {len(eleventh.texts)} sessions (history11)")
     return 0
 
 
