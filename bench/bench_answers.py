@@ -573,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
     fresh.add_argument("--history9", action="store_true",
                        help="the ninth, fresh history (Ailsa) instead; score it once, at the end")
     fresh.add_argument("--history11", action="store_true",
-                       help="the eleventh, fresh history (Maren) instead; score it once, at the end")
+                       help="the eleventh, fresh history (Maren) instead; score it once at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)
