@@ -13,6 +13,7 @@
     .venv/bin/python bench/bench_answers.py --history8       # the eighth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history9       # the ninth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history10      # the tenth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history11      # the eleventh, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -70,6 +71,11 @@ With `--history10` (not together with the other fresh histories) it runs on the 
 the same way: the ten invented sessions of "Garth" in bench/eval/history10/ (me = "Garth"),
 questions bench/eval/questions_history10.jsonl (all split "fresh"), "today" fixed at Thursday
 2 July 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history11` (not together with the other fresh histories) it runs on the eleventh history
+the same way: the ten invented sessions of "Maren" in bench/eval/history11/ (me = "Maren"),
+questions bench/eval/questions_history11.jsonl (all split "fresh"), "today" fixed at Monday
+9 March 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -168,6 +174,9 @@ HISTORY9_TODAY = dt.date(2026, 12, 16)  # a week after the last session (Wednesd
 HISTORY10 = HERE / "eval" / "history10"
 HISTORY10_QUESTIONS = HERE / "eval" / "questions_history10.jsonl"
 HISTORY10_TODAY = dt.date(2026, 7, 2)  # three weeks after the last session (Wednesday 10 June)
+HISTORY11 = HERE / "eval" / "history11"
+HISTORY11_QUESTIONS = HERE / "eval" / "questions_history11.jsonl"
+HISTORY11_TODAY = dt.date(2026, 3, 9)  # some weeks after the last session (Wednesday 11 February)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -541,6 +550,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history10:
         return HistorySet("History10", HISTORY10, HISTORY10_QUESTIONS, "Garth", HISTORY10_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history11:
+        return HistorySet("History11", HISTORY11, HISTORY11_QUESTIONS, "Maren", HISTORY11_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -574,6 +586,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the ninth, fresh history (Ailsa) instead; score it once, at the end")
     fresh.add_argument("--history10", action="store_true",
                        help="the tenth, fresh history (Garth) instead; score it once, at the end")
+    fresh.add_argument("--history11", action="store_true",
+                       help="the eleventh, fresh history (Maren) instead; score it once at the end")
     args = parser.parse_args(argv)
 
     hs = history_set(args)

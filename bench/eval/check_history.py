@@ -36,7 +36,9 @@ questions_history8.jsonl (ids n001..), is checked the same way, and so is the ni
 bench/eval/history9/ (from history9_script.txt, "me" = Ailsa, "therapist" = Gideon, today
 16 December 2026) with questions_history9.jsonl (ids j001..). The tenth, bench/eval/history10/
 (from history10_script.txt, "me" = Garth, "therapist" = Meena, today 2 July 2026) with
-questions_history10.jsonl (ids c001..), is checked the same way.
+questions_history10.jsonl (ids c001..), is checked the same way. The eleventh, bench/eval/history11/
+(from history11_script.txt, "me" = Maren, "therapist" = Rosalind, today 9 March 2026) with
+questions_history11.jsonl (ids e001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -164,6 +166,9 @@ HISTORY9 = fresh_history(
 )
 HISTORY10 = fresh_history(
     "history10", "c", (30, 45), dt.date(2026, 7, 2), {"me": "Garth", "therapist": "Meena"}
+)
+HISTORY11 = fresh_history(
+    "history11", "e", (30, 45), dt.date(2026, 3, 9), {"me": "Maren", "therapist": "Rosalind"}
 )
 
 
@@ -434,6 +439,9 @@ def main() -> int:
     tenth = Checker(HISTORY10)
     tenth.check_render()
     tenth.check_questions()
+    eleventh = Checker(HISTORY11)
+    eleventh.check_render()
+    eleventh.check_questions()
     errors = (
         c.errors
         + fresh.errors
@@ -445,6 +453,7 @@ def main() -> int:
         + eighth.errors
         + ninth.errors
         + tenth.errors
+        + eleventh.errors
     )
     for e in errors:
         print(e, file=sys.stderr)
@@ -484,6 +493,9 @@ def main() -> int:
     kinds10 = collections.Counter(r["kind"] for r in tenth.rows)
     print("history10 fresh: " + ", ".join(f"{k}={kinds10[k]}" for k in sorted(KINDS)))
     print(f"ok: {len(tenth.rows)} questions over {len(tenth.texts)} sessions (history10)")
+    kinds11 = collections.Counter(r["kind"] for r in eleventh.rows)
+    print("history11 fresh: " + ", ".join(f"{k}={kinds11[k]}" for k in sorted(KINDS)))
+    print(f"ok: {len(eleventh.rows)} questions over {len(eleventh.texts)} sessions (history11)")
     return 0
 
 

@@ -33,6 +33,8 @@ in the script (without one, `J`/`T` are Jonah and Helen):
         --out bench/eval/history9
     python bench/eval/make_history_sessions.py --script bench/eval/history10_script.txt \
         --out bench/eval/history10
+    python bench/eval/make_history_sessions.py --script bench/eval/history11_script.txt \
+        --out bench/eval/history11
 """
 
 from __future__ import annotations
