@@ -1,4 +1,4 @@
-"""Load the AnnoMI v2-v9 question sets (questions_annomi_v2/.../v9.jsonl) for a benchmark.
+"""Load the AnnoMI v2-v10 question sets (questions_annomi_v2/.../v10.jsonl) for a benchmark.
 
 The repository carries no AnnoMI text. Exact-quote questions therefore store their quote as a
 reference into the corpus ("quote_ref": utterance_id, start_word, end_word, word indices into
@@ -36,6 +36,7 @@ V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
 V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
+V10_QUESTIONS = HERE / "questions_annomi_v10.jsonl"
 QUESTION_SETS = {
     "v2": V2_QUESTIONS,
     "v3": V3_QUESTIONS,
@@ -45,6 +46,7 @@ QUESTION_SETS = {
     "v7": V7_QUESTIONS,
     "v8": V8_QUESTIONS,
     "v9": V9_QUESTIONS,
+    "v10": V10_QUESTIONS,
 }
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
