@@ -36,6 +36,7 @@ V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
 V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
+V11_QUESTIONS = HERE / "questions_annomi_v11.jsonl"
 QUESTION_SETS = {
     "v2": V2_QUESTIONS,
     "v3": V3_QUESTIONS,
@@ -45,6 +46,7 @@ QUESTION_SETS = {
     "v7": V7_QUESTIONS,
     "v8": V8_QUESTIONS,
     "v9": V9_QUESTIONS,
+    "v11": V11_QUESTIONS,
 }
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")

@@ -42,6 +42,9 @@ questions_annomi_v4/v5/v6/v7.jsonl (loaded by load_set(csv, "v4") ... "v7"):
 questions_annomi_v8.jsonl (load_set(csv, "v8")): the v7 rules, ids r001, and no moment of v1
 to v7.
 
+questions_annomi_v11.jsonl (load_set(csv, "v11")): the v7 rules, ids o001, and no moment of v1
+to v9.
+
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
 warning is printed) unless --require-annomi is given.
@@ -78,6 +81,7 @@ ANNOMI_V6_QUESTIONS = HERE / "questions_annomi_v6.jsonl"
 ANNOMI_V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
 ANNOMI_V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 ANNOMI_V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
+ANNOMI_V11_QUESTIONS = HERE / "questions_annomi_v11.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -371,6 +375,7 @@ FRESH_SETS = (
     (ANNOMI_V7_QUESTIONS, "z", True),
     (ANNOMI_V8_QUESTIONS, "r", True),
     (ANNOMI_V9_QUESTIONS, "s", True),
+    (ANNOMI_V11_QUESTIONS, "o", True),
 )
 
 
