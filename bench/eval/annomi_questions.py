@@ -37,6 +37,7 @@ V7_QUESTIONS = HERE / "questions_annomi_v7.jsonl"
 V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
 V10_QUESTIONS = HERE / "questions_annomi_v10.jsonl"
+V11_QUESTIONS = HERE / "questions_annomi_v11.jsonl"
 QUESTION_SETS = {
     "v2": V2_QUESTIONS,
     "v3": V3_QUESTIONS,
@@ -47,6 +48,7 @@ QUESTION_SETS = {
     "v8": V8_QUESTIONS,
     "v9": V9_QUESTIONS,
     "v10": V10_QUESTIONS,
+    "v11": V11_QUESTIONS,
 }
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")
