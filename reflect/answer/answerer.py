@@ -143,8 +143,8 @@ class Answerer:
 
     def _event_date(self, event: str) -> EventDate | None:
         """When an event a question names was ("before the wedding"), from the sessions."""
-        today, index = self.today(), self.retriever.index
-        sessions = [s for s in index.sessions() if s.kind == SESSION and s.date <= today]
+        index = self.retriever.index
+        sessions = self._held_sessions()
 
         def holding(word: str, most: int) -> list[str]:
             return [m.session.id for m in index.lexical_search(word, most)]
@@ -222,50 +222,30 @@ class Answerer:
         emit: EventCallback,
         began: float,
     ) -> Answer:
+        # Stage 4 first for the kinds the system answers itself from evidence: each
+        # searches and decides for itself, and is whole when composed.
         composed = self._compose(asked, filters, began)
         if composed is not None:
-            emit(
-                AnswerStarted(
-                    hits=composed.hits,
-                    excerpts=list(composed.excerpts),
-                    safety_message=composed.safety_message,
-                )
-            )
+            emit(_started(composed))
             emit(AnswerToken(composed.text))
             emit(AnswerDone(composed))
             return composed
+        # Stages 1-3: search, found or not, excerpts, scope and safety.
         prepared = self.prepare(question, filters=filters, asked=asked)
-        emit(
-            AnswerStarted(
-                hits=prepared.hits,
-                excerpts=list(prepared.excerpts),
-                safety_message=prepared.safety_message,
-            )
-        )
-        found = prepared.evidence.found
-        answer = Answer(
-            question=prepared.question,
-            text="",
-            found=found,
-            hits=prepared.hits,
-            safety_message=prepared.safety_message,
-            scope_redirect=prepared.scope_redirect,
-            evidence=prepared.evidence,
-            excerpts=list(prepared.excerpts),
-            closest=[] if found else list(prepared.hits),
-            timings=Timings(prepared.retrieval_ms),
-        )
+        emit(_started(prepared))
+        answer = _unwritten(prepared)
+        # Stages 4-5: what is said, checked.
         if prepared.scope_redirect:
             # Before "not found": a request for advice deserves the pointer to the therapist
             # whether or not the sessions mention its subject.
             self._answer_scope(answer)
-        elif not found:
+        elif not answer.found:
             answer.text = self._not_found(asked)
         else:
             self._answer_with_model(answer, emit, began)
         if not answer.timings.total_ms:
             answer.timings = dataclasses.replace(answer.timings, total_ms=ms_since(began))
-        if answer.text and (not found or prepared.scope_redirect or answer.extractive):
+        if answer.text and (not answer.found or prepared.scope_redirect or answer.extractive):
             emit(AnswerToken(answer.text))
         emit(AnswerDone(answer))
         return answer
@@ -454,6 +434,30 @@ class Answerer:
         load_ms = ms_since(load_began) if needs_load else None
         writer = ModelWriter(self.prompts, self.settings, self.embedder, self._cancelled)
         writer.write(answer, model, emit, began, load_ms)
+
+
+def _started(known: Answer | Prepared) -> AnswerStarted:
+    """What is shown before the answer is written: the hits and the numbered excerpts."""
+    return AnswerStarted(
+        hits=known.hits, excerpts=list(known.excerpts), safety_message=known.safety_message
+    )
+
+
+def _unwritten(prepared: Prepared) -> Answer:
+    """The answer as `prepare` leaves it, before anything is said."""
+    found = prepared.evidence.found
+    return Answer(
+        question=prepared.question,
+        text="",
+        found=found,
+        hits=prepared.hits,
+        safety_message=prepared.safety_message,
+        scope_redirect=prepared.scope_redirect,
+        evidence=prepared.evidence,
+        excerpts=list(prepared.excerpts),
+        closest=[] if found else list(prepared.hits),
+        timings=Timings(prepared.retrieval_ms),
+    )
 
 
 def _without_speaker(question: str, asked: AskedQuestion | None) -> str:
