@@ -428,6 +428,7 @@ class Answerer:
         answer.citations = [(e.n, e.hit) for e, _ in lines]
 
     def _answer_with_model(self, answer: Answer, emit: EventCallback, began: float) -> None:
+        """The model writes the answer (model_answer.py), loaded on first use here."""
         load_began = time.perf_counter()
         needs_load = self._model is None
         model = self.load_model()
