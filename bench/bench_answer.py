@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from reflect.answer import Answer, Answerer
+from reflect.answer.model_answer import prompt_messages, stop_lines
 from reflect.bundled import chat_model_path
 from reflect.chunking import chunk_session, embedding_text
 from reflect.embedding import default_embedder
@@ -93,14 +94,14 @@ def prefix_cache_probe(model: LlamaChatModel, answerer: Answerer, rounds: int = 
     for _ in range(rounds):
         model._llama.reset()
         began = time.perf_counter()
-        list(model.stream(answerer._messages(second.question, second.excerpts), max_tokens=1,
-                          stop=[]))
+        list(model.stream(prompt_messages(answerer.prompts, second.question, second.excerpts),
+                          max_tokens=1, stop=[]))
         cold_s.append(time.perf_counter() - began)
-        list(model.stream(answerer._messages(first.question, first.excerpts), max_tokens=1,
-                          stop=[]))
+        list(model.stream(prompt_messages(answerer.prompts, first.question, first.excerpts),
+                          max_tokens=1, stop=[]))
         began = time.perf_counter()
-        list(model.stream(answerer._messages(second.question, second.excerpts), max_tokens=1,
-                          stop=[]))
+        list(model.stream(prompt_messages(answerer.prompts, second.question, second.excerpts),
+                          max_tokens=1, stop=[]))
         warm_s.append(time.perf_counter() - began)
     usage = model.last_usage
     assert usage is not None
@@ -151,8 +152,8 @@ def main() -> None:
         answerer.ask(WARM_UP)  # another question's prompt now sits in the cache
         warm = answerer.ask(question)
         warm_row = row(warm, model.last_usage.reused_tokens if model.last_usage else 0)
-        messages = answerer._messages(warm.question, warm.excerpts)
-        raw = raw_llama(model, messages, answerer._stops(warm.excerpts),
+        messages = prompt_messages(answerer.prompts, warm.question, warm.excerpts)
+        raw = raw_llama(model, messages, stop_lines(warm.excerpts),
                         answerer.settings.max_answer_tokens)
         colds.append(cold_row)
         warms.append(warm_row)

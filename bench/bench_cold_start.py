@@ -130,6 +130,7 @@ def step_raw_llama(args: argparse.Namespace) -> dict[str, Any]:
     from bench_answer import raw_llama
 
     from reflect.answer import Answerer
+    from reflect.answer.model_answer import prompt_messages, stop_lines
     from reflect.bundled import chat_model_path
     from reflect.llm import LlamaChatModel
     from reflect.service import Reflect
@@ -143,8 +144,8 @@ def step_raw_llama(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     model = LlamaChatModel(chat_model_path())
     load_s = time.perf_counter() - started
-    messages = answerer._messages(prepared.question, prepared.excerpts)
-    raw = raw_llama(model, messages, answerer._stops(prepared.excerpts),
+    messages = prompt_messages(answerer.prompts, prepared.question, prepared.excerpts)
+    raw = raw_llama(model, messages, stop_lines(prepared.excerpts),
                     answerer.settings.max_answer_tokens)
     service.lock()
     return {"load_s": load_s, "generate_s": raw["total_ms"] / 1000,

@@ -16,10 +16,13 @@ Transcript text is data, never instructions: it only ever reaches the model insi
 quoted excerpts, and none of the checks above depends on what the model says about it.
 
 The package follows the stages a question goes through (see answerer.py for the order):
-`evidence` (found / not found), `excerpts`, `scope` (advice and safety), `checks` (every rule
-that decides which sentences of the model are shown), `results` (the answer, its events and
-settings) and `answerer` (the stages run in order). Understanding the question is shared with
-search: `reflect.understanding`; words as compared everywhere: `reflect.words`.
+`question` (what is asked), `evidence` (found / not found), `excerpts`, `scope` (advice and
+safety), `model_answer` (the model's answer) and `checks` (every rule that decides which of
+its sentences are shown), `compose` with one module per kind of answer the system composes
+itself from evidence (`next_session`, `who`, `followups`, `across`, `outcome`, `recap`),
+`results` (the answer, its events and settings) and `answerer` (the stages run in order).
+Understanding the question is shared with search: `reflect.understanding`; words as
+compared everywhere: `reflect.words`.
 """
 
 from __future__ import annotations

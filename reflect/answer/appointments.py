@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from reflect.answer.events import day_ahead
+from reflect.answer.labels import last_words
 from reflect.session import Session
 
 __all__ = ["Booking", "asks_next_session", "next_session_booked"]
@@ -30,7 +31,7 @@ _LEAD = r"^(?:and\s+|so\s+|but\s+|ok(?:ay)?,?\s+)?(?:remind\s+me,?\s+)?"
 def asks_next_session(text: str, others: Sequence[str] = ()) -> bool:
     """ "when's my next appointment?", "when is our next session?", "when do I see Annika
     next?" (`others`: the therapist's labels), "when do we meet again?"."""
-    names = [re.escape(o.split()[-1]) for o in others if len(o.strip()) > 1]
+    names = last_words(others)
     who = "|".join([_THERAPIST, *names])
     pattern = re.compile(
         _LEAD

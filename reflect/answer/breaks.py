@@ -15,6 +15,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Protocol
 
+from reflect.answer.labels import last_words
+
 __all__ = ["find_break", "session_before_break"]
 
 
@@ -35,7 +37,7 @@ _AWAY = r"away|on\s+leave|on\s+holiday|on\s+(?:your|her|his)\s+holidays?|off"
 def find_break(text: str, others: Sequence[str] = ()) -> re.Match[str] | None:
     """ "before the summer break", "just before you went on leave", "before your holiday",
     "before Annika went away" (`others`: the therapist's labels)."""
-    names = [re.escape(o.split()[-1]) for o in others if len(o.strip()) > 1]
+    names = last_words(others)
     who = "|".join(["you", r"my\s+(?:therapist|counsell?or)", *names])
     pattern = re.compile(
         r"\b(?:(?:just|right)\s+)?before\s+"

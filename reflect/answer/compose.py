@@ -9,22 +9,36 @@ excerpt or the session dates show, and every quote is the excerpt's own words.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from reflect.answer.excerpts import Excerpt
+from reflect.agreements import proposes
+from reflect.answer.evidence import Evidence
+from reflect.answer.excerpts import Excerpt, grow_span, sentence_spans
+from reflect.answer.question import AskedQuestion, SessionDate
+from reflect.answer.results import Answer, AnswerSettings, Timings, ms_since
 from reflect.index import Filters
-from reflect.retrieval import Hit
+from reflect.retrieval import Hit, Retriever
+from reflect.session import Session
+from reflect.words import content_stems
 
 __all__ = [
     "AcrossSessions",
+    "AnswerServices",
+    "Decide",
+    "Search",
     "SessionMentions",
+    "best_quote",
+    "composed_answer",
     "day",
     "mention_sentence",
+    "not_found_answer",
     "sessions_list",
     "strong_mentions",
+    "within",
 ]
 
 
@@ -98,3 +112,174 @@ def sessions_list(dates: Sequence[dt.date], today: dt.date | None = None) -> str
     if len(names) <= 1:
         return "".join(names)
     return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class Search(Protocol):
+    """The Answerer's search for a question as read (its topic, its speaker)."""
+
+    def __call__(
+        self, question: str, filters: Filters, asked: AskedQuestion | None, k: int | None = None
+    ) -> list[Hit]: ...
+
+
+class Decide(Protocol):
+    """Whether `hits` answer `question` (evidence.py, as the Answerer decides it)."""
+
+    def __call__(
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        filters: Filters,
+        asking: frozenset[str] = frozenset(),
+    ) -> Evidence: ...
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerServices:
+    """What the answers composed here (outcome.py, across.py, recap.py, followups.py,
+    next_session.py, who.py) use of the Answerer, passed to them explicitly so each shows
+    what it rests on and none reaches into the Answerer.
+
+    `excerpts(question, hits)`: the numbered excerpts of `hits`; `session_of(id)`: a session
+    with its turns, None when unknown; `held_sessions()`: the sessions held by today;
+    `telling_words(text, terms)` / `rarest(topic, terms)`: the words that say what a text is
+    about / its rarest one, counted in the passages; `not_found(asked)`: what is said when
+    nothing answers."""
+
+    retriever: Retriever
+    settings: AnswerSettings
+    me_labels: tuple[str, ...]
+    therapist_labels: tuple[str, ...]
+    today: Callable[[], dt.date]
+    session_dates: Callable[[], Sequence[SessionDate]]
+    across: AcrossSessions | None
+    search: Search
+    decide: Decide
+    excerpts: Callable[[str, Sequence[Hit]], list[Excerpt]]
+    session_of: Callable[[str], Session | None]
+    held_sessions: Callable[[], list[Session]]
+    telling_words: Callable[[str, set[str]], set[str]]
+    rarest: Callable[[str, set[str]], str]
+    not_found: Callable[[AskedQuestion], str]
+
+
+def composed_answer(
+    services: AnswerServices,
+    asked: AskedQuestion,
+    hits: Sequence[Hit],
+    lines: Sequence[tuple[Hit, str]],
+    began: float,
+    *,
+    found: bool = True,
+    lead: str = "",
+    topic_words: bool = True,
+    tellers: frozenset[str] = frozenset(),
+    told: Sequence[Hit] = (),
+    telling: set[str] | None = None,
+) -> Answer:
+    """An answer whose sentences are built here: `lines` pair a hit with a sentence
+    template holding `{n}` (its excerpt number) and `{quote}` (its own words). Within a
+    hit of `told`, the excerpt by one of `tellers` is quoted before the others', the one
+    sharing most of the topic's and the `telling` words."""
+    excerpts_of = services.excerpts
+    excerpts: list[Excerpt] = []
+    text_lines = [lead] if lead else []
+    terms = content_stems(asked.topic) if topic_words else set()
+    weights = services.retriever.term_weights(asked.topic) if topic_words else {}
+    for hit, template in lines:
+        is_told = any(hit is t for t in told)
+        pieces = excerpts_of(asked.topic or asked.text, [hit]) if topic_words else []
+        if not topic_words:
+            # A recap moment or an agreement is shown whole: its own turn, as found.
+            pieces = excerpts_of(hit.text, [hit])[:1]
+        elif not pieces:
+            # A moment chosen for what it tells, in words other than the topic's.
+            pieces = excerpts_of(hit.text, [hit])
+        elif is_told and not any(p.hit.speaker in tellers for p in pieces):
+            # What the teller said there, even in words other than the topic's: "That was
+            # the point. How's the sleep been?" is the question, not the report; and of
+            # their turns, the one that tells it, not "Hiya. Um. Mixed bag." before it.
+            pieces += [p for p in excerpts_of(hit.text, [hit]) if p.hit.speaker in tellers]
+        if not pieces:
+            continue
+        wanted = terms | (telling or set()) if is_told else terms
+        # Of the turns, the one holding the rarer of the words: "She crawled!", not "How
+        # was it for Nell?" before it, for "has Nell started crawling?".
+        best = max(
+            pieces,
+            key=lambda e: (
+                is_told and e.hit.speaker in tellers,
+                sum(weights.get(t, 1.0) for t in content_stems(e.hit.text) & wanted),
+                -e.n,
+            ),
+        )
+        excerpt = dataclasses.replace(best, n=len(excerpts) + 1)
+        excerpts.append(excerpt)
+        quote = best_quote(excerpt.hit.text, wanted, services.settings.extractive_max_words)
+        text_lines.append(
+            excerpt.source_line(quote)
+            or template.format(
+                n=excerpt.n,
+                quote=quote,
+                who=excerpt.speaker_phrase,
+                who_cap=excerpt.speaker_phrase[:1].upper() + excerpt.speaker_phrase[1:],
+            )
+        )
+    answer = Answer(
+        question=asked.text,
+        text="\n".join(text_lines),
+        found=found,
+        hits=list(hits),
+        excerpts=excerpts,
+        closest=[] if found else list(hits),
+        timings=Timings(ms_since(began)),
+        extractive=True,
+    )
+    by_n = {e.n: e for e in excerpts}
+    answer.citations = [(n, by_n[n].hit) for n in sorted(by_n)]
+    answer.timings = dataclasses.replace(answer.timings, total_ms=ms_since(began))
+    return answer
+
+
+def not_found_answer(
+    services: AnswerServices,
+    asked: AskedQuestion,
+    hits: Sequence[Hit],
+    evidence: Evidence | None,
+    began: float,
+) -> Answer:
+    """That the sessions hold nothing about it, with `hits` as the closest moments."""
+    answer = Answer(
+        question=asked.text,
+        text=services.not_found(asked),
+        found=False,
+        hits=list(hits),
+        closest=list(hits),
+        evidence=evidence,
+        timings=Timings(ms_since(began)),
+    )
+    answer.timings = dataclasses.replace(answer.timings, total_ms=ms_since(began))
+    return answer
+
+
+def best_quote(text: str, terms: set[str], max_words: int) -> str:
+    """Whole sentences of `text` around the one sharing most of `terms`, verbatim."""
+    sentences = sentence_spans(text) or [(0, len(text))]
+    best = max(
+        range(len(sentences)),
+        key=lambda i: (
+            len(content_stems(text[slice(*sentences[i])]) & terms),
+            proposes(text[slice(*sentences[i])]),
+            -i,
+        ),
+    )
+    a, b = grow_span(sentences, best, lambda na, nb: len(text[na:nb].split()) <= max_words)
+    quote = " ".join(text[a:b].split())
+    if len(quote.split()) > max_words:
+        quote = " ".join(quote.split()[:max_words])
+    return quote
+
+
+def within(piece: Hit, hit: Hit) -> bool:
+    """Whether `piece` (an excerpt's hit) starts inside `hit`."""
+    return piece.session_id == hit.session_id and hit.char_start <= piece.char_start < hit.char_end

@@ -21,7 +21,14 @@ from reflect.retrieval import Hit, span_hit
 from reflect.session import Session
 from reflect.words import content_stems
 
-__all__ = ["Conversation", "DatedMoment", "dated_moment", "reply_at", "with_reply"]
+__all__ = [
+    "Conversation",
+    "DatedMoment",
+    "dated_moment",
+    "quotes_someone",
+    "reply_at",
+    "with_reply",
+]
 
 
 @dataclass(slots=True)
@@ -107,8 +114,18 @@ def with_reply(hit: Hit, session: Session | None, turns: int = 3) -> Hit:
     )
 
 
+# The verbs a user reports someone's words with ("she said", "he goes", "she told me").
+_SAYS = r"said|says|goes|went|told me"
 # How a user reports someone's words: "and she said, ...", "he just went, ...".
-_REPORTED = r"(?:just\s+|then\s+)?(?:said|says|goes|went|told\s+me|replied|answered|wrote|texted)"
+_REPORTED = rf"(?:just\s+|then\s+)?(?:{_SAYS}|told\s+me|replied|answered|wrote|texted)"
+# Someone's words as the user reports them, whoever said them: in quotation marks, or
+# "she said, ..." / "he goes, ..." with the words quoted after the verb.
+_REPORTED_SPEECH = re.compile(rf"[\"“][^\"“”]{{3,}}[\"”]|\b(?:{_SAYS}),?\s+[\"“‘']", re.IGNORECASE)
+
+
+def quotes_someone(text: str) -> bool:
+    """Whether `text` reports someone's words, quoted ("She said, 'Take what you need.'")."""
+    return _REPORTED_SPEECH.search(text) is not None
 
 
 def reply_at(

@@ -34,6 +34,7 @@ from typing import Literal
 from reflect.answer.appointments import asks_next_session
 from reflect.answer.breaks import find_break, session_before_break
 from reflect.answer.events import EventDate, place_event
+from reflect.answer.labels import label_alternatives
 from reflect.answer.people import asks_who
 from reflect.dates import MONTH_PATTERN, date_range_phrase
 from reflect.retrieval import Hit
@@ -564,29 +565,15 @@ def read_question(
     return asked
 
 
-def _label_names(others: Sequence[str]) -> set[str]:
-    """The other side's labels as a question may name them, escaped for a pattern."""
-    names = set()
-    for label in others:
-        label = label.strip()
-        if not label or len(label) < 2:
-            continue
-        names.add(re.escape(label))
-        last = label.split()[-1]
-        if len(label.split()) > 1 and len(last) > 2:
-            names.add(re.escape(last))  # "Rivera" for "Dr. Rivera"
-    return names
-
-
 def _told_by_name_as_you(text: str, others: Sequence[str]) -> str:
     """ "did I tell Annika about...?" is "did I tell you about...?" when Annika is the
     therapist: a moment of the sessions, not something done in the user's life."""
-    names = _label_names(others)
-    if not names:
+    names = label_alternatives(others)
+    if names is None:
         return text
     return re.sub(
         rf"\b(tell|told|ask|asked|(?:mention|mentioned|say|said|talk|talked)\s+to)\s+"
-        rf"(?:dr\.?\s+)?(?:{'|'.join(sorted(names, key=len, reverse=True))})\b",
+        rf"(?:dr\.?\s+)?(?:{names})\b",
         r"\1 you",
         text,
         flags=re.IGNORECASE,
@@ -595,11 +582,11 @@ def _told_by_name_as_you(text: str, others: Sequence[str]) -> str:
 
 def _named_speaker(text: str, others: Sequence[str]) -> re.Match[str] | None:
     """ "what did Helen say", "Dr. Rivera's advice": a label of the other side, named."""
-    names = _label_names(others)
-    if not names:
+    names = label_alternatives(others)
+    if names is None:
         return None
     pattern = re.compile(
-        rf"(?P<name>\b(?:dr\.?\s+)?(?:{'|'.join(sorted(names, key=len, reverse=True))}))"
+        rf"(?P<name>\b(?:dr\.?\s+)?(?:{names}))"
         rf"(?:['’]s)?\b(?=\s+(?:\w+\s+)?(?:say|says|said|tell|told|mention|suggest|"
         rf"recommend|explain|ask|think|thought|advice|idea|put it|mean|gave|give|taught|teach|"
         rf"showed|show|want|wanted|need|needed|expect|expected)|['’]s\s)",

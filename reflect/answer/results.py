@@ -3,6 +3,7 @@ and the settings of the answerer."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -27,6 +28,11 @@ class Timings:
     tokens_per_s: float | None = None
     generated_tokens: int | None = None
     model_load_ms: float | None = None
+
+
+def ms_since(start: float) -> float:
+    """Milliseconds since `start` (a `time.perf_counter()` reading)."""
+    return (time.perf_counter() - start) * 1000
 
 
 @dataclass(slots=True)
