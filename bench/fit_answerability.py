@@ -155,14 +155,7 @@ def collect(small: bool) -> None:
             files = [folder] if name == "demo" else sorted(folder.glob("*.txt"))
             service = B.build_vault(Path(tmp), name, files, me, embedder)
             answerer = rule_deciding(B.answerer_for(service, B.EmptyModel, today))
-            questions = [q for q in B.load(path) if q.get("split", "dev") in ("dev", "fresh")]
-            for conversation in B.conversations(questions):
-                state = Conversation()
-                for question in conversation:
-                    spy.take()
-                    answerer.ask(question["question"], conversation=state)
-                    keep(name, question)
-            print(f"{name}: {sum(r.set_name == name for r in rows)} rows", flush=True)
+            ask_all(name, answerer, [q for q in B.load(path) if q.get("split", "dev") != "heldout"])
         corpus = build_annomi(Path(tmp), CachingEmbedder(embedder))
         service = corpus.service
         retriever = live_index_of(service).retriever()

@@ -4,7 +4,6 @@ client, Lena."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import pytest
@@ -18,30 +17,10 @@ from reflect.answer.evidence import (
     answerability_features,
 )
 from reflect.index import Filters
-from reflect.retrieval import Hit
+from tests.test_answer import _hit
 
 FEATURE = {name: i for i, name in enumerate(ANSWERABILITY_FEATURES)}
 N = len(ANSWERABILITY_FEATURES)
-
-
-def _hit(text: str, *, exact: bool = False) -> Hit:
-    return Hit(
-        rank=1,
-        score=1.0,
-        session_id="s",
-        session_title="S",
-        session_date=dt.date(2025, 1, 1),
-        source_file="s.txt",
-        speaker="Lena",
-        start=None,
-        end=None,
-        text=text,
-        char_start=0,
-        char_end=len(text),
-        first_turn=0,
-        last_turn=0,
-        exact=exact,
-    )
 
 
 def _leaning_on(feature: str, weight: float, threshold: float = 0.5) -> AnswerabilityModel:
