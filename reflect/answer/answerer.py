@@ -393,6 +393,10 @@ class Answerer:
             filters=filters,
             never_held=lambda terms: never_mentioned(question, lambda word: held(word, terms)),
             telling=lambda terms: self._telling_words(question, terms - asking),
+            model=self.settings.answerability,
+            frequencies=lambda terms: self._passages_holding(question, terms),
+            passages=self.retriever.index.chunk_count,
+            asking=asking,
         )
 
     def _safety_message(self, question: str, hits: Sequence[Hit]) -> str | None:

@@ -8,7 +8,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from reflect.answer.checks import CheckBounds
-from reflect.answer.evidence import Evidence, EvidenceThresholds
+from reflect.answer.evidence import (
+    ANSWERABILITY_MODEL,
+    AnswerabilityModel,
+    Evidence,
+    EvidenceThresholds,
+)
 from reflect.answer.excerpts import Excerpt
 from reflect.answer.question import AskedQuestion
 from reflect.errors import ReflectError
@@ -130,6 +135,8 @@ class AnswerSettings:
     max_answer_tokens: int = 120
     temperature: float = 0.0
     evidence: EvidenceThresholds = EvidenceThresholds()
+    # The learned found / not-found decision (evidence.py); None: the rule alone decides.
+    answerability: AnswerabilityModel | None = ANSWERABILITY_MODEL
     check: CheckBounds = CheckBounds()
     extractive_quotes: int = 2
     extractive_max_words: int = 40
