@@ -116,6 +116,23 @@ class TestReading:
         )
         assert not asked.followup and asked.since is None
 
+    def test_that_time_i_said_opens_a_recollection_of_its_own(self) -> None:
+        # Seen in the demo: "that" read as pointing back carried "the crocodile" of the last
+        # question into "that time I said I felt like a ghost at work" ("work" asks nothing).
+        asked = read_question(
+            "that time I said I felt like a ghost at work",
+            today=TODAY,
+            previous=previous("what did my counsellor say about the crocodile?"),
+        )
+        assert not asked.followup
+        assert "crocodile" not in asked.topic
+        again = read_question(
+            "what did she say that time?",
+            today=TODAY,
+            previous=previous("what did Mum say about the crocodile?"),
+        )
+        assert again.followup
+
     def test_after_that_one_is_a_session_not_a_moment(self) -> None:
         moment = hit_at("s3", dt.date(2025, 4, 15), "We talked about the garden.")
         asked = read_question(

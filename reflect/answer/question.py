@@ -247,8 +247,10 @@ _AT_THAT_TIME = re.compile(
 
 # A follow-up leans on the conversation: it says "it", "that", "she"... and little else.
 _REFERS_BACK = re.compile(
-    # "did we get one in the end?": "one" stands for the thing talked about.
-    r"\b(?:it|that|this|those|these|them|she|he|they|her|him|then|there|the\s+same|"
+    # "did we get one in the end?": "one" stands for the thing talked about. "That time I
+    # said I felt like a ghost at work" opens a recollection of its own: no "that" to resolve.
+    r"\b(?:it|that(?!\s+time\s+(?:when\s+|that\s+)?(?:i|we|you|she|he|they|my)\b)|this|those|"
+    r"these|them|she|he|they|her|him|then|there|the\s+same|"
     r"(?:get|got|find|found|have|had|buy|bought)\s+one)\b"
     r"|^(?:and|so|but|what\s+about|how\s+about|and\s+what\s+about)\b",
     re.IGNORECASE,
