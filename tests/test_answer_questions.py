@@ -831,6 +831,31 @@ def test_a_question_asked_in_the_session_is_quoted_by_its_reply() -> None:
         assert "how are the courgettes doing?" not in answer.text
 
 
+def test_a_turn_that_ends_asking_is_answered_by_the_next_one() -> None:
+    # Seen in the demo: "how many hours was I sleeping?" quoted the therapist's "Three weeks.
+    # That's great. How's your sleep?" and not the answer after it, which says how many.
+    sessions = [
+        session(
+            "h",
+            dt.date(2025, 5, 6),
+            [
+                ines("Three weeks off the late shifts. That's great. How's your sleep?"),
+                noor("Properly good. I worked out I'm getting about seven hours now."),
+                ines("Pick three friendly faces for the speech. Could that help?"),
+                noor("Maybe. I'm not sure."),
+            ],
+        ),
+    ]
+    with answerer_over(sessions) as a:
+        a.model_factory = lambda: FakeChatModel(["A parrot [1].", "A parrot [1]."])
+        answer = a.ask("how many hours was I sleeping?")
+        assert answer.extractive and answer.found
+        assert "getting about seven hours" in answer.text
+        # Asked what the therapist said, the suggestion is the answer, question or not.
+        said = a.ask("what did Ines suggest for the speech?")
+        assert "Pick three friendly faces" in said.text
+
+
 @contextlib.contextmanager
 def answerer_over(
     sessions: list[Session], *, min_words: int = 5, across: bool = False

@@ -28,7 +28,7 @@ from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import Excerpt, build_excerpts
 from reflect.answer.followups import answer_reply, answer_when
-from reflect.answer.model_answer import ModelWriter, extractive_lines
+from reflect.answer.model_answer import ModelWriter, asked_speaker, extractive_lines
 from reflect.answer.next_session import answer_next_session
 from reflect.answer.outcome import answer_outcome
 from reflect.answer.question import (
@@ -234,6 +234,7 @@ class Answerer:
         prepared = self.prepare(question, filters=filters, asked=asked)
         emit(_started(prepared))
         answer = _unwritten(prepared)
+        answer.asked = asked
         # Stages 4-5: what is said, checked.
         if prepared.scope_redirect:
             # Before "not found": a request for advice deserves the pointer to the therapist
@@ -427,7 +428,9 @@ class Answerer:
             return None
 
     def _answer_scope(self, answer: Answer) -> None:
-        lines = extractive_lines(self.prompts, self.settings, answer.question, answer.excerpts)
+        lines = extractive_lines(
+            self.prompts, self.settings, answer.question, answer.excerpts, asked_speaker(answer)
+        )
         answer.text = "\n".join([self.prompts.scope, *(line for _, line in lines)])
         answer.citations = [(e.n, e.hit) for e, _ in lines]
 

@@ -129,15 +129,16 @@ def _relevant_pieces(pieces: list[Hit], terms: set[str]) -> list[Hit]:
     keep = {j for i in matching for j in (i - 1, i) if j >= 0}
     # A question that holds the words ("How's the swimming going?") is answered by the turn
     # after it ("Once. In two weeks."), which holds none of them.
-    keep |= {i + 1 for i in matching if i + 1 < len(pieces) and only_asks(pieces[i].text)}
+    keep |= {i + 1 for i in matching if i + 1 < len(pieces) and ends_asking(pieces[i].text)}
     return [p for i, p in enumerate(pieces) if i in keep]
 
 
-def only_asks(text: str) -> bool:
-    """Whether every sentence of `text` is a question, and not one that proposes something
-    ("Would you be up for keeping a worry journal?" says what was suggested)."""
+def ends_asking(text: str) -> bool:
+    """Whether `text` ends with a question that proposes nothing ("Three weeks. That's great.
+    How's your sleep?"): the other speaker's next turn answers it."""
     sentences = [text[a:b].strip() for a, b in sentence_spans(text)] or [text.strip()]
-    return all(s.endswith("?") for s in sentences if s) and not proposes(text)
+    last = next((s for s in reversed(sentences) if s), "")
+    return last.endswith("?") and not proposes(text)
 
 
 def turn_pieces(hit: Hit, session: Session | None) -> list[Hit]:

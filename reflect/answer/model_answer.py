@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from reflect.answer.checks import CheckedSentence, SentenceChecker, SentenceSplitter
 from reflect.answer.compose import best_quote
-from reflect.answer.excerpts import Excerpt, only_asks
+from reflect.answer.excerpts import Excerpt, ends_asking
 from reflect.answer.results import (
     Answer,
     AnswerError,
@@ -160,7 +160,11 @@ class ModelWriter:
                 also = [
                     (e, line)
                     for e, line in extractive_lines(
-                        self.prompts, self.settings, answer.question, answer.excerpts
+                        self.prompts,
+                        self.settings,
+                        answer.question,
+                        answer.excerpts,
+                        asked_speaker(answer),
                     )
                     if e.n not in cited
                 ]
@@ -172,7 +176,9 @@ class ModelWriter:
             answer.text = ""
             cited = []
         else:
-            lines = extractive_lines(self.prompts, self.settings, answer.question, answer.excerpts)
+            lines = extractive_lines(
+                self.prompts, self.settings, answer.question, answer.excerpts, asked_speaker(answer)
+            )
             answer.text = "\n".join(line for _, line in lines)
             answer.extractive = True
             cited = [e.n for e, _ in lines]
@@ -222,7 +228,11 @@ def stop_lines(excerpts: Sequence[Excerpt]) -> list[str]:
 
 
 def extractive_lines(
-    prompts: Prompts, settings: AnswerSettings, question: str, excerpts: Sequence[Excerpt]
+    prompts: Prompts,
+    settings: AnswerSettings,
+    question: str,
+    excerpts: Sequence[Excerpt],
+    speaker: str | None = None,
 ) -> list[tuple[Excerpt, str]]:
     """The best excerpts' most relevant sentences, quoted verbatim, one line each.
 
@@ -230,14 +240,16 @@ def extractive_lines(
     ("what did I say" / "what did my therapist suggest"), then earliest number.
     """
     terms = content_stems(question)
-    asked = _asked_about(question)
+    # Whom the question asks about, as read ("what did Ines suggest": the other one), else
+    # from its words.
+    asked = {"me": "You", "other": "Therapist"}.get(speaker or "") or _asked_about(question)
     ordered = sorted(
         excerpts,
         key=lambda e: (-len(content_stems(e.hit.text) & terms), e.who != asked, e.n),
     )
     # A question asked in the session ("How's your mum doing?") shares the words and
     # answers nothing: its reply, the next turn, is quoted in its place.
-    replies = {r.n: r for r in (_reply_to(e, excerpts) for e in ordered)}
+    replies = {r.n: r for r in (_reply_to(e, excerpts, asked) for e in ordered)}
     ranked = list(replies.values())[: settings.extractive_quotes]
     lines = []
     for excerpt in sorted(ranked, key=lambda e: e.n):
@@ -249,10 +261,12 @@ def extractive_lines(
     return lines
 
 
-def _reply_to(excerpt: Excerpt, excerpts: Sequence[Excerpt]) -> Excerpt:
-    """The excerpt answering `excerpt` when it only asks (the other speaker's turn right after
-    it in the same session), else `excerpt` itself."""
-    if not only_asks(excerpt.hit.text):
+def _reply_to(excerpt: Excerpt, excerpts: Sequence[Excerpt], asked: str | None) -> Excerpt:
+    """The excerpt answering `excerpt` when it ends asking (the other speaker's turn right
+    after it in the same session), else `excerpt` itself. Not when `excerpt` is said by the
+    one the question asks about (`asked`: "what did my therapist suggest...?" is answered
+    by the suggestion, even one put as a question) or holds the words quoted."""
+    if excerpt.hit.exact or excerpt.who == asked or not ends_asking(excerpt.hit.text):
         return excerpt
     hit = excerpt.hit
     return next(
@@ -274,6 +288,11 @@ _ASKS_ABOUT_USER = re.compile(
     re.IGNORECASE,
 )
 _ASKS_ABOUT_THERAPIST = re.compile(r"\b(?:therapist|counsell?or|doctor|dr)\b", re.IGNORECASE)
+
+
+def asked_speaker(answer: Answer) -> str | None:
+    """Whom the answer's question asks about as it was read: "me", "other" or None."""
+    return answer.asked.understood.speaker if answer.asked is not None else None
 
 
 def _asked_about(question: str) -> str | None:
