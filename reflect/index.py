@@ -100,6 +100,8 @@ class Filters:
 
 NO_FILTERS = Filters()
 
+Offsets = npt.NDArray[np.int64]
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkMatch:
@@ -163,6 +165,9 @@ class SearchIndex:
         self._stored: set[int] = set()  # rows in chromadb
         self._sessions: dict[str, _IndexedSession] = {}
         self._chunks: dict[int, tuple[_IndexedSession, Chunk]] = {}
+        # Per session: its sentences' starts and ends (ascending) and unit vectors (float16),
+        # read by the learned stage for each candidate (`best_sentence_cosines`).
+        self._sentences: dict[str, tuple[Offsets, Offsets, npt.NDArray[np.float16]]] = {}
         self._speaker_keys: dict[str, str] = {}
         self._next_row = 1
         self._vector_count = 0
@@ -260,8 +265,7 @@ class SearchIndex:
                 collection = self._vector_collection()
                 metadatas = [self._vector_metadata(*self._chunks[row]) for row in rows]
             try:
-                collection.add(ids=[str(r) for r in rows], embeddings=vectors,
-                               metadatas=metadatas)
+                collection.add(ids=[str(r) for r in rows], embeddings=vectors, metadatas=metadatas)
             except Exception:
                 if self.closed:
                     return  # locked meanwhile: the collection is gone, and so is the need
@@ -286,9 +290,56 @@ class SearchIndex:
             )
         self._stored.update(rows)
 
+    def add_sentences(
+        self,
+        session_id: str,
+        spans: Sequence[tuple[int, int]],
+        embeddings: npt.NDArray[np.float16] | Vectors,
+    ) -> None:
+        """The vectors of a session's sentences (reflect.chunking.sentence_spans), kept in
+        memory only, as unit vectors in half precision."""
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.shape[0] != len(spans):
+            raise ValueError(f"{len(spans)} sentences but embeddings of shape {vectors.shape}")
+        order = sorted(range(len(spans)), key=lambda i: spans[i])
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        units = (vectors / np.where(norms > 0, norms, 1.0))[order].astype(np.float16)
+        starts = np.array([spans[i][0] for i in order], dtype=np.int64)
+        ends = np.array([spans[i][1] for i in order], dtype=np.int64)
+        with self._lock:
+            self._database()
+            self._sentences[session_id] = (starts, ends, units)
+
+    def best_sentence_cosines(
+        self, matches: Sequence[ChunkMatch], query_vector: Vectors
+    ) -> list[float | None]:
+        """For each chunk, the cosine similarity of its closest sentence to `query_vector`;
+        None for a chunk with no sentence embedded."""
+        query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(query))
+        query = query / norm if norm > 0 else query
+        found: list[float | None] = []
+        with self._lock:
+            for m in matches:
+                sentences = self._sentences.get(m.chunk.session_id)
+                if sentences is None:
+                    found.append(None)
+                    continue
+                starts, ends, units = sentences
+                # The sentences overlapping the chunk: they do not overlap one another, so
+                # both their starts and their ends ascend.
+                lo = int(np.searchsorted(ends, m.chunk.char_start, side="right"))
+                hi = int(np.searchsorted(starts, m.chunk.char_end, side="left"))
+                if lo >= hi:
+                    found.append(None)
+                    continue
+                found.append(float((units[lo:hi].astype(np.float32) @ query).max()))
+        return found
+
     def remove_session(self, session_id: str) -> None:
         with self._lock:
             db = self._database()
+            self._sentences.pop(session_id, None)
             indexed = self._sessions.pop(session_id, None)
             if indexed is None:
                 return
@@ -326,6 +377,7 @@ class SearchIndex:
             self._db = None
             self._sessions.clear()
             self._chunks.clear()
+            self._sentences.clear()
             self._speaker_keys.clear()
             self._vector_count = 0
             self._exact_rows = np.zeros(0, dtype=np.int64)
@@ -832,8 +884,7 @@ def _open_database(tokenizer: str) -> sqlite3.Connection:
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute(f"CREATE VIRTUAL TABLE chunk_text USING fts5(body, tokenize='{tokenizer}')")
     db.execute(
-        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, "
-        "kind TEXT)"
+        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, kind TEXT)"
     )
     db.execute("CREATE INDEX chunk_meta_session ON chunk_meta(session_id)")
     db.execute("CREATE INDEX chunk_meta_date ON chunk_meta(date)")

@@ -1,13 +1,16 @@
-"""One session's search index as bytes: its chunks and their embeddings.
+"""One session's search index as bytes: its chunks and their embeddings, and its sentences'.
 
 The caller seals these bytes in the vault, so a vault opens without re-embedding anything.
 
 Layout (all integers little-endian):
     b"RXIR"                 magic
-    uint16 version          1
+    uint16 version          2 (1: no sentences)
     uint32 header_length
-    header                  UTF-8 JSON: model_id, session_id, dimension, count, chunks
+    header                  UTF-8 JSON: model_id, session_id, dimension, count, chunks,
+                            sentences (version 2: [start, end] offsets into the session's text)
     embeddings              count * dimension float32
+    sentence embeddings     len(sentences) * dimension float16 (version 2): a ranking signal
+                            only (reflect.rerank), where half the bytes cost nothing measurable
 
 Chunks are rows `[index, first_turn, last_turn, char_start, char_end, speakers, start, end]`
 rather than objects: a session has dozens to hundreds, and keys would double the size.
@@ -18,9 +21,11 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from reflect import schema
 from reflect.chunking import Chunk
@@ -31,14 +36,41 @@ if TYPE_CHECKING:
     from reflect.session import Session
 
 MAGIC = b"RXIR"
-VERSION = 1
+VERSION = 2
+# Versions this one reads: a version 1 record has no sentences (its session is re-embedded).
+READS = (1, 2)
 _PREFIX = struct.Struct("<4sHI")
 
+Span = tuple[int, int]
 
-def encode_index_record(model_id: str, chunks: Sequence[Chunk], embeddings: Vectors) -> bytes:
+
+@dataclass(frozen=True, slots=True)
+class IndexRecord:
+    """A decoded record. `sentences` is None in a version 1 record."""
+
+    model_id: str
+    chunks: list[Chunk]
+    embeddings: Vectors
+    sentences: list[Span] | None
+    sentence_embeddings: npt.NDArray[np.float16] | None
+
+
+def encode_index_record(
+    model_id: str,
+    chunks: Sequence[Chunk],
+    embeddings: Vectors,
+    sentences: Sequence[Span] = (),
+    sentence_embeddings: Vectors | None = None,
+) -> bytes:
     vectors = np.asarray(embeddings, dtype="<f4")
     if vectors.ndim != 2 or vectors.shape[0] != len(chunks):
         raise ValueError(f"{len(chunks)} chunks but embeddings of shape {vectors.shape}")
+    said = np.asarray(
+        np.zeros((0, vectors.shape[1])) if sentence_embeddings is None else sentence_embeddings,
+        dtype="<f2",
+    )
+    if said.ndim != 2 or said.shape != (len(sentences), vectors.shape[1]):
+        raise ValueError(f"{len(sentences)} sentences but embeddings of shape {said.shape}")
     session_ids = {c.session_id for c in chunks}
     if len(session_ids) > 1:
         raise ValueError("an index record holds the chunks of one session")
@@ -60,19 +92,31 @@ def encode_index_record(model_id: str, chunks: Sequence[Chunk], embeddings: Vect
             ]
             for c in chunks
         ],
+        "sentences": [[int(a), int(b)] for a, b in sentences],
     }
     header_bytes = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
-    return _PREFIX.pack(MAGIC, VERSION, len(header_bytes)) + header_bytes + vectors.tobytes()
+    return (
+        _PREFIX.pack(MAGIC, VERSION, len(header_bytes))
+        + header_bytes
+        + vectors.tobytes()
+        + said.tobytes()
+    )
 
 
 def decode_index_record(data: bytes) -> tuple[str, list[Chunk], Vectors]:
     """(model_id, chunks, embeddings) from `encode_index_record`'s bytes."""
+    record = read_index_record(data)
+    return record.model_id, record.chunks, record.embeddings
+
+
+def read_index_record(data: bytes) -> IndexRecord:
+    """Everything `encode_index_record` wrote."""
     if len(data) < _PREFIX.size:
         raise _damaged()
     magic, version, header_length = _PREFIX.unpack_from(data)
     if magic != MAGIC:
         raise _damaged()
-    if version != VERSION:
+    if version not in READS:
         raise IndexRecordError(
             f"A search index was saved in format {version}, which this version of reflect does "
             f"not read (it reads format {VERSION}); it has to be rebuilt."
@@ -81,15 +125,35 @@ def decode_index_record(data: bytes) -> tuple[str, list[Chunk], Vectors]:
     header = schema.load(bytes(body[:header_length]), _HEADER_SCHEMA, _damaged)
     chunks = [_chunk(header["session_id"], row) for row in header["chunks"]]
     count, dimension = header["count"], header["dimension"]
-    vector_bytes = body[header_length:]
-    if len(chunks) != count or len(vector_bytes) != count * dimension * 4:
+    sentences = header.get("sentences") if version >= 2 else None
+    if version >= 2 and sentences is None:
+        raise _damaged()
+    said = len(sentences or ())
+    vector_bytes = body[header_length : header_length + count * dimension * 4]
+    sentence_bytes = body[header_length + count * dimension * 4 :]
+    if (
+        len(chunks) != count
+        or len(vector_bytes) != count * dimension * 4
+        or len(sentence_bytes) != said * dimension * 2
+    ):
         raise _damaged()
     embeddings = (
         np.frombuffer(vector_bytes, dtype="<f4").astype(np.float32).reshape(count, dimension)
     )
-    if not np.isfinite(embeddings).all():  # a NaN would silently sink every score it touches
+    sentence_embeddings = (
+        None
+        if sentences is None
+        else np.frombuffer(sentence_bytes, dtype="<f2").astype(np.float16).reshape(said, dimension)
+    )
+    # A NaN would silently sink every score it touches.
+    if not np.isfinite(embeddings).all() or (
+        sentence_embeddings is not None and not np.isfinite(sentence_embeddings).all()
+    ):
         raise _damaged()
-    return header["model_id"], chunks, embeddings
+    spans = None if sentences is None else [(a, b) for a, b in sentences]
+    if spans is not None and any(a > b for a, b in spans):
+        raise _damaged()
+    return IndexRecord(header["model_id"], chunks, embeddings, spans, sentence_embeddings)
 
 
 _HEADER_SCHEMA = {
@@ -110,6 +174,8 @@ _HEADER_SCHEMA = {
             schema.optional(float),
         )
     ),
+    # start, end (version 2)
+    "sentences": schema.optional(schema.list_of(schema.row(schema.natural, schema.natural))),
 }
 
 
@@ -130,10 +196,13 @@ def _chunk(session_id: str, row: list[Any]) -> Chunk:
     )
 
 
-def fits(session: Session, chunks: Sequence[Chunk]) -> bool:
-    """Whether chunks decoded from a record point inside this session (its text and turns);
-    if not, the record is another session's or stale, and is rebuilt from the session."""
-    return all(c.char_end <= len(session.text) and c.last_turn < len(session.turns) for c in chunks)
+def fits(session: Session, chunks: Sequence[Chunk], sentences: Sequence[Span] = ()) -> bool:
+    """Whether chunks (and sentences) decoded from a record point inside this session (its
+    text and turns); if not, the record is another session's or stale, and is rebuilt from
+    the session."""
+    return all(
+        c.char_end <= len(session.text) and c.last_turn < len(session.turns) for c in chunks
+    ) and all(b <= len(session.text) for _, b in sentences)
 
 
 def _damaged() -> IndexRecordError:
