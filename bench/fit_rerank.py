@@ -6,11 +6,13 @@
     .venv/bin/python bench/fit_rerank.py weights               # the weights fitted on every set
     nice -n 10 .venv/bin/python bench/fit_rerank.py live       # abstention per fold, latency
     nice -n 10 .venv/bin/python bench/fit_rerank.py latency    # the paired latency alone
+    nice -n 10 .venv/bin/python bench/fit_rerank.py signals    # trial signals, leave-one-set-out
+    .venv/bin/python bench/fit_rerank.py signals --trial none --without sentence_gap
 
-Questions: the AnnoMI sets v2 (dev and held-out), v3, v4, v5, v6 and v7
-(bench/eval/annomi_questions.py) and the demo set, all of them dev sets by now (the weights in
-reflect/rerank.py were fitted on v2-v5 and the demo, the fifth round's sets: `compare` judges
-that fit against the one with v6 and v7 added, bench/README.md "Refit with v6/v7"). For every
+Questions: the AnnoMI sets v2 (dev and held-out) and v3-v9 (bench/eval/annomi_questions.py)
+and the demo set, all of them dev sets by now (the weights in reflect/rerank.py are fitted on
+all of them, bench/README.md #15 "Seventh round"; `compare` judges the fifth round's fit, on
+v2-v5 and the demo, against one with every set, both on the current signals). For every
 answerable question, `collect` runs `Retriever.search` as `reflect quotes` does and keeps,
 for the first `rerank_depth` candidates of the current order (after the speaker preference),
 the learned stage's signals
@@ -19,6 +21,11 @@ alternative re-enactments counted as in bench_recall.py); also where the verbati
 the old fused order (the question as typed) put the right excerpt. The rows are cached in a
 temporary folder (never in the repository: they are derived from AnnoMI), with the chunk
 vectors, so that a second `collect` skips the embedding.
+
+`signals`: a 15th or 16th signal tried offline (meaning at the sentence and the turn level,
+words near in meaning, the chunks around, the session's share: `trial_signals`), each judged
+as `evaluate` judges, against the base (FEATURES, less the `--without` ones): R@5 per left-out
+set and kind, questions won and lost. `--trial none --without X`: FEATURES with and without X.
 
 `evaluate`: for each AnnoMI set, a model fitted on the other AnnoMI sets and the demo is judged
 on it (and the demo on a model fitted on the AnnoMI sets alone); R@1 / R@5 / MRR per kind for the
@@ -792,27 +799,39 @@ def live(pointwise: bool) -> None:
         paired_latency(annomi, every, final)
 
 
+def _no_sentences(matches: Sequence[Any], query_vector: Any) -> list[float | None]:
+    return [None] * len(matches)
+
+
 def paired_latency(
     corpus: Corpus, questions: Sequence[dict[str, Any]], ranker: LinearRanker
 ) -> None:
-    """Each question's warm `quotes` timed without and with the stage back to back (the
-    order alternating), so that the load of a shared machine falls on both alike."""
+    """Each question's warm `quotes` timed without the stage, with it but without reading the
+    sentences (the 14 signals' cost) and with it whole, back to back (the order rotating), so
+    that the load of a shared machine falls on all alike."""
     service = corpus.service
-    spent: dict[bool, list[float]] = {False: [], True: []}
+    index = live_index_of(service).index
+    reads = index.best_sentence_cosines
+    arms = ("current", "learned, no sentences", "learned")
+    spent: dict[str, list[float]] = {arm: [] for arm in arms}
     for i, q in enumerate([*questions, *questions]):
-        for learned in (False, True) if i % 2 else (True, False):
-            with learned_in(corpus, ranker if learned else None):
+        for arm in arms[i % 3 :] + arms[: i % 3]:
+            if arm == "learned, no sentences":
+                index.best_sentence_cosines = _no_sentences  # type: ignore[method-assign]
+            with learned_in(corpus, None if arm == "current" else ranker):
                 began = time.perf_counter()
                 service.quotes(q["question"], k=5)
-                spent[learned].append((time.perf_counter() - began) * 1000)
-    extra = sorted(b - a for a, b in zip(spent[False], spent[True], strict=True))
-    for learned, times in spent.items():
+                spent[arm].append((time.perf_counter() - began) * 1000)
+            index.best_sentence_cosines = reads  # type: ignore[method-assign]
+    for arm, times in spent.items():
         times = sorted(times)
         print(
-            f"paired, {'learned' if learned else 'current'}: p50 {times[len(times) // 2]:.1f} "
+            f"paired, {arm}: p50 {times[len(times) // 2]:.1f} "
             f"ms, p95 {times[int(0.95 * (len(times) - 1))]:.1f} ms"
         )
-    print(f"paired, the stage's cost: median {extra[len(extra) // 2]:.1f} ms a question")
+    for arm in arms[1:]:
+        extra = sorted(b - a for a, b in zip(spent["current"], spent[arm], strict=True))
+        print(f"paired, {arm}: the stage's cost a median {extra[len(extra) // 2]:.1f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -154,9 +154,12 @@ def sentence_spans(session: Session) -> list[tuple[int, int]]:
     for turn in session.turns:
         text = session.text
         found = [(m.start(), m.end()) for m in _WORD.finditer(text, turn.char_start, turn.char_end)]
-        for i, j in _sentence_ranges(text, found):
-            if j - i >= SENTENCE_MIN_WORDS:
-                spans.append((found[i][0], found[j - 1][1]))
+        for sentence in _sentence_ranges(text, found):
+            # A turn with no punctuation (some transcribers write none) is one long
+            # "sentence": cut as the chunker cuts it, so that each piece fits the model.
+            for i, j in _even_ranges(*sentence, DEFAULT_MAX_WORDS):
+                if j - i >= SENTENCE_MIN_WORDS:
+                    spans.append((found[i][0], found[j - 1][1]))
     return spans
 
 

@@ -293,3 +293,11 @@ def test_sentence_spans_are_each_turns_sentences_of_three_words_or_more() -> Non
         "We had a row about Mum's flat!",
         "She never calls me back",
     ]
+
+
+def test_a_turn_without_punctuation_is_embedded_in_pieces_the_model_reads() -> None:
+    session = make_session([Turn("Client", " ".join(["and then we talked"] * 100))])
+    pieces = sentence_spans(session)
+    assert len(pieces) == 3
+    assert all(count_words(session.text[a:b]) <= 150 for a, b in pieces)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(session.text)
