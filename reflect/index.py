@@ -165,7 +165,7 @@ class SearchIndex:
         self._stored: set[int] = set()  # rows in chromadb
         self._sessions: dict[str, _IndexedSession] = {}
         self._chunks: dict[int, tuple[_IndexedSession, Chunk]] = {}
-        # Per session: its sentences' starts and ends (ascending) and unit vectors (float16),
+        # Per session: its sentences' starts and ends (ascending) and vectors (float16),
         # read by the learned stage for each candidate (`best_sentence_cosines`).
         self._sentences: dict[str, tuple[Offsets, Offsets, npt.NDArray[np.float16]]] = {}
         self._speaker_keys: dict[str, str] = {}
@@ -293,22 +293,23 @@ class SearchIndex:
     def add_sentences(
         self,
         session_id: str,
-        spans: Sequence[tuple[int, int]],
+        spans: Sequence[tuple[int, int]] | Offsets,
         embeddings: npt.NDArray[np.float16] | Vectors,
     ) -> None:
-        """The vectors of a session's sentences (reflect.chunking.sentence_spans), kept in
-        memory only, as unit vectors in half precision."""
-        vectors = np.asarray(embeddings, dtype=np.float32)
-        if vectors.shape[0] != len(spans):
-            raise ValueError(f"{len(spans)} sentences but embeddings of shape {vectors.shape}")
-        order = sorted(range(len(spans)), key=lambda i: spans[i])
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        units = (vectors / np.where(norms > 0, norms, 1.0))[order].astype(np.float16)
-        starts = np.array([spans[i][0] for i in order], dtype=np.int64)
-        ends = np.array([spans[i][1] for i in order], dtype=np.int64)
+        """The vectors of a session's sentences (reflect.chunking.sentence_spans: rows of
+        start, end), kept in memory only, in half precision (as the record holds them: no
+        copy at unlock); normalised when read, a few hundred at a time."""
+        vectors = np.asarray(embeddings, dtype=np.float16)
+        offsets = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        if vectors.shape[0] != len(offsets):
+            raise ValueError(f"{len(offsets)} sentences but embeddings of shape {vectors.shape}")
+        if (np.diff(offsets[:, 0]) < 0).any():
+            order = np.argsort(offsets[:, 0], kind="stable")
+            vectors, offsets = vectors[order], offsets[order]
+        starts, ends = offsets[:, 0].copy(), offsets[:, 1].copy()
         with self._lock:
             self._database()
-            self._sentences[session_id] = (starts, ends, units)
+            self._sentences[session_id] = (starts, ends, vectors)
 
     def best_sentence_cosines(
         self, matches: Sequence[ChunkMatch], query_vector: Vectors
@@ -325,7 +326,7 @@ class SearchIndex:
                 if sentences is None:
                     found.append(None)
                     continue
-                starts, ends, units = sentences
+                starts, ends, vectors = sentences
                 # The sentences overlapping the chunk: they do not overlap one another, so
                 # both their starts and their ends ascend.
                 lo = int(np.searchsorted(ends, m.chunk.char_start, side="right"))
@@ -333,7 +334,10 @@ class SearchIndex:
                 if lo >= hi:
                     found.append(None)
                     continue
-                found.append(float((units[lo:hi].astype(np.float32) @ query).max()))
+                inside = vectors[lo:hi].astype(np.float32)
+                norms = np.linalg.norm(inside, axis=1)
+                cosines = (inside @ query) / np.where(norms > 0, norms, 1.0)
+                found.append(float(cosines.max()))
         return found
 
     def remove_session(self, session_id: str) -> None:

@@ -7,9 +7,11 @@ Layout (all integers little-endian):
     uint16 version          2 (1: no sentences)
     uint32 header_length
     header                  UTF-8 JSON: model_id, session_id, dimension, count, chunks,
-                            sentences (version 2: [start, end] offsets into the session's text)
+                            sentence_count (version 2)
     embeddings              count * dimension float32
-    sentence embeddings     len(sentences) * dimension float16 (version 2): a ranking signal
+    sentences               sentence_count * (uint32 start, uint32 end) (version 2): offsets
+                            into the session's text, in binary: a session has thousands
+    sentence embeddings     sentence_count * dimension float16 (version 2): a ranking signal
                             only (reflect.rerank), where half the bytes cost nothing measurable
 
 Chunks are rows `[index, first_turn, last_turn, char_start, char_end, speakers, start, end]`
@@ -42,16 +44,17 @@ READS = (1, 2)
 _PREFIX = struct.Struct("<4sHI")
 
 Span = tuple[int, int]
+Spans = npt.NDArray[np.int64]  # rows of (start, end)
 
 
 @dataclass(frozen=True, slots=True)
 class IndexRecord:
-    """A decoded record. `sentences` is None in a version 1 record."""
+    """A decoded record. `sentences` (rows of start, end) is None in a version 1 record."""
 
     model_id: str
     chunks: list[Chunk]
     embeddings: Vectors
-    sentences: list[Span] | None
+    sentences: Spans | None
     sentence_embeddings: npt.NDArray[np.float16] | None
 
 
@@ -59,7 +62,7 @@ def encode_index_record(
     model_id: str,
     chunks: Sequence[Chunk],
     embeddings: Vectors,
-    sentences: Sequence[Span] = (),
+    sentences: Sequence[Span] | Spans = (),
     sentence_embeddings: Vectors | None = None,
 ) -> bytes:
     vectors = np.asarray(embeddings, dtype="<f4")
@@ -69,8 +72,9 @@ def encode_index_record(
         np.zeros((0, vectors.shape[1])) if sentence_embeddings is None else sentence_embeddings,
         dtype="<f2",
     )
-    if said.ndim != 2 or said.shape != (len(sentences), vectors.shape[1]):
-        raise ValueError(f"{len(sentences)} sentences but embeddings of shape {said.shape}")
+    offsets = np.asarray(sentences, dtype="<u4").reshape(-1, 2)
+    if said.ndim != 2 or said.shape != (len(offsets), vectors.shape[1]):
+        raise ValueError(f"{len(offsets)} sentences but embeddings of shape {said.shape}")
     session_ids = {c.session_id for c in chunks}
     if len(session_ids) > 1:
         raise ValueError("an index record holds the chunks of one session")
@@ -92,13 +96,14 @@ def encode_index_record(
             ]
             for c in chunks
         ],
-        "sentences": [[int(a), int(b)] for a, b in sentences],
+        "sentence_count": len(offsets),
     }
     header_bytes = json.dumps(header, ensure_ascii=False, separators=(",", ":")).encode()
     return (
         _PREFIX.pack(MAGIC, VERSION, len(header_bytes))
         + header_bytes
         + vectors.tobytes()
+        + offsets.tobytes()
         + said.tobytes()
     )
 
@@ -125,33 +130,30 @@ def read_index_record(data: bytes) -> IndexRecord:
     header = schema.load(bytes(body[:header_length]), _HEADER_SCHEMA, _damaged)
     chunks = [_chunk(header["session_id"], row) for row in header["chunks"]]
     count, dimension = header["count"], header["dimension"]
-    sentences = header.get("sentences") if version >= 2 else None
-    if version >= 2 and sentences is None:
+    said = header.get("sentence_count") if version >= 2 else 0
+    if said is None:
         raise _damaged()
-    said = len(sentences or ())
-    vector_bytes = body[header_length : header_length + count * dimension * 4]
-    sentence_bytes = body[header_length + count * dimension * 4 :]
-    if (
-        len(chunks) != count
-        or len(vector_bytes) != count * dimension * 4
-        or len(sentence_bytes) != said * dimension * 2
-    ):
+    chunk_end = header_length + count * dimension * 4
+    offsets_end = chunk_end + said * 8
+    if len(chunks) != count or len(body) != offsets_end + said * dimension * 2:
         raise _damaged()
     embeddings = (
-        np.frombuffer(vector_bytes, dtype="<f4").astype(np.float32).reshape(count, dimension)
+        np.frombuffer(body[header_length:chunk_end], dtype="<f4")
+        .astype(np.float32)
+        .reshape(count, dimension)
     )
-    sentence_embeddings = (
-        None
-        if sentences is None
-        else np.frombuffer(sentence_bytes, dtype="<f2").astype(np.float16).reshape(said, dimension)
-    )
-    # A NaN would silently sink every score it touches.
-    if not np.isfinite(embeddings).all() or (
-        sentence_embeddings is not None and not np.isfinite(sentence_embeddings).all()
-    ):
-        raise _damaged()
-    spans = None if sentences is None else [(a, b) for a, b in sentences]
-    if spans is not None and any(a > b for a, b in spans):
+    spans = sentence_embeddings = None
+    if version >= 2:
+        spans = np.frombuffer(body[chunk_end:offsets_end], dtype="<u4").astype(np.int64)
+        spans = spans.reshape(said, 2)
+        sentence_embeddings = (
+            np.frombuffer(body[offsets_end:], dtype="<f2")
+            .astype(np.float16)
+            .reshape(said, dimension)
+        )
+        if not np.isfinite(sentence_embeddings).all() or (spans[:, 0] > spans[:, 1]).any():
+            raise _damaged()
+    if not np.isfinite(embeddings).all():  # a NaN would silently sink every score it touches
         raise _damaged()
     return IndexRecord(header["model_id"], chunks, embeddings, spans, sentence_embeddings)
 
@@ -174,8 +176,7 @@ _HEADER_SCHEMA = {
             schema.optional(float),
         )
     ),
-    # start, end (version 2)
-    "sentences": schema.optional(schema.list_of(schema.row(schema.natural, schema.natural))),
+    "sentence_count": schema.optional(schema.natural),  # version 2
 }
 
 
@@ -196,13 +197,15 @@ def _chunk(session_id: str, row: list[Any]) -> Chunk:
     )
 
 
-def fits(session: Session, chunks: Sequence[Chunk], sentences: Sequence[Span] = ()) -> bool:
+def fits(session: Session, chunks: Sequence[Chunk], sentences: Spans | None = None) -> bool:
     """Whether chunks (and sentences) decoded from a record point inside this session (its
     text and turns); if not, the record is another session's or stale, and is rebuilt from
     the session."""
     return all(
         c.char_end <= len(session.text) and c.last_turn < len(session.turns) for c in chunks
-    ) and all(b <= len(session.text) for _, b in sentences)
+    ) and (
+        sentences is None or not len(sentences) or int(sentences[:, 1].max()) <= len(session.text)
+    )
 
 
 def _damaged() -> IndexRecordError:

@@ -225,7 +225,7 @@ class LiveIndex:
             return None  # rebuilt from the session itself
         # A restored session may have a new id; its record still names the old one.
         chunks = [dataclasses.replace(c, session_id=session.id) for c in record.chunks]
-        if not fits(session, chunks, record.sentences or ()):
+        if not fits(session, chunks, record.sentences):
             return None
         return dataclasses.replace(record, chunks=chunks)
 

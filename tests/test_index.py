@@ -523,7 +523,8 @@ def test_index_record_keeps_the_sentences_and_their_vectors() -> None:
     said = EMBEDDER.embed([SPRING.text[a:b] for a, b in spans])
     data = encode_index_record("m", chunks, vectors_of(SPRING, chunks), spans, said)
     record = read_index_record(data)
-    assert record.chunks == chunks and record.sentences == spans
+    assert record.chunks == chunks and record.sentences is not None
+    assert [tuple(s) for s in record.sentences.tolist()] == spans
     assert record.sentence_embeddings is not None
     assert record.sentence_embeddings.dtype == np.float16  # a ranking signal: half the bytes
     assert np.allclose(record.sentence_embeddings, said, atol=1e-3)
