@@ -288,8 +288,8 @@ def build_annomi(root: Path, embedder: Embedder) -> Corpus:
     utterance_spans: dict[tuple[str, int], tuple[int, int]] = {}
     sessions = [annomi_session(f"annomi-{tid:03d}", utterances)
                 for tid, utterances in transcripts.items()]
-    # The record import writes (chunks + embeddings), embedded in one call for speed: the same
-    # chunks and texts as `LiveIndex.record_for`, which embeds one session at a time.
+    # The records import writes (chunks, sentences and their embeddings), embedded in one call
+    # for speed, as `LiveIndex.records_for` makes them.
     records = encode_records(embedder, [(s, chunk_session(s)) for s in sessions])
     for session, utterances, record in zip(sessions, transcripts.values(), records, strict=True):
         store_of(service).add(session, record)

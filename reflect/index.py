@@ -265,7 +265,8 @@ class SearchIndex:
                 collection = self._vector_collection()
                 metadatas = [self._vector_metadata(*self._chunks[row]) for row in rows]
             try:
-                collection.add(ids=[str(r) for r in rows], embeddings=vectors, metadatas=metadatas)
+                collection.add(ids=[str(r) for r in rows], embeddings=vectors,
+                               metadatas=metadatas)
             except Exception:
                 if self.closed:
                     return  # locked meanwhile: the collection is gone, and so is the need
@@ -888,7 +889,8 @@ def _open_database(tokenizer: str) -> sqlite3.Connection:
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute(f"CREATE VIRTUAL TABLE chunk_text USING fts5(body, tokenize='{tokenizer}')")
     db.execute(
-        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, kind TEXT)"
+        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, "
+        "kind TEXT)"
     )
     db.execute("CREATE INDEX chunk_meta_session ON chunk_meta(session_id)")
     db.execute("CREATE INDEX chunk_meta_date ON chunk_meta(date)")

@@ -5,9 +5,9 @@ the questions looked at and lost it on each fresh set. This stage is not tuned p
 reads a few cheap signals of each of the top candidates (where word search and meaning
 search put it, how much of the question's rarer words it and its best turn hold, whether the
 person the question names said them, its length, how close in meaning its closest sentence
-is) and adds them up with weights fitted on
-labelled questions by `bench/fit_rerank.py` (pairwise logistic regression, seeded, judged
-by leave-one-set-out; the fitted numbers are pasted below). Everything it reads is already
+is) and adds them up with weights fitted on labelled questions by `bench/fit_rerank.py`
+(pairwise logistic regression, seeded, judged by leave-one-set-out; the fitted numbers are
+pasted below). Everything it reads is already
 in memory at query time: no embedding, no model call (the sentences' vectors are made when a
 session is indexed and kept, sealed, in its index record).
 
