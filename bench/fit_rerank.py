@@ -79,6 +79,9 @@ from reflect.testing import live_index_of
 from reflect.words import content_stems, stem, words
 
 # REFLECT_FIT_RERANK_CACHE: another folder for the cache (two fits side by side).
+# REFLECT_FIT_RERANK_DEPTH: collect this many candidates (first stage and learned stage)
+# instead of the product's 40: a trial of a deeper pool, in its own cache folder.
+DEPTH_TRIAL = int(os.environ.get("REFLECT_FIT_RERANK_DEPTH") or 0)
 CACHE = Path(
     os.environ.get("REFLECT_FIT_RERANK_CACHE") or Path(tempfile.gettempdir()) / "reflect-fit-rerank"
 )
@@ -197,6 +200,8 @@ def _chunks_of(session: Any) -> list[Any]:
 def collect_corpus(corpus: Corpus, set_name: str, questions: list[dict[str, Any]]) -> list[Row]:
     service = corpus.service
     retriever = live_index_of(service).retriever(service.me_labels())
+    if DEPTH_TRIAL:
+        retriever.candidates = retriever.rerank_depth = DEPTH_TRIAL
     recorder = Recorder(retriever)
     rows = []
     for q in questions:
