@@ -63,9 +63,9 @@ from reflect.chunking import (
 )
 from reflect.embedding import Embedder, Vectors, default_embedder
 from reflect.index import Filters, SearchIndex
-from reflect.index_record import decode_index_record, encode_index_record
+from reflect.index_record import decode_index_record
 from reflect.ingest import ImportOptions, content_hash
-from reflect.live_index import record_identity
+from reflect.live_index import encode_records
 from reflect.retrieval import DEFAULT_CANDIDATES, DEFAULT_K_RRF, Hit, Mode, Retriever, quoted_phrase
 from reflect.service import Reflect, SearchFilters
 from reflect.session import Session, build_text
@@ -288,16 +288,11 @@ def build_annomi(root: Path, embedder: Embedder) -> Corpus:
     utterance_spans: dict[tuple[str, int], tuple[int, int]] = {}
     sessions = [annomi_session(f"annomi-{tid:03d}", utterances)
                 for tid, utterances in transcripts.items()]
-    # The record import writes (chunks + embeddings), embedded in one call for speed: the same
-    # chunks and texts as `LiveIndex.record_for`, which embeds one session at a time.
-    chunks_of = {s.id: chunk_session(s) for s in sessions}
-    texts = [embedding_text(s, c, speaker_labels=True) for s in sessions for c in chunks_of[s.id]]
-    embedded = iter(embedder.embed(texts))
-    for session, utterances in zip(sessions, transcripts.values(), strict=True):
-        chunks = chunks_of[session.id]
-        vectors = np.stack([next(embedded) for _ in chunks])
-        store_of(service).add(session, encode_index_record(record_identity(embedder), chunks,
-                                                       vectors))
+    # The records import writes (chunks, sentences and their embeddings), embedded in one call
+    # for speed, as `LiveIndex.records_for` makes them.
+    records = encode_records(embedder, [(s, chunk_session(s)) for s in sessions])
+    for session, utterances, record in zip(sessions, transcripts.values(), records, strict=True):
+        store_of(service).add(session, record)
         session_of_transcript[utterances[0].transcript_id] = session.id
         for turn, utterance in zip(session.turns, utterances, strict=True):
             utterance_spans[(session.id, utterance.utterance_id)] = (turn.char_start,

@@ -62,7 +62,7 @@ from bench_retrieval import (
 from common import BigramText, markdown_table, percentile
 
 from reflect import crypto
-from reflect.chunking import chunk_session, embedding_text
+from reflect.chunking import chunk_session, embedding_text, sentence_spans
 from reflect.embedding import default_embedder
 from reflect.formats import parse_transcript
 from reflect.index_record import decode_index_record, encode_index_record
@@ -225,7 +225,9 @@ def step_generate(args: argparse.Namespace) -> dict[str, Any]:
         chunks = chunk_session(session)
         vectors = vectors_rng.standard_normal((len(chunks), SYNTHETIC_DIMENSION))
         vectors = (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
-        store_of(service).add(session, encode_index_record(identity, chunks, vectors))
+        spans = sentence_spans(session)
+        said = vectors_rng.standard_normal((len(spans), SYNTHETIC_DIMENSION)).astype(np.float32)
+        store_of(service).add(session, encode_index_record(identity, chunks, vectors, spans, said))
         chunks_total += len(chunks)
         words += len(body.split())
         sessions += 1

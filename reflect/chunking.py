@@ -96,6 +96,7 @@ def chunk_session(
     """
     if not 0 <= trivial_words < min_words <= max_words:
         raise ValueError("need 0 <= trivial_words < min_words <= max_words")
+
     def grouped(units: list[_Unit]) -> list[list[_Unit]]:
         return _group_units(
             units,
@@ -137,6 +138,29 @@ def embedding_text(session: Session, chunk: Chunk, *, speaker_labels: bool = Fal
             continue
         lines.append(f"{turn.speaker}: {part}" if turn.speaker else part)
     return "\n".join(lines)
+
+
+# A sentence shorter than this ("Yeah.", "Okay, so.") is not embedded on its own: it says too
+# little to be the moment a question describes, and there are many of them.
+SENTENCE_MIN_WORDS = 3
+
+
+def sentence_spans(session: Session) -> list[tuple[int, int]]:
+    """The sentences of every turn of `session` of at least SENTENCE_MIN_WORDS words, as
+    (start, end) offsets into `session.text`, in order. The index embeds each one (beside the
+    chunks): the learned stage reads a candidate's best sentence's closeness to the question,
+    which a whole chunk's vector blurs (bench/README.md, #15 "Seventh round")."""
+    spans = []
+    for turn in session.turns:
+        text = session.text
+        found = [(m.start(), m.end()) for m in _WORD.finditer(text, turn.char_start, turn.char_end)]
+        for sentence in _sentence_ranges(text, found):
+            # A turn with no punctuation (some transcribers write none) is one long
+            # "sentence": cut as the chunker cuts it, so that each piece fits the model.
+            for i, j in _even_ranges(*sentence, DEFAULT_MAX_WORDS):
+                if j - i >= SENTENCE_MIN_WORDS:
+                    spans.append((found[i][0], found[j - 1][1]))
+    return spans
 
 
 def span_times(

@@ -100,6 +100,8 @@ class Filters:
 
 NO_FILTERS = Filters()
 
+Offsets = npt.NDArray[np.int64]
+
 
 @dataclass(frozen=True, slots=True)
 class ChunkMatch:
@@ -163,6 +165,9 @@ class SearchIndex:
         self._stored: set[int] = set()  # rows in chromadb
         self._sessions: dict[str, _IndexedSession] = {}
         self._chunks: dict[int, tuple[_IndexedSession, Chunk]] = {}
+        # Per session: its sentences' starts and ends (ascending) and vectors (float16),
+        # read by the learned stage for each candidate (`best_sentence_cosines`).
+        self._sentences: dict[str, tuple[Offsets, Offsets, npt.NDArray[np.float16]]] = {}
         self._speaker_keys: dict[str, str] = {}
         self._next_row = 1
         self._vector_count = 0
@@ -286,9 +291,60 @@ class SearchIndex:
             )
         self._stored.update(rows)
 
+    def add_sentences(
+        self,
+        session_id: str,
+        spans: Sequence[tuple[int, int]] | Offsets,
+        embeddings: npt.NDArray[np.float16] | Vectors,
+    ) -> None:
+        """The vectors of a session's sentences (reflect.chunking.sentence_spans: rows of
+        start, end), kept in memory only, in half precision (as the record holds them: no
+        copy at unlock); normalised when read, a few hundred at a time."""
+        vectors = np.asarray(embeddings, dtype=np.float16)
+        offsets = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+        if vectors.shape[0] != len(offsets):
+            raise ValueError(f"{len(offsets)} sentences but embeddings of shape {vectors.shape}")
+        if (np.diff(offsets[:, 0]) < 0).any():
+            order = np.argsort(offsets[:, 0], kind="stable")
+            vectors, offsets = vectors[order], offsets[order]
+        starts, ends = offsets[:, 0].copy(), offsets[:, 1].copy()
+        with self._lock:
+            self._database()
+            self._sentences[session_id] = (starts, ends, vectors)
+
+    def best_sentence_cosines(
+        self, matches: Sequence[ChunkMatch], query_vector: Vectors
+    ) -> list[float | None]:
+        """For each chunk, the cosine similarity of its closest sentence to `query_vector`;
+        None for a chunk with no sentence embedded."""
+        query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        norm = float(np.linalg.norm(query))
+        query = query / norm if norm > 0 else query
+        found: list[float | None] = []
+        with self._lock:
+            for m in matches:
+                sentences = self._sentences.get(m.chunk.session_id)
+                if sentences is None:
+                    found.append(None)
+                    continue
+                starts, ends, vectors = sentences
+                # The sentences overlapping the chunk: they do not overlap one another, so
+                # both their starts and their ends ascend.
+                lo = int(np.searchsorted(ends, m.chunk.char_start, side="right"))
+                hi = int(np.searchsorted(starts, m.chunk.char_end, side="left"))
+                if lo >= hi:
+                    found.append(None)
+                    continue
+                inside = vectors[lo:hi].astype(np.float32)
+                norms = np.linalg.norm(inside, axis=1)
+                cosines = (inside @ query) / np.where(norms > 0, norms, 1.0)
+                found.append(float(cosines.max()))
+        return found
+
     def remove_session(self, session_id: str) -> None:
         with self._lock:
             db = self._database()
+            self._sentences.pop(session_id, None)
             indexed = self._sessions.pop(session_id, None)
             if indexed is None:
                 return
@@ -326,6 +382,7 @@ class SearchIndex:
             self._db = None
             self._sessions.clear()
             self._chunks.clear()
+            self._sentences.clear()
             self._speaker_keys.clear()
             self._vector_count = 0
             self._exact_rows = np.zeros(0, dtype=np.int64)

@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from reflect.chunking import Chunk, chunk_session, embedding_text
-from reflect.embedding import Embedder, Vectors
+from reflect.chunking import Chunk, chunk_session, embedding_text, sentence_spans
+from reflect.embedding import Embedder
 from reflect.errors import ReflectError, VaultCorrupted
 from reflect.index import SearchIndex
-from reflect.index_record import decode_index_record, encode_index_record, fits
+from reflect.index_record import IndexRecord, encode_index_record, fits, read_index_record
 from reflect.rerank import LinearRanker
 from reflect.retrieval import Retriever
 from reflect.session import Session
@@ -33,12 +33,41 @@ EmbedderFactory = Callable[[], Embedder]
 VECTOR_STORE_DELAY_S = 5.0
 
 # Bump when chunking changes: stored records made with other chunks are then rebuilt.
-CHUNKING_VERSION = "chunks-2"  # 2: speaker labels in the embedded text
+# 2: speaker labels in the embedded text; 3: each sentence embedded too
+CHUNKING_VERSION = "chunks-3"
 
 
 def record_identity(embedder: Embedder) -> str:
     """What a stored record must match to be reused: the embedding model and the chunking."""
     return f"{embedder.model_id}|{CHUNKING_VERSION}"
+
+
+def encode_records(
+    embedder: Embedder,
+    chunked: Sequence[tuple[Session, Sequence[Chunk]]],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[bytes]:
+    """Each session's index record: its chunks' vectors (the text as `embedding_text` labels
+    it) and its sentences' (`sentence_spans`, verbatim), all in one embedding call: sorted by
+    length across sessions, they fill batches with less padding."""
+    texts: list[str] = []
+    plans = []
+    for session, chunks in chunked:
+        spans = sentence_spans(session)
+        # Labels measured +0.06 MRR on both evaluation corpora (bench/README.md, sweep).
+        texts += [embedding_text(session, c, speaker_labels=True) for c in chunks]
+        texts += [session.text[a:b] for a, b in spans]
+        plans.append((chunks, spans))
+    vectors = embedder.embed(texts, progress=progress)
+    identity = record_identity(embedder)
+    records, start = [], 0
+    for chunks, spans in plans:
+        middle, end = start + len(chunks), start + len(chunks) + len(spans)
+        records.append(
+            encode_index_record(identity, chunks, vectors[start:middle], spans, vectors[middle:end])
+        )
+        start = end
+    return records
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +148,16 @@ class LiveIndex:
             if report:
                 report(self._progress)
 
-        pending: list[tuple[Session, list[Chunk], Vectors | None, str | None]] = []
+        pending: list[tuple[Session, list[Chunk], IndexRecord | None]] = []
         self.notes = []
         for summary in self.store.catalog():
             session = self._readable_session(summary)
             if session is None:
                 continue
-            chunks, vectors, model_id = self._stored_record(session)
-            if chunks is None:
-                chunks = chunk_session(session)
+            record = self._stored_record(session)
+            chunks = chunk_session(session) if record is None else record.chunks
             self.index.add_lexical(session, chunks)
-            pending.append((session, chunks, vectors, model_id))
+            pending.append((session, chunks, record))
         tick(sessions=len(pending), lexical_ready=True, vectors_total=len(pending))
         tick(stage="loading model")
         embedder = self.embedder()
@@ -140,21 +168,20 @@ class LiveIndex:
             warm_up()
         tick(stage="vectors")
         identity = record_identity(embedder)
-        for done, (session, chunks, vectors, stored_identity) in enumerate(pending, 1):
-            if vectors is None or stored_identity != identity:
+        for done, (session, chunks, record) in enumerate(pending, 1):
+            if record is None or record.model_id != identity or record.sentences is None:
                 tick(stage="embedding")
                 fresh = chunk_session(session)
                 if fresh != chunks:
                     self.index.remove_session(session.id)
                     self.index.add_lexical(session, fresh)
                     chunks = fresh
-                vectors = self._embed(session, chunks)
+                data = encode_records(embedder, [(session, chunks)])[0]
+                record = read_index_record(data)
                 # Not stored if another writer removed or relabelled it meanwhile: it
                 # stored its own record then, and this one would be stale.
-                self.store.put_index_record(
-                    session.id, encode_index_record(identity, chunks, vectors), made_from=session
-                )
-            self.index.add_vectors(session.id, chunks, vectors)
+                self.store.put_index_record(session.id, data, made_from=session)
+            self._add_vectors(session.id, record)
             tick(vectors_done=done)
         tick(stage="ready")
         if vector_store:
@@ -177,9 +204,7 @@ class LiveIndex:
             )
             return None
 
-    def _stored_record(
-        self, session: Session
-    ) -> tuple[list[Chunk] | None, Vectors | None, str | None]:
+    def _stored_record(self, session: Session) -> IndexRecord | None:
         try:
             data = self.store.index_record(session.id)
         except VaultCorrupted:
@@ -188,34 +213,27 @@ class LiveIndex:
                 f"The search index of “{session.title}” was damaged, so it was rebuilt "
                 "from the session itself; nothing was lost."
             )
-            return None, None, None
+            return None
         return self._decode(session, data)
 
     @staticmethod
-    def _decode(
-        session: Session, data: bytes | None
-    ) -> tuple[list[Chunk] | None, Vectors | None, str | None]:
+    def _decode(session: Session, data: bytes | None) -> IndexRecord | None:
         if data is None:
-            return None, None, None
+            return None
         try:
-            model_id, chunks, vectors = decode_index_record(data)
+            record = read_index_record(data)
         except ReflectError:
-            return None, None, None  # rebuilt from the session itself
+            return None  # rebuilt from the session itself
         # A restored session may have a new id; its record still names the old one.
-        chunks = [dataclasses.replace(c, session_id=session.id) for c in chunks]
-        if not fits(session, chunks):
-            return None, None, None
-        return chunks, vectors, model_id
+        chunks = [dataclasses.replace(c, session_id=session.id) for c in record.chunks]
+        if not fits(session, chunks, record.sentences):
+            return None
+        return dataclasses.replace(record, chunks=chunks)
 
-    def _embed(
-        self,
-        session: Session,
-        chunks: list[Chunk],
-        progress: Callable[[int, int], None] | None = None,
-    ) -> Vectors:
-        # Labels measured +0.06 MRR on both evaluation corpora (bench/README.md, sweep).
-        texts = [embedding_text(session, c, speaker_labels=True) for c in chunks]
-        return self.embedder().embed(texts, progress=progress)
+    def _add_vectors(self, session_id: str, record: IndexRecord) -> None:
+        self.index.add_vectors(session_id, record.chunks, record.embeddings)
+        if record.sentences is not None and record.sentence_embeddings is not None:
+            self.index.add_sentences(session_id, record.sentences, record.sentence_embeddings)
 
     # ---- incremental updates ---------------------------------------------------------------
 
@@ -224,9 +242,7 @@ class LiveIndex:
     ) -> bytes:
         """Chunks and embeddings for a session about to be stored (called inside import);
         `progress` is told how many passages are embedded, of how many."""
-        chunks = chunk_session(session)
-        vectors = self._embed(session, chunks, progress)
-        return encode_index_record(record_identity(self.embedder()), chunks, vectors)
+        return encode_records(self.embedder(), [(session, chunk_session(session))], progress)[0]
 
     def records_for(
         self, sessions: Sequence[Session], *, progress: Callable[[int, int], None] | None = None
@@ -234,33 +250,19 @@ class LiveIndex:
         """`record_for` of several sessions with one embedding call for all their chunks:
         sorted by length across sessions, they fill batches with less padding (import)."""
         chunked = [(session, chunk_session(session)) for session in sessions]
-        texts = [
-            embedding_text(session, c, speaker_labels=True)
-            for session, chunks in chunked
-            for c in chunks
-        ]
-        vectors = self.embedder().embed(texts, progress=progress)
-        identity = record_identity(self.embedder())
-        records, start = [], 0
-        for _, chunks in chunked:
-            end = start + len(chunks)
-            records.append(encode_index_record(identity, chunks, vectors[start:end]))
-            start = end
-        return records
+        return encode_records(self.embedder(), chunked, progress)
 
-    def add(self, session: Session, record: bytes | None) -> None:
-        chunks, vectors, _ = self._decode(session, record)
-        if chunks is None:
-            chunks = chunk_session(session)
+    def add(self, session: Session, data: bytes | None) -> None:
+        record = self._decode(session, data)
         self.index.remove_session(session.id)
-        self.index.add_lexical(session, chunks)
-        if vectors is not None:
-            self.index.add_vectors(session.id, chunks, vectors)
+        self.index.add_lexical(session, chunk_session(session) if record is None else record.chunks)
+        if record is not None:
+            self._add_vectors(session.id, record)
         self._progress = dataclasses.replace(
             self._progress,
             sessions=self.index.session_count,
             vectors_total=self._progress.vectors_total + 1,
-            vectors_done=self._progress.vectors_done + (1 if vectors is not None else 0),
+            vectors_done=self._progress.vectors_done + (1 if record is not None else 0),
         )
 
     def remove(self, session_id: str) -> None:

@@ -4,10 +4,12 @@ Four rounds of tuning `Retriever.search` one factor at a time (bench/README.md, 
 the questions looked at and lost it on each fresh set. This stage is not tuned per factor: it
 reads a few cheap signals of each of the top candidates (where word search and meaning
 search put it, how much of the question's rarer words it and its best turn hold, whether the
-person the question names said them, its length) and adds them up with weights fitted on
-labelled questions by `bench/fit_rerank.py` (pairwise logistic regression, seeded, judged
-by leave-one-set-out; the fitted numbers are pasted below). Everything it reads is already
-in memory at query time: no embedding, no model call.
+person the question names said them, its length, how close in meaning its closest sentence
+is) and adds them up with weights fitted on labelled questions by `bench/fit_rerank.py`
+(pairwise logistic regression, seeded, judged by leave-one-set-out; the fitted numbers are
+pasted below). Everything it reads is already
+in memory at query time: no embedding, no model call (the sentences' vectors are made when a
+session is indexed and kept, sealed, in its index record).
 
 Quoted and verbatim matches never pass through here: they are placed first before this stage
 (`Retriever.search`).
@@ -42,11 +44,13 @@ Prefer = Callable[[str | None], bool]
 @dataclass(frozen=True, slots=True)
 class FirstStage:
     """What the first stage found: word search's list, meaning search's list (each best
-    first) and their fusion, (match, fused score) best first."""
+    first) and their fusion, (match, fused score) best first; the vector meaning search
+    was given (None when it did not run)."""
 
     lexical: Sequence[ChunkMatch]
     vector: Sequence[ChunkMatch]
     fused: list[tuple[ChunkMatch, float]]
+    query_vector: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +118,7 @@ FEATURES = (
     "closeness_other",  # speaker closeness, asked what the other person said (else 0)
     "user_share",  # the share of the chunk the user speaks
     "length_log",  # log of the chunk's length in characters
+    "sentence_gap",  # its best sentence's cosine similarity minus the best candidate's
 )
 
 
@@ -125,8 +130,11 @@ def candidate_features(
     speaker: str | None,
     prefer: Prefer | None,
     is_user: Prefer,
+    sentences: Sequence[float | None] = (),
 ) -> npt.NDArray[np.float64]:
-    """One row of FEATURES per candidate of `order` (the current order's first ones)."""
+    """One row of FEATURES per candidate of `order` (the current order's first ones).
+    `sentences`: each candidate's best sentence's cosine similarity to the question (None:
+    no sentence embedded; those, and all when not given, count as the lowest known)."""
     lexical = {m.key: (i, m.score) for i, m in enumerate(stage.lexical, start=1)}
     vector = {m.key: (i, m.score) for i, m in enumerate(stage.vector, start=1)}
     best_bm25 = max((s for _, s in lexical.values()), default=0.0)
@@ -136,12 +144,16 @@ def candidate_features(
     rarest = max(weights, key=lambda t: weights[t]) if weights else None
     rows = np.zeros((len(order), len(FEATURES)))
     stems: dict[str, str] = {}
+    known = [c for c in sentences if c is not None]
+    best_sentence, worst_sentence = max(known, default=0.0), min(known, default=0.0)
     for i, match in enumerate(order):
         key = match.key
         lex_rank, bm25 = lexical.get(key, (len(lexical) + 1, 0.0))
         vec_rank, cosine = vector.get(key, (len(vector) + 1, worst_cos))
         turns = turn_overlaps(match, weights, stems)
         chars = sum(t.chars for t in turns) or 1
+        sentence = sentences[i] if i < len(sentences) else None
+        sentence = worst_sentence if sentence is None else sentence
         held = frozenset().union(*(t.stems for t in turns))
         closeness = (
             speaker_closeness(turns, prefer, by_share=speaker == "other")
@@ -163,6 +175,7 @@ def candidate_features(
             closeness if speaker == "other" else 0.0,
             sum(t.chars for t in turns if is_user(t.speaker)) / chars,
             math.log(chars),
+            sentence - best_sentence,
         )
     return rows
 
@@ -188,21 +201,22 @@ class LinearRanker:
         return sorted(range(len(scores)), key=lambda i: (-scores[i], i))
 
 
-# Fitted by `bench/fit_rerank.py weights` on every labelled set (AnnoMI v2, v3, v4, v5 and the
-# demo: 514 answerable questions, 20,560 candidates), pairwise logistic regression, seeded.
-# Judged by leave-one-set-out (bench/README.md, #15 "Fifth round"): pooled over the four
-# left-out AnnoMI sets R@5 395 -> 408 of 468 (paraphrase 0.80 -> 0.84, therapist 0.81 ->
-# 0.84, quotes 1.00 -> 1.00); the demo, judged on a fit without it, 0.87 -> 0.80. Used for
-# the moments search shows (`Reflect.quotes`), not for the answer path, whose found / not-found
-# decision it loosened (no-answer questions held 58 -> 53 of 76). Refit after any change to
+# Fitted by `bench/fit_rerank.py weights` on every labelled set (AnnoMI v2-v9 and the demo:
+# 914 answerable questions, 36,560 candidates), pairwise logistic regression, C = 1, seeded.
+# Judged by leave-one-set-out (bench/README.md, #15 "Seventh round"): the 15th signal, the
+# best sentence's cosine, lifts pooled R@5 over the eight left-out AnnoMI sets 734 -> 770 of
+# 868 (44 questions into the top five, 8 out; paraphrase 0.80 -> 0.86, therapist 0.84 ->
+# 0.87, quotes equal), up on each set, MRR 0.749 -> 0.800; the demo, judged on a fit without
+# it, 37 -> 37 of 46. Used for the moments search (`Reflect.quotes`), not for the answer path,
+# whose found / not-found decision it loosened in the fifth round. Refit after any change to
 # FEATURES or to the first stage: these numbers are read against those rows.
 # fmt: off
 LEARNED_RANKER = LinearRanker(
-    weights=(-0.0616, -0.7274, 0.6649, 0.8716, -0.4265, -0.3999, 0.8740,
-        -0.2462, 0.2146, 0.1079, 0.6368, 0.6288, 0.1277, 0.3676),
-    means=(2.7580, 2.9472, 0.5130, 0.2507, 2.8093, 0.2513, -0.1629,
-        0.1643, 0.1568, 0.0886, 0.2598, 0.1893, 0.5264, 5.8281),
-    scales=(0.8624, 0.9891, 0.4998, 0.3004, 0.9072, 0.4338, 0.0936,
-        0.2137, 0.2056, 0.2842, 0.3700, 0.3679, 0.3433, 0.3475),
+    weights=(-0.2157, -0.6224, 0.3955, 0.3978, -0.3041, 0.1557, 0.0870, 0.3574,
+        -0.3049, 0.0045, 0.3322, 0.6723, 0.1904, 0.2392, 1.8219),
+    means=(2.7580, 2.9633, 0.5293, 0.2546, 2.8094, 0.2543, -0.1493, 0.1692,
+        0.1607, 0.0921, 0.2056, 0.1871, 0.5238, 5.8150, -0.2846),
+    scales=(0.8624, 0.9910, 0.4991, 0.3104, 0.9074, 0.4355, 0.0866, 0.2151,
+        0.2063, 0.2892, 0.3426, 0.3671, 0.3431, 0.3457, 0.1616),
 )
 # fmt: on

@@ -273,6 +273,11 @@ class Retriever:
         """The learned stage's signals (reflect.rerank.FEATURES) of each of `pool`, in the
         current order; bench/fit_rerank.py fits the weights on these very rows."""
         me = self.me_labels
+        sentences = (
+            self.index.best_sentence_cosines(pool, stage.query_vector)
+            if stage.query_vector is not None
+            else []
+        )
         return candidate_features(
             pool,
             stage,
@@ -280,6 +285,7 @@ class Retriever:
             speaker=understood.speaker,
             prefer=self._preferred_speakers(understood),
             is_user=lambda speaker: speaker in me,
+            sentences=sentences,
         )
 
     def term_weights(self, text: str) -> dict[str, float]:
@@ -347,15 +353,15 @@ class Retriever:
         query_vector = self._query_vector(query, user_label if mode == "hybrid" else None)
         vector = self.index.vector_search(query_vector, pool, filters)
         if mode == "vector":
-            return FirstStage((), vector, [(m, m.score) for m in vector])
+            return FirstStage((), vector, [(m, m.score) for m in vector], query_vector)
         lexical = self.index.lexical_search(query, pool, filters)
         if not adaptive:
-            return FirstStage(lexical, vector, self._fuse(lexical, vector))
+            return FirstStage(lexical, vector, self._fuse(lexical, vector), query_vector)
         doubt = 1.0 - self._lexical_coverage(query, lexical[:LEXICAL_DOUBT_DEPTH])
         fused = self._fuse(
             lexical, vector, vector_weight=self.vector_weight * (1.0 + LEXICAL_DOUBT * doubt)
         )
-        return FirstStage(lexical, vector, fused)
+        return FirstStage(lexical, vector, fused, query_vector)
 
     def _lexical_coverage(self, query: str, found: Sequence[ChunkMatch]) -> float:
         """The most of the query's content (its stems weighed by rarity) that one of `found`

@@ -15,6 +15,7 @@ from reflect.chunking import (
     count_words,
     embedding_text,
     is_cjk,
+    sentence_spans,
     span_times,
 )
 from reflect.session import Session, StoredTurn, build_text
@@ -276,3 +277,27 @@ def test_chunks_always_cut_real_text_and_cover_every_turn(
         for chunk in chunks:
             covered = session.turns[chunk.first_turn : chunk.last_turn + 1]
             assert not all(backchannel(t) for t in covered), "a chunk of backchannels only"
+
+
+def test_sentence_spans_are_each_turns_sentences_of_three_words_or_more() -> None:
+    session = make_session(
+        [
+            Turn("Ines", "Okay. What happened with your sister on Sunday?"),
+            Turn("Client", "Yeah. We had a row about Mum's flat! She never calls me back"),
+            Turn("Ines", "Mm-hmm."),
+        ]
+    )
+    said = [session.text[a:b] for a, b in sentence_spans(session)]
+    assert said == [
+        "What happened with your sister on Sunday?",
+        "We had a row about Mum's flat!",
+        "She never calls me back",
+    ]
+
+
+def test_a_turn_without_punctuation_is_embedded_in_pieces_the_model_reads() -> None:
+    session = make_session([Turn("Client", " ".join(["and then we talked"] * 100))])
+    pieces = sentence_spans(session)
+    assert len(pieces) == 3
+    assert all(count_words(session.text[a:b]) <= 150 for a, b in pieces)
+    assert pieces[0][0] == 0 and pieces[-1][1] == len(session.text)

@@ -12,7 +12,7 @@ import pytest
 from reflect import crypto
 from reflect.embedding import Progress, Vectors
 from reflect.import_batches import FileGroup, records_in_order
-from reflect.index_record import decode_index_record
+from reflect.index_record import decode_index_record, read_index_record
 from reflect.ingest import ImportOptions, import_paths
 from reflect.service import Reflect
 from reflect.session import Session
@@ -103,12 +103,13 @@ def test_many_sessions_are_embedded_in_one_call(
     write(tmp_path / "in", 6)
     report = service.import_paths([tmp_path / "in"])
     assert report.count("imported") == 6 and not report.stopped
-    chunks = sum(
-        len(decode_index_record(store_of(service).index_record(s.id) or b"")[1])
-        for s in service.sessions()
-    )
-    # One call for the six sessions' chunks (the recaps reuse the stored vectors).
-    assert embedder.calls == [chunks]
+    records = [
+        read_index_record(store_of(service).index_record(s.id) or b"") for s in service.sessions()
+    ]
+    sentences = sum(0 if r.sentences is None else len(r.sentences) for r in records)
+    passages = sum(len(r.chunks) for r in records) + sentences
+    # One call for the six sessions' chunks and sentences (the recaps reuse the stored vectors).
+    assert embedder.calls == [passages]
 
 
 def test_records_match_those_made_one_session_at_a_time(service: Reflect, tmp_path: Path) -> None:

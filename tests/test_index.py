@@ -11,16 +11,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reflect.chunking import Chunk, chunk_session, embedding_text
+from reflect.chunking import Chunk, chunk_session, embedding_text, sentence_spans
 from reflect.errors import IndexRecordError, VaultLocked
 from reflect.index import (
+    ChunkMatch,
     Filters,
     SearchIndex,
     find_phrase,
     lexical_fts_query,
     normalize_words,
 )
-from reflect.index_record import decode_index_record, encode_index_record
+from reflect.index_record import decode_index_record, encode_index_record, read_index_record
 from reflect.session import Session, build_text
 from reflect.testing import FakeEmbedder
 from reflect.transcript import Turn
@@ -514,3 +515,57 @@ def test_chunk_frequencies_count_chunks_as_word_search_matches(index: SearchInde
     assert counts["landlord"] >= 1 and counts["zeppelin"] == 0
     assert counts["worry"] == counts["worried"] >= 1  # stemmed, as word search
     assert counts["phone"] >= 2  # in spring and autumn
+
+
+def test_index_record_keeps_the_sentences_and_their_vectors() -> None:
+    chunks = chunks_of(SPRING)
+    spans = sentence_spans(SPRING)
+    said = EMBEDDER.embed([SPRING.text[a:b] for a, b in spans])
+    data = encode_index_record("m", chunks, vectors_of(SPRING, chunks), spans, said)
+    record = read_index_record(data)
+    assert record.chunks == chunks and record.sentences is not None
+    assert [tuple(s) for s in record.sentences.tolist()] == spans
+    assert record.sentence_embeddings is not None
+    assert record.sentence_embeddings.dtype == np.float16  # a ranking signal: half the bytes
+    assert np.allclose(record.sentence_embeddings, said, atol=1e-3)
+    assert decode_index_record(data)[1] == chunks
+    with pytest.raises(IndexRecordError, match="damaged"):
+        read_index_record(data[:-2])
+    with pytest.raises(ValueError, match="sentences"):
+        encode_index_record("m", chunks, vectors_of(SPRING, chunks), spans[:1], said)
+
+
+def test_a_version_1_record_reads_without_sentences() -> None:
+    chunks = chunks_of(SPRING)
+    vectors = vectors_of(SPRING, chunks)
+    data = bytearray(encode_index_record("m", chunks, vectors))
+    struct.pack_into("<H", data, 4, 1)
+    record = read_index_record(bytes(data))
+    assert record.chunks == chunks and np.array_equal(record.embeddings, vectors)
+    assert record.sentences is None and record.sentence_embeddings is None
+
+
+def test_best_sentence_cosines_read_the_sentences_inside_each_chunk() -> None:
+    idx = SearchIndex()
+    try:
+        chunks = add(idx, SPRING)
+        add(idx, AUTUMN)
+        spans = sentence_spans(SPRING)
+        said = EMBEDDER.embed([SPRING.text[a:b] for a, b in spans])
+        idx.add_sentences(SPRING.id, spans, said)
+        query = EMBEDDER.embed(["worried sick about the letter"])[0]
+        matches = [ChunkMatch(SPRING, c, 0.0) for c in chunks]
+        matches.append(ChunkMatch(AUTUMN, chunks_of(AUTUMN)[0], 0.0))
+        found = idx.best_sentence_cosines(matches, query)
+        unit = query / np.linalg.norm(query)
+        for chunk, cosine in zip(chunks, found, strict=False):
+            inside = [
+                i for i, (a, b) in enumerate(spans) if a < chunk.char_end and b > chunk.char_start
+            ]
+            expected = max(float(said[i] @ unit / np.linalg.norm(said[i])) for i in inside)
+            assert cosine == pytest.approx(expected, abs=1e-3)
+        assert found[-1] is None  # AUTUMN's sentences were never added
+        idx.remove_session(SPRING.id)
+        assert idx.best_sentence_cosines(matches[:1], query) == [None]
+    finally:
+        idx.close()

@@ -8,14 +8,16 @@ careless copy would: one object file swapped with another, or one byte flipped.
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
 
 from reflect import crypto
 from reflect.cli import main
-from reflect.index_record import decode_index_record
+from reflect.index_record import decode_index_record, encode_index_record, read_index_record
 from reflect.ingest import ImportOptions
+from reflect.live_index import CHUNKING_VERSION
 from reflect.records import INDEX_PREFIX, SESSION_PREFIX, audio_name
 from reflect.service import Reflect
 from reflect.testing import store_of, vault_of
@@ -197,3 +199,27 @@ def test_backup_leaves_out_a_damaged_recording_and_keeps_its_session(
     fresh = Reflect.create(tmp_path / "fresh", PASSPHRASE, kdf=crypto.floor_kdf_params())
     assert fresh.restore(target, BACKUP_PASS).restored == 3
     assert vault_of(fresh).names("audio/") == []
+
+
+def test_a_record_made_before_sentences_were_embedded_is_rebuilt_with_them(
+    vault_path: Path,
+) -> None:
+    # A format 1 record with the chunking of before ("chunks-2"), as older versions stored.
+    service = Reflect.unlock(vault_path, PASSPHRASE)
+    first = service.sessions()[0]
+    record = read_index_record(store_of(service).index_record(first.id) or b"")
+    old_identity = record.model_id.replace(CHUNKING_VERSION, "chunks-2")
+    old = bytearray(encode_index_record(old_identity, record.chunks, record.embeddings))
+    struct.pack_into("<H", old, 4, 1)
+    session = service.session(first.id)
+    assert store_of(service).put_index_record(first.id, bytes(old), made_from=session)
+    service.lock()
+
+    again = Reflect.unlock(vault_path, PASSPHRASE)
+    again.open_index()
+    assert again.index_notes() == []  # not damage: a rebuild, as after a model change
+    assert_every_session_is_found(again)
+    rebuilt = read_index_record(store_of(again).index_record(first.id) or b"")
+    assert rebuilt.model_id == record.model_id
+    assert rebuilt.sentences is not None and len(rebuilt.sentences) > 0
+    again.lock()

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from reflect.chunking import sentence_spans
 from reflect.index import ChunkMatch
 from reflect.live_index import LiveIndex
 from reflect.rerank import (
@@ -157,3 +158,68 @@ def test_the_moments_search_uses_the_fitted_stage_and_the_answer_path_does_not(
     assert "ceiling tiles" in hits[0].text
     assert asked == [LEARNED_RANKER]
     assert len(LEARNED_RANKER.weights) == len(LEARNED_RANKER.means) == len(FEATURES)
+
+
+def test_the_best_sentence_signal() -> None:
+    index = build_index(SESSIONS)
+    try:
+        spreadsheet = next(
+            ChunkMatch(APRIL, c, 3.0)
+            for c in chunks_of(APRIL)
+            if "spreadsheet" in APRIL.text[c.char_start : c.char_end]
+        )
+        birthday = ChunkMatch(FEBRUARY, chunks_of(FEBRUARY)[0], 0.9)
+        stage = FirstStage(lexical=[], vector=[birthday, spreadsheet], fused=[])
+
+        def column(sentences: list[float | None]) -> list[float]:
+            rows = candidate_features(
+                [spreadsheet, birthday, birthday],
+                stage,
+                {},
+                speaker=None,
+                prefer=None,
+                is_user=lambda s: False,
+                sentences=sentences,
+            )
+            return [float(v) for v in rows[:, COLUMN["sentence_gap"]]]
+
+        # Each candidate's best sentence against the best candidate's; a candidate with no
+        # sentence embedded counts as the lowest known; none known: all level.
+        assert column([0.5, 0.75, None]) == pytest.approx([-0.25, 0.0, -0.25])
+        assert column([]) == [0.0, 0.0, 0.0]
+        assert column([None, None, None]) == [0.0, 0.0, 0.0]
+    finally:
+        index.close()
+
+
+def test_the_retriever_reads_each_candidates_best_sentence() -> None:
+    index = build_index(SESSIONS)
+    try:
+        for session in SESSIONS:
+            spans = sentence_spans(session)
+            index.add_sentences(
+                session.id, spans, EMBEDDER.embed([session.text[a:b] for a, b in spans])
+            )
+        # A ranker on the best sentence alone: the chunk holding the sentence nearest in
+        # meaning to the question comes first.
+        retriever = Retriever(index, EMBEDDER, learned=ranker_on(sentence_gap=1.0))
+        question = "the budget spreadsheet I kept at night"
+        hits = retriever.search(question, k=5)
+        query = EMBEDDER.embed([question])[0]
+        query = query / np.linalg.norm(query)
+
+        def best(hit: Any) -> float:
+            session = next(s for s in SESSIONS if s.id == hit.session_id)
+            chunk = chunks_of(session)[hit.chunk_index]
+            inside = [
+                session.text[a:b]
+                for a, b in sentence_spans(session)
+                if a < chunk.char_end and b > chunk.char_start
+            ]
+            vectors = EMBEDDER.embed(inside)
+            return float(max(v @ query / np.linalg.norm(v) for v in vectors))
+
+        cosines = [best(h) for h in hits]
+        assert cosines == sorted(cosines, reverse=True)
+    finally:
+        index.close()
