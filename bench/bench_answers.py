@@ -116,6 +116,7 @@ What is scored, per kind (the bench's own checks, not reflect's):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import re
@@ -231,10 +232,18 @@ def build_vault(root: Path, name: str, paths: Sequence[Path], me: str, embedder:
     return service
 
 
+# --found-by-rule: found / not found decided by the rule of evidence.py, not the learned
+# decision, to compare the two on a set scored once (set by main).
+FOUND_BY_RULE = False
+
+
 def answerer_for(service: Reflect, model_factory: Callable[[], ChatModel],
                  today: dt.date) -> Answerer:
     """An Answerer as `Reflect.ask` builds one, with `today` fixed and the model given."""
-    return service.answerer(today=today, model_factory=model_factory)
+    answerer = service.answerer(today=today, model_factory=model_factory)
+    if FOUND_BY_RULE:
+        answerer.settings = dataclasses.replace(answerer.settings, answerability=None)
+    return answerer
 
 
 # ---- scoring --------------------------------------------------------------------------------
@@ -567,6 +576,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-abstention", action="store_true",
                         help="skip the small vault and the demo")
     parser.add_argument("--progress", action="store_true", help="a line per question on stderr")
+    parser.add_argument("--found-by-rule", action="store_true",
+                        help="decide found / not found by the rule, not the learned decision")
     fresh = parser.add_mutually_exclusive_group()
     fresh.add_argument("--history2", action="store_true",
                        help="the second, fresh history (Nadia) instead; score it once, at the end")
@@ -589,6 +600,8 @@ def main(argv: list[str] | None = None) -> int:
     fresh.add_argument("--history11", action="store_true",
                        help="the eleventh, fresh history (Maren) instead; score it once at the end")
     args = parser.parse_args(argv)
+    global FOUND_BY_RULE
+    FOUND_BY_RULE = args.found_by_rule
 
     hs = history_set(args)
     questions = load(hs.questions)
