@@ -126,7 +126,9 @@ ACROSS_SESSIONS: dict[str, str] = {
 
 # A reply the answer checks keep: it restates excerpt [4] of the phone question below.
 PHONE_QUESTION = "what did we say about my phone at night?"
-PHONE_REPLY = "You said you left the phone in the kitchen five nights out of seven [4]."
+# [5]: the second session's "I left the phone in the kitchen five nights out of seven" (the
+# first session's "Where is your phone at night?" is answered by [3], kept beside it).
+PHONE_REPLY = "You said you left the phone in the kitchen five nights out of seven [5]."
 NOT_FOUND_QUESTION = "did we talk about cooking pasta?"
 
 SETTLE_SECONDS = 15.0

@@ -122,8 +122,8 @@ async def test_excerpts_appear_before_the_answer_streams(vault: Path) -> None:
         # The reply, then the best excerpt it did not cite, verbatim, on a line of its own.
         assert exchange.state.text.split("\n")[0] == PHONE_REPLY
         answer_text = text_of(exchange.query_one(".answer", Static))
-        assert "[4]" in answer_text
-        assert citations.current is not None and citations.current.n == 4  # what it cites
+        assert "[5]" in answer_text
+        assert citations.current is not None and citations.current.n == 5  # what it cites
         assert app.focused is screen.query_one("#question", Input)
 
 
