@@ -192,13 +192,24 @@ def test_sigkill_during_import_then_rerun(tmp_path: Path) -> None:
             text=True,
         )
         assert proc.stdout is not None
-        # Kill somewhere inside the import: after a random number of files, plus a random
-        # fraction of the next one.
+        # Kill somewhere inside the import: after a random number of files stored, plus a
+        # random fraction of the next one. Files are read in groups, then embedded, then
+        # stored one by one, each announced by a progress event before it is stored; counted
+        # from the first embedding (the "indexing" events), not from reading, which commits
+        # nothing: a kill while a group is read proved nothing once embedding took longer.
         target = rng.randint(1, 8)
+        embedding = False
+        stored = 0
         for line in proc.stdout:
             event = json.loads(line)
-            if event["event"] == "progress" and event["files_done"] >= target:
-                break
+            if event["event"] != "progress":
+                continue
+            if "indexing" in event:
+                embedding = True
+            elif embedding:
+                stored += 1
+                if stored > target:
+                    break
         time.sleep(rng.uniform(0.0, 0.05))
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
