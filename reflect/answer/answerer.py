@@ -28,7 +28,7 @@ from reflect.answer.events import EventDate, date_of_event, sessions_naming
 from reflect.answer.evidence import Evidence, decide_found, question_similarity
 from reflect.answer.excerpts import Excerpt, build_excerpts
 from reflect.answer.followups import answer_reply, answer_when
-from reflect.answer.model_answer import ModelWriter, asked_speaker, extractive_lines
+from reflect.answer.model_answer import ModelWriter, extractive_lines
 from reflect.answer.next_session import answer_next_session
 from reflect.answer.outcome import answer_outcome
 from reflect.answer.question import (
@@ -233,8 +233,7 @@ class Answerer:
         # Stages 1-3: search, found or not, excerpts, scope and safety.
         prepared = self.prepare(question, filters=filters, asked=asked)
         emit(_started(prepared))
-        answer = _unwritten(prepared)
-        answer.asked = asked
+        answer = _unwritten(prepared, asked)
         # Stages 4-5: what is said, checked.
         if prepared.scope_redirect:
             # Before "not found": a request for advice deserves the pointer to the therapist
@@ -428,9 +427,7 @@ class Answerer:
             return None
 
     def _answer_scope(self, answer: Answer) -> None:
-        lines = extractive_lines(
-            self.prompts, self.settings, answer.question, answer.excerpts, asked_speaker(answer)
-        )
+        lines = extractive_lines(self.prompts, self.settings, answer)
         answer.text = "\n".join([self.prompts.scope, *(line for _, line in lines)])
         answer.citations = [(e.n, e.hit) for e, _ in lines]
 
@@ -451,8 +448,9 @@ def _started(known: Answer | Prepared) -> AnswerStarted:
     )
 
 
-def _unwritten(prepared: Prepared) -> Answer:
-    """The answer as `prepare` leaves it, before anything is said."""
+def _unwritten(prepared: Prepared, asked: AskedQuestion) -> Answer:
+    """The answer as `prepare` leaves it, before anything is said (what was understood is
+    in it already: the quotes pasted lean on whom the question asks about)."""
     found = prepared.evidence.found
     return Answer(
         question=prepared.question,
@@ -465,6 +463,7 @@ def _unwritten(prepared: Prepared) -> Answer:
         excerpts=list(prepared.excerpts),
         closest=[] if found else list(prepared.hits),
         timings=Timings(prepared.retrieval_ms),
+        asked=asked,
     )
 
 

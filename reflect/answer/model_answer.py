@@ -159,13 +159,7 @@ class ModelWriter:
             if not answer.cancelled:
                 also = [
                     (e, line)
-                    for e, line in extractive_lines(
-                        self.prompts,
-                        self.settings,
-                        answer.question,
-                        answer.excerpts,
-                        asked_speaker(answer),
-                    )
+                    for e, line in extractive_lines(self.prompts, self.settings, answer)
                     if e.n not in cited
                 ]
                 added = "".join("\n" + line for _, line in also)
@@ -176,9 +170,7 @@ class ModelWriter:
             answer.text = ""
             cited = []
         else:
-            lines = extractive_lines(
-                self.prompts, self.settings, answer.question, answer.excerpts, asked_speaker(answer)
-            )
+            lines = extractive_lines(self.prompts, self.settings, answer)
             answer.text = "\n".join(line for _, line in lines)
             answer.extractive = True
             cited = [e.n for e, _ in lines]
@@ -228,20 +220,19 @@ def stop_lines(excerpts: Sequence[Excerpt]) -> list[str]:
 
 
 def extractive_lines(
-    prompts: Prompts,
-    settings: AnswerSettings,
-    question: str,
-    excerpts: Sequence[Excerpt],
-    speaker: str | None = None,
+    prompts: Prompts, settings: AnswerSettings, answer: Answer
 ) -> list[tuple[Excerpt, str]]:
-    """The best excerpts' most relevant sentences, quoted verbatim, one line each.
+    """The best of the answer's excerpts' most relevant sentences, quoted verbatim, one line
+    each.
 
     Best: most of the question's words, then said by whoever the question asks about
     ("what did I say" / "what did my therapist suggest"), then earliest number.
     """
+    question, excerpts = answer.question, answer.excerpts
     terms = content_stems(question)
     # Whom the question asks about, as read ("what did Ines suggest": the other one), else
     # from its words.
+    speaker = answer.asked.understood.speaker if answer.asked is not None else None
     asked = {"me": "You", "other": "Therapist"}.get(speaker or "") or _asked_about(question)
     ordered = sorted(
         excerpts,
@@ -288,11 +279,6 @@ _ASKS_ABOUT_USER = re.compile(
     re.IGNORECASE,
 )
 _ASKS_ABOUT_THERAPIST = re.compile(r"\b(?:therapist|counsell?or|doctor|dr)\b", re.IGNORECASE)
-
-
-def asked_speaker(answer: Answer) -> str | None:
-    """Whom the answer's question asks about as it was read: "me", "other" or None."""
-    return answer.asked.understood.speaker if answer.asked is not None else None
 
 
 def _asked_about(question: str) -> str | None:
