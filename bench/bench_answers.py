@@ -241,8 +241,12 @@ def answerer_for(service: Reflect, model_factory: Callable[[], ChatModel],
                  today: dt.date) -> Answerer:
     """An Answerer as `Reflect.ask` builds one, with `today` fixed and the model given."""
     answerer = service.answerer(today=today, model_factory=model_factory)
-    if FOUND_BY_RULE:
-        answerer.settings = dataclasses.replace(answerer.settings, answerability=None)
+    return deciding_by_rule(answerer) if FOUND_BY_RULE else answerer
+
+
+def deciding_by_rule(answerer: Answerer) -> Answerer:
+    """`answerer`, with found / not found decided by the rule of evidence.py."""
+    answerer.settings = dataclasses.replace(answerer.settings, answerability=None)
     return answerer
 
 

@@ -101,11 +101,6 @@ class FirstDecision:
         return first
 
 
-def rule_deciding(answerer: Answerer) -> Answerer:
-    answerer.settings = dataclasses.replace(answerer.settings, answerability=None)
-    return answerer
-
-
 def collect(small: bool) -> None:
     """Every dev question's first decision; with `small`, the histories' small vaults (their
     first three sessions, with the questions whose gold is there and the no-answer ones) as
@@ -140,7 +135,7 @@ def collect(small: bool) -> None:
                 questions = B.load(path)
                 splits = ["dev"] if name == "h1" else ["fresh"]
                 chosen = B.small_vault_ids(questions, splits, first_days)
-                answerer = rule_deciding(B.answerer_for(service, B.EmptyModel, today))
+                answerer = B.deciding_by_rule(B.answerer_for(service, B.EmptyModel, today))
                 before = len(rows)
                 ask_all(f"{name}-small", answerer, questions)
                 # Only the questions the small vault is scored on (the others run for the
@@ -154,12 +149,12 @@ def collect(small: bool) -> None:
         for name, folder, path, me, today in [*HISTORIES, demo]:
             files = [folder] if name == "demo" else sorted(folder.glob("*.txt"))
             service = B.build_vault(Path(tmp), name, files, me, embedder)
-            answerer = rule_deciding(B.answerer_for(service, B.EmptyModel, today))
+            answerer = B.deciding_by_rule(B.answerer_for(service, B.EmptyModel, today))
             ask_all(name, answerer, [q for q in B.load(path) if q.get("split", "dev") != "heldout"])
         corpus = build_annomi(Path(tmp), CachingEmbedder(embedder))
         service = corpus.service
         retriever = live_index_of(service).retriever()
-        answerer = rule_deciding(
+        answerer = B.deciding_by_rule(
             Answerer(retriever, retriever.embedder, B.EmptyModel, me_labels=service.me_labels())
         )
         for set_name in ANNOMI_SETS:

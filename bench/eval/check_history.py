@@ -412,54 +412,32 @@ def main() -> int:
     c.check_agreements()
     c.check_themes()
     c.check_recaps()
-    fresh = Checker(HISTORY2)
-    fresh.check_render()
-    fresh.check_questions()
-    third = Checker(HISTORY3)
-    third.check_render()
-    third.check_questions()
-    fourth = Checker(HISTORY4)
-    fourth.check_render()
-    fourth.check_questions()
-    fifth = Checker(HISTORY5)
-    fifth.check_render()
-    fifth.check_questions()
-    sixth = Checker(HISTORY6)
-    sixth.check_render()
-    sixth.check_questions()
-    seventh = Checker(HISTORY7)
-    seventh.check_render()
-    seventh.check_questions()
-    eighth = Checker(HISTORY8)
-    eighth.check_render()
-    eighth.check_questions()
-    ninth = Checker(HISTORY9)
-    ninth.check_render()
-    ninth.check_questions()
-    tenth = Checker(HISTORY10)
-    tenth.check_render()
-    tenth.check_questions()
-    eleventh = Checker(HISTORY11)
-    eleventh.check_render()
-    eleventh.check_questions()
-    errors = (
-        c.errors
-        + fresh.errors
-        + third.errors
-        + fourth.errors
-        + fifth.errors
-        + sixth.errors
-        + seventh.errors
-        + eighth.errors
-        + ninth.errors
-        + tenth.errors
-        + eleventh.errors
-    )
+    # The fresh histories, from history2 on: rendering and questions only.
+    later = [
+        Checker(h)
+        for h in (
+            HISTORY2,
+            HISTORY3,
+            HISTORY4,
+            HISTORY5,
+            HISTORY6,
+            HISTORY7,
+            HISTORY8,
+            HISTORY9,
+            HISTORY10,
+            HISTORY11,
+        )
+    ]
+    for checker in later:
+        checker.check_render()
+        checker.check_questions()
+    errors = c.errors + [e for checker in later for e in checker.errors]
     for e in errors:
         print(e, file=sys.stderr)
     if errors:
         print(f"{len(errors)} problem(s)", file=sys.stderr)
         return 1
+    fresh, third, fourth, fifth = later[:4]
     kinds = collections.Counter((r["kind"], r["split"]) for r in c.rows)
     kinds2 = collections.Counter(r["kind"] for r in fresh.rows)
     kinds3 = collections.Counter(r["kind"] for r in third.rows)
@@ -478,24 +456,13 @@ def main() -> int:
         f"{len(fourth.rows)} over {len(fourth.texts)} (history4), "
         f"{len(fifth.rows)} over {len(fifth.texts)} (history5)"
     )
-    kinds6 = collections.Counter(r["kind"] for r in sixth.rows)
-    print("history6 fresh: " + ", ".join(f"{k}={kinds6[k]}" for k in sorted(KINDS)))
-    print(f"ok: {len(sixth.rows)} questions over {len(sixth.texts)} sessions (history6)")
-    kinds7 = collections.Counter(r["kind"] for r in seventh.rows)
-    print("history7 fresh: " + ", ".join(f"{k}={kinds7[k]}" for k in sorted(KINDS)))
-    print(f"ok: {len(seventh.rows)} questions over {len(seventh.texts)} sessions (history7)")
-    kinds8 = collections.Counter(r["kind"] for r in eighth.rows)
-    print("history8 fresh: " + ", ".join(f"{k}={kinds8[k]}" for k in sorted(KINDS)))
-    print(f"ok: {len(eighth.rows)} questions over {len(eighth.texts)} sessions (history8)")
-    kinds9 = collections.Counter(r["kind"] for r in ninth.rows)
-    print("history9 fresh: " + ", ".join(f"{k}={kinds9[k]}" for k in sorted(KINDS)))
-    print(f"ok: {len(ninth.rows)} questions over {len(ninth.texts)} sessions (history9)")
-    kinds10 = collections.Counter(r["kind"] for r in tenth.rows)
-    print("history10 fresh: " + ", ".join(f"{k}={kinds10[k]}" for k in sorted(KINDS)))
-    print(f"ok: {len(tenth.rows)} questions over {len(tenth.texts)} sessions (history10)")
-    kinds11 = collections.Counter(r["kind"] for r in eleventh.rows)
-    print("history11 fresh: " + ", ".join(f"{k}={kinds11[k]}" for k in sorted(KINDS)))
-    print(f"ok: {len(eleventh.rows)} questions over {len(eleventh.texts)} sessions (history11)")
+    for number, checker in enumerate(later[4:], start=6):
+        counts = collections.Counter(r["kind"] for r in checker.rows)
+        print(f"history{number} fresh: " + ", ".join(f"{k}={counts[k]}" for k in sorted(KINDS)))
+        print(
+            f"ok: {len(checker.rows)} questions over {len(checker.texts)} sessions "
+            f"(history{number})"
+        )
     return 0
 
 
