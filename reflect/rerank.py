@@ -207,8 +207,9 @@ class LinearRanker:
 # best sentence's cosine, lifts pooled R@5 over the eight left-out AnnoMI sets 734 -> 770 of
 # 868 (44 questions into the top five, 8 out; paraphrase 0.80 -> 0.86, therapist 0.84 ->
 # 0.87, quotes equal), up on each set, MRR 0.749 -> 0.800; the demo, judged on a fit without
-# it, 37 -> 37 of 46. Used for the moments search (`Reflect.quotes`), not for the answer path,
-# whose found / not-found decision it loosened in the fifth round. Refit after any change to
+# it, 37 -> 37 of 46. Used for the moments search (`Reflect.quotes`) and for the order a found
+# answer shows its moments in (`Answerer.shown_order`), not for the answer path's found /
+# not-found decision, which it loosened in the fifth round. Refit after any change to
 # FEATURES or to the first stage: these numbers are read against those rows.
 # fmt: off
 LEARNED_RANKER = LinearRanker(

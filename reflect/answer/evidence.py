@@ -336,15 +336,15 @@ def question_similarity(
     return max((m.score for m in matches), default=None)
 
 
-# Fitted by `bench/fit_answerability.py weights --threshold 0.45` on the first decision of every
-# dev question with content words there is (histories 1-9 and their three-session vaults, the
-# demo, AnnoMI v2-v9: 1,257 answerable, 357 no-answer), logistic regression with balanced
-# classes, C = 1. Judged by leave-one-set-out (bench/README.md, #17 "A learned found / not
-# found"): refused answerable 176 -> 153 of 1,257 and no-answer held 292 -> 293 of 357 against
-# the rule above on the same decisions; histories 77 -> 68 refused (held 77 -> 76 of 92), their
-# small vaults 27 -> 20 (84 -> 82 of 92), AnnoMI 68 -> 61 (122 -> 126 of 164), demo 4 and 9/9
-# both. 0.45 is where the balanced error (refused share + let-through share) is least; lower
-# bars refuse fewer and hold fewer. Refit after any change to ANSWERABILITY_FEATURES or the search.
+# Fitted by `bench/fit_answerability.py weights --threshold 0.45` on the first decision of every dev
+# question with content words there is (histories 1-9 and their three-session vaults, the demo,
+# AnnoMI v2-v9: 1,257 answerable, 357 no-answer), logistic regression with balanced classes, C = 1.
+# Judged by leave-one-set-out (bench/README.md, #17 "Results, 2026-12-08, seventh round"): refused
+# answerable 176 -> 153 of 1,257 and no-answer held 292 -> 293 of 357 against the rule above on the
+# same decisions; histories 77 -> 68 refused (held 77 -> 76 of 92), their small vaults 27 -> 20 (84
+# -> 82 of 92), AnnoMI 68 -> 61 (122 -> 126 of 164), demo 4 and 9/9 both. 0.45 is where the balanced
+# error (refused share + let-through share) is least; lower bars refuse fewer and hold fewer. Refit
+# after any change to ANSWERABILITY_FEATURES or the search.
 # fmt: off
 ANSWERABILITY_MODEL: AnswerabilityModel | None = AnswerabilityModel(
     weights=(0.6758, -0.6209, 0.0970, 1.2407, -1.1330, -0.2493, -0.4130, 1.3487, 0.3483, 0.1228,
