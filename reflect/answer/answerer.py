@@ -18,7 +18,7 @@ import datetime as dt
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from reflect.answer.absent import never_mentioned, nothing_about
 from reflect.answer.across import answer_across
@@ -332,12 +332,15 @@ class Answerer:
         today = self.today()
         return [s for s in self.retriever.index.sessions() if s.kind == SESSION and s.date <= today]
 
-    def _telling_words(self, text: str, terms: set[str]) -> set[str]:
+    def _telling_words(
+        self, text: str, terms: set[str], held: Mapping[str, int] | None = None
+    ) -> set[str]:
         """The words of `text` that say what it is about: those that at most a tenth of the
         passages hold, or four in a small vault ("ECG", "allotment"; not "Dad" in a history of
-        caring for a father)."""
+        caring for a father). `held`: `_passages_holding(text, terms)` when already looked up."""
         most = max(4, self.retriever.index.chunk_count // 10)
-        held = self._passages_holding(text, terms)
+        if held is None:
+            held = self._passages_holding(text, terms)
         return {t for t in terms if 0 < held[t] <= most}
 
     def _rarest(self, topic: str, terms: set[str]) -> str:
@@ -379,6 +382,16 @@ class Answerer:
         ("did it WORK?"), never taken as a subject the sessions lack."""
         similarity = question_similarity(self.retriever, question, filters) if hits else None
 
+        # The learned decision's frequencies and its telling words are of the same stems:
+        # looked up in the word index once.
+        looked_up: dict[frozenset[str], dict[str, int]] = {}
+
+        def holding(terms: set[str]) -> dict[str, int]:
+            key = frozenset(terms)
+            if key not in looked_up:
+                looked_up[key] = self._passages_holding(question, terms)
+            return looked_up[key]
+
         def held(word: str, terms: set[str]) -> bool:
             # Only the words the decision counts: not "2nd" once a date placed the question;
             # and a word that places it in time ("what did Mum say RECENTLY...?") is never
@@ -392,9 +405,11 @@ class Answerer:
             thresholds=self.settings.evidence,
             filters=filters,
             never_held=lambda terms: never_mentioned(question, lambda word: held(word, terms)),
-            telling=lambda terms: self._telling_words(question, terms - asking),
+            telling=lambda terms: self._telling_words(
+                question, terms - asking, holding(terms - asking)
+            ),
             model=self.settings.answerability,
-            frequencies=lambda terms: self._passages_holding(question, terms),
+            frequencies=holding,
             passages=self.retriever.index.chunk_count,
             asking=asking,
         )
