@@ -14,8 +14,9 @@ and the demo set, all of them dev sets by now (the weights in reflect/rerank.py 
 all of them, bench/README.md #15 "Seventh round"; `compare` judges the fifth round's fit, on
 v2-v5 and the demo, against one with every set, both on the current signals). For every
 answerable question, `collect` runs `Retriever.search` as `reflect quotes` does and keeps,
-for the first `rerank_depth` candidates of the current order (after the speaker preference),
-the learned stage's signals
+for the candidates the learned stage orders (`Retriever.learned_pool`: the first
+`rerank_depth` of the current order, after the speaker preference, then the chunks with the
+closest sentences further down), the learned stage's signals
 (`Retriever.candidate_features`) and whether each is the right excerpt (the bench's `is_hit`,
 alternative re-enactments counted as in bench_recall.py); also where the verbatim matches and
 the old fused order (the question as typed) put the right excerpt. The rows are cached in a
@@ -131,7 +132,9 @@ class Recorder:
             return self.query_vector
 
         def recording_first_stage(*args: Any, **kwargs: Any) -> FirstStage:
-            self.stage = first_stage(*args, **kwargs)
+            # The chunks further down too, which the learned stage reads when it is on
+            # (it is off here: the order before it is what the rows record).
+            self.stage = first_stage(*args, **{**kwargs, "deeper": True})
             return self.stage
 
         def recording_rerank(understood: Any, candidates: Any) -> Any:
@@ -210,7 +213,7 @@ def collect_corpus(corpus: Corpus, set_name: str, questions: list[dict[str, Any]
         recorder.understood, recorder.order, recorder.query_vector = None, [], None
         hits = retriever.search(q["question"], k=DEPTH)
         assert recorder.stage is not None and recorder.understood is not None
-        pool = recorder.order[: retriever.rerank_depth]
+        pool = retriever.learned_pool(recorder.stage, recorder.order)
         matches = [m for m, _ in pool]
         began = time.perf_counter()
         features = retriever.candidate_features(recorder.understood, recorder.stage, matches)

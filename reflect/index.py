@@ -265,8 +265,7 @@ class SearchIndex:
                 collection = self._vector_collection()
                 metadatas = [self._vector_metadata(*self._chunks[row]) for row in rows]
             try:
-                collection.add(ids=[str(r) for r in rows], embeddings=vectors,
-                               metadatas=metadatas)
+                collection.add(ids=[str(r) for r in rows], embeddings=vectors, metadatas=metadatas)
             except Exception:
                 if self.closed:
                     return  # locked meanwhile: the collection is gone, and so is the need
@@ -320,25 +319,34 @@ class SearchIndex:
         query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
         norm = float(np.linalg.norm(query))
         query = query / norm if norm > 0 else query
-        found: list[float | None] = []
+        found: list[float | None] = [None] * len(matches)
+        by_session: dict[str, list[int]] = {}
+        for i, m in enumerate(matches):
+            by_session.setdefault(m.chunk.session_id, []).append(i)
         with self._lock:
-            for m in matches:
-                sentences = self._sentences.get(m.chunk.session_id)
+            for session_id, positions in by_session.items():
+                sentences = self._sentences.get(session_id)
                 if sentences is None:
-                    found.append(None)
                     continue
                 starts, ends, vectors = sentences
-                # The sentences overlapping the chunk: they do not overlap one another, so
+                # The sentences overlapping each chunk: they do not overlap one another, so
                 # both their starts and their ends ascend.
-                lo = int(np.searchsorted(ends, m.chunk.char_start, side="right"))
-                hi = int(np.searchsorted(starts, m.chunk.char_end, side="left"))
-                if lo >= hi:
-                    found.append(None)
+                chunk_starts = np.array([matches[i].chunk.char_start for i in positions])
+                chunk_ends = np.array([matches[i].chunk.char_end for i in positions])
+                los = np.searchsorted(ends, chunk_starts, side="right")
+                his = np.searchsorted(starts, chunk_ends, side="left")
+                if not (his > los).any():
                     continue
-                inside = vectors[lo:hi].astype(np.float32)
+                # One product per session, over the sentences any of its chunks holds (a
+                # candidate list holds several chunks of a session: one at a time was most of
+                # the time of reading 400 of them).
+                first, last = int(los.min()), int(his.max())
+                inside = vectors[first:last].astype(np.float32)
                 norms = np.linalg.norm(inside, axis=1)
                 cosines = (inside @ query) / np.where(norms > 0, norms, 1.0)
-                found.append(float(cosines.max()))
+                for i, lo, hi in zip(positions, los, his, strict=True):
+                    if lo < hi:
+                        found[i] = float(cosines[lo - first : hi - first].max())
         return found
 
     def remove_session(self, session_id: str) -> None:
@@ -889,8 +897,7 @@ def _open_database(tokenizer: str) -> sqlite3.Connection:
     db.execute("PRAGMA temp_store=MEMORY")
     db.execute(f"CREATE VIRTUAL TABLE chunk_text USING fts5(body, tokenize='{tokenizer}')")
     db.execute(
-        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, "
-        "kind TEXT)"
+        "CREATE TABLE chunk_meta(row INTEGER PRIMARY KEY, session_id TEXT, date INTEGER, kind TEXT)"
     )
     db.execute("CREATE INDEX chunk_meta_session ON chunk_meta(session_id)")
     db.execute("CREATE INDEX chunk_meta_date ON chunk_meta(date)")

@@ -70,6 +70,14 @@ LEXICAL_DOUBT_DEPTH = 3
 # of 6). 0.5: equal; 1.0 (the labelled text alone): equal pooled, demo paraphrase -1 (bench/
 # README.md, #15 fourth round).
 USER_LABEL_IN_MEANING = 0.3
+# The learned stage also reads chunks the fusion left out: of the first SENTENCE_SEARCH_DEPTH
+# of word search's and of meaning search's lists, the SENTENCE_CANDIDATES whose closest
+# sentence is closest to the question join its candidates. Of the 55 dev questions (AnnoMI
+# v2-v9) whose right excerpt was not among the 40 candidates, 29 had it among those: a
+# chunk's vector averages its turns, so one answering sentence in a long chunk ranks low
+# by meaning (bench/README.md, #15 "Eighth round"). About 2 candidates more a question.
+SENTENCE_SEARCH_DEPTH = 200
+SENTENCE_CANDIDATES = 20
 # Words typed without quotes that the sessions hold verbatim in at most this many chunks, over
 # at least VERBATIM_RUN_WORDS words (two of them not stopwords), are found like quoted words:
 # someone who remembers the exact words does not always put them in quotes ("too much sugar in
@@ -207,6 +215,7 @@ class Retriever:
             mode,
             adaptive=understood is not None,
             user_label=self._user_label(understood),
+            deeper=self.learned is not None and understood is not None and mode == "hybrid",
         )
         candidates = stage.fused
         if understood is not None and mode == "hybrid":
@@ -260,12 +269,37 @@ class Retriever:
         stage: FirstStage,
         candidates: list[tuple[ChunkMatch, float]],
     ) -> list[tuple[ChunkMatch, float]]:
-        """The learned second stage (reflect/rerank.py) over the first `rerank_depth`."""
-        pool = candidates[: self.rerank_depth]
+        """The learned second stage (reflect/rerank.py) over the first `rerank_depth` and
+        the chunks with the closest sentences (`sentence_candidates`)."""
+        pool = self.learned_pool(stage, candidates)
         if len(pool) < 2:
             return candidates
         features = self.candidate_features(understood, stage, [m for m, _ in pool])
-        return [pool[i] for i in ranker.order(features)] + candidates[self.rerank_depth :]
+        taken = {m.key for m, _ in pool}
+        rest = [c for c in candidates[self.rerank_depth :] if c[0].key not in taken]
+        return [pool[i] for i in ranker.order(features)] + rest
+
+    def learned_pool(
+        self, stage: FirstStage, candidates: list[tuple[ChunkMatch, float]]
+    ) -> list[tuple[ChunkMatch, float]]:
+        """What the learned stage orders: the first `rerank_depth` of `candidates`, then the
+        chunks with the closest sentences that are not among them (with their fused score,
+        0 when the fusion did not list them)."""
+        pool = candidates[: self.rerank_depth]
+        taken = {m.key for m, _ in pool}
+        fused = {m.key: score for m, score in candidates}
+        extra = [m for m in self.sentence_candidates(stage) if m.key not in taken]
+        return pool + [(m, fused.get(m.key, 0.0)) for m in extra]
+
+    def sentence_candidates(self, stage: FirstStage) -> list[ChunkMatch]:
+        """Of the chunks further down both first-stage lists, the SENTENCE_CANDIDATES whose
+        closest sentence is closest to the question, closest first."""
+        if not stage.deeper or stage.query_vector is None:
+            return []
+        cosines = self.index.best_sentence_cosines(stage.deeper, stage.query_vector)
+        known = [(c, i) for i, c in enumerate(cosines) if c is not None]
+        known.sort(key=lambda item: (-item[0], item[1]))
+        return [stage.deeper[i] for _, i in known[:SENTENCE_CANDIDATES]]
 
     def candidate_features(
         self, understood: Understood, stage: FirstStage, pool: Sequence[ChunkMatch]
@@ -337,13 +371,15 @@ class Retriever:
         *,
         adaptive: bool = False,
         user_label: str | None = None,
+        deeper: bool = False,
     ) -> FirstStage:
         """First stage: word search and meaning search on `query`, fused. (The question's
         framing is already gone: searching meaning on the whole question instead lost 0.05
         R@5 on the demo's exact quotes and gained nothing on AnnoMI.) `adaptive`: meaning
         search counts more when word search's best chunks miss the question's words
         (LEXICAL_DOUBT). `user_label`: the question is about what the user said, whose turns
-        the index embedded with this label (`_query_vector`)."""
+        the index embedded with this label (`_query_vector`). `deeper`: also keep the
+        chunks further down both lists (`FirstStage.deeper`), for the learned stage."""
         # Twice k: a quoted search drops the chunks already listed as verbatim matches.
         pool = max(2 * k, self.candidates)
         if mode == "lexical" or self.embedder is None or self.index.vector_count == 0:
@@ -351,17 +387,24 @@ class Retriever:
             found = self.index.lexical_search(query, pool, filters)
             return FirstStage(found, (), [(m, m.score) for m in found])
         query_vector = self._query_vector(query, user_label if mode == "hybrid" else None)
-        vector = self.index.vector_search(query_vector, pool, filters)
+        # The learned stage looks further down both lists for close sentences: one search
+        # each, the first `pool` of which are the lists as fused.
+        depth = max(pool, SENTENCE_SEARCH_DEPTH) if deeper else pool
+        vector_deep = self.index.vector_search(query_vector, depth, filters)
+        vector = vector_deep[:pool]
         if mode == "vector":
             return FirstStage((), vector, [(m, m.score) for m in vector], query_vector)
-        lexical = self.index.lexical_search(query, pool, filters)
+        lexical_deep = self.index.lexical_search(query, depth, filters)
+        lexical = lexical_deep[:pool]
+        further = _distinct([*lexical_deep, *vector_deep]) if deeper else []
         if not adaptive:
-            return FirstStage(lexical, vector, self._fuse(lexical, vector), query_vector)
+            fused = self._fuse(lexical, vector)
+            return FirstStage(lexical, vector, fused, query_vector, further)
         doubt = 1.0 - self._lexical_coverage(query, lexical[:LEXICAL_DOUBT_DEPTH])
         fused = self._fuse(
             lexical, vector, vector_weight=self.vector_weight * (1.0 + LEXICAL_DOUBT * doubt)
         )
-        return FirstStage(lexical, vector, fused, query_vector)
+        return FirstStage(lexical, vector, fused, query_vector, further)
 
     def _lexical_coverage(self, query: str, found: Sequence[ChunkMatch]) -> float:
         """The most of the query's content (its stems weighed by rarity) that one of `found`
@@ -443,6 +486,14 @@ class Retriever:
             chunk_index=chunk.index,
             chunk_text=session.text[chunk.char_start : chunk.char_end],
         )
+
+
+def _distinct(matches: Sequence[ChunkMatch]) -> list[ChunkMatch]:
+    """`matches` without repeats, in their order."""
+    first: dict[tuple[str, int], ChunkMatch] = {}
+    for m in matches:
+        first.setdefault(m.key, m)
+    return list(first.values())
 
 
 def verbatim_runs(index: SearchIndex, question: str, filters: Filters = NO_FILTERS) -> list[str]:

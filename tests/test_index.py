@@ -565,6 +565,8 @@ def test_best_sentence_cosines_read_the_sentences_inside_each_chunk() -> None:
             expected = max(float(said[i] @ unit / np.linalg.norm(said[i])) for i in inside)
             assert cosine == pytest.approx(expected, abs=1e-3)
         assert found[-1] is None  # AUTUMN's sentences were never added
+        # In any order, sessions mixed: each chunk's own.
+        assert idx.best_sentence_cosines(matches[::-1], query) == found[::-1]
         idx.remove_session(SPRING.id)
         assert idx.best_sentence_cosines(matches[:1], query) == [None]
     finally:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reflect.chunking import Chunk, chunk_session, embedding_text
+from reflect.chunking import Chunk, chunk_session, embedding_text, sentence_spans
 from reflect.index import ChunkMatch, SearchIndex
 from reflect.retrieval import (
     EXACT_MATCH_SCORE,
@@ -131,6 +131,15 @@ def build_index(sessions: list[Session], *, vectors: bool = True) -> SearchIndex
             embedded = EMBEDDER.embed([embedding_text(session, c) for c in chunks])
             index.add_vectors(session.id, chunks, embedded)
     return index
+
+
+def add_sentences(index: SearchIndex, sessions: list[Session]) -> None:
+    """Each session's sentences embedded, as an import keeps them for the learned stage."""
+    for session in sessions:
+        spans = sentence_spans(session)
+        index.add_sentences(
+            session.id, spans, EMBEDDER.embed([session.text[a:b] for a, b in spans])
+        )
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tests.test_retrieval import (
     KETTLE_JULY,
     KETTLE_MAY,
     SESSIONS,
+    add_sentences,
     build_index,
     chunks_of,
 )
@@ -195,11 +196,7 @@ def test_the_best_sentence_signal() -> None:
 def test_the_retriever_reads_each_candidates_best_sentence() -> None:
     index = build_index(SESSIONS)
     try:
-        for session in SESSIONS:
-            spans = sentence_spans(session)
-            index.add_sentences(
-                session.id, spans, EMBEDDER.embed([session.text[a:b] for a, b in spans])
-            )
+        add_sentences(index, SESSIONS)
         # A ranker on the best sentence alone: the chunk holding the sentence nearest in
         # meaning to the question comes first.
         retriever = Retriever(index, EMBEDDER, learned=ranker_on(sentence_gap=1.0))
@@ -221,5 +218,33 @@ def test_the_retriever_reads_each_candidates_best_sentence() -> None:
 
         cosines = [best(h) for h in hits]
         assert cosines == sorted(cosines, reverse=True)
+    finally:
+        index.close()
+
+
+def test_the_learned_stage_reads_chunks_with_close_sentences_further_down() -> None:
+    # A chunk's vector averages its turns: one close sentence in it can leave it out of the
+    # first candidates. The learned stage also reads the chunks whose closest sentence is
+    # closest, from further down both lists (`Retriever.learned_pool`).
+    index = build_index(SESSIONS)
+    try:
+        add_sentences(index, SESSIONS)
+        question = "a walk by the river"
+        every = [ChunkMatch(s, c, 0.0) for s in SESSIONS for c in chunks_of(s)]
+        cosines = index.best_sentence_cosines(every, EMBEDDER.embed([question])[0])
+        closest = every[int(np.argmax([c if c is not None else -1.0 for c in cosines]))].key
+        plain = Retriever(index, EMBEDDER, candidates=2, rerank_depth=2)
+        first = [(h.session_id, h.chunk_index) for h in plain.search(question, k=2)]
+        assert closest not in first  # the fusion's first two candidates miss it
+        learned = Retriever(
+            index, EMBEDDER, candidates=2, rerank_depth=2, learned=ranker_on(sentence_gap=1.0)
+        )
+        hits = learned.search(question, k=1)
+        assert (hits[0].session_id, hits[0].chunk_index) == closest
+        # Each chunk once: the ones further down that the first candidates hold already are
+        # not read twice.
+        hits = learned.search(question, k=5)
+        keys = [(h.session_id, h.chunk_index) for h in hits]
+        assert len(keys) == len(set(keys)) == 5
     finally:
         index.close()
