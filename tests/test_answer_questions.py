@@ -393,6 +393,8 @@ UNRELATED = session(
     ],
 )
 SESSIONS = [SUGGESTED, KEPT, UNRELATED]
+# The fake embedder's vectors mean nothing: the rule decides, on words (the learned decision,
+# fitted on real vectors, is off where these are used).
 WORDS_DECIDE = EvidenceThresholds(
     strong_similarity=2.0,
     min_coverage=0.5,
@@ -448,7 +450,7 @@ def answerer(retriever: Retriever, model: FakeChatModel) -> Answerer:
         lambda: model,
         me_labels=ME,
         therapist_labels=["Ines"],
-        settings=AnswerSettings(evidence=WORDS_DECIDE),
+        settings=AnswerSettings(evidence=WORDS_DECIDE, answerability=None),
         session_dates=lambda: [SessionDate(s.id, s.date) for s in SESSIONS],
         across=Timeline(retriever),
         today=lambda: TODAY,
@@ -475,7 +477,7 @@ def test_found_moments_are_shown_in_the_shown_order_decided_on_the_first(
         EMBEDDER,
         lambda: FakeChatModel([]),
         me_labels=ME,
-        settings=AnswerSettings(evidence=WORDS_DECIDE),
+        settings=AnswerSettings(evidence=WORDS_DECIDE, answerability=None),
         shown_order=shown,  # type: ignore[arg-type]
     )
     plain = answerer(retriever, FakeChatModel([]))
@@ -875,7 +877,7 @@ def answerer_over(
             lambda: FakeChatModel([]),
             me_labels=ME,
             therapist_labels=["Ines"],
-            settings=AnswerSettings(evidence=WORDS_DECIDE),
+            settings=AnswerSettings(evidence=WORDS_DECIDE, answerability=None),
             session_dates=lambda: [SessionDate(s.id, s.date) for s in sessions],
             across=Timeline(retriever) if across else None,
             today=lambda: TODAY,

@@ -44,6 +44,7 @@ def test_the_signals_of_a_question_and_its_hits() -> None:
         never_held=1,
         telling={"diari", "wine"},
         one_session=False,
+        sentence_similarity=0.57,
     )
     assert len(features) == N
     rarity = {t: math.log(100 / (1 + f)) for t, f in frequencies.items()}
@@ -60,6 +61,7 @@ def test_the_signals_of_a_question_and_its_hits() -> None:
     assert features[FEATURE["missing"]] == 1.0
     assert features[FEATURE["telling_together"]] == 1.0
     assert features[FEATURE["passages_log"]] == pytest.approx(math.log(100))
+    assert features[FEATURE["sentence_similarity"]] == 0.57
 
 
 def test_a_tiny_vault_is_counted_as_two_passages() -> None:
@@ -72,6 +74,7 @@ def test_a_tiny_vault_is_counted_as_two_passages() -> None:
         never_held=0,
         telling=set(),
         one_session=True,
+        sentence_similarity=0.3,
     )
     assert features[FEATURE["coverage"]] == 1.0
     assert features[FEATURE["one_session"]] == 1.0
@@ -134,6 +137,11 @@ def test_signals_are_kept_when_the_rule_decides() -> None:
     assert evidence.probability is None
     assert evidence.features[FEATURE["coverage"]] == 1.0
     assert {stem("sleep"), stem("diary")} <= set(evidence.content_terms)
+    # Without the best sentence's closeness (an index without sentences), the passage's
+    # stands in for it.
+    assert evidence.features[FEATURE["sentence_similarity"]] == 0.45
+    closer = _decide(None, sentence_similarity=0.62)
+    assert closer.features[FEATURE["sentence_similarity"]] == 0.62
 
 
 def test_a_verbatim_quote_no_vectors_and_no_content_words_are_not_the_models() -> None:
@@ -173,3 +181,45 @@ def test_the_answer_path_uses_the_shipped_model() -> None:
     assert AnswerSettings().answerability is ANSWERABILITY_MODEL
     assert len(ANSWERABILITY_MODEL.weights) == N
     assert 0.0 < ANSWERABILITY_MODEL.threshold < 1.0
+
+
+def test_the_closeness_of_a_question_to_passages_and_to_sentences() -> None:
+    import numpy as np
+
+    from reflect.answer.evidence import SENTENCE_PASSAGES, question_closeness
+    from reflect.chunking import sentence_spans
+    from reflect.retrieval import Retriever
+    from tests.test_retrieval import EMBEDDER, SESSIONS, build_index
+
+    index = build_index(SESSIONS)
+    try:
+        retriever = Retriever(index, EMBEDDER)
+        question = "a walk by the river"
+        before = question_closeness(retriever, question)
+        assert before is not None and before.sentence is None  # no sentence embedded yet
+        query = EMBEDDER.embed([question])[0]
+        closest = index.vector_search(query, SENTENCE_PASSAGES)
+        assert before.passage == pytest.approx(closest[0].score)
+        for session in SESSIONS:
+            spans = sentence_spans(session)
+            index.add_sentences(
+                session.id, spans, EMBEDDER.embed([session.text[a:b] for a, b in spans])
+            )
+        after = question_closeness(retriever, question)
+        assert after is not None and after.passage == before.passage
+        unit = query / np.linalg.norm(query)
+        best = max(
+            float(v @ unit / np.linalg.norm(v))
+            for m in closest
+            for v in EMBEDDER.embed(
+                [
+                    m.session.text[a:b]
+                    for a, b in sentence_spans(m.session)
+                    if a < m.chunk.char_end and b > m.chunk.char_start
+                ]
+            )
+        )
+        assert after.sentence == pytest.approx(best, abs=1e-3)  # kept in half precision
+        assert question_closeness(Retriever(index, None), question) is None  # still loading
+    finally:
+        index.close()

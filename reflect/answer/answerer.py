@@ -25,7 +25,7 @@ from reflect.answer.across import answer_across
 from reflect.answer.compose import AcrossSessions, AnswerServices, within
 from reflect.answer.conversation import Conversation, quotes_someone
 from reflect.answer.events import EventDate, date_of_event, sessions_naming
-from reflect.answer.evidence import Evidence, decide_found, question_similarity
+from reflect.answer.evidence import Evidence, decide_found, question_closeness
 from reflect.answer.excerpts import Excerpt, build_excerpts
 from reflect.answer.followups import answer_reply, answer_when
 from reflect.answer.model_answer import ModelWriter, extractive_lines
@@ -380,7 +380,7 @@ class Answerer:
     ) -> Evidence:
         """Found or not (evidence.py). `asking`: stems that ask rather than name the subject
         ("did it WORK?"), never taken as a subject the sessions lack."""
-        similarity = question_similarity(self.retriever, question, filters) if hits else None
+        closeness = question_closeness(self.retriever, question, filters) if hits else None
 
         # The learned decision's frequencies and its telling words are of the same stems:
         # looked up in the word index once.
@@ -401,7 +401,8 @@ class Answerer:
         return decide_found(
             question,
             hits,
-            similarity=similarity,
+            similarity=None if closeness is None else closeness.passage,
+            sentence_similarity=None if closeness is None else closeness.sentence,
             thresholds=self.settings.evidence,
             filters=filters,
             never_held=lambda terms: never_mentioned(question, lambda word: held(word, terms)),
