@@ -38,7 +38,9 @@ bench/eval/history9/ (from history9_script.txt, "me" = Ailsa, "therapist" = Gide
 (from history10_script.txt, "me" = Garth, "therapist" = Meena, today 2 July 2026) with
 questions_history10.jsonl (ids c001..), is checked the same way. The eleventh, bench/eval/history11/
 (from history11_script.txt, "me" = Maren, "therapist" = Rosalind, today 9 March 2026) with
-questions_history11.jsonl (ids e001..), is checked the same way.
+questions_history11.jsonl (ids e001..), is checked the same way. The twelfth, bench/eval/history12/
+(from history12_script.txt, "me" = Wilf, "therapist" = Orla, today 3 February 2026) with
+questions_history12.jsonl (ids i001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -169,6 +171,9 @@ HISTORY10 = fresh_history(
 )
 HISTORY11 = fresh_history(
     "history11", "e", (30, 45), dt.date(2026, 3, 9), {"me": "Maren", "therapist": "Rosalind"}
+)
+HISTORY12 = fresh_history(
+    "history12", "i", (30, 45), dt.date(2026, 2, 3), {"me": "Wilf", "therapist": "Orla"}
 )
 
 
@@ -426,6 +431,7 @@ def main() -> int:
             HISTORY9,
             HISTORY10,
             HISTORY11,
+            HISTORY12,
         )
     ]
     for checker in later:
