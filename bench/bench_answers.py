@@ -14,6 +14,7 @@
     .venv/bin/python bench/bench_answers.py --history9       # the ninth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history10      # the tenth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history11      # the eleventh, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history13      # the thirteenth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -76,6 +77,11 @@ With `--history11` (not together with the other fresh histories) it runs on the 
 the same way: the ten invented sessions of "Maren" in bench/eval/history11/ (me = "Maren"),
 questions bench/eval/questions_history11.jsonl (all split "fresh"), "today" fixed at Monday
 9 March 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history13` (not together with the other fresh histories) it runs on the thirteenth history
+the same way: the ten invented sessions of "Orla" in bench/eval/history13/ (me = "Orla"),
+questions bench/eval/questions_history13.jsonl (all split "fresh"), "today" fixed at Monday
+1 June 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -178,6 +184,9 @@ HISTORY10_TODAY = dt.date(2026, 7, 2)  # three weeks after the last session (Wed
 HISTORY11 = HERE / "eval" / "history11"
 HISTORY11_QUESTIONS = HERE / "eval" / "questions_history11.jsonl"
 HISTORY11_TODAY = dt.date(2026, 3, 9)  # some weeks after the last session (Wednesday 11 February)
+HISTORY13 = HERE / "eval" / "history13"
+HISTORY13_QUESTIONS = HERE / "eval" / "questions_history13.jsonl"
+HISTORY13_TODAY = dt.date(2026, 6, 1)  # nearly three weeks after the last session (Wed 13 May)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -566,6 +575,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history11:
         return HistorySet("History11", HISTORY11, HISTORY11_QUESTIONS, "Maren", HISTORY11_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history13:
+        return HistorySet("History13", HISTORY13, HISTORY13_QUESTIONS, "Orla", HISTORY13_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -603,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the tenth, fresh history (Garth) instead; score it once, at the end")
     fresh.add_argument("--history11", action="store_true",
                        help="the eleventh, fresh history (Maren) instead; score it once at the end")
+    fresh.add_argument("--history13", action="store_true",
+                       help="the thirteenth, fresh history (Orla) instead; score it once, at end")
     args = parser.parse_args(argv)
     global FOUND_BY_RULE
     FOUND_BY_RULE = args.found_by_rule
