@@ -15,6 +15,7 @@
     .venv/bin/python bench/bench_answers.py --history10      # the tenth, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history11      # the eleventh, fresh set (once)
     .venv/bin/python bench/bench_answers.py --history12      # the twelfth, fresh set (once)
+    .venv/bin/python bench/bench_answers.py --history13      # the thirteenth, fresh set (once)
 
 Corpora, each imported into a temporary vault with the real parsers and the real bundled
 embedder (`Reflect.create` + `import_paths`), deleted at the end:
@@ -82,6 +83,11 @@ With `--history12` (not together with the other fresh histories) it runs on the 
 the same way: the ten invented sessions of "Wilf" in bench/eval/history12/ (me = "Wilf"),
 questions bench/eval/questions_history12.jsonl (all split "fresh"), "today" fixed at Tuesday
 3 February 2026, and the small vault of its first three sessions; no demo row. Scored once, by
+whoever integrates a change.
+With `--history13` (not together with the other fresh histories) it runs on the thirteenth history
+the same way: the ten invented sessions of "Orla" in bench/eval/history13/ (me = "Orla"),
+questions bench/eval/questions_history13.jsonl (all split "fresh"), "today" fixed at Monday
+1 June 2026, and the small vault of its first three sessions; no demo row. Scored once, by
 whoever integrates a change.
 
 Every question is asked as typed, without filters, through an `Answerer` built as
@@ -187,6 +193,9 @@ HISTORY11_TODAY = dt.date(2026, 3, 9)  # some weeks after the last session (Wedn
 HISTORY12 = HERE / "eval" / "history12"
 HISTORY12_QUESTIONS = HERE / "eval" / "questions_history12.jsonl"
 HISTORY12_TODAY = dt.date(2026, 2, 3)  # two weeks after the last session (Tuesday 20 January)
+HISTORY13 = HERE / "eval" / "history13"
+HISTORY13_QUESTIONS = HERE / "eval" / "questions_history13.jsonl"
+HISTORY13_TODAY = dt.date(2026, 6, 1)  # nearly three weeks after the last session (Wed 13 May)
 DEMO_TODAY = dt.date(2026, 4, 30)
 SMALL_SESSIONS = 3
 KIND_ORDER = ("outcome", "first_last", "how_often", "recap", "agreements", "speaker",
@@ -578,6 +587,9 @@ def history_set(args: argparse.Namespace) -> HistorySet:
     if args.history12:
         return HistorySet("History12", HISTORY12, HISTORY12_QUESTIONS, "Wilf", HISTORY12_TODAY,
                           ("fresh",), with_demo=False)
+    if args.history13:
+        return HistorySet("History13", HISTORY13, HISTORY13_QUESTIONS, "Orla", HISTORY13_TODAY,
+                          ("fresh",), with_demo=False)
     return HistorySet("History", HISTORY, HISTORY_QUESTIONS, "Jonah", HISTORY_TODAY,
                       ("dev", "heldout") if args.heldout else ("dev",), with_demo=True)
 
@@ -617,6 +629,8 @@ def main(argv: list[str] | None = None) -> int:
                        help="the eleventh, fresh history (Maren) instead; score it once at the end")
     fresh.add_argument("--history12", action="store_true",
                        help="the twelfth, fresh history (Wilf) instead; score it once at the end")
+    fresh.add_argument("--history13", action="store_true",
+                       help="the thirteenth, fresh history (Orla) instead; score it once, at end")
     args = parser.parse_args(argv)
     global FOUND_BY_RULE
     FOUND_BY_RULE = args.found_by_rule

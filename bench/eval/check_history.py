@@ -40,7 +40,9 @@ questions_history10.jsonl (ids c001..), is checked the same way. The eleventh, b
 (from history11_script.txt, "me" = Maren, "therapist" = Rosalind, today 9 March 2026) with
 questions_history11.jsonl (ids e001..), is checked the same way. The twelfth, bench/eval/history12/
 (from history12_script.txt, "me" = Wilf, "therapist" = Orla, today 3 February 2026) with
-questions_history12.jsonl (ids i001..), is checked the same way.
+questions_history12.jsonl (ids i001..), is checked the same way. The thirteenth,
+bench/eval/history13/ (from history13_script.txt, "me" = Orla, "therapist" = Hugh, today
+1 June 2026) with questions_history13.jsonl (ids hm001..), is checked the same way.
 
     python bench/eval/check_history.py
 
@@ -174,6 +176,9 @@ HISTORY11 = fresh_history(
 )
 HISTORY12 = fresh_history(
     "history12", "i", (30, 45), dt.date(2026, 2, 3), {"me": "Wilf", "therapist": "Orla"}
+)
+HISTORY13 = fresh_history(
+    "history13", "hm", (30, 45), dt.date(2026, 6, 1), {"me": "Orla", "therapist": "Hugh"}
 )
 
 
@@ -432,6 +437,7 @@ def main() -> int:
             HISTORY10,
             HISTORY11,
             HISTORY12,
+            HISTORY13,
         )
     ]
     for checker in later:
@@ -462,13 +468,11 @@ def main() -> int:
         f"{len(fourth.rows)} over {len(fourth.texts)} (history4), "
         f"{len(fifth.rows)} over {len(fifth.texts)} (history5)"
     )
-    for number, checker in enumerate(later[4:], start=6):
+    for checker in later[4:]:
+        name = checker.corpus.name  # by name, not position: not every number has a history
         counts = collections.Counter(r["kind"] for r in checker.rows)
-        print(f"history{number} fresh: " + ", ".join(f"{k}={counts[k]}" for k in sorted(KINDS)))
-        print(
-            f"ok: {len(checker.rows)} questions over {len(checker.texts)} sessions "
-            f"(history{number})"
-        )
+        print(f"{name} fresh: " + ", ".join(f"{k}={counts[k]}" for k in sorted(KINDS)))
+        print(f"ok: {len(checker.rows)} questions over {len(checker.texts)} sessions ({name})")
     return 0
 
 

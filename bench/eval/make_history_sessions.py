@@ -37,6 +37,8 @@ in the script (without one, `J`/`T` are Jonah and Helen):
         --out bench/eval/history11
     python bench/eval/make_history_sessions.py --script bench/eval/history12_script.txt \
         --out bench/eval/history12
+    python bench/eval/make_history_sessions.py --script bench/eval/history13_script.txt \
+        --out bench/eval/history13
 """
 
 from __future__ import annotations
