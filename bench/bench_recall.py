@@ -12,6 +12,7 @@
     .venv/bin/python bench/bench_recall.py --v9            # the fresh v9 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v10           # the fresh v10 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v11           # the fresh v11 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v13           # the fresh v13 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -61,7 +62,7 @@ from reflect.testing import live_index_of
 
 DEPTH = 20
 # each scored once, by the integrator, at the end
-FRESH_SETS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11")
+FRESH_SETS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v13")
 
 Search = Callable[[str], list[Hit]]
 

@@ -46,6 +46,8 @@ questions_annomi_v10.jsonl (load_set(csv, "v10")): the v7 rules, ids u001, and n
 to v9.
 questions_annomi_v11.jsonl (load_set(csv, "v11")): the v7 rules, ids o001, and no moment of v1
 to v10.
+questions_annomi_v13.jsonl (load_set(csv, "v13")): the v7 rules, ids l001, and no moment of v1
+to v11 (v13 asks only about odd-numbered transcripts).
 
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
@@ -85,6 +87,7 @@ ANNOMI_V8_QUESTIONS = HERE / "questions_annomi_v8.jsonl"
 ANNOMI_V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
 ANNOMI_V10_QUESTIONS = HERE / "questions_annomi_v10.jsonl"
 ANNOMI_V11_QUESTIONS = HERE / "questions_annomi_v11.jsonl"
+ANNOMI_V13_QUESTIONS = HERE / "questions_annomi_v13.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -380,6 +383,7 @@ FRESH_SETS = (
     (ANNOMI_V9_QUESTIONS, "s", True),
     (ANNOMI_V10_QUESTIONS, "u", True),
     (ANNOMI_V11_QUESTIONS, "o", True),
+    (ANNOMI_V13_QUESTIONS, "l", True),
 )
 
 
