@@ -13,6 +13,7 @@
     .venv/bin/python bench/bench_recall.py --v10           # the fresh v10 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v11           # the fresh v11 set, once, at the end
     .venv/bin/python bench/bench_recall.py --v12           # the fresh v12 set, once, at the end
+    .venv/bin/python bench/bench_recall.py --v13           # the fresh v13 set, once, at the end
 
 Questions: `bench/eval/questions_annomi_v2.jsonl` (186 questions over the 133 AnnoMI sessions,
 written without looking at any ranking; exact-quote questions are rendered from the CSV at run
@@ -62,7 +63,7 @@ from reflect.testing import live_index_of
 
 DEPTH = 20
 # each scored once, by the integrator, at the end
-FRESH_SETS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12")
+FRESH_SETS = ("v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12", "v13")
 
 Search = Callable[[str], list[Hit]]
 

@@ -39,6 +39,7 @@ V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
 V10_QUESTIONS = HERE / "questions_annomi_v10.jsonl"
 V11_QUESTIONS = HERE / "questions_annomi_v11.jsonl"
 V12_QUESTIONS = HERE / "questions_annomi_v12.jsonl"
+V13_QUESTIONS = HERE / "questions_annomi_v13.jsonl"
 QUESTION_SETS = {
     "v2": V2_QUESTIONS,
     "v3": V3_QUESTIONS,
@@ -51,6 +52,7 @@ QUESTION_SETS = {
     "v10": V10_QUESTIONS,
     "v11": V11_QUESTIONS,
     "v12": V12_QUESTIONS,
+    "v13": V13_QUESTIONS,
 }
 SPLIT_SEED = "reflect-annomi-v2"
 QUOTE_VARIANTS = ("lower", "no_punct")

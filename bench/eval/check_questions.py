@@ -48,6 +48,8 @@ questions_annomi_v11.jsonl (load_set(csv, "v11")): the v7 rules, ids o001, and n
 to v10.
 questions_annomi_v12.jsonl (load_set(csv, "v12")): the v7 rules, ids q001, and no moment of v1
 to v11.
+questions_annomi_v13.jsonl (load_set(csv, "v13")): the v7 rules, ids l001, and no moment of v1
+to v11 (v13 asks only about odd-numbered transcripts).
 
 The CSV is found at $REFLECT_ANNOMI_CSV, else ../shared/corpora/annomi/AnnoMI-simple.csv
 relative to the repository root. Without it, the AnnoMI references are not checked (a
@@ -88,6 +90,7 @@ ANNOMI_V9_QUESTIONS = HERE / "questions_annomi_v9.jsonl"
 ANNOMI_V10_QUESTIONS = HERE / "questions_annomi_v10.jsonl"
 ANNOMI_V11_QUESTIONS = HERE / "questions_annomi_v11.jsonl"
 ANNOMI_V12_QUESTIONS = HERE / "questions_annomi_v12.jsonl"
+ANNOMI_V13_QUESTIONS = HERE / "questions_annomi_v13.jsonl"
 ANNOMI_DEFAULT = REPO.parent / "shared" / "corpora" / "annomi" / "AnnoMI-simple.csv"
 
 KINDS = {"paraphrase", "exact_quote", "therapist", "no_answer", "date_filter", "speaker"}
@@ -384,6 +387,7 @@ FRESH_SETS = (
     (ANNOMI_V10_QUESTIONS, "u", True),
     (ANNOMI_V11_QUESTIONS, "o", True),
     (ANNOMI_V12_QUESTIONS, "q", True),
+    (ANNOMI_V13_QUESTIONS, "l", True),
 )
 
 
