@@ -50,6 +50,7 @@ from reflect.answer.results import (
     ms_since,
 )
 from reflect.answer.scope import is_scope_request
+from reflect.answer.suggestion import answer_suggestion, asks_for_suggestion
 from reflect.answer.who import answer_who
 from reflect.embedding import Embedder
 from reflect.errors import ReflectError
@@ -305,6 +306,8 @@ class Answerer:
             return answer_recap(services, asked, filters, began)
         if asked.kind == "agreements" and self.across is not None:
             return answer_agreements(services, asked, filters, began)
+        if asked.kind == "recall" and asks_for_suggestion(asked):
+            return answer_suggestion(services, asked, filters, began)
         return None
 
     def _services(self) -> AnswerServices:

@@ -1,0 +1,130 @@
+"""What the therapist suggested (reflect/answer/suggestion.py): the question is recognised, the
+turn that puts something forward is quoted whole and cited, not the question about the topic;
+nothing suggested: answered as any other question. Invented sessions of an invented client,
+Noor, and her therapist, Ines."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from reflect.answer.question import AskedQuestion, read_question
+from reflect.answer.suggestion import asks_for_suggestion, suggestion_strength
+from reflect.testing import FakeChatModel
+from tests.test_answer_questions import TODAY, answerer_over, ines, noor, session
+
+
+def read(question: str) -> AskedQuestion:
+    return read_question(question, today=TODAY, others=["Ines"])
+
+
+MONITOR = session(
+    "m",
+    dt.date(2025, 3, 4),
+    [
+        noor("I check the baby monitor all night, I zoom in on the screen to see her breathing."),
+        ines("How often would you say you look at the monitor?"),
+        noor("Twenty times a night, maybe more."),
+        ines("What if the screen went face down, and you only had the sound? You'd hear her."),
+        noor("Face down. That's scary. But I could try it."),
+    ],
+)
+LATER = session(
+    "n",
+    dt.date(2025, 4, 1),
+    [
+        noor("The screen's face down most nights now, I still peek at the monitor once or twice."),
+        ines("Once or twice. How was the monitor the other nights?"),
+        noor("Quiet. I slept more."),
+    ],
+)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did Ines suggest about the baby monitor?",
+        "what did my therapist want me to try with the monitor?",
+        "what did she tell me to do about the monitor",
+        "what did my counsellor recommend for the monitor?",
+    ],
+)
+def test_questions_asking_what_the_therapist_suggested(question: str) -> None:
+    assert asks_for_suggestion(read(question))
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "what did I say about the monitor?",  # the user's own words
+        "did I try the monitor face down?",  # an outcome
+        "what did Ines say about the monitor?",  # all she said, not only suggestions
+    ],
+)
+def test_other_questions_are_not_read_as_asking_for_a_suggestion(question: str) -> None:
+    assert not asks_for_suggestion(read(question))
+
+
+@pytest.mark.parametrize(
+    ("text", "strength"),
+    [
+        ("What if the screen went face down?", 2),
+        ("Could you ask Bev for that swap?", 2),
+        ("Would you be up for keeping a sleep diary?", 2),
+        ("We could make it a bit harder to do automatically.", 1),
+        ("Say you're up at half six and at the plot by seven.", 1),
+        ("So this week. The pool, if you can.", 1),
+        # Asking about now, saying goodbye, scheduling: nothing to try.
+        ("Anything else happen this week?", 0),
+        ("Could you tell me more about that?", 0),
+        ("Take care, Noor.", 0),
+        ("No need to be sorry. Tell me.", 0),
+        ("Why not?", 0),
+        ("Let's say the thirteenth, a Wednesday.", 0),
+        ("How often would you say you look at the monitor?", 0),
+    ],
+)
+def test_how_strongly_a_turn_suggests_something(text: str, strength: int) -> None:
+    assert suggestion_strength(text) == strength
+
+
+def test_the_suggestion_is_quoted_whole_and_cited_not_the_question_about_it() -> None:
+    with answerer_over([MONITOR, LATER], min_words=20) as a:
+        answer = a.ask("what did Ines suggest I do with the baby monitor?")
+    assert answer.found
+    assert answer.text.startswith(
+        "On 4 March, your therapist suggested: “What if the screen went face down, and you only"
+    )
+    cited = [hit.text for _, hit in answer.citations]
+    assert cited[0].startswith("What if the screen went face down")
+    assert not any(text.startswith("How often") for text in cited)
+    # Every quote is the session's own words.
+    for _, hit in answer.citations:
+        assert hit.text in (MONITOR.text + LATER.text)
+    assert answer.focus is answer.citations[0][1]
+
+
+def test_nothing_suggested_is_answered_as_any_other_question() -> None:
+    # Only a question about the monitor, nothing put forward: the usual answer, which quotes.
+    asked_only = session(
+        "q",
+        dt.date(2025, 3, 4),
+        [
+            noor("I check the baby monitor all night, I zoom in on the screen."),
+            ines("How often would you say you look at the monitor?"),
+            noor("Twenty times a night, maybe more, the monitor is always on."),
+        ],
+    )
+    with answerer_over([asked_only], min_words=20) as a:
+        a.model_factory = lambda: FakeChatModel([""])  # writes nothing: quotes are pasted
+        answer = a.ask("what did Ines suggest I do with the baby monitor?")
+    assert answer.found and answer.extractive
+    assert "suggested:" not in answer.text
+
+
+def test_an_absent_topic_is_still_not_found() -> None:
+    with answerer_over([MONITOR, LATER], min_words=20) as a:
+        answer = a.ask("what did Ines suggest about my driving test?")
+    assert not answer.found
+    assert "suggested:" not in answer.text
