@@ -47,6 +47,11 @@ class TestKinds:
             ("can you sum up my first session?", "recap", ""),
             ("remind me what we talked about on 1 April", "recap", ""),
             ("what was my homework after the first session?", "agreements", ""),
+            # Recaps asked in other words; what the user was to do, counted.
+            ("what was our last session about again?", "recap", ""),
+            ("what was the session at the start of February about?", "recap", ""),
+            ("what did we go through last time?", "recap", ""),
+            ("what two things was I supposed to do in early March?", "agreements", ""),
             ("when was the last time the allotment came up?", "last", "the allotment"),
             ("did I bring the diary?", "outcome", "bring the diary"),
             ("did my counsellor explain how the tablets work?", "recall", "how the tablets work"),

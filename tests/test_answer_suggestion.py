@@ -10,9 +10,11 @@ import datetime as dt
 import pytest
 
 from reflect.answer.question import AskedQuestion, read_question
-from reflect.answer.suggestion import asks_for_suggestion, suggestion_strength
+from reflect.answer.suggestion import asks_for_suggestion, suggestion_strength, suggestions_in
+from reflect.session import Session
 from reflect.testing import FakeChatModel
-from tests.test_answer_questions import TODAY, answerer_over, ines, noor, session
+from reflect.transcript import Turn
+from tests.test_answer_questions import ME, TODAY, answerer_over, ines, noor, session
 
 
 def read(question: str) -> AskedQuestion:
@@ -128,3 +130,52 @@ def test_an_absent_topic_is_still_not_found() -> None:
         answer = a.ask("what did Ines suggest about my driving test?")
     assert not answer.found
     assert "suggested:" not in answer.text
+
+
+FIRST = session(
+    "f",
+    dt.date(2025, 3, 4),
+    [
+        ines("We've got fifty minutes. You asked if you could record these?"),
+        noor("Yes, if that's alright. I forget things."),
+        ines("Of course. So the kitchen is hard when your flatmates are in there."),
+        noor("I wait in my room until it's empty, sometimes till ten at night."),
+        ines("Once this week, cook one meal in the kitchen while someone else is in there."),
+        noor("Okay. One meal."),
+        ines("And the breathing, try it twice a day, when you're calm, if you're willing."),
+        noor("I can do that."),
+    ],
+)
+
+
+def test_a_sessions_suggestions_are_the_other_persons_turns_that_put_something_forward() -> None:
+    suggested = suggestions_in(FIRST, frozenset(ME))
+    assert [h.text for h in suggested] == [
+        # the outright proposal only, when there is one ("if you're willing")
+        "And the breathing, try it twice a day, when you're calm, if you're willing.",
+    ]
+    assert all(h.text in FIRST.text for h in suggested)
+    hints_only = session("g", FIRST.date, [t for t in _turns(FIRST) if "willing" not in t.text])
+    assert [h.text for h in suggestions_in(hints_only, frozenset(ME))] == [
+        "Once this week, cook one meal in the kitchen while someone else is in there.",
+    ]
+    assert suggestions_in(FIRST, frozenset({"Noor", "Ines"})) == []
+
+
+def test_what_was_i_supposed_to_do_falls_back_on_the_sessions_suggestions() -> None:
+    # Nothing the agreement rules read as agreed ("would you...", "I'll..."): the session's
+    # suggestions are shown, and said to be suggestions.
+    with answerer_over([FIRST], min_words=20, across=True) as a:
+        answer = a.ask("what was I supposed to do after the session on 4 March?")
+    assert answer.found
+    assert answer.text.startswith(
+        "On 4 March, these were the suggestions (nothing was agreed in so many words):"
+    )
+    assert "try it twice a day" in answer.text
+    assert [hit.text for _, hit in answer.citations] == [
+        "And the breathing, try it twice a day, when you're calm, if you're willing."
+    ]
+
+
+def _turns(s: Session) -> list[Turn]:
+    return [Turn(t.speaker, s.turn_text(t), None, None) for t in s.turns]

@@ -156,7 +156,7 @@ _AGREEMENTS = re.compile(
     r"\bwhat\s+(?:did|have|had)\s+(?:we|i|you)\s+(?:agree|agreed|plan|planned|decide|decided|"
     r"commit|committed|set)\b|\b(?:my|our|the|any)\s+homework\b|^homework\b|\bwhat\s+(?:was|is|were|are)\s+(?:my|our)\s+"
     r"(?:task|tasks|plan|plans|assignment|exercise|exercises|goals?)\b|\bwhat\s+did\s+i\s+"
-    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+(?:am|was)\s+i\s+(?:meant|supposed)"
+    r"(?:say|promise)\s+i(?:'d|’d|\s+would)\s+(?:try|do)\b|\bwhat\s+(?:\w+\s+){0,2}?(?:am|was)\s+i\s+(?:meant|supposed)"
     r"\s+to\s+(?:be\s+)?(?:do|doing|try|trying|working\s+on)\b|\bwhat\s+(?:should|do)\s+i\s+"
     r"(?:try|do)\s+(?:this|next)\s+week\b"
     # What the user took on to tell someone, and "the plan", are agreements too ("what did I
@@ -170,13 +170,16 @@ _AGREEMENTS = re.compile(
 )
 _RECAP = re.compile(
     r"\bwhat\s+(?:did|do|have)\s+we\s+(?:cover|covered|talk\s+about|talked\s+about|discuss|"
-    r"discussed|go\s+over|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
-    r"appointment)\s+about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b"
+    r"discussed|go\s+over|go\s+through|do|work\s+on)\b|\bwhat\s+was\s+(?:the|that|our|my)\s+(?:session|"
+    r"appointment)\s+(?:(?:at|in|on|from|during)\s+)?about\b|\brecap\b|\bsumm(?:ary|arise|arize)\b|\bwhat\s+happened\s+in\b"
     # "can you sum up my first session?", "remind me what we talked about on 9 October"
     # "remind me what the very first session was about" (the session read as its time)
-    r"|\b(?:(?:can|could)\s+you\s+)?(?:remind\s+me\s+)?what\s+(?:\w+\s+){0,3}?was\s+about\s*\??$"
+    # ("what was our last session about again?", "what was the session at the start of
+    # February about?": the time words read, "at" is left)
+    r"|\b(?:(?:can|could)\s+you\s+)?(?:remind\s+me\s+)?what\s+(?:\w+\s+){0,3}?was\s+"
+    r"(?:(?:at|in|on|from|during)\s+)?about(?:\s+again)?\s*\??$"
     r"|\bsum\s+(?:it\s+)?up\b|\b(?:remind\s+me\s+(?:of\s+)?)?what\s+we\s+(?:covered|talked\s+about|"
-    r"discussed|went\s+over|did)\b",
+    r"discussed|went\s+over|went\s+through|did)\b",
     re.IGNORECASE,
 )
 # "Did the pharmacist explain...?", "did I ever mention...?": asking about the talking is

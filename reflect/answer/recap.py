@@ -12,6 +12,7 @@ from reflect.answer.compose import (
 )
 from reflect.answer.question import AskedQuestion, SessionDate
 from reflect.answer.results import Answer
+from reflect.answer.suggestion import suggestions_in
 from reflect.index import Filters
 from reflect.retrieval import Hit
 from reflect.words import content_stems
@@ -69,7 +70,11 @@ def answer_agreements(
         # Nothing agreed about it: what was *said* about it may still answer ("what did I
         # say I'd do about my sister?"), so the question goes the usual way, where an
         # absent subject is reported as absent.
-        return None if asked.topic else not_found_answer(services, asked, [], None, began)
+        if asked.topic:
+            return None
+        # Nothing the agreement rules know as agreed in the session asked about: what the
+        # therapist put forward in it ("Once this week, cook one meal in the kitchen...").
+        return _suggested_in(services, asked, filters, began)
     if not named:
         latest = max(a[0].session_date for a in agreed)
         agreed = [a for a in agreed if a[0].session_date == latest]
@@ -98,3 +103,19 @@ def _one_session(services: AnswerServices, filters: Filters) -> SessionDate | No
     if filters.until is not None:
         known = [s for s in known if s.date <= filters.until]
     return known[-1] if known else None
+
+
+def _suggested_in(
+    services: AnswerServices, asked: AskedQuestion, filters: Filters, began: float
+) -> Answer:
+    """What the other person suggested in the session a question names (else the latest),
+    or that the sessions hold nothing about it."""
+    chosen = _one_session(services, filters)
+    session = services.session_of(chosen.id) if chosen is not None else None
+    suggested = suggestions_in(session, frozenset(services.me_labels)) if session else []
+    if chosen is None or not suggested:
+        return not_found_answer(services, asked, [], None, began)
+    when = day(chosen.date, services.today())
+    lead = f"On {when}, these were the suggestions (nothing was agreed in so many words):"
+    lines = [(h, "{who_cap} said: “{quote}” [{n}]") for h in suggested]
+    return composed_answer(services, asked, suggested, lines, began, lead=lead, topic_words=False)

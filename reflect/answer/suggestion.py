@@ -33,6 +33,7 @@ __all__ = [
     "answer_suggestion",
     "asks_for_suggestion",
     "suggestion_strength",
+    "suggestions_in",
     "suggests_something",
 ]
 
@@ -57,13 +58,14 @@ _PROPOSES = re.compile(
     r"describe|explain|remember)\w+|\bcan\s+you\s+try\b|\blet['’]s\s+(?:try|see\s+if)\b"
     r"|\bI['’]d\s+(?:like|love)\s+you\s+to\b|\bI\s+(?:want|would\s+like)\s+you\s+to\b"
     r"|\bexperiment\b|\bgive\s+it\s+a\s+(?:go|try)\b|\bwhy\s+not\s+\w+"
-    r"|\bwhy\s+don['’]t\s+you\b|\bsuggest\w*\b|\bhomework\b|\bsmall\s+step\b",
+    r"|\bwhy\s+don['’]t\s+you\b|\bsuggest\w*\b|\bhomework\b|\bsmall\s+step\b"
+    r"|\bif\s+you['’]re\s+willing\b|\bwould\s+you\s+be\s+willing\b",
     re.IGNORECASE,
 )
 # ... or hinted at ("you could say 'let me check'", "we could make it harder", "maybe try",
 # "So this week you'll try two early swims") ...
 _HINTS = re.compile(
-    r"\b(?:you|we)\s+(?:could|might|can)\s+(?!not\b)\w+|\b(?:maybe|perhaps)\s+(?:you|try|we)\b"
+    r"(?<!if\s)\b(?:you|we)\s+(?:could|might|can)\s+(?!not\b)\w+|\b(?:maybe|perhaps)\s+(?:you|try|we)\b"
     r"|\bnext\s+time\b|\byou['’]ll\s+(?:try|do|keep|write|give|have\s+a\s+go)\b",
     re.IGNORECASE,
 )
@@ -208,3 +210,24 @@ def _turns_in_and_after(hit: Hit, session: Session) -> list[tuple[Hit, str, bool
 
 def _weight(stems: set[str], weights: Mapping[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in stems)
+
+
+# Of a session's suggestions, at most this many are shown for "what was I supposed to do?".
+MOST_IN_A_SESSION = 3
+
+
+def suggestions_in(session: Session, me: frozenset[str]) -> list[Hit]:
+    """The turns of `session` in which someone other than the user puts something forward
+    (as whole-turn hits, in order): outright proposals when there are any, else hints and
+    plans; the last MOST_IN_A_SESSION of them (a session's plans are made towards its end).
+    What "what was I supposed to do?" falls back on when the agreement rules found none
+    ("Once this week, cook or eat one meal in the kitchen while someone else is in there.")."""
+    found: list[tuple[int, Hit]] = []
+    for turn in session.turns:
+        if turn.speaker is None or turn.speaker in me:
+            continue
+        strength = suggestion_strength(session.turn_text(turn))
+        if strength:
+            found.append((strength, moment_hit(session, turn.char_start, turn.char_end)))
+    strongest = max((strength for strength, _ in found), default=0)
+    return [hit for strength, hit in found if strength == strongest][-MOST_IN_A_SESSION:]
