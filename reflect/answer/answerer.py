@@ -205,9 +205,13 @@ class Answerer:
         emit = on_event or (lambda event: None)
         began = time.perf_counter()
         asked = self.read(question, conversation)
-        filters = _placed_in_time(filters, asked)
-        answer = self._answer(question, asked, filters, emit, began)
-        answer.asked = asked
+        placed = _placed_in_time(filters, asked)
+        answer = self._answer(
+            question, asked, placed, emit, began, widened=_widened(filters, asked)
+        )
+        # (A question placed in time and answered around it says so: `_answer` keeps that.)
+        answer.asked = answer.asked or asked
+        asked = answer.asked
         if conversation is not None:
             cited = [hit for _, hit in answer.citations] or answer.hits[:1]
             if answer.focus is not None:
@@ -222,7 +226,11 @@ class Answerer:
         filters: Filters,
         emit: EventCallback,
         began: float,
+        *,
+        widened: tuple[Filters, AskedQuestion] | None = None,
     ) -> Answer:
+        """`widened`: the filters and the reading to try when nothing is found within the
+        time the question named (`_widened`)."""
         # Stage 4 first for the kinds the system answers itself from evidence: each
         # searches and decides for itself, and is whole when composed.
         composed = self._compose(asked, filters, began)
@@ -233,6 +241,12 @@ class Answerer:
             return composed
         # Stages 1-3: search, found or not, excerpts, scope and safety.
         prepared = self.prepare(question, filters=filters, asked=asked)
+        if not prepared.evidence.found and widened is not None:
+            # "a couple of weeks ago", "in February": people place things roughly. Nothing
+            # then: the sessions around it, said so ("in February, and around it").
+            around = self.prepare(question, filters=widened[0], asked=widened[1])
+            if around.evidence.found:
+                prepared, asked = around, widened[1]
         emit(_started(prepared))
         answer = _unwritten(prepared, asked)
         # Stages 4-5: what is said, checked.
@@ -382,7 +396,9 @@ class Answerer:
         asking: frozenset[str] = frozenset(),
     ) -> Evidence:
         """Found or not (evidence.py). `asking`: stems that ask rather than name the subject
-        ("did it WORK?"), never taken as a subject the sessions lack."""
+        ("did it WORK?"), never taken as a subject the sessions lack; nor is the kind of
+        document asked about ("what does the HANDOUT say about...?", SOURCE_WORDS)."""
+        asking = asking | SOURCE_STEMS
         closeness = question_closeness(self.retriever, question, filters) if hits else None
 
         # The learned decision's frequencies and its telling words are of the same stems:
@@ -495,6 +511,33 @@ def _without_speaker(question: str, asked: AskedQuestion | None) -> str:
         return question
     pattern = r"\b" + r"\s+".join(map(re.escape, who.split())) + r"(?:['’]s)?\b"
     return " ".join(re.sub(pattern, " ", question, flags=re.IGNORECASE).split()) or question
+
+
+# Words that name where to look, not what about: a handout's text seldom calls itself one.
+SOURCE_WORDS = ("handout", "handouts", "leaflet", "leaflets", "worksheet", "worksheets")
+SOURCE_STEMS = frozenset(stem(word) for word in SOURCE_WORDS)
+
+# How far around the time a question names ("last month", "a couple of weeks ago", "in
+# February") is looked when nothing is found within it: a fortnightly session either side.
+WIDEN_BY = dt.timedelta(days=21)
+
+
+def _widened(filters: Filters, asked: AskedQuestion) -> tuple[Filters, AskedQuestion] | None:
+    """The filters and reading for the time around the one the question's own words named
+    (not a session it named, not a filter the user set), or None."""
+    if asked.kind != "recall" or asked.session_ids is not None:
+        return None
+    if asked.since is None and asked.until is None:
+        return None
+    if filters.since is not None or filters.until is not None:
+        return None  # the user's own filter: theirs, exactly
+    since = asked.since - WIDEN_BY if asked.since is not None else None
+    until = asked.until + WIDEN_BY if asked.until is not None else None
+    words = asked.time_words or "then"
+    wider = dataclasses.replace(
+        asked, since=since, until=until, time_words=f"{words}, and around it"
+    )
+    return _placed_in_time(filters, wider), wider
 
 
 def _placed_in_time(filters: Filters, asked: AskedQuestion) -> Filters:

@@ -357,8 +357,12 @@ def question_closeness(
     matches = index.vector_search(vector, SENTENCE_PASSAGES, filters)
     if not matches:
         return None
-    sentences = [c for c in index.best_sentence_cosines(matches, vector) if c is not None]
-    return Closeness(max(m.score for m in matches), max(sentences, default=None))
+    cosines = index.best_sentence_cosines(matches, vector)
+    if all(c is None for c in cosines):
+        return Closeness(max(m.score for m in matches), None)
+    # A passage with no sentences embedded (a note, a handout) counts by its own closeness.
+    sentence = max(m.score if c is None else c for c, m in zip(cosines, matches, strict=True))
+    return Closeness(max(m.score for m in matches), sentence)
 
 
 def question_similarity(
