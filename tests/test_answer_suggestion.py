@@ -10,7 +10,12 @@ import datetime as dt
 import pytest
 
 from reflect.answer.question import AskedQuestion, read_question
-from reflect.answer.suggestion import asks_for_suggestion, suggestion_strength, suggestions_in
+from reflect.answer.suggestion import (
+    asks_for_suggestion,
+    suggesting_quote,
+    suggestion_strength,
+    suggestions_in,
+)
 from reflect.session import Session
 from reflect.testing import FakeChatModel
 from reflect.transcript import Turn
@@ -77,6 +82,10 @@ def test_other_questions_are_not_read_as_asking_for_a_suggestion(question: str) 
         ("We could make it a bit harder to do automatically.", 1),
         ("Say you're up at half six and at the plot by seven.", 1),
         ("So this week. The pool, if you can.", 1),
+        ("What would it be like to charge your phone somewhere other than the bedroom?", 2),
+        ("For the next two weeks: a paper sleep diary.", 1),
+        # Talk of trying things leads up to the thing proposed.
+        ("We can do a few small experiments with the conditions around it.", 1),
         # Asking about now, saying goodbye, scheduling: nothing to try.
         ("Anything else happen this week?", 0),
         ("Could you tell me more about that?", 0),
@@ -179,3 +188,14 @@ def test_what_was_i_supposed_to_do_falls_back_on_the_sessions_suggestions() -> N
 
 def _turns(s: Session) -> list[Turn]:
     return [Turn(t.speaker, s.turn_text(t), None, None) for t in s.turns]
+
+
+def test_the_quote_is_the_sentence_that_suggests() -> None:
+    turn = (
+        "So I'd like to start there, if that's okay. Sleep isn't something you can force. "
+        "Would you be up for keeping a sleep diary for the next two weeks? Just a few lines."
+    )
+    assert suggesting_quote(turn, 20) == (
+        "Would you be up for keeping a sleep diary for the next two weeks? Just a few lines."
+    )
+    assert suggesting_quote(turn, 5) == "Would you be up for"  # cut at the most words

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from reflect.agreements import proposes
 from reflect.answer.compose import AnswerServices, composed_answer, day
+from reflect.answer.excerpts import grow_span, sentence_spans
 from reflect.answer.question import AskedQuestion
 from reflect.answer.results import Answer
 from reflect.index import Filters
@@ -57,16 +58,20 @@ _PROPOSES = re.compile(
     r"|\bI\s+wonder\s+(?:if|whether)\b|\bwould\s+it\s+help\b|\bcould\s+you\s+(?!tell|say|"
     r"describe|explain|remember)\w+|\bcan\s+you\s+try\b|\blet['’]s\s+(?:try|see\s+if)\b"
     r"|\bI['’]d\s+(?:like|love)\s+you\s+to\b|\bI\s+(?:want|would\s+like)\s+you\s+to\b"
-    r"|\bexperiment\b|\bgive\s+it\s+a\s+(?:go|try)\b|\bwhy\s+not\s+\w+"
-    r"|\bwhy\s+don['’]t\s+you\b|\bsuggest\w*\b|\bhomework\b|\bsmall\s+step\b"
-    r"|\bif\s+you['’]re\s+willing\b|\bwould\s+you\s+be\s+willing\b",
+    r"|\bgive\s+it\s+a\s+(?:go|try)\b|\bwhy\s+not\s+\w+"
+    r"|\bwhy\s+don['’]t\s+you\b|\bsuggest\w*\b|\bhomework\b"
+    r"|\bif\s+you['’]re\s+willing\b|\bwould\s+you\s+be\s+willing\b"
+    # "What would it be like to charge your phone somewhere else?", "How would it be to..."
+    r"|\b(?:what|how)\s+would\s+it\s+be(?:\s+like)?\s+(?:to|if)\b",
     re.IGNORECASE,
 )
 # ... or hinted at ("you could say 'let me check'", "we could make it harder", "maybe try",
 # "So this week you'll try two early swims") ...
 _HINTS = re.compile(
     r"(?<!if\s)\b(?:you|we)\s+(?:could|might|can)\s+(?!not\b)\w+|\b(?:maybe|perhaps)\s+(?:you|try|we)\b"
-    r"|\bnext\s+time\b|\byou['’]ll\s+(?:try|do|keep|write|give|have\s+a\s+go)\b",
+    r"|\bnext\s+time\b|\byou['’]ll\s+(?:try|do|keep|write|give|have\s+a\s+go)\b"
+    # talk about trying things, not yet a thing to try ("a few small experiments")
+    r"|\bexperiments?\b|\bsmall\s+steps?\b",
     re.IGNORECASE,
 )
 # ... or, said as a statement only (as a question, "Anything else happen this week?" and
@@ -74,6 +79,7 @@ _HINTS = re.compile(
 # ("Say you're up at half six.", "Try leaving it downstairs.", not "Take care").
 _PLANS = re.compile(
     r"\b(?:for\s+)?this\s+week\b|\bbefore\s+next\s+time\b|\bif\s+you\s+can\b"
+    r"|\bfor\s+the\s+next\s+(?:\w+\s+)?(?:days?|weeks?)\b"
     r"|^(?:so,?\s+|and\s+|just\s+|maybe\s+)?(?:try|say|keep|write|put|leave|pick|"
     r"tell(?!\s+me\b)|ask|take(?!\s+care)|give|set|notice|practi[sc]e|start|stop|use|swap|"
     r"turn|plan|book|ring|text|email|go(?!\s+on\b))\b",
@@ -152,7 +158,7 @@ def answer_suggestion(
             strength = suggestion_strength(turn.text)
             if turn.speaker is None or turn.speaker in me or not strength:
                 continue
-            said = content_stems(turn.text) | (content_stems(before) if before else set())
+            said = content_stems(turn.text) | content_stems(before)
             near = _weight(said, weights)
             key = (turn.session_id, turn.char_start)
             # A turn of the moment found counts as about the topic (search found it for it,
@@ -163,8 +169,9 @@ def answer_suggestion(
                 candidates[key] = _Suggestion(turn, strength, near, hit.rank)
     if not candidates:
         return None
-    # The search's order first (it weighs meaning, not only the topic's words), then what is
-    # proposed outright, then the nearest to the topic.
+    # The search's order first (it weighs meaning, not only the topic's words); within a
+    # moment what is proposed outright (talk of "a few small experiments" leads up to the one
+    # proposed: "Would you be up for keeping a sleep diary?"), then the nearest to the topic.
     ranked = sorted(
         candidates.values(), key=lambda s: (s.rank, -s.strength, -s.near, s.turn.char_start)
     )
@@ -182,8 +189,13 @@ def answer_suggestion(
             chosen.append(other)
     chosen.sort(key=lambda s: (s.turn.session_date, s.turn.char_start))
     today = services.today()
+    most = services.settings.extractive_max_words
     lines = [
-        (s.turn, f"On {day(s.turn.session_date, today)}, {{who}} suggested: “{{quote}}” [{{n}}]")
+        (
+            s.turn,
+            f"On {day(s.turn.session_date, today)}, {{who}} suggested: "
+            f"“{_braces(suggesting_quote(s.turn.text, most))}” [{{n}}]",
+        )
         for s in chosen
     ]
     answer = composed_answer(services, asked, found, lines, began, topic_words=False)
@@ -194,7 +206,8 @@ def answer_suggestion(
 
 def _turns_in_and_after(hit: Hit, session: Session) -> list[tuple[Hit, str, bool]]:
     """The turns of `hit`, the TURNS_BEFORE before it and the TURNS_AFTER after it, each as
-    a whole-turn hit with the text of the turn before it and whether it is one of the hit's."""
+    a whole-turn hit with the text of the turn before it (what it answers) and whether it is
+    one of the hit's."""
     first, last = hit.first_turn, min(hit.last_turn, len(session.turns) - 1)
     inside = set(range(first, last + 1))
     around = range(max(0, first - TURNS_BEFORE), min(last + 1 + TURNS_AFTER, len(session.turns)))
@@ -231,3 +244,20 @@ def suggestions_in(session: Session, me: frozenset[str]) -> list[Hit]:
             found.append((strength, moment_hit(session, turn.char_start, turn.char_end)))
     strongest = max((strength for strength, _ in found), default=0)
     return [hit for strength, hit in found if strength == strongest][-MOST_IN_A_SESSION:]
+
+
+def suggesting_quote(text: str, max_words: int) -> str:
+    """The sentences of a turn that suggest (the strongest first one, with its neighbours
+    while they fit in `max_words`), verbatim: "Would you be up for keeping a sleep diary?",
+    not "So I'd like to start there" before it."""
+    spans = sentence_spans(text) or [(0, len(text))]
+    strengths = [suggestion_strength(text[a:b]) for a, b in spans]
+    best = strengths.index(max(strengths))
+    a, b = grow_span(spans, best, lambda na, nb: len(text[na:nb].split()) <= max_words)
+    words = text[a:b].split()
+    return " ".join(words[:max_words])
+
+
+def _braces(text: str) -> str:
+    """`text` as literal text in a str.format template."""
+    return text.replace("{", "{{").replace("}", "}}")
