@@ -215,7 +215,13 @@ class Retriever:
             mode,
             adaptive=understood is not None,
             user_label=self._user_label(understood),
-            deeper=self.learned is not None and understood is not None and mode == "hybrid",
+            # Not under a filter: a filtered meaning search 200 deep falls back to chromadb's
+            # own filtered search, which took seconds at 50,000 chunks (bench/README.md, #15
+            # "Eighth round"); a filter narrows the vault the 40 candidates are drawn from.
+            deeper=self.learned is not None
+            and understood is not None
+            and mode == "hybrid"
+            and filters == NO_FILTERS,
         )
         candidates = stage.fused
         if understood is not None and mode == "hybrid":

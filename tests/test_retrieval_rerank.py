@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from reflect.chunking import sentence_spans
-from reflect.index import ChunkMatch
+from reflect.index import ChunkMatch, Filters
 from reflect.live_index import LiveIndex
 from reflect.rerank import (
     FEATURES,
@@ -20,7 +20,7 @@ from reflect.rerank import (
     LinearRanker,
     candidate_features,
 )
-from reflect.retrieval import Retriever
+from reflect.retrieval import SENTENCE_SEARCH_DEPTH, Retriever
 from tests.test_retrieval import (
     APRIL,
     DECOYS,
@@ -246,5 +246,29 @@ def test_the_learned_stage_reads_chunks_with_close_sentences_further_down() -> N
         hits = learned.search(question, k=5)
         keys = [(h.session_id, h.chunk_index) for h in hits]
         assert len(keys) == len(set(keys)) == 5
+    finally:
+        index.close()
+
+
+def test_a_filtered_search_does_not_read_further_down() -> None:
+    # Under a filter, meaning search 200 deep falls back to chromadb's filtered search, which
+    # took seconds at 50,000 chunks: the learned stage keeps to the first candidates.
+    index = build_index(SESSIONS)
+    try:
+        add_sentences(index, SESSIONS)
+        depths: list[int] = []
+        search = index.vector_search
+
+        def recording(vector: Any, k: int, filters: Any = None) -> Any:
+            depths.append(k)
+            return search(vector, k, filters) if filters is not None else search(vector, k)
+
+        index.vector_search = recording  # type: ignore[method-assign]
+        learned = Retriever(index, EMBEDDER, learned=ranker_on(sentence_gap=1.0))
+        learned.search("a walk by the river", k=5)
+        assert max(depths) == SENTENCE_SEARCH_DEPTH
+        depths.clear()
+        learned.search("a walk by the river", k=5, filters=Filters(speakers=frozenset({"Tobias"})))
+        assert max(depths) == learned.candidates
     finally:
         index.close()
