@@ -157,7 +157,6 @@ class SearchIndex:
         self._collection_name = f"reflect-{uuid.uuid4().hex}"
         self._collection: Any = None
         self._store_serving = False  # chromadb holds every vector and answers searches
-        self._building = False  # build_vector_store is running
         self._exact_rows = np.zeros(0, dtype=np.int64)
         self._exact_matrix: Vectors | None = None
         self._exact_new: list[tuple[list[int], Vectors]] = []  # appended on the next search
@@ -246,13 +245,6 @@ class SearchIndex:
         stay exact, and adding or removing sessions stays possible, while it runs; it returns
         early, quietly, when the index is closed meanwhile.
         """
-        self._building = True
-        try:
-            self._build_vector_store()
-        finally:
-            self._building = False
-
-    def _build_vector_store(self) -> None:
         while True:
             with self._lock:
                 if self._db is None:
@@ -427,13 +419,6 @@ class SearchIndex:
     @property
     def vector_count(self) -> int:
         return self._vector_count
-
-    @property
-    def building_vector_store(self) -> bool:
-        """True while `build_vector_store` runs: each batch it adds holds the index, so a
-        search that asks the index many times waits several times (seconds at 50,000
-        chunks)."""
-        return self._building
 
     @property
     def store_serving(self) -> bool:

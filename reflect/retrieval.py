@@ -215,16 +215,13 @@ class Retriever:
             mode,
             adaptive=understood is not None,
             user_label=self._user_label(understood),
-            # Not under a filter (a filter narrows the vault the 40 candidates are drawn
-            # from), and not while chromadb's index is being built after an unlock: searches
-            # then wait on its batches, and 200 deep they took 3-7 s at 50,000 chunks against
-            # 0.2 s at 40 (bench/README.md, #15 "Eighth round"); once built, 200 deep costs
-            # nothing more.
+            # Not under a filter: a filtered meaning search 200 deep falls back to chromadb's
+            # own filtered search, which took seconds at 50,000 chunks (bench/README.md, #15
+            # "Eighth round"); a filter narrows the vault the 40 candidates are drawn from.
             deeper=self.learned is not None
             and understood is not None
             and mode == "hybrid"
-            and filters == NO_FILTERS
-            and not self.index.building_vector_store,
+            and filters == NO_FILTERS,
         )
         candidates = stage.fused
         if understood is not None and mode == "hybrid":

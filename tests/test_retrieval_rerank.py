@@ -272,30 +272,3 @@ def test_a_filtered_search_does_not_read_further_down() -> None:
         assert max(depths) == learned.candidates
     finally:
         index.close()
-
-
-def test_no_reading_further_down_while_the_vector_store_is_built() -> None:
-    # While chromadb's index is built after an unlock, every visit to the index may wait
-    # for a batch: the learned stage keeps to the first candidates until it is done.
-    index = build_index(SESSIONS)
-    try:
-        add_sentences(index, SESSIONS)
-        depths: list[int] = []
-        search = index.vector_search
-
-        def recording(vector: Any, k: int, filters: Any = None) -> Any:
-            depths.append(k)
-            return search(vector, k)
-
-        index.vector_search = recording  # type: ignore[method-assign]
-        learned = Retriever(index, EMBEDDER, learned=ranker_on(sentence_gap=1.0))
-        index._building = True
-        assert index.building_vector_store
-        learned.search("a walk by the river", k=5)
-        assert max(depths) == learned.candidates
-        index._building = False
-        depths.clear()
-        learned.search("a walk by the river", k=5)
-        assert max(depths) == SENTENCE_SEARCH_DEPTH
-    finally:
-        index.close()
