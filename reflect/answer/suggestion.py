@@ -6,9 +6,9 @@ moments that share the most words with the topic, which are mostly the *question
 ("How was it for Nell?", "And the messages from Lorna?"): on the dev histories none of 24
 cited the suggestion. A suggestion seldom repeats the topic's words; it follows them ("What
 if the screen went face down, and you only had the sound?" after the client described
-checking the monitor). So the moments found are read turn by turn, with the turns right
-after them, for the other person's turns that suggest something; the one nearest the topic
-(in itself or in the turn before it, which it answers) is quoted whole and cited.
+checking the monitor). So the moments found are read turn by turn, with the turns around
+them, for the other person's turns that suggest something; the first in the search's order
+is cited whole, quoted by its sentences that suggest.
 
 None when nothing found suggests anything: the question is then answered as any other.
 """
@@ -135,8 +135,9 @@ def answer_suggestion(
     services: AnswerServices, asked: AskedQuestion, filters: Filters, began: float
 ) -> Answer | None:
     """What the other person suggested about the topic, from the moments found: their
-    turns that suggest something, nearest the topic first, at most MOST_SUGGESTIONS from
-    different sessions, oldest first. None when there is nothing to go on."""
+    turns that suggest something, in the search's order (within a moment, outright proposals
+    first), at most MOST_SUGGESTIONS from different sessions, shown oldest first. None when
+    there is nothing to go on."""
     if not asked.topic:
         return None
     found = services.search(asked.topic, filters, asked, 8)
