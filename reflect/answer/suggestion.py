@@ -35,7 +35,6 @@ __all__ = [
     "asks_for_suggestion",
     "suggestion_strength",
     "suggestions_in",
-    "suggests_something",
 ]
 
 # "What did my therapist / Owen / you suggest / recommend / advise / want me to ... / tell me
@@ -103,11 +102,6 @@ NEAR_ENOUGH = 0.5
 def asks_for_suggestion(asked: AskedQuestion) -> bool:
     """Whether the question asks what the other person suggested."""
     return asked.speaker == "other" and bool(_ASKS.search(asked.text))
-
-
-def suggests_something(text: str) -> bool:
-    """Whether a turn puts something forward to try or to say."""
-    return suggestion_strength(text) > 0
 
 
 def suggestion_strength(text: str) -> int:
